@@ -1,0 +1,18 @@
+# The two commands of the README:  `make demo` (install + run the main job) and `make test`.
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install demo test bench
+install: $(BIN)/dsforge
+$(BIN)/dsforge: pyproject.toml scripts/install.sh
+	bash scripts/install.sh
+	@touch $@
+
+demo: install
+	$(BIN)/dsforge run alpaca-sft
+
+test: install
+	$(BIN)/pytest -q
+
+bench: install
+	$(BIN)/python bench/run_all.py

@@ -1,0 +1,1 @@
+"""Prefect flows. The only package that imports Prefect: stage logic stays plain Python elsewhere."""

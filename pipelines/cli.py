@@ -1,0 +1,216 @@
+"""The `dsforge` command line. Each command is a thin layer over recipe.py, runner.py and flows/.
+
+    dsforge run RECIPE [--input PATH ...] [--out DIR] [--sample N]   run a recipe (through the Prefect flow)
+    dsforge validate RECIPE                                           check a recipe without running it
+    dsforge recipes                                                   list shipped recipes
+    dsforge stages [NAME]                                             list stages and their parameters
+    dsforge stage NAME --input PATH --out DIR [--param k=v ...]       run one stage alone on a file
+    dsforge serve RECIPE --cron "0 3 * * *"                           serve a recipe on a schedule
+
+Errors in recipes or data print one line saying what is wrong and what to type next, with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+EPILOG = """examples:
+  dsforge run alpaca-sft                       the shipped demo: Alpaca-style rows -> SmolLM2 chat format -> HF dataset
+  dsforge run alpaca-sft --sample 200          dry run on a seeded sample of 200 rows first
+  dsforge run my.yaml --input raw.jsonl --out runs/
+  dsforge stage exact-dedup --input raw.jsonl --out runs/ --param fields=[prompt]
+  dsforge stages length-filter
+"""
+
+
+def _parse_params(items: list[str]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise SystemExit(f"error: --param {item!r}: expected key=value (e.g. --param min_chars=10)")
+        key, value = item.split("=", 1)
+        params[key.strip()] = yaml.safe_load(value) if value.strip() else ""
+    return params
+
+
+def _progress(args: argparse.Namespace) -> bool | None:
+    if getattr(args, "quiet", False):
+        return False
+    return True if getattr(args, "progress", False) else None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from dsforge.pipelines.recipe import load_recipe
+    from dsforge.pipelines.runner import format_summary, run_recipe
+
+    load_recipe(args.recipe, args.input)  # fail fast, before Prefect starts
+    if args.no_prefect:
+        summary = run_recipe(load_recipe(args.recipe, args.input), args.out, args.sample, args.strict, args.force,
+                             _progress(args))
+    else:
+        from dsforge.flows.recipe_flow import recipe_flow
+
+        summary = recipe_flow(recipe=args.recipe, inputs=args.input, out=args.out, sample=args.sample,
+                              strict=args.strict, force=args.force, progress=_progress(args))
+    print(format_summary(summary))
+    if args.sample:
+        print(f"\nThat was a dry run on {args.sample} rows. Look at the rejects and the dataset, then run without --sample.")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from dsforge.pipelines.recipe import load_recipe
+
+    r = load_recipe(args.recipe, args.input)
+    print(f"{r.path}: ok — {len(r.steps)} steps: " + " -> ".join(s.id for s in r.steps))
+    return 0
+
+
+def cmd_recipes(args: argparse.Namespace) -> int:
+    from dsforge.pipelines.recipe import shipped_recipes
+
+    for name, path in shipped_recipes().items():
+        desc = (yaml.safe_load(path.read_text()) or {}).get("description", "")
+        print(f"{name:24s} {str(desc).strip().splitlines()[0] if desc else ''}")
+    return 0
+
+
+def cmd_stages(args: argparse.Namespace) -> int:
+    from dsforge.pipelines.registry import STAGES, stage_class
+
+    names = [args.name] if args.name else list(STAGES)
+    out = {}
+    for name in names:
+        cls = stage_class(name)
+        out[name] = {"doc": (cls.__doc__ or sys.modules[cls.__module__].__doc__ or "").strip().splitlines()[0],
+                     "params": cls.describe()}
+    if args.json:
+        print(json.dumps(out, indent=2, default=str))
+        return 0
+    for name, info in out.items():
+        print(f"{name}: {info['doc']}")
+        for p in info["params"]:
+            default = "required" if p["required"] else f"default {json.dumps(p['default'], default=str)}"
+            print(f"    {p['name']} ({p['type']}, {default}){': ' + p['help'] if p['help'] else ''}")
+        if not info["params"]:
+            print("    (no parameters)")
+    return 0
+
+
+def cmd_stage(args: argparse.Namespace) -> int:
+    from dsforge.pipelines.recipe import build_recipe
+    from dsforge.pipelines.runner import format_summary, run_recipe
+
+    params = _parse_params(args.param)
+    data = {
+        "name": args.name,
+        "inputs": [{"path": str(Path(p).resolve()), **({"mapping": args.mapping} if args.mapping else {})} for p in args.input],
+        "stages": [{"stage": args.name, **params}],
+    }
+    summary = run_recipe(build_recipe(data), args.out, args.sample, args.strict, args.force, _progress(args))
+    print(format_summary(summary))
+    step_dir = Path(summary["run_dir"]) / "stages" / f"01-{args.name}"
+    print(f"kept: {step_dir / 'kept.parquet'}\nrejected: {step_dir / 'rejected.parquet'}\nstats: {step_dir / 'stats.json'}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from dsforge.flows.recipe_flow import serve_recipe
+
+    if not args.cron and not args.interval:
+        raise SystemExit("error: give --cron \"MIN HOUR DAY MONTH WEEKDAY\" or --interval SECONDS")
+    serve_recipe(args.recipe, cron=args.cron, interval=args.interval, name=args.name, inputs=args.input, out=args.out)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="dsforge",
+        description="Turn raw and synthetic text into training sets for LLM post-training.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    def common(sp: argparse.ArgumentParser, recipe: bool = True) -> None:
+        if recipe:
+            sp.add_argument("recipe", help="a recipe YAML file or a shipped recipe name (see `dsforge recipes`)")
+        sp.add_argument("--input", action="append", metavar="PATH",
+                        help="input file(s) replacing the recipe's inputs (repeat for several)")
+
+    def running(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--out", metavar="DIR", help="folder for run directories (default: runs/)")
+        sp.add_argument("--sample", type=int, metavar="N", help="dry run on a seeded random sample of N rows")
+        sp.add_argument("--strict", action="store_true", help="stop at the first malformed input row (names file, line, field)")
+        sp.add_argument("--force", action="store_true", help="recompute every step even if an earlier run has it")
+        sp.add_argument("--quiet", action="store_true", help="no progress bars")
+        sp.add_argument("--progress", action="store_true", help="progress bars even when not on a terminal")
+
+    sp = sub.add_parser("run", help="run a recipe end to end into a new run directory")
+    common(sp)
+    running(sp)
+    sp.add_argument("--no-prefect", action="store_true", help="run the same steps in this process without Prefect")
+    sp.set_defaults(func=cmd_run)
+
+    sp = sub.add_parser("validate", help="check a recipe (stage names, parameters, inputs) without running it")
+    common(sp)
+    sp.set_defaults(func=cmd_validate)
+
+    sp = sub.add_parser("recipes", help="list the shipped recipes")
+    sp.set_defaults(func=cmd_recipes)
+
+    sp = sub.add_parser("stages", help="list stages and their parameters")
+    sp.add_argument("name", nargs="?", help="one stage only")
+    sp.add_argument("--json", action="store_true", help="machine-readable output")
+    sp.set_defaults(func=cmd_stages)
+
+    sp = sub.add_parser("stage", help="run one stage alone on a file (ingested first) like a recipe would")
+    sp.add_argument("name", help="stage name (see `dsforge stages`)")
+    sp.add_argument("--input", action="append", required=True, metavar="PATH", help="input file (repeat for several)")
+    sp.add_argument("--mapping", help="field mapping preset for the input (default: guessed)")
+    sp.add_argument("--param", action="append", metavar="KEY=VALUE", help="stage parameter; VALUE is YAML (repeat)")
+    running(sp)
+    sp.set_defaults(func=cmd_stage)
+
+    sp = sub.add_parser("serve", help="serve a recipe as a Prefect deployment on a schedule (see README)")
+    common(sp)
+    sp.add_argument("--cron", help='cron schedule, e.g. "0 3 * * *"')
+    sp.add_argument("--interval", type=float, metavar="SECONDS", help="run every SECONDS instead of a cron")
+    sp.add_argument("--name", help="deployment name (default: the recipe name)")
+    sp.add_argument("--out", metavar="DIR", help="folder for run directories")
+    sp.set_defaults(func=cmd_serve)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 1
+    from dsforge.pipelines.embedded import MissingModelError
+    from dsforge.pipelines.readers import DataError
+    from dsforge.pipelines.records import RecordError
+    from dsforge.pipelines.stage import ConfigError
+
+    try:
+        return args.func(args)
+    except (ConfigError, DataError, RecordError, MissingModelError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished steps and batches are kept; run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

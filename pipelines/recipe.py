@@ -1,0 +1,142 @@
+"""Recipes: YAML files listing inputs, stages with their params, and output options.
+
+    name: alpaca-sft
+    inputs:
+      - {path: "data:alpaca_libre_v1.jsonl", mapping: alpaca, source: alpaca-libre}
+    stages:
+      - stage: exact-dedup
+        fields: [prompt]
+      - {stage: length-filter, field: response, min_chars: 1}
+      - {stage: chat-format, template: smollm2}
+      - stage: save
+
+Every key of a stage entry other than `stage`, `id` and `retries` is a parameter of that stage. `id`
+names a step when one stage is used twice (e.g. inspect before and after cleaning); `retries` asks the
+orchestrator to retry a flaky step (an LLM endpoint, say). The runner adds the `ingest`
+step for `inputs` in front. Loading validates everything (stage names, parameter names and types)
+so that a typo is an error before any work starts, naming the file and step.
+
+Shipped recipes live in pipelines/recipes/ and can be named without a path (`dsforge run alpaca-sft`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dsforge.pipelines.readers import InputSpec
+from dsforge.pipelines.registry import stage_class
+from dsforge.pipelines.stage import ConfigError, Stage
+
+RECIPES_DIR = Path(__file__).parent / "recipes"
+TOP_LEVEL_KEYS = {"name", "description", "inputs", "stages", "seed", "output"}
+
+
+@dataclass
+class Step:
+    id: str
+    stage: Stage
+    retries: int = 0  # how often the orchestrator retries this step after an exception
+
+    @property
+    def name(self) -> str:
+        return self.stage.name
+
+
+@dataclass
+class Recipe:
+    name: str
+    steps: list[Step]
+    description: str = ""
+    seed: int = 0
+    path: Path | None = None
+    base_dir: Path = field(default_factory=Path.cwd)
+    output: dict[str, Any] = field(default_factory=dict)
+
+
+def shipped_recipes() -> dict[str, Path]:
+    return {p.stem: p for p in sorted(RECIPES_DIR.glob("*.yaml"))}
+
+
+def find_recipe(name_or_path: str | Path) -> Path:
+    p = Path(name_or_path).expanduser()
+    if p.exists():
+        return p
+    shipped = shipped_recipes()
+    if str(name_or_path) in shipped:
+        return shipped[str(name_or_path)]
+    raise ConfigError(
+        f"recipe {str(name_or_path)!r} not found: give a YAML file or a shipped recipe name ({', '.join(shipped)})"
+    )
+
+
+def load_recipe(name_or_path: str | Path, inputs: list[str] | None = None) -> Recipe:
+    """Load and validate a recipe; `inputs` (paths) replace the recipe's inputs, keeping its first mapping."""
+    path = find_recipe(name_or_path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML: {e}") from None
+    return build_recipe(data, path=path, inputs=inputs)
+
+
+def build_recipe(data: Any, path: Path | None = None, inputs: list[str] | None = None,
+                 base_dir: Path | None = None) -> Recipe:
+    where = str(path) if path else "recipe"
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping with inputs: and stages:")
+    unknown = set(data) - TOP_LEVEL_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(TOP_LEVEL_KEYS)}")
+    raw_inputs = data.get("inputs") or []
+    if inputs:
+        template = dict(raw_inputs[0]) if raw_inputs and isinstance(raw_inputs[0], dict) else {}
+        template.pop("path", None)
+        template.pop("source", None)
+        template.pop("limit", None)
+        raw_inputs = [{**template, "path": str(Path(p).resolve())} for p in inputs]
+    if not raw_inputs:
+        raise ConfigError(f"{where}: no inputs (add `inputs:` or pass --input)")
+    try:
+        input_specs = [InputSpec(**i) if isinstance(i, dict) else InputSpec(path=str(i)) for i in raw_inputs]
+    except Exception as e:
+        raise ConfigError(f"{where}: inputs: {e}") from None
+
+    steps = [Step("ingest", stage_class("ingest")({"inputs": input_specs}))]
+    seen = {"ingest"}
+    for n, entry in enumerate(data.get("stages") or [], 1):
+        if isinstance(entry, str):
+            entry = {"stage": entry}
+        if not isinstance(entry, dict) or "stage" not in entry:
+            raise ConfigError(f"{where}: stages[{n}]: expected a mapping with a `stage:` key, got {entry!r}")
+        params = dict(entry)
+        name = params.pop("stage")
+        step_id = str(params.pop("id", name))
+        retries = params.pop("retries", 0)
+        if not isinstance(retries, int) or retries < 0:
+            raise ConfigError(f"{where}: stages[{n}]: retries must be a whole number >= 0, got {retries!r}")
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", step_id):
+            raise ConfigError(f"{where}: stages[{n}]: id {step_id!r} may only use letters, digits, '.', '_' and '-'")
+        if step_id in seen:
+            raise ConfigError(f"{where}: stages[{n}]: step id {step_id!r} is used twice; give one an `id:`")
+        seen.add(step_id)
+        try:
+            cls = stage_class(name)
+            if name == "ingest":
+                raise ConfigError("ingest is added by the runner from `inputs:`; do not list it under stages")
+            steps.append(Step(step_id, cls(params), retries))
+        except ConfigError as e:
+            raise ConfigError(f"{where}: stages[{n}] ({name}): {e}") from None
+    return Recipe(
+        name=str(data.get("name") or (path.stem if path else "recipe")),
+        description=str(data.get("description") or ""),
+        steps=steps,
+        seed=int(data.get("seed", 0)),
+        path=path,
+        base_dir=base_dir or (path.parent if path else Path.cwd()),
+        output=dict(data.get("output") or {}),
+    )
