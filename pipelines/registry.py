@@ -18,6 +18,11 @@ STAGES: dict[str, str] = {
     "length-filter": "dsforge.filters.length:LengthFilter",
     "chat-format": "dsforge.pipelines.formatting:ChatFormat",
     "save": "dsforge.pipelines.formatting:Save",
+    # inspection (issue 3)
+    # dedup (issue 4)
+    # filters (issue 5)
+    # synthesis (issue 7)
+    # verification, formatting, publishing (issue 8)
 }
 
 
