@@ -100,6 +100,11 @@ def smollm2_model_dir() -> Path:
         AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name).save_pretrained(str(dest))
         model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         model.generation_config.pad_token_id = model.generation_config.eos_token_id
+        # The weights are already de-quantised to fp32; drop the GGUF quantizer marker, or transformers 5
+        # refuses to save ("quantized with gguf and is not serializable").
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
         model.save_pretrained(str(dest))
 
     return _materialise("model", build)

@@ -169,6 +169,7 @@ def write_dataset(df: pl.DataFrame, out_dir: Path, formats: list[str]) -> dict[s
     if "hf" in formats:
         import datasets
 
+        datasets.disable_progress_bars()  # the run prints its own summary
         datasets.Dataset(df.to_arrow()).save_to_disk(str(tmp / "hf"))
         written["hf"] = str(out_dir / "hf")
     (tmp / "columns.json").write_text(json.dumps(df.columns))

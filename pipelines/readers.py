@@ -410,7 +410,7 @@ def read_input(spec: InputSpec, base_dir: Path | None = None, strict: bool = Fal
         good.append(mapped)
     bar.close()
     kept = records.from_rows(good)
-    rejected = records.from_rows(bad).select(records.REJECT_SCHEMA) if bad else records.empty_rejects()
+    rejected = records.from_rows(bad).select(list(records.REJECT_SCHEMA)) if bad else records.empty_rejects()
     entry = file_fingerprint(path) | {
         "given_path": spec.path,
         "format": fmt,

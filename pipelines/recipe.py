@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from dsforge.pipelines.readers import InputSpec
+from dsforge.pipelines.readers import InputSpec, resolve_path
 from dsforge.pipelines.registry import stage_class
 from dsforge.pipelines.stage import ConfigError, Stage
 
@@ -106,6 +106,12 @@ def build_recipe(data: Any, path: Path | None = None, inputs: list[str] | None =
     except Exception as e:
         raise ConfigError(f"{where}: inputs: {e}") from None
 
+    base = base_dir or (path.parent if path else Path.cwd())
+    for spec in input_specs:
+        if not resolve_path(spec.path, base).exists():
+            looked = resolve_path(spec.path, base) if Path(spec.path).is_absolute() or spec.path.startswith("data:") \
+                else f"{base} and {Path.cwd()}"
+            raise ConfigError(f"{where}: input not found: {spec.path} (looked in {looked})")
     steps = [Step("ingest", stage_class("ingest")({"inputs": input_specs}))]
     seen = {"ingest"}
     for n, entry in enumerate(data.get("stages") or [], 1):
@@ -115,6 +121,9 @@ def build_recipe(data: Any, path: Path | None = None, inputs: list[str] | None =
             raise ConfigError(f"{where}: stages[{n}]: expected a mapping with a `stage:` key, got {entry!r}")
         params = dict(entry)
         name = params.pop("stage")
+        if name == "ingest":
+            raise ConfigError(f"{where}: stages[{n}]: ingest is added by the runner from `inputs:`; "
+                              "do not list it under stages")
         step_id = str(params.pop("id", name))
         retries = params.pop("retries", 0)
         if not isinstance(retries, int) or retries < 0:
@@ -126,8 +135,6 @@ def build_recipe(data: Any, path: Path | None = None, inputs: list[str] | None =
         seen.add(step_id)
         try:
             cls = stage_class(name)
-            if name == "ingest":
-                raise ConfigError("ingest is added by the runner from `inputs:`; do not list it under stages")
             steps.append(Step(step_id, cls(params), retries))
         except ConfigError as e:
             raise ConfigError(f"{where}: stages[{n}] ({name}): {e}") from None
@@ -137,6 +144,6 @@ def build_recipe(data: Any, path: Path | None = None, inputs: list[str] | None =
         steps=steps,
         seed=int(data.get("seed", 0)),
         path=path,
-        base_dir=base_dir or (path.parent if path else Path.cwd()),
+        base_dir=base,
         output=dict(data.get("output") or {}),
     )

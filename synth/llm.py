@@ -6,10 +6,19 @@ turn messages into text; they know nothing of records or stages. `open_backend(B
 
 Everything a generated row needs for lineage is in `Generation` and `Backend.describe()`; API keys are
 never part of either.
+
+    backend = open_backend(BackendConfig(backend="transformers", model="smollm2"))   # cached on disk
+    out = generate_rows(backend, [[{"role": "user", "content": "Hi"}]], SamplingParams(max_tokens=32))
+    out[0][0].text, backend.usage.cache_hits
+
+The backends live in synth/backends/ (imported lazily: opening an openai backend never imports torch);
+the response cache in synth/cache.py. Not here: prompt templates and parsing (the stages own those).
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -18,6 +27,7 @@ from pydantic import Field
 from dsforge.pipelines.stage import StageConfig
 
 Messages = list[dict[str, str]]
+log = logging.getLogger("dsforge")
 
 
 class SamplingParams(StageConfig):
@@ -59,6 +69,7 @@ class Generation:
     completion_tokens: int
     model: str
     cached: bool = False
+    error: str | None = None  # set when finish_reason == "error" (the row failed after all retries)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,3 +98,129 @@ class Backend(Protocol):
     def describe(self) -> dict[str, Any]:
         """What lineage records about this backend (never secrets)."""
         ...
+
+
+# ---------------------------------------------------------------- opening a backend
+
+_MODULES = {
+    "transformers": ("dsforge.synth.backends.transformers_local", "TransformersBackend"),
+    "openai": ("dsforge.synth.backends.openai_compat", "OpenAIBackend"),
+    "vllm": ("dsforge.synth.backends.vllm_offline", "VLLMBackend"),
+}
+
+
+def open_backend(config: BackendConfig | dict[str, Any] | None = None) -> Backend:
+    """Open the backend a config names, wrapped in the on-disk response cache unless `cache: false`.
+
+    Heavy imports (torch, vllm, openai) happen here, not at import time of this module.
+    """
+    import importlib
+
+    if not isinstance(config, BackendConfig):
+        config = BackendConfig(**(config or {}))
+    module, cls = _MODULES[config.backend]
+    backend = getattr(importlib.import_module(module), cls)(config)
+    if not config.cache:
+        return backend
+    from dsforge.synth.cache import CachedBackend, ResponseCache
+
+    return CachedBackend(backend, ResponseCache(config.cache_dir))
+
+
+def backend_config_from_spec(spec: str, **overrides: Any) -> BackendConfig:
+    """Parse a `--model` value: "smollm2", "transformers:PATH", "vllm:PATH",
+    "openai:MODEL" or "openai:MODEL@http://host:8000/v1"."""
+    backend, _, model = spec.partition(":") if ":" in spec.split("@")[0] else ("transformers", "", spec)
+    if backend not in _MODULES:
+        raise ValueError(f"--model {spec!r}: unknown backend {backend!r}; use one of {', '.join(_MODULES)} "
+                         "(e.g. openai:gpt-4o-mini@http://localhost:8000/v1)")
+    base_url = None
+    if backend == "openai" and "@" in model:
+        model, base_url = model.split("@", 1)
+    fields: dict[str, Any] = {"backend": backend, "model": model}
+    if base_url:
+        fields["base_url"] = base_url
+    return BackendConfig(**{**fields, **overrides})
+
+
+# ---------------------------------------------------------------- running many rows
+
+
+class BudgetExceeded(RuntimeError):
+    """The estimated cost reached the budget. Raised after the in-flight batch finished; `partial` holds
+    the generations of every finished batch (in order, for the first len(partial) conversations), and
+    every answer is in the response cache, so re-running with a higher budget pays only for the rest."""
+
+    def __init__(self, spent: float, budget: float, partial: list[list[Generation]]):
+        super().__init__(f"LLM budget reached: spent ~${spent:.4f} of ${budget:.4f} after "
+                         f"{len(partial)} conversations. Raise budget_usd (answers so far are cached) and re-run.")
+        self.spent, self.budget, self.partial = spent, budget, partial
+
+
+def _default_chunk(backend: Backend) -> int:
+    config = getattr(backend, "config", None)
+    if config is None:
+        return 32
+    if config.backend == "openai":
+        return max(16, config.concurrency * 4)
+    if config.backend == "vllm":
+        return 1024
+    return config.batch_size * 4
+
+
+def generate_rows(backend: Backend, conversations: list[Messages], params: SamplingParams, *,
+                  chunk_size: int | None = None, budget_usd: float | None = None,
+                  progress: bool | None = None, desc: str = "generate") -> list[list[Generation]]:
+    """Generate for many conversations in chunks, with a progress bar (rows, tokens/s, cost so far).
+
+    The budget (default: the backend config's `budget_usd`) counts the estimated cost of fresh calls made
+    by this backend object (cache hits are free); it is checked after each chunk, and BudgetExceeded
+    carries the finished part. Stages call this once per runner batch, so partial output is persisted by
+    the runner (finished batches) and the cache (answers of the batch in flight).
+    """
+    from tqdm.auto import tqdm
+
+    config = getattr(backend, "config", None)
+    if budget_usd is None and config is not None:
+        budget_usd = config.budget_usd
+    chunk = chunk_size or _default_chunk(backend)
+    usage = backend.usage
+    start_tokens, started = usage.completion_tokens, time.perf_counter()
+    out: list[list[Generation]] = []
+    disable = None if progress is None else not progress
+    with tqdm(total=len(conversations), desc=desc, unit=" rows", disable=disable) as bar:
+        for start in range(0, len(conversations), chunk):
+            if budget_usd is not None and usage.cost_usd >= budget_usd:
+                raise BudgetExceeded(usage.cost_usd, budget_usd, out)
+            part = conversations[start:start + chunk]
+            out.extend(backend.generate(part, params))
+            elapsed = max(time.perf_counter() - started, 1e-9)
+            bar.set_postfix({"tok/s": f"{(usage.completion_tokens - start_tokens) / elapsed:.1f}",
+                             "cost": f"${usage.cost_usd:.4f}", "cached": usage.cache_hits}, refresh=False)
+            bar.update(len(part))
+    return out
+
+
+def generation_lineage(backend: Backend, params: SamplingParams, template_id: str | None = None,
+                       **extra: Any) -> dict[str, Any]:
+    """The lineage `info` for generated rows: backend, model id, sampling params, prompt template id.
+    Built from `describe()` (which never holds secrets) and the params; no API key, no headers."""
+    info: dict[str, Any] = dict(backend.describe())
+    info["sampling"] = params.model_dump(mode="json", exclude_none=True)
+    if template_id is not None:
+        info["template"] = template_id
+    info.update(extra)
+    return info
+
+
+def usage_stats(backend: Backend, since: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The backend's counters as flat stage stats. Pass the dict taken before a batch as `since` to get
+    that batch's share (the runner adds batch stats up, so per-batch deltas sum to the stage total)."""
+    u = backend.usage
+    now = {"llm_calls": u.calls, "llm_cache_hits": u.cache_hits, "llm_prompt_tokens": u.prompt_tokens,
+           "llm_completion_tokens": u.completion_tokens, "llm_cost_usd": round(u.cost_usd, 6),
+           "llm_errors": u.extra.get("errors", 0)}
+    if since:
+        now = {k: (round(v - since.get(k, 0), 6) if isinstance(v, float) else v - since.get(k, 0))
+               for k, v in now.items()}
+    return now

@@ -1,0 +1,152 @@
+"""MinHash signatures, LSH banding and duplicate clusters, vectorised with NumPy over batches of documents.
+
+Why this file exists: datasketch builds one MinHash object per document and hashes shingle by shingle in
+Python; datatrove does the same per document before writing to disk. Here
+
+  1. shingle hashes come from shingles.py (Polars + NumPy, a whole batch at once);
+  2. num_perm hash functions are applied to a block of ~2k shingles at once as one (shingles x perms)
+     multiply-add-shift (h_k(x) = (a_k * x + b_k) >> 32, uint64 arithmetic, 32-bit values) and the minimum
+     per document is taken with np.minimum.reduceat; blocks fit in the CPU cache;
+  3. each band's `rows` values are mixed into one 64-bit key; sorting the keys groups the documents
+     that share a bucket (argsort per band, no Python dicts);
+  4. candidate pairs (each bucket member with the bucket's first member) may be verified by the signature's
+     Jaccard estimate, then connected components (union-find over all pairs, scipy's csgraph) give clusters.
+
+What grows with N: the signature matrix (N x num_perm x 4 bytes), one band's keys during sorting (N x 16
+bytes) and the candidate pairs. The datatrove path (minhash_datatrove.py) keeps signatures on disk instead.
+
+`optimal_bands_rows` reuses datasketch's false-positive/false-negative optimisation; `s_curve` is the
+probability that a pair with Jaccard s becomes a candidate: 1 - (1 - s^rows)^bands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from dsforge.dedup.shingles import ShingleHashes, mix64
+
+BLOCK_SHINGLES = 2048  # shingles per hashing block: 2048 x 128 perms x 8 B = 2 MiB, stays in cache
+
+
+@lru_cache(maxsize=64)
+def optimal_bands_rows(threshold: float, num_perm: int, fp_weight: float = 0.5, fn_weight: float = 0.5) -> tuple[int, int]:
+    """(bands, rows) minimising the weighted false-positive/false-negative areas under the S-curve
+    (datasketch.lsh._optimal_param, the same function MinHashLSH uses)."""
+    from datasketch.lsh import _optimal_param
+
+    return tuple(int(v) for v in _optimal_param(threshold, num_perm, fp_weight, fn_weight))
+
+
+def s_curve(s: np.ndarray | float, bands: int, rows: int) -> np.ndarray:
+    """Probability that two documents with Jaccard similarity s share at least one LSH bucket."""
+    return 1.0 - (1.0 - np.asarray(s, dtype=float) ** rows) ** bands
+
+
+def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    a = rng.integers(1, 1 << 63, size=num_perm, dtype=np.uint64) | np.uint64(1)
+    b = rng.integers(0, 1 << 63, size=num_perm, dtype=np.uint64)
+    return a, b
+
+
+def signatures(sh: ShingleHashes, num_perm: int = 128, seed: int = 0) -> np.ndarray:
+    """MinHash signatures uint32[N, num_perm]; rows of documents without shingles are all 0xFFFFFFFF."""
+    a, b = permutations(num_perm, seed)
+    counts = sh.counts
+    n = len(counts)
+    sig = np.full((n, num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
+    docs = np.flatnonzero(counts)  # documents that have shingles, in order
+    if not len(docs):
+        return sig
+    cnt = counts[docs]
+    ends = np.cumsum(cnt)
+    starts = ends - cnt
+    buf = np.empty((BLOCK_SHINGLES, num_perm), dtype=np.uint64)
+    x = sh.hashes
+    i = 0
+    while i < len(docs):
+        base = starts[i]
+        j = max(int(np.searchsorted(ends, base + BLOCK_SHINGLES, side="right")), i + 1)
+        xs = x[base:ends[j - 1]]
+        if len(xs) > buf.shape[0]:  # one long document: a bigger block for it alone
+            buf = np.empty((len(xs), num_perm), dtype=np.uint64)
+        v = buf[: len(xs)]
+        np.multiply(xs[:, None], a[None, :], out=v)
+        v += b
+        v >>= np.uint64(32)
+        sig[docs[i:j]] = np.minimum.reduceat(v, starts[i:j] - base, axis=0)
+        if buf.shape[0] > BLOCK_SHINGLES:
+            buf = np.empty((BLOCK_SHINGLES, num_perm), dtype=np.uint64)
+        i = j
+    return sig
+
+
+def band_keys(sig: np.ndarray, band: int, rows: int) -> np.ndarray:
+    """One 64-bit key per document for one band (its `rows` signature values mixed together)."""
+    cols = sig[:, band * rows:(band + 1) * rows].astype(np.uint64)
+    key = np.full(len(sig), np.uint64(band + 1) * np.uint64(0x9E3779B97F4A7C15), dtype=np.uint64)
+    for c in range(rows):
+        key ^= cols[:, c] + np.uint64(0x9E3779B97F4A7C15) + (key << np.uint64(6)) + (key >> np.uint64(2))
+        key = mix64(key)
+    return key
+
+
+@dataclass
+class CandidatePairs:
+    left: np.ndarray  # int64 row positions; left < right
+    right: np.ndarray
+    candidates: int  # before verification
+
+
+def candidate_pairs(sig: np.ndarray, bands: int, rows: int, active: np.ndarray | None = None) -> CandidatePairs:
+    """Pairs (member, first member of its bucket) over all bands, deduplicated. `active`: bool mask of rows
+    that take part (documents with shingles)."""
+    idx = np.arange(len(sig)) if active is None else np.flatnonzero(active)
+    sub = sig if active is None else sig[idx]
+    lefts, rights = [], []
+    for band in range(bands):
+        keys = band_keys(sub, band, rows)
+        order = np.argsort(keys, kind="stable")
+        sk = keys[order]
+        new_group = np.ones(len(sk), dtype=bool)
+        new_group[1:] = sk[1:] != sk[:-1]
+        if new_group.all():
+            continue
+        leader = order[np.maximum.accumulate(np.where(new_group, np.arange(len(sk)), 0))]
+        members = ~new_group
+        lefts.append(idx[leader[members]])
+        rights.append(idx[order[members]])
+    if not lefts:
+        empty = np.zeros(0, dtype=np.int64)
+        return CandidatePairs(empty, empty, 0)
+    left, right = np.concatenate(lefts), np.concatenate(rights)
+    lo, hi = np.minimum(left, right), np.maximum(left, right)
+    pairs = np.unique(lo.astype(np.int64) * len(sig) + hi)
+    return CandidatePairs(pairs // len(sig), pairs % len(sig), len(pairs))
+
+
+def estimated_jaccard(sig: np.ndarray, left: np.ndarray, right: np.ndarray, block: int = 65536) -> np.ndarray:
+    """Fraction of equal signature values for each pair (the MinHash estimate of their Jaccard)."""
+    out = np.empty(len(left), dtype=np.float32)
+    for s in range(0, len(left), block):
+        out[s:s + block] = (sig[left[s:s + block]] == sig[right[s:s + block]]).mean(axis=1)
+    return out
+
+
+def components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Cluster label per row (-1: in no pair) from pairs: the union-find of all pairs (connected components)."""
+    labels = np.full(n, -1, dtype=np.int64)
+    if not len(left):
+        return labels
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n))
+    _, lab = connected_components(graph, directed=False)
+    touched = np.zeros(n, dtype=bool)
+    touched[left] = touched[right] = True
+    labels[touched] = lab[touched]
+    return labels

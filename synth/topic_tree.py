@@ -1,0 +1,164 @@
+"""topic-tree: UltraChat-style coverage (Ding et al. 2023): topics -> subtopics -> instructions (-> responses).
+
+Coverage is something you steer: the tree's shape says how much data each area gets. Counts are set for the
+whole tree (`subtopics`, `instructions`) and overridden per node by name (`overrides: {"Cooking":
+{subtopics: 6}}`), so "more data on topic X" is one line. Topics come from `topics`, a YAML/text file
+(`topics_file`, e.g. `data:topics/general.yaml`), the input rows (their prompt or text), or are generated
+from `root`. Every row's metadata names its path (topic, subtopic); lineage has the template of each level.
+
+Input rows are only topic sources and are not passed on (stats count them). A node whose list cannot be
+parsed becomes a rejected row holding the raw text. Not here: UltraChat's multi-turn expansion (use the
+`dialogue` stage on this stage's output).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import polars as pl
+import yaml
+from pydantic import Field
+
+from dsforge.pipelines.stage import ConfigError, StageConfig, StageContext, StageResult
+from dsforge.synth.common import (
+    SynthConfig, SynthStage, input_rows, is_error, load_template, new_row, numbered_list, prompt_of, reject_row,
+    rejects_frame, rows_frame, user,
+)
+
+
+class NodeCounts(StageConfig):
+    subtopics: int | None = Field(None, ge=0)
+    instructions: int | None = Field(None, ge=0)
+
+
+class TopicTreeConfig(SynthConfig):
+    topics: list[str] = Field(default_factory=list, description="top-level topics (else topics_file, input rows, root)")
+    topics_file: str | None = Field(None, description="YAML list (or one topic per line), e.g. data:topics/general.yaml")
+    root: str | None = Field(None, description="generate `num_topics` topics of this area when none are given")
+    num_topics: int = Field(5, ge=1)
+    subtopics: int = Field(3, ge=0, description="subtopics per topic (0: ask for instructions on the topic itself)")
+    instructions: int = Field(2, ge=1, description="instructions per leaf")
+    overrides: dict[str, NodeCounts] = Field(default_factory=dict, description="per-topic or per-subtopic counts")
+    respond: bool = Field(True, description="also generate a response for each instruction")
+    topic_template: str = "topic_list_v1"
+    subtopic_template: str = "subtopic_list_v1"
+    question_template: str = "topic_questions_v1"
+    respond_template: str = "respond_v1"
+    source: str = "topic-tree"
+
+
+class TopicTree(SynthStage):
+    """Grow instructions over a topic tree with per-node counts (UltraChat)."""
+
+    name = "topic-tree"
+    Config = TopicTreeConfig
+
+    def _count(self, node: str, key: str, default: int) -> int:
+        o = self.config.overrides.get(node)
+        value = getattr(o, key) if o is not None else None
+        return default if value is None else value
+
+    def _topics(self, df: pl.DataFrame, ctx: StageContext, rejected: list) -> list[str]:
+        cfg: TopicTreeConfig = self.config
+        if cfg.topics:
+            return list(cfg.topics)
+        if cfg.topics_file:
+            path = ctx.resolve(cfg.topics_file)
+            if not path.exists():
+                raise ConfigError(f"topic-tree: topics_file {path} does not exist")
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            if isinstance(data, dict):
+                data = data.get("topics", [])
+            if not isinstance(data, list) or not all(isinstance(t, str) for t in data):
+                raise ConfigError(f"topic-tree: {path} must hold a YAML list of topic strings (or `topics: [...]`)")
+            return data
+        from_rows = [prompt_of(r).strip() for r in input_rows(df) if prompt_of(r).strip()]
+        if from_rows:
+            return from_rows
+        if not cfg.root:
+            raise ConfigError("topic-tree: give `topics`, `topics_file`, `root`, or input rows naming topics")
+        t = load_template(cfg.topic_template, ctx.base_dir)
+        g = self.generate(ctx, [user(t.render(n=cfg.num_topics, root=cfg.root))])[0][0]
+        topics = numbered_list(g.text)[: cfg.num_topics] if not is_error(g) else []
+        if not topics:
+            rejected.append(reject_row({"id": f"{cfg.source}:root", "source": cfg.source, "kind": "document",
+                                        "text": cfg.root}, self.name, "malformed_list",
+                                       f"no topic list could be parsed for root {cfg.root!r}", g.text))
+        return topics
+
+    def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
+        cfg: TopicTreeConfig = self.config
+        rejected: list[dict[str, Any]] = []
+        topics = self._topics(df, ctx, rejected)
+        sub_t = load_template(cfg.subtopic_template, ctx.base_dir)
+        q_t = load_template(cfg.question_template, ctx.base_dir)
+        base_info = self.lineage_base(ctx)
+
+        # level 1: topic -> subtopics
+        leaves: list[tuple[str, str]] = []  # (topic, subtopic)
+        asks = [(t, self._count(t, "subtopics", cfg.subtopics)) for t in topics]
+        convs = [user(sub_t.render(topic=t, n=n, path=cfg.root or "")) for t, n in asks if n > 0]
+        gens = iter(self.generate(ctx, convs, desc="subtopics"))
+        for i, (topic, n) in enumerate(asks):
+            if n == 0:
+                leaves.append((topic, topic))
+                continue
+            g = next(gens)[0]
+            subs = numbered_list(g.text)[:n] if not is_error(g) else []
+            if not subs:
+                rejected.append(reject_row({"id": f"{cfg.source}:t{i}", "source": cfg.source, "kind": "document",
+                                            "text": topic}, self.name, "malformed_list",
+                                           f"topic {topic!r}: no subtopic list could be parsed", g.text))
+            leaves.extend((topic, s) for s in subs)
+
+        # level 2: leaf -> instructions
+        rows: list[dict[str, Any]] = []
+        asks2 = [(t, s, self._count(s, "instructions", self._count(t, "instructions", cfg.instructions)))
+                 for t, s in leaves]
+        asks2 = [a for a in asks2 if a[2] > 0]
+        gens2 = self.generate(ctx, [user(q_t.render(topic=t, subtopic=s, n=n)) for t, s, n in asks2],
+                              desc="instructions")
+        for li, ((topic, sub, n), outs) in enumerate(zip(asks2, gens2)):
+            g = outs[0]
+            items = numbered_list(g.text)[:n] if not is_error(g) else []
+            items = [q for q in items if len(q.split()) >= 3]
+            meta = {"topic": topic, "subtopic": sub}
+            if not items:
+                rejected.append(reject_row({"id": f"{cfg.source}:l{li}", "source": cfg.source, "kind": "document",
+                                            "text": f"{topic} / {sub}"}, self.name, "malformed_list",
+                                           f"leaf {topic!r} / {sub!r}: no instructions could be parsed", g.text))
+                continue
+            for qi, q in enumerate(items):
+                info = {**base_info, "sources": [], "path": [topic, sub],
+                        "templates": [sub_t.lineage(), q_t.lineage()], "finish_reason": g.finish_reason}
+                rows.append(new_row(id=f"{cfg.source}:l{li}.{qi}", source=cfg.source, kind="instruction",
+                                    stage=self.name, info=info, metadata=meta, instruction=re.sub(r"\s+", " ", q),
+                                    input=""))
+        if cfg.respond and rows:
+            rows = self._respond(ctx, rows, rejected)
+        per_topic: dict[str, int] = {}
+        for r in rows:
+            t = json.loads(r["metadata"])["topic"]
+            per_topic[t] = per_topic.get(t, 0) + 1
+        stats = {"topics": len(topics), "leaves": len(leaves), "instructions": len(rows), "per_topic": per_topic,
+                 "input_rows_used_as_topics": 0 if (cfg.topics or cfg.topics_file) else df.height}
+        return StageResult(kept=rows_frame(rows), rejected=rejects_frame(rejected), stats=stats)
+
+    def _respond(self, ctx: StageContext, rows: list[dict[str, Any]], rejected: list) -> list[dict[str, Any]]:
+        t = load_template(self.config.respond_template, ctx.base_dir)
+        gens = self.generate(ctx, [user(t.render(instruction=r["instruction"], input="")) for r in rows],
+                             desc="responses")
+        out = []
+        for r, outs in zip(rows, gens):
+            g = outs[0]
+            if is_error(g) or not g.text.strip():
+                rejected.append(reject_row(r, self.name, "empty_response", f"{r['id']}: {g.finish_reason}", g.text))
+                continue
+            r["response"] = g.text.strip()
+            info = json.loads(r["lineage"][-1]["info"])
+            info["templates"].append(t.lineage())
+            r["lineage"][-1]["info"] = json.dumps(info, sort_keys=True, ensure_ascii=False)
+            out.append(r)
+        return out

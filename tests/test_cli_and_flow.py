@@ -1,0 +1,128 @@
+"""The two ways in: the `dsforge` CLI and the Prefect flow (which `dsforge run` goes through)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from dsforge.pipelines.cli import main
+
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture()
+def toy(tmp_path) -> Path:
+    p = tmp_path / "toy.jsonl"
+    rows = [{"instruction": "A", "input": "", "output": "x"}, {"instruction": "a", "input": "", "output": "y"},
+            {"instruction": "B", "input": "", "output": ""}]
+    p.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    return p
+
+
+def test_stage_command_runs_one_stage_on_a_file(toy, tmp_path, capsys):
+    assert main(["stage", "exact-dedup", "--input", str(toy), "--out", str(tmp_path / "o"),
+                 "--param", "fields=[prompt]", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    kept = Path(out.split("kept: ")[1].split()[0])
+    assert pl.read_parquet(kept)["instruction"].to_list() == ["A", "B"]
+    rej = pl.read_parquet(kept.parent / "rejected.parquet")
+    assert rej["reason"].to_list() == ["exact-dedup:duplicate"]
+    stats = json.loads((kept.parent / "stats.json").read_text())
+    assert stats["config"]["fields"] == ["prompt"] and stats["rejected"] == 1
+    # Its output is a records Parquet, which the next `dsforge stage` takes as is.
+    assert main(["stage", "length-filter", "--input", str(kept), "--out", str(tmp_path / "o2"),
+                 "--param", "field=response", "--param", "min_chars=1", "--quiet"]) == 0
+    kept2 = Path(capsys.readouterr().out.split("kept: ")[1].split()[0])
+    assert pl.read_parquet(kept2)["instruction"].to_list() == ["A"]
+
+
+def test_cli_errors_are_one_line_with_exit_code_2(toy, tmp_path, capsys):
+    assert main(["stage", "exact-dedupe", "--input", str(toy), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown stage 'exact-dedupe'. Did you mean exact-dedup?" in err and "Traceback" not in err
+    assert main(["stage", "length-filter", "--input", str(toy), "--out", str(tmp_path), "--param", "min_chars=x"]) == 2
+    assert "min_chars" in capsys.readouterr().err
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"inputs: [{toy}]\n" + "stages: [{stage: save, formats: [hf], colums: [id]}]\n")
+    assert main(["validate", str(bad)]) == 2
+    assert "colums: unknown parameter" in capsys.readouterr().err
+    assert main(["run", "alpaca-sft", "--no-prefect", "--strict", "--out", str(tmp_path / "r"),
+                 "--input", str(toy.with_name("missing.jsonl"))]) == 2
+    assert "input not found" in capsys.readouterr().err
+
+
+def test_stages_and_recipes_listing(capsys):
+    assert main(["stages"]) == 0
+    out = capsys.readouterr().out
+    for name in ("ingest", "exact-dedup", "length-filter", "chat-format", "save"):
+        assert f"\n{name}: " in "\n" + out
+    assert "min_tokens (" in out
+    assert main(["stages", "length-filter", "--json"]) == 0
+    params = {p["name"]: p for p in json.loads(capsys.readouterr().out)["length-filter"]["params"]}
+    assert params["field"]["default"] == "conversation"
+    assert main(["recipes"]) == 0
+    assert "alpaca-sft" in capsys.readouterr().out
+
+
+def test_every_registered_stage_is_documented_and_constructible_from_defaults_or_says_what_is_required():
+    from dsforge.pipelines.registry import STAGES, stage_class
+    from dsforge.pipelines.stage import ConfigError
+
+    for name in STAGES:
+        cls = stage_class(name)
+        assert cls.name == name
+        assert cls.__doc__ or sys.modules[cls.__module__].__doc__, name
+        required = [p["name"] for p in cls.describe() if p["required"]]
+        if required:
+            with pytest.raises(ConfigError, match=required[0]):
+                cls({})
+        else:
+            cls({})
+
+
+@pytest.mark.slow
+def test_prefect_flow_runs_the_recipe_with_one_task_per_step(prefect_harness, tmp_path):
+    from prefect.client.orchestration import get_client
+
+    from dsforge.flows.recipe_flow import deployment, recipe_flow
+
+    summary = recipe_flow(recipe="alpaca-sft", out=str(tmp_path / "runs"), sample=150, progress=False)
+    assert summary["status"] == "ok"
+    assert [s["step"] for s in summary["steps"]] == ["ingest", "exact-dedup", "length-filter", "token-budget",
+                                                      "chat-format", "save"]
+    assert summary["steps"][0]["kept"] == 150
+    run = Path(summary["run_dir"])
+    assert (run / "dataset" / "hf" / "dataset_info.json").exists()
+
+    import anyio
+
+    async def task_names():
+        async with get_client() as client:
+            runs = await client.read_task_runs()
+            return sorted(r.name for r in runs)
+
+    names = anyio.run(task_names)
+    for expected in ("00-ingest", "01-exact-dedup", "05-save"):
+        assert any(n.startswith(expected) for n in names), names
+    # A second flow run reuses every step.
+    again = recipe_flow(recipe="alpaca-sft", out=str(tmp_path / "runs"), sample=150, progress=False)
+    assert all(s["reused_from"] for s in again["steps"])
+    # A cron deployment can be built for `dsforge serve`.
+    dep = deployment("alpaca-sft", cron="0 3 * * *")
+    assert dep.name == "alpaca-sft" and dep.schedules[0].schedule.cron == "0 3 * * *"
+
+
+@pytest.mark.slow
+def test_console_script_help_and_run(tmp_path):
+    help_text = subprocess.run([str(BIN / "dsforge"), "--help"], capture_output=True, text=True, check=True).stdout
+    for cmd in ("run", "stage", "stages", "serve", "validate"):
+        assert cmd in help_text
+    res = subprocess.run([str(BIN / "dsforge"), "run", "alpaca-sft", "--no-prefect", "--sample", "100",
+                          "--out", str(tmp_path / "runs"), "--quiet"], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert "rows in" in res.stdout and "dry run on 100 rows" in res.stdout
