@@ -71,8 +71,10 @@ def pick_kept(df: pl.DataFrame, labels: np.ndarray, cfg: KeepConfig, text: pl.Ex
     kept = np.arange(n)
     if not (labels >= 0).any():
         return kept
-    ranked = df.select(*_rank_columns(df, cfg, text)).with_columns(
-        pl.Series("__row", np.arange(n)), pl.Series("__c", labels)).filter(pl.col("__c") >= 0)
+    ranked = pl.DataFrame({"__row": np.arange(n), "__c": labels})
+    if rank := _rank_columns(df, cfg, text):
+        ranked = ranked.hstack(df.select(*rank))
+    ranked = ranked.filter(pl.col("__c") >= 0)
     keys = [c for c in ranked.columns if c.startswith("__k")] + ["__row"]
     best = ranked.sort(["__c", *keys]).group_by("__c", maintain_order=True).first().select("__c", "__row")
     table = np.full(int(labels.max()) + 1, -1, dtype=np.int64)
@@ -119,7 +121,7 @@ def split_clusters(stage: Stage, df: pl.DataFrame, labels: np.ndarray, kept_pos:
         work.filter(pl.col("__in"))
         .group_by(column, maintain_order=False)
         .agg(pl.len().alias("size"), pl.col("__kept_id").first().alias("kept_id"), pl.col("__why").first().alias("why"),
-             pl.col("id").alias("members"), pl.col("__sim").alias(similarity_name.replace(" ", "_")))
+             pl.col("id").alias("members"), pl.col("__sim").alias(similarity_name.lower().replace(".", "").replace(" ", "_")))
         .sort(column)
         .rename({column: "cluster"})
     )

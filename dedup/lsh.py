@@ -4,9 +4,9 @@ Why this file exists: datasketch builds one MinHash object per document and hash
 Python; datatrove does the same per document before writing to disk. Here
 
   1. shingle hashes come from shingles.py (Polars + NumPy, a whole batch at once);
-  2. num_perm hash functions are applied to a block of ~2k shingles at once as one (shingles x perms)
-     multiply-add-shift (h_k(x) = (a_k * x + b_k) >> 32, uint64 arithmetic, 32-bit values) and the minimum
-     per document is taken with np.minimum.reduceat; blocks fit in the CPU cache;
+  2. num_perm hash functions are applied to a block of ~4k shingles at once as one (perms x shingles)
+     multiply-shift product (h_k(x) = (a_k * x mod 2^64) >> 32: uint64 arithmetic, 32-bit values) and the
+     minimum per document is taken with np.minimum.reduceat along contiguous rows;
   3. each band's `rows` values are mixed into one 64-bit key; sorting the keys groups the documents
      that share a bucket (argsort per band, no Python dicts);
   4. candidate pairs (each bucket member with the bucket's first member) may be verified by the signature's
@@ -28,7 +28,7 @@ import numpy as np
 
 from dsforge.dedup.shingles import ShingleHashes, mix64
 
-BLOCK_SHINGLES = 2048  # shingles per hashing block: 2048 x 128 perms x 8 B = 2 MiB, stays in cache
+BLOCK_SHINGLES = 4096  # shingles per hashing block: 128 perms x 4096 x 8 B = 4 MiB
 
 
 @lru_cache(maxsize=64)
@@ -45,16 +45,20 @@ def s_curve(s: np.ndarray | float, bands: int, rows: int) -> np.ndarray:
     return 1.0 - (1.0 - np.asarray(s, dtype=float) ** rows) ** bands
 
 
-def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def permutations(num_perm: int, seed: int) -> np.ndarray:
+    """Random odd 64-bit multipliers: h_k(x) = (a_k * x mod 2^64) >> 32 is multiply-shift hashing
+    (Dietzfelbinger et al. 1997), a universal family; x is already a 64-bit hash of the shingle."""
     rng = np.random.default_rng(seed)
-    a = rng.integers(1, 1 << 63, size=num_perm, dtype=np.uint64) | np.uint64(1)
-    b = rng.integers(0, 1 << 63, size=num_perm, dtype=np.uint64)
-    return a, b
+    return (rng.integers(1, 1 << 63, size=num_perm, dtype=np.uint64) << np.uint64(1)) | np.uint64(1)
 
 
 def signatures(sh: ShingleHashes, num_perm: int = 128, seed: int = 0) -> np.ndarray:
-    """MinHash signatures uint32[N, num_perm]; rows of documents without shingles are all 0xFFFFFFFF."""
-    a, b = permutations(num_perm, seed)
+    """MinHash signatures uint32[N, num_perm]; rows of documents without shingles are all 0xFFFFFFFF.
+
+    Blocks of ~BLOCK_SHINGLES shingles (whole documents) are hashed as one (num_perm x block) product;
+    np.minimum.reduceat takes each document's minimum along contiguous rows. The shift to 32 bits is
+    applied after the minimum (it is monotonic), so the inner loop is one multiply and one reduce."""
+    a = permutations(num_perm, seed)[:, None]
     counts = sh.counts
     n = len(counts)
     sig = np.full((n, num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
@@ -64,22 +68,18 @@ def signatures(sh: ShingleHashes, num_perm: int = 128, seed: int = 0) -> np.ndar
     cnt = counts[docs]
     ends = np.cumsum(cnt)
     starts = ends - cnt
-    buf = np.empty((BLOCK_SHINGLES, num_perm), dtype=np.uint64)
+    buf = np.empty((num_perm, BLOCK_SHINGLES), dtype=np.uint64)
     x = sh.hashes
     i = 0
     while i < len(docs):
         base = starts[i]
         j = max(int(np.searchsorted(ends, base + BLOCK_SHINGLES, side="right")), i + 1)
         xs = x[base:ends[j - 1]]
-        if len(xs) > buf.shape[0]:  # one long document: a bigger block for it alone
-            buf = np.empty((len(xs), num_perm), dtype=np.uint64)
-        v = buf[: len(xs)]
-        np.multiply(xs[:, None], a[None, :], out=v)
-        v += b
-        v >>= np.uint64(32)
-        sig[docs[i:j]] = np.minimum.reduceat(v, starts[i:j] - base, axis=0)
-        if buf.shape[0] > BLOCK_SHINGLES:
-            buf = np.empty((BLOCK_SHINGLES, num_perm), dtype=np.uint64)
+        v = buf[:, : len(xs)] if len(xs) <= buf.shape[1] else np.empty((num_perm, len(xs)), np.uint64)
+        np.multiply(a, xs[None, :], out=v)
+        low = np.minimum.reduceat(v, starts[i:j] - base, axis=1)
+        low >>= np.uint64(32)
+        sig[docs[i:j]] = low.T
         i = j
     return sig
 
@@ -87,7 +87,7 @@ def signatures(sh: ShingleHashes, num_perm: int = 128, seed: int = 0) -> np.ndar
 def band_keys(sig: np.ndarray, band: int, rows: int) -> np.ndarray:
     """One 64-bit key per document for one band (its `rows` signature values mixed together)."""
     cols = sig[:, band * rows:(band + 1) * rows].astype(np.uint64)
-    key = np.full(len(sig), np.uint64(band + 1) * np.uint64(0x9E3779B97F4A7C15), dtype=np.uint64)
+    key = np.full(len(sig), ((band + 1) * 0x9E3779B97F4A7C15) % (1 << 64), dtype=np.uint64)
     for c in range(rows):
         key ^= cols[:, c] + np.uint64(0x9E3779B97F4A7C15) + (key << np.uint64(6)) + (key >> np.uint64(2))
         key = mix64(key)

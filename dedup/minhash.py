@@ -43,7 +43,7 @@ class MinhashDedupConfig(KeepConfig):
     engine: Literal["in-process", "datatrove"] = Field("in-process", description="in-process (NumPy) or datatrove (on disk)")
     tasks: int = Field(4, ge=1, description="datatrove: input shards / signature tasks")
     workers: int = Field(1, ge=1, description="datatrove: parallel worker processes")
-    batch_rows: int = Field(50_000, ge=1, description="in-process: rows shingled and hashed per batch")
+    batch_rows: int = Field(10_000, ge=1, description="in-process: rows shingled and hashed per batch")
     seed: int | None = Field(None, description="hash seed (default: the recipe seed)")
     cluster_column: str = Field("dup_cluster", description="column that receives the cluster id")
 
@@ -120,11 +120,18 @@ class MinhashDedup(Stage):
         else:
             labels, sig, stats = in_process_clusters(texts, cfg, seed)
         kept_pos = pick_kept(df, labels, cfg, text)
-        similarity = None
-        if sig is not None:
-            similarity = np.ones(df.height, dtype=np.float64)
-            moved = np.flatnonzero(kept_pos != np.arange(df.height))
-            similarity[moved] = lsh.estimated_jaccard(sig, moved, kept_pos[moved])
+        # similarity of each dropped row to its kept row, from MinHash signatures (for datatrove: computed
+        # here for the clustered rows only, which are few)
+        similarity = np.ones(df.height, dtype=np.float64)
+        moved = np.flatnonzero(kept_pos != np.arange(df.height))
+        if len(moved):
+            if sig is None:
+                rows_needed = np.unique(np.concatenate([moved, kept_pos[moved]]))
+                sub, _, _ = minhash_signatures(texts.gather(rows_needed), cfg, seed)
+                at = np.searchsorted(rows_needed, moved), np.searchsorted(rows_needed, kept_pos[moved])
+                similarity[moved] = lsh.estimated_jaccard(sub, *at)
+            else:
+                similarity[moved] = lsh.estimated_jaccard(sig, moved, kept_pos[moved])
         result, clusters = split_clusters(self, df, labels, kept_pos, cfg, text, cfg.cluster_column, similarity,
                                           "est. Jaccard", ctx.work_dir)
         result.stats = {

@@ -31,9 +31,9 @@ def normalise(texts: pl.Series | pl.Expr, lowercase: bool = True, punctuation: b
     s = texts.fill_null("")
     if lowercase:
         s = s.str.to_lowercase()
-    if punctuation:
-        s = s.str.replace_all(r"[\p{P}\p{S}]+", " ")
-    return s.str.replace_all(r"\s+", " ").str.strip_chars()
+    # one regex pass: runs of punctuation, symbols and whitespace become one space
+    s = s.str.replace_all(r"[\p{P}\p{S}\s]+" if punctuation else r"\s+", " ")
+    return s.str.strip_chars()
 
 
 def mix64(x: np.ndarray) -> np.ndarray:
@@ -79,28 +79,39 @@ def token_hashes(normed: pl.Series, shingle: Shingle, seed: int = 0) -> tuple[np
 
 
 def ngram_hashes(tok: np.ndarray, lens: np.ndarray, n: int) -> ShingleHashes:
-    """Combine token hashes into n-gram hashes per document (short documents: one shingle of all tokens)."""
-    lens = np.asarray(lens, dtype=np.int64)
-    counts = np.where(lens >= n, lens - n + 1, np.minimum(lens, 1))
-    doc_start = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64) if len(lens) else lens
-    total = int(counts.sum())
-    if total == 0:
-        return ShingleHashes(np.zeros(0, np.uint64), counts)
-    doc_of = np.repeat(np.arange(len(lens)), counts)
-    first = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-    pos = np.arange(total, dtype=np.int64) - np.repeat(first, counts) + doc_start[doc_of]  # token index of start
-    width = np.minimum(lens[doc_of], n)  # tokens in this shingle
-    out = np.zeros(total, dtype=np.uint64)
+    """Combine token hashes into n-gram hashes per document (short documents: one shingle of all tokens).
+
+    The n-gram starting at every token is computed over the whole token array with n contiguous slices
+    (no gathers); starts that would run past their document's end are then masked out."""
     if n > len(_MULTS):
         raise ValueError(f"n-gram size {n} is too large (max {len(_MULTS)})")
-    tok_padded = np.concatenate([tok, np.zeros(n, np.uint64)])
-    for k in range(n):  # loop over the n positions of an n-gram, vectorised over every shingle
-        part = tok_padded[pos + k] * _MULTS[k]
-        if (width < n).any():
-            part[width <= k] = 0
-        out += part
-    out += width.astype(np.uint64)  # "a b" and "a b <nothing>" differ
-    return ShingleHashes(mix64(out), counts)
+    lens = np.asarray(lens, dtype=np.int64)
+    counts = np.where(lens >= n, lens - n + 1, np.minimum(lens, 1))
+    total_tokens = int(lens.sum())
+    if int(counts.sum()) == 0:
+        return ShingleHashes(np.zeros(0, np.uint64), counts)
+    padded = np.concatenate([tok, np.zeros(n, np.uint64)])
+    out = padded[:total_tokens] * _MULTS[0]
+    tmp = np.empty_like(out)
+    for k in range(1, n):  # n slices, each vectorised over every token of the batch
+        np.multiply(padded[k:k + total_tokens], _MULTS[k], out=tmp)
+        out += tmp
+    del tmp
+    doc_start = np.cumsum(lens) - lens
+    # an n-gram starting at token t stays inside its document iff t <= doc_start + len - n
+    full = np.repeat(doc_start + lens - n, lens) >= np.arange(total_tokens)
+    out += np.uint64(n)
+    short = np.flatnonzero((lens > 0) & (lens < n))
+    if len(short):  # documents shorter than n: one shingle of all their tokens, merged in document order
+        width = lens[short]
+        vals = np.zeros(len(short), dtype=np.uint64)
+        for k in range(n - 1):
+            has = width > k
+            vals[has] += tok[doc_start[short[has]] + k] * _MULTS[k]
+        vals += width.astype(np.uint64)
+        full[doc_start[short]] = True
+        out[doc_start[short]] = vals
+    return ShingleHashes(mix64(out[full]), counts)
 
 
 def shingle_hashes(texts: pl.Series, n: int = 5, shingle: Shingle = "word", seed: int = 0,

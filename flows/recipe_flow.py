@@ -31,6 +31,10 @@ def run_step(plan: RunPlan, index: int, prev_fingerprint: str | None) -> StepOut
         "%s: %s rows in, %s kept, %s rejected in %.2f s%s", s["step"], s["rows_in"], s["kept"], s["rejected"],
         s["seconds"], " (reused)" if s.get("reused_from") else "",
     )
+    if s.get("stage") == "inspect":
+        from dsforge.flows.artifacts import publish_step_artifacts
+
+        publish_step_artifacts(plan.step_dir(index), s)
     return outcome
 
 

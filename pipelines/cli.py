@@ -121,6 +121,12 @@ def cmd_stage(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from dsforge.pipelines.inspect.cli import run_inspect_command
+
+    return run_inspect_command(args)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from dsforge.flows.recipe_flow import serve_recipe
 
@@ -179,6 +185,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--param", action="append", metavar="KEY=VALUE", help="stage parameter; VALUE is YAML (repeat)")
     running(sp)
     sp.set_defaults(func=cmd_stage)
+
+    sp = sub.add_parser("inspect", help="statistics and a self-contained HTML report of a dataset (or a run's steps)")
+    from dsforge.pipelines.inspect.cli import add_inspect_arguments
+
+    add_inspect_arguments(sp)
+    sp.set_defaults(func=cmd_inspect)
 
     sp = sub.add_parser("serve", help="serve a recipe as a Prefect deployment on a schedule (see README)")
     common(sp)

@@ -1,27 +1,43 @@
-"""chat-format: render rows with the target model's own chat template, via transformers' apply_chat_template.
+"""chat-format: render rows with the target model's own chat template, via transformers' template renderer.
 
 Data rendered with the wrong template "causes strange bugs" in the fine-tuned model, so we never
-re-implement templates: we hand the model's Jinja template to `tokenizer.apply_chat_template`, the same
-call the trainer will make. A template is named by:
+re-implement templates: we hand the model's Jinja template to `render_jinja_template`, the function
+`tokenizer.apply_chat_template` itself calls, with the special tokens the model's tokenizer defines.
+A template is named by:
 
-- a built-in name ("smollm2", shipped in pipelines/templates/ as extracted from the model),
+- a built-in name: chatml, llama3, llama3.1, mistral, qwen2.5, gemma, smollm2 (pipelines/templates/, the
+  models' own strings, provenance in templates/SOURCES.md; special tokens in templates/builtins.json),
 - a `.jinja` file (special tokens such as bos/eos come from `tokenizer`, default the embedded SmolLM2),
 - a tokenizer folder or its tokenizer_config.json (template and special tokens both from there).
 
-Output: `messages` (the conversation that was rendered) and `text` (the rendered string). Rows the
-template cannot render (documents, or a template that raises, e.g. on non-alternating roles) are rejected
-with the template's own error message.
+Layouts: `sft` (text / messages), `dpo`/`orpo` (prompt, chosen, rejected: TRL's prompt + continuation
+split), `reward` (pairs as dpo; scored rows as sft plus score), `completion` (prompt, completion).
+Output columns (never overwriting the raw chosen/rejected): text, messages, prompt_text, chosen_text,
+rejected_text, completion_text, prompt_messages, chosen_messages, rejected_messages,
+completion_messages, layout, n_tokens; with `loss_mask: true` also input_ids and assistant_masks.
 
-Not here: loss masks, token-length policies and DPO layouts (issue "Verification, chat-template
-formatting and publishing" extends this module).
+Loss masks: from the template's {% generation %} blocks when it has them (transformers' own mask);
+otherwise each assistant turn's span is the difference between rendering the conversation up to it
+with a generation prompt and rendering it including it (so the end-of-turn token is learned), or, for
+templates where a prefix does not render as a prefix (Mistral moves the system prompt), the reply
+located in the text plus the eos token that follows. Tokens overlapping a span get 1, as in transformers.
+
+Rows a template cannot render (documents, roles it refuses) are rejected with the template's own error.
+Tool calls: a `messages_json` column (OpenAI-style messages with tool_calls) and a `tools` column (JSON
+list of function schemas) are passed to templates that support them.
+
+Not here: packing several rows into one sequence (a trainer's job), multimodal content.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import re
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 from pydantic import Field
@@ -30,31 +46,57 @@ from dsforge.pipelines import records
 from dsforge.pipelines.embedded import load_tokenizer
 from dsforge.pipelines.stage import ConfigError, Stage, StageConfig, StageContext, StageResult
 
+log = logging.getLogger("dsforge")
 TEMPLATES_DIR = Path(__file__).parent / "templates"
+GENERATION_TAG = re.compile(r"\{%-?\s*generation\s*-?%\}")
 
 
 def builtin_templates() -> dict[str, Path]:
-    return {p.stem: p for p in sorted(TEMPLATES_DIR.glob("*.jinja"))}
+    return {p.name[: -len(".jinja")]: p for p in sorted(TEMPLATES_DIR.glob("*.jinja"))}
+
+
+@lru_cache(maxsize=1)
+def builtin_info() -> dict[str, dict[str, Any]]:
+    path = TEMPLATES_DIR / "builtins.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+class RowError(ValueError):
+    """One row cannot be formatted; `reason` is the short greppable part."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason = reason
 
 
 class ChatTemplate:
-    """A chat template plus the tokenizer whose special tokens it uses; renders like apply_chat_template."""
+    """A chat template plus the special tokens it reads; renders exactly like apply_chat_template.
+
+    The tokenizer (for token counts and loss masks) loads only when needed; built-ins other than
+    smollm2 have none unless `tokenizer` names the model's tokenizer folder."""
 
     def __init__(self, spec: str = "smollm2", tokenizer: str | None = None, base_dir: Path | None = None):
         builtins = builtin_templates()
         path = Path(spec).expanduser()
         if not path.is_absolute() and base_dir is not None and (base_dir / path).exists():
             path = base_dir / path
+        tok_path = tokenizer
+        if tokenizer and base_dir is not None and not Path(tokenizer).is_absolute() and (base_dir / tokenizer).exists():
+            tok_path = str(base_dir / tokenizer)
+        self._special: dict[str, str] = {}
+        self._tok = None
         if spec in builtins:
             self.template = builtins[spec].read_text(encoding="utf-8")
-            self.tokenizer = load_tokenizer(tokenizer or "smollm2")
+            info = builtin_info().get(spec, {})
+            self._tokenizer_spec = tok_path or info.get("tokenizer")
+            self._special = dict(info.get("special_tokens", {}))
             self.name = spec
         elif path.is_file() and path.suffix in (".jinja", ".j2", ".txt"):
             self.template = path.read_text(encoding="utf-8")
-            self.tokenizer = load_tokenizer(tokenizer or "smollm2")
+            self._tokenizer_spec = tok_path or "smollm2"
             self.name = path.name
         elif path.exists():
-            self.tokenizer = load_tokenizer(str(path))
+            self._tokenizer_spec = str(path)
             if not self.tokenizer.chat_template:
                 raise ConfigError(f"tokenizer at {path} has no chat_template; give a .jinja file instead")
             self.template = self.tokenizer.chat_template
@@ -64,26 +106,211 @@ class ChatTemplate:
                 f"chat template {spec!r} not found: use a built-in ({', '.join(builtins)}), a .jinja file, "
                 "or a tokenizer folder"
             )
+        if self._tokenizer_spec:  # the tokenizer's own special tokens win over builtins.json
+            self._special = dict(self.tokenizer.special_tokens_map)
         self.sha256 = hashlib.sha256(self.template.encode()).hexdigest()
+        self.has_generation_blocks = bool(GENERATION_TAG.search(self.template))
 
-    def render(self, messages: list[dict[str, Any]], add_generation_prompt: bool = False) -> str:
-        return self.tokenizer.apply_chat_template(
-            messages, chat_template=self.template, tokenize=False, add_generation_prompt=add_generation_prompt
-        )
+    @property
+    def tokenizer(self):
+        if self._tok is None:
+            if not self._tokenizer_spec:
+                raise ConfigError(
+                    f"template {self.name!r} has no tokenizer here: counting tokens and loss masks need the "
+                    "model's own tokenizer. Set `tokenizer: /path/to/the/model/folder` (holding tokenizer.json)"
+                )
+            self._tok = load_tokenizer(self._tokenizer_spec)
+        return self._tok
 
+    @property
+    def special_tokens(self) -> dict[str, str]:
+        return dict(self._special)
+
+    def render(self, messages: list[dict[str, Any]], add_generation_prompt: bool = False,
+               tools: list[dict] | None = None, **kwargs: Any) -> str:
+        """The string apply_chat_template(messages, tokenize=False, ...) gives with this template."""
+        from transformers.utils.chat_template_utils import render_jinja_template
+
+        conv = [{k: v for k, v in m.items() if v is not None} for m in messages]
+        if not conv:
+            raise RowError("empty", "no messages to render")
+        rendered, _ = render_jinja_template(conversations=[conv], tools=tools, chat_template=self.template,
+                                            add_generation_prompt=add_generation_prompt,
+                                            **{**self._special, **kwargs})
+        return rendered[0]
+
+    # ---------------------------------------------------------------- tokens and loss masks
+
+    def encode(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
+        enc = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        return list(enc["input_ids"]), [tuple(o) for o in enc["offset_mapping"]]
+
+    def count(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def assistant_spans(self, messages: list[dict[str, Any]], tools: list[dict] | None = None,
+                        **kwargs: Any) -> tuple[str, list[tuple[int, int]], str]:
+        """(rendered text, character spans of the assistant turns, method used)."""
+        if self.has_generation_blocks:
+            from transformers.utils.chat_template_utils import render_jinja_template
+
+            conv = [{k: v for k, v in m.items() if v is not None} for m in messages]
+            rendered, spans = render_jinja_template(conversations=[conv], tools=tools, chat_template=self.template,
+                                                    return_assistant_tokens_mask=True, **{**self._special, **kwargs})
+            return rendered[0], [tuple(s) for s in spans[0]], "generation-blocks"
+        full = self.render(messages, tools=tools, **kwargs)
+        spans: list[tuple[int, int]] = []
+        try:
+            for i, m in enumerate(messages):
+                if m.get("role") != "assistant":
+                    continue
+                before = self.render(messages[:i], add_generation_prompt=True, tools=tools, **kwargs) if i else ""
+                upto = self.render(messages[: i + 1], tools=tools, **kwargs)
+                if not (full.startswith(before) and full.startswith(upto) and len(upto) > len(before)):
+                    raise RowError("not_prefix", "prefix rendering differs")
+                spans.append((len(before), len(upto)))
+            return full, spans, "prefix"
+        except (RowError, Exception):  # noqa: BLE001 - templates may raise on partial conversations
+            return full, self._search_spans(full, messages), "search"
+
+    def _search_spans(self, full: str, messages: list[dict[str, Any]]) -> list[tuple[int, int]]:
+        spans, cursor = [], 0
+        eos = self._special.get("eos_token") or ""
+        for m in messages:
+            content = (m.get("content") or "")
+            if not isinstance(content, str) or not content.strip():
+                continue
+            needle = content  # as given; templates that trim (llama, gemma) need the stripped text
+            at = full.find(needle, cursor)
+            if at < 0:
+                needle = content.strip()
+                at = full.find(needle, cursor)
+            if at < 0:
+                if m.get("role") == "assistant":
+                    raise RowError("mask_failed", f"assistant reply not found in the rendered text: {needle[:60]!r}")
+                continue
+            end = at + len(needle)
+            if m.get("role") == "assistant":
+                if eos and full.startswith(eos, end):
+                    end += len(eos)
+                spans.append((at, end))
+            cursor = end
+        return spans
+
+    def loss_mask(self, messages: list[dict[str, Any]], tools: list[dict] | None = None,
+                  **kwargs: Any) -> tuple[str, list[int], list[int], str]:
+        """(text, input_ids, assistant mask, method): 1 for tokens overlapping an assistant span."""
+        text, spans, method = self.assistant_spans(messages, tools=tools, **kwargs)
+        ids, offsets = self.encode(text)
+        return text, ids, mask_from_spans(offsets, spans), method
+
+
+def mask_from_spans(offsets: list[tuple[int, int]], spans: list[tuple[int, int]]) -> list[int]:
+    """Token mask: 1 where a token overlaps a character span (the rule transformers uses)."""
+    mask = [0] * len(offsets)
+    k = 0
+    for t, (start, end) in enumerate(offsets):
+        while k < len(spans) and start >= spans[k][1]:
+            k += 1
+        if k == len(spans):
+            break
+        if end > spans[k][0]:
+            mask[t] = 1
+    return mask
+
+
+# ---------------------------------------------------------------- prompt-format consistency
+
+SEPARATORS = ("->", "=>", "→", "###", "Answer:", "Output:", "Response:", "A:", "Solution:")
+RESPONSE_PREFIXES = ("Answer:", "Output:", "Response:", "A:", "Assistant:", "###", "Solution:")
+TEMPLATE_MARKUP = ("<|im_start|>", "<|im_end|>", "[INST]", "[/INST]", "<|start_header_id|>", "<|eot_id|>",
+                   "<start_of_turn>", "<|user|>", "<|assistant|>", "### Instruction:", "### Response:")
+
+
+def format_issues(prompts: list[str | None], responses: list[str | None],
+                  min_share: float = 0.6) -> tuple[list[list[str]], list[str]]:
+    """Per-row format problems and summary warnings, for the inconsistencies the book warns about:
+    trailing whitespace, a separator most prompts end with but some lack (the "missing arrow"), a
+    response prefix only some rows have (or lack), and chat markup already inside the content (a row
+    templated twice)."""
+    n = len(prompts)
+    issues: list[list[str]] = [[] for _ in range(n)]
+    warnings: list[str] = []
+
+    def ending(p: str) -> str | None:
+        s = p.rstrip()
+        return next((sep for sep in SEPARATORS if s.endswith(sep)), None)
+
+    def prefix(r: str) -> str | None:
+        s = r.lstrip()
+        return next((pre for pre in RESPONSE_PREFIXES if s.startswith(pre)), None)
+
+    for i, (p, r) in enumerate(zip(prompts, responses)):
+        for label, s in (("prompt", p), ("response", r)):
+            if s and s != s.rstrip(" \t"):
+                issues[i].append(f"trailing_space:{label}")
+            if s and (mark := next((m for m in TEMPLATE_MARKUP if m in s), None)):
+                issues[i].append(f"template_markup:{label}:{mark}")
+    for label, values, fn, kind in (("prompt", prompts, ending, "separator"), ("response", responses, prefix, "prefix")):
+        found = [fn(v) if v else None for v in values]
+        present = [f for f in found if f]
+        if not present or n < 3:
+            continue
+        top = max(set(present), key=present.count)
+        share = present.count(top) / n
+        if share >= min_share and share < 1.0:
+            missing = [i for i, f in enumerate(found) if f != top]
+            for i in missing:
+                issues[i].append(f"missing_{kind}:{top}")
+            warnings.append(f"{len(missing)} of {n} rows lack the {label} {kind} {top!r} that the others have")
+        elif share < 1 - min_share or (share < min_share and present):
+            odd = [i for i, f in enumerate(found) if f]
+            if len(odd) < n:
+                for i in odd:
+                    issues[i].append(f"extra_{kind}:{found[i]}")
+                warnings.append(f"{len(odd)} of {n} rows have a {label} {kind} ({', '.join(sorted(set(present)))}) "
+                                "that the others lack")
+    counts: dict[str, int] = {}
+    for row in issues:
+        for iss in row:
+            key = iss.split(":")[0]
+            counts[key] = counts.get(key, 0) + 1
+    for key in ("trailing_space", "template_markup"):
+        if counts.get(key):
+            warnings.append(f"{counts[key]} rows have {key.replace('_', ' ')} (see the format_issues column)")
+    return issues, warnings
+
+
+# ---------------------------------------------------------------- the stage
 
 class ChatFormatConfig(StageConfig):
     template: str = Field("smollm2", description="built-in name, .jinja file, or tokenizer folder")
-    tokenizer: str | None = Field(None, description="tokenizer for special tokens when template is a file")
-    system_prompt: str | None = Field(None, description="system message added to rows that have none")
-    add_generation_prompt: bool = Field(False, description="end with the assistant header (for prompts only)")
+    tokenizer: str | None = Field(None, description="the model's tokenizer folder: special tokens, token counts, loss masks")
+    layout: Literal["sft", "dpo", "orpo", "reward", "completion"] = Field("sft", description="training layout")
+    output: Literal["text", "messages", "both"] = Field("both", description="rendered strings, message lists, or both")
+    system_prompt: str | None = Field(None, description="system message for rows (see system_prompt_policy)")
+    system_prompt_policy: Literal["add", "replace", "drop", "merge"] = Field(
+        "add", description="add: only to rows without one; replace: override; drop: remove system turns; "
+        "merge: fold the system text into the first user turn (templates without a system role, e.g. gemma)")
+    add_generation_prompt: bool = Field(False, description="sft: end with the assistant header (for prompts only)")
+    template_kwargs: dict[str, Any] = Field({}, description="extra template variables, e.g. {date_string: '1 Jan 2025'}")
+    loss_mask: bool = Field(False, description="add input_ids and assistant_masks (1 = assistant token) columns")
+    max_tokens: int | None = Field(None, ge=1, description="token budget per row, counted with the target tokenizer")
+    overflow: Literal["drop", "truncate"] = Field(
+        "drop", description="rows over max_tokens: drop, or truncate (drop trailing turns, then cut the last reply)")
+    consistency: Literal["warn", "drop", "off"] = Field(
+        "warn", description="prompt-format consistency check: warn (and a format_issues column), drop, or off")
+
+
+MSG_LIST = records.SCHEMA["messages"]
 
 
 class ChatFormat(Stage):
-    """Render each row's conversation with a model's chat template into `text`."""
+    """Render rows with a model's chat template into training layouts (SFT, DPO/ORPO, reward, completion)."""
 
     name = "chat-format"
     Config = ChatFormatConfig
+    version = "2"
     batch_size = 5000
     _template: ChatTemplate | None = None
 
@@ -91,31 +318,248 @@ class ChatFormat(Stage):
         cfg: ChatFormatConfig = self.config
         if self._template is None:  # loaded once, reused across batches
             self._template = ChatTemplate(cfg.template, cfg.tokenizer, ctx.base_dir)
+            if cfg.max_tokens or cfg.loss_mask:
+                self._template.tokenizer  # fail early (ConfigError) when no tokenizer is known
         tmpl = self._template
-        texts, convs, ok, errors = [], [], [], []
-        for row in df.select("id", "kind", "instruction", "input", "response", "messages", "chosen").iter_rows(named=True):
+        cols = [c for c in ("id", "kind", "instruction", "input", "response", "messages", "chosen", "rejected",
+                            "messages_json", "tools") if c in df.columns]
+        outs: list[dict[str, Any] | None] = []
+        errors: list[tuple[str, str]] = []
+        methods: dict[str, int] = {}
+        truncated = 0
+        for row in df.select(cols).iter_rows(named=True):
             try:
-                msgs = records.to_messages(row, cfg.system_prompt)
-                text = tmpl.render(msgs, cfg.add_generation_prompt)
-            except Exception as e:  # a template's raise_exception() or a document row
-                errors.append(f"{type(e).__name__}: {e}")
-                ok.append(False)
-                texts.append(None)
-                convs.append(None)
-                continue
-            texts.append(text)
-            convs.append(msgs)
-            ok.append(True)
-        mask = pl.Series(ok, dtype=pl.Boolean)
-        rendered = df.with_columns(
-            pl.Series("text", texts, dtype=pl.String),
-            pl.Series("messages", convs, dtype=records.SCHEMA["messages"]),
-        )
+                out = self._format_row(row, tmpl)
+                if (m := out.pop("_mask_method", None)) is not None:
+                    methods[m] = methods.get(m, 0) + 1
+                truncated += out.pop("_truncated", 0)
+                outs.append(out)
+            except RowError as e:
+                outs.append(None)
+                errors.append((f"chat-format:{e.reason}", str(e)))
+            except Exception as e:  # noqa: BLE001 - a template's raise_exception() or a document row
+                outs.append(None)
+                errors.append(("chat-format:cannot_render", f"{type(e).__name__}: {e}"))
+        ok = pl.Series([o is not None for o in outs], dtype=pl.Boolean)
+        good = [o for o in outs if o is not None]
+        new_cols = self._columns(good, cfg, tmpl)
+        kept = df.filter(ok).with_columns(new_cols) if good else df.filter(ok)
+        stats: dict[str, Any] = {"template": tmpl.name, "layout": cfg.layout, "truncated": truncated}
+        if methods:
+            stats["mask_methods"] = methods
+        rejected_parts = [self.reject(df.filter(~ok), pl.Series([e[0] for e in errors], dtype=pl.String),
+                                      pl.Series([e[1] for e in errors], dtype=pl.String))]
+        if good:
+            ntok = [o.get("n_tokens") for o in good if o.get("n_tokens") is not None]
+            if ntok:
+                stats.update(tokens_total=sum(ntok), tokens_max=max(ntok), rows_counted=len(ntok))
+        if cfg.consistency != "off" and kept.height:
+            issues, warnings = format_issues([o["_prompt"] for o in good], [o["_response"] for o in good])
+            dropped = 0
+            for row_issues, o in zip(issues, good):
+                row_issues.extend(o.get("_issues", []))
+                dropped += "system_prompt_dropped" in o.get("_issues", [])
+            if dropped:
+                warnings.append(f"{dropped} rows lost their system prompt: template {tmpl.name!r} does not render it "
+                                "for conversations ending with an assistant turn (use system_prompt_policy: merge)")
+            for w in warnings:
+                log.warning("chat-format: %s", w)
+            stats["format_warnings"] = warnings
+            stats["rows_with_format_issues"] = sum(1 for i in issues if i)
+            kept = kept.with_columns(pl.Series("format_issues", [",".join(i) or None for i in issues], dtype=pl.String))
+            if cfg.consistency == "drop":
+                bad = pl.Series([bool(i) for i in issues])
+                rejected_parts.append(self.reject(kept.filter(bad), "inconsistent_format",
+                                                  pl.Series([", ".join(i) for i in issues if i], dtype=pl.String)))
+                kept = kept.filter(~bad)
         kept = records.append_lineage(
-            rendered.filter(mask), self.name, {"template": tmpl.name, "template_sha256": tmpl.sha256[:16]}
-        )
-        rejected = self.reject(df.filter(~mask), "cannot_render", pl.Series(errors, dtype=pl.String))
-        return StageResult(kept=kept, rejected=rejected, stats={"template": tmpl.name})
+            kept, self.name, {"template": tmpl.name, "template_sha256": tmpl.sha256[:16], "layout": cfg.layout})
+        return StageResult(kept=kept, rejected=records.concat(rejected_parts, rejected=True), stats=stats)
+
+    # ---------------------------------------------------------------- one row
+
+    def _conversation(self, row: dict[str, Any]) -> list[dict[str, Any]]:
+        cfg: ChatFormatConfig = self.config
+        if row.get("messages_json"):
+            msgs = json.loads(row["messages_json"])
+        else:
+            msgs = records.to_messages(row)
+        return apply_system_policy(msgs, cfg.system_prompt, cfg.system_prompt_policy)
+
+    def _format_row(self, row: dict[str, Any], tmpl: ChatTemplate) -> dict[str, Any]:
+        cfg: ChatFormatConfig = self.config
+        tools = json.loads(row["tools"]) if row.get("tools") else None
+        kw = dict(cfg.template_kwargs)
+        layout = "dpo" if cfg.layout == "orpo" else cfg.layout
+        if layout == "reward":
+            layout = "dpo" if row.get("kind") == "preference" else "sft"
+        msgs = self._conversation(row)
+        out: dict[str, Any] = {"layout": cfg.layout}
+        if layout == "dpo":
+            if row.get("kind") != "preference" or row.get("chosen") is None or row.get("rejected") is None:
+                raise RowError("not_a_pair", f"the {cfg.layout} layout needs preference rows with chosen and rejected "
+                               f"(row is {row.get('kind')!r})")
+            prompt_msgs = msgs[:-1]
+            pair = {"chosen": row["chosen"], "rejected": row["rejected"]}
+            prompt_text = tmpl.render(prompt_msgs, add_generation_prompt=True, tools=tools, **kw)
+            if cfg.max_tokens:
+                pair, cut = self._fit_replies(tmpl, prompt_msgs, prompt_text, pair, tools, kw)
+                out["_truncated"] = cut
+            conts = {}
+            for side, reply in pair.items():
+                full = tmpl.render(prompt_msgs + [{"role": "assistant", "content": reply}], tools=tools, **kw)
+                if not full.startswith(prompt_text):
+                    raise RowError("not_prefix", "the rendered prompt is not a prefix of prompt + reply with this "
+                                   f"template ({side}); use output: messages for this template")
+                conts[side] = full[len(prompt_text):]
+            out.update(prompt_text=prompt_text, chosen_text=conts["chosen"], rejected_text=conts["rejected"],
+                       prompt_messages=prompt_msgs, chosen_messages=[{"role": "assistant", "content": pair["chosen"]}],
+                       rejected_messages=[{"role": "assistant", "content": pair["rejected"]}])
+            if tmpl._tokenizer_spec:
+                out["n_tokens"] = tmpl.count(prompt_text) + max(tmpl.count(c) for c in conts.values())
+            out["_prompt"], out["_response"] = _last_user(prompt_msgs), pair["chosen"]
+            return out
+        if layout == "completion":
+            if not msgs or msgs[-1].get("role") != "assistant":
+                raise RowError("no_completion", "the completion layout needs a conversation ending with an assistant turn")
+        text = tmpl.render(msgs, add_generation_prompt=cfg.add_generation_prompt and layout == "sft", tools=tools, **kw)
+        if cfg.max_tokens:
+            msgs, text, cut = self._fit_conversation(tmpl, msgs, text, tools, kw)
+            out["_truncated"] = cut
+        out.update(text=text, messages=[{"role": m["role"], "content": m.get("content") or ""} for m in msgs])
+        if msgs and msgs[0].get("role") == "system" and (msgs[0].get("content") or "").strip() not in text:
+            out["_issues"] = ["system_prompt_dropped"]  # e.g. Mistral keeps it only when the last turn is the user's
+        if layout == "completion":
+            prompt_text = tmpl.render(msgs[:-1], add_generation_prompt=True, tools=tools, **kw)
+            if not text.startswith(prompt_text):
+                raise RowError("not_prefix", "the rendered prompt is not a prefix of the whole conversation with "
+                               "this template; use output: messages")
+            out.update(prompt_text=prompt_text, completion_text=text[len(prompt_text):],
+                       prompt_messages=out["messages"][:-1], completion_messages=out["messages"][-1:])
+        if cfg.loss_mask:
+            mtext, ids, mask, method = tmpl.loss_mask(msgs, tools=tools, **kw)
+            if mtext != text:  # only with add_generation_prompt: the mask is for the conversation itself
+                ids, offsets = tmpl.encode(text)
+                mask = [0] * len(ids)
+            out.update(input_ids=ids, assistant_masks=mask, n_tokens=len(ids), _mask_method=method)
+        elif tmpl._tokenizer_spec and (cfg.max_tokens or tmpl._tok is not None):
+            out["n_tokens"] = tmpl.count(text)
+        out["_prompt"], out["_response"] = _last_user(msgs), _last_assistant(msgs)
+        return out
+
+    def _fit_conversation(self, tmpl: ChatTemplate, msgs, text, tools, kw):
+        """Apply the max_tokens policy to a conversation: (messages, text, 1 if truncated)."""
+        cfg: ChatFormatConfig = self.config
+        n = tmpl.count(text)
+        if n <= cfg.max_tokens:
+            return msgs, text, 0
+        if cfg.overflow == "drop":
+            raise RowError("too_long", f"{n} tokens > max_tokens {cfg.max_tokens} ({tmpl.name} tokenizer)")
+        msgs = list(msgs)
+        # 1. drop trailing exchanges while more than one assistant turn remains
+        while n > cfg.max_tokens and sum(m["role"] == "assistant" for m in msgs) > 1:
+            msgs.pop()
+            while msgs and msgs[-1]["role"] != "assistant":
+                msgs.pop()
+            text = tmpl.render(msgs, tools=tools, **kw)
+            n = tmpl.count(text)
+        # 2. cut the last reply's tokens
+        for _ in range(6):
+            if n <= cfg.max_tokens:
+                return msgs, text, 1
+            last = msgs[-1]
+            if last["role"] != "assistant" or not last.get("content"):
+                break
+            ids = tmpl.tokenizer(last["content"], add_special_tokens=False)["input_ids"]
+            keep = len(ids) - (n - cfg.max_tokens) - 1
+            if keep <= 0:
+                break
+            msgs = msgs[:-1] + [{**last, "content": tmpl.tokenizer.decode(ids[:keep])}]
+            text = tmpl.render(msgs, tools=tools, **kw)
+            n = tmpl.count(text)
+        if n <= cfg.max_tokens:
+            return msgs, text, 1
+        raise RowError("too_long", f"{n} tokens > max_tokens {cfg.max_tokens} even after truncation (the prompt alone is too long)")
+
+    def _fit_replies(self, tmpl: ChatTemplate, prompt_msgs, prompt_text, pair, tools, kw):
+        """max_tokens for pairs: the prompt must fit; each reply is cut to the room left."""
+        cfg: ChatFormatConfig = self.config
+        room = cfg.max_tokens - tmpl.count(prompt_text)
+        cut = 0
+        out = {}
+        for side, reply in pair.items():
+            full = tmpl.render(prompt_msgs + [{"role": "assistant", "content": reply}], tools=tools, **kw)
+            over = tmpl.count(full) - cfg.max_tokens
+            if over <= 0:
+                out[side] = reply
+                continue
+            if cfg.overflow == "drop" or room <= 0:
+                raise RowError("too_long", f"prompt + {side}: {over + cfg.max_tokens} tokens > max_tokens {cfg.max_tokens}")
+            ids = tmpl.tokenizer(reply, add_special_tokens=False)["input_ids"]
+            for _ in range(6):
+                keep = len(ids) - over - 1
+                if keep <= 0:
+                    raise RowError("too_long", f"prompt leaves no room for the {side} reply within {cfg.max_tokens} tokens")
+                ids = ids[:keep]
+                reply = tmpl.tokenizer.decode(ids)
+                full = tmpl.render(prompt_msgs + [{"role": "assistant", "content": reply}], tools=tools, **kw)
+                over = tmpl.count(full) - cfg.max_tokens
+                if over <= 0:
+                    break
+            out[side] = reply
+            cut = 1
+        return out, cut
+
+    def _columns(self, good: list[dict[str, Any]], cfg: ChatFormatConfig, tmpl: ChatTemplate) -> list[pl.Series]:
+        def col(name: str, dtype) -> pl.Series:
+            return pl.Series(name, [o.get(name) for o in good], dtype=dtype)
+
+        want_text = cfg.output in ("text", "both")
+        want_msgs = cfg.output in ("messages", "both")
+        cols = [col("layout", pl.String)]
+        present = set().union(*(o.keys() for o in good))
+        if "text" in present and want_text:
+            cols.append(col("text", pl.String))
+        if "messages" in present and want_msgs:
+            cols.append(col("messages", MSG_LIST))
+        for side in ("prompt", "chosen", "rejected", "completion"):
+            if f"{side}_text" in present and want_text:
+                cols.append(col(f"{side}_text", pl.String))
+            if f"{side}_messages" in present and want_msgs:
+                cols.append(col(f"{side}_messages", MSG_LIST))
+        if "input_ids" in present:
+            cols += [col("input_ids", pl.List(pl.Int64)), col("assistant_masks", pl.List(pl.Int8))]
+        if "n_tokens" in present:
+            cols.append(col("n_tokens", pl.Int64))
+        return cols
+
+
+def apply_system_policy(msgs: list[dict[str, Any]], system: str | None, policy: str) -> list[dict[str, Any]]:
+    """Add, replace, drop or merge the system turn (merge: into the first user turn, for templates without one)."""
+    msgs = [dict(m) for m in msgs]
+    has = bool(msgs) and msgs[0].get("role") == "system"
+    if policy == "add" and system and not has:
+        msgs.insert(0, {"role": "system", "content": system})
+    elif policy == "replace" and system:
+        msgs = [{"role": "system", "content": system}] + (msgs[1:] if has else msgs)
+    elif policy == "drop":
+        msgs = [m for m in msgs if m.get("role") != "system"]
+    elif policy == "merge":
+        sys_text = msgs[0].get("content") if has else system
+        msgs = [m for m in msgs if m.get("role") != "system"]
+        if sys_text:
+            first = next((i for i, m in enumerate(msgs) if m.get("role") == "user"), None)
+            if first is not None:
+                msgs[first] = {**msgs[first], "content": f"{sys_text}\n\n{msgs[first].get('content') or ''}"}
+    return msgs
+
+
+def _last_user(msgs: list[dict[str, Any]]) -> str | None:
+    return next((m.get("content") for m in reversed(msgs) if m.get("role") == "user"), None)
+
+
+def _last_assistant(msgs: list[dict[str, Any]]) -> str | None:
+    return next((m.get("content") for m in reversed(msgs) if m.get("role") == "assistant"), None)
 
 
 class SaveConfig(StageConfig):

@@ -19,10 +19,38 @@ STAGES: dict[str, str] = {
     "chat-format": "dsforge.pipelines.formatting:ChatFormat",
     "save": "dsforge.pipelines.formatting:Save",
     # inspection (issue 3)
+    "inspect": "dsforge.pipelines.inspect.stage:Inspect",
     # dedup (issue 4)
+    "minhash-dedup": "dsforge.dedup.minhash:MinhashDedup",
+    "semantic-dedup": "dsforge.dedup.semantic:SemanticDedup",
+    "repetition-filter": "dsforge.dedup.repetition:RepetitionFilter",
+    "decontaminate": "dsforge.dedup.decontaminate:Decontaminate",
     # filters (issue 5)
+    "clean-markup": "dsforge.filters.markup:CleanMarkup",
+    "pii": "dsforge.filters.pii:Pii",
+    "quality-filter": "dsforge.filters.quality:QualityFilter",
+    "language-filter": "dsforge.filters.language:LanguageFilter",
+    "rules": "dsforge.filters.rules:Rules",
     # synthesis (issue 7)
+    "self-instruct": "dsforge.synth.self_instruct:SelfInstruct",
+    "topic-tree": "dsforge.synth.topic_tree:TopicTree",
+    "backtranslate-instructions": "dsforge.synth.backtranslate:BacktranslateInstructions",
+    "paraphrase": "dsforge.synth.paraphrase:Paraphrase",
+    "translate": "dsforge.synth.translate:Translate",
+    "dialogue": "dsforge.synth.dialogue:Dialogue",
+    "long-context-qa": "dsforge.synth.long_context:LongContextQA",
+    "code": "dsforge.synth.code:Code",
+    "rule-augment": "dsforge.synth.rule_augment:RuleAugment",
+    "preference-pairs": "dsforge.synth.preference:PreferencePairs",
     # verification, formatting, publishing (issue 8)
+    "execute": "dsforge.validators.execute:Execute",
+    "math-answer": "dsforge.validators.math_answer:MathAnswer",
+    "anomaly": "dsforge.validators.anomaly:Anomaly",
+    "judge": "dsforge.validators.judge:Judge",
+    "faithfulness": "dsforge.validators.faithfulness:Faithfulness",
+    "relevance": "dsforge.validators.relevance:Relevance",
+    "split": "dsforge.pipelines.split:Split",
+    "publish": "dsforge.pipelines.publish:Publish",
 }
 
 

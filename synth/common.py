@@ -93,7 +93,11 @@ class SynthConfig(StageConfig):
 
 
 def is_error(g: Generation) -> bool:
-    return g.finish_reason.startswith("error")
+    return g.finish_reason == "error" or g.finish_reason.startswith("error")
+
+
+def error_text(g: Generation) -> str:
+    return getattr(g, "error", None) or g.finish_reason
 
 
 class SynthStage(Stage):
@@ -105,12 +109,13 @@ class SynthStage(Stage):
     def __init__(self, config=None):
         super().__init__(config)
         self._backends: dict[str, Any] = {}
+        self.usage: dict[str, Any] = {}
 
     def backend(self, ctx: StageContext, key: str = "backend", config: BackendConfig | None = None):
         if key in ctx.extras:
             return ctx.extras[key]
-        if key == "judge_backend" and config is None and "backend" in ctx.extras:
-            return ctx.extras["backend"]
+        if key != "backend" and config is None:  # a judge / user model not configured: the main model
+            return self.backend(ctx)
         if key not in self._backends:
             from dsforge.synth import llm
 
@@ -124,41 +129,44 @@ class SynthStage(Stage):
                  key: str = "backend", config: BackendConfig | None = None, desc: str = "") -> list[list[Generation]]:
         """Generations per conversation; a failing backend call yields `error` generations, not an exception.
 
-        If every call fails (server down, bad model name) the first error is raised: that is a setup problem,
-        not a data problem."""
+        Goes through llm.generate_rows (progress bar, budget) in chunks. If every chunk fails (server down,
+        bad model name) the first error is raised: that is a setup problem, not a data problem. A reached
+        budget (llm.BudgetExceeded) stops the stage too."""
+        from dsforge.synth.llm import BudgetExceeded, generate_rows, usage_stats
+
         params = params or self.config.sampling
         if not conversations:
             return []
         backend = self.backend(ctx, key, config)
+        before = usage_stats(backend)
         out: list[list[Generation]] = []
         errors: list[str] = []
         chunks = range(0, len(conversations), CALL_CHUNK)
-        bar = None
-        if ctx.progress and len(conversations) > CALL_CHUNK:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=len(conversations), desc=f"{self.name} {desc}".strip(), unit=" prompts")
         for start in chunks:
             chunk = conversations[start:start + CALL_CHUNK]
             try:
-                got = backend.generate(chunk, params)
+                got = generate_rows(backend, chunk, params, progress=ctx.progress,
+                                    desc=f"{self.name} {desc}".strip())
                 if len(got) != len(chunk):
                     raise RuntimeError(f"backend returned {len(got)} results for {len(chunk)} conversations")
+            except BudgetExceeded:
+                raise
             except Exception as e:  # one bad call must not sink the run; its rows are rejected
-                if type(e).__name__ in ("BudgetExceeded", "BudgetExceededError"):
-                    raise
-                msg = f"error: {type(e).__name__}: {e}"[:500]
+                msg = f"{type(e).__name__}: {e}"[:500]
                 errors.append(msg)
                 log.warning("%s: backend call failed for %d prompts: %s", self.name, len(chunk), msg)
-                got = [[Generation("", msg, 0, 0, getattr(backend, "model_id", "?"))] for _ in chunk]
+                got = [[Generation("", "error", 0, 0, getattr(backend, "model_id", "?"), error=msg)] for _ in chunk]
             out.extend(got)
-            if bar is not None:
-                bar.update(len(chunk))
-        if bar is not None:
-            bar.close()
         if errors and len(errors) == len(chunks):
             raise RuntimeError(f"{self.name}: every backend call failed; first error: {errors[0]}")
+        for k, v in usage_stats(backend, since=before).items():
+            self.usage[k] = self.usage.get(k, 0) + v
         return out
+
+    def take_usage(self) -> dict[str, Any]:
+        """LLM usage since the last call (per runner batch, so the runner's sums give the stage total)."""
+        usage, self.usage = self.usage, {}
+        return usage
 
     def lineage_base(self, ctx: StageContext, template: PromptTemplate | None = None,
                      params: SamplingParams | None = None, key: str = "backend",
@@ -277,8 +285,8 @@ def numbered_list(text: str) -> list[str]:
     """Items of a numbered or bulleted list; falls back to non-empty lines when there are no markers."""
     lines = [ln for ln in (text or "").splitlines() if ln.strip()]
     items = [m.group(1).strip().strip('"').strip() for ln in lines if (m := _NUMBERED.match(ln))]
-    if not items:
-        items = [ln.strip().strip('"').strip() for ln in lines if len(ln.split()) >= 2]
+    if not items and len(lines) >= 2:  # an unmarked list: several short lines (one line of prose is no list)
+        items = [ln.strip().strip('"').strip() for ln in lines if 1 <= len(ln.split()) <= 20 and not ln.rstrip().endswith(":")]
     seen, out = set(), []
     for it in items:
         key = it.lower()
@@ -361,3 +369,11 @@ class RougeL:
 
 def rouge_l(a: str, b: str) -> float:
     return RougeL([b]).most_similar(a)[0]
+
+
+def add_to_lineage(row: dict[str, Any], **info: Any) -> None:
+    """Add keys to the info of a generated row's last lineage entry (e.g. the template of a second step)."""
+    entry = json.loads(row["lineage"][-1]["info"])
+    entry.update(info)
+    row["lineage"][-1] = {**row["lineage"][-1], "info": json.dumps(entry, sort_keys=True, ensure_ascii=False,
+                                                                   default=str)}

@@ -52,8 +52,13 @@ class BackendConfig(StageConfig):
     concurrency: int = Field(8, ge=1, description="openai backend: requests in flight")
     timeout: float = Field(120.0, gt=0, description="seconds per request")
     max_retries: int = Field(5, ge=0)
+    retry_backoff: float = Field(1.0, ge=0, description="openai backend: first wait before a retry, doubled each time")
+    retry_backoff_max: float = Field(60.0, ge=0, description="openai backend: longest wait between retries")
     batch_size: int = Field(8, ge=1, description="transformers backend: conversations per forward batch")
     device: str | None = Field(None, description="transformers backend: cuda, cpu, ... (default: cuda if present)")
+    engine_args: dict[str, Any] = Field(default_factory=dict, description=(
+        "vllm backend: extra vllm.LLM(...) arguments, e.g. tensor_parallel_size, gpu_memory_utilization, "
+        "max_model_len, dtype"))
     cache: bool = Field(True, description="reuse responses from the on-disk cache")
     cache_dir: str | None = Field(None, description="default: $DSFORGE_CACHE/llm")
     price_per_million_input: float = 0.0

@@ -15,7 +15,6 @@ kept instruction).
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import string
@@ -27,8 +26,8 @@ from pydantic import Field
 from dsforge.pipelines import records
 from dsforge.pipelines.stage import StageContext, StageResult
 from dsforge.synth.common import (
-    RougeL, SynthConfig, SynthStage, input_rows, is_error, load_template, new_row, reject_row, rejects_frame,
-    rows_frame, user,
+    RougeL, SynthConfig, SynthStage, add_to_lineage, error_text, input_rows, is_error, load_template, new_row,
+    reject_row, rejects_frame, rows_frame, user,
 )
 
 BLACKLIST = ("image", "images", "graph", "graphs", "picture", "pictures", "file", "files", "map", "maps", "draw",
@@ -96,7 +95,7 @@ class SelfInstruct(SynthStage):
                     where = f"prompt {prompt_no} completion {g_i}"
                     base = {"id": f"{cfg.source}:p{prompt_no}.{g_i}", "source": cfg.source, "kind": "instruction"}
                     if is_error(g):
-                        rejected.append(reject_row(base, self.name, "backend_error", g.finish_reason, g.text))
+                        rejected.append(reject_row(base, self.name, "llm_error", error_text(g), g.text))
                         continue
                     tasks = parse_tasks(g.text, len(examples) + 1)
                     if not tasks:
@@ -139,7 +138,7 @@ class SelfInstruct(SynthStage):
         out = rows_frame(kept)
         if cfg.keep_seeds:
             out = records.concat([df, out])
-        return StageResult(kept=out, rejected=rejects_frame(rejected), stats=stats)
+        return StageResult(kept=out, rejected=rejects_frame(rejected), stats={**stats, **self.take_usage()})
 
     def _check(self, task: dict[str, str], cfg: SelfInstructConfig, funnel: dict, truncated: bool):
         """Alpaca's filters in order; returns (reason, detail) for the first that fails, or None."""
@@ -180,13 +179,11 @@ class SelfInstruct(SynthStage):
             g = outs[0]
             text = g.text.strip()
             if is_error(g) or not text:
-                rejected.append(reject_row(row, self.name, "backend_error" if is_error(g) else "empty_response",
-                                           f"{row['id']}: no response ({g.finish_reason})", g.text))
+                rejected.append(reject_row(row, self.name, "llm_error" if is_error(g) else "empty_response",
+                                           f"{row['id']}: no response ({error_text(g)})", g.text))
                 continue
             row["response"] = text
-            info = json.loads(row["lineage"][-1]["info"])
-            info["respond_template"] = template.lineage()
-            row["lineage"][-1]["info"] = json.dumps(info, sort_keys=True, ensure_ascii=False)
+            add_to_lineage(row, respond_template=template.lineage())
             out.append(row)
         return out
 

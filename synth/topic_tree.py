@@ -23,8 +23,8 @@ from pydantic import Field
 
 from dsforge.pipelines.stage import ConfigError, StageConfig, StageContext, StageResult
 from dsforge.synth.common import (
-    SynthConfig, SynthStage, input_rows, is_error, load_template, new_row, numbered_list, prompt_of, reject_row,
-    rejects_frame, rows_frame, user,
+    SynthConfig, SynthStage, add_to_lineage, error_text, input_rows, is_error, load_template, new_row,
+    numbered_list, prompt_of, reject_row, rejects_frame, rows_frame, user,
 )
 
 
@@ -144,7 +144,7 @@ class TopicTree(SynthStage):
             per_topic[t] = per_topic.get(t, 0) + 1
         stats = {"topics": len(topics), "leaves": len(leaves), "instructions": len(rows), "per_topic": per_topic,
                  "input_rows_used_as_topics": 0 if (cfg.topics or cfg.topics_file) else df.height}
-        return StageResult(kept=rows_frame(rows), rejected=rejects_frame(rejected), stats=stats)
+        return StageResult(kept=rows_frame(rows), rejected=rejects_frame(rejected), stats={**stats, **self.take_usage()})
 
     def _respond(self, ctx: StageContext, rows: list[dict[str, Any]], rejected: list) -> list[dict[str, Any]]:
         t = load_template(self.config.respond_template, ctx.base_dir)
@@ -154,11 +154,9 @@ class TopicTree(SynthStage):
         for r, outs in zip(rows, gens):
             g = outs[0]
             if is_error(g) or not g.text.strip():
-                rejected.append(reject_row(r, self.name, "empty_response", f"{r['id']}: {g.finish_reason}", g.text))
+                rejected.append(reject_row(r, self.name, "empty_response", f"{r['id']}: {error_text(g)}", g.text))
                 continue
             r["response"] = g.text.strip()
-            info = json.loads(r["lineage"][-1]["info"])
-            info["templates"].append(t.lineage())
-            r["lineage"][-1]["info"] = json.dumps(info, sort_keys=True, ensure_ascii=False)
+            add_to_lineage(r, respond_template=t.lineage())
             out.append(r)
         return out

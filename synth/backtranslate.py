@@ -1,0 +1,142 @@
+"""backtranslate-instructions: instruction back-translation with self-curation (Li et al. 2023, "Humpback").
+
+Human-written text (documents, or the answers of instruction rows) is good output nobody wrote a prompt
+for. Self-augmentation: the model predicts the instruction each text answers (few-shot examples stand in
+for the paper's fine-tuned backward model). Self-curation: the model scores each (instruction, text) pair
+1-5 with the paper's rubric (Table 19, verbatim in prompts/backtranslate_curate_v1.jinja); pairs scoring
+at or above `threshold` are kept. With `rounds > 1`, texts not yet kept are tried again, and the curated
+pairs of earlier rounds (best first) replace the seed examples in both prompts, as the paper's iteration
+uses the curated set to improve the model.
+
+Output rows: instruction = predicted instruction, response = the human text, score = curation score,
+lineage with the source row, both templates, the raw judge output's score and the round. Texts never kept
+are rejected with the best attempt (`below_threshold`, `unscored`, `malformed`), never silently lost.
+Not here: training the backward or the curating model (that is what the rounds approximate).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+from pydantic import Field
+
+from dsforge.pipelines.readers import InputSpec, read_inputs
+from dsforge.pipelines.stage import StageContext, StageResult
+from dsforge.synth.common import (
+    SynthConfig, SynthStage, error_text, first_paragraph, input_rows, is_error, load_template, new_row,
+    parse_score, reject_row, rejects_frame, rows_frame, text_of, user,
+)
+from dsforge.synth.llm import BackendConfig, SamplingParams
+
+
+class BacktranslateConfig(SynthConfig):
+    field: str = Field("text", description="where the human text is: text (documents), response, answer, ...")
+    min_chars: int = Field(20, ge=0, description="texts shorter than this are rejected before any call")
+    max_chars: int = Field(4000, ge=1, description="texts longer than this are rejected (too long for one answer)")
+    threshold: int = Field(4, ge=1, le=5, description="keep pairs whose curation score is >= this (paper: 4 or 5)")
+    rounds: int = Field(1, ge=1, description="augment+curate rounds; later rounds use curated pairs as examples")
+    num_examples: int = Field(2, ge=0, description="few-shot examples shown in both prompts")
+    examples_path: str = Field("data:seed_tasks.jsonl", description="seed (instruction, response) examples")
+    examples_mapping: str = "seed-tasks"
+    judge: BackendConfig | None = Field(None, description="curating model (default: the same as `model`)")
+    judge_sampling: SamplingParams = Field(default_factory=lambda: SamplingParams(temperature=0.0, max_tokens=256))
+    generate_template: str = "backtranslate_generate_v1"
+    curate_template: str = "backtranslate_curate_v1"
+    source: str | None = Field(None, description="source name of new rows (default: the input row's source)")
+
+
+class BacktranslateInstructions(SynthStage):
+    """Generate the instruction a human text answers, then keep pairs the model itself scores >= threshold."""
+
+    name = "backtranslate-instructions"
+    Config = BacktranslateConfig
+
+    def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
+        cfg: BacktranslateConfig = self.config
+        gen_t = load_template(cfg.generate_template, ctx.base_dir)
+        cur_t = load_template(cfg.curate_template, ctx.base_dir)
+        rejected: list[dict[str, Any]] = []
+        todo: list[dict[str, Any]] = []
+        for r in input_rows(df):
+            text = text_of(r, cfg.field).strip()
+            if not (cfg.min_chars <= len(text) <= cfg.max_chars):
+                rejected.append(reject_row(dict(r), self.name, "bad_length",
+                                           f"{r['id']}: {cfg.field} has {len(text)} chars "
+                                           f"(allowed {cfg.min_chars}-{cfg.max_chars})"))
+                continue
+            todo.append({**r, "_text": text})
+        examples = self._seed_examples(ctx)
+        gen_info = self.lineage_base(ctx, gen_t)
+        judge_info = self.lineage_base(ctx, cur_t, cfg.judge_sampling, "judge_backend", cfg.judge)
+        kept: list[dict[str, Any]] = []
+        best_attempt: dict[str, dict[str, Any]] = {}
+        per_round = []
+        for rnd in range(1, cfg.rounds + 1):
+            if not todo:
+                break
+            shots = examples[: cfg.num_examples]
+            gens = self.generate(ctx, [user(gen_t.render(examples=shots, text=r["_text"])) for r in todo],
+                                 desc=f"round {rnd} instructions")
+            pairs = []
+            for r, outs in zip(todo, gens):
+                g = outs[0]
+                instruction = first_paragraph(g.text, ["Instruction:", "Question:"])
+                if is_error(g) or not instruction or len(instruction.split()) < 2:
+                    best_attempt.setdefault(r["id"], {"row": r, "reason": "llm_error" if is_error(g) else "malformed",
+                                                      "detail": error_text(g) if is_error(g) else
+                                                      "no instruction could be read from the output",
+                                                      "raw": g.text, "score": -1})
+                    continue
+                pairs.append((r, instruction, g.text))
+            judged = self.generate(ctx, [user(cur_t.render(examples=[e for e in shots if "score" in e],
+                                                           instruction=i, response=r["_text"]))
+                                         for r, i, _ in pairs],
+                                   cfg.judge_sampling, "judge_backend", cfg.judge, desc=f"round {rnd} curation")
+            kept_now: set[str] = set()
+            for (r, instruction, raw), outs in zip(pairs, judged):
+                g = outs[0]
+                score = None if is_error(g) else parse_score(g.text)
+                if score is not None and score >= cfg.threshold:
+                    kept_now.add(r["id"])
+                    info = {**gen_info, "sources": [r["id"]], "round": rnd, "judge": {**judge_info, "score": score},
+                            "curate_template": cur_t.lineage()}
+                    kept.append(new_row(
+                        id=f"{r['id']}:bt", source=cfg.source or r["source"], kind="instruction",
+                        stage=self.name, info=info, parent_lineage=r.get("lineage"),
+                        metadata={"backtranslated_from": r["id"], "curation_score": score, "round": rnd},
+                        instruction=instruction, input="", response=r["_text"], score=float(score)))
+                    examples.insert(0, {"instruction": instruction, "response": r["_text"], "score": score})
+                    continue
+                prev = best_attempt.get(r["id"], {"score": -1})
+                if (score or 0) >= prev["score"]:
+                    best_attempt[r["id"]] = {
+                        "row": {**r, "instruction": instruction, "score": float(score) if score else None},
+                        "reason": "unscored" if score is None else "below_threshold",
+                        "detail": (f"round {rnd}: no 'Score: N' in the judge output" if score is None else
+                                   f"round {rnd}: curation score {score} < threshold {cfg.threshold}"),
+                        "raw": f"{raw}\n---judge---\n{g.text}", "score": score or 0}
+            # Texts not kept (unparsed, unscored or below threshold) are tried again next round.
+            todo = [r for r in todo if r["id"] not in kept_now]
+            examples.sort(key=lambda e: -e.get("score", 0))
+            per_round.append({"round": rnd, "pairs": len(pairs), "kept": len(kept_now)})
+        kept_ids = {k["id"][:-3] for k in kept}
+        for rid, a in best_attempt.items():
+            if rid in kept_ids:
+                continue
+            row = {k: v for k, v in a["row"].items() if k != "_text"}
+            rejected.append(reject_row(row, self.name, a["reason"], f"{rid}: {a['detail']}", a["raw"]))
+        stats = {"texts": df.height, "kept": len(kept), "rounds": per_round, "threshold": cfg.threshold,
+                 **self.take_usage()}
+        return StageResult(kept=rows_frame(kept), rejected=rejects_frame(rejected), stats=stats)
+
+    def _seed_examples(self, ctx: StageContext) -> list[dict[str, Any]]:
+        cfg: BacktranslateConfig = self.config
+        if cfg.num_examples == 0:
+            return []
+        spec = InputSpec(path=cfg.examples_path, mapping=cfg.examples_mapping, limit=200)
+        rows = read_inputs([spec], ctx.base_dir).kept
+        rows = rows.filter(pl.col("response").str.len_chars().is_between(20, 600) & (pl.col("input").fill_null("") == ""))
+        rows = rows.sample(n=min(cfg.num_examples, rows.height), seed=ctx.seed)
+        # Seed examples are shown as score-5 answers to the judge (the paper's seed data is gold).
+        return [{"instruction": r["instruction"], "response": r["response"], "score": 5} for r in rows.iter_rows(named=True)]

@@ -1,0 +1,174 @@
+"""code: problem -> solution -> unit tests -> run in a sandbox -> bounded repair rounds; keep passing code only.
+
+Code is the one kind of synthetic data that can be verified by running it (the book's "functional
+correctness"). For each problem (an input row's prompt) the model writes a Python function, then assert-style
+tests for it (from the problem and the function's signature, not its body). Both run together in
+`dsforge.validators.sandbox.run_python` (subprocess; time, memory and output limits; no network). A failing
+solution goes back to the model with the error for at most `max_repairs` rounds; the tests stay fixed, so a
+repair cannot pass by weakening them. Only passing examples are kept: instruction = problem, response = the
+solution in a ```python block, metadata with the tests and the number of repairs.
+
+Rejected: no code block or no function (`no_function`), no asserts (`no_tests`), tests that redefine the
+function (`tests_redefine`), still failing after the repairs (`tests_failed`, detail = the sandbox's last
+error), each with the raw model output. Not here: languages other than Python, or judging whether the
+tests are strong enough (they are model-written and may be weak; look at metadata.tests).
+"""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import polars as pl
+from pydantic import Field
+
+from dsforge.pipelines.stage import StageContext, StageResult
+from dsforge.synth.common import (
+    SynthConfig, SynthStage, code_block, error_text, input_rows, is_error, load_template, new_row, prompt_of,
+    reject_row, rejects_frame, row_meta, rows_frame, user,
+)
+
+_DEF = re.compile(r"^def\s+([A-Za-z_]\w*)\s*\((.*?)\)\s*(->\s*[^:]+)?:", re.M | re.S)
+
+
+class CodeConfig(SynthConfig):
+    max_repairs: int = Field(2, ge=0, description="repair rounds for a failing solution")
+    timeout: float = Field(10.0, gt=0, description="sandbox seconds per run")
+    memory_mb: int = Field(512, ge=64, description="sandbox address-space limit")
+    workers: int = Field(2, ge=1, description="sandbox runs in parallel")
+    min_asserts: int = Field(1, ge=1)
+    solution_template: str = "code_solution_v1"
+    tests_template: str = "code_tests_v1"
+    repair_template: str = "code_repair_v1"
+    source: str | None = None
+
+
+def function_of(code: str) -> tuple[str, str] | None:
+    """(name, signature line) of the last top-level function in the code (helpers usually come first)."""
+    found = list(_DEF.finditer(code or ""))
+    if not found:
+        return None
+    m = found[-1]
+    return m.group(1), m.group(0).rstrip(":").strip() + ":"
+
+
+class Code(SynthStage):
+    """Generate Python solutions and tests, run them sandboxed, repair failures; keep only passing code."""
+
+    name = "code"
+    Config = CodeConfig
+    batch_size = 32
+
+    def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
+        cfg: CodeConfig = self.config
+        sol_t = load_template(cfg.solution_template, ctx.base_dir)
+        test_t = load_template(cfg.tests_template, ctx.base_dir)
+        fix_t = load_template(cfg.repair_template, ctx.base_dir)
+        rejected: list[dict[str, Any]] = []
+        items = []
+        for r in input_rows(df):
+            problem = prompt_of(r).strip()
+            if problem:
+                items.append({"row": r, "problem": problem, "raw": [], "history": []})
+            else:
+                rejected.append(reject_row(dict(r), self.name, "no_problem", f"{r['id']}: empty prompt"))
+
+        # 1. solutions
+        for it, outs in zip(items, self.generate(ctx, [user(sol_t.render(problem=it["problem"])) for it in items],
+                                                  desc="solutions")):
+            it["raw"].append(outs[0].text)
+            it["solution"] = code_block(outs[0].text) if not is_error(outs[0]) else None
+            fn = function_of(it["solution"] or "")
+            if fn is None:
+                it["problem_"] = ("llm_error" if is_error(outs[0]) else "no_function",
+                                  error_text(outs[0]) if is_error(outs[0]) else "no ```python block with a def")
+            else:
+                it["function"], it["signature"] = fn
+        live = [it for it in items if "problem_" not in it]
+
+        # 2. tests
+        gens = self.generate(ctx, [user(test_t.render(problem=it["problem"], function_name=it["function"],
+                                                      signature=it["signature"])) for it in live], desc="tests")
+        for it, outs in zip(live, gens):
+            g = outs[0]
+            it["raw"].append(g.text)
+            tests = code_block(g.text) if not is_error(g) else None
+            tests = tests or ("\n".join(ln for ln in (g.text or "").splitlines() if ln.strip().startswith("assert"))
+                              if not is_error(g) else None)
+            n_asserts = len(re.findall(r"^\s*assert\b", tests or "", re.M))
+            if is_error(g):
+                it["problem_"] = ("llm_error", error_text(g))
+            elif n_asserts < cfg.min_asserts:
+                it["problem_"] = ("no_tests", f"{n_asserts} assert statements (need {cfg.min_asserts})")
+            elif re.search(rf"^\s*def\s+{re.escape(it['function'])}\s*\(", tests, re.M):
+                it["problem_"] = ("tests_redefine", f"the tests define {it['function']} themselves")
+            else:
+                it["tests"] = tests
+                it["asserts"] = n_asserts
+        live = [it for it in items if "problem_" not in it]
+
+        # 3. run, then repair what fails
+        self._run_all(live)
+        for rnd in range(1, cfg.max_repairs + 1):
+            failing = [it for it in live if not it["result"].passed]
+            if not failing:
+                break
+            gens = self.generate(ctx, [user(fix_t.render(problem=it["problem"], solution=it["solution"],
+                                                         tests=it["tests"], error=_error_of(it["result"])))
+                                       for it in failing], desc=f"repair round {rnd}")
+            for it, outs in zip(failing, gens):
+                it["raw"].append(outs[0].text)
+                fixed = code_block(outs[0].text) if not is_error(outs[0]) else None
+                it["history"].append({"round": rnd, "error": it["result"].error, "status": it["result"].status})
+                if fixed and function_of(fixed):
+                    it["solution"] = fixed
+            self._run_all(failing)
+        for it in live:
+            if not it["result"].passed:
+                it["problem_"] = ("tests_failed", f"{it['result'].status}: {it['result'].error} "
+                                                  f"(after {len(it['history'])} repair rounds)")
+
+        info = {**self.lineage_base(ctx, sol_t), "tests_template": test_t.lineage(),
+                "repair_template": fix_t.lineage()}
+        kept = []
+        for it in items:
+            r = it["row"]
+            base = {"id": f"{r['id']}:code", "source": cfg.source or r["source"], "kind": "instruction",
+                    "instruction": it["problem"], "input": "", "lineage": r.get("lineage"),
+                    "response": f"```python\n{it['solution']}\n```" if it.get("solution") else None}
+            if "problem_" in it:
+                reason, detail = it["problem_"]
+                rejected.append(reject_row(base, self.name, reason, f"{r['id']}: {detail}",
+                                           "\n---\n".join(t or "" for t in it["raw"])))
+                continue
+            res = it["result"]
+            meta = {**row_meta(r), "tests": it["tests"], "function": it["function"], "repairs": len(it["history"]),
+                    "asserts": it["asserts"]}
+            kept.append(new_row(id=base["id"], source=base["source"], kind="instruction", stage=self.name,
+                                info={**info, "sources": [r["id"]], "repairs": it["history"],
+                                      "sandbox": {"status": res.status, "seconds": round(res.seconds, 3),
+                                                  "isolation": res.isolation}},
+                                parent_lineage=r.get("lineage"), metadata=meta, instruction=it["problem"],
+                                input="", response=base["response"]))
+        repaired = sum(1 for k in items if "problem_" not in k and k["history"])
+        stats = {"problems": len(items), "passed": len(kept), "passed_after_repair": repaired,
+                 **self.take_usage()}
+        return StageResult(kept=rows_frame(kept), rejected=rejects_frame(rejected), stats=stats)
+
+    def _run_all(self, items: list[dict[str, Any]]) -> None:
+        from dsforge.validators.sandbox import run_python
+
+        cfg: CodeConfig = self.config
+
+        def run(it):
+            return run_python(it["solution"], tests=it["tests"], timeout=cfg.timeout, memory_mb=cfg.memory_mb)
+
+        with ThreadPoolExecutor(max_workers=cfg.workers) as pool:
+            for it, res in zip(items, pool.map(run, items)):
+                it["result"] = res
+
+
+def _error_of(res) -> str:
+    tail = (res.stderr or "").strip().splitlines()[-8:]
+    return "\n".join([f"{res.status}: {res.error}", *tail])[:2000]

