@@ -1,6 +1,6 @@
 """Cost of the sandbox per run, against a bare `python -c` subprocess measured in the same run.
 
-    .venv/bin/python -P bench/bench_sandbox.py [runs]    (-P: bench/inspect.py would shadow the stdlib)
+    .venv/bin/python bench/bench_sandbox.py [runs]
 
 Prints median milliseconds per run for: a bare subprocess, run_python (all layers this machine allows),
 and the ratio. The sandbox adds namespaces, read-only remounts, a cgroup and the audit hook.

@@ -12,7 +12,9 @@ parameters: word 5-grams, 128 permutations, threshold 0.8 -> 9 bands x 13 rows (
 Contenders:
   ours            minhash-dedup, engine in-process (NumPy), verify on (whole stage: keep rule, audit table)
   ours-noverify   the same without the candidate verification (plain LSH semantics, like the others)
-  ours-datatrove  minhash-dedup, engine datatrove (datatrove's 3 MinHash steps, LocalPipelineExecutor)
+  ours-datatrove  minhash-dedup, engine datatrove: our NumPy signatures written as datatrove's signature
+                  files, then datatrove's bucket and cluster steps (LocalPipelineExecutor, 4 tasks, 1 worker)
+  ours-datatrove-dtsig  the same with datatrove's own signature step (signatures: datatrove)
   datasketch      MinHash + MinHashLSH used the obvious way: one MinHash per doc, update() per shingle,
                   insert, then query every doc and union the results
   datatrove       datatrove's own 4-step MinHash pipeline as in its example (examples/minhash_deduplication.py)
@@ -44,7 +46,7 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 EXTERNAL = ROOT.parent / "shared" / "data" / "external"
 THRESHOLD, NUM_PERM, NGRAM = 0.8, 128, 5
-METHODS = ("ours", "ours-noverify", "ours-datatrove", "datasketch", "datatrove")
+METHODS = ("ours", "ours-noverify", "ours-datatrove", "ours-datatrove-dtsig", "datasketch", "datatrove")
 
 
 # ------------------------------------------------------------------ helpers
@@ -120,14 +122,16 @@ def run_measured(cmd: list[str], log: Path) -> tuple[int, float]:
 # ------------------------------------------------------------------ contenders (run in a subprocess each)
 
 
-def run_ours(texts: list[str], work: Path, engine: str, verify: bool = True) -> tuple[np.ndarray, dict]:
+def run_ours(texts: list[str], work: Path, engine: str, verify: bool = True,
+             signatures: str = "numpy") -> tuple[np.ndarray, dict]:
     from dsforge.dedup.minhash import MinhashDedup
     from dsforge.pipelines import records
     from dsforge.pipelines.stage import StageContext
 
     df = records.from_rows({"id": str(i), "source": "b", "kind": "document", "text": t} for i, t in enumerate(texts))
     stage = MinhashDedup({"threshold": THRESHOLD, "num_perm": NUM_PERM, "ngram": NGRAM, "engine": engine,
-                          "verify": verify, "tasks": 4, "workers": 1, "field": "text"})
+                          "verify": verify, "tasks": 4, "workers": 1, "field": "text",
+                          "signatures": signatures})
     t0 = time.perf_counter()
     res = stage.process(df, StageContext(work_dir=work, seed=1))
     seconds = time.perf_counter() - t0
@@ -221,6 +225,8 @@ def child(method: str, data: Path, out: Path) -> None:
         labels, info = run_ours(texts, work, "in-process", verify=False)
     elif method == "ours-datatrove":
         labels, info = run_ours(texts, work, "datatrove")
+    elif method == "ours-datatrove-dtsig":
+        labels, info = run_ours(texts, work, "datatrove", signatures="datatrove")
     elif method == "datasketch":
         labels, info = run_datasketch(texts)
     elif method == "datatrove":

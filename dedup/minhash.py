@@ -43,6 +43,8 @@ class MinhashDedupConfig(KeepConfig):
     engine: Literal["in-process", "datatrove"] = Field("in-process", description="in-process (NumPy) or datatrove (on disk)")
     tasks: int = Field(4, ge=1, description="datatrove: input shards / signature tasks")
     workers: int = Field(1, ge=1, description="datatrove: parallel worker processes")
+    signatures: Literal["numpy", "datatrove"] = Field(
+        "numpy", description="datatrove engine: signature step from our NumPy hashing, or datatrove's own (slow)")
     batch_rows: int = Field(10_000, ge=1, description="in-process: rows shingled and hashed per batch")
     seed: int | None = Field(None, description="hash seed (default: the recipe seed)")
     cluster_column: str = Field("dup_cluster", description="column that receives the cluster id")

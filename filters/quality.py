@@ -18,7 +18,8 @@ data/filters/self_instruct.yaml:
     empty_response, placeholder_response           "", "N/A", "<nooutput>", "无" ...
     refusal_response                               "I'm sorry, as an AI ...", "作为一个AI语言模型"
     response_copies_input                          the response repeats the input or the instruction
-    needs_unseen_input                             "describe the attached image", "the following link"
+    needs_unseen_input                             "describe the attached image", "the following link" (not for
+                                                   prompts that grant tools or are about code)
     conflicting_response                           same prompt as an earlier row, different response
 
 Each rejected row says which rule fired, with the number or the words that made it fire. The first rule
@@ -36,7 +37,7 @@ import polars as pl
 import yaml
 from pydantic import Field, field_validator
 
-from dsforge.filters.markup import looks_like_code
+from dsforge.filters.markup import CODE_PROMPT, looks_like_code
 from dsforge.pipelines import records
 from dsforge.pipelines.readers import resolve_path
 from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
@@ -136,8 +137,10 @@ def self_instruct_problem(row: dict[str, Any], cfg: QualityFilterConfig, lists: 
         return "instruction_too_short", f"instruction: {n} words < {cfg.min_instruction_words}"
     if cfg.max_instruction_words is not None and n > cfg.max_instruction_words:
         return "instruction_too_long", f"instruction: {n} words > {cfg.max_instruction_words}"
-    tools = lists["tool_use"] is not None and lists["tool_use"].search(instr)
-    if cfg.unseen_input_check and lists["unseen_inputs"] is not None and not tools:
+    # Prompts that grant tools can reach links; code prompts handle URLs and files as data ("fetch JSON from
+    # the following URL", "check this link: https://..." as a test string).
+    exempt = (lists["tool_use"] is not None and lists["tool_use"].search(instr)) or CODE_PROMPT.search(instr)
+    if cfg.unseen_input_check and lists["unseen_inputs"] is not None and not exempt:
         m = lists["unseen_inputs"].search(instr) or (lists["unseen_inputs"].search(inp) if len(inp) < 300 else None)
         if m:
             return "needs_unseen_input", f"prompt refers to something the model cannot see: {m.group(0)!r}"

@@ -99,7 +99,10 @@ class ChatTemplate:
             self._tokenizer_spec = str(path)
             if not self.tokenizer.chat_template:
                 raise ConfigError(f"tokenizer at {path} has no chat_template; give a .jinja file instead")
-            self.template = self.tokenizer.chat_template
+            tpl = self.tokenizer.chat_template
+            if isinstance(tpl, dict):  # several named templates (e.g. default + tool_use): the default one
+                tpl = tpl.get("default") or next(iter(tpl.values()))
+            self.template = tpl
             self.name = str(path)
         else:
             raise ConfigError(
@@ -399,7 +402,7 @@ class ChatFormat(Stage):
             if row.get("kind") != "preference" or row.get("chosen") is None or row.get("rejected") is None:
                 raise RowError("not_a_pair", f"the {cfg.layout} layout needs preference rows with chosen and rejected "
                                f"(row is {row.get('kind')!r})")
-            prompt_msgs = msgs[:-1]
+            prompt_msgs = msgs[:-1] if msgs and msgs[-1].get("role") == "assistant" else msgs
             pair = {"chosen": row["chosen"], "rejected": row["rejected"]}
             prompt_text = tmpl.render(prompt_msgs, add_generation_prompt=True, tools=tools, **kw)
             if cfg.max_tokens:

@@ -154,7 +154,8 @@ def test_char_shingles_and_empty_rows(ctx):
     assert MinhashDedup({"threshold": 0.7}).process(df[:2], ctx).rejected.height == 0
 
 
-def test_datatrove_engine_keeps_the_same_rows(external, ctx):
+@pytest.mark.parametrize("signatures", ["numpy", "datatrove"])
+def test_datatrove_engine_keeps_the_same_rows(external, ctx, signatures):
     rows = json.loads((external / "gpteacher" / "roleplay-simple-deduped-roleplay-instruct.json").read_text())[:15]
     texts = []
     for r in rows:
@@ -162,7 +163,7 @@ def test_datatrove_engine_keeps_the_same_rows(external, ctx):
         texts += [t, t.replace(".", "!", 1) + " Thanks."]  # a near-identical copy right after
     df = docs(texts)
     inproc = MinhashDedup({"keep": "longest"}).process(df, ctx)
-    dt = MinhashDedup({"keep": "longest", "engine": "datatrove", "tasks": 3}).process(df, ctx)
+    dt = MinhashDedup({"keep": "longest", "engine": "datatrove", "tasks": 3, "signatures": signatures}).process(df, ctx)
     assert dt.stats["datatrove_num_buckets"] == inproc.stats["bands"] == 9
     assert sorted(dt.kept["id"]) == sorted(inproc.kept["id"])
     assert dt.rejected.height == 15

@@ -97,6 +97,8 @@ def test_self_instruct_rules_known_answers(ctx):
         {"instruction": "作为一个问题，请解释这张图片的内容。", "response": "这是一只猫。"},                   # 12 unseen (zh)
         {"instruction": "toolformer: enabled\ntoolformer access: request\nFetch this link for me.", "response": "request('x')"},  # 13 ok
         {"instruction": "Write a witty caption for it.", "input": "<a link to a funny photo>", "response": "Ha."},  # 14
+        {"instruction": "Write JavaScript code to fetch JSON from the following URL.", "input": "https://x.io/a",
+         "response": "fetch('https://x.io/a')"},                                                  # 15 ok: code
     )
     res = QualityFilter().process(df, ctx)
     assert reasons(res) == {
@@ -203,6 +205,9 @@ def test_rules_from_yaml_file_and_errors(ctx, tmp_path):
     res = Rules({"file": "r.yaml"}).process(meta_rows(), ctx)
     assert reasons(res) == {"m:1": "rules:bot"}
     assert all("date" not in json.loads(m) for m in res.kept["metadata"])
+    shipped = Rules({"file": "data:filters/example-rules.yaml"}).process(meta_rows(), ctx)
+    assert reasons(shipped) == {"m:1": "rules:untrusted-annotator", "m:2": "rules:too-old"}
+    assert shipped.stats == {"removed_metadata.zip_code": 2, "removed_metadata.gender": 1}
     with pytest.raises(ConfigError, match="exactly one test"):
         Rules({"rules": [{"name": "x", "field": "prompt"}]})
     with pytest.raises(ConfigError, match="bad regex"):

@@ -10,7 +10,6 @@ import json
 from itertools import permutations
 
 import numpy as np
-import polars as pl
 import pytest
 
 from dsforge.pipelines import records
@@ -241,7 +240,9 @@ def test_annotators_one_per_row_scores_and_most_conflicting(word_tokenizer):
         for ann, sc in by.items():
             specs.append({"kind": "scored", "instruction": f"prompt {item}", "response": "answer", "score": float(sc),
                           "metadata": {"annotator": ann}})
-    a = compute_stats(rows(*specs), cfg(word_tokenizer, by=["annotator"]))["annotators"]
+    s = compute_stats(rows(*specs), cfg(word_tokenizer, by=["annotator"]))
+    a = s["annotators"]
+    assert s["counts"]["exact_duplicates"]["rows"] == 0     # one item scored by 3 annotators: not duplicates
     per = {p["annotator"]: p for p in a["per_annotator"]}
     assert a["layout"] == "rows" and a["annotators"] == 3 and a["scale"] == [1.0, 3.0, 4.0, 5.0]
     assert per["ann1"]["mean"] == 3.0 and per["ann1"]["dist"] == {"1.0": 1, "3.0": 1, "4.0": 0, "5.0": 1}

@@ -76,6 +76,8 @@ def test_chinese_sample(external, tmp_path, capsys):
     assert stats["lengths"]["fields"]["response"]["p50"] > 0
     # Han characters are counted one by one among the most common words
     assert any(len(w) == 1 and "\u4e00" <= w <= "\u9fff" for w, _ in stats["tokens"]["top_words"])
+    # byte-level BPE splits many Han characters: those tokens are shown as their bytes, not as mojibake
+    assert any(t.startswith("⟨") and t.endswith("⟩") for t, _ in stats["tokens"]["top_tokens"])
     v = stats["verb_noun"]                         # the parser is English-only: skipped, and said so
     assert v["english"] == 0 and "English" in v["warning"]
 

@@ -66,6 +66,7 @@ NEGATIVES = [
     "The coordinates are 48.864716, 2.349014 in decimal degrees.",
     # found by reading the cleaning run (docs/notes/cleaning-alpaca.md)
     "100 kilometers is equal to python('100 * 0.621371') miles.",
+    "The energy generated is python('120 * 50 * 0.87 / 1000') MWh.",
     'if (strspn(ip, "0123456789.") < strlen(ip)) return 0;',
     "Input: 1 2 3 4 5 6 7 8 9 10",
     "Coded message: 14-23 16-18-9-13-5 18-5-1-12-9-20-25 9-19",

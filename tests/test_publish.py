@@ -247,3 +247,17 @@ def test_lineage_summary_names_models_and_templates():
         {"stage": "self-instruct", "model": "smollm2", "template": "self_instruct.txt", "rows": 1}]
     card = render_card(df, name="x", splits={"train": 1}, files={}, run_dir=None, licenses={})
     assert "| self-instruct | smollm2 | self_instruct.txt | 1 |" in card
+
+
+def test_reward_layout_exports_pairs_and_scored_rows(tmp_path):
+    df = records.from_rows([
+        {"id": "p0", "source": "s", "kind": "preference", "instruction": "Name a colour.", "chosen": "Blue.", "rejected": "Dog."},
+        {"id": "s0", "source": "s", "kind": "scored", "instruction": "Hi", "response": "Hello", "score": 0.75}])
+    ctx = StageContext(work_dir=tmp_path, base_dir=tmp_path)
+    formatted = ChatFormat({"layout": "reward"}).process(df, ctx).kept
+    res = Publish({"formats": ["hf"], "output_dir": str(tmp_path / "r")}).process(formatted, ctx)
+    assert res.stats["layout"] == "reward"
+    ds = datasets.load_from_disk(str(tmp_path / "r" / "hf"))["train"]
+    rows = {r["id"]: r for r in ds}
+    assert rows["p0"]["chosen"] == [{"role": "assistant", "content": "Blue."}] and rows["p0"]["score"] is None
+    assert rows["s0"]["score"] == 0.75 and rows["s0"]["messages"][-1] == {"role": "assistant", "content": "Hello"}

@@ -136,3 +136,32 @@ def test_nothing_left_behind():
     run_python("open('x', 'w').write('1')")
     after = {p for p in os.listdir("/tmp") if p.startswith("dsforge-sandbox-")}
     assert after <= before
+
+
+def test_namespace_layer_alone_blocks_writes_and_network(tmp_path):
+    """Without the audit hook (a bare interpreter inside the namespaces): the read-only mounts and the empty
+    network namespace still stop writes outside the folder and connections."""
+    import shutil
+    import subprocess
+    import sys
+
+    from dsforge.validators.sandbox import NS_LAUNCHER
+
+    layers = isolation_available()
+    if "namespaces" not in layers and "user-namespaces" not in layers:
+        assert "rlimits" in run_python("pass").isolation  # nothing more to check on this machine
+        return
+    work = tmp_path / "w"
+    work.mkdir()
+    outside = tmp_path / "outside.txt"
+    code = (f"import socket, errno\n"
+            f"open('inside.txt', 'w').write('ok')\n"
+            f"try:\n    open({str(outside)!r}, 'w')\nexcept OSError as e:\n    print('write', errno.errorcode[e.errno])\n"
+            f"try:\n    socket.create_connection(('127.0.0.1', 22), timeout=1)\nexcept OSError as e:\n    print('net', type(e).__name__)\n")
+    userns = ["--user", "--map-root-user"] if "namespaces" not in layers else []
+    r = subprocess.run([shutil.which("unshare"), *userns, "--net", "--mount", "--pid", "--fork", "--kill-child",
+                        sys.executable, "-I", "-S", str(NS_LAUNCHER), str(work), "", "--", sys.executable, "-I", "-c", code],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert "write EROFS" in r.stdout and "net" in r.stdout
+    assert (work / "inside.txt").read_text() == "ok" and not outside.exists()

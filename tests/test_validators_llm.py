@@ -214,3 +214,9 @@ def test_judge_with_embedded_smollm2_on_cpu(tmp_path):
         else:
             assert 1 <= row["judge_score"] <= 5
     assert res.stats["llm_calls"] >= 1 or res.stats.get("llm_cache_hits", 0) >= 1
+
+
+def test_judge_asks_servers_for_structured_output():
+    assert Judge({"model": {"backend": "openai", "model": "m"}})._params().json_schema["required"] == ["score", "reason"]
+    assert Judge({"mode": "pairwise", "model": {"backend": "vllm", "model": "m"}})._params().json_schema["properties"]["winner"]
+    assert Judge({})._params().json_schema is None  # the in-process backend cannot enforce one

@@ -80,6 +80,13 @@ RESPONSE B:
 Reply with JSON only: {"winner": "A" or "B" or "tie", "reason": "<one short sentence>"}""",
 }
 
+SCHEMAS = {  # structured output for backends that support it (openai-compatible servers, vLLM)
+    "score": {"type": "object", "properties": {"score": {"type": "integer", "minimum": 1, "maximum": 5},
+                                               "reason": {"type": "string"}}, "required": ["score", "reason"]},
+    "pairwise": {"type": "object", "properties": {"winner": {"enum": ["A", "B", "tie"]}, "reason": {"type": "string"}},
+                 "required": ["winner", "reason"]},
+}
+
 _SCORE_PAT = re.compile(r"(?:score|rating)\s*[:=]?\s*\**\s*([1-5](?:\.\d+)?)\b|\b([1-5])\s*/\s*5\b", re.I)
 _REASON = re.compile(r"reason(?:ing)?\s*[:=]\s*(.+)", re.I | re.S)
 
@@ -206,7 +213,7 @@ class Judge(SynthStage):
         convs = [[{"role": "system", "content": SYSTEM}, {"role": "user", "content": tmpl.render(
             prompt=text_of(r, cfg.prompt_field), response=text_of(r, cfg.response_field), rubric=cfg.rubric,
             labels=cfg.labels, requirements=cfg.requirements)}] for r in rows]
-        gens = self.generate(ctx, convs)
+        gens = self.generate(ctx, convs, self._params())
         scores, labels, reasons, raws, keep, why = [], [], [], [], [], []
         need = len(cfg.requirements) if cfg.min_met is None else cfg.min_met
         for g in (gl[0] for gl in gens):
@@ -253,6 +260,14 @@ class Judge(SynthStage):
         out = records.append_lineage(out, self.name, {**self.lineage_base(ctx), "mode": cfg.mode, "rubric": cfg.rubric})
         return self._result(out, keep, why, stats)
 
+    def _params(self) -> SamplingParams:
+        """The sampling params, with a JSON schema for the verdict where the backend can enforce one."""
+        cfg: JudgeConfig = self.config
+        schema = SCHEMAS.get(cfg.mode)
+        if schema and cfg.sampling.json_schema is None and cfg.model.backend in ("openai", "vllm"):
+            return cfg.sampling.model_copy(update={"json_schema": schema})
+        return cfg.sampling
+
     def _result(self, out: pl.DataFrame, keep: list[bool], why: list, stats: dict[str, Any]) -> StageResult:
         cfg = self.config
         mask = pl.Series(keep, dtype=pl.Boolean)
@@ -276,7 +291,7 @@ class Judge(SynthStage):
             for a, b in ((r["chosen"], r["rejected"]), (r["rejected"], r["chosen"])):
                 convs.append([{"role": "system", "content": SYSTEM},
                               {"role": "user", "content": tmpl.render(prompt=p, a=a, b=b, rubric=cfg.rubric)}])
-        gens = self.generate(ctx, convs)
+        gens = self.generate(ctx, convs, self._params())
         prefs, consistent, reasons, raws, keep, why = [], [], [], [], [], []
         for i in range(len(rows)):
             g1, g2 = gens[2 * i][0], gens[2 * i + 1][0]

@@ -13,7 +13,7 @@ Layers, each used when this machine allows it (`SandboxResult.isolation` says wh
   os.system, kill), writes or deletions outside the working folder and imports of ctypes/cffi.
 - `unshare` (root, or unprivileged user namespaces): a new network namespace (no interfaces but a downed
   loopback), a new PID namespace (everything dies with the child), and a mount namespace where every
-  mount is read-only except the working folder.
+  mount is read-only except the working folder (_sandbox_ns.py sets it up, then execs the bootstrap).
 - a pids cgroup (cgroup v1 `pids` writable, i.e. root): at most `max_processes` tasks, so a fork bomb
   written against the audit hook still stops.
 
@@ -196,7 +196,7 @@ def _supervise(proc: subprocess.Popen, status_fd: int, timeout: float, max_outpu
         t.start()
     timed_out = False
     try:
-        proc.wait(timeout=timeout + 0.5)  # + interpreter start-up
+        proc.wait(timeout=timeout + 1.0)  # + interpreter and namespace start-up (CPU time is capped at `timeout`)
     except subprocess.TimeoutExpired:
         timed_out = True
         _kill(proc)

@@ -177,7 +177,7 @@ def fig_scores(per: list[dict[str, Any]], scale: list[float]) -> str:
     ax.set_xlabel("score")
     ax.set_ylabel("share of the annotator's rows")
     ax.set_title("score distribution per annotator")
-    ax.legend(fontsize=7, frameon=False)
+    ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return _png(fig)
 
 
@@ -284,8 +284,14 @@ def _overview(s: dict[str, Any]) -> str:
     out = ['<section id="overview"><h2>Overview</h2><div class="cards">']
     out += [f"<div class=card><b>{v}</b><span>{esc(k)}</span></div>" for k, v in cards]
     out.append("</div><h3>What to look at first</h3>")
-    if s["findings"]:
-        out.append('<ul class="findings">' + "".join(f"<li>{esc(f)}</li>" for f in s["findings"]) + "</ul>")
+    items = list(s["findings"])
+    if s.get("compare"):
+        C = s["compare"]
+        reasons = ", ".join(f"{r['reason']} {r['rows']:,}" for r in C["by_reason"][:4])
+        items.insert(0, f"{C['removed']:,} rows were removed between {C['before']} and {C['after']}"
+                        + (f" ({reasons})" if reasons else "") + "; see Before / after.")
+    if items:
+        out.append('<ul class="findings">' + "".join(f"<li>{esc(f)}</li>" for f in items) + "</ul>")
     else:
         out.append('<p class="muted">Nothing stands out: no duplicates, empty fields, debris or outliers were found.</p>')
     out.append("</section>")
@@ -364,7 +370,7 @@ def _tokens(s: dict[str, Any]) -> str:
     if T.get("top_tokens"):
         out.append(f'<div><h3>Most common tokens</h3><p class="help">{num(T["total_tokens"])} tokens in whole '
                    f'conversations, {num(T["distinct_tokens"])} distinct of {num(T["vocab_size"])} in the vocabulary. '
-                   "␣ = space, \\n = newline.</p>" + table(
+                   "␣ = space, \\n = newline, ⟨e4 b8⟩ = bytes of part of a character (Chinese, emoji, ...).</p>" + table(
                        ["token", "count", "share"],
                        [[code(t), c, pct(c, T["total_tokens"])] for t, c in T["top_tokens"]]) + "</div>")
     if T.get("top_words"):
@@ -587,17 +593,16 @@ def _compare(s: dict[str, Any]) -> str:
 
 def render_html(s: dict[str, Any]) -> str:
     unit = s["lengths"]["unit"]
-    parts = [_overview(s), _counts(s), _lengths(s), _tokens(s), _language(s), _verbs(s), _conflicts(s),
-             _outliers(s, unit), _breakdowns(s, unit), _annotators(s), _compare(s)]
-    nav = [("overview", "Overview"), ("counts", "Counts"), ("lengths", "Lengths"), ("tokens", "Tokens & debris"),
-           ("language", "Languages"), ("verbs", "Verbs"), ("conflicts", "Conflicts")]
+    parts = [_overview(s), _compare(s), _counts(s), _lengths(s), _tokens(s), _language(s), _verbs(s), _conflicts(s),
+             _outliers(s, unit), _breakdowns(s, unit), _annotators(s)]
+    nav = [("overview", "Overview")] + ([("compare", "Before/after")] if s.get("compare") else [])
+    nav += [("counts", "Counts"), ("lengths", "Lengths"), ("tokens", "Tokens & debris"),
+            ("language", "Languages"), ("verbs", "Verbs"), ("conflicts", "Conflicts")]
     if s.get("outliers"):
         nav.append(("outliers", "Outliers"))
     nav += [(f"by-{k}", f"By {k}") for k in (s.get("breakdowns") or {})]
     if s.get("annotators"):
         nav.append(("annotators", "Annotators"))
-    if s.get("compare"):
-        nav.append(("compare", "Before/after"))
     links = "".join(f'<a href="#{esc(a)}">{esc(b)}</a>' for a, b in nav)
     meta = (f"{num(s['counts']['rows'])} rows · lengths in {esc(s['tokenizer']['name'])} · generated "
             f"{esc(s['generated'])} in {s['seconds']:.1f} s by dsforge inspect")

@@ -29,12 +29,14 @@ log = logging.getLogger("dsforge")
 DATA_SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet", ".csv")
 
 
-def write_outputs(stats: dict[str, Any], out_dir: Path) -> dict[str, Path]:
-    """stats.json and report.html into out_dir (written atomically)."""
+def write_outputs(stats: dict[str, Any], out_dir: Path, stats_file: bool = True) -> dict[str, Path]:
+    """stats.json (unless the runner writes it) and report.html into out_dir (written atomically)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"stats": out_dir / "stats.json", "report": out_dir / "report.html"}
-    for key, text in (("stats", json.dumps(stats, indent=1, ensure_ascii=False, default=str)),
-                      ("report", render_html(stats))):
+    outputs = [("report", render_html(stats))]
+    if stats_file:
+        outputs.insert(0, ("stats", json.dumps(stats, indent=1, ensure_ascii=False, default=str)))
+    for key, text in outputs:
         tmp = paths[key].with_suffix(".tmp")
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, paths[key])
@@ -64,7 +66,8 @@ class Inspect(Stage):
         if cfg.compare_with:
             stats["compare"] = compare_mod.compare_in_run(ctx.work_dir.parent, cfg.compare_with, ctx.work_dir, stats,
                                                           examples=max(cfg.examples, 1))
-        paths = write_outputs(stats, ctx.work_dir)
+        # In a run, stats.json is the runner's completion marker; the figures reach it as `stage_stats`.
+        paths = write_outputs(stats, ctx.work_dir, stats_file=False)
         log.info("inspect: %s\n%s", paths["report"], summary_text(stats))
         return StageResult(kept=df, rejected=None, stats=stats)
 

@@ -46,7 +46,6 @@ class InspectConfig(StageConfig):
     title: str | None = Field(None, description="report title (default: the input or step name)")
 
 
-# Fields whose lengths are measured: name -> (expression, which rows count).
 STOPWORDS = frozenset(
     "a an and are as at be but by can do for from has have how i if in into is it its me my no not of on or our "
     "so that the their them then there these they this to was we were what when where which who why will with "
@@ -86,7 +85,6 @@ HTML_NAMES = ("html|head|body|div|span|p|br|hr|a|b|i|u|em|strong|ul|ol|li|table|
               "style|pre|h[1-6]|blockquote|font|center|iframe|meta|sup|sub|small|form|button|nav|footer|header|"
               "section|article|dl|dt|dd|figure|svg|noscript")
 KNOWN_HTML_TAG = rf"(?i)</?(?:{HTML_NAMES})(?:\s[^<>]{{0,200}})?/?>"
-# Tags that appear in prose on purpose are still counted; the report lists them so a person can judge.
 
 
 # ---------------------------------------------------------------- tokenizer
@@ -157,11 +155,29 @@ class TokenCounter:
         return len(self.tok) if self.tok is not None else 0
 
     def piece(self, token_id: int) -> str:
-        """A token as a person reads it: decoded text with spaces shown as '␣' and newlines as '⏎'."""
+        """A token as a person reads it: decoded text with spaces shown as '␣' and newlines as '\\n'; a piece of a
+        multi-byte character (Chinese in a byte-level BPE) is shown as its bytes, e.g. '⟨e4 b8⟩'."""
         text = self.tok.decode([token_id])
-        if "\ufffd" in text:  # part of a multi-byte character: show the raw token instead
-            text = self.tok.convert_ids_to_tokens(token_id)
+        if "\ufffd" in text:
+            raw = self.tok.convert_ids_to_tokens(token_id)
+            table = _byte_decoder()
+            if all(ch in table for ch in raw):
+                return "⟨" + " ".join(f"{table[ch]:02x}" for ch in raw) + "⟩"
+            return raw
         return text.replace(" ", "␣").replace("\n", "\\n").replace("\t", "\\t")
+
+
+def _byte_decoder() -> dict[str, int]:
+    """GPT-2 byte-level BPE: the printable character standing for each byte, inverted."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return {chr(c): b for b, c in zip(bs, cs)}
 
 
 # ---------------------------------------------------------------- helpers
@@ -246,7 +262,17 @@ def row_view(df: pl.DataFrame) -> pl.DataFrame:
 # ---------------------------------------------------------------- sections
 
 
-def counts_section(df: pl.DataFrame, view: pl.DataFrame, examples: int) -> dict[str, Any]:
+def duplicate_key(df: pl.DataFrame, view: pl.DataFrame, annotator_key: str) -> pl.Series:
+    """What makes two rows the same: kind and prompt + answer text, plus the score and annotator when there are
+    scores (an item scored by three annotators is three annotations, not two duplicates)."""
+    ann_expr, _ = column_or_meta(df, annotator_key)
+    extra = df.select(pl.concat_str([pl.col("score").cast(pl.String), ann_expr], separator="\x00", ignore_nulls=True)
+                      .fill_null("").alias("x"))["x"]
+    return view.select(pl.concat_str([pl.col("kind"), pl.col("conversation"), pl.lit(extra)], separator="\x00")
+                       .hash().alias("k"))["k"]
+
+
+def counts_section(df: pl.DataFrame, view: pl.DataFrame, examples: int, dup_key: pl.Series) -> dict[str, Any]:
     rows = df.height
     vc = lambda s: {str(k): int(v) for k, v in s.value_counts(sort=True).iter_rows()}  # noqa: E731
     meta_keys: dict[str, int] = {}
@@ -290,8 +316,7 @@ def counts_section(df: pl.DataFrame, view: pl.DataFrame, examples: int) -> dict[
         fields.append({"field": "messages[].content", "rows": conv.height, "missing": 0,
                        "empty": int((empty_turns > 0).sum()), "note": "conversations with an empty turn"})
 
-    key = pl.concat_str([pl.col("kind"), pl.col("conversation")], separator="\x00")
-    keyed = view.select("id", "conversation", key.hash().alias("_k"))
+    keyed = view.select("id", "conversation").with_columns(dup_key.alias("_k"))
     groups = (keyed.group_by("_k", maintain_order=True)
               .agg(pl.len().alias("n"), pl.col("id").head(3).alias("ids"), pl.col("conversation").first())
               .filter(pl.col("n") > 1).sort("n", descending=True, maintain_order=True))
@@ -305,7 +330,8 @@ def counts_section(df: pl.DataFrame, view: pl.DataFrame, examples: int) -> dict[
         "exact_duplicates": {
             "rows": dup_rows,
             "groups": groups.height,
-            "definition": "same kind and identical prompt + answer text (rows beyond the first of each group)",
+            "definition": ("same kind and identical prompt + answer text (and the same score and annotator for scored rows); "
+                           "counted: rows beyond the first of each group"),
             "examples": [{"count": int(r["n"]), "ids": r["ids"], "text": snippet(r["conversation"])}
                          for r in groups.head(examples).iter_rows(named=True)],
         },
@@ -626,8 +652,9 @@ def findings(stats: dict[str, Any]) -> list[str]:
                    f"({', '.join(list(langs)[1:6])}{', ...' if len(langs) > 6 else ''}).")
     if stats.get("tokenizer", {}).get("warning"):
         out.append(stats["tokenizer"]["warning"])
-    if stats.get("verb_noun", {}).get("warning"):
-        out.append(stats["verb_noun"]["warning"])
+    for key in ("warning", "note"):
+        if stats.get("verb_noun", {}).get(key):
+            out.append(stats["verb_noun"][key] + ".")
     return out
 
 
@@ -666,7 +693,8 @@ def compute_stats(df: pl.DataFrame, cfg: InspectConfig, title: str = "records",
             "by_reason": {str(k): int(v) for k, v in input_rejects["reason"].value_counts(sort=True).iter_rows()},
             "examples": [{"id": r["id"], "detail": r["detail"]} for r in input_rejects.head(cfg.examples).iter_rows(named=True)],
         }
-    stats["counts"] = counts_section(df, view, cfg.examples)
+    dup_key = duplicate_key(df, view, cfg.annotator_key)
+    stats["counts"] = counts_section(df, view, cfg.examples, dup_key)
     t0 = lap("counts", t0)
     stats["lengths"], lengths, stats["tokens"] = lengths_section(view, counter, cfg.top_n)
     t0 = lap("tokens", t0)
@@ -683,8 +711,7 @@ def compute_stats(df: pl.DataFrame, cfg: InspectConfig, title: str = "records",
     z = outliers.pop("_z", None)
     stats["outliers"] = outliers
     t0 = lap("conflicts_outliers", t0)
-    key = view.select(pl.concat_str([pl.col("kind"), pl.col("conversation")], separator="\x00"))["kind"]
-    dup_flags = key.is_duplicated() & ~key.is_first_distinct()
+    dup_flags = dup_key.is_duplicated() & ~dup_key.is_first_distinct()
     flagged = (z.abs() > cfg.outlier_z) if z is not None else pl.Series([False] * df.height)
     by = list(dict.fromkeys(cfg.by))
     stats["breakdowns"] = breakdown_section(df, view, lengths, language, flagged, dup_flags, by)

@@ -58,7 +58,10 @@ def verb_noun(doc) -> tuple[str, str] | None:
     root = sent.root
     for child in root.children:
         if child.dep_ == "dobj":
-            return root.lower_, child.lower_
+            verb, noun = root.lower_, child.lower_
+            if verb.isascii() and noun.isascii() and verb.isalpha() and noun.isalpha():
+                return verb, noun
+            return None
     return None
 
 

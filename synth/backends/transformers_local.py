@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,18 @@ def resolve_model(spec: str) -> tuple[Path, str]:
         "config.json and weights. dsforge never downloads models: save one with "
         "`AutoModelForCausalLM.from_pretrained(...).save_pretrained(DIR)` and pass model: DIR"
     )
+
+
+@lru_cache(maxsize=4)
+def load_model(folder: str, device: str, dtype):
+    """(tokenizer, model), loaded once per process: stages that share a model share its weights."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, local_files_only=True)
+    return tokenizer, model.to(device).eval()
 
 
 def _weights_signature(folder: Path) -> str:
@@ -84,19 +97,14 @@ class TransformersBackend(BaseBackend):
     def __init__(self, config: BackendConfig):
         super().__init__(config)
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.folder, self.model_id = resolve_model(config.model)
         self.device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.dtype = torch.bfloat16 if str(self.device).startswith("cuda") else torch.float32
-        self.tokenizer = AutoTokenizer.from_pretrained(str(self.folder), local_files_only=True)
-        self.model = AutoModelForCausalLM.from_pretrained(str(self.folder), dtype=self.dtype, local_files_only=True)
-        self.model.to(self.device).eval()
+        self.tokenizer, self.model = load_model(str(self.folder), str(self.device), self.dtype)
         gen_eos = self.model.generation_config.eos_token_id
         eos = set(gen_eos if isinstance(gen_eos, list) else [gen_eos]) | {self.tokenizer.eos_token_id}
         self.eos_ids = sorted(e for e in eos if e is not None)
-        if self.tokenizer.pad_token_id is None:
-            self.tokenizer.pad_token = self.tokenizer.eos_token
         self.pad_id = self.tokenizer.pad_token_id
 
     def describe(self) -> dict[str, Any]:
@@ -177,4 +185,4 @@ class TransformersBackend(BaseBackend):
                           completion_tokens=len(tokens), model=self.model_id)
 
     def close(self) -> None:
-        self.model = None
+        self.model = None  # the weights stay in load_model's cache for the next stage (load_model.cache_clear())

@@ -16,6 +16,8 @@ docs/backends.md.
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
 from typing import Any
 
 from dsforge.synth.backends.base import BaseBackend, OnDone, Request, timer
@@ -31,6 +33,12 @@ def import_vllm():
         raise ImportError(f"the vllm backend needs vLLM, which is not installed ({e}). Install it with:  "
                           f"{INSTALL_HINT}. Without a GPU use backend: transformers.") from e
     return vllm
+
+
+@lru_cache(maxsize=2)
+def _engine(path: str, engine_args_json: str):
+    """One vLLM engine per (model, engine args) per process: a second engine would not fit on the GPU."""
+    return import_vllm().LLM(model=path, **json.loads(engine_args_json))
 
 
 def structured_params(schema: dict[str, Any]) -> dict[str, Any]:
@@ -59,7 +67,7 @@ class VLLMBackend(BaseBackend):
             path = config.model
         self.engine_args = dict(config.engine_args)
         self.engine_args.setdefault("seed", 0)
-        self.llm = llm if llm is not None else self.vllm.LLM(model=path, **self.engine_args)
+        self.llm = llm if llm is not None else _engine(path, json.dumps(self.engine_args, sort_keys=True))
 
     def describe(self) -> dict[str, Any]:
         info = {"backend": self.name, "model": self.model_id, "vllm": getattr(self.vllm, "__version__", "?")}

@@ -7,7 +7,7 @@ duplicates, which the inspection reports; speed does not depend on it). datatrov
 (document and token statistics: no languages, verbs, conflicts, outliers or report); the ratio is printed
 to put the number in context, not as a like-for-like race.
 
-    .venv/bin/python bench/inspect.py [--rows 52002] [--skip-datatrove]
+    .venv/bin/python bench/inspection.py [--rows 52002] [--skip-datatrove]
 """
 
 from __future__ import annotations
