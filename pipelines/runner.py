@@ -293,6 +293,7 @@ def finish_run(plan: RunPlan, outcomes: list[StepOutcome], started: float, error
             break
     status = "failed" if error else "ok"
     summary = _summary(plan, outcomes, status, error, started, dataset)
+    summary["reports"] = [str(p) for o in outcomes if (p := plan.step_dir(o.index) / "report.html").exists()]
     _write_json(plan.run_dir / "run.json", summary)
     return summary
 
@@ -359,6 +360,8 @@ def format_summary(summary: dict[str, Any]) -> str:
     lines.append(f"run: {summary['run_dir']}  ({summary['status']}, {summary['seconds']:.1f} s)")
     if summary.get("dataset"):
         lines.append(f"dataset: {summary['dataset']}")
+    for report in summary.get("reports", []):
+        lines.append(f"report: {report}")
     top = {}
     for s in summary["steps"]:
         for reason, n in (s.get("rejected_by_reason") or {}).items():

@@ -93,11 +93,12 @@ def test_prefect_flow_runs_the_recipe_with_one_task_per_step(prefect_harness, tm
 
     summary = recipe_flow(recipe="alpaca-sft", out=str(tmp_path / "runs"), sample=150, progress=False)
     assert summary["status"] == "ok"
-    assert [s["step"] for s in summary["steps"]] == ["ingest", "exact-dedup", "length-filter", "token-budget",
-                                                      "chat-format", "save"]
+    assert [s["step"] for s in summary["steps"]] == ["ingest", "inspect-raw", "exact-dedup", "length-filter",
+                                                      "token-budget", "inspect-clean", "chat-format", "save"]
     assert summary["steps"][0]["kept"] == 150
     run = Path(summary["run_dir"])
     assert (run / "dataset" / "hf" / "dataset_info.json").exists()
+    assert (run / "stages" / "05-inspect-clean" / "report.html").exists()
 
     import anyio
 
@@ -107,7 +108,7 @@ def test_prefect_flow_runs_the_recipe_with_one_task_per_step(prefect_harness, tm
             return sorted(r.name for r in runs)
 
     names = anyio.run(task_names)
-    for expected in ("00-ingest", "01-exact-dedup", "05-save"):
+    for expected in ("00-ingest", "02-exact-dedup", "07-save"):
         assert any(n.startswith(expected) for n in names), names
     # A second flow run reuses every step.
     again = recipe_flow(recipe="alpaca-sft", out=str(tmp_path / "runs"), sample=150, progress=False)
