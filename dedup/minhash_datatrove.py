@@ -8,7 +8,7 @@ by `tasks` tasks on `workers` processes, so the same code scales to files larger
 
 The stage config maps onto datatrove's MinhashConfig: ngram -> n_grams, bands -> num_buckets,
 rows -> hashes_per_bucket, seed -> seed. Signatures (step 1) come from our NumPy hashing by default
-(`signatures: numpy`, a datatrove PipelineStep writing datatrove's own sorted signature files, ~50x faster
+(`signatures: numpy`, a datatrove PipelineStep writing datatrove's own sorted signature files, ~30x faster
 than datatrove's per-shingle sha1 step); `signatures: datatrove` runs datatrove's MinhashDedupSignature
 with HashConfig(precision=64, hash_fc="sha1"), because datatrove 0.10's default xxhash call fails with
 xxhash 4.x (see shared/notes/environment.md). Steps 2 and 3 are datatrove's. Step 4

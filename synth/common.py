@@ -286,7 +286,8 @@ def numbered_list(text: str) -> list[str]:
     lines = [ln for ln in (text or "").splitlines() if ln.strip()]
     items = [m.group(1).strip().strip('"').strip() for ln in lines if (m := _NUMBERED.match(ln))]
     if not items and len(lines) >= 2:  # an unmarked list: several short lines (one line of prose is no list)
-        items = [ln.strip().strip('"').strip() for ln in lines if 1 <= len(ln.split()) <= 20 and not ln.rstrip().endswith(":")]
+        items = [ln.strip().strip('"').strip() for ln in lines
+                 if 1 <= len(ln.split()) <= 20 and not ln.rstrip().endswith(":")]
     seen, out = set(), []
     for it in items:
         key = it.lower()

@@ -27,8 +27,9 @@ from dsforge.synth.common import (
     row_meta, rows_frame, text_of, user,
 )
 
-_QA = re.compile(r"(?:^|\n)\s*\**\s*(?:Q|Question)\s*\d*\s*[:.)]\**\s*(.+?)\s*\n\s*\**\s*(?:A|Answer)\s*\d*\s*[:.)]\**\s*(.+?)"
-                 r"(?=\n\s*\**\s*(?:Q|Question)\s*\d*\s*[:.)]|\Z)", re.S | re.I)
+_Q = r"\s*\**\s*(?:Q|Question)\s*\d*\s*[:.)]\**\s*"
+_A = r"\s*\**\s*(?:A|Answer)\s*\d*\s*[:.)]\**\s*"
+_QA = re.compile(rf"(?:^|\n){_Q}(.+?)\s*\n{_A}(.+?)(?=\n{_Q}|\Z)", re.S | re.I)
 _STOP = set("a an the of to in on at for and or but is are was were be been it its this that with as by from "
             "what which who whom how why when where do does did".split())
 

@@ -22,6 +22,18 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Decoding is hundreds of tiny ops per token; with 2 torch threads on a busy 2-core machine each op waits
+    for a descheduled thread. Measured at load 6: 2 prompts x 16 tokens took 83 s with 2 threads, 2.6 s with 1."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def llm_cache(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("llm-cache")
