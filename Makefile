@@ -2,7 +2,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test bench
+.PHONY: install demo test
 install: $(BIN)/dsforge
 $(BIN)/dsforge: pyproject.toml scripts/install.sh
 	bash scripts/install.sh
@@ -13,6 +13,3 @@ demo: install
 
 test: install
 	$(BIN)/pytest -q
-
-bench: install
-	$(BIN)/python bench/run_all.py

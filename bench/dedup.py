@@ -25,17 +25,12 @@ that end in the same cluster.
 
 from __future__ import annotations
 
-import sys
-
-# Run as a script, Python puts bench/ first on sys.path, where bench/inspect.py would shadow the stdlib.
-if sys.path and sys.path[0] == __import__("os").path.dirname(__import__("os").path.abspath(__file__)):
-    sys.path.pop(0)
-
-import argparse  # noqa: E402
+import argparse
 import json
 import os
 import re
 import resource
+import sys
 import tempfile
 import time
 from pathlib import Path

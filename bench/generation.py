@@ -19,8 +19,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# `python bench/generation.py` puts bench/ first on sys.path, where bench/inspect.py would shadow the
-# standard library's `inspect` (torch imports it): drop that entry before anything else is imported.
+# `python bench/generation.py` puts bench/ first on sys.path, where a script named like a standard module
+# (inspect.py, say) would shadow it for torch: drop that entry before anything else is imported.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse  # noqa: E402

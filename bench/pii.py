@@ -23,21 +23,16 @@ from __future__ import annotations
 import os
 import sys
 
-# `python bench/pii.py` puts bench/ first on sys.path, where bench/inspect.py would shadow the standard
-# library's inspect module (dataclasses, faker and presidio import it). Drop that entry.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+import argparse
+import hashlib
+import json
+import random
+import re
+import string
+import time
+from collections import defaultdict
 
-import argparse  # noqa: E402
-import hashlib  # noqa: E402
-import json  # noqa: E402
-import random  # noqa: E402
-import re  # noqa: E402
-import string  # noqa: E402
-import time  # noqa: E402
-from collections import defaultdict  # noqa: E402
-
-from faker import Faker  # noqa: E402
+from faker import Faker
 
 # ---------------------------------------------------------------- values
 

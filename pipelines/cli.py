@@ -89,8 +89,9 @@ def cmd_stages(args: argparse.Namespace) -> int:
     out = {}
     for name in names:
         cls = stage_class(name)
-        out[name] = {"doc": (cls.__doc__ or sys.modules[cls.__module__].__doc__ or "").strip().splitlines()[0],
-                     "params": cls.describe()}
+        doc = (cls.__doc__ or sys.modules[cls.__module__].__doc__ or "").strip().splitlines()[0]
+        doc = doc.removeprefix(f"{name}: ")  # module docstrings start with the stage's name
+        out[name] = {"doc": doc, "params": cls.describe()}
     if args.json:
         print(json.dumps(out, indent=2, default=str))
         return 0
