@@ -19,16 +19,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# `python bench/generation.py` puts bench/ first on sys.path, where a script named like a standard module
-# (inspect.py, say) would shadow it for torch: drop that entry before anything else is imported.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import platform  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_TASKS = ROOT.parent / "shared" / "data" / "external" / "stanford_alpaca" / "seed_tasks.jsonl"
