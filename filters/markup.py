@@ -27,9 +27,10 @@ from typing import Literal
 import polars as pl
 from pydantic import Field
 
+from dsforge.pipelines import records
 from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
 
-CLEANABLE = ("instruction", "input", "response", "text", "chosen", "rejected", "messages")
+CLEANABLE = records.TEXT_COLUMNS
 HTML_TAGS = ("a abbr address article aside b big blockquote body br caption center cite code dd del details div "
              "dl dt em figcaption figure font footer form h1 h2 h3 h4 h5 h6 head header hr html i iframe img ins "
              "kbd label li link main mark meta nav noscript ol p pre q s section small span strike strong sub "
@@ -50,7 +51,7 @@ MD_RULE = re.compile(r"^\s{0,3}(?:[-*_]\s*){3,}$", re.M)
 
 
 class CleanMarkupConfig(StageConfig):
-    fields: list[str] = Field(default_factory=lambda: list(CLEANABLE), description="text fields to clean")
+    fields: list[records.TextColumn] = Field(default_factory=lambda: list(CLEANABLE), description="text fields to clean")
     html: bool = Field(True, description="strip known HTML tags and comments, decode &entities;")
     markdown: Literal["keep", "strip"] = Field("keep", description="keep intended Markdown, or strip it to text")
     keep_code: bool = Field(True, description="leave code untouched: fenced/inline code, code-looking fields, "
@@ -179,9 +180,6 @@ class CleanMarkup(Stage):
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg: CleanMarkupConfig = self.config
-        bad = [f for f in cfg.fields if f not in CLEANABLE]
-        if bad:
-            raise ValueError(f"clean-markup: cannot clean fields {bad}; use some of {', '.join(CLEANABLE)}")
         fields = [f for f in cfg.fields if f in df.columns]
         rows = df.select(fields).to_dicts()
         new = {f: [] for f in fields}

@@ -39,6 +39,7 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field
 
+from dsforge.pipelines import records
 from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
 
 log = logging.getLogger("dsforge")
@@ -67,7 +68,7 @@ NUMBERISH = {"CREDIT_CARD", "PHONE_NUMBER", "CN_MOBILE", "US_SSN", "CN_RESIDENT_
 DEFAULT_NEGATIVE_CUES = ["order", "order no", "order number", "invoice", "tracking", "isbn", "issn", "version",
                          "ver", "v", "build", "serial", "sku", "part", "ticket", "case", "ref", "doi",
                          "订单", "订单号", "单号", "快递", "运单", "版本", "发票", "编号"]
-SCANNABLE = ("instruction", "input", "response", "text", "chosen", "rejected", "messages")
+SCANNABLE = records.TEXT_COLUMNS
 
 
 class PiiModelWarning(UserWarning):
@@ -334,7 +335,7 @@ def analyze_texts(texts: list[str], entities: list[str], spacy_model: str | None
 class PiiConfig(StageConfig):
     action: Literal["tag", "redact", "drop"] = Field("redact", description="tag spans, redact them, or drop the row")
     entities: list[str] = Field(default_factory=lambda: list(DEFAULT_ENTITIES), description="entity types to find")
-    fields: list[str] = Field(default_factory=lambda: list(SCANNABLE),
+    fields: list[records.TextColumn] = Field(default_factory=lambda: list(SCANNABLE),
                               description=f"text fields to scan (of {', '.join(SCANNABLE)})")
     thresholds: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_THRESHOLDS),
                                          description="minimum score per entity; key 'default' for the rest")
@@ -375,9 +376,6 @@ class Pii(Stage):
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg: PiiConfig = self.config
-        bad = [f for f in cfg.fields if f not in SCANNABLE]
-        if bad:
-            raise ValueError(f"pii: cannot scan fields {bad}; use some of {', '.join(SCANNABLE)}")
         allow = {a.strip().lower() for a in cfg.allow}
         allow_patterns = [re.compile(p, re.I) for p in
                           [*cfg.allow_regex, *(DOCUMENTATION_VALUES if cfg.allow_documentation_values else [])]]

@@ -208,7 +208,6 @@ class QualityFilter(Stage):
             reasons.append(f"{self.name}:{prob[0]}" if prob else None)
             details.append(prob[1] if prob else None)
         if cfg.conflicting != "off":
-            first: dict[str, tuple[int, str]] = {}
             groups: dict[str, list[int]] = {}
             for i, row in enumerate(rows):
                 if reasons[i] is not None or not row.get("instruction") or row.get("response") is None:

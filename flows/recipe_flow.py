@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "dsforge")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemetry calls from offline machines
 
 from prefect import flow, get_run_logger, task  # noqa: E402
 from prefect.artifacts import create_markdown_artifact  # noqa: E402

@@ -23,7 +23,7 @@ Not here: reading files (readers.py) and anything that decides what to keep (sta
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from typing import Any, Iterable, Literal
 
 import polars as pl
 
@@ -190,6 +190,10 @@ def field_text(field: str, sep: str = "\n\n") -> pl.Expr:
         "prompt, answer, conversation"
     )
 
+
+# Columns holding text a stage may rewrite in place (cleaning, redaction), as a type for stage configs.
+TextColumn = Literal["instruction", "input", "response", "text", "chosen", "rejected", "messages"]
+TEXT_COLUMNS: tuple[str, ...] = TextColumn.__args__
 
 TEXT_FIELDS = ("instruction", "input", "response", "text", "chosen", "rejected", "prompt", "answer", "conversation")
 

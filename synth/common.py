@@ -163,6 +163,28 @@ class SynthStage(Stage):
             self.usage[k] = self.usage.get(k, 0) + v
         return out
 
+    def answer_instructions(self, ctx: StageContext, rows: list[dict[str, Any]], rejected: list[dict[str, Any]],
+                            template_id: str, params: SamplingParams | None = None, desc: str = "responses"
+                            ) -> list[dict[str, Any]]:
+        """Fill `response` of each row by asking the model (one answer per row); rows the model leaves empty,
+        or whose call failed, go to `rejected` with the raw text."""
+        template = load_template(template_id, ctx.base_dir)
+        params = (params or self.config.sampling).model_copy(update={"n": 1})
+        gens = self.generate(ctx, [user(template.render(instruction=r["instruction"], input=r.get("input") or ""))
+                                   for r in rows], params, desc=desc)
+        out = []
+        for row, outs in zip(rows, gens):
+            g = outs[0]
+            text = g.text.strip()
+            if is_error(g) or not text:
+                rejected.append(reject_row(row, self.name, "llm_error" if is_error(g) else "empty_response",
+                                           f"{row['id']}: no response ({error_text(g)})", g.text))
+                continue
+            row["response"] = text
+            add_to_lineage(row, respond_template=template.lineage())
+            out.append(row)
+        return out
+
     def take_usage(self) -> dict[str, Any]:
         """LLM usage since the last call (per runner batch, so the runner's sums give the stage total)."""
         usage, self.usage = self.usage, {}

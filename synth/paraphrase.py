@@ -20,7 +20,7 @@ from pydantic import Field
 from dsforge.pipelines import records
 from dsforge.pipelines.stage import StageContext, StageResult
 from dsforge.synth.common import (
-    SynthConfig, SynthStage, add_to_lineage, error_text, first_paragraph, input_rows, is_error, load_template,
+    SynthConfig, SynthStage, error_text, first_paragraph, input_rows, is_error, load_template,
     new_row, reject_row, rejects_frame, rouge_l, row_meta, rows_frame, user,
 )
 
@@ -86,18 +86,4 @@ class Paraphrase(SynthStage):
                            rejected=rejects_frame(rejected), stats={**stats, **self.take_usage()})
 
     def _regenerate(self, ctx: StageContext, rows: list[dict[str, Any]], rejected: list) -> list[dict[str, Any]]:
-
-        t = load_template(self.config.respond_template, ctx.base_dir)
-        params = self.config.sampling.model_copy(update={"n": 1})
-        gens = self.generate(ctx, [user(t.render(instruction=r["instruction"], input=r.get("input") or ""))
-                                   for r in rows], params, desc="responses")
-        out = []
-        for r, outs in zip(rows, gens):
-            g = outs[0]
-            if is_error(g) or not g.text.strip():
-                rejected.append(reject_row(r, self.name, "empty_response", f"{r['id']}: {error_text(g)}", g.text))
-                continue
-            r["response"] = g.text.strip()
-            add_to_lineage(r, respond_template=t.lineage())
-            out.append(r)
-        return out
+        return self.answer_instructions(ctx, rows, rejected, self.config.respond_template)

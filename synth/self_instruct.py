@@ -26,7 +26,7 @@ from pydantic import Field
 from dsforge.pipelines import records
 from dsforge.pipelines.stage import StageContext, StageResult
 from dsforge.synth.common import (
-    RougeL, SynthConfig, SynthStage, add_to_lineage, error_text, input_rows, is_error, load_template, new_row,
+    RougeL, SynthConfig, SynthStage, error_text, input_rows, is_error, load_template, new_row,
     reject_row, rejects_frame, rows_frame, user,
 )
 
@@ -170,22 +170,7 @@ class SelfInstruct(SynthStage):
         return None
 
     def _answer(self, ctx: StageContext, kept: list[dict[str, Any]], rejected: list[dict[str, Any]]):
-        cfg: SelfInstructConfig = self.config
-        template = load_template(cfg.respond_template, ctx.base_dir)
-        gens = self.generate(ctx, [user(template.render(instruction=r["instruction"], input=r.get("input") or ""))
-                                   for r in kept], desc="responses")
-        out = []
-        for row, outs in zip(kept, gens):
-            g = outs[0]
-            text = g.text.strip()
-            if is_error(g) or not text:
-                rejected.append(reject_row(row, self.name, "llm_error" if is_error(g) else "empty_response",
-                                           f"{row['id']}: no response ({error_text(g)})", g.text))
-                continue
-            row["response"] = text
-            add_to_lineage(row, respond_template=template.lineage())
-            out.append(row)
-        return out
+        return self.answer_instructions(ctx, kept, rejected, self.config.respond_template)
 
 
 def parse_tasks(text: str, first_number: int) -> list[tuple[dict[str, str], str]]:

@@ -23,7 +23,7 @@ from pydantic import Field
 
 from dsforge.pipelines.stage import ConfigError, StageConfig, StageContext, StageResult
 from dsforge.synth.common import (
-    SynthConfig, SynthStage, add_to_lineage, error_text, input_rows, is_error, load_template, new_row,
+    SynthConfig, SynthStage, input_rows, is_error, load_template, new_row,
     numbered_list, prompt_of, reject_row, rejects_frame, rows_frame, user,
 )
 
@@ -147,16 +147,4 @@ class TopicTree(SynthStage):
         return StageResult(kept=rows_frame(rows), rejected=rejects_frame(rejected), stats={**stats, **self.take_usage()})
 
     def _respond(self, ctx: StageContext, rows: list[dict[str, Any]], rejected: list) -> list[dict[str, Any]]:
-        t = load_template(self.config.respond_template, ctx.base_dir)
-        gens = self.generate(ctx, [user(t.render(instruction=r["instruction"], input="")) for r in rows],
-                             desc="responses")
-        out = []
-        for r, outs in zip(rows, gens):
-            g = outs[0]
-            if is_error(g) or not g.text.strip():
-                rejected.append(reject_row(r, self.name, "empty_response", f"{r['id']}: {error_text(g)}", g.text))
-                continue
-            r["response"] = g.text.strip()
-            add_to_lineage(r, respond_template=t.lineage())
-            out.append(r)
-        return out
+        return self.answer_instructions(ctx, rows, rejected, self.config.respond_template)
