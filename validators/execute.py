@@ -46,6 +46,13 @@ def extract_code(text: str | None, mode: str = "auto") -> str:
     return "" if mode == "fenced" else text
 
 
+def text_values(df: pl.DataFrame, spec: str) -> list[str | None]:
+    """Per-row text of a logical field (records.TEXT_FIELDS), a column, or a metadata key (`meta:KEY`)."""
+    if spec in records.TEXT_FIELDS:
+        return df.select(records.field_text(spec).alias("_t"))["_t"].to_list()
+    return column_or_meta(df, spec).to_list()
+
+
 def column_or_meta(df: pl.DataFrame, spec: str) -> pl.Series:
     """Values of a column, or of a metadata key written `meta:KEY` (lists are joined into lines)."""
     if spec.startswith("meta:"):
@@ -86,10 +93,7 @@ class Execute(Stage):
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg: ExecuteConfig = self.config
-        if cfg.field in records.TEXT_FIELDS:
-            texts = df.select(records.field_text(cfg.field).alias("_t"))["_t"].to_list()
-        else:
-            texts = column_or_meta(df, cfg.field).to_list()
+        texts = text_values(df, cfg.field)
         codes = [extract_code(t, cfg.extract) for t in texts]
         tests = column_or_meta(df, cfg.tests).to_list() if cfg.tests else [None] * df.height
 

@@ -21,9 +21,8 @@ from typing import Literal
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines import records
 from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
-from dsforge.validators.execute import column_or_meta
+from dsforge.validators.execute import column_or_meta, text_values
 
 NUMBER = r"[-+−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s*/\s*\d+)?%?|[-+−]?\.\d+%?"
 _LAST_NUMBER = re.compile(NUMBER)
@@ -187,10 +186,7 @@ class MathAnswer(Stage):
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg: MathAnswerConfig = self.config
-        if cfg.field in records.TEXT_FIELDS:
-            texts = df.select(records.field_text(cfg.field).alias("_t"))["_t"].to_list()
-        else:
-            texts = column_or_meta(df, cfg.field).to_list()
+        texts = text_values(df, cfg.field)
         refs_raw = column_or_meta(df, cfg.reference).to_list()
         got, refs, correct, reasons, details = [], [], [], [], []
         for text, ref_raw in zip(texts, refs_raw):
