@@ -50,6 +50,7 @@ class BacktranslateInstructions(SynthStage):
     """Generate the instruction a human text answers, then keep pairs the model itself scores >= threshold."""
 
     name = "backtranslate-instructions"
+    creates_rows = True
     Config = BacktranslateConfig
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:

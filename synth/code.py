@@ -57,6 +57,7 @@ class Code(SynthStage):
     """Generate Python solutions and tests, run them sandboxed, repair failures; keep only passing code."""
 
     name = "code"
+    creates_rows = True
     Config = CodeConfig
     batch_size = 32
 

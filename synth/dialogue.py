@@ -49,6 +49,7 @@ class Dialogue(SynthStage):
     """Simulate multi-turn user/assistant conversations from seed instructions or topics."""
 
     name = "dialogue"
+    creates_rows = True
     Config = DialogueConfig
     batch_size = 32
 

@@ -66,6 +66,7 @@ class LongContextQA(SynthStage):
     """Chunk long documents, write QA pairs per chunk, emit examples with the whole document as context."""
 
     name = "long-context-qa"
+    creates_rows = True
     Config = LongContextQAConfig
     batch_size = 16
 

@@ -38,6 +38,7 @@ class Paraphrase(SynthStage):
     """n rephrasings of each instruction; near copies and truncated rewrites are rejected."""
 
     name = "paraphrase"
+    creates_rows = True
     Config = ParaphraseConfig
     batch_size = 64
 

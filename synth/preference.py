@@ -58,6 +58,7 @@ class PreferencePairs(SynthStage):
     """Generate responses, judge pairs in both orders, keep (prompt, chosen, rejected) when verdicts agree."""
 
     name = "preference-pairs"
+    creates_rows = True
     Config = PreferencePairsConfig
     batch_size = 32
 

@@ -53,6 +53,7 @@ class TopicTree(SynthStage):
     """Grow instructions over a topic tree with per-node counts (UltraChat)."""
 
     name = "topic-tree"
+    creates_rows = True
     Config = TopicTreeConfig
 
     def _count(self, node: str, key: str, default: int) -> int:

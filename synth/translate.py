@@ -64,6 +64,7 @@ class Translate(SynthStage):
     """Translate rows to target languages; keep those whose back-translation matches the original."""
 
     name = "translate"
+    creates_rows = True
     Config = TranslateConfig
     batch_size = 64
 
