@@ -133,4 +133,5 @@ class PreferencePairs(SynthStage):
                                 instruction=r.get("instruction") or prompt_of(r), input=r.get("input") or "",
                                 chosen=chosen, rejected=rej))
         stats = {"prompts": len(rows), **counts, **self.take_usage()}
-        return StageResult(kept=rows_frame(kept), rejected=rejects_frame(rejected), stats=stats)
+        return self.account_sources(df, StageResult(kept=rows_frame(kept), rejected=rejects_frame(rejected),
+                                                    stats=stats))
