@@ -125,15 +125,8 @@ class MinhashDedup(Stage):
 
     def shard_keys(self, df: pl.DataFrame, ctx: StageContext) -> pl.DataFrame:
         cfg: MinhashDedupConfig = self.config
-        bands, rows = cfg.lsh_params()
         text = records.field_text(cfg.field)
-        texts = df.select(text.fill_null("").alias("t"))["t"]
-        sig, active, timing = minhash_signatures(texts, cfg, self._seed(ctx))
-        cols = [pl.Series(f"b{b}", lsh.band_keys(sig, b, rows)) for b in range(bands)]
-        keys = cluster_meta(df, cfg, text).with_columns(pl.Series("active", active), *cols)
-        if cfg.verify:
-            keys = keys.with_columns(pl.Series("sig", sig, dtype=pl.Array(pl.UInt32, cfg.num_perm)))
-        return keys
+        return cluster_meta(df, cfg, text).hstack(minhash_keys(df, cfg, self._seed(ctx)).drop("id"))
 
     def decide(self, keys: pl.LazyFrame, ctx: StageContext) -> Verdicts:
         cfg: MinhashDedupConfig = self.config
@@ -143,28 +136,18 @@ class MinhashDedup(Stage):
         meta = keys.select(meta_cols).collect()
         active = meta["active"].to_numpy()
         n = meta.height
-        pairs = lsh.candidate_pairs_from_keys(
-            n, bands, lambda b: keys.select(f"b{b}").collect()[f"b{b}"].to_numpy(), active)
-        left, right = pairs.left, pairs.right
-        sig_of = _signatures_of(keys, cfg) if cfg.verify else None
-        if cfg.verify and len(left):
-            need, sub = sig_of(np.concatenate([left, right]))
-            ok = lsh.estimated_jaccard(sub, np.searchsorted(need, left), np.searchsorted(need, right)) >= cfg.threshold
-            left, right = left[ok], right[ok]
-        labels = lsh.components(n, left, right)
+        labels, pairs = lsh_labels(keys, cfg, n, active)
         kept_pos = pick_kept(meta, labels, cfg)
-        similarity = np.ones(n, dtype=np.float64)
+        similarity = np.ones(n, dtype=np.float64)  # of each dropped row to its kept row, for the audit
         moved = np.flatnonzero(kept_pos != np.arange(n))
         if len(moved):
-            if sig_of is None:
-                sig_of = _signatures_of(keys, cfg)
-            need, sub = sig_of(np.concatenate([moved, kept_pos[moved]]))
+            need, sub = _signatures_of(keys, cfg)(np.concatenate([moved, kept_pos[moved]]))
             similarity[moved] = lsh.estimated_jaccard(sub, np.searchsorted(need, moved),
                                                       np.searchsorted(need, kept_pos[moved]))
         v = cluster_verdicts(self.name, meta.drop("active"), labels, kept_pos, cfg, cfg.cluster_column, similarity,
                              "est. Jaccard", ctx.work_dir)
         v.stats.update(engine=cfg.engine, bands=bands, rows=rows, num_perm=cfg.num_perm, threshold=cfg.threshold,
-                       candidate_pairs=pairs.candidates, verified_pairs=int(len(left)), empty_rows=int((~active).sum()),
+                       candidate_pairs=pairs["candidates"], verified_pairs=pairs["verified"], empty_rows=int((~active).sum()),
                        decide_s=round(time.perf_counter() - started, 3),
                        clusters_file=f"{cfg.cluster_column}-clusters.parquet")
         return v
@@ -196,6 +179,30 @@ class MinhashDedup(Stage):
                         "threshold": cfg.threshold, **v.stats, "seconds": round(time.perf_counter() - started, 3),
                         **stats, "clusters_file": f"{cfg.cluster_column}-clusters.parquet"}
         return result
+
+
+def minhash_keys(df: pl.DataFrame, cfg: MinhashDedupConfig, seed: int) -> pl.DataFrame:
+    """Per row of one shard: id, whether it has shingles, its LSH band keys (b0..) and, to verify candidate
+    pairs and estimate similarities, its signature. What `lsh_labels` needs, and nothing of the row's text."""
+    bands, rows = cfg.lsh_params()
+    texts = df.select(records.field_text(cfg.field).fill_null("").alias("t"))["t"]
+    sig, active, _ = minhash_signatures(texts, cfg, seed)
+    return pl.DataFrame({"id": df["id"], "active": active}).with_columns(
+        *[pl.Series(f"b{b}", lsh.band_keys(sig, b, rows)) for b in range(bands)],
+        pl.Series("sig", sig, dtype=pl.Array(pl.UInt32, cfg.num_perm)))
+
+
+def lsh_labels(keys: pl.LazyFrame, cfg: MinhashDedupConfig, n: int, active: np.ndarray) -> tuple[np.ndarray, dict]:
+    """Cluster label per row (-1: none) over all shards' keys: candidate pairs band by band (one band in
+    memory at a time), verified with the signatures of the rows in them only, then connected components."""
+    bands, _ = cfg.lsh_params()
+    pairs = lsh.candidate_pairs_from_keys(n, bands, lambda b: keys.select(f"b{b}").collect()[f"b{b}"].to_numpy(), active)
+    left, right = pairs.left, pairs.right
+    if cfg.verify and len(left):
+        need, sub = _signatures_of(keys, cfg)(np.concatenate([left, right]))
+        ok = lsh.estimated_jaccard(sub, np.searchsorted(need, left), np.searchsorted(need, right)) >= cfg.threshold
+        left, right = left[ok], right[ok]
+    return lsh.components(n, left, right), {"candidates": pairs.candidates, "verified": int(len(left))}
 
 
 def _signatures_of(keys: pl.LazyFrame, cfg: MinhashDedupConfig):
