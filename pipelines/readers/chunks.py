@@ -21,7 +21,7 @@ from dsforge.pipelines import records
 from dsforge.pipelines.readers import formats
 from dsforge.pipelines.readers.ids import apply_duplicate_ids, duplicate_id_rejects
 from dsforge.pipelines.readers.mapping import PRESETS, detect_mapping, kind_of, resolve_mapping
-from dsforge.pipelines.readers.rows import RowContext, build_records
+from dsforge.pipelines.readers.rows import KEYS_SCHEMA, RowContext, build_records
 from dsforge.pipelines.readers.spec import (FORMATS, Chunk, DataError, InputSpec, ReadResult, check_readable, detect_format,
                                             file_fingerprint, resolve_path, source_name)
 
@@ -50,17 +50,18 @@ def plan_chunks(spec: InputSpec, input_index: int, base_dir: Path | None,
             guess_row, line = formats.first_jsonl_object(path)
             where = f"{path.name} line {line}"
         name, mapping = _mapping(spec, mapping, guess_row, where, fmt)
-        end = formats.file_size(path)
-        if spec.limit is not None:
-            end = formats.limit_end(path, start, spec.limit) if fmt == "jsonl" else \
-                _csv_limit_end(path, start, first_line, end, spec.limit)
-        step = int(formats.sample_line_bytes(path, start) * rows_per_chunk)
-        targets = list(range(start + step, end, max(step, 1)))
-        bounds = [(start, first_line)] + [b for b in formats.line_offsets(path, targets, fmt == "csv") if b[0] < end]
-        edges = [b[0] for b in bounds] + [end]
+        if fmt == "csv":  # record starts come from the csv module itself (quoted newlines)
+            bounds, end = formats.csv_record_starts(path, start, first_line, rows_per_chunk, spec.limit)
+            bounds = bounds or [(start, first_line)]
+        else:
+            end = formats.file_size(path) if spec.limit is None else formats.limit_end(path, start, spec.limit)
+            step = max(int(formats.sample_line_bytes(path, start) * rows_per_chunk), 1)
+            bounds = [(start, first_line)] + [b for b in formats.line_offsets(path, list(range(start + step, end, step)))
+                                              if start < b[0] < end]
+        bounds = sorted(set(bounds[:1] + [b for b in bounds[1:] if b[0] < end]))  # two targets in one long line
+        edges = [b[0] for b in bounds] + [max(end, bounds[0][0])]
         return [Chunk(index=i, start=edges[i], end=edges[i + 1], first_row=bounds[i][1], mapping=mapping,
-                      mapping_name=name, **common) for i in range(len(bounds)) if edges[i + 1] > edges[i]] or \
-            [Chunk(index=0, start=start, end=start, first_row=first_line, mapping=mapping, mapping_name=name, **common)]
+                      mapping_name=name, **common) for i in range(len(bounds))]
     if fmt == "json":
         rows = formats.json_rows(path)
         first = next((r for r in rows if isinstance(r, dict)), None)
@@ -80,9 +81,13 @@ def plan_chunks(spec: InputSpec, input_index: int, base_dir: Path | None,
         return _row_chunks(n, spec.limit, rows_per_chunk, None, mapping, name, common)
     if fmt == "hf":
         chunks: list[Chunk] = []
+        left = spec.limit  # the limit counts rows across all splits
         for split, part in formats.hf_parts(path, spec.split):
             name, mapping = _mapping(spec, mapping, dict.fromkeys(part.column_names, ""), f"{path.name} (columns)", fmt)
-            chunks += _row_chunks(len(part), spec.limit, rows_per_chunk, split, mapping, name, common, len(chunks))
+            if left == 0:
+                break
+            chunks += _row_chunks(len(part), left, rows_per_chunk, split, mapping, name, common, len(chunks))
+            left = None if left is None else max(left - len(part), 0)
         return chunks
     raise DataError(f"{path}: unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
 
@@ -107,21 +112,6 @@ def _row_chunks(n: int, limit: int | None, size: int, split: str | None, mapping
                   mapping_name=name, split=split, **common) for i, s in enumerate(starts)]
 
 
-def _csv_limit_end(path: Path, start: int, first_line: int, end: int, limit: int) -> int:
-    """Byte offset where the CSV record after the first `limit` ones starts (parses up to there)."""
-    _, locators, _ = formats.csv_rows(path, start, end, first_line)
-    if len(locators) <= limit:
-        return end
-    stop_line = int(locators[limit].split()[1])
-    with open(path, "rb") as f:
-        pos = 0
-        for n, raw in enumerate(f, 1):
-            if n == stop_line:
-                break
-            pos += len(raw)
-    return pos
-
-
 def read_chunk(spec: InputSpec, chunk: Chunk, strict: bool = False) -> ReadResult:
     """Kept and rejected rows of exactly this chunk, and its counts (manifest: [{input_index, chunk, rows_*}])."""
     path = Path(chunk.path)
@@ -129,10 +119,11 @@ def read_chunk(spec: InputSpec, chunk: Chunk, strict: bool = False) -> ReadResul
         kept, rejected, keys = _records_parquet(path, chunk)
     else:
         if chunk.fmt == "jsonl":
-            parsed, locators, raws = formats.jsonl_rows(path, chunk.start, chunk.end, chunk.first_row)
+            parsed, locators, raws, suspect = formats.jsonl_rows(path, chunk.start, chunk.end, chunk.first_row)
         elif chunk.fmt == "csv":
-            parsed, locators, raws = formats.csv_rows(path, chunk.start, chunk.end, chunk.first_row)
+            parsed, locators, raws, suspect = formats.csv_rows(path, chunk.start, chunk.end, chunk.first_row)
         else:
+            suspect = chunk.fmt == "json"  # Arrow text (Parquet, HF) is always valid UTF-8
             if chunk.fmt == "json":
                 parsed = formats.json_rows(path)[chunk.start:chunk.end]
             elif chunk.fmt == "parquet":
@@ -144,7 +135,7 @@ def read_chunk(spec: InputSpec, chunk: Chunk, strict: bool = False) -> ReadResul
             raws = [None] * len(parsed)
         ctx = RowContext(file_name=path.name, file_path=str(path), source=chunk.source, mapping=chunk.mapping,
                          kind=kind_of(chunk.mapping) if chunk.mapping else None, source_field=spec.source_field,
-                         keep_extra=spec.keep_extra, strict=strict)
+                         keep_extra=spec.keep_extra, strict=strict, check_text=suspect)
         kept, rejected, keys = build_records(parsed, locators, raws, ctx)
     counts = {"input_index": chunk.input_index, "chunk": chunk.index, "rows_read": kept.height + rejected.height,
               "rows_kept": kept.height, "rows_rejected": rejected.height}
@@ -163,7 +154,8 @@ def _records_parquet(path: Path, chunk: Chunk) -> tuple[pl.DataFrame, pl.DataFra
     explicit = df["id"].is_not_null()
     df = df.with_columns(pl.when(explicit).then(pl.col("id")).otherwise(loc_ids).alias("id"))
     keys = pl.DataFrame({"id": df["id"], "locator_id": loc_ids, "explicit": explicit,
-                         "where": [f"{path.name} row {chunk.first_row + i}" for i in range(df.height)]})
+                         "where": [f"{path.name} row {chunk.first_row + i}" for i in range(df.height)],
+                         "position": range(df.height)}, schema=KEYS_SCHEMA)
     return df, records.empty_rejects(), keys
 
 

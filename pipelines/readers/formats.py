@@ -18,82 +18,86 @@ import csv
 import io
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Iterator
 
 from dsforge.pipelines.readers.mapping import RowProblem
 from dsforge.pipelines.readers.spec import DataError
 
-Rows = tuple[list[Any], list[str], list[str | None]]  # parsed rows (or RowProblem), locators, raw text
 BLOCK = 1 << 22
 
 
 # ---------------------------------------------------------------- JSON lines
 
 
+_scan = json.JSONDecoder().scan_once  # the C scanner json.loads uses, without its per-call wrappers
+_BAD_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # a \ud800-\udfff escape: maybe a lone surrogate
+
+
 def _loads(text: str) -> Any:
     try:
+        value, end = _scan(text, 0)
+        if end == len(text) or not text[end:].strip(" \t\r\n"):
+            return value
+    except (StopIteration, json.JSONDecodeError):
+        pass
+    except RecursionError:
+        return RowProblem("too_deep", "", "JSON nested too deeply to parse")
+    try:  # not a bare value at column 1: let json.loads parse it or say what is wrong
         return json.loads(text)
     except json.JSONDecodeError as e:
-        return RowProblem("bad_json", "", f"not valid JSON: {e.msg} at column {e.colno}")
+        return RowProblem("bad_json", "", f"not valid JSON ({e.msg}, column {e.colno})")
     except RecursionError:
         return RowProblem("too_deep", "", "JSON nested too deeply to parse")
 
 
-def jsonl_rows(path: Path, start: int, end: int, first_line: int) -> Rows:
+def decode(data: bytes) -> tuple[str, bool]:
+    """Text of a chunk, and whether it may hold text that is not valid Unicode (then rows.py checks)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("utf-8", "surrogateescape"), True
+    return text, _BAD_ESCAPE.search(text) is not None
+
+
+def jsonl_rows(path: Path, start: int, end: int, first_line: int) -> tuple[list[Any], list[str], list[str | None], bool]:
     with open(path, "rb") as f:
         f.seek(start)
         data = f.read(end - start)
-    lines = data.decode("utf-8", "surrogateescape").split("\n")
+    text, suspect = decode(data)
+    lines = text.split("\n")
     numbered = [(first_line + i, ln) for i, ln in enumerate(lines) if ln.strip()]
     texts = [ln.rstrip("\r") for _, ln in numbered]
     parsed = [_loads(t) for t in texts]
-    return parsed, [f"line {n}" for n, _ in numbered], texts
+    return parsed, [f"line {n}" for n, _ in numbered], texts, suspect
 
 
-def line_offsets(path: Path, targets: list[int], quote_aware: bool = False) -> list[tuple[int, int]]:
-    """For each target byte offset (ascending), the (offset, 1-based line number) of the first record start
-    at or after it. With quote_aware, a newline inside a quoted CSV field is not a record boundary."""
+def line_offsets(path: Path, targets: list[int]) -> list[tuple[int, int]]:
+    """For each target byte offset (ascending), the (offset, 1-based line number) of the first line start
+    at or after it."""
     out: list[tuple[int, int]] = []
     size = path.stat().st_size
-    pos, lines, quotes = 0, 1, 0
+    pos, lines = 0, 1
     with open(path, "rb") as f:
         for target in targets:
-            if target >= size:
-                out.append((size, lines))
-                continue
-            while pos < target:  # count newlines (and quotes) up to the target
+            while pos < target:  # count newlines up to the target
                 block = f.read(min(BLOCK, target - pos))
                 lines += block.count(b"\n")
-                quotes += block.count(b'"') if quote_aware else 0
                 pos += len(block)
-            while True:  # then move to just after the next boundary newline
-                block = f.read(1 << 16)
-                if not block:
-                    pos = size
-                    break
-                cut = _boundary(block, quotes, quote_aware)
-                if cut is None:
-                    lines += block.count(b"\n")
-                    quotes += block.count(b'"') if quote_aware else 0
-                    pos += len(block)
-                    continue
-                lines += block.count(b"\n", 0, cut + 1)
-                quotes += block.count(b'"', 0, cut + 1) if quote_aware else 0
-                pos += cut + 1
-                f.seek(pos)
-                break
+            if pos < size and not _at_line_start(f, pos):
+                rest = f.readline()  # move to just after the next newline
+                lines += rest.endswith(b"\n")
+                pos += len(rest)
             out.append((pos, lines))
     return out
 
 
-def _boundary(block: bytes, quotes: int, quote_aware: bool) -> int | None:
-    i = block.find(b"\n")
-    while i >= 0:
-        if not quote_aware or (quotes + block.count(b'"', 0, i)) % 2 == 0:
-            return i
-        i = block.find(b"\n", i + 1)
-    return None
+def _at_line_start(f, pos: int) -> bool:
+    if pos == 0:
+        return True
+    f.seek(pos - 1)
+    return f.read(1) == b"\n"
 
 
 def sample_line_bytes(path: Path, start: int = 0, lines: int = 2000) -> float:
@@ -148,19 +152,61 @@ def limit_end(path: Path, start: int, limit: int) -> int:
 def csv_header(path: Path) -> tuple[list[str], int, int]:
     """(column names, byte offset of the first data record, its line number). A UTF-8 BOM is dropped."""
     with open(path, "rb") as f:
-        head = f.read(1 << 20)
-    (offset, line), = line_offsets(path, [1], quote_aware=True) if head else [(0, 1)]
-    text = head[:offset].decode("utf-8", "surrogateescape").removeprefix("\ufeff")
-    names = next(csv.reader(io.StringIO(text)), [])
+        names = next(csv.reader(_physical_lines(f, 0, {})), [])
+    _, offset = csv_record_starts(path, 0, 1, every=1, limit=1)
+    with open(path, "rb") as f:
+        line = 1 + f.read(offset).count(b"\n")
     return [n.lstrip("\ufeff") for n in names], offset, line
 
 
-def csv_rows(path: Path, start: int, end: int, first_line: int) -> Rows:
+def _physical_lines(f, start: int, offsets: dict[int, int]) -> Iterator[str]:
+    """Lines split at \\n only (as csv_rows reads them), recording each line's byte offset by index."""
+    pos = start
+    for n, raw in enumerate(f):
+        offsets[n] = pos
+        pos += len(raw)
+        yield raw.decode("utf-8", "surrogateescape")
+    offsets[-1] = pos
+
+
+def csv_record_starts(path: Path, start: int, first_line: int, every: int,
+                      limit: int | None = None) -> tuple[list[tuple[int, int]], int]:
+    """(offset, line) of every `every`-th record from `start`, parsed by the csv module itself (a newline
+    inside quotes, even unbalanced ones, is never a boundary), and the offset where reading stops (the
+    record after `limit` records, or the end of the file)."""
+    offsets: dict[int, int] = {}
+    out: list[tuple[int, int]] = []
+    with open(path, "rb") as f:
+        f.seek(start)
+        reader = csv.reader(_physical_lines(f, start, offsets))
+        count = 0
+        while True:
+            before = reader.line_num
+            try:
+                values = next(reader)
+            except StopIteration:
+                break
+            except csv.Error:
+                values = [""]
+            if not values:
+                continue
+            if count % every == 0 or count == limit:
+                out.append((offsets[before], first_line + before))
+            for k in [k for k in offsets if 0 <= k < before]:
+                del offsets[k]
+            if count == limit:
+                return out[:-1], out[-1][0]
+            count += 1
+    return out, offsets.get(-1, start)
+
+
+def csv_rows(path: Path, start: int, end: int, first_line: int) -> tuple[list[Any], list[str], list[str | None], bool]:
     header, _, _ = csv_header(path)
     with open(path, "rb") as f:
         f.seek(start)
         data = f.read(end - start)
-    reader = csv.reader(io.StringIO(data.decode("utf-8", "surrogateescape"), newline=""))
+    text, suspect = decode(data)
+    reader = csv.reader(io.StringIO(text, newline="\n"))  # split at \\n only, like csv_record_starts
     parsed: list[Any] = []
     locators: list[str] = []
     raws: list[str | None] = []
@@ -183,7 +229,7 @@ def csv_rows(path: Path, start: int, end: int, first_line: int) -> Rows:
             parsed.append(RowProblem("bad_row", "", f"expected {len(header)} columns, got {len(values)}"))
         else:
             parsed.append(dict(zip(header, values)))
-    return parsed, locators, raws
+    return parsed, locators, raws, suspect
 
 
 # ---------------------------------------------------------------- JSON arrays
@@ -191,7 +237,7 @@ def csv_rows(path: Path, start: int, end: int, first_line: int) -> Rows:
 
 def json_rows(path: Path) -> list[Any]:
     """The rows of a JSON file: an array, or an object holding exactly one array ({"data": [...]})."""
-    text = path.read_bytes().decode("utf-8", "surrogateescape")
+    text, _ = decode(path.read_bytes())
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:

@@ -34,12 +34,12 @@ def duplicate_id_rejects(keys: pl.DataFrame) -> pl.DataFrame:
     earlier = (exp.sort("order").group_by("id", maintain_order=True)
                .agg(pl.col("order").first().alias("first"), pl.col("where").first().alias("first_where")))
     repeat = (exp.join(earlier, on="id").filter(pl.col("order") != pl.col("first"))
-              .select("order", "locator_id", (pl.col("where") + pl.lit(": id ") + pl.col("id")
-                                              + pl.lit(" is already the id of ") + pl.col("first_where")).alias("detail")))
+              .select("order", "locator_id", (pl.col("where") + pl.lit(": id '") + pl.col("id")
+                                              + pl.lit("' is already the id of ") + pl.col("first_where")).alias("detail")))
     named = k.select(pl.col("locator_id").alias("other"), pl.col("where").alias("other_where"))
     generated = (exp.join(named, left_on="id", right_on="other")
-                 .select("order", "locator_id", (pl.col("where") + pl.lit(": id ") + pl.col("id")
-                                                 + pl.lit(" is the generated id of ") + pl.col("other_where"))
+                 .select("order", "locator_id", (pl.col("where") + pl.lit(": id '") + pl.col("id")
+                                                 + pl.lit("' is the generated id of ") + pl.col("other_where"))
                          .alias("detail")))
     both = pl.concat([generated, repeat]).sort("order").unique("locator_id", keep="first", maintain_order=True)
     return both.select("locator_id", "detail")
@@ -49,7 +49,7 @@ def apply_duplicate_ids(result: ReadResult, dups: pl.DataFrame, strict: bool = F
     """Move the kept rows named in `dups` to the rejects (reason ingest:duplicate_id, id = locator id)."""
     if result.id_keys is None or not dups.height or not result.kept.height:
         return result
-    kept_keys = result.id_keys.head(result.kept.height).select("locator_id")
+    kept_keys = result.id_keys.head(result.kept.height).select("locator_id", "position")
     hit = kept_keys.join(dups, on="locator_id", how="left")["detail"]
     mask = hit.is_not_null()
     if not mask.any():
@@ -59,7 +59,10 @@ def apply_duplicate_ids(result: ReadResult, dups: pl.DataFrame, strict: bool = F
     moved = result.kept.filter(mask).with_columns(kept_keys.filter(mask)["locator_id"].alias("id"))
     rejected = records.rejects(moved, "ingest", "ingest:duplicate_id", hit.filter(mask))
     kept = result.kept.filter(~mask)
-    rejected = records.concat([result.rejected, records.conform(rejected)], rejected=True)
+    # Rejected rows stay in file order, so chunked and whole reads give the same table.
+    order = pl.concat([result.id_keys.tail(result.rejected.height)["position"], kept_keys.filter(mask)["position"]])
+    rejected = (records.concat([result.rejected, records.conform(rejected)], rejected=True)
+                .with_columns(order.alias("__pos")).sort("__pos").drop("__pos"))
     return ReadResult(
         kept=kept,
         rejected=rejected,

@@ -24,6 +24,9 @@ from dsforge.pipelines.readers.mapping import (MISSING, REQUIRED, RowProblem, ma
                                                with_id)
 from dsforge.pipelines.readers.spec import DataError
 
+# id_keys: one row per row read; position = the row's place in its chunk (file order).
+KEYS_SCHEMA = {"id": pl.String, "locator_id": pl.String, "explicit": pl.Boolean, "where": pl.String,
+               "position": pl.Int64}
 TEXT_TARGETS = ("text", "instruction", "input", "response", "chosen", "rejected")
 
 
@@ -39,6 +42,7 @@ class RowContext:
     source_field: str | None
     keep_extra: bool
     strict: bool
+    check_text: bool = True  # False when the reader knows every string is valid Unicode
 
 
 def build_records(parsed: list[Any], locators: list[str], raws: list[str | None],
@@ -104,7 +108,8 @@ def build_records(parsed: list[Any], locators: list[str], raws: list[str | None]
             columns[target][i] = row.get(target)
         meta[i] = row["metadata"]
     columns["metadata"] = meta
-    _check_encoding(columns, mapping, ctx, problems)
+    if ctx.check_text:
+        _check_encoding(columns, mapping, ctx, problems)
     return _finish(parsed, locators, raws, ctx, columns, problems, mapping, n)
 
 
@@ -178,10 +183,17 @@ def _check_encoding(columns: dict[str, list[Any]], mapping: dict[str, str], ctx:
             try:
                 s.encode("utf-8")
             except UnicodeEncodeError as e:
+                what = "a metadata field" if target == "metadata" else f"field {src!r}"
                 problems[i] = RowProblem("bad_encoding", "" if target == "metadata" else src,
-                                         f"{'a metadata field' if target == 'metadata' else f'field {src!r}'} is "
-                                         f"not valid UTF-8 text (invalid bytes or a lone surrogate "
-                                         f"{s[e.start]!r} at character {e.start})")
+                                         f"{what} is not valid UTF-8 text: {_bad_char(s[e.start])} "
+                                         f"at character {e.start}")
+
+
+def _bad_char(c: str) -> str:
+    code = ord(c)
+    if 0xDC80 <= code <= 0xDCFF:  # what surrogateescape made of an invalid byte
+        return f"invalid byte 0x{code - 0xDC00:02x}"
+    return f"a lone surrogate \\u{code:04x}"
 
 
 def printable(s: str) -> str:
@@ -228,7 +240,8 @@ def _finish(parsed: list[Any], locators: list[str], raws: list[str | None], ctx:
         "locator_id": loc_ids + rejected["id"].to_list(),
         "explicit": [explicit[i] for i in keep] + [False] * rejected.height,
         "where": [f"{ctx.file_name} {locators[i]}" for i in keep] + [f"{ctx.file_name} {locators[i]}" for i in sorted(problems)],
-    }, schema={"id": pl.String, "locator_id": pl.String, "explicit": pl.Boolean, "where": pl.String})
+        "position": list(keep) + sorted(problems),
+    }, schema=KEYS_SCHEMA)
     return kept, rejected, keys
 
 
