@@ -41,6 +41,17 @@ def _parse_params(items: list[str]) -> dict[str, Any]:
     return params
 
 
+def _positive_int(value: str) -> int:
+    """argparse type for counts: a bad value is a usage error (exit 2) before any work."""
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {n}")
+    return n
+
+
 def _progress(args: argparse.Namespace) -> bool | None:
     if getattr(args, "quiet", False):
         return False
@@ -190,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def running(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--out", metavar="DIR", help="folder for run directories (default: runs/)")
-        sp.add_argument("--sample", type=int, metavar="N", help="dry run on a seeded random sample of N rows")
+        sp.add_argument("--sample", type=_positive_int, metavar="N", help="dry run on a seeded random sample of N rows")
         sp.add_argument("--strict", action="store_true", help="stop at the first malformed input row (names file, line, field)")
         sp.add_argument("--force", action="store_true", help="recompute every step even if an earlier run has it")
         sp.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -249,6 +260,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from dsforge.pipelines.redact import RedactingFilter
+
+    for handler in logging.getLogger().handlers:  # no URL credentials in any log line, -v included
+        handler.addFilter(RedactingFilter())
     logging.getLogger("dsforge").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     for noisy in ("httpx", "httpcore"):  # Prefect's API calls, one line each
         logging.getLogger(noisy).setLevel(logging.DEBUG if args.verbose else logging.WARNING)

@@ -30,13 +30,14 @@ from typing import Any
 
 import yaml
 
-from dsforge.pipelines.readers import InputSpec, resolve_path
+from dsforge.pipelines.readers import DataError, InputSpec, resolve_path
 from dsforge.pipelines.registry import stage_class
 from dsforge.pipelines.stage import ConfigError, Stage
 
 RECIPES_DIR = Path(__file__).parent / "recipes"
 TOP_LEVEL_KEYS = {"name", "description", "inputs", "stages", "seed", "output", "executor", "workers"}
 EXECUTOR_KEYS = {"name", "address", "workers"}
+OUTPUT_KEYS = {"dir"}  # output.dir: where run folders go (default runs/, or --out)
 
 
 @dataclass
@@ -98,6 +99,24 @@ def build_recipe(data: Any, path: Path | None = None, inputs: list[str] | None =
     if unknown:
         raise ConfigError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(TOP_LEVEL_KEYS)}")
     raw_inputs = data.get("inputs") or []
+    if not isinstance(raw_inputs, list):
+        raise ConfigError(f"{where}: inputs: expected a list, e.g. `inputs: [{{path: raw.jsonl}}]`; "
+                          f"got {type(raw_inputs).__name__} {raw_inputs!r}"[:300])
+    raw_stages = data.get("stages") or []
+    if not isinstance(raw_stages, list):
+        raise ConfigError(f"{where}: stages: expected a list of `- stage: NAME` entries; "
+                          f"got {type(raw_stages).__name__}"[:300])
+    recipe_name = str(data.get("name") or (path.stem if path else "recipe"))
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", recipe_name):
+        raise ConfigError(f"{where}: name: {recipe_name!r} names the run folder; use letters, digits, '.', '_' and '-' "
+                          "(no '/' or leading '.')")
+    seed = data.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ConfigError(f"{where}: seed: expected a whole number, got {seed!r}")
+    output = data.get("output") or {}
+    if not isinstance(output, dict) or set(output) - OUTPUT_KEYS:
+        bad = sorted(set(output) - OUTPUT_KEYS) if isinstance(output, dict) else output
+        raise ConfigError(f"{where}: output: unknown keys {bad}; allowed: {sorted(OUTPUT_KEYS)}")
     if inputs:
         template = dict(raw_inputs[0]) if raw_inputs and isinstance(raw_inputs[0], dict) else {}
         template.pop("path", None)
@@ -112,14 +131,19 @@ def build_recipe(data: Any, path: Path | None = None, inputs: list[str] | None =
         raise ConfigError(f"{where}: inputs: {e}") from None
 
     base = base_dir or (path.parent if path else Path.cwd())
+    input_specs = [part for spec in input_specs for part in step_parts(spec, base)]
     for spec in input_specs:
-        if not resolve_path(spec.path, base).exists():
+        try:
+            resolved = resolve_path(spec.path, base)
+        except DataError as e:
+            raise ConfigError(f"{where}: inputs: {e}") from None
+        if not resolved.exists():
             looked = resolve_path(spec.path, base) if Path(spec.path).is_absolute() or spec.path.startswith("data:") \
                 else f"{base} and {Path.cwd()}"
             raise ConfigError(f"{where}: input not found: {spec.path} (looked in {looked})")
     steps = [Step("ingest", stage_class("ingest")({"inputs": input_specs}))]
     seen = {"ingest"}
-    for n, entry in enumerate(data.get("stages") or [], 1):
+    for n, entry in enumerate(raw_stages, 1):
         if isinstance(entry, str):
             entry = {"stage": entry}
         if not isinstance(entry, dict) or "stage" not in entry:
@@ -148,15 +172,28 @@ def build_recipe(data: Any, path: Path | None = None, inputs: list[str] | None =
         except ConfigError as e:
             raise ConfigError(f"{where}: stages[{n}] ({name}): {e}") from None
     return Recipe(
-        name=str(data.get("name") or (path.stem if path else "recipe")),
+        name=recipe_name,
         description=str(data.get("description") or ""),
         steps=steps,
-        seed=int(data.get("seed", 0)),
+        seed=seed,
         path=path,
         base_dir=base,
-        output=dict(data.get("output") or {}),
+        output=dict(output),
         executor=_executor(data, where),
     )
+
+
+def step_parts(spec: InputSpec, base: Path) -> list[InputSpec]:
+    """A step folder of an earlier run (or its kept/ folder) as input: its Parquet parts, in order."""
+    try:
+        p = resolve_path(spec.path, base)
+    except DataError:
+        return [spec]
+    folder = p / "kept" if (p / "kept").is_dir() and (p / "stats.json").exists() else p
+    files = sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []
+    if not files:
+        return [spec]
+    return [spec.model_copy(update={"path": str(f), "format": "parquet", "mapping": "records"}) for f in files]
 
 
 def _executor(data: dict[str, Any], where: str) -> dict[str, Any]:

@@ -70,14 +70,14 @@ def _run_tasks(plan, step, tasks, total_rows: int) -> list[dict]:
 
 
 def _ingest(plan, step, i, fp, ctx) -> tuple[list[dict], dict[str, Any]]:
-    from dsforge.pipelines.ingest import manifest, plan_chunks
-
+    from dsforge.pipelines.ingest import manifest, plan_chunks, settle_ids
     from dsforge.pipelines.runner import make_task
 
     chunks = plan_chunks(step.stage, ctx, plan.shard_rows)
     tasks = [make_task(plan, i, fp, ctx, "ingest", n, arg=c) for n, c in enumerate(chunks)]
     parts = _run_tasks(plan, step, tasks, 0)
-    stats: dict[str, Any] = {"inputs": manifest(step.stage, ctx, parts)}
+    moved = settle_ids(ctx, parts)
+    stats: dict[str, Any] = {"inputs": manifest(step.stage, ctx, chunks, parts), "duplicate_ids": moved}
     if plan.sample is not None:
         stats["sampled"] = _sample(plan, step, parts, plan.sample, ctx.seed)
     return parts, stats

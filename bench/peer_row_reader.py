@@ -450,37 +450,3 @@ def load_table(path: str | Path, base_dir: Path | None = None) -> pl.DataFrame |
             return records.conform(df)
     return None
 
-
-# ---------------------------------------------------------------- chunked reading (runner interface)
-# TEMPORARY (lead): whole-file chunks over read_input until the readers branch lands its native chunked reader.
-
-
-@dataclass(frozen=True)
-class Chunk:
-    input_index: int
-    index: int
-    path: str
-    fmt: str
-    start: int
-    end: int
-    first_row: int
-    mapping: Any
-    mapping_name: str
-    source: str
-
-
-def plan_chunks(spec: InputSpec, input_index: int, base_dir: Path | None = None, rows_per_chunk: int = 50_000) -> list[Chunk]:
-    path = resolve_path(spec.path, base_dir)
-    if not path.exists():
-        raise DataError(f"input not found: {spec.path} (looked at {path})")
-    fmt = detect_format(path) if spec.format == "auto" else spec.format
-    return [Chunk(input_index, 0, str(path), fmt, 0, -1, 1, spec.mapping, str(spec.mapping), spec.source or "")]
-
-
-def read_chunk(spec: InputSpec, chunk: Chunk, strict: bool = False) -> ReadResult:
-    return read_input(spec, Path(chunk.path).parent, strict=strict)
-
-
-def input_manifest(spec: InputSpec, base_dir: Path | None = None) -> dict[str, Any]:
-    path = resolve_path(spec.path, base_dir)
-    return file_fingerprint(path) | {"given_path": spec.path}
