@@ -132,6 +132,12 @@ class Stage:
         columns are added to the rows (filled from `Verdicts.defaults` for rows without a verdict)."""
         return apply_verdicts(self, df, verdicts)
 
+    def process_parts(self, paths: list[Path], ctx: StageContext) -> dict[str, Any] | None:
+        """For stages with `changes_rows = False`: read the input parts yourself instead of getting the whole
+        table in memory (save streams them to the dataset writer). Return the stage's figures, or None
+        (the default) to get the table in `process`."""
+        return None
+
     def close(self) -> None:
         """Free what the stage loaded (models, backends). Called by the runner when the step is done."""
 

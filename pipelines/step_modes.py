@@ -12,7 +12,6 @@ Not here: running tasks (executors.py, worker.py) or reuse and stats.json (runne
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -166,6 +165,12 @@ def _table(plan, step, i, ctx, src) -> list[dict]:
 
     out = plan.step_dir(i)
     started = time.perf_counter()
+    if not step.stage.changes_rows and (figures := step.stage.process_parts(src, ctx)) is not None:
+        parts = _link_inputs(out, src)
+        parts[0].update(stats=figures, seconds=round(time.perf_counter() - started, 3))
+        for p in parts:
+            shards.atomic_write_json(shards.done_path(out, p["part"]), p)
+        return parts
     df = records.concat([records.conform(pl.read_parquet(f)) for f in src]) if src else records.empty()
     result = step.stage.process(df, ctx)
     kept = records.conform(result.kept)
@@ -173,16 +178,10 @@ def _table(plan, step, i, ctx, src) -> list[dict]:
     records.validate(kept, f"step {step.id} ({step.name}) output")
     check_contract(step.name, step.stage.creates_rows, df["id"], kept, rejected)
     seconds = round(time.perf_counter() - started, 3)
-    by_reason = dict(rejected.group_by("reason").len().iter_rows()) if rejected.height else {}
     if not step.stage.changes_rows:
         if rejected.height or kept.height != df.height:
             raise RuntimeError(f"stage {step.name!r} declares changes_rows = False but changed its rows")
-        parts = []
-        for n, f in enumerate(src):
-            shards.link_part(f, shards.part_path(out, shards.KEPT, n))
-            rows = shards.count_rows([f])
-            parts.append({"part": n, "rows_in": rows, "kept": rows, "rejected": 0, "rejected_by_reason": {}})
-        shards.atomic_write_parquet(records.empty_rejects(), shards.part_path(out, shards.REJECTED, 0))
+        parts = _link_inputs(out, src)
     else:
         size = plan.shard_rows
         n_parts = max(1, -(-max(kept.height, rejected.height) // size))
@@ -197,10 +196,18 @@ def _table(plan, step, i, ctx, src) -> list[dict]:
     parts[0].update(stats=result.stats, seconds=seconds)
     for p in parts:
         shards.atomic_write_json(shards.done_path(out, p["part"]), p)
-    if by_reason and not sum(len(p["rejected_by_reason"]) for p in parts):  # pragma: no cover - sanity
-        log.warning("%s: reasons lost while writing parts", step.id)
     return parts
 
 
-def load_json(path: Path) -> Any:
-    return json.loads(path.read_text())
+def _link_inputs(out: Path, src: list[Path]) -> list[dict]:
+    """The input parts as this step's kept parts (hard links), for stages that do not change rows."""
+    parts = []
+    for n, f in enumerate(src):
+        shards.link_part(f, shards.part_path(out, shards.KEPT, n))
+        rows = shards.count_rows([f])
+        parts.append({"part": n, "rows_in": rows, "kept": rows, "rejected": 0, "rejected_by_reason": {}})
+    shards.atomic_write_parquet(records.empty_rejects(), shards.part_path(out, shards.REJECTED, 0))
+    if not parts:
+        shards.atomic_write_parquet(records.empty(), shards.part_path(out, shards.KEPT, 0))
+        parts = [{"part": 0, "rows_in": 0, "kept": 0, "rejected": 0, "rejected_by_reason": {}}]
+    return parts
