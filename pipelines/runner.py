@@ -269,8 +269,9 @@ def _adopt_finished_parts(pointer: Path, out: Path) -> None:
         part = int(marker.stem)
         files = [shards.part_path(earlier, w, part) for w in (shards.KEPT, shards.REJECTED)]
         if all(f.exists() for f in files):
-            for f, w in zip(files, (shards.KEPT, shards.REJECTED)):
-                shards.link_part(f, shards.part_path(out, w, part))
+            for w in (shards.KEPT, shards.REJECTED, "id_keys"):  # id_keys: ingest's, for its id check
+                if (f := shards.part_path(earlier, w, part)).exists():
+                    shards.link_part(f, shards.part_path(out, w, part))
             shards.link_part(marker, shards.done_path(out, part))
             n += 1
     if n:
