@@ -4,6 +4,7 @@
     .venv/bin/python bench/scale.py memory --rows 250000 1000000  # peak RSS (driver + workers) per size
     .venv/bin/python bench/scale.py datatrove --rows 1000000     # ours vs datatrove's nearest pipeline
     .venv/bin/python bench/scale.py big --rows 5000000           # one run that must finish
+    .venv/bin/python bench/scale.py all                          # 250k and 1M, 1 and all workers, datatrove
 
 The chain (`dsforge run --no-prefect`): ingest -> rules -> clean-markup -> language-filter -> quality-filter
 -> exact-dedup -> minhash-dedup -> save (Parquet). Data: bench/scale_data.py (real rows from
@@ -168,13 +169,23 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "_datatrove":
         return _datatrove_child(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=("workers", "memory", "datatrove", "big"))
+    ap.add_argument("what", choices=("workers", "memory", "datatrove", "big", "all"))
     ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
     args = ap.parse_args()
     cores = os.cpu_count() or 1
     print(f"machine: {machine()}")
     results = []
-    if args.what == "workers":
+    if args.what == "all":
+        small = run_chain(250_000, cores) | {"name": f"dsforge --workers {cores}"}
+        one = run_chain(1_000_000, 1) | {"name": "dsforge --workers 1"}
+        all_ = run_chain(1_000_000, cores) | {"name": f"dsforge --workers {cores}"}
+        dt = datatrove_chain(1_000_000, cores) | {"name": f"datatrove LocalPipelineExecutor tasks={cores} workers={cores}"}
+        results += [small, one, all_, dt]
+        print(f"1M rows: {cores} workers / 1 worker = {one['seconds'] / all_['seconds']:.2f}x rows/s")
+        print(f"peak RSS at 1M / at 250k = {all_['peak_rss_mb'] / small['peak_rss_mb']:.2f}x "
+              f"({all_['peak_rss_mb']:,} MB / {small['peak_rss_mb']:,} MB)")
+        print(f"1M rows: dsforge / datatrove = {dt['seconds'] / all_['seconds']:.2f}x rows/s")
+    elif args.what == "workers":
         for n in args.rows:
             one = run_chain(n, 1) | {"name": "dsforge --workers 1"}
             all_ = run_chain(n, cores) | {"name": f"dsforge --workers {cores}"}
