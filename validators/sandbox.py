@@ -31,6 +31,7 @@ import os
 import secrets
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -42,11 +43,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dsforge.validators import _sandbox_view as view
+from dsforge.validators._sandbox_runner import FRAME, REPORT
 from dsforge.validators._seccomp import filter_program
 
 RUNNER = Path(__file__).with_name("_sandbox_runner.py")
 RUNNER_INSIDE = "/harness/runner.py"
 Isolation = Literal["bwrap", "docker", "none"]
+SHM_MB = 8  # /dev/shm (POSIX semaphores for multiprocessing), on top of disk_mb for /work
 STARTUP_SECONDS = 2.0  # allowance on top of `timeout` for namespace set-up and interpreter start
 log = logging.getLogger(__name__)
 
@@ -71,40 +74,54 @@ class SandboxResult:
         return asdict(self)
 
 
-def run_python(code: str, tests: str | list[str] | None = None, *, timeout: float = 10.0, memory_mb: int = 512,
-               max_output: int = 64_000, max_file_mb: int = 16, max_processes: int = 16, disk_mb: int = 64,
-               files: dict[str, str] | None = None, isolation: Isolation = "bwrap",
-               docker_image: str = "python:3.11-slim") -> SandboxResult:
+def run_python(code: str, tests: str | list[str] | None = None, **options) -> SandboxResult:
     """Run `code`, then `tests` (source, or a list of statements such as asserts) in the same namespace.
     Passed means both ran to the end without an exception, as attested by the runner's nonce line.
+    Options as for run_python_batch."""
+    return run_python_batch([(code, tests)], **options)[0]
 
-    timeout: wall-clock seconds (CPU seconds are capped at the same figure). memory_mb: address space.
-    max_output: bytes of stdout+stderr kept; past that the run is killed (status output_limit).
-    disk_mb: size of the writable /work. files: extra files (name -> text) written into /work first.
+
+def run_python_batch(items: list[tuple[str, str | list[str] | None]], *, timeout: float = 10.0,
+                     memory_mb: int = 512, max_output: int = 64_000, max_file_mb: int = 16, max_processes: int = 16,
+                     disk_mb: int = 64, files: dict[str, str] | None = None, isolation: Isolation = "bwrap",
+                     docker_image: str = "python:3.11-slim") -> list[SandboxResult]:
+    """Run several (code, tests) rows in one sandbox, one after another, each with its own verdict.
+
+    Between rows the harness kills every process the row left and empties /work, so rows cannot see or
+    touch each other; one sandbox start is shared, which is what makes ~20+ rows/s possible.
+    timeout: wall-clock seconds per row (CPU seconds are capped at the same figure). memory_mb: address
+    space per process. max_output: bytes of stdout+stderr kept per row; past that the row is killed
+    (status output_limit). disk_mb: size of the writable /work. files: extra files written into each
+    row's folder first. isolation: "bwrap" | "docker" | "none" (see the module docstring).
     """
-    if isinstance(tests, list):
-        tests = "\n".join(tests)
     for name in files or {}:
         if name.startswith("/") or ".." in Path(name).parts or not name.strip():
             raise ValueError(f"run_python: file name {name!r} must be a relative path inside the working folder")
     layers = ensure_available(isolation, docker_image)
-    nonce = secrets.token_hex(16)
-    job = marshal.dumps({"code": code, "tests": tests or "", "files": dict(files or {}), "nonce": nonce,
-                         "timeout": float(timeout), "memory_mb": int(memory_mb), "file_mb": int(max_file_mb),
-                         "max_processes": int(max_processes)})
-    started = time.perf_counter()
-    if isolation == "bwrap":
-        result = _run_bwrap(job, nonce, timeout, max_output, disk_mb)
-    elif isolation == "docker":
-        result = _run_docker(job, nonce, timeout, max_output, disk_mb, memory_mb, max_processes, docker_image)
-    else:
-        log.warning("sandbox: isolation 'none' — running model-written code WITHOUT a sandbox (rlimits only)")
-        with tempfile.TemporaryDirectory(prefix="dsforge-unsandboxed-") as work:
-            result = _supervise([sys.executable, "-I", "-S", "-B", str(RUNNER)], job, nonce, timeout, max_output,
-                                cwd=work, kill=None)
-    result.isolation = list(layers)
-    result.seconds = round(time.perf_counter() - started, 3)
-    return result
+    if isolation == "none":
+        log.warning("sandbox: isolation 'none' — running %d model-written rows WITHOUT a sandbox (rlimits only)",
+                    len(items))
+    jobs = []
+    for code, tests in items:
+        jobs.append({"code": code or "", "tests": "\n".join(tests) if isinstance(tests, list) else (tests or ""),
+                     "files": dict(files or {}), "nonce": secrets.token_hex(16), "timeout": float(timeout),
+                     "memory_mb": int(memory_mb), "file_mb": int(max_file_mb), "max_processes": int(max_processes),
+                     "max_output": int(max_output)})
+    results: list[SandboxResult | None] = [None] * len(jobs)
+    pending = list(range(len(jobs)))
+    while pending:
+        done, stopped_cleanly, diag = _run_batch([jobs[i] for i in pending], isolation, disk_mb, docker_image)
+        for k, res in done.items():
+            res.isolation = list(layers)
+            results[pending[k]] = res
+        rest = [pending[k] for k in range(len(pending)) if k not in done]
+        if rest and not (stopped_cleanly and done):
+            # the row in progress when the harness died (or a sandbox that never started) is failed
+            results[rest[0]] = SandboxResult(False, "crashed", f"the sandbox stopped while this row ran: {diag}",
+                                             isolation=list(layers))
+            rest = rest[1:]
+        pending = rest
+    return results  # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------- availability
@@ -136,13 +153,12 @@ def ensure_available(isolation: Isolation, docker_image: str = "python:3.11-slim
                   "read-only-runtime-view", "tmpfs-work", "seccomp", "rlimits", "empty-env", "tree-teardown")
     else:
         raise ValueError(f"isolation must be bwrap, docker or none, not {isolation!r}")
-    nonce = secrets.token_hex(8)
-    job = marshal.dumps({"code": "x = 1", "tests": "assert x == 1", "files": {}, "nonce": nonce, "timeout": 10.0,
-                         "memory_mb": 512, "file_mb": 1, "max_processes": 8})
-    r = (_run_bwrap(job, nonce, 20, 64_000, 8) if isolation == "bwrap"
-         else _run_docker(job, nonce, 60, 64_000, 8, 512, 8, docker_image))
-    if not r.passed:
-        raise SandboxUnavailable(f"isolation {isolation!r} cannot start here: {r.error}; stderr: {r.stderr.strip()[-500:]}")
+    probe = {"code": "x = 1", "tests": "assert x == 1", "files": {}, "nonce": secrets.token_hex(16),
+             "timeout": 10.0, "memory_mb": 512, "file_mb": 1, "max_processes": 8, "max_output": 4096}
+    done, _, diag = _run_batch([probe], isolation, 8, docker_image)
+    if 0 not in done or not done[0].passed:
+        why = done[0].error if 0 in done else diag
+        raise SandboxUnavailable(f"isolation {isolation!r} cannot start here: {why}")
     return layers
 
 
@@ -218,146 +234,160 @@ def bwrap_argv(seccomp_fd: int, runner_fd: int, disk_mb: int, command: list[str]
         else:
             argv += ["--ro-bind", src, dst]
     argv += ["--proc", "/proc", "--dev", "/dev", "--size", str(int(disk_mb) * 1024 * 1024), "--tmpfs", "/work",
-             "--ro-bind-data", str(runner_fd), RUNNER_INSIDE, "--chdir", "/work", "--seccomp", str(seccomp_fd), "--"]
-    return argv + (command or [str(view.interpreter()), "-I", "-S", "-B", RUNNER_INSIDE])
+             "--size", str(SHM_MB * 1024 * 1024), "--tmpfs", "/dev/shm",
+             "--ro-bind-data", str(runner_fd), RUNNER_INSIDE, "--remount-ro", "/dev", "--remount-ro", "/",
+             "--chdir", "/work", "--seccomp", str(seccomp_fd), "--"]
+    return argv + (command or [str(view.interpreter()), "-I", "-S", "-B", RUNNER_INSIDE, "contained"])
 
 
-def _run_bwrap(job: bytes, nonce: str, timeout: float, max_output: int, disk_mb: int,
-               command: list[str] | None = None) -> SandboxResult:
-    sfd = _memfd("dsforge-seccomp", filter_program())
-    rfd = _memfd("dsforge-runner", RUNNER.read_bytes())
-    try:
-        cmd = bwrap_argv(sfd, rfd, disk_mb, command)
+def _spawn(isolation: Isolation, disk_mb: int, docker_image: str, command: list[str] | None = None):
+    """Start the harness (or `command`) under `isolation`; returns (Popen, clean-up callable)."""
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+    pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "env": env,
+             "start_new_session": True}
+    if isolation == "bwrap":
+        sfd = _memfd("dsforge-seccomp", filter_program())
+        rfd = _memfd("dsforge-runner", RUNNER.read_bytes())
         ids = {"user": view.SANDBOX_UID, "group": view.SANDBOX_UID, "extra_groups": []} if _as_nobody() else {}
-        return _supervise(cmd, job, nonce, timeout, max_output, cwd="/", kill=None, pass_fds=(sfd, rfd), **ids)
-    finally:
-        os.close(sfd)
-        os.close(rfd)
+        try:
+            proc = subprocess.Popen(bwrap_argv(sfd, rfd, disk_mb, command), cwd="/", pass_fds=(sfd, rfd),
+                                    **pipes, **ids)
+        finally:
+            os.close(sfd)
+            os.close(rfd)
+        return proc, lambda: None
+    if isolation == "docker":
+        docker = shutil.which("docker") or "docker"
+        name = f"dsforge-sandbox-{secrets.token_hex(8)}"
+        cmd = [docker, "run", "--rm", "-i", "--name", name, "--network", "none", "--read-only", "--init",
+               "--tmpfs", f"/work:rw,nosuid,nodev,size={int(disk_mb)}m,mode=1777", "--workdir", "/work",
+               "--pids-limit", "64", "--cpus", "1", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+               "--user", "65534:65534", "--ipc", "private", "-v", f"{RUNNER}:{RUNNER_INSIDE}:ro", docker_image,
+               "python", "-I", "-S", "-B", RUNNER_INSIDE, "contained"]
+        proc = subprocess.Popen(cmd, **pipes)
+        return proc, lambda: subprocess.run([docker, "kill", name], capture_output=True, timeout=30)
+    work = tempfile.mkdtemp(prefix="dsforge-unsandboxed-")
+    proc = subprocess.Popen([sys.executable, "-I", "-S", "-B", str(RUNNER), "bare"], cwd=work, **pipes)
+    return proc, lambda: shutil.rmtree(work, ignore_errors=True)
 
 
 def run_command(command: list[str], stdin: bytes = b"", *, timeout: float = 10.0, max_output: int = 64_000,
-                disk_mb: int = 64) -> SandboxResult:
-    """Run any command inside the bwrap sandbox with no runner (no rlimits but the sandbox's own):
-    for checking the OS layer directly, e.g. native code that the runner's audit hook never sees."""
+                disk_mb: int = 64) -> subprocess.CompletedProcess:
+    """Run any command inside the bwrap sandbox, without the harness (and so without its rlimits or
+    audit hook): for checking the OS layer directly, e.g. native code that no Python hook ever sees."""
     ensure_available("bwrap")
-    return _run_bwrap(stdin, "", timeout, max_output, disk_mb, command)
-
-
-# ---------------------------------------------------------------- docker
-
-def _run_docker(job: bytes, nonce: str, timeout: float, max_output: int, disk_mb: int, memory_mb: int,
-                max_processes: int, image: str) -> SandboxResult:
-    docker = shutil.which("docker") or "docker"
-    name = f"dsforge-sandbox-{nonce[:16]}"
-    cmd = [docker, "run", "--rm", "-i", "--name", name, "--network", "none", "--read-only", "--init",
-           "--tmpfs", f"/work:rw,nosuid,nodev,size={int(disk_mb)}m,mode=1777", "--workdir", "/work",
-           "--pids-limit", str(max_processes + 4), "--memory", f"{int(memory_mb) + 64}m",
-           "--memory-swap", f"{int(memory_mb) + 64}m", "--cpus", "1", "--cap-drop", "ALL",
-           "--security-opt", "no-new-privileges", "--user", "65534:65534", "--ipc", "none",
-           "-v", f"{RUNNER}:{RUNNER_INSIDE}:ro", image, "python", "-I", "-S", "-B", RUNNER_INSIDE]
-
-    def kill() -> None:
-        subprocess.run([docker, "kill", name], capture_output=True, timeout=30)
-
-    return _supervise(cmd, job, nonce, timeout + 5, max_output, cwd=None, kill=kill)
-
-
-# ---------------------------------------------------------------- supervision
-
-def _supervise(cmd: list[str], job: bytes, nonce: str, timeout: float, max_output: int, *, cwd: str | None,
-               kill, pass_fds: tuple[int, ...] = (), **popen_ids) -> SandboxResult:
-    """Feed the job, collect capped output, kill on timeout or too much output, and judge the verdict."""
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
-                            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, pass_fds=pass_fds,
-                            start_new_session=True, **popen_ids)
-    kept: dict[str, list[bytes]] = {"stdout": [], "stderr": []}
-    tails = {"stdout": b"", "stderr": b""}
-    total = [0]
-    over = threading.Event()
-    lock = threading.Lock()
-
-    def stop() -> None:
+    proc, _ = _spawn("bwrap", disk_mb, "", command)
+    try:
+        out, err = proc.communicate(stdin, timeout=timeout)
+    except subprocess.TimeoutExpired:
         _kill_group(proc)
-        if kill is not None:
-            kill()
+        out, err = proc.communicate()
+    return subprocess.CompletedProcess(command, proc.returncode, out[:max_output], err[:max_output])
 
-    def pump(name: str, stream) -> None:
-        while True:
-            data = stream.read1(65536)
-            if not data:
-                return
-            with lock:
-                room = max_output - total[0]
-                if room > 0:
-                    kept[name].append(data[:room])
-                total[0] += len(data)
-                tails[name] = (tails[name] + data)[-4096:]
-                if total[0] > max_output and not over.is_set():
-                    over.set()
-                    stop()
+
+# ---------------------------------------------------------------- one batch
+
+def _run_batch(jobs: list[dict], isolation: Isolation, disk_mb: int, docker_image: str):
+    """Run jobs in one harness. Returns ({index: result} for rows that ended, stopped cleanly?, diagnostics)."""
+    proc, cleanup = _spawn(isolation, disk_mb, docker_image)
+    per_row = [{"out": bytearray(), "err": bytearray(), "tail": b"", "etail": b"", "cap": j["max_output"]}
+               for j in jobs]
+    ends: dict[int, dict] = {}
+    errbuf = bytearray()
+    broken = threading.Event()
 
     def feed() -> None:
         try:
-            proc.stdin.write(job)
+            for j in jobs:
+                blob = marshal.dumps(j)
+                proc.stdin.write(struct.pack("=I", len(blob)) + blob)
+                proc.stdin.flush()
             proc.stdin.close()
-        except (BrokenPipeError, OSError):
+        except (BrokenPipeError, OSError, ValueError):
             pass
 
-    threads = [threading.Thread(target=pump, args=(n, s), daemon=True)
-               for n, s in (("stdout", proc.stdout), ("stderr", proc.stderr))]
-    threads.append(threading.Thread(target=feed, daemon=True))
+    def read_frames() -> None:
+        stream = proc.stdout
+        while True:
+            head = stream.read(FRAME.size)
+            if len(head) < FRAME.size:
+                return
+            index, kind, length = FRAME.unpack(head)
+            if index >= len(jobs) or kind > 2 or length > (1 << 20):
+                broken.set()
+                _kill_group(proc)
+                return
+            data = stream.read(length)
+            row = per_row[index]
+            if kind == 2:
+                ends[index] = marshal.loads(data)
+                continue
+            buf, tail = ("out", "tail") if kind == 0 else ("err", "etail")
+            room = row["cap"] - len(row["out"]) - len(row["err"])
+            if room > 0:
+                row[buf] += data[:room]
+            row[tail] = (row[tail] + data)[-4096:]
+
+    def read_errors() -> None:
+        while True:
+            data = proc.stderr.read1(65536)
+            if not data:
+                return
+            if len(errbuf) < 16_384:
+                errbuf.extend(data[: 16_384 - len(errbuf)])
+
+    threads = [threading.Thread(target=f, daemon=True) for f in (feed, read_frames, read_errors)]
     for t in threads:
         t.start()
-    timed_out = False
+    budget = sum(j["timeout"] + 1.5 for j in jobs) + STARTUP_SECONDS * (3 if isolation == "docker" else 1)
     try:
-        proc.wait(timeout=timeout + STARTUP_SECONDS)
+        proc.wait(timeout=budget)
     except subprocess.TimeoutExpired:
-        timed_out = True
-        stop()
-        proc.wait()
-    _kill_group(proc)  # whatever is left in the session (the sandbox's tree is already gone with bwrap)
+        broken.set()
+    _kill_group(proc)
+    cleanup()
+    proc.wait()
     for t in threads:
         t.join(timeout=5)
-    return _judge(proc.returncode, b"".join(kept["stdout"]), b"".join(kept["stderr"]), tails, nonce,
-                  timed_out, over.is_set(), timeout, max_output)
+    done = {}
+    for i, end in ends.items():
+        row = per_row[i]
+        done[i] = _judge(end, bytes(row["out"]), bytes(row["err"]), row["tail"], row["etail"], jobs[i])
+    diag = errbuf.decode("utf-8", "replace").strip()[-500:] or f"harness exit {proc.returncode}"
+    return done, proc.returncode == 0 and not broken.is_set(), diag
 
 
-def _judge(rc: int | None, out: bytes, err: bytes, tails: dict[str, bytes], nonce: str, timed_out: bool,
-           over: bool, timeout: float, max_output: int) -> SandboxResult:
-    verdict = f"{nonce} passed\n".encode() if nonce else None
-    passed = bool(verdict) and rc == 0 and not (timed_out or over) and tails["stdout"].endswith(verdict)
-    if passed:
-        out = out[: len(out) - len(verdict)] if out.endswith(verdict) else out
-    stdout = out.decode("utf-8", "replace")
+def _judge(end: dict, out: bytes, err: bytes, tail: bytes, etail: bytes, job: dict) -> SandboxResult:
+    rc, timed_out, over = end["rc"], end["timed_out"], end["over"]
+    verdict = f"{job['nonce']} passed\n".encode()
+    passed = rc == 0 and not (timed_out or over) and tail.endswith(verdict)
+    if passed and out.endswith(verdict):
+        out = out[: len(out) - len(verdict)]
     report = None
-    lines = tails["stderr"].decode("utf-8", "replace").splitlines()
-    for line in reversed(lines):
-        if line.startswith("dsforge-report "):
-            parts = line[len("dsforge-report "):].split("\t", 2)
+    for line in reversed(etail.decode("utf-8", "replace").splitlines()):
+        if line.startswith(REPORT):
+            parts = line[len(REPORT):].split("\t", 2)
             report = parts if len(parts) == 3 else None
             break
-    stderr = "\n".join(ln for ln in err.decode("utf-8", "replace").splitlines()
-                       if not ln.startswith("dsforge-report ")).strip("\n")
-    res = SandboxResult(passed=passed, status="passed" if passed else "failed", stdout=stdout, stderr=stderr,
-                        returncode=rc)
+    stderr = "\n".join(ln for ln in err.decode("utf-8", "replace").splitlines() if not ln.startswith(REPORT))
+    res = SandboxResult(passed=passed, status="passed" if passed else "failed", stdout=out.decode("utf-8", "replace"),
+                        stderr=stderr.strip("\n"), returncode=rc, seconds=end["seconds"])
     if passed:
         return res
+    timeout = job["timeout"]
     if over:
-        res.status, res.error = "output_limit", f"output passed {max_output} bytes; process killed"
-    elif timed_out or rc in (-signal.SIGXCPU, 128 + signal.SIGXCPU):
+        res.status, res.error = "output_limit", f"output passed {job['max_output']} bytes; row killed"
+    elif timed_out or rc == -signal.SIGXCPU:
         res.status, res.error = "timeout", f"timeout after {timeout:g} s"
     elif report:
         res.status, res.phase, res.error = report[0], report[1] or None, report[2]
-        if res.status not in ("failed", "syntax_error", "memory", "refused"):
+        if res.status not in ("failed", "syntax_error", "memory", "refused", "crashed"):
             res.status = "failed"
     elif rc == 0:
         res.error = "exited before the tests finished (no verdict from the harness)"
-    elif rc is not None and (rc < 0 or rc > 128):
-        sig = -rc if rc < 0 else rc - 128
-        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
-        res.status, res.error = "crashed", f"killed by {name}"
-        if "MemoryError" in stderr:
-            res.status = "memory"
+    elif rc is not None and rc < 0:
+        name = signal.Signals(-rc).name if -rc in signal.Signals._value2member_map_ else str(-rc)
+        res.status, res.error = ("memory" if "MemoryError" in stderr else "crashed"), f"killed by {name}"
     elif "MemoryError" in stderr:
         res.status, res.error = "memory", "MemoryError"
     else:
