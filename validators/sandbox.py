@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dsforge.validators import _sandbox_view as view
-from dsforge.validators._sandbox_runner import FRAME, REPORT
+from dsforge.validators._sandbox_runner import EXIT_FORGED, EXIT_HOOK, FRAME, REPORT
 from dsforge.validators._seccomp import filter_program
 
 RUNNER = Path(__file__).with_name("_sandbox_runner.py")
@@ -387,6 +387,10 @@ def _judge(end: dict, out: bytes, err: bytes, tail: bytes, etail: bytes, job: di
             res.status = "failed"
     elif rc == 0:
         res.error = "exited before the tests finished (no verdict from the harness)"
+    elif rc == EXIT_FORGED:
+        res.error = "the code asked the harness for a verdict itself (only the harness may: no verdict)"
+    elif rc == EXIT_HOOK:
+        res.error = "the code tampered with the harness's audit hook (no verdict)"
     elif rc is not None and rc < 0:
         name = signal.Signals(-rc).name if -rc in signal.Signals._value2member_map_ else str(-rc)
         res.status, res.error = ("memory" if "MemoryError" in stderr else "crashed"), f"killed by {name}"
