@@ -6,7 +6,7 @@ from a column or a metadata key (asserts run after the code, in the same namespa
 tests pass when the code runs to the end without an exception.
 
 Results go to columns exec_passed / exec_status / exec_error / exec_seconds; failing rows are rejected
-as `execute:<status>` (failed, syntax_error, timeout, memory, output_limit, crashed, no_code) with the
+as `execute:<status>` (failed, syntax_error, timeout, memory, output_limit, crashed, refused, no_code) with the
 error in the detail, or kept and flagged with `on_fail: flag`.
 
 Rows run `rows_per_sandbox` at a time in one OS sandbox (validators/sandbox.py: bubblewrap by
