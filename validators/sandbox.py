@@ -36,7 +36,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -142,7 +141,7 @@ def ensure_available(isolation: Isolation, docker_image: str = "python:3.11-slim
         r = _quiet([docker, "image", "inspect", docker_image])
         if r is None or r.returncode != 0:
             raise SandboxUnavailable(f"isolation 'docker': image {docker_image!r} is not present (docker pull it)")
-        layers = ("docker", "net-none", "read-only-root", "cap-drop-all", "pids-limit", "memory-limit", "rlimits")
+        layers = ("docker", "net-none", "read-only-root", "tmpfs-work", "cap-drop-all", "pids-limit", "rlimits")
     elif isolation == "bwrap":
         try:
             filter_program()
@@ -155,7 +154,10 @@ def ensure_available(isolation: Isolation, docker_image: str = "python:3.11-slim
         raise ValueError(f"isolation must be bwrap, docker or none, not {isolation!r}")
     probe = {"code": "x = 1", "tests": "assert x == 1", "files": {}, "nonce": secrets.token_hex(16),
              "timeout": 10.0, "memory_mb": 512, "file_mb": 1, "max_processes": 8, "max_output": 4096}
-    done, _, diag = _run_batch([probe], isolation, 8, docker_image)
+    try:
+        done, _, diag = _run_batch([probe], isolation, 8, docker_image)
+    except OSError as e:
+        raise SandboxUnavailable(f"isolation {isolation!r} cannot start here: {e}") from None
     if 0 not in done or not done[0].passed:
         why = done[0].error if 0 in done else diag
         raise SandboxUnavailable(f"isolation {isolation!r} cannot start here: {why}")
