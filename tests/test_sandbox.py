@@ -79,6 +79,11 @@ def test_infinite_loop_times_out():
     assert r.status == "timeout" and not r.passed and r.seconds < 4
 
 
+def test_closing_its_output_does_not_escape_the_timeout():
+    r = run_python("import os\nos.close(1)\nos.close(2)\nwhile True:\n    pass", timeout=1)
+    assert r.status == "timeout" and r.seconds < 4
+
+
 def test_memory_hog_hits_the_limit():
     r = run_python("x = bytearray(3 * 1024 ** 3)", memory_mb=256)
     assert r.status == "memory" and not r.passed

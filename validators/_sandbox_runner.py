@@ -251,12 +251,14 @@ def supervise_row(index, pid, out_r, err_r, started, folder, job_limits, contain
     poller = select.poll()
     for fd in open_fds:
         poller.register(fd, select.POLLIN | select.POLLHUP)
-    while open_fds and status is None:
+    while status is None:
         left = deadline - time.monotonic()
         if left <= 0:
             timed_out = True
             break
-        for fd, _ in poller.poll(min(left, 0.05) * 1000):
+        if not open_fds:  # the row closed its stdout and stderr but still runs
+            time.sleep(min(left, 0.01))
+        for fd, _ in poller.poll(min(left, 0.05) * 1000) if open_fds else ():
             data = os.read(fd, 65536)
             if not data:
                 poller.unregister(fd)
@@ -273,8 +275,6 @@ def supervise_row(index, pid, out_r, err_r, started, folder, job_limits, contain
         done, st = os.waitpid(pid, os.WNOHANG)
         if done:
             status = st
-    if status is None and not (timed_out or over):
-        _, status = os.waitpid(pid, 0)
     if contained:
         clean = kill_the_rest(me)
     else:
