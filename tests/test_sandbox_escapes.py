@@ -245,6 +245,45 @@ def test_forged_verdicts_are_failures_and_honest_rows_still_right(tmp_path):
     assert {v["status"] for v in forged.values()} <= {"failed", "refused"}
 
 
+SIGNAL_HANDLER_ATTACK = WRONG_ADD + """
+import os, signal, sys
+def handler(sig, frame):   # fires now and then while the harness's audit hook is running
+    f = frame
+    while f is not None:
+        if f.f_code.co_name == "hook":
+            loc = f.f_locals
+            ATTACK
+        f = f.f_back
+signal.signal(signal.SIGALRM, handler)
+signal.setitimer(signal.ITIMER_REAL, 0.0001, 0.0001)
+for _ in range(300000):
+    sys.audit("x")
+"""
+THROW = """
+            try:
+                loc["gen"].throw(KeyError)
+            except KeyError as e:
+                t = e.__traceback__
+                while t.tb_next:
+                    t = t.tb_next
+                os.write(1, t.tb_frame.f_locals["verdict"])
+                os._exit(0)"""
+
+
+@pytest.mark.parametrize("attack,expected", [
+    ('os.write(1, loc["verdict"]); os._exit(0)', "KeyError"),              # not in the hook's frame
+    ('os.write(1, next(loc["gen"])); os._exit(0)', "asked the harness for a verdict"),
+    ('os.write(1, loc["gen"].gi_frame.f_locals["verdict"]); os._exit(0)', "refuses object.__getattr__"),
+    (THROW, "asked the harness for a verdict"),
+    ('loc["gen"].close(); os._exit(0)', "asked the harness for a verdict"),
+])
+def test_signal_handler_inside_the_harness_hook_cannot_take_the_verdict(attack, expected):
+    """A handler gets the interrupted frame: the hook's. Without a verdict in that frame, and with the
+    generator that holds it checking its caller, each of these fails (an earlier version was forged so)."""
+    r = run_python_batch([(SIGNAL_HANDLER_ATTACK.replace("ATTACK", attack.strip()), ADD_TESTS)], timeout=20)[0]
+    assert not r.passed and expected in r.error, (r.status, r.error)
+
+
 # ---------------------------------------------------------------- 5, 6. writes outside the folder
 
 def test_dir_fd_writes_renames_and_sqlite_cannot_reach_the_host(tmp_path):

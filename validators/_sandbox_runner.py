@@ -11,11 +11,12 @@ sandbox (kill(-1), repeated until none is left) and empties /work and /dev/shm, 
 is alive or on disk when the next starts. Output goes to the outer side in frames (row, kind, bytes).
 
 Why the nonce: the outer side calls a row passed only when that exact line ends the row's stdout, so
-writing "done", exiting early with status 0, or printing a guessed verdict fails. The nonce lives only
-in the hook's closure; the hook refuses the Python-level ways of reaching it (gc, tracing, ctypes,
-/proc/*/mem) and emits the verdict only when `finish` is called by `run_row` itself. The server is
-made non-dumpable, so no process in the sandbox can read its memory or descriptors (the next rows'
-jobs) through /proc. What this cannot stop is listed in docs/verification.md.
+writing "done", exiting early with status 0, or printing a guessed verdict fails. The verdict lives only
+in a suspended generator held by the audit hook (install_guard); the hook refuses the Python-level ways
+of reaching it (gc, tracing, gi_frame, ctypes, /proc/*/mem) and the generator yields it only to the
+hook called by `finish` called by `run_row`. The server is made non-dumpable, so no process in the
+sandbox can read its memory or descriptors (the next rows' jobs) through /proc. What this cannot stop
+is listed in docs/verification.md.
 
 Failures are described (untrusted, for messages only) by a last stderr line
 `dsforge-report STATUS<TAB>PHASE<TAB>ERROR`. Stdlib only; a bare interpreter without site-packages.
@@ -66,28 +67,49 @@ def set_limits(job):
 
 
 def install_guard(nonce, main_frame, finish_code, write, exit_):
-    """The audit hook: keeps the nonce out of the code's reach, and prints the verdict for `finish` only.
+    """The audit hook that keeps the verdict out of the code's reach and prints it for `finish` only.
 
-    It never raises (a traceback would hold its frame, whose closure holds the nonce) and calls nothing
-    the code could have replaced: refusals end the process with EXIT_REFUSED and a fixed report line."""
+    The verdict bytes live only in a suspended generator's frame. The hook's own frame (which a signal
+    handler, gc callback or finaliser running inside the hook can see) holds just the generator, and the
+    generator hands the verdict out only when its caller is the hook, called by `finish`, called by
+    `run_row`'s frame, on the main thread; anything else ends the process. Its frame is out of reach:
+    `gi_frame` on it and gc's referents are refused, and it never lets an exception (and so a traceback)
+    out. The hook never raises either and calls nothing the code could have replaced; refusals end the
+    process with EXIT_REFUSED and a fixed report line."""
     import _thread
 
     get_ident, main_thread = _thread.get_ident, _thread.get_ident()
     getframe = sys._getframe
-    verdict = (nonce + " passed\n").encode()
     refused = frozenset(REFUSED)
+    hook_code = []
+
+    def verdicts(verdict):
+        try:
+            yield None  # primed below, so that throw()/close() always land inside this try
+            while True:
+                caller = getframe(1)
+                up = caller.f_back
+                if (caller.f_code is not hook_code[0] or up is None or up.f_code is not finish_code
+                        or up.f_back is not main_frame or get_ident() != main_thread):
+                    exit_(EXIT_FORGED)
+                yield verdict
+        except BaseException:  # noqa: BLE001 - no traceback (it would hold this frame), no verdict
+            exit_(EXIT_FORGED)
+
+    gen = verdicts((nonce + " passed\n").encode())
+    next(gen)
+    del nonce
 
     def hook(event, args):
         try:
             if type(event) is not str:
                 exit_(EXIT_HOOK)
             if event == "dsforge.verdict":
-                caller = getframe(1)
-                if caller.f_code is finish_code and caller.f_back is main_frame and get_ident() == main_thread:
-                    write(1, verdict)
-                    exit_(0)
-                exit_(EXIT_FORGED)  # asked for by anyone but run_row -> finish: no verdict at all
+                write(1, next(gen))  # the generator checks who is asking
+                exit_(0)
             bad = event in refused or event.startswith("ctypes.")
+            if not bad and event == "object.__getattr__" and type(args) is tuple and len(args) == 2:
+                bad = args[0] is gen
             if not bad and event == "open" and type(args) is tuple and args:
                 name = args[0]
                 if type(name) is bytes:
@@ -100,6 +122,7 @@ def install_guard(nonce, main_frame, finish_code, write, exit_):
         except BaseException:  # noqa: BLE001 - never let a traceback carry this frame out
             exit_(EXIT_HOOK)
 
+    hook_code.append(hook.__code__)
     sys.addaudithook(hook)
 
 
