@@ -43,11 +43,12 @@ URL = Detector("URL", re.compile(rf"(?<![A-Za-z0-9])(?P<v>(?:(?i:https?|ftp)://|
 # (so "call 0803 123 4567 2 times" still finds the number).
 _PHONE = re.compile(
     r"(?<![A-Za-z0-9+\-/.,_:])(?P<v>(?:\(\+?\d{1,3}\)\s?|\+\d{1,3}[ .\-]?|00\d{1,3}[ .\-])?(?:\(0\)\s?)?"
-    r"(?:\(\d{1,5}\)[ .\-]?)?\d{1,12}(?:(?:[ .\-]|\s?/\s?)\d{1,8}){0,5})(?![0-9\-:]|\.\d|[A-Za-z])")
+    r"(?:\(\d{1,5}\)[ .\-]?)?\d{1,12}(?:[ .\-]\d{1,8}){0,5})(?![0-9\-:]|\.\d|[A-Za-z])")
 _PHONE_CUE = re.compile(r"(?i)(?:phone|tel\b|telephone|mobile|cell|call|text|sms|whatsapp|wechat|fax|contact|"
                         r"number|reach|ring|手机|电话|联系|致电|拨打|微信)[^\n]{0,24}$")
 _GROUP = re.compile(r"\d+")
 _IBAN_BEFORE = re.compile(r"[A-Z]{2}\d{2}(?: [A-Z0-9]{4})* $")  # the tail of an IBAN that failed its checksum
+_YEAR_RANGE = re.compile(r"(?:1[5-9]|20)\d\d\s?[-–]\s?(?:1[5-9]|20)\d\d")
 _DATE_LIKE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
 
 
@@ -67,6 +68,9 @@ def _phone_check(text: str, m: re.Match, value: str):
             continue
         if len(set(d)) < 3 or d in "0123456789012345" or d in "9876543210987654" or _IBAN_BEFORE.search(text, max(0, s - 40), s):
             continue
+        groups = _GROUP.findall(v)
+        if _YEAR_RANGE.fullmatch(v) or (sum(len(g) <= 2 for g in groups) >= 4 and not v.startswith(("0", "+", "("))):
+            continue  # "1887-1889", "6 92 55 27 41 16": years and lists of numbers
         if not C.phone_ok(v):
             continue
         formatted = v.startswith(("+", "(", "00")) or len(_GROUP.findall(v)) >= 2
