@@ -123,9 +123,12 @@ def ipv4_ok(value: str) -> bool:
     return len(parts) == 4 and all(p.isdigit() and int(p) <= 255 and (p == "0" or p[0] != "0") for p in parts)
 
 
-# Regions tried for numbers written without a country code: where our users' text comes from most.
-PHONE_REGIONS = ("US", "GB", "IN", "DE", "FR", "AU", "CA", "IE", "NG", "ZA", "KE", "JP", "BR", "MX", "ES", "IT",
-                 "NL", "SG", "PH", "PK", "CN")
+# Regions tried for numbers written without a country code: where our users' text comes from most. A
+# national number starts with the trunk prefix 0 in most of them; only the regions that have none are tried
+# for a number that does not (so a part number "4417-220-01" is not a valid number "somewhere").
+TRUNK_0_REGIONS = ("GB", "IN", "DE", "FR", "AU", "IE", "NG", "ZA", "KE", "JP", "BR", "MX", "NL", "PK", "PH", "IT",
+                   "CN")
+NO_TRUNK_REGIONS = ("US", "CA", "ES", "SG", "IT", "CN", "BR")
 
 
 @lru_cache(maxsize=65536)
@@ -137,7 +140,7 @@ def phone_ok(value: str) -> bool:
     try:
         if v.startswith(("+", "00", "(+")):
             return phonenumbers.is_valid_number(phonenumbers.parse(v.replace("(+", "+").replace("(0)", ""), None))
-        for region in PHONE_REGIONS:
+        for region in TRUNK_0_REGIONS if digits(v).startswith("0") else NO_TRUNK_REGIONS:
             if phonenumbers.is_valid_number(phonenumbers.parse(v, region)):
                 return True
     except phonenumbers.NumberParseException:

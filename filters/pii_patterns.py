@@ -43,13 +43,20 @@ URL = Detector("URL", re.compile(rf"(?<![A-Za-z0-9])(?P<v>(?:(?i:https?|ftp)://|
 # (so "call 0803 123 4567 2 times" still finds the number).
 _PHONE = re.compile(
     r"(?<![A-Za-z0-9+\-/.,_:])(?P<v>(?:\(\+?\d{1,3}\)\s?|\+\d{1,3}[ .\-]?|00\d{1,3}[ .\-])?(?:\(0\)\s?)?"
-    r"(?:\(\d{1,5}\)[ .\-]?)?\d{1,12}(?:[ .\-]\d{1,8}){0,5})(?![0-9\-:]|\.\d|[A-Za-z])")
+    r"(?:\(\d{1,5}\)[ .\-]?)?\d{1,12}(?:[ .\-]\d{1,8}){0,5}(?:\s?(?:x|ext\.?)\s?\d{1,5})?)(?![0-9\-:]|\.\d|[A-Za-z])")
+# North American shape with separators: a phone even where the area code is not (yet) assigned.
+_NANP_SHAPE = re.compile(r"(?:\+?1[ .\-]?|001[ .\-])?(?:\(\d{3}\)\s?|\d{3}[ .\-])\d{3}[ .\-]\d{4}(?:\s?(?:x|ext\.?)\s?\d{1,5})?")
 _PHONE_CUE = re.compile(r"(?i)(?:phone|tel\b|telephone|mobile|cell|call|text|sms|whatsapp|wechat|fax|contact|"
                         r"number|reach|ring|手机|电话|联系|致电|拨打|微信)[^\n]{0,24}$")
 _GROUP = re.compile(r"\d+")
 _IBAN_BEFORE = re.compile(r"[A-Z]{2}\d{2}(?: [A-Z0-9]{4})* $")  # the tail of an IBAN that failed its checksum
 _YEAR_RANGE = re.compile(r"(?:1[5-9]|20)\d\d\s?[-–]\s?(?:1[5-9]|20)\d\d")
 _DATE_LIKE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
+
+
+def _looks_like_isbn(v: str, d: str) -> bool:
+    """An ISBN written with hyphens: 978-/979- and 13 digits, or 10 digits in four groups (0-306-40615-2)."""
+    return "-" in v and C.isbn_ok(v) and (d[:3] in ("978", "979") or len(_GROUP.findall(v)) == 4)
 
 
 def _phone_check(text: str, m: re.Match, value: str):
@@ -59,22 +66,25 @@ def _phone_check(text: str, m: re.Match, value: str):
     for k in (1, 2):
         if len(groups) > k + 1:
             candidates.append((start, groups[-1 - k][1]))
-    if len(groups) > 2 and not value.startswith(("+", "(", "00")):
+    if len(groups) > 2 and not value.startswith(("+", "(", "00")) and text[groups[0][1]] == " ":
         candidates.append((groups[1][0], end))
     for s, e in candidates:
         v = text[s:e]
         d = C.digits(v)
-        if not 7 <= len(d) <= 15 or _DATE_LIKE.match(v) or (len(d) in (10, 13) and C.isbn_ok(v) and "-" in v):
+        if not 7 <= len(d) <= 15 or _DATE_LIKE.match(v) or _looks_like_isbn(v, d):
             continue
         if len(set(d)) < 3 or d in "0123456789012345" or d in "9876543210987654" or _IBAN_BEFORE.search(text, max(0, s - 40), s):
             continue
         groups = _GROUP.findall(v)
         if _YEAR_RANGE.fullmatch(v) or (sum(len(g) <= 2 for g in groups) >= 4 and not v.startswith(("0", "+", "("))):
             continue  # "1887-1889", "6 92 55 27 41 16": years and lists of numbers
-        if not C.phone_ok(v):
-            continue
-        formatted = v.startswith(("+", "(", "00")) or len(_GROUP.findall(v)) >= 2
         cued = _PHONE_CUE.search(text, max(0, s - 40), s) is not None
+        number = re.sub(r"\s?(?:x|ext\.?)\s?\d{1,5}$", "", v)
+        if not C.phone_ok(number):
+            if _NANP_SHAPE.fullmatch(v) and C.digits(number)[-10] in "23456789":
+                return (0.55 + (0.2 if cued else 0.0)), s, e
+            continue
+        formatted = v.startswith(("+", "(", "00")) or len(groups) >= 2
         return (0.75 if formatted else 0.3) + (0.15 if cued else 0.0) + (0.25 if not formatted and cued else 0.0), s, e
     return None
 

@@ -52,6 +52,9 @@ STREET_ADDRESS = Detector("LOCATION", re.compile(
     rf"(?<![\w#\-.])(?P<v>(?:(?:Flat|Apartment|Apt\.?|Unit|Suite)\s+\d{{1,4}}[A-Za-z]?,?\s+)?"
     rf"(?:\d{{1,6}}[A-Za-z]?(?:-\d{{1,4}})?\s+(?:[NSEW]\.?\s+)?(?:{_WORD}\s+){{1,4}}(?:{STREET_SUFFIXES})\.?(?![A-Za-z])"
     rf"(?:,?\s+{_UNIT})?(?:{_NEXT}{_TOWN}(?:,?\s+(?:{US_STATES})\s+{_ZIP}|,?\s+{UK_POSTCODE}))?"
+    # an ambiguous suffix ("Smith Ports", "Lake View") only with the town and ZIP/postcode after it
+    rf"|\d{{1,6}}[A-Za-z]?\s+(?:{_WORD}\s+){{1,3}}(?:{'|'.join(sorted(AMBIGUOUS))})(?:,?\s+{_UNIT})?"
+    rf"{_NEXT}{_TOWN}(?:,?\s+(?:{US_STATES})\s+{_ZIP}|,?\s+{UK_POSTCODE})"
     rf"|\d{{1,4}}[A-Za-z]?\s+{_TOWN},\s*{_TOWN},?\s+{UK_POSTCODE}"
     rf"|(?i:P\.?\s?O\.?\s+Box)\s+\d{{1,6}}(?:{_NEXT}{_TOWN},?\s+(?:{US_STATES})\s+{_ZIP})?"
     rf"|{_TOWN},\s+(?:{US_STATES})\s+{_ZIP}))(?![A-Za-z0-9])"),
