@@ -88,7 +88,8 @@ def negative_cue_regex(cues: list[str]) -> re.Pattern | None:
                       re.IGNORECASE)
 
 
-_VERSION_NEAR = re.compile(r"(?i)version|release|upgrade|update|build|firmware|\bv\d|版本|升级")
+_VERSION_NEAR = re.compile(r"(?i)version|release|upgrade|update|build|firmware|bump|depend|changelog|package|\bv\d"
+                           r"|版本|升级")
 
 
 def _plausible_number(text: str, s: Span, negative: re.Pattern | None) -> bool:

@@ -36,13 +36,16 @@ def luhn_ok(number: str) -> bool:
 _CARD_RANGES = [(re.compile(r"4"), {13, 16, 19}), (re.compile(r"5[1-5]|2(?:2[2-9]|[3-6]\d|7[01]|720)"), {16}),
                 (re.compile(r"3[47]"), {15}), (re.compile(r"6(?:011|5|4[4-9])"), {16, 19}),
                 (re.compile(r"35(?:2[89]|[3-8])"), {16, 19}), (re.compile(r"3(?:0[0-5]|[689])"), {14, 16}),
-                (re.compile(r"62"), {16, 17, 18, 19}), (re.compile(r"(?:50|5[6-9]|6\d)"), {12, 13, 14, 15, 16, 17, 18, 19})]
+                (re.compile(r"62"), {16, 17, 18, 19}), (re.compile(r"(?:50|5[6-9]|6\d)"), {13, 15, 16, 19})]
+
+
+_CN_ID_SHAPE = re.compile(r"[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[0-9X]")
 
 
 def card_ok(value: str) -> bool:
     d = digits(value)
-    if not 12 <= len(d) <= 19 or not luhn_ok(d) or len(set(d)) < 3:
-        return False
+    if not 13 <= len(d) <= 19 or not luhn_ok(d) or len(set(d)) < 3 or _CN_ID_SHAPE.fullmatch(d):
+        return False  # (an 18-digit number shaped like a resident ID is one, checksum or not)
     return any(p.match(d) and len(d) in lengths for p, lengths in _CARD_RANGES)
 
 
@@ -123,26 +126,34 @@ def ipv4_ok(value: str) -> bool:
     return len(parts) == 4 and all(p.isdigit() and int(p) <= 255 and (p == "0" or p[0] != "0") for p in parts)
 
 
-# Regions tried for numbers written without a country code: where our users' text comes from most. A
-# national number starts with the trunk prefix 0 in most of them; only the regions that have none are tried
-# for a number that does not (so a part number "4417-220-01" is not a valid number "somewhere").
+# Numbers written without a country code. Most countries write national numbers with the trunk prefix 0:
+# those are tried against these regions. Numbers without a leading 0 are North American (10 digits, or 11
+# with the leading 1) or one of a few mobile formats written bare or with spaces (Spain 6-9 + 8 digits,
+# Singapore 8/9 + 7, Italy 3 + 9, China 1[3-9] + 9, Brazil (area) 9 + 8): a part number "6379-750-25" or an
+# invoice "3648-3784-0045" is then not "a valid number somewhere".
 TRUNK_0_REGIONS = ("GB", "IN", "DE", "FR", "AU", "IE", "NG", "ZA", "KE", "JP", "BR", "MX", "NL", "PK", "PH", "IT",
                    "CN")
-NO_TRUNK_REGIONS = ("US", "CA", "ES", "SG", "IT", "CN", "BR")
+_NO_TRUNK = [(re.compile(r"1?[2-9]\d{2}[2-9]\d{6}"), ("US", "CA"), True), (re.compile(r"[6-9]\d{8}"), ("ES",), False),
+             (re.compile(r"[89]\d{7}"), ("SG",), False), (re.compile(r"3\d{9}"), ("IT",), False),
+             (re.compile(r"1[3-9]\d{9}"), ("CN",), False), (re.compile(r"\d{2}9\d{8}"), ("BR",), True)]
 
 
 @lru_cache(maxsize=65536)
 def phone_ok(value: str) -> bool:
-    """A valid number for its country code, or for one of PHONE_REGIONS when written nationally."""
+    """A valid number for its country code, or (written nationally) for a region its shape fits."""
     import phonenumbers
 
     v = value.strip()
     try:
         if v.startswith(("+", "00", "(+")):
             return phonenumbers.is_valid_number(phonenumbers.parse(v.replace("(+", "+").replace("(0)", ""), None))
-        for region in TRUNK_0_REGIONS if digits(v).startswith("0") else NO_TRUNK_REGIONS:
-            if phonenumbers.is_valid_number(phonenumbers.parse(v, region)):
-                return True
+        d = digits(v)
+        if d.startswith("0"):
+            return any(phonenumbers.is_valid_number(phonenumbers.parse(v, r)) for r in TRUNK_0_REGIONS)
+        for shape, regions, hyphens in _NO_TRUNK:
+            if shape.fullmatch(d) and (hyphens or "-" not in v.split(")")[-1]):
+                if any(phonenumbers.is_valid_number(phonenumbers.parse(v, r)) for r in regions):
+                    return True
     except phonenumbers.NumberParseException:
         return False
     return False

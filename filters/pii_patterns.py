@@ -61,10 +61,12 @@ def _looks_like_isbn(v: str, d: str) -> bool:
 
 def _phone_check(text: str, m: re.Match, value: str):
     start, end = m.span("v")
+    if (_CARD_SHAPE.fullmatch(value) and len(C.digits(value)) >= 13) or _looks_like_isbn(value, C.digits(value)):
+        return None  # a card number or an ISBN (valid or not) is not a phone number followed by more digits
     candidates = [(start, end)]
     groups = [(g.start() + start, g.end() + start) for g in _GROUP.finditer(value)]
-    for k in (1, 2):
-        if len(groups) > k + 1:
+    for k in (1, 2):  # drop trailing groups, but only across spaces: "6810-5927-0213" is one token
+        if len(groups) > k + 1 and text[groups[-k][0] - 1] == " ":
             candidates.append((start, groups[-1 - k][1]))
     if len(groups) > 2 and not value.startswith(("+", "(", "00")) and text[groups[0][1]] == " ":
         candidates.append((groups[1][0], end))
@@ -76,8 +78,11 @@ def _phone_check(text: str, m: re.Match, value: str):
         if len(set(d)) < 3 or d in "0123456789012345" or d in "9876543210987654" or _IBAN_BEFORE.search(text, max(0, s - 40), s):
             continue
         groups = _GROUP.findall(v)
-        if _YEAR_RANGE.fullmatch(v) or (sum(len(g) <= 2 for g in groups) >= 4 and not v.startswith(("0", "+", "("))):
-            continue  # "1887-1889", "6 92 55 27 41 16": years and lists of numbers
+        if _YEAR_RANGE.fullmatch(v) or (sum(len(g) <= 2 for g in groups) >= 4 and not v.startswith(("0", "+", "("))) \
+                or sum(len(g) == 1 for g in groups[1:]) >= 2:
+            continue  # "1887-1889", "6 92 55 27 41 16", "0 1 4 1 5 9": years and lists of numbers
+        if "." in v and not v.startswith("+") and not _NANP_SHAPE.fullmatch(v):
+            continue  # dotted groups are versions and part numbers unless North American (212.555.0188)
         cued = _PHONE_CUE.search(text, max(0, s - 40), s) is not None
         number = re.sub(r"\s?(?:x|ext\.?)\s?\d{1,5}$", "", v)
         if not C.phone_ok(number):
@@ -98,12 +103,12 @@ _CARD_SHAPE = re.compile(r"\d{12,19}|\d{4}([ \-])\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3}
 
 
 def _card_check(text: str, m: re.Match, value: str):
-    if len(value) == 18 and C.is_valid_cn_id(value):
-        return None  # a Chinese resident ID that happens to pass Luhn
+    if _IBAN_BEFORE.search(text, max(0, m.start("v") - 40), m.start("v")):
+        return None  # the middle of an IBAN that failed its checksum
     return 1.0 if _CARD_SHAPE.fullmatch(value) and C.card_ok(value) else None
 
 
-CARD = Detector("CREDIT_CARD", re.compile(r"(?<![\dA-Za-z\-.,])(?P<v>\d(?:[ \-]?\d){11,18})(?![\d]|[.\-,]\d)"),
+CARD = Detector("CREDIT_CARD", re.compile(r"(?<![\dA-Za-z\-.,])(?P<v>\d(?:[ \-]?\d){11,18})(?![\d]|[.\-,]\d| \d{3})"),
                 r"\d{4}[ \-]?\d{4,6}[ \-]?\d{4}", 1.0, _card_check, name="card")
 
 
@@ -207,7 +212,7 @@ _WEEKDAY = r"(?:(?:Mon|Tues?|Wed(?:nes)?|Thu(?:rs)?|Fri|Sat(?:ur)?|Sun)(?:day)?\
 _YEAR = r"(?:1[89]\d{2}|20\d{2})"
 _DATE = re.compile(
     rf"(?<![A-Za-z0-9.\-/])(?P<v>{_WEEKDAY}(?:"
-    rf"{_YEAR}-(?:0?[1-9]|1[0-2])-{_DAY}(?:T\d{{2}}:\d{{2}}(?::\d{{2}})?Z?)?|{_YEAR}/(?:0?[1-9]|1[0-2])/{_DAY}|{_YEAR}\.(?:0?[1-9]|1[0-2])\.{_DAY}"
+    rf"{_YEAR}-(?:0?[1-9]|1[0-2])-{_DAY}(?:T\d{{2}}:\d{{2}}(?::\d{{2}})?Z?)?|{_YEAR}/(?:0?[1-9]|1[0-2])/{_DAY}|{_YEAR}\.(?:0[1-9]|1[0-2])\.(?:0[1-9]|[12]\d|3[01])"
     rf"|{_DAY}([/.\-]){_DAY}\2{_YEAR}|{_DAY}/{_DAY}/\d{{2}}"
     rf"|(?:the\s+)?{_ORD}(?:\s+of)?[\s\-]+{MONTH}\.?(?:,?[\s\-]+{_YEAR})?"
     rf"|{MONTH}\.?\s+{_ORD}(?:,?\s+{_YEAR})?|{MONTH}\.?,?\s+{_YEAR}"

@@ -15,9 +15,23 @@ import re
 from dsforge.filters import pii_checks as C
 from dsforge.filters.pii_spans import Detector
 
+_CJK_NEAR = re.compile(r"[\u4e00-\u9fff]")
+_PHONE_WORD = re.compile(r"(?i)phone|mobile|tel\b|call|text|sms|whatsapp|wechat|contact|number|reach")
+
+
+def _cn_mobile_check(text: str, m: re.Match, value: str):
+    """+86 or a separator makes it a phone number anywhere; a bare 11-digit run needs Chinese text or a phone
+    word near it (in English code and logs it is as often an order or row id)."""
+    if value[0] in "+(0" or not value.isdigit():
+        return 0.85
+    s, e = m.span("v")
+    near = text[max(0, s - 20):e + 20]
+    return 0.85 if _CJK_NEAR.search(near) or _PHONE_WORD.search(text, max(0, s - 40), s) else 0.45
+
+
 CN_MOBILE = Detector("CN_MOBILE", re.compile(
     r"(?<![A-Za-z0-9+\-_./])(?P<v>(?:\(?(?:\+|00)86\)?[ \-]?)?1[3-9]\d(?:[ \-]?\d{4}){2})(?![0-9A-Za-z_]|[\-.]\d)"),
-    r"1[3-9]\d[ \-]?\d{4}[ \-]?\d{4}", 0.85, name="cn mobile")
+    r"1[3-9]\d[ \-]?\d{4}[ \-]?\d{4}", 0.85, _cn_mobile_check, name="cn mobile")
 
 CN_RESIDENT_ID = Detector("CN_RESIDENT_ID", re.compile(
     r"(?<![0-9A-Za-z])(?P<v>[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[0-9Xx])(?![0-9A-Za-z])"),

@@ -31,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import values as V  # noqa: E402
 
-REPEATS = {"en": 8, "zh": 10, "lookalike": 10}
+REPEATS = {"en": 8, "zh": 10, "lookalike": 10, "lookalike_extra": 10}
 
 
 def entity_slots(rng: random.Random, split: str) -> dict[str, tuple[str | None, callable]]:
@@ -139,14 +139,15 @@ def fill(template: str, slots: dict, lookalikes: dict) -> tuple[str, list, list]
 
 def build(seed: int = 13) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {"dev": [], "heldout": []}
-    for kind in ("en", "zh", "lookalike"):
+    for kind in ("en", "zh", "lookalike", "lookalike_extra"):
         for t, (setting, template) in enumerate(blocks(HERE / f"templates_{kind}.txt")):
             split = split_of(template)
             for k in range(REPEATS[kind]):
                 rng = random.Random(f"{seed}:{kind}:{t}:{k}")
                 slots = entity_slots(rng, split)
                 text, spans, negs = fill(template, slots, lookalike_slots(rng))
-                out[split].append({"id": f"{kind}-{t}-{k}", "set": kind, "split": split, "setting": setting,
+                out[split].append({"id": f"{kind}-{t}-{k}", "set": "lookalike" if kind == "lookalike_extra" else kind,
+                                   "split": split, "setting": setting,
                                    "text": text, "spans": spans, "lookalikes": negs})
     return out
 
@@ -163,6 +164,7 @@ def main() -> int:
             for d in docs:
                 f.write(json.dumps(d, ensure_ascii=False) + "\n")
         by = {k: sum(d["set"] == k for d in docs) for k in ("en", "zh", "lookalike")}
+        by["of them extra look-alikes"] = sum(d["id"].startswith("lookalike_extra") for d in docs)
         print(f"{split}: {len(docs)} docs {by}, {sum(len(d['spans']) for d in docs)} gold spans, "
               f"{sum(len(d['lookalikes']) for d in docs)} look-alikes")
     return 0
