@@ -213,10 +213,14 @@ def evaluate(name: str, docs: list[dict], ours: list, peer: list | None, results
     res["chinese_and_secrets"] = zh_and_secrets
     hit, total = lookalike_rate(docs, ours)
     phit, _ = lookalike_rate(docs, peer) if peer else (None, None)
-    res["lookalikes"] = {"values": total, "dsforge_fp": hit, "presidio_fp": phit}
+    fresh = [i for i, d in enumerate(docs) if d["id"].startswith("lookalike_extra")]
+    fhit, ftotal = lookalike_rate([docs[i] for i in fresh], [ours[i] for i in fresh])
+    res["lookalikes"] = {"values": total, "dsforge_fp": hit, "presidio_fp": phit,
+                         "extra_values": ftotal, "extra_dsforge_fp": fhit}
     print(f"  secrets (all docs) micro-F1 {res['secrets']['dsforge']['f1']:.3f}; Chinese docs + secrets micro-F1 "
           f"{zh_and_secrets['f1']:.3f}; look-alikes overlapped: dsforge {hit}/{total} "
-          f"({100 * hit / max(1, total):.1f}%), presidio {phit}/{total}")
+          f"({100 * hit / max(1, total):.1f}%), presidio {phit}/{total}; of them the extra templates "
+          f"(templates_lookalike_extra.txt): dsforge {fhit}/{ftotal}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -114,7 +114,7 @@ _CUE = re.compile(
     rf"|\bparent/guardian\s*:|\bpupil\s*:|\bspoke with|\bsigned|\bauthori[sz]ed by|\bowner,|\bhost|\blandlord\s*:?"
     rf"|\bregards,|\bsincerely,|\bbest,|\bthanks,|\bcheers,|\bthank you|\bwelcome|\bgoodbye to|\bwitness statement of"
     rf"|\bcurriculum vitae\s*[—–-]|\bfor|\bwith|\bcall|\bask|\bnamed|\bcalled|\bmeet|\bmet)\s*\n?\s*)"
-    rf"(?P<v>{NAME})")
+    rf"(?:{_TITLE}[ \t]+)?(?P<v>{NAME})")
 # Cue words that are also ordinary prepositions/verbs: there the name must pass the gazetteer too.
 _WEAK_CUE = re.compile(r"(?i)(?:for|with|call|ask|meet|met|thank you|welcome|host|i am|i'm|this is)\s*$")
 _RUN = re.compile(rf"(?<![\w'’\-]){NAME}")
@@ -198,9 +198,10 @@ def load_spacy(model: str | None):
         return None
     import spacy
 
-    nlp = spacy.load(model)
-    keep = {"ner"} | ({"tok2vec"} if _ner_listens_to_tok2vec(nlp) else set())
-    nlp.select_pipes(enable=[p for p in nlp.pipe_names if p in keep])
+    # Not even deserialised: the components NER does not need (loading them is most of the start-up).
+    nlp = spacy.load(model, exclude=["tagger", "parser", "attribute_ruler", "lemmatizer", "senter", "morphologizer"])
+    if not _ner_listens_to_tok2vec(nlp):
+        nlp.select_pipes(enable=["ner"])
     return nlp
 
 
