@@ -149,6 +149,9 @@ def phone_ok(value: str) -> bool:
             return phonenumbers.is_valid_number(phonenumbers.parse(v.replace("(+", "+").replace("(0)", ""), None))
         d = digits(v)
         if d.startswith("0"):
+            # 0 + 8-10 digits everywhere we try; hyphenated numbers end in a group of 3+ ("0371-980-71" is a part no.)
+            if not 9 <= len(d) <= 11 or ("-" in v and len(re.findall(r"\d+", v)[-1]) < 3):
+                return False
             return any(phonenumbers.is_valid_number(phonenumbers.parse(v, r)) for r in TRUNK_0_REGIONS)
         for shape, regions, hyphens in _NO_TRUNK:
             if shape.fullmatch(d) and (hyphens or "-" not in v.split(")")[-1]):

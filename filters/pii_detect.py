@@ -77,14 +77,22 @@ class PiiDetector:
     def has_ner(self) -> bool:
         return self.nlp is not None
 
+    def _trigger_rows(self, texts: list[str]) -> dict[str, list[int]]:
+        """trigger -> indexes of the texts it matches. One pass of the union of all triggers over the whole
+        column, then each trigger only over the (usually few) texts the union matched."""
+        triggers = sorted({d.trigger for d in self.detectors} | ({_CAPITALISED} if self.names else set()))
+        if not triggers:
+            return {}
+        col = pl.Series("t", texts, dtype=pl.String).fill_null("")
+        idx = col.str.contains("|".join(f"(?:{t})" for t in triggers)).arg_true()
+        sub = col.gather(idx)
+        return {t: idx.filter(sub.str.contains(t)).to_list() for t in triggers}
+
     def scan(self, texts: list[str]) -> list[list[Span]]:
         out: list[list[Span]] = [[] for _ in texts]
         if not texts:
             return out
-        col = pl.Series("t", texts, dtype=pl.String).fill_null("")
-        triggers = {d.trigger for d in self.detectors} | ({_CAPITALISED} if self.names else set())
-        hits = pl.DataFrame({t: col.str.contains(t) for t in triggers}) if triggers else None
-        rows = {t: hits[t].arg_true().to_list() for t in triggers}
+        rows = self._trigger_rows(texts)
         for d in self.detectors:
             for i in rows[d.trigger]:
                 out[i].extend(d.find(texts[i]))

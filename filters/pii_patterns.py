@@ -140,8 +140,17 @@ SSN = Detector("US_SSN", re.compile(r"(?<![\d\-.])(?P<v>\d{3}([- ])\d{2}\2\d{4}|
                r"\d{3}[- ]\d{2}[- ]\d{4}|(?i)ssn[:# ]\d", 0.85, _ssn_find_check, name="ssn")
 
 
+_IP_CUE = re.compile(r"(?i)\bip\b|address|host|server|from|ping|connect|client|login|地址")
+
+
 def _ipv4_check(text: str, m: re.Match, value: str):
-    return 0.9 if C.ipv4_ok(value) else None
+    """A valid dotted quad; one whose first three parts are single digits (1.6.2.68) is a version number
+    unless an IP word stands before it."""
+    if not C.ipv4_ok(value):
+        return None
+    if all(len(p) == 1 for p in value.split(".")[:3]) and not _IP_CUE.search(text, max(0, m.start() - 30), m.start()):
+        return None
+    return 0.9
 
 
 IPV4 = Detector("IP_ADDRESS", re.compile(r"(?<![\d.])(?P<v>\d{1,3}(?:\.\d{1,3}){3})(?![\d]|\.\d)"),
