@@ -128,16 +128,20 @@ def _iban_check(text: str, m: re.Match, value: str):
 IBAN = Detector("IBAN_CODE", re.compile(r"(?<![A-Za-z0-9])(?P<v>[A-Z]{2}\d{2}(?:[ \-]?[A-Z0-9]{4}){2,7}(?:[ \-]?[A-Z0-9]{1,4})?)"),
                 r"[A-Z]{2}\d{2}[ \-]?[A-Z0-9]{4}", 1.0, _iban_check, name="iban")
 
-def _ssn_find_check(text: str, m: re.Match, value: str):
+def _ssn_check(text: str, m: re.Match, value: str):
+    """SSA rules; nine bare digits only right after "SSN:", space-separated ones only near an SSN word."""
     if not C.ssn_ok(value):
         return None
-    sep_space = " " in value
-    cued = re.search(r"(?i)ssn|social|security|ss#|taxpayer|tin\b", text[max(0, m.start() - 40):m.start()])
-    return 0.85 if not sep_space or cued else 0.45
+    if value.isdigit():
+        return 0.85 if m.group("cue") else None
+    cued = m.group("cue") or re.search(r"(?i)ssn|social|security|ss#|taxpayer|tin\b", text[max(0, m.start() - 40):m.start()])
+    return 0.85 if "-" in value or cued else 0.45
 
 
-SSN = Detector("US_SSN", re.compile(r"(?<![\d\-.])(?P<v>\d{3}([- ])\d{2}\2\d{4}|(?<=(?i:ssn)[:# ])\d{9})(?![\d\-]|\.\d)"),
-               r"\d{3}[- ]\d{2}[- ]\d{4}|(?i)ssn[:# ]\d", 0.85, _ssn_find_check, name="ssn")
+SSN = Detector("US_SSN", re.compile(
+    r"(?P<cue>(?i:\bssn|\bsocial security(?: number)?|\bss#)\s*(?:no\.?|number|#)?\s*[:#]?\s*)?"
+    r"(?<![\d\-.])(?P<v>\d{3}([- ]?)\d{2}\3\d{4})(?![\d\-]|\.\d)"),
+    r"\d{3}[- ]\d{2}[- ]\d{4}|(?i)(?:ssn|social security|ss#)\D{0,12}\d{9}", 0.85, _ssn_check, name="ssn")
 
 
 _IP_CUE = re.compile(r"(?i)\bip\b|address|host|server|from|ping|connect|client|login|地址")

@@ -52,9 +52,3 @@ class Detector:
 
 
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
-CJK_CLASS = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
-
-
-def cue_before(text: str, start: int, cue: re.Pattern, window: int = 40) -> bool:
-    """Whether `cue` matches in the `window` characters before `start` (cue patterns end with `$`-free text)."""
-    return cue.search(text, max(0, start - window), start) is not None

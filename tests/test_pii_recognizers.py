@@ -47,6 +47,7 @@ KNOWN = [
     ("IBAN DE89 3704 0044 0532 0130 00 BY FRIDAY", "IBAN_CODE", "DE89 3704 0044 0532 0130 00"),
     ("账号GB82WEST12345698765432转账", "IBAN_CODE", "GB82WEST12345698765432"),
     ("SSN: 536-22-8726", "US_SSN", "536-22-8726"),
+    ("SSN: 536228726", "US_SSN", "536228726"),
     ("from 2a02:6b8:b010::1f and 91.198.174.192", "IP_ADDRESS", "2a02:6b8:b010::1f"),
     ("from 2a02:6b8:b010::1f and 91.198.174.192", "IP_ADDRESS", "91.198.174.192"),
     ("send to bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "CRYPTO", "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"),
@@ -105,6 +106,7 @@ LOOKALIKES = {
     "price and timestamp": "Total $12,345.67 at unix time 1700000000.",
     "counting sequences": "Digits 0123456789 and 3 1 4 1 5 9 2 6 5 3.",
     "year range": "Fitzgerald (1896-1940) wrote it.",
+    "nine bare digits without an SSN word": "Row 536228726 updated.",
     "bare 11-digit id in code": "INSERT INTO t VALUES (13085477696, 'x');",
 }
 
