@@ -163,7 +163,7 @@ def _fake_value(entity: str, original: str, seed: int) -> str | None:
         "PERSON": ("en_US", "name"), "EMAIL_ADDRESS": ("en_US", "email"), "PHONE_NUMBER": ("en_US", "phone_number"),
         "CREDIT_CARD": ("en_US", "credit_card_number"), "IBAN_CODE": ("en_GB", "iban"), "IP_ADDRESS": ("en_US", "ipv4"),
         "URL": ("en_US", "url"), "LOCATION": ("en_US", "city"), "US_SSN": ("en_US", "ssn"),
-        "DATE_OF_BIRTH": ("en_US", "date_of_birth"), "CN_MOBILE": ("zh_CN", "phone_number"),
+        "DATE_OF_BIRTH": ("en_US", "date_of_birth"), "DATE": ("en_US", "date"), "CN_MOBILE": ("zh_CN", "phone_number"),
         "CN_RESIDENT_ID": ("zh_CN", "ssn"),
     }.get(entity)
     if gen is None:
