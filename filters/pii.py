@@ -242,6 +242,7 @@ class Pii(Stage):
     Config = PiiConfig
     version = "2"
     batch_size = 5000
+    holds_model = True  # spaCy NER: one copy per worker process / Ray actor
 
     def __getstate__(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k != "_detector"}  # models reload in the worker
