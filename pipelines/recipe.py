@@ -101,9 +101,9 @@ def build_recipe(data: Any, path: Path | None = None, inputs: list[str] | None =
     if not isinstance(raw_stages, list):
         raise ConfigError(f"{where}: stages: expected a list of `- stage: NAME` entries; "
                           f"got {type(raw_stages).__name__}"[:300])
-    name = str(data.get("name") or (path.stem if path else "recipe"))
-    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", name):
-        raise ConfigError(f"{where}: name: {name!r} names the run folder; use letters, digits, '.', '_' and '-' "
+    recipe_name = str(data.get("name") or (path.stem if path else "recipe"))
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", recipe_name):
+        raise ConfigError(f"{where}: name: {recipe_name!r} names the run folder; use letters, digits, '.', '_' and '-' "
                           "(no '/' or leading '.')")
     seed = data.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int):
@@ -162,7 +162,7 @@ def build_recipe(data: Any, path: Path | None = None, inputs: list[str] | None =
         except ConfigError as e:
             raise ConfigError(f"{where}: stages[{n}] ({name}): {e}") from None
     return Recipe(
-        name=name,
+        name=recipe_name,
         description=str(data.get("description") or ""),
         steps=steps,
         seed=seed,

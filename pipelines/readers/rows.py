@@ -20,8 +20,8 @@ from typing import Any
 import polars as pl
 
 from dsforge.pipelines import records
-from dsforge.pipelines.readers.mapping import (MISSING, REQUIRED, RowProblem, map_row, metadata_json, used_keys,
-                                               with_id)
+from dsforge.pipelines.readers.mapping import (MISSING, REQUIRED, RowProblem, get_path, map_row, metadata_json,
+                                               not_an_object, used_keys, with_id)
 from dsforge.pipelines.readers.spec import DataError
 
 # id_keys: one row per row read; position = the row's place in its chunk (file order).
@@ -52,13 +52,13 @@ def build_records(parsed: list[Any], locators: list[str], raws: list[str | None]
     problems: dict[int, RowProblem] = {i: p for i, p in enumerate(parsed) if isinstance(p, RowProblem)}
     if ctx.kind is None:  # no mapping: no row was an object
         for i in range(n):
-            problems.setdefault(i, _not_object(parsed[i]))
+            problems.setdefault(i, not_an_object(parsed[i]))
         return _finish(parsed, locators, raws, ctx, {}, problems, {}, n)
     mapping = with_id(ctx.mapping)
     objects = [r if type(r) is dict else None for r in parsed]
     for i, r in enumerate(objects):
         if r is None and i not in problems:
-            problems[i] = _not_object(parsed[i])
+            problems[i] = not_an_object(parsed[i])
     slow: set[int] = set()
     columns: dict[str, list[Any]] = {}
     meta_items: list[tuple[str, str]] = []
@@ -113,16 +113,9 @@ def build_records(parsed: list[Any], locators: list[str], raws: list[str | None]
     return _finish(parsed, locators, raws, ctx, columns, problems, mapping, n)
 
 
-def _not_object(value: Any) -> RowProblem:
-    got = "null" if value is None else type(value).__name__
-    return RowProblem("not_an_object", "", f"expected a JSON object, got {got}")
-
-
 def _column(objects: list[dict | None], src: str) -> list[Any]:
     if "." not in src:
         return [r.get(src) if r is not None else None for r in objects]
-    from dsforge.pipelines.readers.mapping import get_path
-
     out = []
     for r in objects:
         v = get_path(r, src) if r is not None else None
@@ -146,8 +139,6 @@ def _metadata(objects: list[dict | None], mapping: dict[str, str], ctx: RowConte
         meta = {}
         for key, src in meta_items:  # a present null is kept, an absent field is not (as map_row)
             if "." in src:
-                from dsforge.pipelines.readers.mapping import get_path
-
                 v = get_path(r, src)
                 if v is not MISSING:
                     meta[key] = v
