@@ -80,6 +80,9 @@ def test_row_formats_chunk_by_row_offset(tmp_path, fmt):
         assert kept["id"].to_list()[6:8] == ["r:row6", "r:row7"]
     limited = read_inputs([InputSpec(path=str(path), source="r", limit=9)], rows_per_chunk=4)
     assert limited.kept.height == 9
+    if fmt == "hf":
+        with pytest.raises(DataError, match="r_hf: no split 'validation'; splits: train, test"):
+            plan_chunks(InputSpec(path=str(path), split="validation"), 0, None)
 
 
 def test_limit_and_planning_errors(tmp_path, external):

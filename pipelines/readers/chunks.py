@@ -82,7 +82,11 @@ def plan_chunks(spec: InputSpec, input_index: int, base_dir: Path | None,
     if fmt == "hf":
         chunks: list[Chunk] = []
         left = spec.limit  # the limit counts rows across all splits
-        for split, part in formats.hf_parts(path, spec.split):
+        parts = formats.hf_parts(path, spec.split)
+        if not parts:
+            names = [n for n, _ in formats.hf_parts(path, None)]
+            raise DataError(f"{path.name}: no split {spec.split!r}; splits: {', '.join(map(str, names))}")
+        for split, part in parts:
             name, mapping = _mapping(spec, mapping, dict.fromkeys(part.column_names, ""), f"{path.name} (columns)", fmt)
             if left == 0:
                 break

@@ -119,13 +119,11 @@ def _nth(data: bytes, n: int) -> int:
     return i
 
 
-def first_jsonl_object(path: Path, start: int = 0, max_lines: int = 10_000) -> tuple[dict | None, int]:
-    """The first parsable JSON object line after `start` (for guessing the mapping) and its line number."""
+def first_jsonl_object(path: Path) -> tuple[dict | None, int]:
+    """The first parsable JSON object line (for guessing the mapping) and its line number; (None, 0) when
+    no line is an object (then every row is rejected as not_an_object)."""
     with open(path, "rb") as f:
-        f.seek(start)
         for n, raw in enumerate(f, 1):
-            if n > max_lines:
-                break
             row = _loads(raw.decode("utf-8", "surrogateescape")) if raw.strip() else None
             if isinstance(row, dict):
                 return row, n
@@ -331,7 +329,7 @@ def hf_parts(path: Path, split: str | None) -> list[tuple[str | None, Any]]:
 
 
 def hf_rows(path: Path, split: str | None, start: int, end: int) -> list[dict[str, Any]]:
-    (name, part), = [(n, p) for n, p in hf_parts(path, split) if n == split or split is None and n is None]
+    (name, part), = [(n, p) for n, p in hf_parts(path, None) if n == split]
     rows = part.select(range(start, min(end, len(part)))).to_list()
     return [{**r, "__split__": name} for r in rows] if name is not None else rows
 
