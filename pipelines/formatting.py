@@ -575,6 +575,7 @@ class Save(Stage):
     """Write the final dataset: HF `save_to_disk`, Parquet and/or JSONL under the run's dataset/ folder."""
 
     name = "save"
+    changes_rows = False  # the runner links the input parts instead of rewriting them
     Config = SaveConfig
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:

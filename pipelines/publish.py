@@ -155,6 +155,7 @@ class Publish(Stage):
     """Write the dataset (save_to_disk, Parquet shards, card) and optionally push it to the Hugging Face Hub."""
 
     name = "publish"
+    changes_rows = False  # the runner links the input parts instead of rewriting them
     Config = PublishConfig
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:

@@ -10,9 +10,11 @@
       - {stage: chat-format, template: smollm2}
       - stage: save
 
-Every key of a stage entry other than `stage`, `id` and `retries` is a parameter of that stage. `id`
-names a step when one stage is used twice (e.g. inspect before and after cleaning); `retries` asks the
-orchestrator to retry a flaky step (an LLM endpoint, say). The runner adds the `ingest`
+Every key of a stage entry other than `stage`, `id`, `retries` and `resources` is a parameter of that
+stage. `id` names a step when one stage is used twice (e.g. inspect before and after cleaning); `retries`
+asks the orchestrator to retry a flaky step (an LLM endpoint, say); `resources` is what each worker of
+the step needs on Ray (`{num_gpus: 1}` for a vLLM engine, `{num_cpus: 2}`). Top-level `executor:`
+(`{name: ray, address: HOST:PORT}`) and `workers: N` say where parts run; the command line overrides them. The runner adds the `ingest`
 step for `inputs` in front. Loading validates everything (stage names, parameter names and types)
 so that a typo is an error before any work starts, naming the file and step.
 
@@ -33,7 +35,8 @@ from dsforge.pipelines.registry import stage_class
 from dsforge.pipelines.stage import ConfigError, Stage
 
 RECIPES_DIR = Path(__file__).parent / "recipes"
-TOP_LEVEL_KEYS = {"name", "description", "inputs", "stages", "seed", "output"}
+TOP_LEVEL_KEYS = {"name", "description", "inputs", "stages", "seed", "output", "executor", "workers"}
+EXECUTOR_KEYS = {"name", "address", "workers"}
 OUTPUT_KEYS = {"dir"}  # output.dir: where run folders go (default runs/, or --out)
 
 
@@ -42,6 +45,7 @@ class Step:
     id: str
     stage: Stage
     retries: int = 0  # how often the orchestrator retries this step after an exception
+    resources: dict[str, Any] = field(default_factory=dict)  # per worker/actor on Ray: num_cpus, num_gpus, ...
 
     @property
     def name(self) -> str:
@@ -57,6 +61,7 @@ class Recipe:
     path: Path | None = None
     base_dir: Path = field(default_factory=Path.cwd)
     output: dict[str, Any] = field(default_factory=dict)
+    executor: dict[str, Any] = field(default_factory=dict)  # ExecutorSpec fields: name, workers, address
 
 
 def shipped_recipes() -> dict[str, Path]:
@@ -126,6 +131,7 @@ def build_recipe(data: Any, path: Path | None = None, inputs: list[str] | None =
         raise ConfigError(f"{where}: inputs: {e}") from None
 
     base = base_dir or (path.parent if path else Path.cwd())
+    input_specs = [part for spec in input_specs for part in step_parts(spec, base)]
     for spec in input_specs:
         try:
             resolved = resolve_path(spec.path, base)
@@ -151,6 +157,10 @@ def build_recipe(data: Any, path: Path | None = None, inputs: list[str] | None =
         retries = params.pop("retries", 0)
         if not isinstance(retries, int) or retries < 0:
             raise ConfigError(f"{where}: stages[{n}]: retries must be a whole number >= 0, got {retries!r}")
+        resources = params.pop("resources", {}) or {}
+        if not isinstance(resources, dict) or not all(isinstance(v, (int, float)) for v in resources.values()):
+            raise ConfigError(f"{where}: stages[{n}]: resources must map names to numbers, e.g. {{num_gpus: 1}}, "
+                              f"got {resources!r}")
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", step_id):
             raise ConfigError(f"{where}: stages[{n}]: id {step_id!r} may only use letters, digits, '.', '_' and '-'")
         if step_id in seen:
@@ -158,7 +168,7 @@ def build_recipe(data: Any, path: Path | None = None, inputs: list[str] | None =
         seen.add(step_id)
         try:
             cls = stage_class(name)
-            steps.append(Step(step_id, cls(params), retries))
+            steps.append(Step(step_id, cls(params), retries, resources))
         except ConfigError as e:
             raise ConfigError(f"{where}: stages[{n}] ({name}): {e}") from None
     return Recipe(
@@ -169,4 +179,34 @@ def build_recipe(data: Any, path: Path | None = None, inputs: list[str] | None =
         path=path,
         base_dir=base,
         output=dict(output),
+        executor=_executor(data, where),
     )
+
+
+def step_parts(spec: InputSpec, base: Path) -> list[InputSpec]:
+    """A step folder of an earlier run (or its kept/ folder) as input: its Parquet parts, in order."""
+    try:
+        p = resolve_path(spec.path, base)
+    except DataError:
+        return [spec]
+    folder = p / "kept" if (p / "kept").is_dir() and (p / "stats.json").exists() else p
+    files = sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []
+    if not files:
+        return [spec]
+    return [spec.model_copy(update={"path": str(f), "format": "parquet", "mapping": "records"}) for f in files]
+
+
+def _executor(data: dict[str, Any], where: str) -> dict[str, Any]:
+    """The recipe's `executor:` ({name, address} or a bare name) and `workers:`, checked."""
+    ex = data.get("executor") or {}
+    ex = {"name": ex} if isinstance(ex, str) else dict(ex)
+    if not isinstance(ex, dict) or set(ex) - EXECUTOR_KEYS:
+        raise ConfigError(f"{where}: executor: expected {{name: local|ray, address: HOST:PORT, workers: N}}, got {ex!r}")
+    if ex.get("name", "local") not in ("local", "ray"):
+        raise ConfigError(f"{where}: executor: name must be local or ray, got {ex.get('name')!r}")
+    workers = data.get("workers", ex.get("workers"))
+    if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
+        raise ConfigError(f"{where}: workers must be a whole number >= 1, got {workers!r}")
+    if workers is not None:
+        ex["workers"] = workers
+    return ex
