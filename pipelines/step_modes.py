@@ -43,7 +43,7 @@ def make_task(plan, i: int, fp: str, ctx, phase: str, part: int, src: Path | Non
     """A picklable description of one task: the stage (by class), its config and context, the paths."""
     step = plan.recipe.steps[i]
     return Task(step=step.id, key=fp, stage=step.name, stage_cls=type(step.stage),
-                config=step.stage.config.model_dump(mode="python"), ctx=ctx,
+                config=step.stage.config, ctx=ctx,
                 phase=phase, part=part, step_dir=str(plan.step_dir(i)), src=str(src) if src else None, arg=arg)
 
 

@@ -137,7 +137,7 @@ def test_self_instruct_applies_each_filter_and_counts_it(tmp_path, seeds):
     lin = info(kept.row(0, named=True), "self-instruct")
     assert lin["backend"] == {"backend": "scripted", "model": "scripted-1"}
     assert lin["template"]["id"] == "self_instruct_v1" and len(lin["template"]["sha256"]) == 12
-    assert len(lin["sources"]) == 3 and all(s.startswith("seed_task_") for s in lin["sources"])
+    assert len(lin["sources"]) == 3 and all(s.startswith("seed_task_") for s in lin["sources"])  # the seeds' own ids
     assert lin["sampling"]["temperature"] == 0.7
     # three seed examples were shown, numbered 1-3, and the prompt asks for task 4 next
     assert backend.prompts[0].rstrip().endswith("4. Instruction:")
