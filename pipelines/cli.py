@@ -173,16 +173,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
-    return n
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="dsforge",
@@ -209,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
         executor_args(sp)
 
     def executor_args(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--workers", type=_positive, metavar="N", help="worker processes (default: every core)")
+        sp.add_argument("--workers", type=_positive_int, metavar="N", help="worker processes (default: every core)")
         sp.add_argument("--executor", choices=("local", "ray"), help="local worker processes (default) or a Ray cluster")
         sp.add_argument("--address", metavar="HOST:PORT", help="the Ray cluster to join (default: a local Ray)")
 
