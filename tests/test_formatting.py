@@ -13,8 +13,9 @@ from transformers import AutoTokenizer
 
 from dsforge.pipelines import records
 from dsforge.pipelines.embedded import load_tokenizer, smollm2_tokenizer_dir
-from dsforge.pipelines.formatting import (ChatFormat, ChatTemplate, apply_system_policy, builtin_info,
-                                          builtin_templates, format_issues, mask_from_spans)
+from dsforge.pipelines.formatting import (GENERATION_TAG, ChatFormat, ChatTemplate, apply_system_policy, builtin_info,
+                                          builtin_templates, format_issues)
+from dsforge.pipelines.loss_masks import end_at_eos, generation_template, mask_from_spans
 from dsforge.pipelines.readers import InputSpec, read_input
 from dsforge.pipelines.stage import ConfigError, StageContext
 
@@ -352,3 +353,48 @@ def test_consistency_drop_mode(tmp_path):
     assert res.kept["id"].to_list() == ["0", "1", "2"]
     assert res.rejected["reason"].to_list() == ["chat-format:inconsistent_format"]
     assert "missing_separator" in res.rejected["detail"][0]
+
+
+# ---------------------------------------------------------------- generation-marked copies (templates/generation/)
+
+@pytest.mark.parametrize("name", sorted(PINNED))
+def test_generation_copies_render_the_same_text(name, test_tokenizers):
+    tok, _ = test_tokenizers[name]
+    orig, marked = ChatTemplate(name).template, generation_template(name).read_text()
+    assert GENERATION_TAG.search(marked) and ("{% endgeneration %}" in marked or "{%- endgeneration %}" in marked)
+    convs = [*CONVERSATIONS.values()] + ([TOOL_CHAT, TOOL_CHAT[:2]] if name in ("qwen2.5", "llama3.1", "mistral") else [])
+    rendered = 0
+    for conv in convs:
+        tools = [WEATHER_TOOL] if conv[0] is TOOL_CHAT[0] else None
+        for gen in (False, True):
+            try:
+                expected = tok.apply_chat_template(copy.deepcopy(conv), chat_template=orig, tools=tools,
+                                                   tokenize=False, add_generation_prompt=gen)
+            except Exception:  # noqa: BLE001 - the model's template refuses (gemma + system): nothing to compare
+                continue
+            assert tok.apply_chat_template(copy.deepcopy(conv), chat_template=marked, tools=tools, tokenize=False,
+                                           add_generation_prompt=gen) == expected, (name, conv, gen)
+            rendered += 1
+    assert rendered >= 6
+
+
+@pytest.mark.parametrize("name", sorted(PINNED))
+def test_generation_copies_mask_what_dsforge_masks(name, test_tokenizers):
+    """transformers' (and so TRL's assistant_only_loss) masks with the shipped copy == dsforge's own masks:
+    the reply and its end-of-turn marker, never the header (loss_masks.py: the convention)."""
+    tok, folder = test_tokenizers[name]
+    ours = ChatTemplate(name, tokenizer=str(folder))
+    marked = generation_template(name).read_text()
+    convs = [TURNS, TURNS[:2], CONVERSATIONS["unicode"]] + ([[SYSTEM, *TURNS]] if name != "gemma" else [])
+    for conv in convs:
+        ref = tok.apply_chat_template(copy.deepcopy(conv), chat_template=marked, tokenize=True, return_dict=True,
+                                      return_assistant_tokens_mask=True)
+        text, ids, mask, method = ours.loss_mask(conv)
+        assert method in ("prefix", "search")
+        assert ids == list(ref["input_ids"]) and mask == list(ref["assistant_masks"]), (name, conv)
+
+
+def test_text_ends_at_one_eos():
+    assert end_at_eos("a<|im_end|>\n", "<|im_end|>") == "a<|im_end|>"
+    assert end_at_eos("a<end_of_turn>\n", "<eos>") == "a<end_of_turn>\n"  # gemma: TRL appends <eos>, once
+    assert end_at_eos("x</s>", "</s>") == "x</s>" and end_at_eos("x\n", None) == "x\n"
