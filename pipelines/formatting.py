@@ -11,16 +11,16 @@ A template is named by:
 - a tokenizer folder or its tokenizer_config.json (template and special tokens both from there).
 
 Layouts: `sft` (text / messages), `dpo`/`orpo` (prompt, chosen, rejected: TRL's prompt + continuation
-split), `reward` (pairs as dpo; scored rows as sft plus score), `completion` (prompt, completion).
+split), `reward` (pairs as dpo; scored rows as sft plus score), `completion` (prompt, completion), `kto`
+(pairs as dpo, scored rows as completion; save/publish turn them into prompt/completion/label rows).
 Output columns (never overwriting the raw chosen/rejected): text, messages, prompt_text, chosen_text,
 rejected_text, completion_text, prompt_messages, chosen_messages, rejected_messages,
-completion_messages, layout, n_tokens; with `loss_mask: true` also input_ids and assistant_masks.
+completion_messages, layout, n_tokens; with `loss_mask: true` also input_ids and assistant_masks (and the
+tokenizer's identity in the lineage, which publish copies into the dataset's metadata).
 
-Loss masks: from the template's {% generation %} blocks when it has them (transformers' own mask);
-otherwise each assistant turn's span is the difference between rendering the conversation up to it
-with a generation prompt and rendering it including it (so the end-of-turn token is learned), or, for
-templates where a prefix does not render as a prefix (Mistral moves the system prompt), the reply
-located in the text plus the eos token that follows. Tokens overlapping a span get 1, as in transformers.
+Rendered strings are apply_chat_template's, except that a string ending with the eos token plus
+whitespace ends at the eos (`<|im_end|>`, not `<|im_end|>\n`): TRL appends eos to text that does not end
+with it, which would give two. Loss masks: loss_masks.py (the token convention and why).
 
 Rows a template cannot render (documents, roles it refuses) are rejected with the template's own error.
 Tool calls: a `messages_json` column (OpenAI-style messages with tool_calls) and a `tools` column (JSON
@@ -43,6 +43,7 @@ import polars as pl
 from pydantic import Field
 
 from dsforge.pipelines import loss_masks, records
+from dsforge.pipelines.format_checks import format_issues
 from dsforge.pipelines.embedded import load_tokenizer
 from dsforge.pipelines.loss_masks import end_at_eos, mask_from_spans
 from dsforge.pipelines.stage import ConfigError, Stage, StageConfig, StageContext, StageResult
@@ -180,68 +181,6 @@ class ChatTemplate:
             text = loss_masks.end_at_eos(text, self._special.get("eos_token"))
         ids, offsets = self.encode(text)
         return text, ids, mask_from_spans(offsets, spans), method
-
-
-# ---------------------------------------------------------------- prompt-format consistency
-
-SEPARATORS = ("->", "=>", "→", "###", "Answer:", "Output:", "Response:", "A:", "Solution:")
-RESPONSE_PREFIXES = ("Answer:", "Output:", "Response:", "A:", "Assistant:", "###", "Solution:")
-TEMPLATE_MARKUP = ("<|im_start|>", "<|im_end|>", "[INST]", "[/INST]", "<|start_header_id|>", "<|eot_id|>",
-                   "<start_of_turn>", "<|user|>", "<|assistant|>", "### Instruction:", "### Response:")
-
-
-def format_issues(prompts: list[str | None], responses: list[str | None],
-                  min_share: float = 0.6) -> tuple[list[list[str]], list[str]]:
-    """Per-row format problems and summary warnings, for the inconsistencies the book warns about:
-    trailing whitespace, a separator most prompts end with but some lack (the "missing arrow"), a
-    response prefix only some rows have (or lack), and chat markup already inside the content (a row
-    templated twice)."""
-    n = len(prompts)
-    issues: list[list[str]] = [[] for _ in range(n)]
-    warnings: list[str] = []
-
-    def ending(p: str) -> str | None:
-        s = p.rstrip()
-        return next((sep for sep in SEPARATORS if s.endswith(sep)), None)
-
-    def prefix(r: str) -> str | None:
-        s = r.lstrip()
-        return next((pre for pre in RESPONSE_PREFIXES if s.startswith(pre)), None)
-
-    for i, (p, r) in enumerate(zip(prompts, responses)):
-        for label, s in (("prompt", p), ("response", r)):
-            if s and s != s.rstrip(" \t"):
-                issues[i].append(f"trailing_space:{label}")
-            if s and (mark := next((m for m in TEMPLATE_MARKUP if m in s), None)):
-                issues[i].append(f"template_markup:{label}:{mark}")
-    for label, values, fn, kind in (("prompt", prompts, ending, "separator"), ("response", responses, prefix, "prefix")):
-        found = [fn(v) if v else None for v in values]
-        present = [f for f in found if f]
-        if not present or n < 3:
-            continue
-        top = max(set(present), key=present.count)
-        share = present.count(top) / n
-        if share >= min_share and share < 1.0:
-            missing = [i for i, f in enumerate(found) if f != top]
-            for i in missing:
-                issues[i].append(f"missing_{kind}:{top}")
-            warnings.append(f"{len(missing)} of {n} rows lack the {label} {kind} {top!r} that the others have")
-        elif share < 1 - min_share or (share < min_share and present):
-            odd = [i for i, f in enumerate(found) if f]
-            if len(odd) < n:
-                for i in odd:
-                    issues[i].append(f"extra_{kind}:{found[i]}")
-                warnings.append(f"{len(odd)} of {n} rows have a {label} {kind} ({', '.join(sorted(set(present)))}) "
-                                "that the others lack")
-    counts: dict[str, int] = {}
-    for row in issues:
-        for iss in row:
-            key = iss.split(":")[0]
-            counts[key] = counts.get(key, 0) + 1
-    for key in ("trailing_space", "template_markup"):
-        if counts.get(key):
-            warnings.append(f"{counts[key]} rows have {key.replace('_', ' ')} (see the format_issues column)")
-    return issues, warnings
 
 
 # ---------------------------------------------------------------- the stage

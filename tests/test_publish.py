@@ -292,3 +292,16 @@ def test_reward_layout_exports_pairs_and_scored_rows(tmp_path):
     rows = {r["id"]: r for r in ds}
     assert rows["p0"]["chosen"] == [{"role": "assistant", "content": "Blue."}] and rows["p0"]["score"] is None
     assert rows["s0"]["score"] == 0.75 and rows["s0"]["messages"][-1] == {"role": "assistant", "content": "Hello"}
+
+
+def test_sampled_run_card_has_the_recipe_name(tmp_path):
+    from dsforge.pipelines.recipe import build_recipe
+
+    recipe = build_recipe({"name": "sft-completion", "inputs": [{"path": "data:alpaca_libre_v1.jsonl", "mapping": "alpaca"}],
+                           "stages": [{"stage": "chat-format", "layout": "completion"}, {"stage": "publish"}]})
+    summary = run_recipe(recipe, tmp_path / "runs", sample=5, progress=False)
+    assert summary["status"] == "ok" and "-sample5" in summary["run_dir"]
+    meta = yaml.safe_load((Path(summary["run_dir"]) / "dataset" / "README.md").read_text().split("---")[1])
+    assert meta["pretty_name"] == "sft-completion"
+    trl = yaml.safe_load((Path(summary["run_dir"]) / "dataset" / "trainers" / "trl.yaml").read_text())
+    assert trl["completion_only_loss"] is True
