@@ -97,7 +97,7 @@ def test_prefect_flow_runs_the_recipe_with_one_task_per_step(prefect_harness, tm
                                                       "token-budget", "inspect-clean", "chat-format", "save"]
     assert summary["steps"][0]["kept"] == 150
     run = Path(summary["run_dir"])
-    assert (run / "dataset" / "hf" / "dataset_info.json").exists()
+    assert (run / "dataset" / "hf" / "dataset_dict.json").exists()  # always a DatasetDict
     assert (run / "stages" / "05-inspect-clean" / "report.html").exists()
 
     import anyio
