@@ -6,8 +6,9 @@ installed; each pins its own torch/transformers). Get their code without install
     WHEELS=/tmp/trainer-wheels python bench/check_trainer_loaders.py DATASET_DIR [DATASET_DIR ...]
 
 Runs: LLaMA-Factory 0.9.5's get_dataset_list + SharegptDatasetConverter on every dataset_info.json entry, and
-axolotl 0.19's SFTDataset/DPODataset pydantic models on trainers/axolotl.yaml. Result (2026-12-01): 20 SFT and
-20 ranking rows converted, 0 skipped as abnormal; both axolotl entries validate.
+axolotl 0.19's SFTDataset/DPODataset pydantic models on trainers/axolotl.yaml. Result (2026-12-01, save of 20
+Alpaca rows as sft, dpo and reward): 20 + 20 + 20 rows converted, 0 skipped as abnormal; all three axolotl
+entries validate.
 
 What it loads: LLaMA-Factory 0.9.5's own parser + SharegptDatasetConverter and axolotl 0.19's own pydantic
 dataset schema on what dsforge writes (loaded from the downloaded wheels; package __init__s bypassed)."""

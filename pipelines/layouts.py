@@ -10,6 +10,8 @@
     completion  prompt, completion                                  TRL SFTTrainer (prompt-completion)
     kto         prompt, completion, label (bool)                    TRL KTOTrainer, LLaMA-Factory kto_tag
     records     every column with data                              (no trainer: the raw records)
+    reward-strings  system, input, chosen, rejected (plain strings:     axolotl bradley_terry.chat_template
+                the system turn, the last user turn, the two replies)   (written beside a reward export)
 
 Message lists are preferred; `prefer: text` takes the rendered strings (chat-format's `*_text`). KTO
 rows come from pairs (one desirable and one undesirable row per pair) and from scored rows
@@ -26,7 +28,7 @@ import polars as pl
 
 from dsforge.pipelines.stage import ConfigError
 
-LAYOUTS = ("sft", "dpo", "orpo", "reward", "completion", "kto", "records")
+LAYOUTS = ("sft", "dpo", "orpo", "reward", "completion", "kto", "records", "reward-strings")
 # layout -> slots; each slot lists (output name, source column) choices, message lists first
 SLOTS: dict[str, list[list[tuple[str, str]]]] = {
     "sft": [[("messages", "messages"), ("text", "text")]],
@@ -88,6 +90,8 @@ def plan_export(columns_with_data: set[str], all_columns: list[str], layout: str
 
     exprs: list[pl.Expr] = []
     used: set[str] = set()
+    if layout == "reward-strings":
+        return _plan_reward_strings(has, keep)
     if layout == "kto":
         return _plan_kto(has, pick, need, keep, kto_threshold)
     base = "dpo" if layout in ("orpo", "reward") else layout
@@ -108,6 +112,18 @@ def plan_export(columns_with_data: set[str], all_columns: list[str], layout: str
     names = {e.meta.output_name() for e in exprs}
     exprs += [pl.col(c) for c in (*keep, *EXTRA) if has(c) and c not in used and c not in names]
     return ExportPlan(layout, exprs)
+
+
+def _plan_reward_strings(has, keep) -> ExportPlan:
+    if not all(has(c) for c in ("prompt_messages", "chosen_messages", "rejected_messages")):
+        raise ConfigError("layout reward-strings needs pairs rendered by chat-format (prompt/chosen/rejected_messages)")
+    first, last = pl.col("prompt_messages").list.first(), pl.col("prompt_messages").list.last()
+    system = pl.when(first.struct.field("role") == "system").then(first.struct.field("content")).otherwise(pl.lit(""))
+    return ExportPlan("reward-strings", [
+        system.alias("system"), last.struct.field("content").alias("input"),
+        pl.col("chosen_messages").list.last().struct.field("content").alias("chosen"),
+        pl.col("rejected_messages").list.last().struct.field("content").alias("rejected"),
+        *[pl.col(c) for c in keep if has(c)]])
 
 
 def _plan_kto(has, pick, need, keep, threshold) -> ExportPlan:
@@ -134,6 +150,8 @@ def _plan_kto(has, pick, need, keep, threshold) -> ExportPlan:
 
 def apply_plan(frame: pl.DataFrame, plan: ExportPlan) -> pl.DataFrame:
     """One chunk of the records table in the plan's layout (KTO pairs become two rows each)."""
+    if plan.layout == "reward-strings":
+        return frame.filter(pl.col("chosen_messages").is_not_null()).select(plan.exprs)
     if plan.layout != "kto":
         return frame.select(plan.exprs)
     parts = []

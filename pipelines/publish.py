@@ -86,13 +86,20 @@ def write_dataset(df: pl.DataFrame, out_dir: Path, cfg: SaveConfig, name: str, f
                            keep=cfg.keep, columns=columns, split_column=cfg.split_column, shard_rows=cfg.shard_rows,
                            kto_threshold=cfg.kto_threshold, metadata=info)
     extra: list[str] = []
+    axolotl_reward: dict[str, list[str]] = {}
+    if cfg.trainer_configs and written.layout == "reward" and written.files and "chosen" in written.columns:
+        # axolotl's reward loader reads plain strings: a second, small export beside the TRL one
+        strings = write_layout(df, out_dir / "axolotl-reward", layout="reward-strings", formats=["parquet"],
+                               keep=cfg.keep, split_column=cfg.split_column, shard_rows=cfg.shard_rows, metadata=info)
+        axolotl_reward = {s: [f"axolotl-reward/{f}" for f in names] for s, names in strings.files.items()}
     if cfg.trainer_configs:
         from dsforge.pipelines.formatting import builtin_info
 
         template = info.get("template")
         model = (builtin_info().get(template or "", {}).get("model") or "").split(" ")[0] or None
         extra = write_trainer_configs(out_dir, name=name, layout=written.layout, columns=written.columns,
-                                      files=written.files, template=template, model=model, repo_id=repo_id)
+                                      files=written.files, template=template, model=model, repo_id=repo_id,
+                                      axolotl_reward_files=axolotl_reward)
     return written, extra
 
 

@@ -9,9 +9,11 @@
                              TRL's `assistant_only_loss=True` works and masks the tokens dsforge's own
                              masks do (loss_masks.py explains the convention)
 
-Only what a tool reads is written: axolotl gets no reward entry (its bradley_terry loader wants
-system/input/chosen/rejected *strings*; dsforge's reward layout is TRL's) and LLaMA-Factory no KTO entry
-(it wants the reply inside `messages`). Both are named in `trainers/README.md` when they apply.
+axolotl's reward loader (`bradley_terry.chat_template`) wants system/input/chosen/rejected *strings*, so a
+reward export also gets `axolotl-reward/` (layout `reward-strings`) for it. Only what a tool reads is
+written: no axolotl KTO entry, no LLaMA-Factory KTO entry (it wants the reply inside `messages`) nor one for
+reward data holding scored rows;
+`trainers/README.md` says so when it applies.
 
 Not here: the data itself (dataset_writer.py), running any trainer.
 """
@@ -47,10 +49,14 @@ def trl_config(layout: str, columns: list[str], template_path: str | None, model
     return cfg
 
 
-def axolotl_config(layout: str, columns: list[str], files: dict[str, list[str]]) -> dict[str, Any] | None:
+def axolotl_config(layout: str, columns: list[str], files: dict[str, list[str]],
+                   reward_files: dict[str, list[str]] | None = None) -> dict[str, Any] | None:
     """axolotl `datasets:` entries (paths relative to the dataset folder), or None when axolotl cannot read it."""
     train = files.get("train") or []
     base = {"path": "parquet", "data_files": train, "split": "train"}
+    if layout == "reward" and reward_files and reward_files.get("train"):
+        return {"chat_template": "tokenizer_default", "datasets": [
+            {"path": "parquet", "data_files": reward_files["train"], "split": "train", "type": "bradley_terry.chat_template"}]}
     if layout == "sft" and "messages" in columns:
         return {"chat_template": "tokenizer_default",
                 "datasets": [{**base, "type": "chat_template", "field_messages": "messages",
@@ -66,7 +72,8 @@ def llamafactory_info(name: str, layout: str, columns: list[str], files: dict[st
     """LLaMA-Factory dataset_info.json entries: one per split, each a folder of Parquet files."""
     if layout == "sft" and "messages" in columns:
         entry = {"formatting": "sharegpt", "columns": {"messages": "messages"}, "tags": LF_TAGS}
-    elif layout in ("dpo", "orpo") and {"chosen_turn", "rejected_turn"} <= set(columns):
+    elif layout in ("dpo", "orpo", "reward") and {"chosen_turn", "rejected_turn"} <= set(columns) \
+            and "score" not in columns:  # LLaMA-Factory's reward-model stage reads the same ranking format
         entry = {"formatting": "sharegpt", "ranking": True,
                  "columns": {"messages": "prompt", "chosen": "chosen_turn", "rejected": "rejected_turn"},
                  "tags": LF_TAGS}
@@ -82,7 +89,7 @@ def llamafactory_info(name: str, layout: str, columns: list[str], files: dict[st
 
 def write_trainer_configs(folder: Path, *, name: str, layout: str, columns: list[str],
                           files: dict[str, list[str]], template: str | None, model: str | None,
-                          repo_id: str | None = None) -> list[str]:
+                          repo_id: str | None = None, axolotl_reward_files: dict[str, list[str]] | None = None) -> list[str]:
     """Write the configs above into `folder` (the dataset folder); returns the files written. TRL's
     dataset_name is the Hub repo when there is one, else this folder's absolute path."""
     written: list[str] = []
@@ -103,7 +110,7 @@ def write_trainer_configs(folder: Path, *, name: str, layout: str, columns: list
         f"# trl {TRL_COMMAND[layout]} --config trainers/trl.yaml --output_dir out\n" + yaml.safe_dump(trl, sort_keys=False))
     written.append("trainers/trl.yaml")
     notes.append(f"- TRL: `trl {TRL_COMMAND[layout]} --config trainers/trl.yaml --output_dir out`.")
-    ax = axolotl_config(layout, columns, files)
+    ax = axolotl_config(layout, columns, files, axolotl_reward_files)
     if ax:
         (folder / "trainers" / "axolotl.yaml").write_text(
             "# merge into your axolotl config; paths are relative to the dataset folder (run axolotl from there)\n"

@@ -147,10 +147,32 @@ def test_dpo_configs_for_llamafactory_and_axolotl(tmp_path):
     assert "trl dpo --config trainers/trl.yaml" in notes
 
 
-def test_reward_layout_says_which_tools_have_no_loader(tmp_path):
-    df = records.from_rows([{"id": "p", "source": "s", "kind": "preference", "instruction": "q", "chosen": "a",
-                             "rejected": "b"}])
-    Save({"output_dir": "r"}).process(ChatFormat({"layout": "reward"}).process(df, _ctx(tmp_path)).kept, _ctx(tmp_path))
-    notes = (tmp_path / "r" / "trainers" / "README.md").read_text()
+def test_reward_pairs_for_axolotl_bradley_terry_and_llamafactory(tmp_path):
+    df = records.from_rows([
+        {"id": "p", "source": "s", "kind": "preference", "instruction": "Name a colour.", "chosen": "Blue.",
+         "rejected": "Dog."},
+        {"id": "q", "source": "s", "kind": "preference", "instruction": "2+2?", "chosen": "4", "rejected": "5"}])
+    kept = ChatFormat({"layout": "reward", "system_prompt": "Be brief."}).process(df, _ctx(tmp_path)).kept
+    Save({"output_dir": "r"}).process(kept, _ctx(tmp_path))
+    cfg = yaml.safe_load((tmp_path / "r" / "trainers" / "axolotl.yaml").read_text())
+    (entry,) = cfg["datasets"]
+    assert entry["type"] == "bradley_terry.chat_template" and set(entry) <= AX_SFT
+    rows = datasets.load_dataset("parquet", data_files=[str(tmp_path / "r" / f) for f in entry["data_files"]],
+                                 split="train").to_list()
+    # bradley_terry/chat_template.py reads prompt["system"], ["input"], ["chosen"], ["rejected"] as strings
+    assert [(r["system"], r["input"], r["chosen"], r["rejected"]) for r in rows] == [
+        ("Be brief.", "Name a colour.", "Blue.", "Dog."), ("Be brief.", "2+2?", "4", "5")]
+    _check_llamafactory(tmp_path / "r", "dataset", ranking=True)
+    # the TRL export itself is untouched: message lists
+    assert datasets.load_from_disk(str(tmp_path / "r" / "hf"))["train"][0]["chosen"] == [
+        {"role": "assistant", "content": "Blue."}]
+
+
+def test_scored_rows_say_which_tools_have_no_loader(tmp_path):
+    df = records.from_rows([{"id": "s", "source": "s", "kind": "scored", "instruction": "q", "response": "a",
+                             "score": 1.0}])
+    Save({"output_dir": "k"}).process(ChatFormat({"layout": "kto"}).process(df, _ctx(tmp_path)).kept
+                                      .with_columns(label=pl.lit(True)), _ctx(tmp_path))
+    notes = (tmp_path / "k" / "trainers" / "README.md").read_text()
     assert "axolotl: no config" in notes and "LLaMA-Factory: no dataset_info.json" in notes
-    assert not (tmp_path / "r" / "dataset_info.json").exists()
+    assert not (tmp_path / "k" / "dataset_info.json").exists()
