@@ -103,6 +103,12 @@ def write_dataset(df: pl.DataFrame, out_dir: Path, cfg: SaveConfig, name: str, f
     return written, extra
 
 
+def written_stats(out_dir: Path, written: Written, extra: list[str]) -> dict[str, Any]:
+    """The step's stats: where, which layout and columns, rows and files per split, configs, metadata."""
+    return {"output": str(out_dir), "layout": written.layout, "columns": written.columns, "splits": written.splits,
+            "files": written.files, "trainer_configs": extra, **written.metadata}
+
+
 class Save(Stage):
     """Write the final dataset (DatasetDict, Parquet shards, JSONL) in its training layout, with trainer configs."""
 
@@ -113,9 +119,7 @@ class Save(Stage):
         cfg: SaveConfig = self.config
         out_dir = output_dir(cfg, ctx)
         written, extra = write_dataset(df, out_dir, cfg, recipe_name(find_run_dir(ctx.work_dir)) or "dataset")
-        return StageResult(kept=df, stats={"output": str(out_dir), "layout": written.layout, "columns": written.columns,
-                                           "splits": written.splits, "files": written.files,
-                                           "trainer_configs": extra, **written.metadata})
+        return StageResult(kept=df, stats=written_stats(out_dir, written, extra))
 
 
 class PublishConfig(SaveConfig):
@@ -169,9 +173,7 @@ class Publish(Stage):
                                license=cfg.license, description=cfg.description, tags=cfg.tags,
                                repo_id=cfg.push_to_hub, figures=figures, trainer_files=extra)
             (out_dir / "README.md").write_text(card, encoding="utf-8")
-        stats: dict[str, Any] = {"output": str(out_dir), "layout": written.layout, "columns": written.columns,
-                                 "splits": written.splits, "files": written.files, "trainer_configs": extra,
-                                 **written.metadata}
+        stats = written_stats(out_dir, written, extra)
         if cfg.push_to_hub:
             stats["pushed"] = push_folder(out_dir, cfg.push_to_hub, cfg.private, cfg.token_env)
             stats["private"] = cfg.private
