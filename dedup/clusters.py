@@ -8,10 +8,12 @@ is deterministic: rows are ordered by the rule's key and ties go to the earlier 
     best_score        the highest value of `score_column` (nulls lose)
     preferred_source  the row whose `source` comes first in `preferred_sources` (others after, in input order)
 
-Outputs: kept rows carry `<column>` (cluster id, null when the row has no duplicate) and
-`<column>_size`; rejected rows carry the same plus a detail naming the kept row and why it was kept; a
-clusters table (cluster id, size, kept id, why, members, similarity to the kept row) goes to the stage's
-work folder as Parquet. Not here: finding the clusters (lsh.py, semantic.py).
+Works on `cluster_meta` (id, source, text length, score: a few bytes per row), never on whole rows, so
+the keyed dedup stages decide over every shard's rows at once. Outputs are verdicts (stage.py): kept rows
+carry `<column>` (cluster id, null when the row has no duplicate) and `<column>_size`; rejected rows carry
+the same plus a detail naming the kept row and why it was kept; a clusters table (cluster id, size, kept
+id, why, members, similarity to the kept row) goes to the stage's work folder as Parquet.
+Not here: finding the clusters (lsh.py, semantic.py).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import polars as pl
 from pydantic import Field
 
 from dsforge.pipelines import records
-from dsforge.pipelines.stage import Stage, StageConfig, StageResult
+from dsforge.pipelines.stage import StageConfig, Verdicts
 
 KeepRule = Literal["first", "longest", "best_score", "preferred_source"]
 
@@ -37,14 +39,22 @@ class KeepConfig(StageConfig):
     preferred_sources: list[str] = Field([], description="for keep=preferred_source: sources in order of preference")
 
 
-def _rank_columns(df: pl.DataFrame, cfg: KeepConfig, text: pl.Expr) -> list[pl.Expr]:
-    """Sort keys (ascending = better) for the keep rule; the row position breaks ties."""
-    if cfg.keep == "longest":
-        return [(-text.fill_null("").str.len_chars().cast(pl.Int64)).alias("__k")]
+def cluster_meta(df: pl.DataFrame, cfg: KeepConfig, text: pl.Expr) -> pl.DataFrame:
+    """The per-row facts the keep rule and the audit need: id, source, text length (and the score)."""
+    cols = [pl.col("id"), pl.col("source"), text.fill_null("").str.len_chars().cast(pl.Int64).alias("__len")]
     if cfg.keep == "best_score":
         if cfg.score_column not in df.columns:
             raise ValueError(f"keep=best_score reads column {cfg.score_column!r}, which the table does not have "
                              f"(columns: {', '.join(df.columns)}); set score_column")
+        cols.append(pl.col(cfg.score_column).cast(pl.Float64))
+    return df.select(cols)
+
+
+def _rank_columns(cfg: KeepConfig) -> list[pl.Expr]:
+    """Sort keys (ascending = better) for the keep rule over cluster_meta; the row position breaks ties."""
+    if cfg.keep == "longest":
+        return [(-pl.col("__len")).alias("__k")]
+    if cfg.keep == "best_score":
         col = pl.col(cfg.score_column).cast(pl.Float64)
         return [col.is_null().alias("__k0"), (-col).fill_null(0.0).alias("__k")]
     if cfg.keep == "preferred_source":
@@ -65,15 +75,15 @@ def _why(cfg: KeepConfig) -> pl.Expr:
     return pl.lit("first in input order")
 
 
-def pick_kept(df: pl.DataFrame, labels: np.ndarray, cfg: KeepConfig, text: pl.Expr) -> np.ndarray:
+def pick_kept(meta: pl.DataFrame, labels: np.ndarray, cfg: KeepConfig) -> np.ndarray:
     """Row position of the kept row of each row's cluster (a row in no cluster keeps itself)."""
-    n = df.height
+    n = meta.height
     kept = np.arange(n)
     if not (labels >= 0).any():
         return kept
     ranked = pl.DataFrame({"__row": np.arange(n), "__c": labels})
-    if rank := _rank_columns(df, cfg, text):
-        ranked = ranked.hstack(df.select(*rank))
+    if rank := _rank_columns(cfg):
+        ranked = ranked.hstack(meta.select(*rank))
     ranked = ranked.filter(pl.col("__c") >= 0)
     keys = [c for c in ranked.columns if c.startswith("__k")] + ["__row"]
     best = ranked.sort(["__c", *keys]).group_by("__c", maintain_order=True).first().select("__c", "__row")
@@ -84,11 +94,12 @@ def pick_kept(df: pl.DataFrame, labels: np.ndarray, cfg: KeepConfig, text: pl.Ex
     return kept
 
 
-def split_clusters(stage: Stage, df: pl.DataFrame, labels: np.ndarray, kept_pos: np.ndarray, cfg: KeepConfig,
-                   text: pl.Expr, column: str, similarity: np.ndarray | None, similarity_name: str,
-                   work_dir: Path | None, reason: str = "near_duplicate") -> tuple[StageResult, pl.DataFrame]:
-    """Kept rows, rejected rows (with detail) and the clusters audit table; writes <column>-clusters.parquet."""
-    n = df.height
+def cluster_verdicts(stage: str, meta: pl.DataFrame, labels: np.ndarray, kept_pos: np.ndarray, cfg: KeepConfig,
+                     column: str, similarity: np.ndarray | None, similarity_name: str, work_dir: Path | None,
+                     reason: str = "near_duplicate") -> Verdicts:
+    """Verdicts for the rows in clusters (cluster id and size on each; a reason and detail on the dropped)
+    plus the clusters audit table, written to <work_dir>/<column>-clusters.parquet."""
+    n = meta.height
     in_cluster = labels >= 0
     # cluster ids numbered by the kept row's position: stable for a given input and rule
     kept_of_cluster = np.where(in_cluster, kept_pos, -1)
@@ -97,29 +108,25 @@ def split_clusters(stage: Stage, df: pl.DataFrame, labels: np.ndarray, kept_pos:
     cid[in_cluster] = np.searchsorted(uniq, kept_of_cluster[in_cluster])
     sizes = np.bincount(cid[in_cluster], minlength=len(uniq)) if len(uniq) else np.zeros(0, np.int64)
     sim = similarity if similarity is not None else np.full(n, np.nan)
-    work = df.with_columns(
-        pl.Series(column, np.where(in_cluster, cid, 0)).cast(pl.Int64),
-        pl.Series(f"{column}_size", np.where(in_cluster, sizes[cid] if len(uniq) else 0, 1)).cast(pl.Int64),
-        pl.Series("__kept_id", df["id"].to_numpy()[kept_pos] if n else []).cast(pl.String),
-        pl.Series("__sim", sim).cast(pl.Float64),
-        pl.Series("__in", in_cluster),
-        text.fill_null("").str.len_chars().alias("__len"),
-    ).with_columns(pl.when(pl.col("__in")).then(pl.col(column)).otherwise(None).alias(column))
-    is_kept = kept_pos == np.arange(n)
-    why_rows = work.filter(pl.Series(is_kept & in_cluster)).select(
-        pl.col(column), pl.col("id").alias("kept_id"), _why(cfg).alias("why"))
-    work = work.join(why_rows.select(column, pl.col("why").alias("__why")), on=column, how="left", maintain_order="left")
-    helpers = ["__kept_id", "__sim", "__in", "__len", "__why"]
-    kept = work.filter(pl.Series(is_kept)).drop(helpers)
-    dropped = work.filter(pl.Series(~is_kept))
+    rows = np.flatnonzero(in_cluster)
+    work = meta[rows.tolist()].with_columns(
+        pl.Series(column, cid[rows]).cast(pl.Int64),
+        pl.Series(f"{column}_size", sizes[cid[rows]] if len(uniq) else []).cast(pl.Int64),
+        pl.Series("__kept_id", meta["id"].to_numpy()[kept_pos[rows]] if len(rows) else []).cast(pl.String),
+        pl.Series("__sim", sim[rows]).cast(pl.Float64),
+        pl.Series("__is_kept", kept_pos[rows] == rows),
+    )
+    why = work.filter(pl.col("__is_kept")).select(column, _why(cfg).alias("__why"))
+    work = work.join(why, on=column, how="left", maintain_order="left")
     detail = pl.format(
         "duplicate of {} (cluster {}, {} rows, {} {}); kept {}: {} (keep={})",
         pl.col("__kept_id"), pl.col(column), pl.col(f"{column}_size"), pl.lit(similarity_name),
         pl.col("__sim").round(3), pl.col("__kept_id"), pl.col("__why"), pl.lit(cfg.keep))
-    rejected = stage.reject(dropped, reason, detail).drop(helpers)
+    table = work.select(
+        "id", pl.when(~pl.col("__is_kept")).then(pl.lit(f"{stage}:{reason}")).alias("reason"),
+        pl.when(~pl.col("__is_kept")).then(detail).alias("detail"), column, f"{column}_size")
     clusters = (
-        work.filter(pl.col("__in"))
-        .group_by(column, maintain_order=False)
+        work.group_by(column, maintain_order=False)
         .agg(pl.len().alias("size"), pl.col("__kept_id").first().alias("kept_id"), pl.col("__why").first().alias("why"),
              pl.col("id").alias("members"), pl.col("__sim").alias(similarity_name.lower().replace(".", "").replace(" ", "_")))
         .sort(column)
@@ -128,7 +135,9 @@ def split_clusters(stage: Stage, df: pl.DataFrame, labels: np.ndarray, kept_pos:
     if work_dir is not None:
         Path(work_dir).mkdir(parents=True, exist_ok=True)
         clusters.write_parquet(Path(work_dir) / f"{column}-clusters.parquet")
-    return StageResult(kept=kept, rejected=rejected), clusters
+    stats = {"clusters": clusters.height, "rows_in_clusters": int(clusters["size"].sum()) if clusters.height else 0,
+             "removed": int((~work["__is_kept"]).sum()) if work.height else 0}
+    return Verdicts(table, defaults={column: None, f"{column}_size": 1}, stats=stats)
 
 
 def text_of(field: str) -> pl.Expr:

@@ -104,11 +104,16 @@ class CandidatePairs:
 def candidate_pairs(sig: np.ndarray, bands: int, rows: int, active: np.ndarray | None = None) -> CandidatePairs:
     """Pairs (member, first member of its bucket) over all bands, deduplicated. `active`: bool mask of rows
     that take part (documents with shingles)."""
-    idx = np.arange(len(sig)) if active is None else np.flatnonzero(active)
-    sub = sig if active is None else sig[idx]
+    return candidate_pairs_from_keys(len(sig), bands, lambda band: band_keys(sig, band, rows), active)
+
+
+def candidate_pairs_from_keys(n: int, bands: int, keys_of_band, active: np.ndarray | None = None) -> CandidatePairs:
+    """The same from band keys alone (`keys_of_band(b)` -> uint64[n]): one band in memory at a time."""
+    idx = np.arange(n) if active is None else np.flatnonzero(active)
     lefts, rights = [], []
     for band in range(bands):
-        keys = band_keys(sub, band, rows)
+        keys = keys_of_band(band)
+        keys = keys if active is None else keys[idx]
         order = np.argsort(keys, kind="stable")
         sk = keys[order]
         new_group = np.ones(len(sk), dtype=bool)
@@ -124,8 +129,8 @@ def candidate_pairs(sig: np.ndarray, bands: int, rows: int, active: np.ndarray |
         return CandidatePairs(empty, empty, 0)
     left, right = np.concatenate(lefts), np.concatenate(rights)
     lo, hi = np.minimum(left, right), np.maximum(left, right)
-    pairs = np.unique(lo.astype(np.int64) * len(sig) + hi)
-    return CandidatePairs(pairs // len(sig), pairs % len(sig), len(pairs))
+    pairs = np.unique(lo.astype(np.int64) * n + hi)
+    return CandidatePairs(pairs // n, pairs % n, len(pairs))
 
 
 def estimated_jaccard(sig: np.ndarray, left: np.ndarray, right: np.ndarray, block: int = 65536) -> np.ndarray:

@@ -24,10 +24,10 @@ import polars as pl
 from pydantic import Field, model_validator
 
 from dsforge.dedup import lsh
-from dsforge.dedup.clusters import KeepConfig, pick_kept, split_clusters
+from dsforge.dedup.clusters import KeepConfig, cluster_meta, cluster_verdicts, pick_kept
 from dsforge.dedup.shingles import normalise, shingle_hashes
 from dsforge.pipelines import records
-from dsforge.pipelines.stage import Stage, StageContext, StageResult
+from dsforge.pipelines.stage import Stage, StageContext, StageResult, Verdicts, apply_verdicts
 
 
 class MinhashDedupConfig(KeepConfig):
@@ -101,48 +101,120 @@ def in_process_clusters(texts: pl.Series, cfg: MinhashDedupConfig, seed: int) ->
 
 
 class MinhashDedup(Stage):
-    """Drop near-duplicates (MinHash + LSH), keeping one row per cluster by a deterministic rule."""
+    """Drop near-duplicates (MinHash + LSH), keeping one row per cluster by a deterministic rule.
+
+    Keyed (stage.py) with the in-process engine: each shard computes its signatures and band keys in a
+    worker; `decide` reads one band's keys at a time over all shards, verifies candidate pairs with the
+    signatures of the rows in them only, and finds connected components. The datatrove engine needs the
+    whole table (it runs datatrove's own pipeline over it)."""
 
     name = "minhash-dedup"
     Config = MinhashDedupConfig
-    version = "1"
+    version = "2"
+
+    def distributable(self) -> bool:
+        return self.config.engine == "in-process"
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
+        if self.distributable():
+            return self.process_keyed(df, ctx)
+        return self._datatrove(df, ctx)
+
+    def _seed(self, ctx: StageContext) -> int:
+        return ctx.seed if self.config.seed is None else self.config.seed
+
+    def shard_keys(self, df: pl.DataFrame, ctx: StageContext) -> pl.DataFrame:
         cfg: MinhashDedupConfig = self.config
-        seed = ctx.seed if cfg.seed is None else cfg.seed
+        text = records.field_text(cfg.field)
+        return cluster_meta(df, cfg, text).hstack(minhash_keys(df, cfg, self._seed(ctx)).drop("id"))
+
+    def decide(self, keys: pl.LazyFrame, ctx: StageContext) -> Verdicts:
+        cfg: MinhashDedupConfig = self.config
+        started = time.perf_counter()
+        bands, rows = cfg.lsh_params()
+        meta_cols = ["id", "source", "__len", "active"] + ([cfg.score_column] if cfg.keep == "best_score" else [])
+        meta = keys.select(meta_cols).collect()
+        active = meta["active"].to_numpy()
+        n = meta.height
+        labels, pairs = lsh_labels(keys, cfg, n, active)
+        kept_pos = pick_kept(meta, labels, cfg)
+        similarity = np.ones(n, dtype=np.float64)  # of each dropped row to its kept row, for the audit
+        moved = np.flatnonzero(kept_pos != np.arange(n))
+        if len(moved):
+            need, sub = _signatures_of(keys, cfg)(np.concatenate([moved, kept_pos[moved]]))
+            similarity[moved] = lsh.estimated_jaccard(sub, np.searchsorted(need, moved),
+                                                      np.searchsorted(need, kept_pos[moved]))
+        v = cluster_verdicts(self.name, meta.drop("active"), labels, kept_pos, cfg, cfg.cluster_column, similarity,
+                             "est. Jaccard", ctx.work_dir)
+        v.stats.update(engine=cfg.engine, bands=bands, rows=rows, num_perm=cfg.num_perm, threshold=cfg.threshold,
+                       candidate_pairs=pairs["candidates"], verified_pairs=pairs["verified"], empty_rows=int((~active).sum()),
+                       decide_s=round(time.perf_counter() - started, 3),
+                       clusters_file=f"{cfg.cluster_column}-clusters.parquet")
+        return v
+
+    def _datatrove(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
+        from dsforge.dedup.minhash_datatrove import datatrove_clusters
+
+        cfg: MinhashDedupConfig = self.config
+        seed = self._seed(ctx)
         bands, rows = cfg.lsh_params()
         text = records.field_text(cfg.field)
         texts = df.select(text.fill_null("").alias("t"))["t"]
         started = time.perf_counter()
-        if cfg.engine == "datatrove":
-            from dsforge.dedup.minhash_datatrove import datatrove_clusters
-
-            labels, stats = datatrove_clusters(texts, cfg, seed, ctx.work_dir / "datatrove")
-            sig = None
-        else:
-            labels, sig, stats = in_process_clusters(texts, cfg, seed)
-        kept_pos = pick_kept(df, labels, cfg, text)
-        # similarity of each dropped row to its kept row, from MinHash signatures (for datatrove: computed
-        # here for the clustered rows only, which are few)
+        labels, stats = datatrove_clusters(texts, cfg, seed, ctx.work_dir / "datatrove")
+        meta = cluster_meta(df, cfg, text)
+        kept_pos = pick_kept(meta, labels, cfg)
+        # similarity of each dropped row to its kept row, from MinHash signatures of the clustered rows only
         similarity = np.ones(df.height, dtype=np.float64)
         moved = np.flatnonzero(kept_pos != np.arange(df.height))
         if len(moved):
-            if sig is None:
-                rows_needed = np.unique(np.concatenate([moved, kept_pos[moved]]))
-                sub, _, _ = minhash_signatures(texts.gather(rows_needed), cfg, seed)
-                at = np.searchsorted(rows_needed, moved), np.searchsorted(rows_needed, kept_pos[moved])
-                similarity[moved] = lsh.estimated_jaccard(sub, *at)
-            else:
-                similarity[moved] = lsh.estimated_jaccard(sig, moved, kept_pos[moved])
-        result, clusters = split_clusters(self, df, labels, kept_pos, cfg, text, cfg.cluster_column, similarity,
-                                          "est. Jaccard", ctx.work_dir)
-        result.stats = {
-            "engine": cfg.engine, "bands": bands, "rows": rows, "num_perm": cfg.num_perm, "threshold": cfg.threshold,
-            "clusters": clusters.height, "rows_in_clusters": int(clusters["size"].sum()) if clusters.height else 0,
-            "removed": result.rejected.height, "seconds": round(time.perf_counter() - started, 3), **stats,
-            "clusters_file": f"{cfg.cluster_column}-clusters.parquet",
-        }
+            need = np.unique(np.concatenate([moved, kept_pos[moved]]))
+            sub, _, _ = minhash_signatures(texts.gather(need), cfg, seed)
+            similarity[moved] = lsh.estimated_jaccard(sub, np.searchsorted(need, moved),
+                                                      np.searchsorted(need, kept_pos[moved]))
+        v = cluster_verdicts(self.name, meta, labels, kept_pos, cfg, cfg.cluster_column, similarity, "est. Jaccard",
+                             ctx.work_dir)
+        result = apply_verdicts(self, df, v)
+        result.stats = {"engine": cfg.engine, "bands": bands, "rows": rows, "num_perm": cfg.num_perm,
+                        "threshold": cfg.threshold, **v.stats, "seconds": round(time.perf_counter() - started, 3),
+                        **stats, "clusters_file": f"{cfg.cluster_column}-clusters.parquet"}
         return result
+
+
+def minhash_keys(df: pl.DataFrame, cfg: MinhashDedupConfig, seed: int) -> pl.DataFrame:
+    """Per row of one shard: id, whether it has shingles, its LSH band keys (b0..) and, to verify candidate
+    pairs and estimate similarities, its signature. What `lsh_labels` needs, and nothing of the row's text."""
+    bands, rows = cfg.lsh_params()
+    texts = df.select(records.field_text(cfg.field).fill_null("").alias("t"))["t"]
+    sig, active, _ = minhash_signatures(texts, cfg, seed)
+    return pl.DataFrame({"id": df["id"], "active": active}).with_columns(
+        *[pl.Series(f"b{b}", lsh.band_keys(sig, b, rows)) for b in range(bands)],
+        pl.Series("sig", sig, dtype=pl.Array(pl.UInt32, cfg.num_perm)))
+
+
+def lsh_labels(keys: pl.LazyFrame, cfg: MinhashDedupConfig, n: int, active: np.ndarray) -> tuple[np.ndarray, dict]:
+    """Cluster label per row (-1: none) over all shards' keys: candidate pairs band by band (one band in
+    memory at a time), verified with the signatures of the rows in them only, then connected components."""
+    bands, _ = cfg.lsh_params()
+    pairs = lsh.candidate_pairs_from_keys(n, bands, lambda b: keys.select(f"b{b}").collect()[f"b{b}"].to_numpy(), active)
+    left, right = pairs.left, pairs.right
+    if cfg.verify and len(left):
+        need, sub = _signatures_of(keys, cfg)(np.concatenate([left, right]))
+        ok = lsh.estimated_jaccard(sub, np.searchsorted(need, left), np.searchsorted(need, right)) >= cfg.threshold
+        left, right = left[ok], right[ok]
+    return lsh.components(n, left, right), {"candidates": pairs.candidates, "verified": int(len(left))}
+
+
+def _signatures_of(keys: pl.LazyFrame, cfg: MinhashDedupConfig):
+    """A function: row positions -> (sorted unique positions, their signatures), reading only those rows."""
+
+    def fetch(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        need = np.unique(positions)
+        sub = (keys.select("sig").with_row_index("__pos").filter(pl.col("__pos").is_in(pl.Series(need).implode()))
+               .select("sig").collect(engine="streaming"))
+        return need, sub["sig"].to_numpy().astype(np.uint32).reshape(len(need), cfg.num_perm)
+
+    return fetch
 
 
 def jaccard_exact(a: str, b: str, ngram: int = 5, shingle: str = "word") -> float:

@@ -26,10 +26,10 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
-from dsforge.dedup.clusters import KeepConfig, pick_kept, split_clusters
+from dsforge.dedup.clusters import KeepConfig, cluster_meta, cluster_verdicts, pick_kept
 from dsforge.dedup.lsh import components
 from dsforge.pipelines import records
-from dsforge.pipelines.stage import Stage, StageContext, StageResult
+from dsforge.pipelines.stage import Stage, StageContext, StageResult, Verdicts
 
 log = logging.getLogger("dsforge")
 _MODELS: dict[str, object] = {}
@@ -94,34 +94,55 @@ def similar_pairs(emb: np.ndarray, groups: np.ndarray, threshold: float, block: 
 
 
 class SemanticDedup(Stage):
-    """Drop rows whose embedding is (nearly) the same as another row's, keeping one per cluster."""
+    """Drop rows whose embedding is (nearly) the same as another row's, keeping one per cluster.
+
+    Keyed (stage.py): workers embed their shards (one model per worker); `decide` clusters the embeddings
+    of all shards and searches neighbours inside each k-means cluster."""
 
     name = "semantic-dedup"
     Config = SemanticDedupConfig
+    version = "2"
+    holds_model = True
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
+        return self.process_keyed(df, ctx)
+
+    def shard_keys(self, df: pl.DataFrame, ctx: StageContext) -> pl.DataFrame:
         cfg: SemanticDedupConfig = self.config
         from dsforge.pipelines.embedded import MissingModelError
 
         text = records.field_text(cfg.field)
+        meta = cluster_meta(df, cfg, text)
         texts = df.select(text.fill_null("").alias("t"))["t"].to_list()
-        t0 = time.perf_counter()
         try:
             emb = embed(texts, cfg) if texts else np.zeros((0, 384), np.float32)
         except MissingModelError as e:
             log.warning("semantic-dedup skipped, rows pass unchanged: %s", e)
-            return StageResult(kept=df, rejected=None, stats={"skipped": str(e)})
+            return meta.with_columns(pl.lit(None, dtype=pl.Array(pl.Float32, 384)).alias("emb"),
+                                     pl.lit(str(e)).alias("skipped"))
+        return meta.with_columns(pl.Series("emb", emb, dtype=pl.Array(pl.Float32, emb.shape[1])),
+                                 pl.lit(None, dtype=pl.String).alias("skipped"))
+
+    def decide(self, keys: pl.LazyFrame, ctx: StageContext) -> Verdicts:
+        cfg: SemanticDedupConfig = self.config
+        cols = ["id", "source", "__len", "emb", "skipped"] + ([cfg.score_column] if cfg.keep == "best_score" else [])
+        meta = keys.select(cols).collect()
+        if meta.height and meta["skipped"].drop_nulls().len():
+            return Verdicts(pl.DataFrame(schema={"id": pl.String, "reason": pl.String, "detail": pl.String}),
+                            stats={"skipped": meta["skipped"].drop_nulls()[0]})
+        emb = meta["emb"].to_numpy().astype(np.float32).reshape(meta.height, -1) if meta.height else np.zeros((0, 384), np.float32)
+        meta = meta.drop("emb", "skipped")
         t1 = time.perf_counter()
-        k = cfg.clusters or max(1, round(math.sqrt(len(texts))))
-        groups = kmeans_labels(emb, min(k, max(1, len(texts))), ctx.seed)
+        n = meta.height
+        k = cfg.clusters or max(1, round(math.sqrt(n)))
+        groups = kmeans_labels(emb, min(k, max(1, n)), ctx.seed)
         t2 = time.perf_counter()
         left, right = similar_pairs(emb, groups, cfg.threshold)
-        labels = components(len(texts), left, right)
-        kept_pos = pick_kept(df, labels, cfg, text)
-        similarity = np.einsum("ij,ij->i", emb, emb[kept_pos]).astype(np.float64) if len(texts) else np.zeros(0)
-        result, clusters = split_clusters(self, df, labels, kept_pos, cfg, text, cfg.cluster_column, similarity,
-                                          "cosine", ctx.work_dir, reason="semantic_duplicate")
-        result.stats = {"kmeans_clusters": int(k), "pairs": int(len(left)), "clusters": clusters.height,
-                        "removed": result.rejected.height, "embed_s": round(t1 - t0, 3),
-                        "kmeans_s": round(t2 - t1, 3), "pairs_s": round(time.perf_counter() - t2, 3)}
-        return result
+        labels = components(n, left, right)
+        kept_pos = pick_kept(meta, labels, cfg)
+        similarity = np.einsum("ij,ij->i", emb, emb[kept_pos]).astype(np.float64) if n else np.zeros(0)
+        v = cluster_verdicts(self.name, meta, labels, kept_pos, cfg, cfg.cluster_column, similarity, "cosine",
+                             ctx.work_dir, reason="semantic_duplicate")
+        v.stats.update(kmeans_clusters=int(k), pairs=int(len(left)), kmeans_s=round(t2 - t1, 3),
+                       pairs_s=round(time.perf_counter() - t2, 3))
+        return v

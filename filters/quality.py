@@ -40,7 +40,7 @@ from pydantic import Field, field_validator
 from dsforge.filters.markup import CODE_PROMPT, looks_like_code
 from dsforge.pipelines import records
 from dsforge.pipelines.readers import resolve_path
-from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
+from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult, Verdicts
 
 DATATROVE = {
     "gopher_quality": ("datatrove.pipeline.filters.gopher_quality_filter", "GopherQualityFilter"),
@@ -182,12 +182,17 @@ def _web_problem(text: str, filters: list[tuple[str, Any]], cfg: QualityFilterCo
 
 
 class QualityFilter(Stage):
+    """Keyed (stage.py): the per-row rules run per shard in workers; only the conflict check needs every
+    row, and it needs just two hashes per row (the prompt's and the response's), never the rows."""
+
     name = "quality-filter"
     Config = QualityFilterConfig
-    version = "1"
-    batch_size = None  # conflicting responses need the whole table
+    version = "2"
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
+        return self.process_keyed(df, ctx)
+
+    def shard_keys(self, df: pl.DataFrame, ctx: StageContext) -> pl.DataFrame:
         cfg: QualityFilterConfig = self.config
         lists = load_word_lists(str(ctx.resolve(cfg.word_lists)))
         filters = []
@@ -200,37 +205,45 @@ class QualityFilter(Stage):
         rows = df.select("id", "kind", "instruction", "input", "response", text).to_dicts()
         reasons: list[str | None] = []
         details: list[str | None] = []
-        counts: dict[str, int] = {}
+        prompt_h: list[int | None] = []
+        answer_h: list[int | None] = []
         for row in rows:
             prob = self_instruct_problem(row, cfg, lists) if cfg.self_instruct else None
             if prob is None and filters:
                 prob = _web_problem(row["__t"], filters, cfg)
             reasons.append(f"{self.name}:{prob[0]}" if prob else None)
             details.append(prob[1] if prob else None)
+            eligible = prob is None and row.get("instruction") and row.get("response") is not None
+            prompt_h.append(_h(_norm(row["instruction"]) + "\x00" + _norm(row.get("input"))) if eligible else None)
+            answer_h.append(_h(_norm(row["response"])) if eligible else None)
+        return pl.DataFrame({"id": df["id"], "reason": pl.Series(reasons, dtype=pl.String),
+                             "detail": pl.Series(details, dtype=pl.String),
+                             "prompt_h": pl.Series(prompt_h, dtype=pl.UInt64),
+                             "answer_h": pl.Series(answer_h, dtype=pl.UInt64)})
+
+    def decide(self, keys: pl.LazyFrame, ctx: StageContext) -> Verdicts:
+        cfg: QualityFilterConfig = self.config
+        keys = keys.select("id", "reason", "detail", "prompt_h", "answer_h").collect()
+        verdicts = keys.select("id", "reason", "detail")
         if cfg.conflicting != "off":
-            groups: dict[str, list[int]] = {}
-            for i, row in enumerate(rows):
-                if reasons[i] is not None or not row.get("instruction") or row.get("response") is None:
-                    continue
-                key = _norm(row["instruction"]) + "\x00" + _norm(row.get("input"))
-                groups.setdefault(key, []).append(i)
-            for idx in groups.values():
-                if len(idx) < 2 or len({_norm(rows[i]["response"]) for i in idx}) < 2:
-                    continue
-                head = rows[idx[0]]
-                targets = idx[1:] if cfg.conflicting == "keep_first" else idx
-                for i in targets:
-                    if cfg.conflicting == "keep_first" and _norm(rows[i]["response"]) == _norm(head["response"]):
-                        continue  # an exact duplicate is dedup's business
-                    reasons[i] = f"{self.name}:conflicting_response"
-                    others = [rows[j]["id"] for j in idx if j != i][:3]
-                    details[i] = f"same prompt as {', '.join(others)} with a different response"
-        for r in reasons:
-            if r:
-                counts[r] = counts.get(r, 0) + 1
-        marked = df.with_columns(pl.Series("__reason", reasons, dtype=pl.String),
-                                 pl.Series("__detail", details, dtype=pl.String))
-        bad = pl.col("__reason").is_not_null()
-        kept = marked.filter(~bad).drop("__reason", "__detail")
-        rejected = self.reject(marked.filter(bad), pl.col("__reason"), pl.col("__detail")).drop("__reason", "__detail")
-        return StageResult(kept=kept, rejected=rejected, stats={"rejected_" + k.split(":")[1]: v for k, v in counts.items()})
+            elig = keys.filter(pl.col("prompt_h").is_not_null()).with_columns(
+                pl.col("answer_h").n_unique().over("prompt_h").alias("__answers"),
+                pl.col("answer_h").first().over("prompt_h").alias("__head"),
+                pl.col("id").implode().over("prompt_h").alias("__ids"))
+            elig = elig.filter(pl.col("__answers") > 1)
+            if cfg.conflicting == "keep_first":  # the first row stays, and so do exact copies of its answer
+                elig = elig.filter(pl.col("answer_h") != pl.col("__head"))
+            others = pl.col("__ids").list.set_difference(pl.concat_list(pl.col("id"))).list.head(3).list.join(", ")
+            conflicts = elig.select("id", pl.lit(f"{self.name}:conflicting_response").alias("__r"),
+                                    pl.format("same prompt as {} with a different response", others).alias("__d"))
+            verdicts = verdicts.join(conflicts, on="id", how="left").select(
+                "id", pl.coalesce("__r", "reason").alias("reason"), pl.coalesce("__d", "detail").alias("detail"))
+        verdicts = verdicts.filter(pl.col("reason").is_not_null())
+        counts = verdicts.group_by("reason").len().iter_rows()
+        return Verdicts(verdicts, stats={"rejected_" + r.split(":")[1]: n for r, n in counts})
+
+
+def _h(text: str) -> int:
+    import hashlib
+
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")

@@ -21,7 +21,8 @@ from prefect.artifacts import create_markdown_artifact  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 
 from dsforge.pipelines.recipe import load_recipe  # noqa: E402
-from dsforge.pipelines.runner import RunPlan, StepOutcome, execute_step, format_summary, plan_run, run_plan  # noqa: E402
+from dsforge.pipelines.runner import (  # noqa: E402
+    ExecutorSpec, RunPlan, StepOutcome, execute_step, format_summary, plan_run, run_plan)
 
 
 @task(cache_policy=NO_CACHE, persist_result=False)
@@ -70,10 +71,13 @@ def _flow_run_name() -> str:
 
 @flow(name="dsforge-recipe", flow_run_name=_flow_run_name)
 def recipe_flow(recipe: str, inputs: list[str] | None = None, out: str | None = None, sample: int | None = None,
-                strict: bool = False, force: bool = False, progress: bool | None = None) -> dict:
-    """Run a dsforge recipe (a shipped name or a YAML path) into a new run directory."""
+                strict: bool = False, force: bool = False, progress: bool | None = None,
+                executor: dict | None = None) -> dict:
+    """Run a dsforge recipe (a shipped name or a YAML path) into a new run directory.
+
+    executor: {name: local|ray, workers: N, address: HOST:PORT}; default: the recipe's, else every core here."""
     r = load_recipe(recipe, inputs)
-    plan = plan_run(r, out, sample, strict, force, progress)
+    plan = plan_run(r, out, sample, strict, force, progress, ExecutorSpec(**(executor or r.executor)))
     get_run_logger().info("run directory: %s", plan.run_dir)
     summary = run_plan(plan, _execute_as_task)
     create_markdown_artifact(
@@ -88,8 +92,8 @@ def recipe_flow(recipe: str, inputs: list[str] | None = None, out: str | None = 
 
 
 def serve_recipe(recipe: str, cron: str | None = None, interval: float | None = None, name: str | None = None,
-                 inputs: list[str] | None = None, out: str | None = None, sample: int | None = None,
-                 force: bool = False, limit: int | None = None) -> None:
+                 inputs: list[str] | None = None, out: str | None = None, executor: dict | None = None,
+                 sample: int | None = None, force: bool = False, limit: int | None = None) -> None:
     """Serve the recipe's flow as a deployment on a schedule (blocks; needs a Prefect API, see README).
     `limit`: at most that many runs of it at once (a slow run is not overlapped by the next one)."""
     r = load_recipe(recipe, inputs)  # validate before serving
@@ -97,7 +101,8 @@ def serve_recipe(recipe: str, cron: str | None = None, interval: float | None = 
         name=name or r.name,
         cron=cron,
         interval=interval,
-        parameters={"recipe": str(r.path), "inputs": inputs, "out": out, "sample": sample, "force": force},
+        parameters={"recipe": str(r.path), "inputs": inputs, "out": out, "executor": executor, "sample": sample,
+                    "force": force},
         tags=["dsforge"],
         limit=limit,
     )

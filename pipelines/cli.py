@@ -1,6 +1,7 @@
 """The `dsforge` command line. Each command is a thin layer over recipe.py, runner.py and flows/.
 
     dsforge run RECIPE [--input PATH ...] [--out DIR] [--sample N]   run a recipe (through the Prefect flow)
+        [--workers N] [--executor local|ray] [--address HOST:PORT]   where its parts run (default: every core here)
     dsforge validate RECIPE                                           check a recipe without running it
     dsforge recipes                                                   list shipped recipes
     dsforge stages [NAME]                                             list stages and their parameters
@@ -83,26 +84,55 @@ def _dataset_to_stdout(dataset: str | None) -> None:
     sys.stdout.buffer.flush()
 
 
+def _positive_int(value: str) -> int:
+    """argparse type for counts: a bad value is a usage error (exit 2) before any work."""
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {n}")
+    return n
+
+
 def _progress(args: argparse.Namespace) -> bool | None:
     if getattr(args, "quiet", False):
         return False
     return True if getattr(args, "progress", False) else None
 
 
+def _executor(args: argparse.Namespace, recipe) -> dict[str, Any]:
+    """The recipe's executor with the command line's --executor/--workers/--address on top."""
+    spec = dict(recipe.executor)
+    if args.executor:
+        if args.executor != spec.get("name", "local"):
+            spec.pop("address", None)
+        spec["name"] = args.executor
+    if args.workers is not None:
+        spec["workers"] = args.workers
+    if args.address:
+        spec["address"] = args.address
+        spec.setdefault("name", "ray")
+    if spec.get("address") and spec.get("name", "local") != "ray":
+        raise SystemExit("error: --address is the address of a Ray cluster; use it with --executor ray")
+    return spec
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from dsforge.pipelines.recipe import load_recipe
-    from dsforge.pipelines.runner import format_summary, run_recipe
+    from dsforge.pipelines.runner import ExecutorSpec, format_summary, run_recipe
 
     args.input = _stdin_inputs(args.input, args.out)
-    load_recipe(args.recipe, args.input)  # fail fast, before Prefect starts
+    recipe = load_recipe(args.recipe, args.input)  # fail fast, before Prefect starts
+    executor = _executor(args, recipe)
     if args.no_prefect:
-        summary = run_recipe(load_recipe(args.recipe, args.input), args.out, args.sample, args.strict, args.force,
-                             _progress(args))
+        summary = run_recipe(recipe, args.out, args.sample, args.strict, args.force, _progress(args),
+                             ExecutorSpec(**executor))
     else:
         from dsforge.flows.recipe_flow import recipe_flow
 
         summary = recipe_flow(recipe=args.recipe, inputs=args.input, out=args.out, sample=args.sample,
-                              strict=args.strict, force=args.force, progress=_progress(args))
+                              strict=args.strict, force=args.force, progress=_progress(args), executor=executor)
     if args.stdout:
         _dataset_to_stdout(summary.get("dataset"))
     if getattr(args, "quiet", False):
@@ -159,7 +189,7 @@ def cmd_stages(args: argparse.Namespace) -> int:
 
 def cmd_stage(args: argparse.Namespace) -> int:
     from dsforge.pipelines.recipe import build_recipe
-    from dsforge.pipelines.runner import format_summary, run_recipe
+    from dsforge.pipelines.runner import ExecutorSpec, format_summary, run_recipe
 
     params = _parse_params(args.param)
     args.input = _stdin_inputs(args.input, args.out)
@@ -168,10 +198,12 @@ def cmd_stage(args: argparse.Namespace) -> int:
         "inputs": [{"path": str(Path(p).resolve()), **({"mapping": args.mapping} if args.mapping else {})} for p in args.input],
         "stages": [{"stage": args.name, **params}],
     }
-    summary = run_recipe(build_recipe(data), args.out, args.sample, args.strict, args.force, _progress(args))
+    recipe = build_recipe(data)
+    summary = run_recipe(recipe, args.out, args.sample, args.strict, args.force, _progress(args),
+                         ExecutorSpec(**_executor(args, recipe)))
     print(format_summary(summary))
     step_dir = Path(summary["run_dir"]) / "stages" / f"01-{args.name}"
-    print(f"kept: {step_dir / 'kept.parquet'}\nrejected: {step_dir / 'rejected.parquet'}\nstats: {step_dir / 'stats.json'}")
+    print(f"kept: {step_dir / 'kept'}\nrejected: {step_dir / 'rejected'}\nstats: {step_dir / 'stats.json'}")
     return 0
 
 
@@ -186,8 +218,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if not args.cron and not args.interval:
         raise SystemExit("error: give --cron \"MIN HOUR DAY MONTH WEEKDAY\" or --interval SECONDS")
+    from dsforge.pipelines.recipe import load_recipe
+
+    executor = _executor(args, load_recipe(args.recipe, args.input))
     serve_recipe(args.recipe, cron=args.cron, interval=args.interval, name=args.name, inputs=args.input, out=args.out,
-                 sample=args.sample, force=args.force, limit=args.limit)
+                 executor=executor or None, sample=args.sample, force=args.force, limit=args.limit)
     return 0
 
 
@@ -221,6 +256,16 @@ def completion_script(parser: argparse.ArgumentParser, shell: str) -> str:
     return f"# dsforge {shell} completion: eval \"$(dsforge completion {shell})\"\n" + body
 
 
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="dsforge",
@@ -247,10 +292,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     def running(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--out", metavar="DIR", help="folder for run directories (default: runs/)")
-        sp.add_argument("--sample", type=int, metavar="N", help="dry run on a seeded random sample of N rows")
+        sp.add_argument("--sample", type=_positive_int, metavar="N", help="dry run on a seeded random sample of N rows")
         sp.add_argument("--strict", action="store_true", help="stop at the first malformed input row (names file, line, field)")
         sp.add_argument("--force", action="store_true", help="recompute every step even if an earlier run has it")
         sp.add_argument("--progress", action="store_true", help="progress bars even when not on a terminal")
+        executor_args(sp)
+
+    def executor_args(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--workers", type=_positive, metavar="N", help="worker processes (default: every core)")
+        sp.add_argument("--executor", choices=("local", "ray"), help="local worker processes (default) or a Ray cluster")
+        sp.add_argument("--address", metavar="HOST:PORT", help="the Ray cluster to join (default: a local Ray)")
 
     sp = sub.add_parser("run", help="run a recipe end to end into a new run directory")
     common(sp)
@@ -291,9 +342,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--interval", type=float, metavar="SECONDS", help="run every SECONDS instead of a cron")
     sp.add_argument("--name", help="deployment name (default: the recipe name)")
     sp.add_argument("--out", metavar="DIR", help="folder for run directories")
-    sp.add_argument("--sample", type=int, metavar="N", help="each scheduled run is a dry run on N sampled rows")
+    sp.add_argument("--sample", type=_positive, metavar="N", help="each scheduled run is a dry run on N sampled rows")
     sp.add_argument("--force", action="store_true", help="each scheduled run recomputes every step")
-    sp.add_argument("--limit", type=int, metavar="N", help="at most N runs of this deployment at once")
+    sp.add_argument("--limit", type=_positive, metavar="N", help="at most N runs of this deployment at once")
+    executor_args(sp)
     sp.set_defaults(func=cmd_serve)
 
     sp = sub.add_parser("completion", help="print a shell completion script: eval \"$(dsforge completion bash)\"")
@@ -324,6 +376,10 @@ def main(argv: list[str] | None = None) -> int:
     level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("dsforge").setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.INFO)
+    from dsforge.pipelines.redact import RedactingFilter
+
+    for handler in logging.getLogger().handlers:  # no URL credentials in any log line, -v included
+        handler.addFilter(RedactingFilter())
     for noisy in ("httpx", "httpcore"):  # Prefect's API calls, one line each
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
     if not getattr(args, "func", None):
@@ -334,13 +390,17 @@ def main(argv: list[str] | None = None) -> int:
     from dsforge.pipelines.records import RecordError
     from dsforge.pipelines.stage import ConfigError
 
+    import signal
+
+    # `kill` (SIGTERM) ends a run like Ctrl-C: finished parts are kept and run.json says what happened.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         return args.func(args)
     except (ConfigError, DataError, RecordError, MissingModelError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: finished steps and batches are kept; run the same command again to resume", file=sys.stderr)
+        print("interrupted: finished steps and parts are kept; run the same command again to resume", file=sys.stderr)
         return 130
 
 

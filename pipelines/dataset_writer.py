@@ -72,12 +72,15 @@ def _chunks(source: Source) -> tuple[pl.LazyFrame, Iterable[pl.DataFrame]]:
 def write_layout(source: Source, out_dir: Path, *, layout: str = "auto", formats: Sequence[str] = ("hf", "parquet"),
                  prefer: str = "messages", keep: Sequence[str] = ("id", "source"), columns: dict[str, str] | None = None,
                  split_column: str = "split", shard_rows: int = 100_000, kto_threshold: float | None = None,
-                 metadata: dict[str, Any] | None = None) -> Written:
+                 metadata: dict[str, Any] | None = None, drop_columns: Sequence[str] = ()) -> Written:
     """Write `source` in `layout` under out_dir; returns what was written (see the module docstring)."""
     unknown = set(formats) - set(FORMATS)
     if unknown or not formats:
         raise ConfigError(f"unknown formats {sorted(unknown)}; use any of {', '.join(FORMATS)}")
     lf, chunks = _chunks(source)
+    if drop_columns:
+        gone = [c for c in drop_columns if c in lf.collect_schema().names()]
+        lf, chunks = lf.drop(gone), (c.drop([x for x in gone if x in c.columns]) for c in chunks)
     names = lf.collect_schema().names()
     counts = lf.select(pl.len().alias("__n"), *[pl.col(c).null_count() for c in names]).collect().row(0, named=True)
     with_data = {c for c in names if counts[c] < counts["__n"]}

@@ -1,17 +1,29 @@
-"""ingest: the first stage of every recipe; reads the recipe's inputs into records (see readers.py).
+"""ingest: the first stage of every recipe; reads the recipe's inputs into records (see readers/).
 
-Malformed rows become rejected rows (reason `ingest:bad_json`, `ingest:missing_field`, ...), or an
-error naming file, line and field when the run is strict. `sample` keeps a seeded random sample of N
-rows, for the book's advice to try a pipeline on a small sample first.
+The runner asks `plan_chunks` how to cut the inputs (line-aligned byte ranges of large files, row ranges
+of the rest), runs `read_chunk_task` on each chunk in its workers (each writes its rows' id keys beside
+its parts), then `settle_ids` moves rows whose explicit id collides with another row's to the rejects
+(readers/ids.py: one chunk cannot see another's ids), and `manifest` sums the chunks' counts per input.
+Malformed rows become rejected rows (reason `ingest:bad_json`, `ingest:missing_field`, ...), or an error
+naming file, line and field when the run is strict. `--sample N` (a seeded random sample, for the book's
+advice to try a pipeline on a small sample first) is applied by the runner after reading.
 """
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines.readers import InputSpec, read_inputs
+from dsforge.pipelines import readers, shards
+from dsforge.pipelines.readers import Chunk, InputSpec, ReadResult
 from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
+
+ID_KEYS = "id_keys"
 
 
 class IngestConfig(StageConfig):
@@ -24,11 +36,65 @@ class Ingest(Stage):
     reads_input_table = False
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        result = read_inputs(list(self.config.inputs), ctx.base_dir, strict=ctx.strict, progress=ctx.progress)
-        kept = result.kept
-        stats = {"inputs": result.manifest}
-        if ctx.sample is not None and kept.height > ctx.sample:
-            # A seeded sample keeps the input order, so ids and lineage read naturally.
-            kept = kept.with_row_index("__i").sample(n=ctx.sample, seed=ctx.seed).sort("__i").drop("__i")
-            stats["sampled"] = ctx.sample
-        return StageResult(kept=kept, rejected=result.rejected, stats=stats)
+        """All inputs in this process (for `Stage.process` callers; runs go through the chunks)."""
+        result = readers.read_inputs(list(self.config.inputs), ctx.base_dir, strict=ctx.strict, progress=ctx.progress)
+        return StageResult(kept=result.kept, rejected=result.rejected, stats={"inputs": result.manifest})
+
+
+def plan_chunks(stage: Ingest, ctx: StageContext, rows_per_chunk: int) -> list[tuple[InputSpec, Chunk, int]]:
+    """(input spec, chunk, part number) for every chunk of every input, in input order."""
+    chunks = readers.plan_inputs(list(stage.config.inputs), ctx.base_dir, rows_per_chunk)
+    return [(stage.config.inputs[c.input_index], c, n) for n, c in enumerate(chunks)]
+
+
+def read_chunk_task(arg: tuple[InputSpec, Chunk, int], ctx: StageContext) -> tuple[StageResult, int]:
+    """Read one chunk (in a worker); its id keys go beside the parts for `settle_ids`."""
+    spec, chunk, part = arg
+    res = readers.read_chunk(spec, chunk, strict=ctx.strict)
+    if res.id_keys is not None:
+        shards.atomic_write_parquet(res.id_keys, Path(ctx.work_dir) / ID_KEYS / shards.part_name(part))
+    return StageResult(kept=res.kept, rejected=res.rejected, stats={"chunks": res.manifest}), \
+        res.kept.height + res.rejected.height
+
+
+def settle_ids(ctx: StageContext, parts: list[dict]) -> int:
+    """Move kept rows whose explicit id collides with another row's id (any chunk, any input) to the
+    rejects as `ingest:duplicate_id`, rewriting only the parts that hold one. Returns how many moved."""
+    out = Path(ctx.work_dir)
+    files = sorted((out / ID_KEYS).glob("part-*.parquet"))
+    if not files:
+        return 0
+    dups = readers.duplicate_id_rejects(pl.concat([pl.read_parquet(f) for f in files]))
+    moved = 0
+    for p in parts if dups.height else []:
+        keys_file = out / ID_KEYS / shards.part_name(p["part"])
+        if not keys_file.exists():
+            continue
+        keys = pl.read_parquet(keys_file)
+        if not keys["locator_id"].is_in(dups["locator_id"].implode()).any():
+            continue
+        kept_f, rej_f = (shards.part_path(out, w, p["part"]) for w in (shards.KEPT, shards.REJECTED))
+        before = ReadResult(pl.read_parquet(kept_f), pl.read_parquet(rej_f), [{}], keys)
+        after = readers.apply_duplicate_ids(before, dups, ctx.strict)
+        moved += before.kept.height - after.kept.height
+        shards.atomic_write_parquet(after.kept, kept_f)
+        shards.atomic_write_parquet(after.rejected, rej_f)
+        reasons = dict(after.rejected.group_by("reason").len().iter_rows()) if after.rejected.height else {}
+        p.update(kept=after.kept.height, rejected=after.rejected.height, rejected_by_reason=reasons)
+        for c in p["stats"]["chunks"]:
+            c.update(rows_kept=after.kept.height, rows_rejected=after.rejected.height)
+        shards.atomic_write_json(shards.done_path(out, p["part"]), p)
+    shutil.rmtree(out / ID_KEYS, ignore_errors=True)
+    return moved
+
+
+def manifest(stage: Ingest, ctx: StageContext, chunks: list[tuple[InputSpec, Chunk, int]],
+             parts: list[dict]) -> list[dict[str, Any]]:
+    """One entry per input: path, size, sha256, format, mapping and the rows read, kept and rejected."""
+    counts = [c for p in parts for c in (p.get("stats") or {}).get("chunks", [])]
+    out = []
+    for n, spec in enumerate(stage.config.inputs):
+        mine = [c for _, c, _ in chunks if c.input_index == n]
+        entry = readers.input_manifest(spec, ctx.base_dir)
+        out.append(readers.finish_manifest(entry, mine, [c for c in counts if c["input_index"] == n], ctx.strict))
+    return json.loads(json.dumps(out, default=str))

@@ -73,23 +73,35 @@ def chat_format_info(df: pl.DataFrame) -> dict[str, Any]:
     return {}
 
 
-def write_dataset(df: pl.DataFrame, out_dir: Path, cfg: SaveConfig, name: str, formats: list[str] | None = None,
-                  repo_id: str | None = None) -> tuple[Written, list[str]]:
-    """The shared body of save and publish: the layout's files, then the trainer configs beside them."""
-    if cfg.drop_columns:
-        df = df.drop([c for c in cfg.drop_columns if c in df.columns])
+def first_row(source: pl.DataFrame | list[Path]) -> pl.DataFrame:
+    """The first row of a table or of the first non-empty Parquet part (for its lineage and columns)."""
+    if isinstance(source, pl.DataFrame):
+        return source.head(1)
+    for path in source:
+        head = pl.scan_parquet(path).head(1).collect()
+        if head.height:
+            return head
+    return pl.read_parquet(source[0]).head(0) if source else pl.DataFrame()
+
+
+def write_dataset(source: pl.DataFrame | list[Path], out_dir: Path, cfg: SaveConfig, name: str,
+                  formats: list[str] | None = None, repo_id: str | None = None) -> tuple[Written, list[str]]:
+    """The shared body of save and publish: the layout's files, then the trainer configs beside them.
+    `source` is the whole table or the runner's Parquet parts (read one at a time)."""
     columns = {c: c for c in cfg.columns} if isinstance(cfg.columns, list) else cfg.columns
-    info = chat_format_info(df)
-    if "input_ids" not in df.columns:
+    head = first_row(source)
+    info = chat_format_info(head)
+    if "input_ids" not in head.columns:
         info = {k: v for k, v in info.items() if not k.startswith("tokenizer")}
-    written = write_layout(df, out_dir, layout=cfg.layout, formats=formats or cfg.formats, prefer=cfg.prefer,
+    written = write_layout(source, out_dir, layout=cfg.layout, formats=formats or cfg.formats, prefer=cfg.prefer,
                            keep=cfg.keep, columns=columns, split_column=cfg.split_column, shard_rows=cfg.shard_rows,
-                           kto_threshold=cfg.kto_threshold, metadata=info)
+                           kto_threshold=cfg.kto_threshold, metadata=info,
+                           drop_columns=cfg.drop_columns)
     extra: list[str] = []
     axolotl_reward: dict[str, list[str]] = {}
     if cfg.trainer_configs and written.layout == "reward" and written.files and "chosen" in written.columns:
         # axolotl's reward loader reads plain strings: a second, small export beside the TRL one
-        strings = write_layout(df, out_dir / "axolotl-reward", layout="reward-strings", formats=["parquet"],
+        strings = write_layout(source, out_dir / "axolotl-reward", layout="reward-strings", formats=["parquet"],
                                keep=cfg.keep, split_column=cfg.split_column, shard_rows=cfg.shard_rows, metadata=info)
         axolotl_reward = {s: [f"axolotl-reward/{f}" for f in names] for s, names in strings.files.items()}
     if cfg.trainer_configs:
@@ -110,16 +122,25 @@ def written_stats(out_dir: Path, written: Written, extra: list[str]) -> dict[str
 
 
 class Save(Stage):
-    """Write the final dataset (DatasetDict, Parquet shards, JSONL) in its training layout, with trainer configs."""
+    """Write the final dataset (DatasetDict, Parquet shards, JSONL) in its training layout, with trainer configs.
+
+    In a run it streams the previous step's Parquet parts to the writer (`process_parts`), one at a time;
+    `process(df)` writes the same files from a table."""
 
     name = "save"
+    changes_rows = False  # the runner links the input parts instead of rewriting them
     Config = SaveConfig
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: SaveConfig = self.config
-        out_dir = output_dir(cfg, ctx)
-        written, extra = write_dataset(df, out_dir, cfg, recipe_name(find_run_dir(ctx.work_dir)) or "dataset")
-        return StageResult(kept=df, stats=written_stats(out_dir, written, extra))
+        return StageResult(kept=df, stats=self._write(df, ctx))
+
+    def process_parts(self, paths: list[Path], ctx: StageContext) -> dict[str, Any] | None:
+        return self._write([Path(p) for p in paths], ctx) if paths else None
+
+    def _write(self, source: pl.DataFrame | list[Path], ctx: StageContext) -> dict[str, Any]:
+        out_dir = output_dir(self.config, ctx)
+        written, extra = write_dataset(source, out_dir, self.config, recipe_name(find_run_dir(ctx.work_dir)) or "dataset")
+        return written_stats(out_dir, written, extra)
 
 
 class PublishConfig(SaveConfig):
@@ -153,9 +174,12 @@ def push_folder(folder: Path, repo_id: str, private: bool, token_env: str) -> st
 
 
 class Publish(Stage):
-    """Write the dataset (save_to_disk, Parquet shards, card, trainer configs) and optionally push it to the Hub."""
+    """Write the dataset (save_to_disk, Parquet shards, card, trainer configs) and optionally push it to the Hub.
+
+    It takes the whole table (no `process_parts`): the card summarises every row's lineage and lengths."""
 
     name = "publish"
+    changes_rows = False  # the runner links the input parts instead of rewriting them
     Config = PublishConfig
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:

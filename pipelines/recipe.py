@@ -10,9 +10,11 @@
       - {stage: chat-format, template: smollm2}
       - stage: save
 
-Every key of a stage entry other than `stage`, `id` and `retries` is a parameter of that stage. `id`
-names a step when one stage is used twice (e.g. inspect before and after cleaning); `retries` asks the
-orchestrator to retry a flaky step (an LLM endpoint, say). The runner adds the `ingest`
+Every key of a stage entry other than `stage`, `id`, `retries` and `resources` is a parameter of that
+stage. `id` names a step when one stage is used twice (e.g. inspect before and after cleaning); `retries`
+asks the orchestrator to retry a flaky step (an LLM endpoint, say); `resources` is what each worker of
+the step needs on Ray (`{num_gpus: 1}` for a vLLM engine, `{num_cpus: 2}`). Top-level `executor:`
+(`{name: ray, address: HOST:PORT}`) and `workers: N` say where parts run; the command line overrides them. The runner adds the `ingest`
 step for `inputs` in front. Loading validates everything (stage names, parameter names and types)
 so that a typo is an error before any work starts, naming the file and step.
 
@@ -28,12 +30,14 @@ from typing import Any
 
 import yaml
 
-from dsforge.pipelines.readers import InputSpec, resolve_path
+from dsforge.pipelines.readers import DataError, InputSpec, resolve_path
 from dsforge.pipelines.registry import stage_class
 from dsforge.pipelines.stage import ConfigError, Stage
 
 RECIPES_DIR = Path(__file__).parent / "recipes"
-TOP_LEVEL_KEYS = {"name", "description", "inputs", "stages", "seed", "output"}
+TOP_LEVEL_KEYS = {"name", "description", "inputs", "stages", "seed", "output", "executor", "workers"}
+EXECUTOR_KEYS = {"name", "address", "workers"}
+OUTPUT_KEYS = {"dir"}  # output.dir: where run folders go (default runs/, or --out)
 
 
 @dataclass
@@ -41,6 +45,7 @@ class Step:
     id: str
     stage: Stage
     retries: int = 0  # how often the orchestrator retries this step after an exception
+    resources: dict[str, Any] = field(default_factory=dict)  # per worker/actor on Ray: num_cpus, num_gpus, ...
 
     @property
     def name(self) -> str:
@@ -56,6 +61,7 @@ class Recipe:
     path: Path | None = None
     base_dir: Path = field(default_factory=Path.cwd)
     output: dict[str, Any] = field(default_factory=dict)
+    executor: dict[str, Any] = field(default_factory=dict)  # ExecutorSpec fields: name, workers, address
 
 
 def shipped_recipes() -> dict[str, Path]:
@@ -93,6 +99,24 @@ def build_recipe(data: Any, path: Path | None = None, inputs: list[str] | None =
     if unknown:
         raise ConfigError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(TOP_LEVEL_KEYS)}")
     raw_inputs = data.get("inputs") or []
+    if not isinstance(raw_inputs, list):
+        raise ConfigError(f"{where}: inputs: expected a list, e.g. `inputs: [{{path: raw.jsonl}}]`; "
+                          f"got {type(raw_inputs).__name__} {raw_inputs!r}"[:300])
+    raw_stages = data.get("stages") or []
+    if not isinstance(raw_stages, list):
+        raise ConfigError(f"{where}: stages: expected a list of `- stage: NAME` entries; "
+                          f"got {type(raw_stages).__name__}"[:300])
+    recipe_name = str(data.get("name") or (path.stem if path else "recipe"))
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", recipe_name):
+        raise ConfigError(f"{where}: name: {recipe_name!r} names the run folder; use letters, digits, '.', '_' and '-' "
+                          "(no '/' or leading '.')")
+    seed = data.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ConfigError(f"{where}: seed: expected a whole number, got {seed!r}")
+    output = data.get("output") or {}
+    if not isinstance(output, dict) or set(output) - OUTPUT_KEYS:
+        bad = sorted(set(output) - OUTPUT_KEYS) if isinstance(output, dict) else output
+        raise ConfigError(f"{where}: output: unknown keys {bad}; allowed: {sorted(OUTPUT_KEYS)}")
     if inputs:
         template = dict(raw_inputs[0]) if raw_inputs and isinstance(raw_inputs[0], dict) else {}
         template.pop("path", None)
@@ -107,14 +131,19 @@ def build_recipe(data: Any, path: Path | None = None, inputs: list[str] | None =
         raise ConfigError(f"{where}: inputs: {e}") from None
 
     base = base_dir or (path.parent if path else Path.cwd())
+    input_specs = [part for spec in input_specs for part in step_parts(spec, base)]
     for spec in input_specs:
-        if not resolve_path(spec.path, base).exists():
+        try:
+            resolved = resolve_path(spec.path, base)
+        except DataError as e:
+            raise ConfigError(f"{where}: inputs: {e}") from None
+        if not resolved.exists():
             looked = resolve_path(spec.path, base) if Path(spec.path).is_absolute() or spec.path.startswith("data:") \
                 else f"{base} and {Path.cwd()}"
             raise ConfigError(f"{where}: input not found: {spec.path} (looked in {looked})")
     steps = [Step("ingest", stage_class("ingest")({"inputs": input_specs}))]
     seen = {"ingest"}
-    for n, entry in enumerate(data.get("stages") or [], 1):
+    for n, entry in enumerate(raw_stages, 1):
         if isinstance(entry, str):
             entry = {"stage": entry}
         if not isinstance(entry, dict) or "stage" not in entry:
@@ -128,6 +157,10 @@ def build_recipe(data: Any, path: Path | None = None, inputs: list[str] | None =
         retries = params.pop("retries", 0)
         if not isinstance(retries, int) or retries < 0:
             raise ConfigError(f"{where}: stages[{n}]: retries must be a whole number >= 0, got {retries!r}")
+        resources = params.pop("resources", {}) or {}
+        if not isinstance(resources, dict) or not all(isinstance(v, (int, float)) for v in resources.values()):
+            raise ConfigError(f"{where}: stages[{n}]: resources must map names to numbers, e.g. {{num_gpus: 1}}, "
+                              f"got {resources!r}")
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", step_id):
             raise ConfigError(f"{where}: stages[{n}]: id {step_id!r} may only use letters, digits, '.', '_' and '-'")
         if step_id in seen:
@@ -135,15 +168,45 @@ def build_recipe(data: Any, path: Path | None = None, inputs: list[str] | None =
         seen.add(step_id)
         try:
             cls = stage_class(name)
-            steps.append(Step(step_id, cls(params), retries))
+            steps.append(Step(step_id, cls(params), retries, resources))
         except ConfigError as e:
             raise ConfigError(f"{where}: stages[{n}] ({name}): {e}") from None
     return Recipe(
-        name=str(data.get("name") or (path.stem if path else "recipe")),
+        name=recipe_name,
         description=str(data.get("description") or ""),
         steps=steps,
-        seed=int(data.get("seed", 0)),
+        seed=seed,
         path=path,
         base_dir=base,
-        output=dict(data.get("output") or {}),
+        output=dict(output),
+        executor=_executor(data, where),
     )
+
+
+def step_parts(spec: InputSpec, base: Path) -> list[InputSpec]:
+    """A step folder of an earlier run (or its kept/ folder) as input: its Parquet parts, in order."""
+    try:
+        p = resolve_path(spec.path, base)
+    except DataError:
+        return [spec]
+    folder = p / "kept" if (p / "kept").is_dir() and (p / "stats.json").exists() else p
+    files = sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []
+    if not files:
+        return [spec]
+    return [spec.model_copy(update={"path": str(f), "format": "parquet", "mapping": "records"}) for f in files]
+
+
+def _executor(data: dict[str, Any], where: str) -> dict[str, Any]:
+    """The recipe's `executor:` ({name, address} or a bare name) and `workers:`, checked."""
+    ex = data.get("executor") or {}
+    ex = {"name": ex} if isinstance(ex, str) else dict(ex)
+    if not isinstance(ex, dict) or set(ex) - EXECUTOR_KEYS:
+        raise ConfigError(f"{where}: executor: expected {{name: local|ray, address: HOST:PORT, workers: N}}, got {ex!r}")
+    if ex.get("name", "local") not in ("local", "ray"):
+        raise ConfigError(f"{where}: executor: name must be local or ray, got {ex.get('name')!r}")
+    workers = data.get("workers", ex.get("workers"))
+    if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
+        raise ConfigError(f"{where}: workers must be a whole number >= 1, got {workers!r}")
+    if workers is not None:
+        ex["workers"] = workers
+    return ex

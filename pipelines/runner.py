@@ -1,18 +1,23 @@
-"""The runner: executes a recipe's steps into a new, immutable run directory.
+"""The runner: executes a recipe's steps into a new, immutable run directory, shard by shard.
 
     runs/<recipe>-<time>[-sample<N>]/
       recipe.yaml            the recipe as run (stage params resolved)
       manifest.json          inputs: path, size, sha256, rows read/kept/rejected
-      stages/00-ingest/      kept.parquet, rejected.parquet, stats.json (written last: the completion marker)
-      stages/01-exact-dedup/ ...
+      stages/00-ingest/      kept/part-*.parquet, rejected/part-*.parquet, parts/*.json, stats.json (last)
+      stages/01-exact-dedup/ ...                       (layout: shards.py)
       rejected.parquet       every stage's rejected rows, with stage, reason and detail
       dataset -> stages/NN-save/dataset    the final dataset (HF save_to_disk and Parquet)
       run.json               the summary: per step rows in, kept, rejected, seconds, reuse
 
-Resume: each step has a fingerprint (stage, version, params, the previous step's fingerprint, and for
-ingest the inputs' sha256). A finished step with the same fingerprint in any earlier run under the same
-output root is reused (hard-linked, not recomputed). Batched steps also save each finished batch under
-<out>/.partial/<fingerprint>/, so a crashed or interrupted run loses at most one batch.
+Each step streams the previous step's parts: ingest cuts the inputs into chunks, row-wise stages run
+part by part, keyed stages (dedup) run `shard_keys` per part, `decide` once over the keys and `apply`
+per part, and only "table" stages see the whole table at once (see stage.py). Parts run on an
+executor (executors.py): worker processes here, or Ray. Stages that do not change rows (inspect,
+save) get their input parts linked, not rewritten. Memory is bounded by part size x workers.
+
+Resume: each step has a fingerprint (fingerprint.py). A finished step with the same fingerprint in any
+earlier run under the same output root is reused (hard-linked); the finished parts of a step that
+crashed or was killed are linked into the next run of it, so a crash loses at most the parts in flight.
 
 `execute_step` is the unit of work both the plain loop (`run_recipe`) and the Prefect flow (flows/) call,
 so the two paths cannot drift apart. Nothing here imports Prefect.
@@ -20,7 +25,6 @@ so the two paths cannot drift apart. Nothing here imports Prefect.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -35,13 +39,30 @@ from typing import Any
 import polars as pl
 import yaml
 
-from dsforge.pipelines import records
+from dsforge.pipelines import records, shards
+from dsforge.pipelines.fingerprint import code_hash, hash_json, referenced_files
 from dsforge.pipelines.readers import file_fingerprint, resolve_path
-from dsforge.pipelines.recipe import Recipe, Step
-from dsforge.pipelines.stage import StageContext, StageResult
+from dsforge.pipelines.recipe import Recipe
+from dsforge.pipelines.stage import StageContext
+from dsforge.pipelines.worker import ContractError, Task, check_contract
 
 log = logging.getLogger("dsforge")
 DEFAULT_OUT = Path("runs")
+SHARD_ROWS = 50_000
+
+
+@dataclass
+class ExecutorSpec:
+    """Where parts run: `local` worker processes (default: every core) or a `ray` cluster."""
+
+    name: str = "local"
+    workers: int | None = None
+    address: str | None = None
+
+    def open(self):
+        from dsforge.pipelines.executors import make_executor
+
+        return make_executor(self.name, self.workers, self.address)
 
 
 @dataclass
@@ -53,9 +74,23 @@ class RunPlan:
     strict: bool = False
     force: bool = False
     progress: bool | None = None
+    executor_spec: ExecutorSpec = field(default_factory=ExecutorSpec)
+    shard_rows: int = SHARD_ROWS
+    _executor: Any = field(default=None, repr=False, compare=False)
 
     def step_dir(self, i: int) -> Path:
         return self.run_dir / "stages" / f"{i:02d}-{self.recipe.steps[i].id}"
+
+    @property
+    def executor(self):
+        if self._executor is None:
+            self._executor = self.executor_spec.open()
+        return self._executor
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.close()
+            self._executor = None
 
 
 @dataclass
@@ -66,12 +101,14 @@ class StepOutcome:
 
 
 def plan_run(recipe: Recipe, out_root: str | Path | None = None, sample: int | None = None,
-             strict: bool = False, force: bool = False, progress: bool | None = None) -> RunPlan:
+             strict: bool = False, force: bool = False, progress: bool | None = None,
+             executor: ExecutorSpec | None = None) -> RunPlan:
     """Create a fresh run directory (never reusing an existing one) and write the recipe into it."""
     out_root = Path(out_root or recipe.output.get("dir") or DEFAULT_OUT).resolve()
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     base = f"{recipe.name}-{stamp}" + (f"-sample{sample}" if sample else "")
     out_root.mkdir(parents=True, exist_ok=True)
+    mark_dead_runs(out_root)
     for n in range(1000):
         run_dir = out_root / (base if n == 0 else f"{base}-{n}")
         try:
@@ -81,7 +118,8 @@ def plan_run(recipe: Recipe, out_root: str | Path | None = None, sample: int | N
             continue
     (run_dir / "stages").mkdir()
     (run_dir / "recipe.yaml").write_text(yaml.safe_dump(recipe_as_dict(recipe), sort_keys=False, allow_unicode=True))
-    return RunPlan(recipe, run_dir, out_root, sample, strict, force, progress)
+    spec = executor or ExecutorSpec(**(recipe.executor or {}))
+    return RunPlan(recipe, run_dir, out_root, sample, strict, force, progress, spec)
 
 
 def recipe_as_dict(recipe: Recipe) -> dict[str, Any]:
@@ -97,16 +135,15 @@ def recipe_as_dict(recipe: Recipe) -> dict[str, Any]:
     }
 
 
-def _hash(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
-
-
 def step_fingerprint(plan: RunPlan, i: int, prev_fp: str | None) -> str:
     step = plan.recipe.steps[i]
+    config = step.stage.config.model_dump(mode="json")
     parts: dict[str, Any] = {
         "stage": step.name,
         "version": step.stage.version,
-        "config": step.stage.config.model_dump(mode="json"),
+        "code": code_hash(type(step.stage)),
+        "config": config,
+        "files": referenced_files(config, lambda s: resolve_path(s, plan.recipe.base_dir)),
         "prev": prev_fp,
         "seed": plan.recipe.seed,
     }
@@ -117,108 +154,87 @@ def step_fingerprint(plan: RunPlan, i: int, prev_fp: str | None) -> str:
         ]
         parts["sample"] = plan.sample
         parts["strict"] = plan.strict
-    return _hash(parts)[:24]
+    return hash_json(parts)[:24]
 
 
 # ---------------------------------------------------------------- one step
 
 
 def execute_step(plan: RunPlan, i: int, prev_fp: str | None) -> StepOutcome:
-    """Run (or reuse) step i: read the previous step's kept rows, run the stage, write kept/rejected/stats."""
+    """Run (or reuse) step i over the previous step's parts; write its parts and stats.json (last)."""
     step = plan.recipe.steps[i]
     out = plan.step_dir(i)
     fp = step_fingerprint(plan, i, prev_fp)
+    index = plan.out_root / ".index"
     if not plan.force and (previous := _find_finished(plan.out_root, fp)) is not None:
         _link_tree(previous, out)
         stats = json.loads((out / "stats.json").read_text())
         stats.update(reused_from=str(previous), seconds=0.0)
-        (out / "stats.json").write_text(json.dumps(stats, indent=2, default=str))
+        shards.atomic_write_json(out / "stats.json", stats)
         log.info("%s: unchanged since %s, reused", step.id, previous)
         return StepOutcome(i, fp, stats)
 
     out.mkdir(parents=True, exist_ok=True)
-    (plan.out_root / ".index").mkdir(exist_ok=True)
-    if i == 0 or not step.stage.reads_input_table:
-        table = records.empty()
-    else:
-        table = pl.read_parquet(plan.step_dir(i - 1) / "kept.parquet")
-    ctx = StageContext(
-        work_dir=out,
-        base_dir=plan.recipe.base_dir,
-        seed=plan.recipe.seed,
-        strict=plan.strict,
-        sample=plan.sample,
-        progress=plan.progress,
-    )
+    index.mkdir(exist_ok=True)
+    if not plan.force:
+        _adopt_finished_parts(index / f"{fp}.running.json", out)
+    shards.atomic_write_json(index / f"{fp}.running.json", {"dir": str(out)})
+    ctx = StageContext(work_dir=out, base_dir=plan.recipe.base_dir, seed=plan.recipe.seed, strict=plan.strict,
+                       sample=plan.sample, progress=plan.progress)
+    src = shards.parts(plan.step_dir(i - 1)) if i > 0 and step.stage.reads_input_table else []
     started = time.perf_counter()
-    result = _run_stage(step, table, ctx, plan.out_root / ".partial" / fp)
-    seconds = time.perf_counter() - started
+    from dsforge.pipelines import step_modes
 
-    kept = records.conform(result.kept)
-    rejected = records.conform(result.rejected) if result.rejected is not None else records.empty_rejects()
-    records.validate(kept, f"{step.id} output")
-    _write_parquet(kept, out / "kept.parquet")
-    _write_parquet(rejected, out / "rejected.parquet")
-    by_reason = (
-        dict(rejected.group_by("reason").len().sort("len", descending=True).iter_rows())
-        if rejected.height else {}
-    )
+    try:
+        parts, stage_stats, mode = step_modes.run(plan, step, i, fp, ctx, src)
+    finally:
+        step.stage.close()
+    seconds = time.perf_counter() - started
+    rows_in = sum(p["rows_in"] for p in parts)
+    kept = sum(p["kept"] for p in parts)
+    rejected = sum(p["rejected"] for p in parts)
+    by_reason: dict[str, int] = {}
+    for p in parts:
+        for reason, n in p.get("rejected_by_reason", {}).items():
+            by_reason[reason] = by_reason.get(reason, 0) + n
+    if step.stage.reads_input_table and not step.stage.creates_rows and rows_in != kept + rejected:
+        raise ContractError(f"step {step.id} ({step.name}): {rows_in} rows in but {kept} kept + {rejected} rejected")
+    if step.name == "ingest" or step.stage.creates_rows:
+        check_contract(step.name, True, None, pl.DataFrame({"id": shards.read_column(shards.parts(out), "id")}),
+                       pl.DataFrame({"id": shards.read_column(shards.parts(out, shards.REJECTED), "id")}))
     stats = {
         "step": step.id,
         "stage": step.name,
         "index": i,
         "fingerprint": fp,
         "config": step.stage.config.model_dump(mode="json"),
-        "rows_in": table.height if step.stage.reads_input_table else kept.height + rejected.height,
-        "kept": kept.height,
-        "rejected": rejected.height,
-        "rejected_by_reason": by_reason,
+        "rows_in": rows_in,
+        "kept": kept,
+        "rejected": rejected,
+        "rejected_by_reason": dict(sorted(by_reason.items(), key=lambda kv: -kv[1])),
         "seconds": round(seconds, 3),
         "reused_from": None,
-        "stage_stats": result.stats,
+        "execution": mode,
+        "parts": len(parts),
+        "executor": plan.executor.describe() if plan._executor is not None else {"name": "driver"},
+        "stage_stats": stage_stats,
     }
-    _write_json(out / "stats.json", stats)  # last: marks the step finished
-    _write_json(plan.out_root / ".index" / f"{fp}.json", {"dir": str(out)})
-    shutil.rmtree(plan.out_root / ".partial" / fp, ignore_errors=True)
+    shards.atomic_write_json(out / "stats.json", stats)  # last: marks the step finished
+    shards.atomic_write_json(index / f"{fp}.json", {"dir": str(out)})
+    (index / f"{fp}.running.json").unlink(missing_ok=True)
     return StepOutcome(i, fp, stats)
 
 
-def _run_stage(step: Step, table: pl.DataFrame, ctx: StageContext, partial_dir: Path) -> StageResult:
-    """Run a stage on the whole table, or batch by batch (saving each finished batch) when it asks for it."""
-    size = step.stage.batch_size
-    if not size or table.height <= size:
-        return step.stage.process(table, ctx)
-    from tqdm.auto import tqdm
-
-    partial_dir.mkdir(parents=True, exist_ok=True)
-    kept, rejected, stats = [], [], []
-    n_batches = (table.height + size - 1) // size
-    disable = None if ctx.progress is None else not ctx.progress
-    with tqdm(total=table.height, desc=step.id, unit=" rows", disable=disable) as bar:
-        for b in range(n_batches):
-            k_path, r_path = partial_dir / f"{b:06d}.kept.parquet", partial_dir / f"{b:06d}.rejected.parquet"
-            s_path = partial_dir / f"{b:06d}.stats.json"
-            batch = table.slice(b * size, size)
-            if s_path.exists():  # finished by an earlier, interrupted run
-                res = StageResult(pl.read_parquet(k_path), pl.read_parquet(r_path), json.loads(s_path.read_text()))
-            else:
-                res = step.stage.process(batch, ctx)
-                _write_parquet(records.conform(res.kept), k_path)
-                _write_parquet(records.conform(res.rejected) if res.rejected is not None else records.empty_rejects(), r_path)
-                _write_json(s_path, res.stats)
-            kept.append(res.kept)
-            rejected.append(res.rejected)
-            stats.append(res.stats)
-            bar.update(batch.height)
-    return StageResult(
-        kept=records.concat(kept),
-        rejected=records.concat([r for r in rejected if r is not None], rejected=True),
-        stats=merge_stats(stats),
-    )
+def make_task(plan: RunPlan, i: int, fp: str, ctx: StageContext, phase: str, part: int,
+              src: Path | None = None, arg: Any = None) -> Task:
+    step = plan.recipe.steps[i]
+    return Task(step=step.id, key=fp, stage=step.name, stage_cls=type(step.stage),
+                config=step.stage.config.model_dump(mode="python"), ctx=ctx,
+                phase=phase, part=part, step_dir=str(plan.step_dir(i)), src=str(src) if src else None, arg=arg)
 
 
 def merge_stats(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    """Combine per-batch stage stats: numbers add up, other values keep the last one seen."""
+    """Combine per-part stage stats: numbers add up, other values keep the last one seen."""
     merged: dict[str, Any] = {}
     for p in parts:
         for k, v in p.items():
@@ -237,8 +253,29 @@ def _find_finished(out_root: Path, fp: str) -> Path | None:
         d = Path(json.loads(entry.read_text())["dir"])
     except (ValueError, KeyError):
         return None
-    ok = (d / "stats.json").exists() and (d / "kept.parquet").exists()
-    return d if ok else None
+    return d if (d / "stats.json").exists() and (d / shards.KEPT).is_dir() else None
+
+
+def _adopt_finished_parts(pointer: Path, out: Path) -> None:
+    """Link the done parts of an earlier, unfinished run of this same step (a crash loses only parts in flight)."""
+    try:
+        earlier = Path(json.loads(pointer.read_text())["dir"])
+    except (OSError, ValueError, KeyError):
+        return
+    if earlier == out or not (earlier / shards.PARTS).is_dir():
+        return
+    n = 0
+    for marker in sorted((earlier / shards.PARTS).glob("*.json")):
+        part = int(marker.stem)
+        files = [shards.part_path(earlier, w, part) for w in (shards.KEPT, shards.REJECTED)]
+        if all(f.exists() for f in files):
+            for w in (shards.KEPT, shards.REJECTED, "id_keys"):  # id_keys: ingest's, for its id check
+                if (f := shards.part_path(earlier, w, part)).exists():
+                    shards.link_part(f, shards.part_path(out, w, part))
+            shards.link_part(marker, shards.done_path(out, part))
+            n += 1
+    if n:
+        log.info("%s: %d finished parts taken over from the unfinished %s", out.name, n, earlier)
 
 
 def _link_tree(src: Path, dst: Path) -> None:
@@ -258,31 +295,43 @@ def _link_tree(src: Path, dst: Path) -> None:
     stats.write_bytes(data)
 
 
-def _write_parquet(df: pl.DataFrame, path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    df.write_parquet(tmp)
-    os.replace(tmp, path)
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=str, ensure_ascii=False))
-    os.replace(tmp, path)
-
-
 # ---------------------------------------------------------------- whole run
 
 
 def start_run(plan: RunPlan) -> None:
-    _write_json(plan.run_dir / "run.json", _summary(plan, [], "running", None, time.time()))
+    shards.atomic_write_json(plan.run_dir / "run.json", _summary(plan, [], "running", None, time.time()))
+
+
+def mark_dead_runs(out_root: Path) -> None:
+    """A run killed without a chance to finish (SIGKILL, power loss) still says "running": say "killed"."""
+    import psutil
+
+    for run_json in out_root.glob("*/run.json"):
+        try:
+            summary = json.loads(run_json.read_text())
+        except (OSError, ValueError):
+            continue
+        pid = summary.get("pid")
+        if summary.get("status") == "running" and pid and not _alive(pid, summary.get("pid_started"), psutil):
+            summary.update(status="killed", error="the process running it ended without finishing the run")
+            shards.atomic_write_json(run_json, summary)
+
+
+def _alive(pid: int, started: float | None, psutil) -> bool:
+    try:
+        p = psutil.Process(pid)
+        return started is None or abs(p.create_time() - started) < 1.0
+    except psutil.Error:
+        return False
 
 
 def finish_run(plan: RunPlan, outcomes: list[StepOutcome], started: float, error: BaseException | None = None) -> dict[str, Any]:
     """Write manifest.json, the combined rejects table, the dataset link and run.json."""
     if outcomes and outcomes[0].stats.get("stage") == "ingest":
-        _write_json(plan.run_dir / "manifest.json", {"inputs": outcomes[0].stats["stage_stats"].get("inputs", [])})
-    rejected = [pl.read_parquet(plan.step_dir(o.index) / "rejected.parquet") for o in outcomes]
-    _write_parquet(records.concat(rejected, rejected=True), plan.run_dir / "rejected.parquet")
+        shards.atomic_write_json(plan.run_dir / "manifest.json",
+                                 {"inputs": outcomes[0].stats["stage_stats"].get("inputs", [])})
+    rejected = [f for o in outcomes for f in shards.parts(plan.step_dir(o.index), shards.REJECTED)]
+    shards.write_rejects_table(rejected, plan.run_dir / "rejected.parquet")
     dataset = None
     for o in reversed(outcomes):
         if (plan.step_dir(o.index) / "dataset").is_dir():
@@ -294,12 +343,14 @@ def finish_run(plan: RunPlan, outcomes: list[StepOutcome], started: float, error
     status = "failed" if error else "ok"
     summary = _summary(plan, outcomes, status, error, started, dataset)
     summary["reports"] = [str(p) for o in outcomes if (p := plan.step_dir(o.index) / "report.html").exists()]
-    _write_json(plan.run_dir / "run.json", summary)
+    shards.atomic_write_json(plan.run_dir / "run.json", summary)
     return summary
 
 
 def _summary(plan: RunPlan, outcomes: list[StepOutcome], status: str, error: BaseException | None,
              started: float, dataset: str | None = None) -> dict[str, Any]:
+    import psutil
+
     return {
         "recipe": plan.recipe.name,
         "recipe_file": str(plan.recipe.path) if plan.recipe.path else None,
@@ -311,18 +362,23 @@ def _summary(plan: RunPlan, outcomes: list[StepOutcome], status: str, error: Bas
         "seconds": round(time.time() - started, 3),
         "dataset": dataset,
         "python": sys.version.split()[0],
+        "executor": {"name": plan.executor_spec.name, "workers": plan.executor_spec.workers,
+                     "address": plan.executor_spec.address},
+        "pid": os.getpid(),
+        "pid_started": psutil.Process().create_time(),
         "steps": [
             {k: o.stats.get(k) for k in ("step", "stage", "rows_in", "kept", "rejected", "seconds",
-                                         "rejected_by_reason", "reused_from", "fingerprint")}
+                                         "rejected_by_reason", "reused_from", "fingerprint", "parts", "execution")}
             for o in outcomes
         ],
     }
 
 
 def run_recipe(recipe: Recipe, out_root: str | Path | None = None, sample: int | None = None,
-               strict: bool = False, force: bool = False, progress: bool | None = None) -> dict[str, Any]:
+               strict: bool = False, force: bool = False, progress: bool | None = None,
+               executor: ExecutorSpec | None = None) -> dict[str, Any]:
     """Run every step in this process, without Prefect (the flow in flows/ calls the same functions)."""
-    plan = plan_run(recipe, out_root, sample, strict, force, progress)
+    plan = plan_run(recipe, out_root, sample, strict, force, progress, executor)
     return run_plan(plan)
 
 
@@ -338,8 +394,10 @@ def run_plan(plan: RunPlan, execute=execute_step) -> dict[str, Any]:
             outcomes.append(outcome)
             fp = outcome.fingerprint
     except BaseException as e:
+        plan.close()
         finish_run(plan, outcomes, started, e)
         raise
+    plan.close()
     return finish_run(plan, outcomes, started)
 
 
@@ -357,12 +415,14 @@ def format_summary(summary: dict[str, Any]) -> str:
         if n == 0:
             lines.append("  ".join("-" * w for w in widths).rstrip())
     lines.append("")
-    lines.append(f"run: {summary['run_dir']}  ({summary['status']}, {summary['seconds']:.1f} s)")
+    ex = summary.get("executor") or {}
+    where = f"{ex.get('name', 'local')}" + (f", {ex['workers']} workers" if ex.get("workers") else "")
+    lines.append(f"run: {summary['run_dir']}  ({summary['status']}, {summary['seconds']:.1f} s, {where})")
     if summary.get("dataset"):
         lines.append(f"dataset: {summary['dataset']}")
     for report in summary.get("reports", []):
         lines.append(f"report: {report}")
-    top = {}
+    top: dict[str, int] = {}
     for s in summary["steps"]:
         for reason, n in (s.get("rejected_by_reason") or {}).items():
             top[reason] = top.get(reason, 0) + n

@@ -29,7 +29,7 @@ import polars as pl
 from pydantic import Field, field_validator
 
 from dsforge.pipelines import records
-from dsforge.pipelines.stage import ConfigError, Stage, StageConfig, StageContext, StageResult
+from dsforge.pipelines.stage import ConfigError, Stage, StageConfig, StageContext, StageResult, Verdicts
 
 
 class UnionFind:
@@ -55,15 +55,6 @@ def column_values(df: pl.DataFrame, spec: str) -> list[Any]:
     if spec not in df.columns:
         raise ConfigError(f"split: no column {spec!r} (have {', '.join(df.columns)}); use a column or meta:KEY")
     return df[spec].to_list()
-
-
-def near_duplicate_labels(texts: pl.Series, threshold: float, seed: int) -> np.ndarray:
-    """Cluster label per row (-1 = no near-duplicate), with the dedup module's MinHash + LSH engine."""
-    from dsforge.dedup.minhash import MinhashDedupConfig, in_process_clusters
-
-    cfg = MinhashDedupConfig(field="text", ngram=3, num_perm=64, threshold=threshold)
-    labels, _, _ = in_process_clusters(texts.fill_null(""), cfg, seed)
-    return np.asarray(labels)
 
 
 def _key(seed: int, text: str) -> str:
@@ -92,76 +83,122 @@ class SplitConfig(StageConfig):
 
 
 class Split(Stage):
-    """Assign train/validation/test so that near-duplicates and same-source groups never span splits."""
+    """Assign train/validation/test so that near-duplicates and same-source groups never span splits.
+
+    Keyed (stage.py): each shard gives its rows' group keys (cluster ids or MinHash band keys, group_by
+    values, the stratum); `decide` merges groups and deals them to splits over all shards at once."""
 
     name = "split"
     Config = SplitConfig
+    version = "2"
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
+        return self.process_keyed(df, ctx)
+
+    def _seed(self, ctx: StageContext) -> int:
+        return ctx.seed if self.config.seed is None else self.config.seed
+
+    def _minhash(self):
+        from dsforge.dedup.minhash import MinhashDedupConfig
+
+        return MinhashDedupConfig(field=self.config.field, ngram=3, num_perm=64, threshold=self.config.threshold)
+
+    def shard_keys(self, df: pl.DataFrame, ctx: StageContext) -> pl.DataFrame:
         cfg: SplitConfig = self.config
-        seed = ctx.seed if cfg.seed is None else cfg.seed
-        n = df.height
-        uf = UnionFind(n)
-        stats: dict[str, Any] = {"rows": n, "seed": seed}
         mode = cfg.near_duplicates
         if mode == "auto":
             mode = "column" if cfg.cluster_column in df.columns else "compute"
         if mode == "column" and cfg.cluster_column not in df.columns:
             raise ConfigError(f"split: near_duplicates=column but there is no {cfg.cluster_column!r} column; "
                               "run minhash-dedup first or use near_duplicates: compute")
-        keys: list[list[Any]] = []
+        cols: dict[str, Any] = {"id": df["id"], "__mode": [mode] * df.height}
         if mode == "column":
-            keys.append([None if v is None or v == -1 else f"dup:{v}" for v in df[cfg.cluster_column].to_list()])
-        elif mode == "compute" and n > 1:
-            labels = near_duplicate_labels(df.select(records.field_text(cfg.field).alias("_t"))["_t"], cfg.threshold, seed)
-            keys.append([None if v < 0 else f"dup:{v}" for v in labels])
-        stats["near_duplicates"] = mode
-        for spec in cfg.group_by:
-            keys.append([None if v is None else f"{spec}:{v}" for v in column_values(df, spec)])
-        for key_list in keys:
-            first: dict[Any, int] = {}
-            for i, k in enumerate(key_list):
-                if k is None:
-                    continue
-                if k in first:
-                    uf.union(first[k], i)
-                else:
-                    first[k] = i
-        groups: dict[int, list[int]] = defaultdict(list)
-        for i in range(n):
-            groups[uf.find(i)].append(i)
-        strata = column_values(df, cfg.stratify_by) if cfg.stratify_by else [None] * n
-        ids = df["id"].to_list()
-        by_stratum: dict[Any, list[list[int]]] = defaultdict(list)
-        for members in groups.values():
-            label = Counter(strata[i] for i in members).most_common(1)[0][0]
-            by_stratum[label].append(members)
-        total = sum(cfg.fractions.values())
-        shares = {k: v / total for k, v in cfg.fractions.items()}
-        assignment = [""] * n
-        for label in sorted(by_stratum, key=lambda x: (x is None, str(x))):
-            comps = by_stratum[label]
-            comps.sort(key=lambda m: (-len(m), _key(seed, min(ids[i] for i in m))))
-            size = sum(len(m) for m in comps)
-            filled = {k: 0 for k in shares}
-            for members in comps:
-                # the split furthest below its target (ties: the order given in fractions)
-                target = min(shares, key=lambda k: (filled[k] + len(members)) / (shares[k] * size) if shares[k] else float("inf"))
-                filled[target] += len(members)
-                for i in members:
-                    assignment[i] = target
-        out = df.with_columns(pl.Series(cfg.column, assignment, dtype=pl.String))
-        sizes = Counter(assignment)
-        multi = [m for m in groups.values() if len(m) > 1]
-        leaks = sum(1 for m in multi if len({assignment[i] for i in m}) > 1)
-        stats.update(
-            sizes={k: sizes.get(k, 0) for k in shares},
-            groups=len(groups), multi_row_groups=len(multi), rows_in_multi_row_groups=sum(len(m) for m in multi),
-            largest_group=max((len(m) for m in groups.values()), default=0), groups_spanning_splits=leaks,
-        )
+            cols["__dup"] = [None if v is None or v == -1 else f"dup:{v}" for v in df[cfg.cluster_column].to_list()]
+        for n, spec in enumerate(cfg.group_by):
+            cols[f"__g{n}"] = [None if v is None else f"{spec}:{v}" for v in column_values(df, spec)]
         if cfg.stratify_by:
-            per = defaultdict(Counter)
-            for a, s in zip(assignment, strata):
-                per[a][str(s)] += 1
-            stats["strata"] = {k: dict(v) for k, v in per.items()}
-        return StageResult(kept=out, stats=stats)
+            cols["__stratum"] = [None if v is None else str(v) for v in column_values(df, cfg.stratify_by)]
+        keys = pl.DataFrame(cols, schema_overrides={"__dup": pl.String, "__stratum": pl.String,
+                                                    **{f"__g{n}": pl.String for n in range(len(cfg.group_by))}})
+        if mode == "compute":
+            from dsforge.dedup.minhash import minhash_keys
+
+            keys = keys.hstack(minhash_keys(df, self._minhash(), self._seed(ctx)).drop("id"))
+        return keys
+
+    def decide(self, keys: pl.LazyFrame, ctx: StageContext) -> Verdicts:
+        cfg: SplitConfig = self.config
+        seed = self._seed(ctx)
+        names = keys.collect_schema().names()
+        base = keys.select([c for c in names if c == "id" or c == "__mode" or c == "__dup" or c.startswith("__g")
+                            or c == "__stratum"]).collect()
+        n = base.height
+        mode = base["__mode"][0] if n else cfg.near_duplicates
+        key_lists: list[list[Any]] = []
+        if "__dup" in base.columns:
+            key_lists.append(base["__dup"].to_list())
+        elif mode == "compute" and n > 1:
+            from dsforge.dedup.minhash import lsh_labels
+
+            active = keys.select("active").collect()["active"].to_numpy()
+            labels, _ = lsh_labels(keys, self._minhash(), n, active)
+            key_lists.append([None if v < 0 else f"dup:{v}" for v in labels])
+        key_lists += [base[f"__g{k}"].to_list() for k in range(len(cfg.group_by))]
+        strata = base["__stratum"].to_list() if cfg.stratify_by else [None] * n
+        assignment, stats = assign_splits(base["id"].to_list(), key_lists, strata, cfg, seed)
+        stats.update(near_duplicates=mode)
+        table = pl.DataFrame({"id": base["id"], "reason": pl.Series([None] * n, dtype=pl.String),
+                              "detail": pl.Series([None] * n, dtype=pl.String),
+                              cfg.column: pl.Series(assignment, dtype=pl.String)})
+        return Verdicts(table, stats=stats)
+
+
+def assign_splits(ids: list[str], key_lists: list[list[Any]], strata: list[Any], cfg: SplitConfig,
+                  seed: int) -> tuple[list[str], dict[str, Any]]:
+    """Merge rows sharing any key into groups (union-find), then deal whole groups to splits, per stratum."""
+    n = len(ids)
+    uf = UnionFind(n)
+    for key_list in key_lists:
+        first: dict[Any, int] = {}
+        for i, k in enumerate(key_list):
+            if k is None:
+                continue
+            if k in first:
+                uf.union(first[k], i)
+            else:
+                first[k] = i
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i in range(n):
+        groups[uf.find(i)].append(i)
+    by_stratum: dict[Any, list[list[int]]] = defaultdict(list)
+    for members in groups.values():
+        label = Counter(strata[i] for i in members).most_common(1)[0][0]
+        by_stratum[label].append(members)
+    total = sum(cfg.fractions.values())
+    shares = {k: v / total for k, v in cfg.fractions.items()}
+    assignment = [""] * n
+    for label in sorted(by_stratum, key=lambda x: (x is None, str(x))):
+        comps = by_stratum[label]
+        comps.sort(key=lambda m: (-len(m), _key(seed, min(ids[i] for i in m))))
+        size = sum(len(m) for m in comps)
+        filled = {k: 0 for k in shares}
+        for members in comps:
+            # the split furthest below its target (ties: the order given in fractions)
+            target = min(shares, key=lambda k: (filled[k] + len(members)) / (shares[k] * size) if shares[k] else float("inf"))
+            filled[target] += len(members)
+            for i in members:
+                assignment[i] = target
+    sizes = Counter(assignment)
+    multi = [m for m in groups.values() if len(m) > 1]
+    leaks = sum(1 for m in multi if len({assignment[i] for i in m}) > 1)
+    stats: dict[str, Any] = {
+        "rows": n, "seed": seed, "sizes": {k: sizes.get(k, 0) for k in shares},
+        "groups": len(groups), "multi_row_groups": len(multi), "rows_in_multi_row_groups": sum(len(m) for m in multi),
+        "largest_group": max((len(m) for m in groups.values()), default=0), "groups_spanning_splits": leaks,
+    }
+    if cfg.stratify_by:
+        per: dict[str, Counter] = defaultdict(Counter)
+        for a, st in zip(assignment, strata):
+            per[a][str(st)] += 1
+        stats["strata"] = {k: dict(v) for k, v in per.items()}
+    return assignment, stats

@@ -12,9 +12,23 @@ A stage subclasses `Stage`, sets `name`, a pydantic `Config` (unknown keys are a
             return StageResult(kept=df.filter(~empty),
                                rejected=rejects(df.filter(empty), self.name, "drop-empty:empty"))
 
-Stages are plain Python: they know nothing of Prefect, of run directories or of other stages. The
-runner (runner.py) hands them a table and writes what they return. A stage that works row by row sets
-`batch_size`; the runner then feeds it batches with a progress bar and stage code stays simple.
+Stages are plain Python: they know nothing of Prefect, of run directories, of workers or of other stages.
+The runner (runner.py) hands them a table and writes what they return. How it may split the work is
+declared by the class, and `Stage.execution()` names it:
+
+    rows    `batch_size` set: rows are independent, so each shard (at most batch_size rows) goes to any
+            worker process or Ray actor. One stage instance lives on per worker, so a model loaded
+            lazily on `self` is loaded once per worker, not once per shard; `close()` frees it.
+    keyed   the stage needs the whole table to decide (dedup, conflicts) but not the whole rows: it
+            overrides `shard_keys` (small per-row facts, per shard, in workers), `decide` (once, over
+            the keys only) and optionally `apply` (per shard, in workers). `process` is the same three
+            steps on one table, so both paths give the same rows.
+    table   anything else gets the whole table in one process (generators from a few seeds, judges).
+
+The contract the runner enforces for every stage: each input row comes out exactly once, kept or
+rejected (disjoint ids). A stage that creates rows sets `creates_rows`; each row it creates must
+carry a lineage entry of the stage naming its sources. A stage that never changes rows (inspect,
+save) sets `changes_rows = False` and the runner links its input shards instead of rewriting them.
 
 Not here: the list of stages (registry.py) and how recipes name them (recipe.py).
 """
@@ -83,6 +97,49 @@ class Stage:
     batch_size: ClassVar[int | None] = None
     # Stages that create rows from files (ingest) ignore their input table.
     reads_input_table: ClassVar[bool] = True
+    # Stages that add new rows (synthesis, up-sampling) say so; the runner checks their lineage.
+    creates_rows: ClassVar[bool] = False
+    # Stages that only look at rows (inspect, save) keep every row unchanged; their input is linked.
+    changes_rows: ClassVar[bool] = True
+    # Stages that load a model (LLM, embeddings, NER) run on long-lived workers / Ray actors.
+    holds_model: ClassVar[bool] = False
+
+    @classmethod
+    def execution(cls) -> str:
+        """How the runner may split this stage's work: "rows", "keyed" or "table" (see the module doc)."""
+        if cls.batch_size:
+            return "rows"
+        if cls.shard_keys is not Stage.shard_keys:
+            return "keyed"
+        return "table"
+
+    def distributable(self) -> bool:
+        """Whether this configured instance can run its declared way (a config may force the whole table)."""
+        return True
+
+    # ---- keyed stages: shard_keys per shard, decide once, apply per shard
+    def shard_keys(self, df: pl.DataFrame, ctx: StageContext) -> pl.DataFrame:
+        """Per-row facts that `decide` needs (always with `id`), computed on one shard."""
+        raise NotImplementedError
+
+    def decide(self, keys: pl.LazyFrame, ctx: StageContext) -> "Verdicts":
+        """From the keys of every shard (lazily, in input order: select only the columns you need), the
+        verdict for each row that is not simply kept."""
+        raise NotImplementedError
+
+    def apply(self, df: pl.DataFrame, verdicts: "Verdicts", ctx: StageContext) -> StageResult:
+        """Split one shard by the verdicts: rows with a `reason` are rejected, the rest kept; other verdict
+        columns are added to the rows (filled from `Verdicts.defaults` for rows without a verdict)."""
+        return apply_verdicts(self, df, verdicts)
+
+    def process_parts(self, paths: list[Path], ctx: StageContext) -> dict[str, Any] | None:
+        """For stages with `changes_rows = False`: read the input parts yourself instead of getting the whole
+        table in memory (save streams them to the dataset writer). Return the stage's figures, or None
+        (the default) to get the table in `process`."""
+        return None
+
+    def close(self) -> None:
+        """Free what the stage loaded (models, backends). Called by the runner when the step is done."""
 
     def __init__(self, config: StageConfig | dict[str, Any] | None = None):
         self.config = self.parse_config(config or {}) if not isinstance(config, StageConfig) else config
@@ -101,6 +158,15 @@ class Stage:
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         raise NotImplementedError
+
+    def process_keyed(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
+        """The keyed protocol on one table: what `process` of a keyed stage is."""
+        keys = self.shard_keys(df, ctx).with_columns(pl.lit(0, dtype=pl.Int32).alias("__part"),
+                                                     pl.int_range(pl.len(), dtype=pl.Int64).alias("__row"))
+        v = self.decide(keys.lazy(), ctx)
+        result = self.apply(df, v, ctx)
+        result.stats = {**v.stats, **result.stats}
+        return result
 
     def reject(self, df: pl.DataFrame, reason: str | pl.Expr, detail: str | pl.Expr = "") -> pl.DataFrame:
         """Rejected rows for this stage; reasons are prefixed with the stage name when given as text."""
@@ -124,6 +190,32 @@ class Stage:
                 }
             )
         return out
+
+
+@dataclass
+class Verdicts:
+    """What a keyed stage decided: `table` has `id`, `reason` (null: keep) and `detail`, plus any columns
+    to add to rows; `defaults` fills those columns for rows without a verdict; `stats` goes to stats.json."""
+
+    table: pl.DataFrame
+    defaults: dict[str, Any] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def apply_verdicts(stage: Stage, df: pl.DataFrame, verdicts: Verdicts) -> StageResult:
+    """Join verdicts to a shard by id; rows whose verdict has a reason are rejected with it."""
+    defaults = verdicts.defaults
+    v = verdicts.table.rename({"reason": "__reason", "detail": "__detail"})
+    extra = [c for c in v.columns if c not in ("id", "__reason", "__detail")]
+    joined = df.join(v, on="id", how="left", maintain_order="left")
+    if extra:
+        joined = joined.with_columns(
+            pl.col(c).fill_null(pl.lit(defaults[c])) if c in defaults else pl.col(c) for c in extra)
+    bad = pl.col("__reason").is_not_null()
+    kept = joined.filter(~bad).drop("__reason", "__detail")
+    rejected = stage.reject(joined.filter(bad), pl.col("__reason"), pl.col("__detail").fill_null("")).drop(
+        "__reason", "__detail")
+    return StageResult(kept=kept, rejected=rejected)
 
 
 def _explain(err: dict[str, Any]) -> str:

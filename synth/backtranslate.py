@@ -50,6 +50,7 @@ class BacktranslateInstructions(SynthStage):
     """Generate the instruction a human text answers, then keep pairs the model itself scores >= threshold."""
 
     name = "backtranslate-instructions"
+    creates_rows = True
     Config = BacktranslateConfig
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
@@ -128,7 +129,8 @@ class BacktranslateInstructions(SynthStage):
             rejected.append(reject_row(row, self.name, a["reason"], f"{rid}: {a['detail']}", a["raw"]))
         stats = {"texts": df.height, "kept": len(kept), "rounds": per_round, "threshold": cfg.threshold,
                  **self.take_usage()}
-        return StageResult(kept=rows_frame(kept), rejected=rejects_frame(rejected), stats=stats)
+        return self.account_sources(df, StageResult(kept=rows_frame(kept), rejected=rejects_frame(rejected),
+                                                    stats=stats))
 
     def _seed_examples(self, ctx: StageContext) -> list[dict[str, Any]]:
         cfg: BacktranslateConfig = self.config

@@ -57,6 +57,7 @@ class Code(SynthStage):
     """Generate Python solutions and tests, run them sandboxed, repair failures; keep only passing code."""
 
     name = "code"
+    creates_rows = True
     Config = CodeConfig
     batch_size = 32
 
@@ -154,7 +155,8 @@ class Code(SynthStage):
         repaired = sum(1 for k in items if "problem_" not in k and k["history"])
         stats = {"problems": len(items), "passed": len(kept), "passed_after_repair": repaired,
                  **self.take_usage()}
-        return StageResult(kept=rows_frame(kept), rejected=rejects_frame(rejected), stats=stats)
+        return self.account_sources(df, StageResult(kept=rows_frame(kept), rejected=rejects_frame(rejected),
+                                                    stats=stats))
 
     def _run_all(self, items: list[dict[str, Any]]) -> None:
         from dsforge.validators.sandbox import run_python

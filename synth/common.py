@@ -103,8 +103,13 @@ def error_text(g: Generation) -> str:
 class SynthStage(Stage):
     """Base of the model-using stages: opens the backend once, calls it in chunks, counts calls.
 
+    Model-holding: the runner keeps one instance per worker process / Ray actor, so the backend (and its
+    model) opened here is opened once per worker, and `close()` frees it at the end of the step.
+
     Tests (and embedding programs) may pass a ready backend as `ctx.extras["backend"]` (and a judge as
     `ctx.extras["judge_backend"]`); otherwise `open_backend(config.model)` builds one."""
+
+    holds_model = True
 
     def __init__(self, config=None):
         super().__init__(config)
@@ -184,6 +189,23 @@ class SynthStage(Stage):
             add_to_lineage(row, respond_template=template.lineage())
             out.append(row)
         return out
+
+    def close(self) -> None:
+        for backend in self._backends.values():
+            close = getattr(backend, "close", None)
+            if close is not None:
+                close()
+        self._backends.clear()
+
+    def account_sources(self, df: pl.DataFrame, result: StageResult) -> StageResult:
+        """Input rows that this generating stage neither kept nor rejected were used up as sources of new
+        rows: reject them as `<stage>:used_as_source` (the new rows name them in lineage), so none vanishes."""
+        seen = pl.concat([result.kept["id"], result.rejected["id"] if result.rejected is not None else result.kept["id"].head(0)])
+        used = df.filter(~pl.col("id").is_in(seen.implode()))
+        if used.height:
+            gone = self.reject(used, "used_as_source", "an input row this stage turned into new rows (see their lineage)")
+            result.rejected = records.concat([result.rejected, gone] if result.rejected is not None else [gone], rejected=True)
+        return result
 
     def take_usage(self) -> dict[str, Any]:
         """LLM usage since the last call (per runner batch, so the runner's sums give the stage total)."""

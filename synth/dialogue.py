@@ -49,6 +49,7 @@ class Dialogue(SynthStage):
     """Simulate multi-turn user/assistant conversations from seed instructions or topics."""
 
     name = "dialogue"
+    creates_rows = True
     Config = DialogueConfig
     batch_size = 32
 
@@ -108,7 +109,8 @@ class Dialogue(SynthStage):
                                                                            "topic": c["topic"] or None},
                                 messages=msgs))
         stats = {"conversations": len(kept), "turn_range": cfg.turns, **self.take_usage()}
-        return StageResult(kept=rows_frame(kept), rejected=rejects_frame(rejected), stats=stats)
+        return self.account_sources(df, StageResult(kept=rows_frame(kept), rejected=rejects_frame(rejected),
+                                                    stats=stats))
 
     def _assistant_view(self, messages: list[dict[str, str]]) -> list[dict[str, str]]:
         sys = [{"role": "system", "content": self.config.system}] if self.config.system else []

@@ -22,8 +22,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
-from pydantic import Field
+from pydantic import Field, field_serializer
 
+from dsforge.pipelines.redact import redact_url
 from dsforge.pipelines.stage import StageConfig
 
 Messages = list[dict[str, str]]
@@ -64,6 +65,12 @@ class BackendConfig(StageConfig):
     price_per_million_input: float = 0.0
     price_per_million_output: float = 0.0
     budget_usd: float | None = Field(None, description="stop cleanly when the estimated cost reaches this")
+
+    @field_serializer("base_url")
+    def _no_secrets(self, url: str | None) -> str | None:
+        """Whatever is written from a config (recipe.yaml, stats.json, the card) shows the URL without
+        credentials; the backend reads the attribute, which keeps them."""
+        return redact_url(url)
 
 
 @dataclass

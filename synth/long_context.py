@@ -66,6 +66,7 @@ class LongContextQA(SynthStage):
     """Chunk long documents, write QA pairs per chunk, emit examples with the whole document as context."""
 
     name = "long-context-qa"
+    creates_rows = True
     Config = LongContextQAConfig
     batch_size = 16
 
@@ -118,4 +119,5 @@ class LongContextQA(SynthStage):
                                         parent_lineage=r.get("lineage"), metadata=meta,
                                         instruction=q, input=doc, response=a))
         stats = {"documents": df.height, "chunks": len(jobs), "qa_kept": len(kept), **self.take_usage()}
-        return StageResult(kept=rows_frame(kept), rejected=rejects_frame(rejected), stats=stats)
+        return self.account_sources(df, StageResult(kept=rows_frame(kept), rejected=rejects_frame(rejected),
+                                                    stats=stats))

@@ -38,6 +38,7 @@ class Paraphrase(SynthStage):
     """n rephrasings of each instruction; near copies and truncated rewrites are rejected."""
 
     name = "paraphrase"
+    creates_rows = True
     Config = ParaphraseConfig
     batch_size = 64
 
@@ -82,8 +83,9 @@ class Paraphrase(SynthStage):
             rows = self._regenerate(ctx, rows, rejected)
         out = rows_frame(rows)
         stats = {"rewrites_asked": len(src) * cfg.n, "rewrites_kept": len(rows)}
-        return StageResult(kept=records.concat([df, out]) if cfg.keep_originals else out,
-                           rejected=rejects_frame(rejected), stats={**stats, **self.take_usage()})
+        return self.account_sources(df, StageResult(kept=records.concat([df, out]) if cfg.keep_originals else out,
+                                                    rejected=rejects_frame(rejected),
+                                                    stats={**stats, **self.take_usage()}))
 
     def _regenerate(self, ctx: StageContext, rows: list[dict[str, Any]], rejected: list) -> list[dict[str, Any]]:
         return self.answer_instructions(ctx, rows, rejected, self.config.respond_template)

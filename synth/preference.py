@@ -58,6 +58,7 @@ class PreferencePairs(SynthStage):
     """Generate responses, judge pairs in both orders, keep (prompt, chosen, rejected) when verdicts agree."""
 
     name = "preference-pairs"
+    creates_rows = True
     Config = PreferencePairsConfig
     batch_size = 32
 
@@ -132,4 +133,5 @@ class PreferencePairs(SynthStage):
                                 instruction=r.get("instruction") or prompt_of(r), input=r.get("input") or "",
                                 chosen=chosen, rejected=rej))
         stats = {"prompts": len(rows), **counts, **self.take_usage()}
-        return StageResult(kept=rows_frame(kept), rejected=rejects_frame(rejected), stats=stats)
+        return self.account_sources(df, StageResult(kept=rows_frame(kept), rejected=rejects_frame(rejected),
+                                                    stats=stats))

@@ -128,6 +128,7 @@ class RuleAugment(Stage):
     """Faker template filling and counterfactual gender/name swaps (no model)."""
 
     name = "rule-augment"
+    creates_rows = True
     Config = RuleAugmentConfig
     batch_size = 10_000
 

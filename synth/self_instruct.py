@@ -60,6 +60,7 @@ class SelfInstruct(SynthStage):
     """Generate new instructions from seed tasks with Alpaca's filters and a ROUGE-L < 0.7 novelty rule."""
 
     name = "self-instruct"
+    creates_rows = True
     Config = SelfInstructConfig
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:

@@ -6,7 +6,9 @@ whole tree (`subtopics`, `instructions`) and overridden per node by name (`overr
 (`topics_file`, e.g. `data:topics/general.yaml`), the input rows (their prompt or text), or are generated
 from `root`. Every row's metadata names its path (topic, subtopic); lineage has the template of each level.
 
-Input rows are only topic sources and are not passed on (stats count them). A node whose list cannot be
+Input rows that served as topics are not passed on: each is rejected as `topic-tree:used_as_topic`
+(nothing vanishes), and the rows grown from it name it in their lineage `sources`. When topics come
+from `topics`/`topics_file`/`root`, the input rows pass through unchanged. A node whose list cannot be
 parsed becomes a rejected row holding the raw text. Not here: UltraChat's multi-turn expansion (use the
 `dialogue` stage on this stage's output).
 """
@@ -21,6 +23,7 @@ import polars as pl
 import yaml
 from pydantic import Field
 
+from dsforge.pipelines import records
 from dsforge.pipelines.stage import ConfigError, StageConfig, StageContext, StageResult
 from dsforge.synth.common import (
     SynthConfig, SynthStage, input_rows, is_error, load_template, new_row,
@@ -53,6 +56,7 @@ class TopicTree(SynthStage):
     """Grow instructions over a topic tree with per-node counts (UltraChat)."""
 
     name = "topic-tree"
+    creates_rows = True
     Config = TopicTreeConfig
 
     def _count(self, node: str, key: str, default: int) -> int:
@@ -74,9 +78,10 @@ class TopicTree(SynthStage):
             if not isinstance(data, list) or not all(isinstance(t, str) for t in data):
                 raise ConfigError(f"topic-tree: {path} must hold a YAML list of topic strings (or `topics: [...]`)")
             return data
-        from_rows = [prompt_of(r).strip() for r in input_rows(df) if prompt_of(r).strip()]
+        from_rows = [(prompt_of(r).strip(), r["id"]) for r in input_rows(df) if prompt_of(r).strip()]
         if from_rows:
-            return from_rows
+            self._topic_rows = {t: i for t, i in reversed(from_rows)}  # first row of each topic text
+            return [t for t, _ in from_rows]
         if not cfg.root:
             raise ConfigError("topic-tree: give `topics`, `topics_file`, `root`, or input rows naming topics")
         t = load_template(cfg.topic_template, ctx.base_dir)
@@ -91,6 +96,7 @@ class TopicTree(SynthStage):
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg: TopicTreeConfig = self.config
         rejected: list[dict[str, Any]] = []
+        self._topic_rows: dict[str, str] = {}
         topics = self._topics(df, ctx, rejected)
         sub_t = load_template(cfg.subtopic_template, ctx.base_dir)
         q_t = load_template(cfg.question_template, ctx.base_dir)
@@ -131,7 +137,8 @@ class TopicTree(SynthStage):
                                            f"leaf {topic!r} / {sub!r}: no instructions could be parsed", g.text))
                 continue
             for qi, q in enumerate(items):
-                info = {**base_info, "sources": [], "path": [topic, sub],
+                source_ids = [self._topic_rows[topic]] if topic in self._topic_rows else []
+                info = {**base_info, "sources": source_ids, "path": [topic, sub],
                         "templates": [sub_t.lineage(), q_t.lineage()], "finish_reason": g.finish_reason}
                 rows.append(new_row(id=f"{cfg.source}:l{li}.{qi}", source=cfg.source, kind="instruction",
                                     stage=self.name, info=info, metadata=meta, instruction=re.sub(r"\s+", " ", q),
@@ -142,9 +149,16 @@ class TopicTree(SynthStage):
         for r in rows:
             t = json.loads(r["metadata"])["topic"]
             per_topic[t] = per_topic.get(t, 0) + 1
+        used = df.filter(pl.col("id").is_in(list(self._topic_rows.values()))) if self._topic_rows else df.head(0)
+        rest = df.filter(~pl.col("id").is_in(used["id"].implode()))
+        if self._topic_rows:  # rows that were topics but gave none (empty prompt, duplicate text) are consumed too
+            used, rest = df, df.head(0)
         stats = {"topics": len(topics), "leaves": len(leaves), "instructions": len(rows), "per_topic": per_topic,
-                 "input_rows_used_as_topics": 0 if (cfg.topics or cfg.topics_file) else df.height}
-        return StageResult(kept=rows_frame(rows), rejected=rejects_frame(rejected), stats={**stats, **self.take_usage()})
+                 "input_rows_used_as_topics": used.height}
+        kept = records.concat([rest, rows_frame(rows)])
+        consumed = self.reject(used, "used_as_topic", "an input row used as a topic of the tree")
+        return StageResult(kept=kept, rejected=records.concat([rejects_frame(rejected), consumed], rejected=True),
+                           stats={**stats, **self.take_usage()})
 
     def _respond(self, ctx: StageContext, rows: list[dict[str, Any]], rejected: list) -> list[dict[str, Any]]:
         return self.answer_instructions(ctx, rows, rejected, self.config.respond_template)

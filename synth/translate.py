@@ -64,6 +64,7 @@ class Translate(SynthStage):
     """Translate rows to target languages; keep those whose back-translation matches the original."""
 
     name = "translate"
+    creates_rows = True
     Config = TranslateConfig
     batch_size = 64
 
@@ -127,5 +128,5 @@ class Translate(SynthStage):
                                 **{k: v for k, v in new.items() if v is not None}))
         out = rows_frame(kept)
         stats = {"translations_asked": len(groups), "translations_kept": len(kept), **self.take_usage()}
-        return StageResult(kept=records.concat([df, out]) if cfg.keep_originals else out,
-                           rejected=rejects_frame(rejected), stats=stats)
+        return self.account_sources(df, StageResult(kept=records.concat([df, out]) if cfg.keep_originals else out,
+                                                    rejected=rejects_frame(rejected), stats=stats))

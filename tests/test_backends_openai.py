@@ -23,6 +23,7 @@ from dsforge.pipelines import records
 from dsforge.pipelines.ingest import Ingest
 from dsforge.pipelines.recipe import Recipe, Step
 from dsforge.pipelines.runner import run_recipe
+from dsforge.pipelines.shards import read_table
 from dsforge.pipelines.stage import Stage, StageConfig, StageResult
 from dsforge.synth.backends.openai_compat import BackendFatalError
 from dsforge.synth.llm import (BackendConfig, BudgetExceeded, SamplingParams, generate_rows, generation_lineage,
@@ -288,7 +289,7 @@ def test_api_key_never_reaches_run_dir_lineage_or_logs(api, server, tmp_path, mo
     summary = run_recipe(recipe, out_root=tmp_path / "runs", progress=False)
     assert summary["status"] == "ok" and server.auth == {f"Bearer {SECRET}"}
     run_dir = tmp_path / "runs"
-    kept = pl.read_parquet(next(run_dir.glob("*/stages/01-echo-gen/kept.parquet")))
+    kept = read_table(next(run_dir.glob("*/stages/01-echo-gen")))
     assert kept["response"].to_list() == [f"echo seed=0: prompt {i}" for i in range(7)]
     info = json.loads(kept["lineage"][0][-1]["info"])
     assert info == {"backend": "openai", "model": "echo-1", "base_url": server.url, "template": "echo/v1",

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from dsforge.pipelines.cli import main
+from dsforge.pipelines.shards import read_table
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,16 +32,16 @@ def test_stage_command_runs_one_stage_on_a_file(toy, tmp_path, capsys):
                  "--param", "fields=[prompt]", "--quiet"]) == 0
     out = capsys.readouterr().out
     kept = Path(out.split("kept: ")[1].split()[0])
-    assert pl.read_parquet(kept)["instruction"].to_list() == ["A", "B"]
-    rej = pl.read_parquet(kept.parent / "rejected.parquet")
+    assert read_table(kept.parent)["instruction"].to_list() == ["A", "B"]
+    rej = read_table(kept.parent, "rejected")
     assert rej["reason"].to_list() == ["exact-dedup:duplicate"]
     stats = json.loads((kept.parent / "stats.json").read_text())
     assert stats["config"]["fields"] == ["prompt"] and stats["rejected"] == 1
-    # Its output is a records Parquet, which the next `dsforge stage` takes as is.
+    # Its output is a folder of records Parquet parts, which the next `dsforge stage` takes as is.
     assert main(["stage", "length-filter", "--input", str(kept), "--out", str(tmp_path / "o2"),
                  "--param", "field=response", "--param", "min_chars=1", "--quiet"]) == 0
     kept2 = Path(capsys.readouterr().out.split("kept: ")[1].split()[0])
-    assert pl.read_parquet(kept2)["instruction"].to_list() == ["A"]
+    assert read_table(kept2.parent)["instruction"].to_list() == ["A"]
 
 
 def test_cli_errors_are_one_line_with_exit_code_2(toy, tmp_path, capsys):

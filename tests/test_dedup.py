@@ -15,6 +15,7 @@ from dsforge.dedup.neardup_set import exact_jaccard_pairs, load_real_texts, make
 from dsforge.dedup.shingles import shingle_hashes
 from dsforge.pipelines import records
 from dsforge.pipelines.stage import ConfigError, StageContext
+from dsforge.pipelines.shards import read_table
 
 
 def docs(texts, **cols):
@@ -191,7 +192,7 @@ def test_command_line_stage(tmp_path, copy_external):
                "--param", "keep=longest", "--param", "field=conversation"])
     assert rc == 0
     step = next((tmp_path / "runs").glob("*/stages/01-minhash-dedup"))
-    rejected = pl.read_parquet(step / "rejected.parquet")
+    rejected = read_table(step, "rejected")
     assert rejected.height == 5 and rejected["id"].str.contains(r"row[0-4]$").all()
     assert pl.read_parquet(step / "dup_cluster-clusters.parquet").height == 5
     assert json.loads((step / "stats.json").read_text())["stage_stats"]["bands"] == 9

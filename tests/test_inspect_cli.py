@@ -12,6 +12,7 @@ import pytest
 from dsforge.pipelines.cli import main
 from dsforge.pipelines.recipe import build_recipe
 from dsforge.pipelines.runner import run_recipe
+from dsforge.pipelines.shards import read_table
 
 
 def _inspect(args, tmp_path, capsys):
@@ -103,8 +104,7 @@ def test_inspect_stage_twice_in_a_recipe_with_before_after(tmp_path):
     before, after = run / "stages/01-inspect-before", run / "stages/04-inspect-after"
     for d in (before, after):
         assert (d / "report.html").exists()
-        assert pl.read_parquet(d / "kept.parquet").height == pl.read_parquet(d.parent / "00-ingest/kept.parquet").height \
-            if d is before else True
+        assert read_table(d).height == read_table(d.parent / "00-ingest").height if d is before else True
     sb = json.loads((before / "stats.json").read_text())
     assert sb["stage"] == "inspect" and sb["rejected"] == 0 and sb["kept"] == 25
     assert sb["stage_stats"]["counts"]["exact_duplicates"]["rows"] == 4      # 3 copies of row 1 + 1 of "Say nothing."

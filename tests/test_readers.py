@@ -134,14 +134,14 @@ def test_custom_mapping_with_nested_paths_and_metadata(tmp_path):
                                            "metadata.annotator": "worker", "id": "uid"}, keep_extra=False)
     df = read_input(spec).kept
     assert df["instruction"][0] == "Why?" and df["response"][0] == "Because."
-    assert df["id"][0] == "nested:99"
+    assert df["id"][0] == "99"  # the input's own id, as is
     assert json.loads(df["metadata"][0]) == {"annotator": "w7"}
 
 
 def test_seed_tasks_preset_on_shipped_seeds():
     res = read_input(InputSpec(path="data:seed_tasks.jsonl"))
     assert res.kept.height == 175 and res.rejected.height == 0
-    assert res.kept["id"][0] == "seed_tasks:seed_task_0"
+    assert res.kept["id"][0] == "seed_task_0"
     assert res.kept["response"].str.len_chars().min() > 0
 
 

@@ -14,8 +14,9 @@ import yaml
 from dsforge.pipelines import records
 from dsforge.pipelines.ingest import Ingest
 from dsforge.pipelines.recipe import Recipe, Step, build_recipe, load_recipe
-from dsforge.pipelines.runner import run_recipe
+from dsforge.pipelines.runner import ExecutorSpec, run_recipe
 from dsforge.pipelines.stage import ConfigError, Stage, StageConfig, StageResult
+from dsforge.pipelines.shards import read_table
 
 ROWS = [
     {"instruction": "Name a colour.", "input": "", "output": "Blue."},
@@ -53,7 +54,7 @@ def test_run_directory_layout_rejects_and_stats(toy, tmp_path):
     assert [s["step"] for s in summary["steps"]] == ["ingest", "exact-dedup", "length-filter", "save"]
     assert [(s["rows_in"], s["kept"], s["rejected"]) for s in summary["steps"]] == [(6, 5, 1), (5, 4, 1), (4, 3, 1), (3, 3, 0)]
     for d in ("00-ingest", "01-exact-dedup", "02-length-filter", "03-save"):
-        for f in ("kept.parquet", "rejected.parquet", "stats.json"):
+        for f in ("kept/part-00000.parquet", "rejected/part-00000.parquet", "parts/00000.json", "stats.json"):
             assert (run / "stages" / d / f).exists(), (d, f)
     manifest = json.loads((run / "manifest.json").read_text())["inputs"][0]
     assert manifest["rows_read"] == 6 and manifest["rows_rejected"] == 1 and len(manifest["sha256"]) == 64
@@ -124,7 +125,7 @@ def test_crash_mid_stage_keeps_finished_batches_and_earlier_steps(toy, tmp_path)
     Flaky.calls = []
     crashing = Recipe(name="flaky", steps=[Step("ingest", ingest), Step("flaky", Flaky({"fail_at_batch": 2}))])
     with pytest.raises(RuntimeError, match="boom"):
-        run_recipe(crashing, out)
+        run_recipe(crashing, out, executor=ExecutorSpec(workers=1))  # in this process: Flaky.calls counts
     crashed_run = sorted(out.glob("flaky-*"))[0]
     run_json = json.loads((crashed_run / "run.json").read_text())
     assert run_json["status"] == "failed" and "boom" in run_json["error"]
@@ -134,11 +135,11 @@ def test_crash_mid_stage_keeps_finished_batches_and_earlier_steps(toy, tmp_path)
     # Same config, hence same fingerprint; pre-filled calls make the resumed batch index differ from 2.
     resumed = Recipe(name="flaky", steps=[Step("ingest", ingest), Step("flaky", Flaky({"fail_at_batch": 2}))])
     Flaky.calls = ["already", "counted", "twice"]
-    summary = run_recipe(resumed, out)
+    summary = run_recipe(resumed, out, executor=ExecutorSpec(workers=1))
     assert summary["steps"][0]["reused_from"]
     assert Flaky.calls[3:] == ["toy:line5"]  # only the unfinished third batch ran again
     assert summary["steps"][1]["kept"] == 5
-    kept = pl.read_parquet(Path(summary["run_dir"]) / "stages/01-flaky/kept.parquet")
+    kept = read_table(Path(summary["run_dir"]) / "stages/01-flaky")
     assert kept["response"].to_list() == ["BLUE.", "RED.", "", "5", "9"]
 
 
@@ -146,8 +147,8 @@ def test_sample_runs_on_a_seeded_subset(toy, tmp_path):
     a = run_recipe(build_recipe(recipe_for(toy)), tmp_path / "runs", sample=3)
     b = run_recipe(build_recipe(recipe_for(toy)), tmp_path / "runs2", sample=3)
     assert a["steps"][0]["kept"] == 3 and a["run_dir"].endswith("sample3")
-    ids_a = pl.read_parquet(Path(a["run_dir"]) / "stages/00-ingest/kept.parquet")["id"].to_list()
-    ids_b = pl.read_parquet(Path(b["run_dir"]) / "stages/00-ingest/kept.parquet")["id"].to_list()
+    ids_a = read_table(Path(a["run_dir"]) / "stages/00-ingest")["id"].to_list()
+    ids_b = read_table(Path(b["run_dir"]) / "stages/00-ingest")["id"].to_list()
     assert ids_a == ids_b and ids_a == sorted(ids_a, key=lambda i: int(i.split("line")[1]))
     full = run_recipe(build_recipe(recipe_for(toy)), tmp_path / "runs")
     assert not full["steps"][0]["reused_from"] and full["steps"][0]["kept"] == 5

@@ -24,6 +24,7 @@ from dsforge.synth.llm import Generation
 from dsforge.synth.long_context import parse_qa
 from dsforge.synth.preference import parse_verdict
 from dsforge.synth.self_instruct import parse_tasks
+from dsforge.pipelines.shards import read_table
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -504,7 +505,7 @@ def test_rule_augment_runs_through_the_cli(tmp_path):
     out = subprocess.run([str(dsforge), "stage", "rule-augment", "--input", str(src), "--out", str(tmp_path / "runs"),
                           "--param", "fill=false"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert out.returncode == 0, out.stderr
-    kept = pl.read_parquet(next((tmp_path / "runs").glob("*/stages/01-rule-augment/kept.parquet")))
+    kept = read_table(next((tmp_path / "runs").glob("*/stages/01-rule-augment")))
     assert kept["instruction"].to_list() == ["Thank him for his help.", "Thank her for her help."]
 
 

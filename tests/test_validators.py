@@ -14,6 +14,7 @@ from dsforge.pipelines.stage import StageContext
 from dsforge.validators.anomaly import Anomaly
 from dsforge.validators.execute import Execute, extract_code
 from dsforge.validators.math_answer import MathAnswer, answers_match, extract_answer
+from dsforge.pipelines.shards import read_table
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -86,8 +87,8 @@ def test_execute_through_the_cli(tmp_path):
     r = subprocess.run([str(ROOT / ".venv/bin/dsforge"), "stage", "execute", "--input", str(inp), "--out", str(out),
                         "--mapping", "alpaca", "--param", "tests=meta:tests"], capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    kept = pl.read_parquet(next(out.rglob("kept.parquet")))
-    rejected = pl.read_parquet(next(out.rglob("rejected.parquet")))
+    step = next(out.glob("*/stages/01-execute"))
+    kept, rejected = read_table(step), read_table(step, "rejected")
     assert kept.height == 1 and rejected["reason"].to_list() == ["execute:failed"]
 
 

@@ -219,10 +219,11 @@ class MathAnswer(Stage):
                  "no_reference": reasons.count("math-answer:no_reference")}
         if cfg.on_fail == "flag":
             return StageResult(kept=out, stats=stats)
-        bad = pl.Series([r is not None for r in reasons])
+        # Typed series: with 0 rows an untyped one is Null and cannot filter (the 0-row crash of issue 14).
+        bad = pl.Series([r is not None for r in reasons], dtype=pl.Boolean)
         return StageResult(
             kept=out.filter(~bad),
-            rejected=self.reject(out.filter(bad), pl.Series([r for r in reasons if r]),
-                                 pl.Series([d for d, r in zip(details, reasons) if r])),
+            rejected=self.reject(out.filter(bad), pl.Series([r for r in reasons if r], dtype=pl.String),
+                                 pl.Series([d for d, r in zip(details, reasons) if r], dtype=pl.String)),
             stats=stats,
         )

@@ -1,5 +1,5 @@
 """Before/after: what the steps of a run removed, by reason, read from the run directory the runner wrote
-(stages/NN-id/{stats.json, rejected.parquet}) — no recomputation.
+(stages/NN-id/{stats.json, rejected/}) — no recomputation.
 
     compare_paths([run_dir])            the whole run: ingest -> last step
     compare_paths([stage_dir])          one step: what it removed
@@ -17,6 +17,7 @@ from typing import Any
 
 import polars as pl
 
+from dsforge.pipelines import shards
 from dsforge.pipelines.inspect.stats import snippet
 from dsforge.pipelines.readers import DataError
 
@@ -30,7 +31,7 @@ def _is_run(p: Path) -> bool:
 
 
 def _is_step(p: Path) -> bool:
-    return (p / "stats.json").exists() and (p / "kept.parquet").exists()
+    return (p / "stats.json").exists() and (p / "kept").is_dir()
 
 
 def resolve_range(paths: list[str | Path]) -> tuple[list[Path], Path | None, Path | None]:
@@ -44,7 +45,7 @@ def resolve_range(paths: list[str | Path]) -> tuple[list[Path], Path | None, Pat
     for p in ps:
         if not _is_step(p):
             raise DataError(f"{p}: not a run directory (with stages/) nor a finished step folder (with stats.json "
-                            "and kept.parquet). Give e.g. runs/NAME/stages/01-inspect-before")
+                            "and kept/). Give e.g. runs/NAME/stages/01-inspect-before")
     if len(ps) == 1:
         return [ps[0]], None, ps[0]
     if len(ps) != 2:
@@ -67,8 +68,8 @@ def summarize_removed(steps: list[Path], before: Path | None, after: Path | None
         s = json.loads((d / "stats.json").read_text())
         step_rows.append({"step": s.get("step", d.name), "stage": s.get("stage"), "rows_in": s.get("rows_in"),
                           "kept": s.get("kept"), "rejected": s.get("rejected"), "dir": d.name})
-        if (d / "rejected.parquet").exists():
-            r = pl.read_parquet(d / "rejected.parquet")
+        if (d / "rejected").is_dir():
+            r = shards.read_table(d, shards.REJECTED)
             if r.height:
                 rejected.append(r.select(
                     pl.col("id"), pl.col("source"), pl.col("stage"), pl.col("reason"), pl.col("detail"),

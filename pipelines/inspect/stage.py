@@ -6,7 +6,7 @@ removed. The runner also stores the figures in the step's stats.json under `stag
 Prefect flow publishes as a markdown artifact (flows/artifacts.py).
 
 `inspect_path` is the command: any input the readers accept (JSONL, JSON, Parquet, CSV, a saved HF dataset,
-a folder of such files), a step folder (its kept.parquet) or a run directory (its last step).
+a folder of such files), a step folder (its kept parts) or a run directory (its last step).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 
 import polars as pl
 
+from dsforge.pipelines import shards
 from dsforge.pipelines.inspect import compare as compare_mod
 from dsforge.pipelines.inspect.report import render_html, summary_text
 from dsforge.pipelines.inspect.stats import InspectConfig, compute_stats
@@ -56,6 +57,7 @@ class Inspect(Stage):
     """Statistics and a self-contained HTML report of the rows passing by (rows are kept unchanged)."""
 
     name = "inspect"
+    changes_rows = False  # the runner links the input parts instead of rewriting them
     Config = InspectConfig
     version = "1"
 
@@ -76,19 +78,19 @@ class Inspect(Stage):
 
 
 def expand_inputs(paths: list[str | Path]) -> list[Path]:
-    """Files to read: run dir -> its last step's kept.parquet; step dir -> kept.parquet; plain folder -> its
+    """Files to read: run dir -> its last step's kept parts; step dir -> its kept parts; plain folder -> its
     data files; saved HF dataset folders and files as they are."""
     out: list[Path] = []
     for p in map(lambda x: Path(x).expanduser().resolve(), paths):
         if not p.exists():
             raise DataError(f"input not found: {p}")
         if p.is_dir() and (p / "stages").is_dir():
-            steps = sorted(d for d in (p / "stages").iterdir() if (d / "kept.parquet").exists())
+            steps = sorted(d for d in (p / "stages").iterdir() if (d / "stats.json").exists() and shards.parts(d))
             if not steps:
                 raise DataError(f"{p}: a run directory without finished steps")
-            out.append(steps[-1] / "kept.parquet")
-        elif p.is_dir() and (p / "kept.parquet").exists():
-            out.append(p / "kept.parquet")
+            out.extend(shards.parts(steps[-1]))
+        elif p.is_dir() and (p / shards.KEPT).is_dir():
+            out.extend(shards.parts(p))
         elif p.is_dir() and not ((p / "dataset_info.json").exists() or (p / "dataset_dict.json").exists()):
             files = sorted(f for f in p.iterdir() if f.suffix.lower() in DATA_SUFFIXES and f.is_file())
             if not files:

@@ -449,3 +449,4 @@ def load_table(path: str | Path, base_dir: Path | None = None) -> pl.DataFrame |
         if set(records.CORE_COLUMNS) <= set(df.columns):
             return records.conform(df)
     return None
+

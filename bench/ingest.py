@@ -1,0 +1,110 @@
+"""Ingest speed: read_chunk over plan_chunks against the old row-by-row reader, same file, same run.
+
+    PYTHONPATH=... python bench/ingest.py [--rows 1000000] [--peer-rows 200000] [--dirty]
+
+Builds an Alpaca-style JSONL of --rows rows from ../shared/data/external (alpaca_libre v1 with its status /
+similarity fields, gpteacher codegen + toolformer renamed to instruction/input/output), repeating rows with a
+variant suffix so they stay distinct; --dirty adds alpaca_libre v2's 14 malformed lines every 50k rows. Then
+times, in one process:
+  new    plan_chunks + read_chunk for every chunk (+ the cross-chunk id check) on the whole file
+  peer   bench/peer_row_reader.py (the reader before issue 11, frozen) on the first --peer-rows rows
+  polars pl.read_ndjson on the same bytes: parse only, no mapping or checks (a ceiling, not a peer:
+         it coerces 42 to "42" and cannot say which line is bad)
+and prints rows/s and the new/peer ratio. Results: bench/RESULTS-ingest.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import polars as pl
+
+from dsforge.pipelines.readers import InputSpec, duplicate_id_rejects, plan_chunks, read_chunk
+
+EXTERNAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "external"
+
+
+def base_rows() -> list[dict]:
+    rows = [json.loads(line) for line in (EXTERNAL / "alpaca_libre/alpaca_libre_tasks_v1.jsonl").open() if line.strip()]
+    for name in ("codegen-instruct.json", "toolformer-dedupe-only-dataset.json"):
+        for r in json.loads((EXTERNAL / "gpteacher" / name).read_text()):
+            rows.append({"instruction": r["instruction"], "input": r.get("input", ""), "output": r["response"]})
+    return rows
+
+
+def build(path: Path, n: int, dirty: bool) -> None:
+    rows = base_rows()
+    bad = [ln for ln in (EXTERNAL / "alpaca_libre/alpaca_libre_tasks_v2.jsonl").read_text().splitlines()
+           if ln.strip() and not _parses(ln)]
+    with open(path, "w", encoding="utf-8") as f:
+        for i in range(n):
+            r = rows[i % len(rows)]
+            if i >= len(rows):
+                r = {**r, "instruction": f"{r['instruction']} (variant {i // len(rows)})"}
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+            if dirty and i % 50_000 == 0:
+                f.write("\n".join(bad) + "\n")
+
+
+def _parses(line: str) -> bool:
+    try:
+        json.loads(line)
+        return True
+    except ValueError:
+        return False
+
+
+def time_new(path: Path) -> tuple[float, int, int]:
+    spec = InputSpec(path=str(path), mapping="alpaca", source="bench")
+    t = time.perf_counter()
+    chunks = plan_chunks(spec, 0, None)
+    parts = [read_chunk(spec, c) for c in chunks]
+    duplicate_id_rejects(pl.concat([p.id_keys for p in parts]))
+    secs = time.perf_counter() - t
+    return secs, sum(p.kept.height for p in parts), sum(p.rejected.height for p in parts)
+
+
+def time_peer(path: Path, rows: int) -> tuple[float, int]:
+    sys.path.insert(0, str(Path(__file__).parent))
+    import peer_row_reader as peer
+
+    t = time.perf_counter()
+    res = peer.read_input(peer.InputSpec(path=str(path), mapping="alpaca", source="bench", limit=rows), progress=False)
+    return time.perf_counter() - t, res.kept.height + res.rejected.height
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--peer-rows", type=int, default=200_000)
+    ap.add_argument("--dirty", action="store_true")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "alpaca-1m.jsonl"
+        build(path, args.rows, args.dirty)
+        size = path.stat().st_size
+        print(f"file: {args.rows:,} rows{' + malformed lines' if args.dirty else ''}, {size / 1e6:.0f} MB; "
+              f"load {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+        secs, kept, rej = time_new(path)
+        new_rate = (kept + rej) / secs
+        print(f"new   read_chunk: {kept + rej:,} rows ({kept:,} kept, {rej:,} rejected) in {secs:.1f} s = {new_rate:,.0f} rows/s")
+        psecs, prows = time_peer(path, args.peer_rows)
+        peer_rate = prows / psecs
+        print(f"peer  row reader: {prows:,} rows in {psecs:.1f} s = {peer_rate:,.0f} rows/s")
+        t = time.perf_counter()
+        df = pl.read_ndjson(path) if not args.dirty else None
+        if df is not None:
+            print(f"polars read_ndjson (parse only): {df.height:,} rows in {time.perf_counter() - t:.1f} s = "
+                  f"{df.height / (time.perf_counter() - t):,.0f} rows/s")
+        print(f"ratio new/peer: {new_rate / peer_rate:.1f}x; target >= 100,000 rows/s per core: "
+              f"{'met' if new_rate >= 100_000 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,216 @@
+"""Executors: where the parts of a step run. The runner plans tasks; an executor only runs them.
+
+    local   a pool of worker processes on this machine (`--workers N`, default: every core). With one
+            worker, tasks run in this process (the simplest thing to debug).
+    ray     Ray tasks on a cluster (`--executor ray --address HOST:PORT`; a local Ray when no address
+            is given). Model-holding stages run on Ray actors, one stage instance (one model) per actor,
+            with the resources the step asks for (e.g. `resources: {num_gpus: 1}`). Tasks and actors are
+            retried by Ray when a node dies; every task is idempotent (it skips a part that is already
+            done and writes by atomic rename), so a retried task gives the same files.
+
+A task reads its input part from the step folder and writes its output parts there: rows never pass
+through the driver, so the run folder must be on storage every node sees (NFS, a shared disk) on a
+real cluster. Not here: deciding what runs (runner.py) and how a part is processed (`run_task`,
+worker.py); no scheduling of our own — the pool and Ray do that.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, Callable
+
+from dsforge.pipelines.worker import Task, init_worker, run_task
+
+log = logging.getLogger("dsforge")
+Progress = Callable[[dict[str, Any]], None]
+
+
+def default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - macOS
+        return max(1, os.cpu_count() or 1)
+
+
+class LocalExecutor:
+    """Worker processes on this machine; the pool lives for the whole run so models stay loaded."""
+
+    name = "local"
+
+    def __init__(self, workers: int | None = None):
+        self.workers = workers or default_workers()
+        self._pool = None
+        self._logs = None  # QueueListener re-logging the workers' records here
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "workers": self.workers}
+
+    def run(self, tasks: list[Task], on_done: Progress, resources: dict[str, Any] | None = None,
+            stage: Any = None) -> list[dict]:
+        """Results in task order. One worker, one task or a stage class defined inside a function (which
+        cannot be sent to another process) run here, on the driver's own stage instance."""
+        if self.workers == 1 or len(tasks) <= 1 or "<locals>" in tasks[0].stage_cls.__qualname__:
+            out = []
+            for t in tasks:
+                out.append(run_task(t, stage))
+                on_done(out[-1])
+            return out
+        from concurrent.futures import as_completed
+
+        pool = self._get_pool()
+        futures = {pool.submit(run_task, t): n for n, t in enumerate(tasks)}
+        results: list[dict | None] = [None] * len(tasks)
+        try:
+            for fut in as_completed(futures):
+                results[futures[fut]] = fut.result()
+                on_done(results[futures[fut]])
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+        return results  # type: ignore[return-value]
+
+    def _get_pool(self):
+        if self._pool is None:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            from logging.handlers import QueueListener
+
+            # spawn: a fresh interpreter per worker (fork would copy the driver's threads and locks)
+            ctx = mp.get_context("spawn")
+            queue = ctx.Queue()
+            self._logs = QueueListener(queue, _Relog())
+            self._logs.start()
+            level = min(logging.getLogger().getEffectiveLevel(), log.getEffectiveLevel())
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=init_worker,
+                                             initargs=(threads_per_worker(self.workers), queue, level))
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        if self._logs is not None:
+            self._logs.stop()
+            self._logs = None
+
+
+class _Relog(logging.Handler):
+    """Hands a worker's log record to the driver's logger of the same name."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        logger = logging.getLogger(record.name)
+        if logger.isEnabledFor(record.levelno):
+            logger.handle(record)
+
+
+def threads_per_worker(workers: int) -> int:
+    """Threads each worker's libraries (Polars, torch, BLAS) may use, so workers do not oversubscribe cores."""
+    return max(1, default_workers() // max(1, workers))
+
+
+class RayExecutor:
+    """Ray tasks (and actors for model-holding steps) on a cluster; a local one when no address is given."""
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None, workers: int | None = None):
+        try:
+            import ray
+        except ImportError:
+            raise RuntimeError("the ray executor needs Ray: pip install 'dsforge[ray]' "
+                               "(or run with --executor local)") from None
+        self.address = address
+        if not ray.is_initialized():
+            env = {"env_vars": {k: v for k, v in os.environ.items() if k in _FORWARD_ENV}}
+            if address:
+                ray.init(address=address, runtime_env=env, log_to_driver=False, configure_logging=False)
+            else:
+                ray.init(num_cpus=workers, runtime_env=env, log_to_driver=False, configure_logging=False,
+                         include_dashboard=False)
+            self._owns = True
+        else:
+            self._owns = False
+        self.workers = workers or int(ray.cluster_resources().get("CPU", 1))
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "address": self.address or "local", "workers": self.workers}
+
+    def run(self, tasks: list[Task], on_done: Progress, resources: dict[str, Any] | None = None,
+            stage: Any = None) -> list[dict]:
+        import ray
+
+        if not tasks:
+            return []
+        resources = dict(resources or {})
+        holds_model = resources.pop("actors", False)
+        if holds_model:
+            return self._run_on_actors(tasks, on_done, resources)
+        remote = ray.remote(_ray_run_task).options(max_retries=5, retry_exceptions=False, **_ray_resources(resources))
+        refs = {remote.remote(t): n for n, t in enumerate(tasks)}
+        results: list[dict | None] = [None] * len(tasks)
+        pending = list(refs)
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            for ref in done:
+                results[refs[ref]] = ray.get(ref)
+                on_done(results[refs[ref]])
+        return results  # type: ignore[return-value]
+
+    def _run_on_actors(self, tasks: list[Task], on_done: Progress, resources: dict[str, Any]) -> list[dict]:
+        import ray
+        from ray.util import ActorPool
+
+        n_actors = max(1, min(self.workers, len(tasks), int(resources.pop("max_actors", self.workers))))
+        actor_cls = ray.remote(StageActor).options(max_restarts=-1, max_task_retries=5, **_ray_resources(resources))
+        actors = [actor_cls.remote() for _ in range(n_actors)]
+        pool = ActorPool(actors)
+        results: list[dict] = []
+        try:
+            for res in pool.map_unordered(lambda a, t: a.run.remote(t), tasks):
+                results.append(res)
+                on_done(res)
+        finally:
+            for a in actors:
+                ray.kill(a)
+        results.sort(key=lambda r: r["part"])
+        return results
+
+    def close(self) -> None:
+        import ray
+
+        if self._owns and ray.is_initialized():
+            ray.shutdown()
+
+
+_FORWARD_ENV = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "DSFORGE_CACHE", "OMP_NUM_THREADS", "TOKENIZERS_PARALLELISM",
+                "PYTHONPATH")
+
+
+def _ray_resources(res: dict[str, Any]) -> dict[str, Any]:
+    known = {k: res[k] for k in ("num_cpus", "num_gpus", "memory") if k in res}
+    custom = {k: v for k, v in res.items() if k not in known}
+    return {**known, **({"resources": custom} if custom else {})}
+
+
+def _ray_run_task(task: Task) -> dict:
+    return run_task(task)
+
+
+class StageActor:
+    """A Ray actor holding one stage instance (its model) for all the parts it is given."""
+
+    def run(self, task: Task) -> dict:
+        return run_task(task)
+
+
+def make_executor(name: str = "local", workers: int | None = None, address: str | None = None):
+    if name == "local":
+        if address:
+            raise ValueError("--address is for --executor ray")
+        return LocalExecutor(workers)
+    if name == "ray":
+        return RayExecutor(address, workers)
+    raise ValueError(f"unknown executor {name!r}: use local or ray")

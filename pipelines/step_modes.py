@@ -1,0 +1,213 @@
+"""How one step's work is cut into tasks, by the stage's declared execution (stage.py):
+
+    ingest  one task per chunk of each input (readers cut files at line boundaries)
+    rows    one task per slice of at most `batch_size` rows of each input part
+    keyed   `shard_keys` per input part -> `decide` here, over the keys only -> `apply` per input part
+    table   the whole table here, in one process (the fallback for stages that need every row at once)
+
+Stages that do not change rows (`changes_rows = False`) get their input parts linked as their kept
+parts. Returns the per-part records (rows in, kept, rejected, reasons, stage figures).
+Not here: running tasks (executors.py, worker.py) or reuse and stats.json (runner.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from dsforge.pipelines import records, shards
+from dsforge.pipelines.worker import check_contract
+
+log = logging.getLogger("dsforge")
+
+
+def run(plan, step, i: int, fp: str, ctx, src: list[Path]) -> tuple[list[dict], dict[str, Any], str]:
+    stage = step.stage
+    if not stage.reads_input_table:
+        parts, stats = _ingest(plan, step, i, fp, ctx)
+        return parts, stats, "ingest"
+    mode = stage.execution() if stage.distributable() else "table"
+    if mode == "rows":
+        parts = _rows(plan, step, i, fp, ctx, src)
+    elif mode == "keyed":
+        parts = _keyed(plan, step, i, fp, ctx, src)
+    else:
+        parts = _table(plan, step, i, ctx, src)
+    from dsforge.pipelines.runner import merge_stats
+
+    return parts, merge_stats([p.get("stats") or {} for p in parts]), mode
+
+
+def _bar(plan, step, total_rows: int, n_tasks: int):
+    from tqdm.auto import tqdm
+
+    disable = None if plan.progress is None else not plan.progress
+    bar = tqdm(total=total_rows, desc=step.id, unit=" rows", disable=disable)
+    done = [0]
+
+    def on_done(info: dict) -> None:
+        done[0] += 1
+        bar.update(info.get("rows_in", 0))
+        if n_tasks > 1:
+            log.info("%s: part %d done (%d/%d): %s rows in, %s kept, %s rejected, %.2f s", step.id, info["part"],
+                     done[0], n_tasks, info.get("rows_in"), info.get("kept", "-"), info.get("rejected", "-"),
+                     info.get("seconds", 0.0))
+
+    return bar, on_done
+
+
+def _run_tasks(plan, step, tasks, total_rows: int) -> list[dict]:
+    bar, on_done = _bar(plan, step, total_rows, len(tasks))
+    resources = {"actors": step.stage.holds_model, **(step.resources or {})}
+    try:
+        return plan.executor.run(tasks, on_done, resources, step.stage)
+    finally:
+        bar.close()
+
+
+def _ingest(plan, step, i, fp, ctx) -> tuple[list[dict], dict[str, Any]]:
+    from dsforge.pipelines.ingest import manifest, plan_chunks, settle_ids
+    from dsforge.pipelines.runner import make_task
+
+    chunks = plan_chunks(step.stage, ctx, plan.shard_rows)
+    tasks = [make_task(plan, i, fp, ctx, "ingest", n, arg=c) for n, c in enumerate(chunks)]
+    parts = _run_tasks(plan, step, tasks, 0)
+    moved = settle_ids(ctx, parts)
+    stats: dict[str, Any] = {"inputs": manifest(step.stage, ctx, chunks, parts), "duplicate_ids": moved}
+    if plan.sample is not None:
+        stats["sampled"] = _sample(plan, step, parts, plan.sample, ctx.seed)
+    return parts, stats
+
+
+def _sample(plan, step, parts: list[dict], n: int, seed: int) -> int:
+    """Keep a seeded random sample of n kept rows over all parts, in input order (rewrites the kept parts)."""
+    import numpy as np
+
+    out = plan.step_dir(step_index(plan, step))
+    total = sum(p["kept"] for p in parts)
+    if total <= n:
+        return total
+    chosen = np.sort(np.random.default_rng(seed).choice(total, size=n, replace=False))
+    offset = 0
+    for p in parts:
+        path = shards.part_path(out, shards.KEPT, p["part"])
+        df = pl.read_parquet(path)
+        mine = chosen[(chosen >= offset) & (chosen < offset + df.height)] - offset
+        offset += df.height
+        shards.atomic_write_parquet(df[mine.tolist()] if len(mine) else df.head(0), path)
+        p["kept"] = int(len(mine))
+        p["rows_in"] = p["kept"] + p["rejected"]
+        shards.atomic_write_json(shards.done_path(out, p["part"]), p)
+    return n
+
+
+def step_index(plan, step) -> int:
+    return next(n for n, s in enumerate(plan.recipe.steps) if s is step)
+
+
+def _slices(src: list[Path], size: int) -> list[tuple[Path, int, int]]:
+    import pyarrow.parquet as pq
+
+    out = []
+    for f in src:
+        n = pq.ParquetFile(f).metadata.num_rows
+        out.extend((f, start, min(size, n - start)) for start in range(0, max(n, 1), size))
+    return out
+
+
+def _rows(plan, step, i, fp, ctx, src) -> list[dict]:
+    from dsforge.pipelines.runner import make_task
+
+    slices = _slices(src, step.stage.batch_size)
+    tasks = [make_task(plan, i, fp, ctx, "rows", n, src=f, arg=(start, length))
+             for n, (f, start, length) in enumerate(slices)]
+    return _run_tasks(plan, step, tasks, shards.count_rows(src))
+
+
+def _keyed(plan, step, i, fp, ctx, src) -> list[dict]:
+    from dsforge.pipelines.runner import make_task
+
+    out = plan.step_dir(i)
+    total = shards.count_rows(src)
+    _run_tasks(plan, step, [make_task(plan, i, fp, ctx, "keys", n, src=f) for n, f in enumerate(src)], total)
+    key_files = sorted((out / "keys").glob("part-*.parquet"))
+    if key_files:  # in input order: parts in order, rows in order within each
+        keys = pl.scan_parquet(key_files, missing_columns="insert", extra_columns="ignore")
+    else:
+        keys = step.stage.shard_keys(records.empty(), ctx).with_columns(
+            pl.lit(0, dtype=pl.Int32).alias("__part"), pl.lit(0, dtype=pl.Int64).alias("__row")).lazy()
+    verdicts = step.stage.decide(keys, ctx)
+    table = verdicts.table.join(keys.select("id", "__part").collect(), on="id", how="left")
+    vdir = out / "verdicts"
+    shards.atomic_write_parquet(table, vdir / "verdicts.parquet")
+    shards.atomic_write_json(vdir / "verdicts.json", {"defaults": verdicts.defaults, "rows": table.height})
+    del keys, table
+    tasks = [make_task(plan, i, fp, ctx, "apply", n, src=f, arg=str(vdir)) for n, f in enumerate(src)]
+    parts = _run_tasks(plan, step, tasks, total)
+    if parts:
+        parts[0]["stats"] = {**verdicts.stats, **(parts[0].get("stats") or {})}
+    shutil_rm(out / "keys")
+    return parts
+
+
+def shutil_rm(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _table(plan, step, i, ctx, src) -> list[dict]:
+    """The whole table in this process; writes the result back in parts of the run's shard size."""
+    import time
+
+    out = plan.step_dir(i)
+    started = time.perf_counter()
+    if not step.stage.changes_rows and (figures := step.stage.process_parts(src, ctx)) is not None:
+        parts = _link_inputs(out, src)
+        parts[0].update(stats=figures, seconds=round(time.perf_counter() - started, 3))
+        for p in parts:
+            shards.atomic_write_json(shards.done_path(out, p["part"]), p)
+        return parts
+    df = records.concat([records.conform(pl.read_parquet(f)) for f in src]) if src else records.empty()
+    result = step.stage.process(df, ctx)
+    kept = records.conform(result.kept)
+    rejected = records.conform(result.rejected) if result.rejected is not None else records.empty_rejects()
+    records.validate(kept, f"step {step.id} ({step.name}) output")
+    check_contract(step.name, step.stage.creates_rows, df["id"], kept, rejected)
+    seconds = round(time.perf_counter() - started, 3)
+    if not step.stage.changes_rows:
+        if rejected.height or kept.height != df.height:
+            raise RuntimeError(f"stage {step.name!r} declares changes_rows = False but changed its rows")
+        parts = _link_inputs(out, src)
+    else:
+        size = plan.shard_rows
+        n_parts = max(1, -(-max(kept.height, rejected.height) // size))
+        parts = []
+        for n in range(n_parts):
+            k, r = kept.slice(n * size, size), rejected.slice(n * size, size)
+            shards.atomic_write_parquet(k, shards.part_path(out, shards.KEPT, n))
+            shards.atomic_write_parquet(r, shards.part_path(out, shards.REJECTED, n))
+            parts.append({"part": n, "rows_in": 0, "kept": k.height, "rejected": r.height,
+                          "rejected_by_reason": dict(r.group_by("reason").len().iter_rows()) if r.height else {}})
+        parts[0]["rows_in"] = df.height
+    parts[0].update(stats=result.stats, seconds=seconds)
+    for p in parts:
+        shards.atomic_write_json(shards.done_path(out, p["part"]), p)
+    return parts
+
+
+def _link_inputs(out: Path, src: list[Path]) -> list[dict]:
+    """The input parts as this step's kept parts (hard links), for stages that do not change rows."""
+    parts = []
+    for n, f in enumerate(src):
+        shards.link_part(f, shards.part_path(out, shards.KEPT, n))
+        rows = shards.count_rows([f])
+        parts.append({"part": n, "rows_in": rows, "kept": rows, "rejected": 0, "rejected_by_reason": {}})
+    shards.atomic_write_parquet(records.empty_rejects(), shards.part_path(out, shards.REJECTED, 0))
+    if not parts:
+        shards.atomic_write_parquet(records.empty(), shards.part_path(out, shards.KEPT, 0))
+        parts = [{"part": 0, "rows_in": 0, "kept": 0, "rejected": 0, "rejected_by_reason": {}}]
+    return parts

@@ -1,0 +1,178 @@
+"""One task of a step, run in whatever process an executor picked: read a part, run the stage, write parts.
+
+A task is a plain, picklable description (stage name + config + paths), so the same function runs in
+this process, in a pool worker or in a Ray task/actor. Each worker keeps the stage instance of the step
+it last ran (`_live`), so a model the stage loads is loaded once per worker and step, not once per part.
+
+Every task is idempotent: a part whose done-marker exists is returned as it is, and outputs are written
+by atomic rename, so a retried or duplicated task leaves the same files. The contract is checked here,
+on each part: every input row comes out exactly once, kept or rejected; rows that were not in the
+input appear only for stages that create rows, and then with a lineage entry of the stage.
+
+Kept light at import time (no Polars, no torch) because spawned workers import it before `init_worker`
+has set how many threads each library may use.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_live: dict[str, Any] = {}  # step key -> the stage instance this worker keeps for that step
+
+
+class ContractError(RuntimeError):
+    """A stage broke the stage contract (lost rows, duplicated ids, created rows without lineage)."""
+
+
+@dataclass
+class Task:
+    step: str             # the step's id, for messages
+    key: str              # the step's fingerprint: the stage instance is reused for the same key
+    stage: str            # registry name, for messages
+    stage_cls: type       # the stage class (pickled by reference: module and name)
+    config: dict[str, Any]
+    ctx: Any              # StageContext
+    phase: str            # ingest | rows | keys | apply
+    part: int
+    step_dir: str
+    src: str | None = None  # the input part (rows, keys, apply)
+    arg: Any = None         # ingest: (input spec, chunk); apply: the verdicts folder
+
+
+def init_worker(threads: int, log_queue: Any = None, level: int = 20) -> None:
+    """Pool initializer: cap each library's threads so N workers do not fight over the cores, and send
+    this worker's log records to the driver (which logs them as its own: console, Prefect, tests)."""
+    for var in ("OMP_NUM_THREADS", "POLARS_MAX_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(var, str(threads))
+    if log_queue is not None:
+        import logging
+        from logging.handlers import QueueHandler
+
+        root = logging.getLogger()
+        root.handlers[:] = [QueueHandler(log_queue)]
+        root.setLevel(level)
+
+
+def stage_for(task: Task):
+    st = _live.get(task.key)
+    if st is None:
+        for old in list(_live):
+            _live.pop(old).close()
+        st = _live[task.key] = task.stage_cls(task.config)
+    return st
+
+
+def close_live() -> None:
+    for k in list(_live):
+        _live.pop(k).close()
+
+
+def run_task(task: Task, stage: Any = None) -> dict[str, Any]:
+    """Run one task; `stage`: an instance to use instead of the worker's own (the driver's, when inline)."""
+    from dsforge.pipelines import shards
+
+
+    step_dir = Path(task.step_dir)
+    marker = shards.done_path(step_dir, task.part) if task.phase != "keys" else step_dir / "keys" / f"{task.part:05d}.json"
+    if marker.exists():
+        return json.loads(marker.read_text())
+    started = time.perf_counter()
+    st = None if task.phase == "ingest" else (stage or stage_for(task))
+    info = _keys(task, st, step_dir) if task.phase == "keys" else _split(task, st, step_dir)
+    info.update(part=task.part, seconds=round(time.perf_counter() - started, 3), pid=os.getpid())
+    shards.atomic_write_json(marker, info)
+    return info
+
+
+def _read(path: str):
+    import polars as pl
+
+    from dsforge.pipelines import records
+
+    return records.conform(pl.read_parquet(path))
+
+
+def _keys(task: Task, stage: Any, step_dir: Path) -> dict[str, Any]:
+    import polars as pl
+
+    from dsforge.pipelines import shards
+
+    df = _read(task.src)
+    keys = stage.shard_keys(df, task.ctx)
+    keys = keys.with_columns(pl.lit(task.part, dtype=pl.Int32).alias("__part"),
+                             pl.int_range(pl.len(), dtype=pl.Int64).alias("__row"))
+    shards.atomic_write_parquet(keys, step_dir / "keys" / shards.part_name(task.part))
+    return {"rows_in": df.height}
+
+
+def _split(task: Task, stage: Any, step_dir: Path) -> dict[str, Any]:
+    import polars as pl
+
+    from dsforge.pipelines import records, shards
+    from dsforge.pipelines.stage import Verdicts
+
+    if task.phase == "ingest":
+        from dsforge.pipelines.ingest import read_chunk_task
+
+        result, rows_in = read_chunk_task(task.arg, task.ctx)
+        in_ids = None
+    else:
+        df = _read(task.src)
+        if task.phase == "rows" and task.arg is not None:
+            df = df.slice(*task.arg)
+        rows_in, in_ids = df.height, df["id"]
+        if task.phase == "rows":
+            result = stage.process(df, task.ctx)
+        else:  # apply
+            vdir = Path(task.arg)
+            meta = json.loads((vdir / "verdicts.json").read_text())
+            table = pl.scan_parquet(vdir / "verdicts.parquet").filter(pl.col("__part") == task.part).drop(
+                "__part").collect()
+            result = stage.apply(df, Verdicts(table, meta["defaults"]), task.ctx)
+    kept = records.conform(result.kept)
+    rejected = records.conform(result.rejected) if result.rejected is not None else records.empty_rejects()
+    records.validate(kept, f"step {task.step} ({task.stage}) output")
+    check_contract(task.stage, getattr(stage, "creates_rows", False), in_ids, kept, rejected)
+    shards.atomic_write_parquet(kept, shards.part_path(step_dir, shards.KEPT, task.part))
+    shards.atomic_write_parquet(rejected, shards.part_path(step_dir, shards.REJECTED, task.part))
+    by_reason = dict(rejected.group_by("reason").len().iter_rows()) if rejected.height else {}
+    return {"rows_in": rows_in, "kept": kept.height, "rejected": rejected.height, "rejected_by_reason": by_reason,
+            "stats": result.stats}
+
+
+def check_contract(stage: str, creates_rows: bool, in_ids, kept, rejected) -> None:
+    """Raise ContractError naming the stage when rows were lost, duplicated or created without lineage."""
+    import polars as pl
+
+    k, r = kept["id"], rejected["id"]
+    if k.null_count() or r.null_count():
+        raise ContractError(f"stage {stage!r} returned rows without an id")
+    both = k.filter(k.is_in(r.implode()))
+    if both.len():
+        raise ContractError(f"stage {stage!r} returned {both.len()} ids both kept and rejected (e.g. {both[0]!r})")
+    out = pl.concat([k, r])
+    dup = out.filter(out.is_duplicated())
+    if dup.len():
+        raise ContractError(f"stage {stage!r} returned id {dup[0]!r} more than once ({dup.len()} duplicated rows)")
+    if in_ids is None:
+        return
+    lost = in_ids.filter(~in_ids.is_in(out.implode()))
+    if lost.len():
+        raise ContractError(
+            f"stage {stage!r} lost {lost.len()} of {in_ids.len()} input rows (e.g. {lost[0]!r}): every input row "
+            "must come out kept or rejected with a reason")
+    new_kept = kept.filter(~k.is_in(in_ids.implode()))
+    if new_kept.height and not creates_rows:
+        raise ContractError(f"stage {stage!r} returned {new_kept.height} rows that were not in its input "
+                            f"(e.g. {new_kept['id'][0]!r}) but does not declare creates_rows")
+    if new_kept.height:
+        has = new_kept["lineage"].list.eval(pl.element().struct.field("stage") == stage).list.any()
+        missing = new_kept.filter(~has.fill_null(False))
+        if missing.height:
+            raise ContractError(f"stage {stage!r} created {missing.height} rows without a lineage entry of its own "
+                                f"(e.g. {missing['id'][0]!r})")

@@ -1,0 +1,187 @@
+"""The chunk API a sharded runner calls (plan_chunks, read_chunk, ids across chunks), and random corruptions
+of real files through it: nothing crashes, rows in = kept + rejected, ids unique, chunked = whole."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import pickle
+import random
+from concurrent.futures import ProcessPoolExecutor
+
+import datasets
+import polars as pl
+import pytest
+
+from dsforge.pipelines.readers import (DataError, InputSpec, apply_duplicate_ids, duplicate_id_rejects,
+                                       input_manifest, plan_chunks, read_chunk, read_inputs)
+
+
+def read_by_chunks(spec: InputSpec, rows_per_chunk: int, strict: bool = False):
+    chunks = plan_chunks(spec, 0, None, rows_per_chunk)
+    parts = [read_chunk(spec, c, strict) for c in chunks]
+    dups = duplicate_id_rejects(pl.concat([p.id_keys for p in parts]))
+    parts = [apply_duplicate_ids(p, dups) for p in parts]
+    return chunks, pl.concat([p.kept for p in parts]), pl.concat([p.rejected for p in parts])
+
+
+def test_chunks_of_a_dirty_real_file_add_up_to_the_whole(external):
+    spec = InputSpec(path=str(external / "alpaca_libre/alpaca_libre_tasks_v2.jsonl"))
+    chunks, kept, rejected = read_by_chunks(spec, rows_per_chunk=300)
+    assert len(chunks) >= 6 and [c.index for c in chunks] == list(range(len(chunks)))
+    assert all(a.end == b.start for a, b in zip(chunks, chunks[1:]))  # contiguous byte ranges
+    whole = read_inputs([spec])
+    assert kept.equals(whole.kept) and rejected.equals(whole.rejected)
+    assert rejected.height == 14 and rejected["detail"][0].startswith("alpaca_libre_tasks_v2.jsonl line 2279")
+    assert chunks[3].first_row == 1 + (external / "alpaca_libre/alpaca_libre_tasks_v2.jsonl").read_bytes()[
+        :chunks[3].start].count(b"\n")
+    assert chunks[0].mapping_name == "alpaca" and chunks[0].mapping["response"] == "output"
+
+
+def test_read_chunk_runs_in_worker_processes(external):
+    spec = InputSpec(path=str(external / "alpaca_libre/alpaca_libre_tasks_v1.jsonl"), source="libre")
+    chunks = plan_chunks(spec, 0, None, 800)
+    assert pickle.loads(pickle.dumps(chunks[1])) == chunks[1]
+    # spawn: a forked child of a process that has used Polars' thread pool can deadlock
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        parts = list(pool.map(read_chunk, [spec] * len(chunks), chunks))
+    assert pl.concat([p.kept for p in parts]).equals(read_inputs([spec]).kept)
+    assert [p.manifest[0]["chunk"] for p in parts] == list(range(len(chunks)))
+    m = input_manifest(spec, None)
+    assert m["format"] == "jsonl" and m["source"] == "libre" and len(m["sha256"]) == 64
+
+
+def test_csv_chunks_never_split_a_quoted_newline(tmp_path):
+    rows = [{"instruction": f"line one\nline two {i}", "input": "", "output": f'say "{i}"'} for i in range(40)]
+    pl.DataFrame(rows).write_csv(tmp_path / "q.csv")
+    spec = InputSpec(path=str(tmp_path / "q.csv"))
+    chunks, kept, rejected = read_by_chunks(spec, rows_per_chunk=3)
+    assert len(chunks) > 5 and rejected.height == 0
+    assert kept["instruction"].to_list() == [r["instruction"] for r in rows]
+    assert kept["id"].to_list()[:3] == ["q:line2", "q:line4", "q:line6"]  # physical line where a record starts
+
+
+@pytest.mark.parametrize("fmt", ["json", "parquet", "hf"])
+def test_row_formats_chunk_by_row_offset(tmp_path, fmt):
+    rows = [{"instruction": f"q{i}", "input": "", "output": f"a{i}"} for i in range(25)]
+    path = tmp_path / f"r.{fmt}" if fmt != "hf" else tmp_path / "r_hf"
+    if fmt == "json":
+        path.write_text(json.dumps(rows))
+    elif fmt == "parquet":
+        pl.DataFrame(rows).write_parquet(path, row_group_size=7)
+    else:
+        datasets.DatasetDict({"train": datasets.Dataset.from_list(rows[:20]),
+                              "test": datasets.Dataset.from_list(rows[20:])}).save_to_disk(str(path))
+    spec = InputSpec(path=str(path), source="r")
+    chunks, kept, _ = read_by_chunks(spec, rows_per_chunk=6)
+    assert len(chunks) == (1 if fmt == "json" else 5 if fmt == "parquet" else 5)
+    assert sorted(kept["response"].to_list()) == sorted(r["output"] for r in rows)
+    if fmt == "parquet":
+        assert kept["id"].to_list()[6:8] == ["r:row6", "r:row7"]
+    limited = read_inputs([InputSpec(path=str(path), source="r", limit=9)], rows_per_chunk=4)
+    assert limited.kept.height == 9
+
+
+def test_limit_and_planning_errors(tmp_path, external):
+    spec = InputSpec(path=str(external / "alpaca_libre/alpaca_libre_tasks_v1.jsonl"), limit=1000)
+    _, kept, rejected = read_by_chunks(spec, rows_per_chunk=150)
+    assert kept.height + rejected.height == 1000 and kept["id"][-1] == "alpaca_libre_tasks_v1:line1000"
+    with pytest.raises(DataError, match="input not found"):
+        plan_chunks(InputSpec(path=str(tmp_path / "nope.jsonl")), 0, None)
+    (tmp_path / "a.jsonl").write_text('{"text": "x"}\n')
+    with pytest.raises(DataError, match="unknown mapping preset 'alpacca'"):
+        plan_chunks(InputSpec(path=str(tmp_path / "a.jsonl"), mapping="alpacca"), 0, None)
+    with pytest.raises(DataError, match="fills no complete record kind"):
+        plan_chunks(InputSpec(path=str(tmp_path / "a.jsonl"), mapping={"input": "text"}), 0, None)
+
+
+# ---------------------------------------------------------------- random corruptions of real files
+
+
+def _corrupt(line: bytes, rng: random.Random) -> bytes:
+    k = rng.randrange(10)
+    if k == 0:  # flip a byte to an invalid UTF-8 one
+        i = rng.randrange(len(line))
+        return line[:i] + bytes([rng.choice([0x80, 0xC3, 0xFF, 0xFE])]) + line[i + 1:]
+    if k == 1:
+        return line[: rng.randrange(len(line))]  # truncated
+    if k == 2:
+        return line.replace(b'": "', b'": "\\ud800', 1)
+    if k == 3:
+        return b"null" if rng.random() < 0.5 else b"[1, 2]"
+    if k == 4:
+        return line.replace(b'"output": "', b'"output": 4' + b'2, "x": "', 1)
+    if k == 5:
+        return line[:-1] + b', "deep": ' + b"[" * 3000 + b"]" * 3000 + b"}"
+    if k == 6:
+        return line.replace(b"{", b'{"id": "dup", ', 1)
+    if k == 7:
+        return line.replace(b'"output"', b'"outptu"', 1)
+    if k == 8:
+        return b"   "  # becomes a blank line
+    return line.replace(b'"input": ""', b'"input": Infinity', 1)
+
+
+def _corrupt_file(src: bytes, rng: random.Random, rate: float) -> bytes:
+    lines = src.split(b"\n")[:400]
+    return b"\n".join(_corrupt(ln, rng) if ln.strip() and rng.random() < rate else ln for ln in lines) + b"\n"
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_corruptions_of_real_files_never_crash(tmp_path, external, seed):
+    rng = random.Random(seed)
+    src = (external / "alpaca_libre/alpaca_libre_tasks_v1.jsonl").read_bytes()
+    data = _corrupt_file(src, rng, rate=rng.choice([0.02, 0.2, 0.6]))
+    p = tmp_path / "c.jsonl"
+    p.write_bytes(data)
+    n_rows = sum(1 for ln in data.split(b"\n") if ln.decode("utf-8", "replace").strip())
+    spec = InputSpec(path=str(p), mapping="alpaca")
+    whole = read_inputs([spec])
+    assert whole.kept.height + whole.rejected.height == n_rows
+    assert whole.manifest[0]["rows_read"] == n_rows
+    ids = whole.kept["id"].to_list() + whole.rejected["id"].to_list()
+    assert len(ids) == len(set(ids))
+    _, kept, rejected = read_by_chunks(spec, rows_per_chunk=rng.choice([7, 50, 1000]))
+    assert kept.equals(whole.kept) and rejected.equals(whole.rejected)
+    whole.kept.write_parquet(tmp_path / "k.parquet")  # everything kept and rejected can be stored
+    whole.rejected.write_parquet(tmp_path / "r.parquet")
+    assert set(whole.rejected["reason"]) <= {"ingest:bad_json", "ingest:bad_encoding", "ingest:not_an_object",
+                                             "ingest:wrong_type", "ingest:missing_field", "ingest:too_deep",
+                                             "ingest:duplicate_id"}
+    if rejected.height:
+        assert rejected["detail"].str.starts_with("c.jsonl line ").all()
+    with pytest.raises(DataError, match=r"c\.jsonl line \d+") if whole.rejected.height else _no_error():
+        read_inputs([spec], strict=True)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_corruptions_of_real_json_and_csv(tmp_path, external, seed):
+    rng = random.Random(100 + seed)
+    rows = json.loads((external / "gpteacher/codegen-instruct.json").read_text())[:150]
+    text = json.dumps(rows, ensure_ascii=False).encode()
+    for _ in range(5):  # invalid bytes inside strings keep the array parsable
+        i = text.find(b'": "', rng.randrange(len(text))) + 4
+        text = text[:i] + b"\xff" + text[i:] if i > 3 else text
+    (tmp_path / "c.json").write_bytes(text)
+    res = read_inputs([InputSpec(path=str(tmp_path / "c.json"))])
+    assert res.kept.height + res.rejected.height == 150
+    assert set(res.rejected["reason"]) <= {"ingest:bad_encoding"}
+    pl.DataFrame(rows).write_csv(tmp_path / "c.csv")
+    data = bytearray((tmp_path / "c.csv").read_bytes())
+    for _ in range(10):
+        data[rng.randrange(40, len(data))] = rng.choice([0xFF, ord(","), ord('"'), ord("\n")])
+    (tmp_path / "c.csv").write_bytes(bytes(data))
+    spec = InputSpec(path=str(tmp_path / "c.csv"))
+    whole = read_inputs([spec])
+    _, kept, rejected = read_by_chunks(spec, rows_per_chunk=rng.choice([5, 40]))
+    assert kept.equals(whole.kept) and rejected.equals(whole.rejected)
+    assert whole.kept.height > 0
+    whole.rejected.write_parquet(tmp_path / "r.parquet")
+
+
+class _no_error:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
