@@ -65,6 +65,12 @@ def test_parquet_parts_write_the_same_dataset_as_one_table(alpaca, tmp_path):
     assert meta == {"layout": "sft", "tokenizer": "t"}
     assert json.loads(b["train"].info.description)["dsforge"]["tokenizer"] == "t"
     assert not (tmp_path / "many" / "columns.json").exists()
+    # the save stage streams the runner's parts the same way (process_parts), and from a table (process)
+    ctx = _ctx(tmp_path)
+    streamed = Save({"output_dir": "s1", "drop_columns": ["n_tokens"]}).process_parts(parts, ctx)
+    whole = Save({"output_dir": "s2", "drop_columns": ["n_tokens"]}).process(df, ctx).stats
+    assert streamed == {**whole, "output": str(tmp_path / "s1")} and "n_tokens" not in streamed["columns"]
+    assert streamed["tokenizer"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
 
 
 def test_kto_rows_from_pairs_and_scored_rows(tmp_path):
