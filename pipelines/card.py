@@ -5,9 +5,11 @@ licences from the recipe's `licenses`, the shipped data's README, or a LICENSE f
 each step with its parameters and row counts (stages/*/stats.json), rejection reasons, the models and
 templates that generated or formatted rows (the rows' lineage), token statistics (`n_tokens` from
 chat-format, else character lengths) and the inspect step's key figures and plots when one ran.
-The YAML header follows the Hugging Face dataset card format (license, configs/data_files per split).
+The YAML header follows the Hugging Face dataset card format: license (+ license_name/link for `other`),
+language, task_categories, source_datasets, configs/data_files listing exactly the files written, and
+dataset_info (features and splits read from them).
 
-Not here: writing files (publish.py), the HTML inspection report (issue 3).
+Not here: writing files (dataset_writer.py, publish.py), the HTML inspection report (inspect/).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from typing import Any
 
 import polars as pl
 import yaml
+
+from dsforge.pipelines.dataset_writer import Written
 
 SHIPPED_README = Path(__file__).resolve().parents[1] / "data" / "README.md"
 
@@ -156,7 +160,7 @@ TASKS = {"sft": ["text-generation"], "completion": ["text-generation"], "dpo": [
          "orpo": ["text-generation"], "kto": ["text-generation"], "reward": ["text-classification"]}
 
 
-def dataset_info(written) -> dict[str, Any]:
+def dataset_info(written: Written) -> dict[str, Any]:
     """The Hub's `dataset_info` block (features and splits), read from the files actually written."""
     import datasets
     import pyarrow.parquet as pq
@@ -173,7 +177,7 @@ def dataset_info(written) -> dict[str, Any]:
             "splits": [{"name": s, "num_examples": n} for s, n in written.splits.items()]}
 
 
-def card_header(df: pl.DataFrame, written, name: str, licences: list[str], license: str | None,
+def card_header(df: pl.DataFrame, written: Written, name: str, licences: list[str], license: str | None,
                 tags: list[str] | None, stats: list[dict[str, Any]], inputs: list[dict[str, Any]]) -> dict[str, Any]:
     """The YAML header the Hub validates: licence, language, tasks, sizes, sources, configs, features."""
     distinct = sorted(set(licences))
@@ -209,7 +213,7 @@ def card_header(df: pl.DataFrame, written, name: str, licences: list[str], licen
     return header
 
 
-def render_card(df: pl.DataFrame, *, name: str, written, run_dir: Path | None, licenses: dict[str, str],
+def render_card(df: pl.DataFrame, *, name: str, written: Written, run_dir: Path | None, licenses: dict[str, str],
                 license: str | None = None, description: str | None = None, tags: list[str] | None = None,
                 repo_id: str | None = None, figures: list[str] | None = None,
                 trainer_files: list[str] | None = None) -> str:
