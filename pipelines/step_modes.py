@@ -19,7 +19,7 @@ from typing import Any
 import polars as pl
 
 from dsforge.pipelines import records, shards
-from dsforge.pipelines.worker import check_contract
+from dsforge.pipelines.worker import Task, check_contract
 
 log = logging.getLogger("dsforge")
 
@@ -36,9 +36,27 @@ def run(plan, step, i: int, fp: str, ctx, src: list[Path]) -> tuple[list[dict], 
         parts = _keyed(plan, step, i, fp, ctx, src)
     else:
         parts = _table(plan, step, i, ctx, src)
-    from dsforge.pipelines.runner import merge_stats
-
     return parts, merge_stats([p.get("stats") or {} for p in parts]), mode
+
+
+def make_task(plan, i: int, fp: str, ctx, phase: str, part: int, src: Path | None = None, arg: Any = None) -> Task:
+    """A picklable description of one task: the stage (by class), its config and context, the paths."""
+    step = plan.recipe.steps[i]
+    return Task(step=step.id, key=fp, stage=step.name, stage_cls=type(step.stage),
+                config=step.stage.config, ctx=ctx,
+                phase=phase, part=part, step_dir=str(plan.step_dir(i)), src=str(src) if src else None, arg=arg)
+
+
+def merge_stats(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Combine per-part stage stats: numbers add up, other values keep the last one seen."""
+    merged: dict[str, Any] = {}
+    for p in parts:
+        for k, v in p.items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and isinstance(merged.get(k, 0), (int, float)):
+                merged[k] = merged.get(k, 0) + v
+            else:
+                merged[k] = v
+    return merged
 
 
 def _bar(plan, step, total_rows: int, n_tasks: int):
@@ -70,8 +88,6 @@ def _run_tasks(plan, step, tasks, total_rows: int) -> list[dict]:
 
 def _ingest(plan, step, i, fp, ctx) -> tuple[list[dict], dict[str, Any]]:
     from dsforge.pipelines.ingest import manifest, plan_chunks, settle_ids
-    from dsforge.pipelines.runner import make_task
-
     chunks = plan_chunks(step.stage, ctx, plan.shard_rows)
     tasks = [make_task(plan, i, fp, ctx, "ingest", n, arg=c) for n, c in enumerate(chunks)]
     parts = _run_tasks(plan, step, tasks, 0)
@@ -119,8 +135,6 @@ def _slices(src: list[Path], size: int) -> list[tuple[Path, int, int]]:
 
 
 def _rows(plan, step, i, fp, ctx, src) -> list[dict]:
-    from dsforge.pipelines.runner import make_task
-
     slices = _slices(src, step.stage.batch_size)
     tasks = [make_task(plan, i, fp, ctx, "rows", n, src=f, arg=(start, length))
              for n, (f, start, length) in enumerate(slices)]
@@ -128,8 +142,6 @@ def _rows(plan, step, i, fp, ctx, src) -> list[dict]:
 
 
 def _keyed(plan, step, i, fp, ctx, src) -> list[dict]:
-    from dsforge.pipelines.runner import make_task
-
     out = plan.step_dir(i)
     total = shards.count_rows(src)
     _run_tasks(plan, step, [make_task(plan, i, fp, ctx, "keys", n, src=f) for n, f in enumerate(src)], total)

@@ -35,7 +35,7 @@ class Task:
     key: str              # the step's fingerprint: the stage instance is reused for the same key
     stage: str            # registry name, for messages
     stage_cls: type       # the stage class (pickled by reference: module and name)
-    config: dict[str, Any]
+    config: Any           # the StageConfig itself: a dump would carry redacted secrets (base_url keys)
     ctx: Any              # StageContext
     phase: str            # ingest | rows | keys | apply
     part: int

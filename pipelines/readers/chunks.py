@@ -21,7 +21,7 @@ from dsforge.pipelines import records
 from dsforge.pipelines.readers import formats
 from dsforge.pipelines.readers.ids import apply_duplicate_ids, duplicate_id_rejects
 from dsforge.pipelines.readers.mapping import PRESETS, detect_mapping, kind_of, resolve_mapping
-from dsforge.pipelines.readers.rows import KEYS_SCHEMA, RowContext, build_records
+from dsforge.pipelines.readers.rows import KEYS_SCHEMA, Locators, RowContext, build_records
 from dsforge.pipelines.readers.spec import (FORMATS, Chunk, DataError, InputSpec, ReadResult, check_readable, detect_format,
                                             file_fingerprint, resolve_path, source_name)
 
@@ -82,7 +82,11 @@ def plan_chunks(spec: InputSpec, input_index: int, base_dir: Path | None,
     if fmt == "hf":
         chunks: list[Chunk] = []
         left = spec.limit  # the limit counts rows across all splits
-        for split, part in formats.hf_parts(path, spec.split):
+        parts = formats.hf_parts(path, spec.split)
+        if not parts:
+            names = [n for n, _ in formats.hf_parts(path, None)]
+            raise DataError(f"{path.name}: no split {spec.split!r}; splits: {', '.join(map(str, names))}")
+        for split, part in parts:
             name, mapping = _mapping(spec, mapping, dict.fromkeys(part.column_names, ""), f"{path.name} (columns)", fmt)
             if left == 0:
                 break
@@ -118,24 +122,24 @@ def read_chunk(spec: InputSpec, chunk: Chunk, strict: bool = False) -> ReadResul
     if chunk.mapping_name == "records":
         kept, rejected, keys = _records_parquet(path, chunk)
     else:
-        if chunk.fmt == "jsonl":
-            parsed, locators, raws, suspect = formats.jsonl_rows(path, chunk.start, chunk.end, chunk.first_row)
-        elif chunk.fmt == "csv":
-            parsed, locators, raws, suspect = formats.csv_rows(path, chunk.start, chunk.end, chunk.first_row)
+        if chunk.fmt in ("jsonl", "csv"):
+            read = formats.jsonl_rows if chunk.fmt == "jsonl" else formats.csv_rows
+            parsed, numbers, raws, check_rows = read(path, chunk.start, chunk.end, chunk.first_row)
+            locators = Locators("line ", numbers)
         else:
-            suspect = chunk.fmt == "json"  # Arrow text (Parquet, HF) is always valid UTF-8
+            check_rows = None if chunk.fmt == "json" else []  # Arrow text (Parquet, HF) is always valid UTF-8
             if chunk.fmt == "json":
                 parsed = formats.json_rows(path)[chunk.start:chunk.end]
             elif chunk.fmt == "parquet":
                 parsed = formats.parquet_rows(path, chunk.start, chunk.end)
             else:
                 parsed = formats.hf_rows(path, chunk.split, chunk.start, chunk.end)
-            prefix = f"{chunk.split} " if chunk.split else ""
-            locators = [f"{prefix}row {chunk.first_row + i}" for i in range(len(parsed))]
+            locators = Locators(f"{chunk.split} row " if chunk.split else "row ",
+                                list(range(chunk.first_row, chunk.first_row + len(parsed))))
             raws = [None] * len(parsed)
         ctx = RowContext(file_name=path.name, file_path=str(path), source=chunk.source, mapping=chunk.mapping,
                          kind=kind_of(chunk.mapping) if chunk.mapping else None, source_field=spec.source_field,
-                         keep_extra=spec.keep_extra, strict=strict, check_text=suspect)
+                         keep_extra=spec.keep_extra, strict=strict, check_rows=check_rows)
         kept, rejected, keys = build_records(parsed, locators, raws, ctx)
     counts = {"input_index": chunk.input_index, "chunk": chunk.index, "rows_read": kept.height + rejected.height,
               "rows_kept": kept.height, "rows_rejected": rejected.height}

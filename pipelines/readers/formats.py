@@ -1,26 +1,30 @@
-"""Per format: where chunks may start, and a chunk's rows as (parsed rows, locators, raw text).
+"""Per format: where chunks may start, and a chunk's rows as (parsed rows, line numbers, raw text).
 
 JSONL and CSV are split at record boundaries by byte offset (CSV: a newline outside quotes, found by quote
 parity); JSON arrays are one chunk (the whole file must be parsed to find its rows); Parquet and saved HF
 datasets by row offset. Text is decoded with `surrogateescape`, so invalid UTF-8 bytes survive parsing and
 rows.py rejects exactly the rows holding them (never a crash, never a silent U+FFFD).
 
-Why JSON lines go through Python's C json parser and not pl.read_ndjson / pyarrow.json: Polars coerces a
-number in a text column to text (`"output": 42` becomes "42"), turns `\\ud800` into "\\x00" and keeps the
-first of duplicate keys; pyarrow.json crashes the process (SIGSEGV) on a line holding `null`. Every one of
-those would be silently wrong data. json.loads per line plus column-wise checks reads clean Alpaca JSONL at
-~200k rows/s per core (bench/RESULTS-ingest.md), above the 100k target.
+Why JSON lines go through orjson (falling back to the stdlib json for any line orjson refuses) and not
+pl.read_ndjson / pyarrow.json: Polars coerces a number in a text column to text (`"output": 42` becomes
+"42"), turns `\\ud800` into "\\x00" and keeps the first of duplicate keys; pyarrow.json crashes the process
+(SIGSEGV) on a line holding `null`. Every one of those would be silently wrong data. Speed:
+bench/RESULTS-ingest.md.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from bisect import bisect_right
+from itertools import accumulate
 import json
 import os
 import re
 from pathlib import Path
 from typing import Any, Iterator
+
+import orjson
 
 from dsforge.pipelines.readers.mapping import RowProblem
 from dsforge.pipelines.readers.spec import DataError
@@ -61,16 +65,54 @@ def decode(data: bytes) -> tuple[str, bool]:
     return text, _BAD_ESCAPE.search(text) is not None
 
 
-def jsonl_rows(path: Path, start: int, end: int, first_line: int) -> tuple[list[Any], list[str], list[str | None], bool]:
+def jsonl_rows(path: Path, start: int, end: int, first_line: int) -> tuple[list[Any], list[int], list[bytes], list[int]]:
+    """(parsed rows or RowProblems, their line numbers, their bytes, the rows whose text may be invalid Unicode).
+
+    orjson parses each line; a line it refuses (bad JSON, invalid UTF-8, a lone surrogate, NaN, depth over
+    1024) or that holds a 20-digit number (orjson turns integers over 64 bits into floats) is parsed again by
+    the stdlib, whose result or error is the reference. A line of only spaces, tabs or CR is blank."""
     with open(path, "rb") as f:
         f.seek(start)
         data = f.read(end - start)
-    text, suspect = decode(data)
-    lines = text.split("\n")
-    numbered = [(first_line + i, ln) for i, ln in enumerate(lines) if ln.strip()]
-    texts = [ln.rstrip("\r") for _, ln in numbered]
-    parsed = [_loads(t) for t in texts]
-    return parsed, [f"line {n}" for n, _ in numbered], texts, suspect
+    lines = data.split(b"\n")
+    numbers = [first_line + i for i, ln in enumerate(lines) if ln.strip()]
+    raws = [lines[n - first_line] for n in numbers]
+    big = _big_number_lines(data, lines, first_line)
+    try:
+        if big:
+            raise ValueError
+        return list(map(orjson.loads, raws)), numbers, raws, []
+    except ValueError:  # orjson.JSONDecodeError included: go line by line
+        parsed: list[Any] = []
+        fallback: list[int] = []  # orjson vouches for the text of the rows it parsed
+        for i, (n, raw) in enumerate(zip(numbers, raws)):
+            try:
+                if n in big:
+                    raise ValueError
+                parsed.append(orjson.loads(raw))
+            except ValueError:
+                fallback.append(i)
+                parsed.append(_loads(raw.decode("utf-8", "surrogateescape").rstrip("\r")))
+        return parsed, numbers, raws, fallback
+
+
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+
+
+def _big_number_lines(data: bytes, lines: list[bytes], first_line: int) -> set[int]:
+    """Line numbers holding a run of 20+ digits (one translate and one substring search when there is none)."""
+    zeros = data.translate(_DIGITS_AS_ZERO)
+    run = b"0" * 20
+    pos = zeros.find(run)
+    if pos < 0:
+        return set()
+    starts = list(accumulate((len(ln) + 1 for ln in lines), initial=0))
+    found = set()
+    while pos >= 0:
+        i = bisect_right(starts, pos) - 1
+        found.add(first_line + i)
+        pos = zeros.find(run, starts[i + 1]) if i + 1 < len(starts) else -1
+    return found
 
 
 def line_offsets(path: Path, targets: list[int]) -> list[tuple[int, int]]:
@@ -119,13 +161,11 @@ def _nth(data: bytes, n: int) -> int:
     return i
 
 
-def first_jsonl_object(path: Path, start: int = 0, max_lines: int = 10_000) -> tuple[dict | None, int]:
-    """The first parsable JSON object line after `start` (for guessing the mapping) and its line number."""
+def first_jsonl_object(path: Path) -> tuple[dict | None, int]:
+    """The first parsable JSON object line (for guessing the mapping) and its line number; (None, 0) when
+    no line is an object (then every row is rejected as not_an_object)."""
     with open(path, "rb") as f:
-        f.seek(start)
         for n, raw in enumerate(f, 1):
-            if n > max_lines:
-                break
             row = _loads(raw.decode("utf-8", "surrogateescape")) if raw.strip() else None
             if isinstance(row, dict):
                 return row, n
@@ -200,7 +240,7 @@ def csv_record_starts(path: Path, start: int, first_line: int, every: int,
     return out, offsets.get(-1, start)
 
 
-def csv_rows(path: Path, start: int, end: int, first_line: int) -> tuple[list[Any], list[str], list[str | None], bool]:
+def csv_rows(path: Path, start: int, end: int, first_line: int) -> tuple[list[Any], list[int], list[str | None], list[int] | None]:
     header, _, _ = csv_header(path)
     with open(path, "rb") as f:
         f.seek(start)
@@ -208,28 +248,28 @@ def csv_rows(path: Path, start: int, end: int, first_line: int) -> tuple[list[An
     text, suspect = decode(data)
     reader = csv.reader(io.StringIO(text, newline="\n"))  # split at \\n only, like csv_record_starts
     parsed: list[Any] = []
-    locators: list[str] = []
+    numbers: list[int] = []
     raws: list[str | None] = []
     while True:
-        loc = f"line {first_line + reader.line_num}"
+        line = first_line + reader.line_num
         try:
             values = next(reader)
         except StopIteration:
             break
         except csv.Error as e:
             parsed.append(RowProblem("bad_row", "", f"not valid CSV: {e}"))
-            locators.append(loc)
+            numbers.append(line)
             raws.append(None)
             continue
         if not values:  # a blank line
             continue
         raws.append(",".join(values))
-        locators.append(loc)
+        numbers.append(line)
         if len(values) != len(header):
             parsed.append(RowProblem("bad_row", "", f"expected {len(header)} columns, got {len(values)}"))
         else:
             parsed.append(dict(zip(header, values)))
-    return parsed, locators, raws, suspect
+    return parsed, numbers, raws, None if suspect else []
 
 
 # ---------------------------------------------------------------- JSON arrays
@@ -331,7 +371,7 @@ def hf_parts(path: Path, split: str | None) -> list[tuple[str | None, Any]]:
 
 
 def hf_rows(path: Path, split: str | None, start: int, end: int) -> list[dict[str, Any]]:
-    (name, part), = [(n, p) for n, p in hf_parts(path, split) if n == split or split is None and n is None]
+    (name, part), = [(n, p) for n, p in hf_parts(path, None) if n == split]
     rows = part.select(range(start, min(end, len(part)))).to_list()
     return [{**r, "__split__": name} for r in rows] if name is not None else rows
 

@@ -167,13 +167,17 @@ def check_messages(value: Any, src: str) -> list[dict[str, str]]:
     return msgs
 
 
+def not_an_object(value: Any) -> RowProblem:
+    got = "null" if value is None else type(value).__name__
+    return RowProblem("not_an_object", "", f"expected a JSON object, got {got}")
+
+
 def map_row(row: Any, mapping: dict[str, str], kind: str, source_field: str | None,
             keep_extra: bool) -> dict[str, Any]:
     """One parsed row -> record fields plus `metadata` (JSON text), `id` (None: generate one) and
     `source` (None: the input's). Raises RowProblem for a bad row."""
     if not isinstance(row, dict):
-        got = "null" if row is None else type(row).__name__
-        raise RowProblem("not_an_object", "", f"expected a JSON object, got {got}")
+        raise not_an_object(row)
     out: dict[str, Any] = {"id": None, "source": None}
     meta: dict[str, Any] = {}
     for target, src in mapping.items():

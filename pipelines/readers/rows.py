@@ -20,8 +20,8 @@ from typing import Any
 import polars as pl
 
 from dsforge.pipelines import records
-from dsforge.pipelines.readers.mapping import (MISSING, REQUIRED, RowProblem, map_row, metadata_json, used_keys,
-                                               with_id)
+from dsforge.pipelines.readers.mapping import (MISSING, REQUIRED, RowProblem, get_path, map_row, metadata_json,
+                                               not_an_object, used_keys, with_id)
 from dsforge.pipelines.readers.spec import DataError
 
 # id_keys: one row per row read; position = the row's place in its chunk (file order).
@@ -42,23 +42,34 @@ class RowContext:
     source_field: str | None
     keep_extra: bool
     strict: bool
-    check_text: bool = True  # False when the reader knows every string is valid Unicode
+    check_rows: list[int] | None = None  # rows whose text may be invalid Unicode (None: all; []: none)
 
 
-def build_records(parsed: list[Any], locators: list[str], raws: list[str | None],
+@dataclass(frozen=True)
+class Locators:
+    """Where each row of a chunk is: `prefix` + number ("line 12", "row 3", "train row 3")."""
+
+    prefix: str
+    numbers: list[int]
+
+    def __getitem__(self, i: int) -> str:
+        return f"{self.prefix}{self.numbers[i]}"
+
+
+def build_records(parsed: list[Any], locators: Locators, raws: list[str | bytes | None],
                   ctx: RowContext) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """(kept, rejected, id_keys) for rows in file order; `parsed` items are rows or RowProblems."""
     n = len(parsed)
     problems: dict[int, RowProblem] = {i: p for i, p in enumerate(parsed) if isinstance(p, RowProblem)}
     if ctx.kind is None:  # no mapping: no row was an object
         for i in range(n):
-            problems.setdefault(i, _not_object(parsed[i]))
+            problems.setdefault(i, not_an_object(parsed[i]))
         return _finish(parsed, locators, raws, ctx, {}, problems, {}, n)
     mapping = with_id(ctx.mapping)
     objects = [r if type(r) is dict else None for r in parsed]
     for i, r in enumerate(objects):
         if r is None and i not in problems:
-            problems[i] = _not_object(parsed[i])
+            problems[i] = not_an_object(parsed[i])
     slow: set[int] = set()
     columns: dict[str, list[Any]] = {}
     meta_items: list[tuple[str, str]] = []
@@ -108,21 +119,14 @@ def build_records(parsed: list[Any], locators: list[str], raws: list[str | None]
             columns[target][i] = row.get(target)
         meta[i] = row["metadata"]
     columns["metadata"] = meta
-    if ctx.check_text:
+    if ctx.check_rows is None or ctx.check_rows:
         _check_encoding(columns, mapping, ctx, problems)
     return _finish(parsed, locators, raws, ctx, columns, problems, mapping, n)
-
-
-def _not_object(value: Any) -> RowProblem:
-    got = "null" if value is None else type(value).__name__
-    return RowProblem("not_an_object", "", f"expected a JSON object, got {got}")
 
 
 def _column(objects: list[dict | None], src: str) -> list[Any]:
     if "." not in src:
         return [r.get(src) if r is not None else None for r in objects]
-    from dsforge.pipelines.readers.mapping import get_path
-
     out = []
     for r in objects:
         v = get_path(r, src) if r is not None else None
@@ -146,8 +150,6 @@ def _metadata(objects: list[dict | None], mapping: dict[str, str], ctx: RowConte
         meta = {}
         for key, src in meta_items:  # a present null is kept, an absent field is not (as map_row)
             if "." in src:
-                from dsforge.pipelines.readers.mapping import get_path
-
                 v = get_path(r, src)
                 if v is not MISSING:
                     meta[key] = v
@@ -165,23 +167,28 @@ def _metadata(objects: list[dict | None], mapping: dict[str, str], ctx: RowConte
 
 def _check_encoding(columns: dict[str, list[Any]], mapping: dict[str, str], ctx: RowContext,
                     problems: dict[int, RowProblem]) -> None:
-    """Reject rows whose text is not valid Unicode (invalid UTF-8 bytes or a lone surrogate escape)."""
+    """Reject rows whose text is not valid Unicode (invalid UTF-8 bytes or a lone surrogate escape).
+    One encode per column finds out whether any row of `ctx.check_rows` (None: all) needs a closer look."""
+    n = len(next(iter(columns.values()), []))
+    rows = range(n) if ctx.check_rows is None else ctx.check_rows
     for target, values in columns.items():
-        strings = values if target != "messages" else [
-            None if m is None or i in problems else "".join(x["content"] + x["role"] for x in m)
-            for i, m in enumerate(values)]
-        joined = "".join(s for s in strings if type(s) is str)
+        def text(i: int) -> str | None:
+            v = values[i]
+            if target == "messages" and v is not None:
+                return "".join(m["content"] + m["role"] for m in v)
+            return v if type(v) is str else None
+
+        todo = [i for i in rows if i not in problems]
         try:
-            joined.encode("utf-8")
+            "".join(t for i in todo if (t := text(i)) is not None).encode("utf-8")
             continue
         except UnicodeEncodeError:
             pass
         src = mapping.get(target, ctx.source_field if target == "source" else "")
-        for i, s in enumerate(strings):
-            if i in problems or type(s) is not str:
-                continue
+        for i in todo:
+            s = text(i)
             try:
-                s.encode("utf-8")
+                s is not None and s.encode("utf-8")
             except UnicodeEncodeError as e:
                 what = "a metadata field" if target == "metadata" else f"field {src!r}"
                 problems[i] = RowProblem("bad_encoding", "" if target == "metadata" else src,
@@ -196,8 +203,10 @@ def _bad_char(c: str) -> str:
     return f"a lone surrogate \\u{code:04x}"
 
 
-def printable(s: str) -> str:
+def printable(s: str | bytes) -> str:
     """Text safe to store: invalid bytes and lone surrogates become U+FFFD."""
+    if isinstance(s, bytes):
+        return s.decode("utf-8", "replace").rstrip("\r")
     try:
         s.encode("utf-8")
         return s
@@ -211,58 +220,55 @@ def detail(ctx: RowContext, loc: str, p: RowProblem) -> str:
     return printable(f"{where}{field}: {p.message}")
 
 
-def _finish(parsed: list[Any], locators: list[str], raws: list[str | None], ctx: RowContext,
+def _finish(parsed: list[Any], locs: Locators, raws: list[str | bytes | None], ctx: RowContext,
             columns: dict[str, list[Any]], problems: dict[int, RowProblem], mapping: dict[str, str],
             n: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     if ctx.strict and problems:
         i = min(problems)
-        raise DataError(detail(ctx, locators[i], problems[i]))
+        raise DataError(detail(ctx, locs[i], problems[i]))
+    bad = sorted(problems)
     keep = [i for i in range(n) if i not in problems] if problems else range(n)
+    take = (lambda vals: vals) if not problems else (lambda vals: [vals[i] for i in keep])
     sources = columns.get("source")
-    loc_ids = [f"{sources[i] if sources and sources[i] else ctx.source}:{locators[i].replace(' ', '')}"
-               for i in keep] if sources else [f"{ctx.source}:{locators[i].replace(' ', '')}" for i in keep]
-    kept = _kept_frame(columns, keep, locators, loc_ids, ctx) if len(keep) else records.empty()
-    explicit = [v is not None for v in (columns.get("id") or [None] * n)]
+    # Per kept row, built by Polars: the number as text, the locator id, the place ("a.jsonl line 3").
+    num = pl.Series("n", take(locs.numbers), dtype=pl.Int64).cast(pl.String)
+    src = pl.Series("s", take(sources), dtype=pl.String) if sources else pl.lit(ctx.source)
+    own = pl.Series("id", take(columns["id"]) if "id" in columns else [None] * len(num), dtype=pl.String)
+    places = pl.DataFrame([num]).select(
+        pl.concat_str([src, pl.lit(":" + locs.prefix.replace(" ", "")), pl.col("n")]).alias("locator_id"),
+        pl.concat_str([pl.lit(f"{ctx.file_name} {locs.prefix}"), pl.col("n")]).alias("where"),
+        pl.concat_str([pl.lit(locs.prefix), pl.col("n")]).alias("locator"),
+    ).with_columns(pl.coalesce(own, pl.col("locator_id")).alias("id"), own.is_not_null().alias("explicit"))
+    kept = _kept_frame(columns, take, places, ctx) if len(keep) else records.empty()
     rej_rows = []
-    for i in sorted(problems):
-        src = ctx.source
-        if sources and type(sources[i]) is str and sources[i]:
-            src = sources[i]
+    for i in bad:
+        row_src = sources[i] if sources and type(sources[i]) is str and sources[i] else ctx.source
         raw = raws[i] if raws[i] is not None else _safe_json(parsed[i])
         rej_rows.append({
-            "id": f"{src}:{locators[i].replace(' ', '')}", "source": src, "text": printable(raw),
-            "metadata": json.dumps({"file": ctx.file_path, "locator": locators[i]}, ensure_ascii=False),
-            "stage": "ingest", "reason": f"ingest:{problems[i].reason}", "detail": detail(ctx, locators[i], problems[i]),
+            "id": f"{row_src}:{locs[i].replace(' ', '')}", "source": row_src, "text": printable(raw),
+            "metadata": json.dumps({"file": ctx.file_path, "locator": locs[i]}, ensure_ascii=False),
+            "stage": "ingest", "reason": f"ingest:{problems[i].reason}", "detail": detail(ctx, locs[i], problems[i]),
         })
     rejected = records.from_rows(rej_rows).select(list(records.REJECT_SCHEMA)) if rej_rows else records.empty_rejects()
-    keys = pl.DataFrame({
-        "id": kept["id"].to_list() + rejected["id"].to_list(),
-        "locator_id": loc_ids + rejected["id"].to_list(),
-        "explicit": [explicit[i] for i in keep] + [False] * rejected.height,
-        "where": [f"{ctx.file_name} {locators[i]}" for i in keep] + [f"{ctx.file_name} {locators[i]}" for i in sorted(problems)],
-        "position": list(keep) + sorted(problems),
-    }, schema=KEYS_SCHEMA)
-    return kept, rejected, keys
+    rejected_keys = pl.DataFrame({
+        "id": rejected["id"], "locator_id": rejected["id"], "explicit": [False] * len(bad),
+        "where": [f"{ctx.file_name} {locs[i]}" for i in bad], "position": bad}, schema=KEYS_SCHEMA)
+    kept_keys = places.select("id", "locator_id", "explicit", "where",
+                              pl.Series("position", list(keep), dtype=pl.Int64))
+    return kept, rejected, pl.concat([kept_keys, rejected_keys])
 
 
-def _kept_frame(columns: dict[str, list[Any]], keep: Any, locators: list[str], loc_ids: list[str],
-                ctx: RowContext) -> pl.DataFrame:
-    take = (lambda vals: vals) if isinstance(keep, range) else (lambda vals: [vals[i] for i in keep])
-    data: dict[str, Any] = {}
-    for target, values in columns.items():
-        if target in records.SCHEMA and target not in ("id", "source"):
-            data[target] = take(values)
-    ids = take(columns["id"]) if "id" in columns else [None] * len(loc_ids)
-    data["id"] = [e if e is not None else g for e, g in zip(ids, loc_ids)]
-    data["source"] = take(columns["source"]) if "source" in columns else [ctx.source] * len(loc_ids)
+def _kept_frame(columns: dict[str, list[Any]], take: Any, places: pl.DataFrame, ctx: RowContext) -> pl.DataFrame:
+    data = {c: take(v) for c, v in columns.items() if c in records.SCHEMA and c not in ("id", "source")}
+    df = pl.DataFrame(data, schema={c: records.SCHEMA[c] for c in data}) if data else pl.DataFrame()
     info_prefix = '{"file": ' + json.dumps(ctx.file_name, ensure_ascii=False) + ', "locator": "'
-    df = pl.DataFrame({c: data.get(c) for c in records.SCHEMA if c in data},
-                      schema={c: records.SCHEMA[c] for c in records.SCHEMA if c in data})
-    locs = pl.Series("__loc", take(locators), dtype=pl.String)
     df = df.with_columns(
+        places["id"],
+        pl.Series("source", take(columns["source"]), dtype=pl.String) if "source" in columns
+        else pl.lit(ctx.source, dtype=pl.String).alias("source"),
         pl.lit(ctx.kind).alias("kind"),
         pl.concat_list(pl.struct(pl.lit("ingest").alias("stage"),
-                                 (pl.lit(info_prefix) + locs + pl.lit('"}')).alias("info"))).alias("lineage"),
+                                 (pl.lit(info_prefix) + places["locator"] + pl.lit('"}')).alias("info"))).alias("lineage"),
     )
     return records.conform(df)
 

