@@ -256,16 +256,6 @@ def completion_script(parser: argparse.ArgumentParser, shell: str) -> str:
     return f"# dsforge {shell} completion: eval \"$(dsforge completion {shell})\"\n" + body
 
 
-def _positive(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
-    return n
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="dsforge",
@@ -299,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
         executor_args(sp)
 
     def executor_args(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--workers", type=_positive, metavar="N", help="worker processes (default: every core)")
+        sp.add_argument("--workers", type=_positive_int, metavar="N", help="worker processes (default: every core)")
         sp.add_argument("--executor", choices=("local", "ray"), help="local worker processes (default) or a Ray cluster")
         sp.add_argument("--address", metavar="HOST:PORT", help="the Ray cluster to join (default: a local Ray)")
 
@@ -342,9 +332,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--interval", type=float, metavar="SECONDS", help="run every SECONDS instead of a cron")
     sp.add_argument("--name", help="deployment name (default: the recipe name)")
     sp.add_argument("--out", metavar="DIR", help="folder for run directories")
-    sp.add_argument("--sample", type=_positive, metavar="N", help="each scheduled run is a dry run on N sampled rows")
+    sp.add_argument("--sample", type=_positive_int, metavar="N", help="each scheduled run is a dry run on N sampled rows")
     sp.add_argument("--force", action="store_true", help="each scheduled run recomputes every step")
-    sp.add_argument("--limit", type=_positive, metavar="N", help="at most N runs of this deployment at once")
+    sp.add_argument("--limit", type=_positive_int, metavar="N", help="at most N runs of this deployment at once")
     executor_args(sp)
     sp.set_defaults(func=cmd_serve)
 
