@@ -1,4 +1,5 @@
-"""Prefect artifacts built from what steps wrote: an `inspect` step's figures as a markdown artifact.
+"""Prefect artifacts built from what steps wrote: an `inspect` step's figures as a markdown artifact, and at
+the end of a run links to its reports, rejects table and dataset plus a table of rejects by reason.
 
 The stage itself never imports Prefect (only flows/ does); it leaves its figures in the step's stats.json
 under `stage_stats`, and run_step in recipe_flow.py calls `publish_step_artifacts` after each step.
@@ -10,7 +11,7 @@ import json
 import re
 from pathlib import Path
 
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
 
 def publish_step_artifacts(step_dir: Path, stats: dict) -> str | None:
@@ -31,3 +32,27 @@ def publish_step_artifacts(step_dir: Path, stats: dict) -> str | None:
     create_markdown_artifact(key=key, markdown=markdown,
                              description=f"dsforge inspect: {figures['counts']['rows']:,} rows at step {stats.get('step')}")
     return key
+
+
+def publish_run_artifacts(summary: dict) -> list[str]:
+    """Links (report, rejects table, dataset) and a rejects-by-reason table for a finished run; returns keys."""
+    run_dir = Path(summary["run_dir"])
+    slug = re.sub(r"[^a-z0-9-]+", "-", str(summary.get("recipe", "run")).lower()).strip("-") or "run"
+    links = [(f"report-{i}", p, "inspection report") for i, p in enumerate(summary.get("reports") or [])]
+    links += [("rejects", str(run_dir / "rejected.parquet"), "every dropped row with stage, reason and detail")]
+    if summary.get("dataset"):
+        links.append(("dataset", str(summary["dataset"]), "the dataset folder (data/, hf/, trainers/)"))
+    keys = []
+    for name, target, what in links:
+        key = f"dsforge-{slug}-{name}"
+        create_link_artifact(key=key, link=Path(target).resolve().as_uri(), link_text=Path(target).name, description=what)
+        keys.append(key)
+    reasons: dict[str, int] = {}
+    for step in summary.get("steps", []):
+        for reason, n in (step.get("rejected_by_reason") or {}).items():
+            reasons[reason] = reasons.get(reason, 0) + n
+    rows = [{"reason": r, "rows": n} for r, n in sorted(reasons.items(), key=lambda kv: -kv[1])]
+    key = f"dsforge-{slug}-rejects-by-reason"
+    create_table_artifact(key=key, table=rows or [{"reason": "(none)", "rows": 0}],
+                          description=f"rejected rows by reason, run {run_dir.name}")
+    return [*keys, key]

@@ -48,7 +48,28 @@ def _execute_as_task(plan: RunPlan, index: int, prev_fingerprint: str | None) ->
     return t(plan, index, prev_fingerprint)
 
 
-@flow(name="dsforge-recipe", flow_run_name="{recipe}")
+def recipe_display_name(recipe: str) -> str:
+    """A recipe's own `name` (a shipped name, or the YAML's `name:`), never its full path."""
+    from pathlib import Path
+
+    import yaml
+
+    path = Path(recipe)
+    if path.suffix in (".yaml", ".yml") and path.is_file():
+        try:
+            return str((yaml.safe_load(path.read_text()) or {}).get("name") or path.stem)
+        except yaml.YAMLError:
+            return path.stem
+    return recipe
+
+
+def _flow_run_name() -> str:
+    from prefect.runtime import flow_run
+
+    return recipe_display_name(str(flow_run.parameters.get("recipe", "recipe")))
+
+
+@flow(name="dsforge-recipe", flow_run_name=_flow_run_name)
 def recipe_flow(recipe: str, inputs: list[str] | None = None, out: str | None = None, sample: int | None = None,
                 strict: bool = False, force: bool = False, progress: bool | None = None,
                 executor: dict | None = None) -> dict:
@@ -64,19 +85,26 @@ def recipe_flow(recipe: str, inputs: list[str] | None = None, out: str | None = 
         markdown=f"# dsforge run `{r.name}`\n\n```\n{format_summary(summary)}\n```\n",
         description=f"per-step rows in/kept/rejected for {plan.run_dir.name}",
     )
+    from dsforge.flows.artifacts import publish_run_artifacts
+
+    publish_run_artifacts(summary)
     return summary
 
 
 def serve_recipe(recipe: str, cron: str | None = None, interval: float | None = None, name: str | None = None,
-                 inputs: list[str] | None = None, out: str | None = None, executor: dict | None = None) -> None:
-    """Serve the recipe's flow as a deployment on a schedule (blocks; needs a Prefect API, see README)."""
+                 inputs: list[str] | None = None, out: str | None = None, executor: dict | None = None,
+                 sample: int | None = None, force: bool = False, limit: int | None = None) -> None:
+    """Serve the recipe's flow as a deployment on a schedule (blocks; needs a Prefect API, see README).
+    `limit`: at most that many runs of it at once (a slow run is not overlapped by the next one)."""
     r = load_recipe(recipe, inputs)  # validate before serving
     recipe_flow.serve(
         name=name or r.name,
         cron=cron,
         interval=interval,
-        parameters={"recipe": str(r.path), "inputs": inputs, "out": out, "executor": executor},
+        parameters={"recipe": str(r.path), "inputs": inputs, "out": out, "executor": executor, "sample": sample,
+                    "force": force},
         tags=["dsforge"],
+        limit=limit,
     )
 
 

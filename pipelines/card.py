@@ -5,9 +5,11 @@ licences from the recipe's `licenses`, the shipped data's README, or a LICENSE f
 each step with its parameters and row counts (stages/*/stats.json), rejection reasons, the models and
 templates that generated or formatted rows (the rows' lineage), token statistics (`n_tokens` from
 chat-format, else character lengths) and the inspect step's key figures and plots when one ran.
-The YAML header follows the Hugging Face dataset card format (license, configs/data_files per split).
+The YAML header follows the Hugging Face dataset card format: license (+ license_name/link for `other`),
+language, task_categories, source_datasets, configs/data_files listing exactly the files written, and
+dataset_info (features and splits read from them).
 
-Not here: writing files (publish.py), the HTML inspection report (issue 3).
+Not here: writing files (dataset_writer.py, publish.py), the HTML inspection report (inspect/).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from typing import Any
 import polars as pl
 import yaml
 
+from dsforge.pipelines.dataset_writer import Written
+
 SHIPPED_README = Path(__file__).resolve().parents[1] / "data" / "README.md"
 
 
@@ -31,6 +35,13 @@ def find_run_dir(work_dir: Path) -> Path | None:
         if (p / "stages").is_dir() and (p / "recipe.yaml").exists():
             return p
     return None
+
+
+def recipe_name(run_dir: Path | None) -> str | None:
+    """The recipe's own name (from the run's recipe.yaml), not the run folder's (which adds time and -sampleN)."""
+    if run_dir is None or not (run_dir / "recipe.yaml").exists():
+        return None
+    return (yaml.safe_load((run_dir / "recipe.yaml").read_text()) or {}).get("name")
 
 
 def step_stats(run_dir: Path | None) -> list[dict[str, Any]]:
@@ -145,27 +156,76 @@ def _cell(x: Any) -> str:
     return str(x).replace("|", "\\|").replace("\n", " ")
 
 
-def render_card(df: pl.DataFrame, *, name: str, splits: dict[str, int], files: dict[str, list[str]],
-                run_dir: Path | None, licenses: dict[str, str], license: str | None = None,
-                description: str | None = None, tags: list[str] | None = None, layout: str = "",
-                columns: list[str] | None = None, repo_id: str | None = None,
-                figures: list[str] | None = None) -> str:
-    """The README.md text: YAML header + sections built from the run."""
+TASKS = {"sft": ["text-generation"], "completion": ["text-generation"], "dpo": ["text-generation"],
+         "orpo": ["text-generation"], "kto": ["text-generation"], "reward": ["text-classification"]}
+
+
+def dataset_info(written: Written) -> dict[str, Any]:
+    """The Hub's `dataset_info` block (features and splits), read from the files actually written."""
+    import datasets
+    import pyarrow.parquet as pq
+
+    first = next((f for names in written.files.values() for f in names), None)
+    if first is not None:
+        features = datasets.Features.from_arrow_schema(pq.read_schema(written.out_dir / first))
+    elif written.hf:
+        dd = datasets.load_from_disk(str(written.out_dir / written.hf))
+        features = next(iter(dd.values())).features
+    else:
+        return {}
+    return {"features": features._to_yaml_list(),
+            "splits": [{"name": s, "num_examples": n} for s, n in written.splits.items()]}
+
+
+def card_header(df: pl.DataFrame, written: Written, name: str, licences: list[str], license: str | None,
+                tags: list[str] | None, stats: list[dict[str, Any]], inputs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The YAML header the Hub validates: licence, language, tasks, sizes, sources, configs, features."""
+    distinct = sorted(set(licences))
+    lic = license or ("other" if len(distinct) != 1 or distinct[0].startswith("unknown") else _spdx(distinct[0]))
+    header: dict[str, Any] = {"license": lic}
+    if lic == "other":  # the Hub wants a name and a link for a licence it does not know
+        known = [d for d in distinct if not d.startswith("unknown")]
+        header["license_name"] = ("mixed" if len(distinct) > 1 else "unknown" if not known
+                                  else re.sub(r"[^a-z0-9]+", "-", known[0].lower()).strip("-")[:60])
+        header["license_link"] = "README.md#sources-and-licences"
+    langs: Counter = Counter()
+    for s in stats:
+        if str(s.get("stage", "")).startswith("inspect"):
+            langs = Counter((s.get("stage_stats") or {}).get("language", {}).get("counts", {}))
+    total = sum(langs.values())
+    main = [lang for lang, n in langs.most_common() if total and n / total >= 0.05 and re.fullmatch(r"[a-z]{2,3}", lang)
+            and lang != "zxx"]
+    if main:
+        header["language"] = main
+    header["pretty_name"] = name
+    header["task_categories"] = TASKS.get(written.layout, ["text-generation"])
+    header["tags"] = sorted(set(["dsforge", *(tags or []), *([written.layout] if written.layout in TASKS else [])]))
+    header["size_categories"] = [_size_category(sum(written.splits.values()))]
+    sources = sorted({str(i.get("source")) for i in inputs if i.get("source")})
+    header["source_datasets"] = sources or (sorted(df["source"].unique().to_list()) if "source" in df.columns else [])
+    data_files = written.files or {s: [f] for s, f in written.jsonl.items()}
+    if data_files:
+        header["configs"] = [{"config_name": "default",
+                              "data_files": [{"split": s, "path": f if len(f) > 1 else f[0]} for s, f in data_files.items()]}]
+    info = dataset_info(written)
+    if info:
+        header["dataset_info"] = info
+    return header
+
+
+def render_card(df: pl.DataFrame, *, name: str, written: Written, run_dir: Path | None, licenses: dict[str, str],
+                license: str | None = None, description: str | None = None, tags: list[str] | None = None,
+                repo_id: str | None = None, figures: list[str] | None = None,
+                trainer_files: list[str] | None = None) -> str:
+    """The README.md text: YAML header + sections built from the run and the files `written` (dataset_writer)."""
+    splits, layout, columns = written.splits, written.layout, written.columns
     stats = step_stats(run_dir)
     recipe = yaml.safe_load((run_dir / "recipe.yaml").read_text()) if run_dir and (run_dir / "recipe.yaml").exists() else {}
     inputs = next((s.get("stage_stats", {}).get("inputs", []) for s in stats if s.get("stage") == "ingest"), [])
     licences = [licence_for(i, licenses) for i in inputs]
     if not inputs and "source" in df.columns:  # published outside a run: licences by source name
         licences = [licenses.get(s, "unknown: set `licenses` in the publish step") for s in df["source"].unique().to_list()]
-    distinct = sorted(set(licences))
-    header = {
-        "license": license or ("other" if len(distinct) != 1 or distinct[0].startswith("unknown") else _spdx(distinct[0])),
-        "pretty_name": name,
-        "tags": sorted(set(["dsforge", *(tags or [])])),
-        "size_categories": [_size_category(df.height)],
-        "configs": [{"config_name": "default",
-                     "data_files": [{"split": s, "path": f"data/{s}-*.parquet"} for s in splits]}],
-    }
+    header = card_header(df, written, name, licences, license, tags, stats, inputs)
     out = ["---", yaml.safe_dump(header, sort_keys=False, allow_unicode=True).rstrip(), "---", "", f"# {name}", ""]
     desc = description or (recipe or {}).get("description")
     if desc:
@@ -180,6 +240,14 @@ def render_card(df: pl.DataFrame, *, name: str, splits: dict[str, int], files: d
     out += ["## Splits", "", "| split | rows |", "|---|---:|"]
     out += [f"| {s} | {n:,} |" for s, n in splits.items()]
     out += ["", f"Layout: **{layout or 'records'}**. Columns: " + ", ".join(f"`{c}`" for c in (columns or df.columns)), ""]
+    meta = written.metadata
+    if meta.get("tokenizer") and "input_ids" in (columns or []):
+        out += ["### Tokenizer", "", f"`input_ids` were made by the tokenizer of `{meta['tokenizer']}` (vocabulary sha256 "
+                f"`{meta.get('tokenizer_sha256')}`, template `{meta.get('template')}`). Trainers use them as they are: "
+                "train only a model with this tokenizer, or drop `input_ids`/`assistant_masks` to re-tokenize.", ""]
+    if trainer_files:
+        out += ["### Training with it", "", "Configs beside the data: " + ", ".join(f"`{f}`" for f in trainer_files)
+                + " (see `trainers/README.md`).", ""]
     out += ["## Sources and licences", ""]
     if inputs:
         out += ["| source | file | format | rows read | rows kept | licence | sha256 |", "|---|---|---|---:|---:|---|---|"]
@@ -229,7 +297,7 @@ def render_card(df: pl.DataFrame, *, name: str, splits: dict[str, int], files: d
             out.append("")
         for f in figures or []:
             out.append(f"![{Path(f).stem}]({f})" if f.endswith((".png", ".svg")) else f"Full report: [{f}]({f})")
-    load = f'load_dataset("{repo_id}")' if repo_id else 'load_dataset("parquet", data_dir="data")'
+    load = f'load_dataset("{repo_id}")' if repo_id else 'load_dataset("path/to/this/folder")'
     out += ["", "## Loading", "", "```python", "from datasets import load_dataset", "", f"ds = {load}", "```", ""]
     return "\n".join(out)
 

@@ -7,6 +7,11 @@
     dsforge stages [NAME]                                             list stages and their parameters
     dsforge stage NAME --input PATH --out DIR [--param k=v ...]       run one stage alone on a file
     dsforge serve RECIPE --cron "0 3 * * *"                           serve a recipe on a schedule
+    dsforge completion bash|zsh                                       shell completion script
+
+`--input -` reads the input from stdin (JSONL, or a JSON array); `run --stdout` writes the final dataset
+to stdout as JSONL (the summary then goes to stderr); `-v`/`--quiet` work before or after the command,
+and `--quiet` prints nothing but the dataset path and errors.
 
 Errors in recipes or data print one line saying what is wrong and what to type next, with exit code 2.
 """
@@ -39,6 +44,44 @@ def _parse_params(items: list[str]) -> dict[str, Any]:
         key, value = item.split("=", 1)
         params[key.strip()] = yaml.safe_load(value) if value.strip() else ""
     return params
+
+
+def _stdin_inputs(inputs: list[str] | None, out: str | None) -> list[str] | None:
+    """`--input -`: stdin saved once under the runs folder, named by its hash (so a rerun resumes)."""
+    if not inputs or "-" not in inputs:
+        return inputs
+    import hashlib
+
+    data = sys.stdin.buffer.read()
+    if not data.strip():
+        raise SystemExit("error: --input -: nothing on stdin")
+    suffix = ".json" if data.lstrip()[:1] == b"[" else ".jsonl"
+    folder = Path(out or "runs") / ".stdin"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"stdin-{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
+    if not path.exists():
+        path.write_bytes(data)
+    return [str(path.resolve()) if i == "-" else i for i in inputs]
+
+
+def _dataset_to_stdout(dataset: str | None) -> None:
+    """Every split of the run's final dataset as JSONL on stdout (Parquet shards, else the saved DatasetDict)."""
+    import polars as pl
+
+    if not dataset:
+        raise SystemExit("error: --stdout: this run wrote no dataset (add a save or publish step)")
+    folder = Path(dataset)
+    shards = sorted((folder / "data").glob("*/*.parquet"))
+    if shards:
+        frames = (pl.read_parquet(f) for f in shards)
+    else:
+        import datasets
+
+        dd = datasets.load_from_disk(str(folder / "hf"))
+        frames = (pl.from_arrow(dd[s].data.table) for s in dd)
+    for frame in frames:
+        frame.write_ndjson(sys.stdout.buffer)
+    sys.stdout.buffer.flush()
 
 
 def _positive_int(value: str) -> int:
@@ -79,6 +122,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from dsforge.pipelines.recipe import load_recipe
     from dsforge.pipelines.runner import ExecutorSpec, format_summary, run_recipe
 
+    args.input = _stdin_inputs(args.input, args.out)
     recipe = load_recipe(args.recipe, args.input)  # fail fast, before Prefect starts
     executor = _executor(args, recipe)
     if args.no_prefect:
@@ -89,16 +133,24 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         summary = recipe_flow(recipe=args.recipe, inputs=args.input, out=args.out, sample=args.sample,
                               strict=args.strict, force=args.force, progress=_progress(args), executor=executor)
-    print(format_summary(summary))
+    if args.stdout:
+        _dataset_to_stdout(summary.get("dataset"))
+    if getattr(args, "quiet", False):
+        if not args.stdout:
+            print(summary.get("dataset") or summary["run_dir"])
+        return 0 if summary["status"] == "ok" else 1
+    out = sys.stderr if args.stdout else sys.stdout
+    print(format_summary(summary), file=out)
     if args.sample:
-        print(f"\nThat was a dry run on {args.sample} rows. Look at the rejects and the dataset, then run without --sample.")
-    return 0
+        print(f"\nThat was a dry run on {args.sample} rows. Look at the rejects and the dataset, then run without --sample.",
+              file=out)
+    return 0 if summary["status"] == "ok" else 1
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from dsforge.pipelines.recipe import load_recipe
 
-    r = load_recipe(args.recipe, args.input)
+    r = load_recipe(args.recipe, _stdin_inputs(args.input, None))
     print(f"{r.path}: ok — {len(r.steps)} steps: " + " -> ".join(s.id for s in r.steps))
     return 0
 
@@ -140,6 +192,7 @@ def cmd_stage(args: argparse.Namespace) -> int:
     from dsforge.pipelines.runner import ExecutorSpec, format_summary, run_recipe
 
     params = _parse_params(args.param)
+    args.input = _stdin_inputs(args.input, args.out)
     data = {
         "name": args.name,
         "inputs": [{"path": str(Path(p).resolve()), **({"mapping": args.mapping} if args.mapping else {})} for p in args.input],
@@ -169,8 +222,38 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     executor = _executor(args, load_recipe(args.recipe, args.input))
     serve_recipe(args.recipe, cron=args.cron, interval=args.interval, name=args.name, inputs=args.input, out=args.out,
-                 executor=executor or None)
+                 executor=executor or None, sample=args.sample, force=args.force, limit=args.limit)
     return 0
+
+
+def cmd_completion(args: argparse.Namespace) -> int:
+    print(completion_script(build_parser(), args.shell))
+    return 0
+
+
+def completion_script(parser: argparse.ArgumentParser, shell: str) -> str:
+    """A bash completion function built from the parser itself (zsh loads it through bashcompinit)."""
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    top = " ".join(o for a in parser._actions for o in a.option_strings)
+    cases = []
+    for name, sp in sub.choices.items():
+        opts = " ".join(o for a in sp._actions for o in a.option_strings)
+        cases.append(f"    {name}) opts=\"{opts}\" ;;")
+    body = "\n".join([
+        "_dsforge() {",
+        "  local cur=${COMP_WORDS[COMP_CWORD]} cmd=${COMP_WORDS[1]} opts",
+        "  if [ \"$COMP_CWORD\" -eq 1 ]; then",
+        f"    COMPREPLY=($(compgen -W \"{' '.join(sub.choices)} {top}\" -- \"$cur\")); return",
+        "  fi",
+        "  case \"$cmd\" in", *cases, "    *) opts=\"\" ;;", "  esac",
+        "  if [[ \"$cur\" == -* ]]; then COMPREPLY=($(compgen -W \"$opts\" -- \"$cur\"));",
+        "  else COMPREPLY=($(compgen -f -- \"$cur\")); fi",
+        "}",
+        "complete -o filenames -F _dsforge dsforge",
+    ])
+    if shell == "zsh":
+        body = "autoload -U +X bashcompinit && bashcompinit\n" + body
+    return f"# dsforge {shell} completion: eval \"$(dsforge completion {shell})\"\n" + body
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -180,8 +263,16 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    p.add_argument("--version", action="version", version=f"dsforge {_version()}")
+    verbosity = argparse.ArgumentParser(add_help=False)  # accepted before and after the command
+    verbosity.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log debug messages")
+    verbosity.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                           help="no progress, no logs: print only the dataset path (and errors)")
+    for action in verbosity._actions:
+        p._add_action(action)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    add_parser = sub.add_parser
+    sub.add_parser = lambda *a, **k: add_parser(*a, parents=[verbosity], **k)  # every command takes -v / -q
 
     def common(sp: argparse.ArgumentParser, recipe: bool = True) -> None:
         if recipe:
@@ -194,7 +285,6 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--sample", type=_positive_int, metavar="N", help="dry run on a seeded random sample of N rows")
         sp.add_argument("--strict", action="store_true", help="stop at the first malformed input row (names file, line, field)")
         sp.add_argument("--force", action="store_true", help="recompute every step even if an earlier run has it")
-        sp.add_argument("--quiet", action="store_true", help="no progress bars")
         sp.add_argument("--progress", action="store_true", help="progress bars even when not on a terminal")
         executor_args(sp)
 
@@ -207,6 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(sp)
     running(sp)
     sp.add_argument("--no-prefect", action="store_true", help="run the same steps in this process without Prefect")
+    sp.add_argument("--stdout", action="store_true", help="write the final dataset to stdout as JSONL (summary to stderr)")
     sp.set_defaults(func=cmd_run)
 
     sp = sub.add_parser("validate", help="check a recipe (stage names, parameters, inputs) without running it")
@@ -241,22 +332,46 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--interval", type=float, metavar="SECONDS", help="run every SECONDS instead of a cron")
     sp.add_argument("--name", help="deployment name (default: the recipe name)")
     sp.add_argument("--out", metavar="DIR", help="folder for run directories")
+    sp.add_argument("--sample", type=_positive_int, metavar="N", help="each scheduled run is a dry run on N sampled rows")
+    sp.add_argument("--force", action="store_true", help="each scheduled run recomputes every step")
+    sp.add_argument("--limit", type=_positive_int, metavar="N", help="at most N runs of this deployment at once")
     executor_args(sp)
     sp.set_defaults(func=cmd_serve)
+
+    sp = sub.add_parser("completion", help="print a shell completion script: eval \"$(dsforge completion bash)\"")
+    sp.add_argument("shell", choices=["bash", "zsh"])
+    sp.set_defaults(func=cmd_completion)
     return p
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("dsforge")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    verbose, quiet = getattr(args, "verbose", False), getattr(args, "quiet", False)
+    args.verbose, args.quiet = verbose, quiet
+    if quiet:  # before Prefect is imported: its own loggers read this
+        import os
+
+        os.environ["PREFECT_LOGGING_LEVEL"] = "ERROR"
+        os.environ["PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW"] = "ignore"
+    level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("dsforge").setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.INFO)
     from dsforge.pipelines.redact import RedactingFilter
 
     for handler in logging.getLogger().handlers:  # no URL credentials in any log line, -v included
         handler.addFilter(RedactingFilter())
-    logging.getLogger("dsforge").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     for noisy in ("httpx", "httpcore"):  # Prefect's API calls, one line each
-        logging.getLogger(noisy).setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
     if not getattr(args, "func", None):
         parser.print_help()
         return 1

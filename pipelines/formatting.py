@@ -11,16 +11,16 @@ A template is named by:
 - a tokenizer folder or its tokenizer_config.json (template and special tokens both from there).
 
 Layouts: `sft` (text / messages), `dpo`/`orpo` (prompt, chosen, rejected: TRL's prompt + continuation
-split), `reward` (pairs as dpo; scored rows as sft plus score), `completion` (prompt, completion).
+split), `reward` (pairs as dpo; scored rows as sft plus score), `completion` (prompt, completion), `kto`
+(pairs as dpo, scored rows as completion; save/publish turn them into prompt/completion/label rows).
 Output columns (never overwriting the raw chosen/rejected): text, messages, prompt_text, chosen_text,
 rejected_text, completion_text, prompt_messages, chosen_messages, rejected_messages,
-completion_messages, layout, n_tokens; with `loss_mask: true` also input_ids and assistant_masks.
+completion_messages, layout, n_tokens; with `loss_mask: true` also input_ids and assistant_masks (and the
+tokenizer's identity in the lineage, which publish copies into the dataset's metadata).
 
-Loss masks: from the template's {% generation %} blocks when it has them (transformers' own mask);
-otherwise each assistant turn's span is the difference between rendering the conversation up to it
-with a generation prompt and rendering it including it (so the end-of-turn token is learned), or, for
-templates where a prefix does not render as a prefix (Mistral moves the system prompt), the reply
-located in the text plus the eos token that follows. Tokens overlapping a span get 1, as in transformers.
+Rendered strings are apply_chat_template's, except that a string ending with the eos token plus
+whitespace ends at the eos (`<|im_end|>`, not `<|im_end|>\n`): TRL appends eos to text that does not end
+with it, which would give two. Loss masks: loss_masks.py (the token convention and why).
 
 Rows a template cannot render (documents, roles it refuses) are rejected with the template's own error.
 Tool calls: a `messages_json` column (OpenAI-style messages with tool_calls) and a `tools` column (JSON
@@ -42,8 +42,10 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines import records
+from dsforge.pipelines import loss_masks, records
+from dsforge.pipelines.format_checks import format_issues
 from dsforge.pipelines.embedded import load_tokenizer
+from dsforge.pipelines.loss_masks import end_at_eos, mask_from_spans
 from dsforge.pipelines.stage import ConfigError, Stage, StageConfig, StageContext, StageResult
 
 log = logging.getLogger("dsforge")
@@ -125,6 +127,17 @@ class ChatTemplate:
             self._tok = load_tokenizer(self._tokenizer_spec)
         return self._tok
 
+    def tokenizer_identity(self) -> dict[str, str]:
+        """Which tokenizer made input_ids: its model id (or folder) and a hash of its vocabulary, so a
+        pre-tokenized dataset is never trained with a model whose ids differ."""
+        from dsforge.pipelines.embedded import SMOLLM2_ID
+
+        tok = self.tokenizer
+        spec = self._tokenizer_spec
+        name = SMOLLM2_ID if spec in ("smollm2", SMOLLM2_ID) else str(spec)
+        vocab = json.dumps(sorted(tok.get_vocab().items(), key=lambda kv: kv[1]), ensure_ascii=False)
+        return {"tokenizer": name, "tokenizer_sha256": hashlib.sha256(vocab.encode()).hexdigest()[:16]}
+
     @property
     def special_tokens(self) -> dict[str, str]:
         return dict(self._special)
@@ -153,135 +166,21 @@ class ChatTemplate:
 
     def assistant_spans(self, messages: list[dict[str, Any]], tools: list[dict] | None = None,
                         **kwargs: Any) -> tuple[str, list[tuple[int, int]], str]:
-        """(rendered text, character spans of the assistant turns, method used)."""
-        if self.has_generation_blocks:
-            from transformers.utils.chat_template_utils import render_jinja_template
+        """(rendered text, character spans of the assistant turns, method used): see loss_masks.py."""
+        return loss_masks.assistant_spans(self, messages, tools=tools, **kwargs)
 
-            conv = [{k: v for k, v in m.items() if v is not None} for m in messages]
-            rendered, spans = render_jinja_template(conversations=[conv], tools=tools, chat_template=self.template,
-                                                    return_assistant_tokens_mask=True, **{**self._special, **kwargs})
-            return rendered[0], [tuple(s) for s in spans[0]], "generation-blocks"
-        full = self.render(messages, tools=tools, **kwargs)
-        spans: list[tuple[int, int]] = []
-        try:
-            for i, m in enumerate(messages):
-                if m.get("role") != "assistant":
-                    continue
-                before = self.render(messages[:i], add_generation_prompt=True, tools=tools, **kwargs) if i else ""
-                upto = self.render(messages[: i + 1], tools=tools, **kwargs)
-                if not (full.startswith(before) and full.startswith(upto) and len(upto) > len(before)):
-                    raise RowError("not_prefix", "prefix rendering differs")
-                spans.append((len(before), len(upto)))
-            return full, spans, "prefix"
-        except (RowError, Exception):  # noqa: BLE001 - templates may raise on partial conversations
-            return full, self._search_spans(full, messages), "search"
-
-    def _search_spans(self, full: str, messages: list[dict[str, Any]]) -> list[tuple[int, int]]:
-        spans, cursor = [], 0
-        eos = self._special.get("eos_token") or ""
-        for m in messages:
-            content = (m.get("content") or "")
-            if not isinstance(content, str) or not content.strip():
-                continue
-            needle = content  # as given; templates that trim (llama, gemma) need the stripped text
-            at = full.find(needle, cursor)
-            if at < 0:
-                needle = content.strip()
-                at = full.find(needle, cursor)
-            if at < 0:
-                if m.get("role") == "assistant":
-                    raise RowError("mask_failed", f"assistant reply not found in the rendered text: {needle[:60]!r}")
-                continue
-            end = at + len(needle)
-            if m.get("role") == "assistant":
-                if eos and full.startswith(eos, end):
-                    end += len(eos)
-                spans.append((at, end))
-            cursor = end
-        return spans
-
-    def loss_mask(self, messages: list[dict[str, Any]], tools: list[dict] | None = None,
+    def loss_mask(self, messages: list[dict[str, Any]], tools: list[dict] | None = None, trim_eos: bool = False,
                   **kwargs: Any) -> tuple[str, list[int], list[int], str]:
-        """(text, input_ids, assistant mask, method): 1 for tokens overlapping an assistant span."""
-        text, spans, method = self.assistant_spans(messages, tools=tools, **kwargs)
+        """(text, input_ids, assistant mask, method): 1 for tokens overlapping an assistant span. With
+        `trim_eos`, the text ends at its final eos token (what chat-format writes, see end_at_eos)."""
+        try:
+            text, spans, method = self.assistant_spans(messages, tools=tools, **kwargs)
+        except loss_masks.MaskError as e:
+            raise RowError("mask_failed", str(e)) from e
+        if trim_eos:
+            text = loss_masks.end_at_eos(text, self._special.get("eos_token"))
         ids, offsets = self.encode(text)
         return text, ids, mask_from_spans(offsets, spans), method
-
-
-def mask_from_spans(offsets: list[tuple[int, int]], spans: list[tuple[int, int]]) -> list[int]:
-    """Token mask: 1 where a token overlaps a character span (the rule transformers uses)."""
-    mask = [0] * len(offsets)
-    k = 0
-    for t, (start, end) in enumerate(offsets):
-        while k < len(spans) and start >= spans[k][1]:
-            k += 1
-        if k == len(spans):
-            break
-        if end > spans[k][0]:
-            mask[t] = 1
-    return mask
-
-
-# ---------------------------------------------------------------- prompt-format consistency
-
-SEPARATORS = ("->", "=>", "→", "###", "Answer:", "Output:", "Response:", "A:", "Solution:")
-RESPONSE_PREFIXES = ("Answer:", "Output:", "Response:", "A:", "Assistant:", "###", "Solution:")
-TEMPLATE_MARKUP = ("<|im_start|>", "<|im_end|>", "[INST]", "[/INST]", "<|start_header_id|>", "<|eot_id|>",
-                   "<start_of_turn>", "<|user|>", "<|assistant|>", "### Instruction:", "### Response:")
-
-
-def format_issues(prompts: list[str | None], responses: list[str | None],
-                  min_share: float = 0.6) -> tuple[list[list[str]], list[str]]:
-    """Per-row format problems and summary warnings, for the inconsistencies the book warns about:
-    trailing whitespace, a separator most prompts end with but some lack (the "missing arrow"), a
-    response prefix only some rows have (or lack), and chat markup already inside the content (a row
-    templated twice)."""
-    n = len(prompts)
-    issues: list[list[str]] = [[] for _ in range(n)]
-    warnings: list[str] = []
-
-    def ending(p: str) -> str | None:
-        s = p.rstrip()
-        return next((sep for sep in SEPARATORS if s.endswith(sep)), None)
-
-    def prefix(r: str) -> str | None:
-        s = r.lstrip()
-        return next((pre for pre in RESPONSE_PREFIXES if s.startswith(pre)), None)
-
-    for i, (p, r) in enumerate(zip(prompts, responses)):
-        for label, s in (("prompt", p), ("response", r)):
-            if s and s != s.rstrip(" \t"):
-                issues[i].append(f"trailing_space:{label}")
-            if s and (mark := next((m for m in TEMPLATE_MARKUP if m in s), None)):
-                issues[i].append(f"template_markup:{label}:{mark}")
-    for label, values, fn, kind in (("prompt", prompts, ending, "separator"), ("response", responses, prefix, "prefix")):
-        found = [fn(v) if v else None for v in values]
-        present = [f for f in found if f]
-        if not present or n < 3:
-            continue
-        top = max(set(present), key=present.count)
-        share = present.count(top) / n
-        if share >= min_share and share < 1.0:
-            missing = [i for i, f in enumerate(found) if f != top]
-            for i in missing:
-                issues[i].append(f"missing_{kind}:{top}")
-            warnings.append(f"{len(missing)} of {n} rows lack the {label} {kind} {top!r} that the others have")
-        elif share < 1 - min_share or (share < min_share and present):
-            odd = [i for i, f in enumerate(found) if f]
-            if len(odd) < n:
-                for i in odd:
-                    issues[i].append(f"extra_{kind}:{found[i]}")
-                warnings.append(f"{len(odd)} of {n} rows have a {label} {kind} ({', '.join(sorted(set(present)))}) "
-                                "that the others lack")
-    counts: dict[str, int] = {}
-    for row in issues:
-        for iss in row:
-            key = iss.split(":")[0]
-            counts[key] = counts.get(key, 0) + 1
-    for key in ("trailing_space", "template_markup"):
-        if counts.get(key):
-            warnings.append(f"{counts[key]} rows have {key.replace('_', ' ')} (see the format_issues column)")
-    return issues, warnings
 
 
 # ---------------------------------------------------------------- the stage
@@ -289,7 +188,8 @@ def format_issues(prompts: list[str | None], responses: list[str | None],
 class ChatFormatConfig(StageConfig):
     template: str = Field("smollm2", description="built-in name, .jinja file, or tokenizer folder")
     tokenizer: str | None = Field(None, description="the model's tokenizer folder: special tokens, token counts, loss masks")
-    layout: Literal["sft", "dpo", "orpo", "reward", "completion"] = Field("sft", description="training layout")
+    layout: Literal["sft", "dpo", "orpo", "reward", "completion", "kto"] = Field(
+        "sft", description="training layout (kto: pairs as dpo, scored rows as completion; publish labels them)")
     output: Literal["text", "messages", "both"] = Field("both", description="rendered strings, message lists, or both")
     system_prompt: str | None = Field(None, description="system message for rows (see system_prompt_policy)")
     system_prompt_policy: Literal["add", "replace", "drop", "merge"] = Field(
@@ -375,8 +275,11 @@ class ChatFormat(Stage):
                 rejected_parts.append(self.reject(kept.filter(bad), "inconsistent_format",
                                                   pl.Series([", ".join(i) for i in issues if i], dtype=pl.String)))
                 kept = kept.filter(~bad)
-        kept = records.append_lineage(
-            kept, self.name, {"template": tmpl.name, "template_sha256": tmpl.sha256[:16], "layout": cfg.layout})
+        info = {"template": tmpl.name, "template_sha256": tmpl.sha256[:16], "layout": cfg.layout}
+        if cfg.loss_mask:  # input_ids are only valid with this tokenizer: say which one (publish copies it)
+            info.update(tmpl.tokenizer_identity())
+            stats.update(tmpl.tokenizer_identity())
+        kept = records.append_lineage(kept, self.name, info)
         return StageResult(kept=kept, rejected=records.concat(rejected_parts, rejected=True), stats=stats)
 
     # ---------------------------------------------------------------- one row
@@ -394,8 +297,9 @@ class ChatFormat(Stage):
         tools = json.loads(row["tools"]) if row.get("tools") else None
         kw = dict(cfg.template_kwargs)
         layout = "dpo" if cfg.layout == "orpo" else cfg.layout
-        if layout == "reward":
-            layout = "dpo" if row.get("kind") == "preference" else "sft"
+        if layout in ("reward", "kto"):  # pairs as dpo; single scored replies as sft (reward) or completion (kto)
+            layout = "dpo" if row.get("kind") == "preference" else ("sft" if layout == "reward" else "completion")
+        eos = tmpl.special_tokens.get("eos_token")
         msgs = self._conversation(row)
         out: dict[str, Any] = {"layout": cfg.layout}
         if layout == "dpo":
@@ -414,7 +318,7 @@ class ChatFormat(Stage):
                 if not full.startswith(prompt_text):
                     raise RowError("not_prefix", "the rendered prompt is not a prefix of prompt + reply with this "
                                    f"template ({side}); use output: messages for this template")
-                conts[side] = full[len(prompt_text):]
+                conts[side] = end_at_eos(full[len(prompt_text):], eos)
             out.update(prompt_text=prompt_text, chosen_text=conts["chosen"], rejected_text=conts["rejected"],
                        prompt_messages=prompt_msgs, chosen_messages=[{"role": "assistant", "content": pair["chosen"]}],
                        rejected_messages=[{"role": "assistant", "content": pair["rejected"]}])
@@ -429,6 +333,8 @@ class ChatFormat(Stage):
         if cfg.max_tokens:
             msgs, text, cut = self._fit_conversation(tmpl, msgs, text, tools, kw)
             out["_truncated"] = cut
+        if not (cfg.add_generation_prompt and layout == "sft"):
+            text = end_at_eos(text, eos)
         out.update(text=text, messages=[{"role": m["role"], "content": m.get("content") or ""} for m in msgs])
         if msgs and msgs[0].get("role") == "system" and (msgs[0].get("content") or "").strip() not in text:
             out["_issues"] = ["system_prompt_dropped"]  # e.g. Mistral keeps it only when the last turn is the user's
@@ -440,7 +346,7 @@ class ChatFormat(Stage):
             out.update(prompt_text=prompt_text, completion_text=text[len(prompt_text):],
                        prompt_messages=out["messages"][:-1], completion_messages=out["messages"][-1:])
         if cfg.loss_mask:
-            mtext, ids, mask, method = tmpl.loss_mask(msgs, tools=tools, **kw)
+            mtext, ids, mask, method = tmpl.loss_mask(msgs, tools=tools, trim_eos=True, **kw)
             if mtext != text:  # only with add_generation_prompt: the mask is for the conversation itself
                 ids, offsets = tmpl.encode(text)
                 mask = [0] * len(ids)
@@ -563,64 +469,3 @@ def _last_user(msgs: list[dict[str, Any]]) -> str | None:
 
 def _last_assistant(msgs: list[dict[str, Any]]) -> str | None:
     return next((m.get("content") for m in reversed(msgs) if m.get("role") == "assistant"), None)
-
-
-class SaveConfig(StageConfig):
-    formats: list[str] = Field(["hf", "parquet"], description="any of hf (save_to_disk), parquet, jsonl")
-    columns: list[str] | None = Field(None, description="columns to keep (default: every column with data)")
-    drop_columns: list[str] = Field([], description="columns to leave out")
-
-
-class Save(Stage):
-    """Write the final dataset: HF `save_to_disk`, Parquet and/or JSONL under the run's dataset/ folder."""
-
-    name = "save"
-    changes_rows = False  # the runner links the input parts instead of rewriting them
-    Config = SaveConfig
-
-    def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: SaveConfig = self.config
-        unknown = set(cfg.formats) - {"hf", "parquet", "jsonl"}
-        if unknown:
-            raise ConfigError(f"save: unknown formats {sorted(unknown)}; use hf, parquet, jsonl")
-        out_dir = Path(ctx.extras.get("output_dir", ctx.work_dir / "dataset"))
-        out = dataset_columns(df, cfg.columns, cfg.drop_columns)
-        written = write_dataset(out, out_dir, cfg.formats)
-        return StageResult(kept=df, stats={"output": written, "columns": out.columns})
-
-
-def dataset_columns(df: pl.DataFrame, columns: list[str] | None, drop: list[str]) -> pl.DataFrame:
-    if columns:
-        missing = [c for c in columns if c not in df.columns]
-        if missing:
-            raise ConfigError(f"save: columns {missing} are not in the table (have {df.columns})")
-        return df.select(columns)
-    keep = [c for c in df.columns if c not in drop and (df.height == 0 or df[c].null_count() < df.height)]
-    return df.select(keep)
-
-
-def write_dataset(df: pl.DataFrame, out_dir: Path, formats: list[str]) -> dict[str, str]:
-    """Write to a temporary folder and rename, so a crash never leaves a half-written dataset."""
-    import shutil
-
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.with_name(out_dir.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    written: dict[str, str] = {}
-    if "parquet" in formats:
-        df.write_parquet(tmp / "train.parquet")
-        written["parquet"] = str(out_dir / "train.parquet")
-    if "jsonl" in formats:
-        df.write_ndjson(tmp / "train.jsonl")
-        written["jsonl"] = str(out_dir / "train.jsonl")
-    if "hf" in formats:
-        import datasets
-
-        datasets.disable_progress_bars()  # the run prints its own summary
-        datasets.Dataset(df.to_arrow()).save_to_disk(str(tmp / "hf"))
-        written["hf"] = str(out_dir / "hf")
-    (tmp / "columns.json").write_text(json.dumps(df.columns))
-    shutil.rmtree(out_dir, ignore_errors=True)
-    tmp.rename(out_dir)
-    return written

@@ -1,17 +1,16 @@
-"""publish: the training-ready dataset: HF `save_to_disk`, Parquet shards, a dataset card, and the Hub.
+"""save and publish: the training-ready dataset, written by the one writer (dataset_writer.py) in the
+layout chat-format produced (layouts.py), with trainer configs beside it (trainer_configs.py).
 
-Columns follow the layout chat-format produced (or `layout:` here), named as trainers expect them:
-    sft         messages (or text)                 + id, source
-    dpo / orpo  prompt, chosen, rejected           (message lists, or rendered strings with prefer: text)
-    reward      chosen, rejected (pairs) / messages + score (scored rows)
-    completion  prompt, completion
-A `split` column (from the split stage) becomes one table per split; Parquet goes to
-`data/<split>-NNNNN-of-NNNNN.parquet` (the Hub's own layout, so its viewer and `load_dataset` just work),
-`save_to_disk` to `hf/` (a DatasetDict), and README.md is the card (card.py).
+`save` writes the dataset folder; `publish` writes the same files plus README.md, the dataset card
+(card.py), the inspect reports, and optionally pushes the folder to the Hub. Both give a `DatasetDict`
+(`hf/`, always with a `train` split, + validation/test from a `split` column) and Hub-style Parquet shards
+`data/<split>/<split>-NNNNN-of-NNNNN.parquet`, with the same columns and types.
 
 `push_to_hub: user/name` uploads the folder with huggingface_hub (private by default; the token comes
 from the environment variable `token_env`, never from the recipe; `HF_ENDPOINT` is honoured, which is
-how tests talk to a fake hub on 127.0.0.1).
+how tests talk to a fake hub on 127.0.0.1). What is uploaded is what the card lists: the Parquet shards
+(written for a push even when `formats` leaves them out), README.md, the trainer configs and the
+inspect reports; never `hf/` (a local save_to_disk copy).
 
 Not here: dataset scripts, gated-access settings, pushing to anything but a Hugging Face-compatible hub.
 """
@@ -20,7 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import shutil
 from pathlib import Path
@@ -29,32 +27,123 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines.card import find_run_dir, render_card
+from dsforge.pipelines.card import find_run_dir, recipe_name, render_card
+from dsforge.pipelines.dataset_writer import Written, write_layout
 from dsforge.pipelines.stage import ConfigError, Stage, StageConfig, StageContext, StageResult
+from dsforge.pipelines.trainer_configs import write_trainer_configs
 
 log = logging.getLogger("dsforge")
-
-# layout -> slots; each slot lists (output name, source column) choices, message lists first
-SLOTS: dict[str, list[list[tuple[str, str]]]] = {
-    "sft": [[("messages", "messages"), ("text", "text")]],
-    "dpo": [[("prompt", "prompt_messages"), ("prompt", "prompt_text")],
-            [("chosen", "chosen_messages"), ("chosen", "chosen_text"), ("chosen", "chosen")],
-            [("rejected", "rejected_messages"), ("rejected", "rejected_text"), ("rejected", "rejected")]],
-    "completion": [[("prompt", "prompt_messages"), ("prompt", "prompt_text")],
-                   [("completion", "completion_messages"), ("completion", "completion_text")]],
-}
-EXTRA = ("input_ids", "assistant_masks", "n_tokens", "score", "tools", "messages_json")
+Layout = Literal["auto", "sft", "dpo", "orpo", "reward", "completion", "kto", "records"]
 
 
-class PublishConfig(StageConfig):
+class SaveConfig(StageConfig):
     formats: list[Literal["hf", "parquet", "jsonl"]] = Field(["hf", "parquet"], description="hf (save_to_disk), parquet shards, jsonl")
-    layout: Literal["auto", "sft", "dpo", "orpo", "reward", "completion", "records"] = Field(
-        "auto", description="training columns to export (auto: the layout chat-format wrote; records: all columns)")
+    layout: Layout = Field("auto", description="training columns to export (auto: the layout chat-format wrote; records: all columns)")
     prefer: Literal["messages", "text"] = Field("messages", description="message lists or rendered strings")
     keep: list[str] = Field(["id", "source"], description="extra columns kept for traceability")
-    columns: dict[str, str] | None = Field(None, description="explicit export: output name -> column (overrides layout)")
+    columns: dict[str, str] | list[str] | None = Field(
+        None, description="explicit export: output name -> column, or a list of columns (overrides layout)")
+    drop_columns: list[str] = Field([], description="columns to leave out before choosing the layout's columns")
     split_column: str = Field("split", description="column naming each row's split (absent: everything is train)")
     shard_rows: int = Field(100_000, ge=1, description="rows per Parquet shard")
+    kto_threshold: float | None = Field(None, description="kto: scored rows with score >= this are desirable")
+    trainer_configs: bool = Field(True, description="write trainers/ (TRL, axolotl), dataset_info.json (LLaMA-Factory)")
+    output_dir: str | None = Field(None, description="where to write (default: the step's dataset/ folder)")
+
+
+def output_dir(cfg: SaveConfig, ctx: StageContext) -> Path:
+    if cfg.output_dir:
+        out = Path(cfg.output_dir)
+        return out if out.is_absolute() else ctx.base_dir / out
+    return Path(ctx.extras.get("output_dir", ctx.work_dir / "dataset"))
+
+
+def chat_format_info(df: pl.DataFrame) -> dict[str, Any]:
+    """Template and tokenizer that chat-format recorded in the first row's lineage (publish copies them into
+    the dataset's metadata: input_ids are only valid with that tokenizer)."""
+    if "lineage" not in df.columns or df.height == 0:
+        return {}
+    for entry in reversed(df["lineage"].to_list()[0] or []):
+        if entry["stage"] == "chat-format":
+            try:
+                info = json.loads(entry["info"] or "{}")
+            except ValueError:
+                return {}
+            return {k: info[k] for k in ("template", "template_sha256", "tokenizer", "tokenizer_sha256") if k in info}
+    return {}
+
+
+def first_row(source: pl.DataFrame | list[Path]) -> pl.DataFrame:
+    """The first row of a table or of the first non-empty Parquet part (for its lineage and columns)."""
+    if isinstance(source, pl.DataFrame):
+        return source.head(1)
+    for path in source:
+        head = pl.scan_parquet(path).head(1).collect()
+        if head.height:
+            return head
+    return pl.read_parquet(source[0]).head(0) if source else pl.DataFrame()
+
+
+def write_dataset(source: pl.DataFrame | list[Path], out_dir: Path, cfg: SaveConfig, name: str,
+                  formats: list[str] | None = None, repo_id: str | None = None) -> tuple[Written, list[str]]:
+    """The shared body of save and publish: the layout's files, then the trainer configs beside them.
+    `source` is the whole table or the runner's Parquet parts (read one at a time)."""
+    columns = {c: c for c in cfg.columns} if isinstance(cfg.columns, list) else cfg.columns
+    head = first_row(source)
+    info = chat_format_info(head)
+    if "input_ids" not in head.columns:
+        info = {k: v for k, v in info.items() if not k.startswith("tokenizer")}
+    written = write_layout(source, out_dir, layout=cfg.layout, formats=formats or cfg.formats, prefer=cfg.prefer,
+                           keep=cfg.keep, columns=columns, split_column=cfg.split_column, shard_rows=cfg.shard_rows,
+                           kto_threshold=cfg.kto_threshold, metadata=info,
+                           drop_columns=cfg.drop_columns)
+    extra: list[str] = []
+    axolotl_reward: dict[str, list[str]] = {}
+    if cfg.trainer_configs and written.layout == "reward" and written.files and "chosen" in written.columns:
+        # axolotl's reward loader reads plain strings: a second, small export beside the TRL one
+        strings = write_layout(source, out_dir / "axolotl-reward", layout="reward-strings", formats=["parquet"],
+                               keep=cfg.keep, split_column=cfg.split_column, shard_rows=cfg.shard_rows, metadata=info)
+        axolotl_reward = {s: [f"axolotl-reward/{f}" for f in names] for s, names in strings.files.items()}
+    if cfg.trainer_configs:
+        from dsforge.pipelines.formatting import builtin_info
+
+        template = info.get("template")
+        model = (builtin_info().get(template or "", {}).get("model") or "").split(" ")[0] or None
+        extra = write_trainer_configs(out_dir, name=name, layout=written.layout, columns=written.columns,
+                                      files=written.files, template=template, model=model, repo_id=repo_id,
+                                      axolotl_reward_files=axolotl_reward)
+    return written, extra
+
+
+def written_stats(out_dir: Path, written: Written, extra: list[str]) -> dict[str, Any]:
+    """The step's stats: where, which layout and columns, rows and files per split, configs, metadata."""
+    return {"output": str(out_dir), "layout": written.layout, "columns": written.columns, "splits": written.splits,
+            "files": written.files, "trainer_configs": extra, **written.metadata}
+
+
+class Save(Stage):
+    """Write the final dataset (DatasetDict, Parquet shards, JSONL) in its training layout, with trainer configs.
+
+    In a run it streams the previous step's Parquet parts to the writer (`process_parts`), one at a time;
+    `process(df)` writes the same files from a table."""
+
+    name = "save"
+    changes_rows = False  # the runner links the input parts instead of rewriting them
+    Config = SaveConfig
+
+    def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
+        return StageResult(kept=df, stats=self._write(df, ctx))
+
+    def process_parts(self, paths: list[Path], ctx: StageContext) -> dict[str, Any] | None:
+        return self._write([Path(p) for p in paths], ctx) if paths else None
+
+    def _write(self, source: pl.DataFrame | list[Path], ctx: StageContext) -> dict[str, Any]:
+        out_dir = output_dir(self.config, ctx)
+        written, extra = write_dataset(source, out_dir, self.config, recipe_name(find_run_dir(ctx.work_dir)) or "dataset")
+        return written_stats(out_dir, written, extra)
+
+
+class PublishConfig(SaveConfig):
     card: bool = Field(True, description="write README.md (the dataset card)")
     name: str | None = Field(None, description="pretty name for the card (default: the recipe name)")
     description: str | None = Field(None, description="card text (default: the recipe's description)")
@@ -64,73 +153,6 @@ class PublishConfig(StageConfig):
     push_to_hub: str | None = Field(None, description="repo id (user/name) to upload to; nothing is uploaded without it")
     private: bool = Field(True, description="create the Hub repo as private")
     token_env: str = Field("HF_TOKEN", description="environment variable holding the Hub token")
-    output_dir: str | None = Field(None, description="where to write (default: the step's dataset/ folder)")
-
-
-def export_table(df: pl.DataFrame, cfg: PublishConfig) -> tuple[pl.DataFrame, str]:
-    """The columns to publish and the layout used."""
-    if cfg.columns:
-        missing = [c for c in cfg.columns.values() if c not in df.columns]
-        if missing:
-            raise ConfigError(f"publish: columns {missing} are not in the table (have {', '.join(df.columns)})")
-        return df.select([pl.col(src).alias(dst) for dst, src in cfg.columns.items()]), "custom"
-    layout = cfg.layout
-    if layout == "auto":
-        found = df["layout"].drop_nulls().unique().to_list() if "layout" in df.columns else []
-        layout = found[0] if len(found) == 1 else ("reward" if set(found) == {"reward"} else "records")
-        if len(found) > 1:
-            log.warning("publish: rows have several layouts %s; publishing every column", found)
-    if layout == "records":
-        return df.select([c for c in df.columns if df[c].null_count() < df.height or df.height == 0]), "records"
-    base = "dpo" if layout in ("orpo", "reward") else layout
-    exprs, used = [], set()
-
-    def has(c: str) -> bool:
-        return c in df.columns and df[c].null_count() < df.height
-
-    for slot in SLOTS[base]:
-        choices = [x for x in slot if not x[1].endswith("_messages") and x[1] != "messages"] + \
-                  [x for x in slot if x[1].endswith("_messages") or x[1] == "messages"] if cfg.prefer == "text" else slot
-        pick = next(((dst, src) for dst, src in choices if has(src)), None)
-        if pick is None and layout == "reward":
-            continue
-        if pick is None:
-            raise ConfigError(f"publish: layout {layout!r} needs a {slot[0][0]!r} column ({' or '.join(s for _, s in slot)}); "
-                              f"run chat-format with layout: {layout} first, or set layout: records")
-        exprs.append(pl.col(pick[1]).alias(pick[0]))
-        used.add(pick[1])
-    if layout == "reward" and has("score"):
-        col = "messages" if cfg.prefer == "messages" and has("messages") else "text"
-        if has(col) and col not in used:
-            exprs.append(pl.col(col))
-            used.add(col)
-    extra = [pl.col(c) for c in (*cfg.keep, *EXTRA) if c in df.columns and c not in used
-             and df[c].null_count() < df.height and c not in {e.meta.output_name() for e in exprs}]
-    return df.select(*exprs, *extra), layout
-
-
-def write_splits(tables: dict[str, pl.DataFrame], out_dir: Path, formats: list[str], shard_rows: int) -> dict[str, list[str]]:
-    """Write each split's Parquet shards / JSONL / DatasetDict under out_dir; returns files per split."""
-    files: dict[str, list[str]] = {}
-    if "parquet" in formats:
-        (out_dir / "data").mkdir(parents=True, exist_ok=True)
-        for split, t in tables.items():
-            n = max(1, math.ceil(t.height / shard_rows))
-            files[split] = []
-            for k in range(n):
-                name = f"data/{split}-{k:05d}-of-{n:05d}.parquet"
-                t.slice(k * shard_rows, shard_rows).write_parquet(out_dir / name)
-                files[split].append(name)
-    if "jsonl" in formats:
-        for split, t in tables.items():
-            t.write_ndjson(out_dir / f"{split}.jsonl")
-            files.setdefault(split, []).append(f"{split}.jsonl")
-    if "hf" in formats:
-        import datasets
-
-        dd = datasets.DatasetDict({s: datasets.Dataset(t.to_arrow()) for s, t in tables.items()})
-        dd.save_to_disk(str(out_dir / "hf"))
-    return files
 
 
 def push_folder(folder: Path, repo_id: str, private: bool, token_env: str) -> str:
@@ -147,12 +169,14 @@ def push_folder(folder: Path, repo_id: str, private: bool, token_env: str) -> st
     api = HfApi(endpoint=os.environ.get("HF_ENDPOINT") or None, token=token)
     api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
     info = api.upload_folder(repo_id=repo_id, repo_type="dataset", folder_path=str(folder),
-                             commit_message="Upload dataset built with dsforge", ignore_patterns=["hf/**"])
+                             commit_message="Upload dataset built with dsforge", ignore_patterns=["hf/**", "*.jsonl"])
     return str(getattr(info, "commit_url", info))
 
 
 class Publish(Stage):
-    """Write the dataset (save_to_disk, Parquet shards, card) and optionally push it to the Hugging Face Hub."""
+    """Write the dataset (save_to_disk, Parquet shards, card, trainer configs) and optionally push it to the Hub.
+
+    It takes the whole table (no `process_parts`): the card summarises every row's lineage and lengths."""
 
     name = "publish"
     changes_rows = False  # the runner links the input parts instead of rewriting them
@@ -160,35 +184,20 @@ class Publish(Stage):
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg: PublishConfig = self.config
-        out_dir = Path(cfg.output_dir) if cfg.output_dir else Path(ctx.extras.get("output_dir", ctx.work_dir / "dataset"))
-        if cfg.output_dir and not out_dir.is_absolute():
-            out_dir = ctx.base_dir / out_dir
-        table, layout = export_table(df, cfg)
-        if cfg.split_column in df.columns:
-            split_values = df[cfg.split_column].fill_null("train")
-            order = [s for s in ("train", "validation", "test") if s in split_values.unique().to_list()]
-            order += sorted(set(split_values.unique().to_list()) - set(order))
-            tables = {s: table.filter(split_values == s) for s in order}
-        else:
-            tables = {"train": table}
-        tmp = out_dir.with_name(out_dir.name + ".partial")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        files = write_splits(tables, tmp, cfg.formats, cfg.shard_rows)
+        out_dir = output_dir(cfg, ctx)
+        formats = list(cfg.formats)
+        if cfg.push_to_hub and "parquet" not in formats:  # the Hub gets Parquet shards, and the card lists them
+            formats.append("parquet")
         run_dir = find_run_dir(ctx.work_dir)
-        figures = self._copy_figures(run_dir, tmp)
-        recipe_name = run_dir.name.rsplit("-", 2)[0] if run_dir else "dataset"
+        name = cfg.name or recipe_name(run_dir) or "dataset"
+        written, extra = write_dataset(df, out_dir, cfg, name, formats, cfg.push_to_hub)
+        figures = self._copy_figures(run_dir, out_dir)
         if cfg.card:
-            card = render_card(df, name=cfg.name or recipe_name, splits={s: t.height for s, t in tables.items()},
-                               files=files, run_dir=run_dir, licenses=cfg.licenses, license=cfg.license,
-                               description=cfg.description, tags=cfg.tags, layout=layout, columns=table.columns,
-                               repo_id=cfg.push_to_hub, figures=figures)
-            (tmp / "README.md").write_text(card, encoding="utf-8")
-        (tmp / "columns.json").write_text(json.dumps(table.columns))
-        shutil.rmtree(out_dir, ignore_errors=True)
-        tmp.rename(out_dir)
-        stats: dict[str, Any] = {"output": str(out_dir), "layout": layout, "columns": table.columns,
-                                 "splits": {s: t.height for s, t in tables.items()}, "files": files}
+            card = render_card(df, name=name, written=written, run_dir=run_dir, licenses=cfg.licenses,
+                               license=cfg.license, description=cfg.description, tags=cfg.tags,
+                               repo_id=cfg.push_to_hub, figures=figures, trainer_files=extra)
+            (out_dir / "README.md").write_text(card, encoding="utf-8")
+        stats = written_stats(out_dir, written, extra)
         if cfg.push_to_hub:
             stats["pushed"] = push_folder(out_dir, cfg.push_to_hub, cfg.private, cfg.token_env)
             stats["private"] = cfg.private

@@ -17,7 +17,7 @@ STAGES: dict[str, str] = {
     "exact-dedup": "dsforge.dedup.exact:ExactDedup",
     "length-filter": "dsforge.filters.length:LengthFilter",
     "chat-format": "dsforge.pipelines.formatting:ChatFormat",
-    "save": "dsforge.pipelines.formatting:Save",
+    "save": "dsforge.pipelines.publish:Save",
     # inspection (issue 3)
     "inspect": "dsforge.pipelines.inspect.stage:Inspect",
     # dedup (issue 4)

