@@ -51,6 +51,11 @@ STAGES: dict[str, str] = {
     "relevance": "dsforge.validators.relevance:Relevance",
     "split": "dsforge.pipelines.split:Split",
     "publish": "dsforge.pipelines.publish:Publish",
+    # coverage, mix and quantity (issue 18)
+    "classify": "dsforge.filters.curate.classify:Classify",
+    "mix": "dsforge.filters.curate.mix:Mix",
+    "ladder": "dsforge.filters.curate.ladder:Ladder",
+    "quality-classifier": "dsforge.filters.curate.quality_classifier:QualityClassifier",
 }
 
 
