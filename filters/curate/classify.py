@@ -50,7 +50,8 @@ COLUMNS = {"task_type": "task_type", "domain": "domain", "format": "format", "le
            "turns": "turns", "language": "language"}
 OTHER = "other"
 
-_LIST_LINE = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+\S")
+_LIST_LINE = re.compile(r"^\s*(?:\d+[.)]\s+|[-*•]\s*)\S")
+_INLINE_NUMBER = re.compile(r"(?:^|\s)(\d{1,2})[.)]\s")
 _TABLE_SEP = re.compile(r"(?m)^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)+\|?\s*$")
 _FENCE = re.compile(r"```")
 
@@ -125,7 +126,8 @@ def answer_format(text: str | None) -> str | None:
         return "code"
     if _TABLE_SEP.search(t) or (len(lines) >= 3 and sum(ln.count("|") >= 2 for ln in lines) >= 3):
         return "table"
-    if sum(bool(_LIST_LINE.match(ln)) for ln in lines) >= 2:
+    numbers = [int(n) for n in _INLINE_NUMBER.findall(t)]
+    if sum(bool(_LIST_LINE.match(ln)) for ln in lines) >= 2 or numbers[:3] == [1, 2, 3]:
         return "list"
     if len(lines) == 1 and len(t.split()) <= 5:
         return "short"

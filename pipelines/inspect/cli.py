@@ -22,6 +22,8 @@ def add_inspect_arguments(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--examples", type=int, default=5, help="example rows per finding (default 5)")
     sp.add_argument("--verb-sample", type=int, default=3000,
                     help="instructions parsed for (verb, noun) pairs; 0 = all (default 3000; ~800/s)")
+    sp.add_argument("--diversity-sample", type=int, default=1000,
+                    help="rows embedded for diversity per group (mean pairwise distance, Vendi); 0 = off (default 1000)")
     sp.add_argument("--annotator-key", default="annotator", help="column/metadata key naming the annotator")
     sp.add_argument("--score-key", default="score", help="column/metadata key holding the score")
     sp.add_argument("--title", help="report title")
@@ -34,7 +36,7 @@ def run_inspect_command(args: argparse.Namespace) -> int:
 
     by = list(dict.fromkeys(["source", *(args.by or [])]))
     cfg = InspectConfig(tokenizer=args.tokenizer, by=by, top_n=args.top, examples=args.examples,
-                        verb_sample=args.verb_sample, annotator_key=args.annotator_key, score_key=args.score_key,
+                        verb_sample=args.verb_sample, diversity_sample=args.diversity_sample, annotator_key=args.annotator_key, score_key=args.score_key,
                         title=args.title)
     stats, written = inspect_path(args.path, args.out, cfg, mapping=args.mapping, compare=args.compare)
     print(summary_text(stats))

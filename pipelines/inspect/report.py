@@ -515,6 +515,12 @@ def _breakdowns(s: dict[str, Any], unit: str) -> str:
                    f'{num(B["missing"])} rows without it.'
                    + (f" Showing the top {len(B['values'])}; {num(B['other']['values'])} more values hold "
                       f"{num(B['other']['rows'])} rows." if B.get("other") else "") + "</p>")
+        cov = B.get("coverage") or {}
+        if cov.get("distinct", 0) > 1:
+            out.append(f'<p class="help">Coverage: {num(cov["effective_groups"], 2)} effective groups of '
+                       f'{num(cov["distinct"])} (exp of the entropy; evenness {num(cov["evenness"], 3)}, 1 = all the '
+                       f'same size); smallest group {pct_share(cov["smallest_share"])}, largest '
+                       f'{pct_share(cov["largest_share"])}.</p>')
         vals = B["values"]
         if len(vals) > 1:
             out.append(img(fig_breakdown(vals, key, unit), f"rows and lengths by {key}"))
@@ -524,6 +530,33 @@ def _breakdowns(s: dict[str, Any], unit: str) -> str:
                            v["response_p50"], v["empty_responses"], v["exact_duplicates"], v["outliers"],
                            v["top_language"]] for v in vals]))
         out.append("</section>")
+    return "".join(out)
+
+
+def pct_share(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def _diversity(s: dict[str, Any]) -> str:
+    D = s.get("diversity")
+    if not D:
+        return ""
+    out = [f'<section id="diversity"><h2>Diversity</h2><p class="help">{esc(D["method"])}. Vendi score: the '
+           "effective number of distinct rows in the sample (1 = all alike). Near-duplicate density: share of a "
+           "group's rows with a near-duplicate anywhere in the set.</p>"]
+    if D.get("warning"):
+        out.append(f'<p class="warn">{esc(D["warning"])}</p>')
+    o = D.get("overall") or {}
+    if o.get("vendi") is not None:
+        out.append(f"<p>All rows: Vendi <b>{num(o['vendi'], 1)}</b> of {num(o['rows'])} sampled rows, mean pairwise "
+                   f"cosine distance <b>{num(o['mean_pairwise_distance'], 3)}</b>; "
+                   f"{num(D.get('near_duplicate_rows', 0))} rows have a near-duplicate.</p>")
+    for key, rows in (D.get("by") or {}).items():
+        out.append(f"<h3>By {esc(key)}</h3>" + table(
+            [key, "rows", "sampled", "Vendi", "mean pairwise distance", "near-duplicate density"],
+            [[r["value"], r["rows"], r.get("sample_rows"), r.get("vendi"), r.get("mean_pairwise_distance"),
+              pct_share(r["near_duplicate_density"])] for r in rows]))
+    out.append("</section>")
     return "".join(out)
 
 
@@ -594,13 +627,15 @@ def _compare(s: dict[str, Any]) -> str:
 def render_html(s: dict[str, Any]) -> str:
     unit = s["lengths"]["unit"]
     parts = [_overview(s), _compare(s), _counts(s), _lengths(s), _tokens(s), _language(s), _verbs(s), _conflicts(s),
-             _outliers(s, unit), _breakdowns(s, unit), _annotators(s)]
+             _outliers(s, unit), _breakdowns(s, unit), _diversity(s), _annotators(s)]
     nav = [("overview", "Overview")] + ([("compare", "Before/after")] if s.get("compare") else [])
     nav += [("counts", "Counts"), ("lengths", "Lengths"), ("tokens", "Tokens & debris"),
             ("language", "Languages"), ("verbs", "Verbs"), ("conflicts", "Conflicts")]
     if s.get("outliers"):
         nav.append(("outliers", "Outliers"))
     nav += [(f"by-{k}", f"By {k}") for k in (s.get("breakdowns") or {})]
+    if s.get("diversity"):
+        nav.append(("diversity", "Diversity"))
     if s.get("annotators"):
         nav.append(("annotators", "Annotators"))
     links = "".join(f'<a href="#{esc(a)}">{esc(b)}</a>' for a, b in nav)
@@ -631,6 +666,18 @@ def summary_lines(s: dict[str, Any]) -> list[str]:
     if V.get("top_pairs"):
         lines.append("top (verb, object): " + ", ".join(f"{v} {o} ({n})" for v, o, n in V["top_pairs"][:6])
                      + (f"  [sample of {V['parsed']:,}]" if V.get("sampled") else ""))
+    for key, B in (s.get("breakdowns") or {}).items():
+        cov = B.get("coverage") or {}
+        if cov.get("distinct", 0) > 1:
+            top = ", ".join(f"{v['value']} {pct_share(v['share'])}" for v in B["values"][:6])
+            lines.append(f"coverage by {key}: {cov['distinct']} values, {cov['effective_groups']:g} effective "
+                         f"(evenness {cov['evenness']:.2f}): {top}{', ...' if B['distinct'] > 6 else ''}")
+    D = s.get("diversity") or {}
+    for key, rows in (D.get("by") or {}).items():
+        parts = [f"{r['value']} {r['vendi']:g}" for r in rows[:6] if r.get("vendi") is not None]
+        if parts:
+            lines.append(f"diversity (Vendi, sample of {D['sampled']:,}) by {key}: " + ", ".join(parts)
+                         + f"; near-duplicate rows {D.get('near_duplicate_rows', 0):,}")
     for f in s["findings"]:
         lines.append(f"- {f}")
     return lines

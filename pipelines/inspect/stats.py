@@ -26,6 +26,7 @@ import polars as pl
 from pydantic import Field
 
 from dsforge.pipelines import records
+from dsforge.pipelines.inspect import diversity
 from dsforge.pipelines.stage import StageConfig
 
 log = logging.getLogger("dsforge")
@@ -44,6 +45,8 @@ class InspectConfig(StageConfig):
     compare_with: str | None = Field(None, description="id of an earlier step of this run: report what the steps in "
                                                        "between removed (before/after view)")
     title: str | None = Field(None, description="report title (default: the input or step name)")
+    diversity_sample: int = Field(1000, ge=0, description="rows embedded (seeded sample) for the diversity figures "
+                                                           "per `by` group: mean pairwise distance, Vendi score; 0 = off")
 
 
 STOPWORDS = frozenset(
@@ -609,6 +612,7 @@ def breakdown_section(df: pl.DataFrame, view: pl.DataFrame, lengths: pl.DataFram
             "outliers": int(r["outliers"]), "top_language": r["lang"],
         } for r in shown.iter_rows(named=True)]
         out[key] = {"origin": origin, "bucketed_by": bucket, "distinct": agg.height,
+                    "coverage": diversity.coverage(agg["rows"].to_list()),
                     "missing": int(values.null_count()), "values": vals,
                     "other": {"values": rest.height, "rows": int(rest["rows"].sum())} if rest.height else None}
     return out
@@ -717,6 +721,10 @@ def compute_stats(df: pl.DataFrame, cfg: InspectConfig, title: str = "records",
     stats["breakdowns"] = breakdown_section(df, view, lengths, language, flagged, dup_flags, by)
     stats["annotators"] = annotators.annotator_section(df, view, cfg.annotator_key, cfg.score_key, cfg.examples)
     t0 = lap("breakdowns_annotators", t0)
+    if cfg.diversity_sample:
+        groups = {key: df.select(column_or_meta(df, key)[0]).to_series() for key in by}
+        stats["diversity"] = diversity.diversity_section(df, view["conversation"], groups, cfg.diversity_sample, seed)
+        t0 = lap("diversity", t0)
     if compare:
         stats["compare"] = compare
     stats["findings"] = findings(stats)
