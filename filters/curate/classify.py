@@ -12,7 +12,9 @@ Axes and the columns they fill:
 task_type and domain are semantic, with two methods:
 - `embedding` (default, fast): zero-shot against the label lists with the embedded all-MiniLM-L6-v2. Each
   label's example requests are embedded once; a row's label is the one whose mean example embedding is
-  closest (cosine). The score goes to `<axis>_score`; below `min_score` the label is "other".
+  closest (cosine). For task_type the request's first and last paragraphs are compared (a template puts the
+  task before or after the material) and the better one counts. The score goes to `<axis>_score`; below
+  `min_score` the label is "other".
 - `llm`: a model (any backend, `model:` block) reads the row and a rubric listing every label with its
   description (prompt file synth/prompts/classify_v1.jinja) and answers JSON. A reply naming no valid label
   leaves the label null and is counted in the stats (`unparsable`); the row is kept.
@@ -54,6 +56,9 @@ _LIST_LINE = re.compile(r"^\s*(?:\d+[.)]\s+|[-*•]\s*)\S")
 _INLINE_NUMBER = re.compile(r"(?:^|\s)(\d{1,2})[.)]\s")
 _TABLE_SEP = re.compile(r"(?m)^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)+\|?\s*$")
 _FENCE = re.compile(r"```")
+# Lines that look like program text beyond the language-filter's CODE_LINE: shebangs, statement ends, keywords.
+_CODE_HINT = re.compile(r"^\s*(?:#!|(?:function|let|const|var|echo|public|private|SELECT|INSERT|UPDATE|CREATE)\b"
+                        r"|console\.log|print\().*$|^.*[;{}]\s*$", re.M)
 
 
 class ClassifyConfig(SynthConfig):
@@ -122,7 +127,8 @@ def answer_format(text: str | None) -> str | None:
     from dsforge.filters.language import CODE_LINE
 
     lines = [ln for ln in t.splitlines() if ln.strip()]
-    if _FENCE.search(t) or (len(lines) >= 2 and len(CODE_LINE.findall(t)) >= max(2, 0.4 * len(lines))):
+    code_lines = sum(bool(CODE_LINE.match(ln) or _CODE_HINT.match(ln)) for ln in lines)
+    if _FENCE.search(t) or (len(lines) >= 2 and code_lines >= max(2, 0.4 * len(lines))):
         return "code"
     if _TABLE_SEP.search(t) or (len(lines) >= 3 and sum(ln.count("|") >= 2 for ln in lines) >= 3):
         return "table"
@@ -244,15 +250,33 @@ class Classify(SynthStage):
             field = labels[axis].get("field", "conversation")
             if field not in cache:
                 expr = request_text() if field == "instruction" else records.field_text(field)
-                cache[field] = self._encode(df.select(expr.fill_null("").alias("t"))["t"].to_list())
-            names, centroids = self._centroid(axis, labels[axis])
-            sims = cache[field] @ centroids.T
+                texts = df.select(expr.fill_null("").alias("t"))["t"].to_list()
+                cache[field] = self._encode_views(texts) if field == "instruction" else (self._encode(texts), None)
+            (emb, owner), (names, centroids) = cache[field], self._centroid(axis, labels[axis])
+            sims = emb @ centroids.T
+            if owner is not None:  # a row's score for a label: its best view
+                best_view = np.full((df.height, len(names)), -np.inf, dtype=np.float32)
+                np.maximum.at(best_view, owner, sims)
+                sims = best_view
             best = sims.argmax(axis=1)
             score = sims[np.arange(len(best)), best]
             label = [OTHER if s < cfg.min_score else names[b] for b, s in zip(best.tolist(), score.tolist())]
             out += [pl.Series(COLUMNS[axis], label, dtype=pl.String),
                     pl.Series(f"{COLUMNS[axis]}_score", np.round(score, 4).astype(np.float64))]
         return out
+
+    def _encode_views(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Embeddings of each request's first and (when it has several) last paragraph, with the row of each.
+
+        Templates put the task either before the material ("Summarize this: ...") or after it ("... TL;DR"),
+        and the encoder reads only the first `max_seq_length` word pieces, so both ends are looked at."""
+        views, owner = [], []
+        for i, t in enumerate(texts):
+            paras = [p for p in re.split(r"\n\s*\n", t.strip()) if p.strip()] or [""]
+            for p in dict.fromkeys([paras[0], paras[-1]]):
+                views.append(p)
+                owner.append(i)
+        return self._encode(views), np.asarray(owner, dtype=np.int64)
 
     # ------------------------------------------------------------ LLM with a rubric
 

@@ -49,6 +49,7 @@ class QualityClassifierConfig(StageConfig):
     column: str = Field("quality_score", description="column receiving the predicted score")
     device: str = Field("cpu", description="torch device for the embedding model")
     embed_batch_size: int = Field(64, ge=1, description="rows per encoder batch")
+    max_seq_length: int = Field(256, ge=8, le=512, description="word pieces embedded per row (longer text is cut)")
     seed: int | None = Field(None, description="default: the recipe seed")
 
 
@@ -123,7 +124,7 @@ class QualityClassifier(Stage):
             from dsforge.dedup.semantic import load_minilm
 
             self._model = load_minilm(cfg.device)
-        self._model.max_seq_length = 256
+        self._model.max_seq_length = cfg.max_seq_length
         return np.asarray(self._model.encode(texts, batch_size=cfg.embed_batch_size, normalize_embeddings=True,
                                              convert_to_numpy=True, show_progress_bar=False), dtype=np.float32)
 
