@@ -142,3 +142,35 @@ def word_tokenizer_free_cfg():
     from dsforge.pipelines.inspect.stats import InspectConfig
 
     return lambda **kw: InspectConfig(tokenizer="smollm2", verb_sample=0, diversity_sample=100, **kw)
+
+
+def test_mix_sft_recipe_labels_mixes_and_writes_a_ladder(tmp_path):
+    """The shipped recipe on a seeded sample of the shipped data: labels, an exact mix, nested rungs as splits."""
+    import datasets
+
+    from dsforge.pipelines.recipe import load_recipe
+    from dsforge.pipelines.runner import run_recipe
+
+    recipe = load_recipe("mix-sft")
+    summary = run_recipe(recipe, tmp_path / "runs", sample=300, progress=False)
+    assert summary["status"] == "ok"
+    run = Path(summary["run_dir"])
+    steps = {s["step"]: s for s in summary["steps"]}
+    mix_dir = next((run / "stages").glob("*-mix"))
+    mix = json.loads((mix_dir / "stats.json").read_text())["stage_stats"]
+    targets = next(s for s in recipe.steps if s.name == "mix").stage.config.targets
+    norm = sum(targets.values())
+    for g in mix["groups"]:  # rows: every quota is hit exactly and within one row of total x share
+        assert g["achieved"] == g["target"]
+        if g["group"] in targets and g["group"] not in mix.get("targets_without_rows", []):
+            assert abs(g["target"] - mix["total_target"] * targets[g["group"]] / norm) <= 1
+    assert steps["mix"]["rejected_by_reason"] == {"mix:over_quota": steps["mix"]["rows_in"] - steps["mix"]["kept"]}
+    kept = pl.read_parquet(mix_dir / "kept.parquet")
+    assert {"task_type", "domain", "format", "length_bucket", "turns", "language"} <= set(kept.columns)
+    ladder = datasets.load_from_disk(str(next((run / "stages").glob("*-ladder")) / "ladder" / "hf"))
+    ids = {k: set(v["id"]) for k, v in ladder.items()}
+    assert list(ids) == ["p25", "n50", "p50", "p100"] or list(ids) == ["n50", "p25", "p50", "p100"]
+    sizes = sorted(ids, key=lambda k: len(ids[k]))
+    assert all(ids[a] <= ids[b] for a, b in zip(sizes, sizes[1:])) and ids["p100"] == set(kept["id"])
+    saved = datasets.load_from_disk(str(run / "dataset" / "hf"))
+    assert "ladder" in saved.column_names and len(saved) == kept.height
