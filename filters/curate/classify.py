@@ -40,6 +40,7 @@ import polars as pl
 import yaml
 from pydantic import Field
 
+from dsforge.filters.curate.common import encode
 from dsforge.pipelines import records
 from dsforge.pipelines.stage import ConfigError, StageContext, StageResult
 from dsforge.synth.common import SynthConfig, SynthStage, extract_json, is_error, load_template, text_of, user
@@ -227,10 +228,7 @@ class Classify(SynthStage):
             from dsforge.dedup.semantic import load_minilm
 
             self._model = load_minilm(cfg.device)
-        self._model.max_seq_length = cfg.max_seq_length
-        return np.asarray(self._model.encode([t or "" for t in texts], batch_size=cfg.embed_batch_size,
-                                             normalize_embeddings=True, convert_to_numpy=True,
-                                             show_progress_bar=False), dtype=np.float32)
+        return encode(self._model, texts, cfg.embed_batch_size, cfg.max_seq_length)
 
     def _centroid(self, axis: str, spec: dict[str, Any]) -> tuple[list[str], np.ndarray]:
         """Per label, the normalised mean embedding of its example requests (computed once per instance)."""

@@ -31,7 +31,7 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
-from dsforge.filters.curate.common import seeded_order
+from dsforge.filters.curate.common import encode, seeded_order
 from dsforge.pipelines import records
 from dsforge.pipelines.stage import ConfigError, Stage, StageConfig, StageContext, StageResult
 from dsforge.validators.judge import Judge, JudgeConfig
@@ -124,9 +124,7 @@ class QualityClassifier(Stage):
             from dsforge.dedup.semantic import load_minilm
 
             self._model = load_minilm(cfg.device)
-        self._model.max_seq_length = cfg.max_seq_length
-        return np.asarray(self._model.encode(texts, batch_size=cfg.embed_batch_size, normalize_embeddings=True,
-                                             convert_to_numpy=True, show_progress_bar=False), dtype=np.float32)
+        return encode(self._model, texts, cfg.embed_batch_size, cfg.max_seq_length)
 
 
 def agreement_stats(judge: np.ndarray, pred: np.ndarray, threshold: float) -> dict[str, Any]:
