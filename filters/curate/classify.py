@@ -16,8 +16,9 @@ task_type and domain are semantic, with two methods:
   task before or after the material) and the better one counts. The score goes to `<axis>_score`; below
   `min_score` the label is "other".
 - `llm`: a model (any backend, `model:` block) reads the row and a rubric listing every label with its
-  description (prompt file synth/prompts/classify_v1.jinja) and answers JSON. A reply naming no valid label
-  leaves the label null and is counted in the stats (`unparsable`); the row is kept.
+  description (prompt file synth/prompts/classify_v1.jinja) and answers JSON (a reply without JSON that names
+  exactly one label of an axis counts too). A reply naming no valid label leaves the label null and is
+  counted in the stats (`unparsable`); the row is kept.
 format, length, turns and language are structural, so both methods measure them with the same rules.
 
 Labels go to columns (nothing is dropped); `dsforge inspect --by task_type --by domain` then shows coverage
@@ -289,14 +290,24 @@ class Classify(SynthStage):
         found: dict[str, list[str | None]] = {a: [] for a in axes}
         unparsable = 0
         for outs in gens:
-            obj = None if is_error(outs[0]) else extract_json(outs[0].text)
+            text = "" if is_error(outs[0]) else outs[0].text
+            obj = extract_json(text)
             bad = False
             for a in axes:
                 label = _match_label(obj.get(a) if isinstance(obj, dict) else None, rubric[a])
+                if label is None and not isinstance(obj, dict):
+                    label = _named_label(text, rubric[a])
                 found[a].append(label)
                 bad |= label is None
             unparsable += bad
         return [pl.Series(COLUMNS[a], found[a], dtype=pl.String) for a in axes], unparsable, tmpl
+
+
+def _named_label(text: str, labels: dict[str, str]) -> str | None:
+    """Without JSON: the one label of an axis the reply names (as a word, `closed QA` for closed_qa), if only one."""
+    low = (text or "").lower()
+    hits = [n for n in labels if re.search(rf"\b{re.escape(n.lower()).replace('_', '[ _-]')}\b", low)]
+    return hits[0] if len(hits) == 1 else None
 
 
 def _match_label(value: Any, labels: dict[str, str]) -> str | None:
