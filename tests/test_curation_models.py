@@ -165,7 +165,9 @@ def test_mix_sft_recipe_labels_mixes_and_writes_a_ladder(tmp_path):
         if g["group"] in targets and g["group"] not in mix.get("targets_without_rows", []):
             assert abs(g["target"] - mix["total_target"] * targets[g["group"]] / norm) <= 1
     assert steps["mix"]["rejected_by_reason"] == {"mix:over_quota": steps["mix"]["rows_in"] - steps["mix"]["kept"]}
-    kept = pl.read_parquet(mix_dir / "kept.parquet")
+    from dsforge.pipelines.shards import read_table
+
+    kept = read_table(mix_dir)
     assert {"task_type", "domain", "format", "length_bucket", "turns", "language"} <= set(kept.columns)
     ladder = datasets.load_from_disk(str(next((run / "stages").glob("*-ladder")) / "ladder" / "hf"))
     ids = {k: set(v["id"]) for k, v in ladder.items()}

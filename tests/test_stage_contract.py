@@ -101,6 +101,12 @@ def params_for(name: str, url: str, tmp_path: Path) -> dict:
         params["topics"] = ["colours", "arithmetic"]
     if name == "publish":
         params["output_dir"] = str(tmp_path / "published")
+    if name == "mix":  # down-samples instructions and up-samples documents (copies with lineage)
+        params.update(column="kind", targets={"instruction": 0.5, "document": 0.5}, total=20)
+    if name == "quality-classifier":
+        params["judge"] = {"model": params.get("model") or {"backend": "openai", "model": "scripted", "base_url": url,
+                                                           "api_key_env": "DSFORGE_FAKE_KEY", "cache": False}}
+        params["sample_size"] = 16
     return params
 
 

@@ -60,6 +60,7 @@ class QualityClassifier(Stage):
     Config = QualityClassifierConfig
     version = "1"
     batch_size = None  # trains on a sample of the whole table
+    holds_model = True
 
     def __init__(self, config=None):
         super().__init__(config)
