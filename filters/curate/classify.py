@@ -201,10 +201,10 @@ class Classify(SynthStage):
             texts = df.select(records.field_text("conversation").alias("t"))["t"].to_list()
             cols.append(pl.Series("language", [lang for lang, _ in identify(texts)], dtype=pl.String))
         out = df.with_columns(cols) if cols else df
-        for axis in cfg.axes:
+        for axis in cfg.axes:  # flat keys ("task_type=code": rows), so the runner's per-shard sums add up
             col = COLUMNS[axis]
             if col in out.columns:
-                stats[col] = {str(k): int(v) for k, v in out[col].value_counts(sort=True).iter_rows()}
+                stats.update({f"{col}={k}": int(v) for k, v in out[col].value_counts(sort=True).iter_rows()})
         out = records.append_lineage(out, self.name, info)
         return StageResult(kept=out, stats=stats)
 
