@@ -174,5 +174,5 @@ def test_mix_sft_recipe_labels_mixes_and_writes_a_ladder(tmp_path):
     assert set(ids) == {"n50", "p25", "p50", "p100"}
     sizes = sorted(ids, key=lambda k: len(ids[k]))
     assert all(ids[a] <= ids[b] for a, b in zip(sizes, sizes[1:])) and ids["p100"] == set(kept["id"])
-    saved = datasets.load_from_disk(str(run / "dataset" / "hf"))
+    saved = datasets.load_from_disk(str(run / "dataset" / "hf"))["train"]
     assert "ladder" in saved.column_names and len(saved) == kept.height
