@@ -7,7 +7,8 @@
   all-MiniLM-L6-v2: mean pairwise cosine distance (1 - mean cosine over distinct pairs) and the Vendi score
   (Friedman & Dieng 2023): exp of the entropy of the eigenvalues of K/n, K the cosine-similarity matrix —
   the effective number of distinct rows (1 when all rows say the same thing, n when all are orthogonal).
-  Computed from the d x d matrix X^T X / n, so it costs O(n d^2), not O(n^2).
+  Computed from the d x d matrix X^T X / n, so it costs O(n d^2), not O(n^2). It grows with n (at most n), so
+  compare groups by vendi / sample_rows or at equal sample sizes.
 - near-duplicate density per group: the share of a group's rows that have a MinHash near-duplicate anywhere
   in the set (word 5-grams, Jaccard >= 0.8: minhash-dedup's defaults), over all rows, not a sample.
 
