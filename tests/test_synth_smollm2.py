@@ -14,6 +14,7 @@ import polars as pl
 import pytest
 
 from dsforge.pipelines import records
+from dsforge.pipelines.worker import check_contract
 from dsforge.pipelines.readers import InputSpec, read_inputs
 from dsforge.pipelines.registry import stage_class
 from dsforge.pipelines.stage import StageContext
@@ -57,14 +58,18 @@ def sampling(max_tokens: int, temperature: float = 0.0, **kw) -> dict:
 
 
 def run(name, df, ctx, **params):
-    result = stage_class(name)(params).process(df, ctx)
+    """Run a stage, check the runner's contract, and return (kept, rejects it made, stats): the input rows it
+    used up as sources (`<stage>:used_as_source`) are checked by the contract and left out."""
+    stage = stage_class(name)(params)
+    result = stage.process(df, ctx)
     kept, rej = records.conform(result.kept), records.conform(result.rejected)
     records.validate(kept, name)
     records.validate(rej.select(records.CORE_COLUMNS), f"{name} rejects")
+    check_contract(name, stage.creates_rows, df["id"], kept, rej)
     # Every reject says which stage and problem, and generated rejects keep the model's text.
     assert rej.height == 0 or rej["reason"].str.starts_with(f"{name}:").all()
     assert rej.height == 0 or (rej["detail"].str.len_chars() > 0).all()
-    return kept, rej, result.stats
+    return kept, rej.filter(pl.col("reason") != f"{name}:used_as_source"), result.stats
 
 
 def lineage_of(row: dict, stage: str) -> dict:
