@@ -189,8 +189,8 @@ def test_a_backend_that_raises_is_rejected_per_call_and_all_failing_is_an_error(
             raise ConnectionError("connection reset")
         return "Ask about cats in other words."
 
-    kept, rej, _ = run("paraphrase", df, ctx_with(tmp_path, ScriptedBackend(flaky)), n=1)
-    # 64 prompts per call: the second call (rows 64-69) failed as a whole
+    kept, rej, _ = run("paraphrase", df, ctx_with(tmp_path, ScriptedBackend(flaky, requests_per_call=64)), n=1)
+    # the backend takes 64 requests per call: the second call (rows 64-69) failed as a whole
     assert (rej["reason"] == "paraphrase:llm_error").sum() == 6
     assert "connection reset" in rej.filter(pl.col("reason") == "paraphrase:llm_error")["detail"][0]
 
