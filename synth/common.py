@@ -99,7 +99,7 @@ def error_text(g: Generation) -> str:
 
 
 class SynthStage(Stage):
-    """Base of the model-using stages: opens the backend once, calls it in chunks, counts calls.
+    """Base of the model-using stages: opens the backend once, hands it all conversations at once, counts calls.
 
     Model-holding: the runner keeps one instance per worker process / Ray actor, so the backend (and its
     model) opened here is opened once per worker, and `close()` frees it at the end of the step.
@@ -186,13 +186,6 @@ class SynthStage(Stage):
             add_to_lineage(row, respond_template=template.lineage())
             out.append(row)
         return out
-
-    def close(self) -> None:
-        for backend in self._backends.values():
-            close = getattr(backend, "close", None)
-            if close is not None:
-                close()
-        self._backends.clear()
 
     def account_sources(self, df: pl.DataFrame, result: StageResult) -> StageResult:
         """Input rows that this generating stage neither kept nor rejected were used up as sources of new
