@@ -15,16 +15,9 @@ from dsforge.pipelines.embedded import SMOLLM2_ID
 from dsforge.pipelines.registry import stage_class
 from dsforge.pipelines.stage import StageContext
 from dsforge.synth.llm import BackendConfig, SamplingParams, generate_rows, open_backend
+from test_backends import QUESTIONS  # the same five conversations as the transformers backend's tests
 
 pytestmark = pytest.mark.slow
-
-QUESTIONS = [
-    [{"role": "user", "content": "What is the capital of France?"}],
-    [{"role": "user", "content": "Name a colour."}],
-    [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Say hello."}],
-    [{"role": "user", "content": "Write a haiku about rain."}],
-    [{"role": "user", "content": "What is 2+2? Explain step by step, in detail, like a teacher would."}],
-]
 
 
 @pytest.fixture(scope="module")
