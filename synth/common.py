@@ -30,8 +30,6 @@ from dsforge.synth.llm import BackendConfig, Generation, Messages, SamplingParam
 
 log = logging.getLogger("dsforge")
 PROMPTS_DIR = Path(__file__).parent / "prompts"
-# Conversations per backend call: small enough that one failing call costs few rows.
-CALL_CHUNK = 64
 
 
 # ---------------------------------------------------------------- prompt templates
@@ -101,7 +99,7 @@ def error_text(g: Generation) -> str:
 
 
 class SynthStage(Stage):
-    """Base of the model-using stages: opens the backend once, calls it in chunks, counts calls.
+    """Base of the model-using stages: opens the backend once, hands it all conversations at once, counts calls.
 
     Model-holding: the runner keeps one instance per worker process / Ray actor, so the backend (and its
     model) opened here is opened once per worker, and `close()` frees it at the end of the step.
@@ -134,39 +132,38 @@ class SynthStage(Stage):
                  key: str = "backend", config: BackendConfig | None = None, desc: str = "") -> list[list[Generation]]:
         """Generations per conversation; a failing backend call yields `error` generations, not an exception.
 
-        Goes through llm.generate_rows (progress bar, budget) in chunks. If every chunk fails (server down,
-        bad model name) the first error is raised: that is a setup problem, not a data problem. A reached
-        budget (llm.BudgetExceeded) stops the stage too."""
-        from dsforge.synth.llm import BudgetExceeded, generate_rows, usage_stats
+        Pass all of a step's conversations at once: llm.generate_rows hands them to the backend in as few
+        calls as it asks for (`requests_per_call`), so vLLM schedules all of them and the transformers
+        backend sorts all of them by length. If every call fails (server down, bad model name) the first
+        error is raised: a setup problem, not a data problem. A reached budget (llm.BudgetExceeded) stops
+        the stage too."""
+        from dsforge.synth.llm import generate_rows, usage_stats
 
         params = params or self.config.sampling
         if not conversations:
             return []
         backend = self.backend(ctx, key, config)
         before = usage_stats(backend)
-        out: list[list[Generation]] = []
-        errors: list[str] = []
-        chunks = range(0, len(conversations), CALL_CHUNK)
-        for start in chunks:
-            chunk = conversations[start:start + CALL_CHUNK]
-            try:
-                got = generate_rows(backend, chunk, params, progress=ctx.progress,
-                                    desc=f"{self.name} {desc}".strip())
-                if len(got) != len(chunk):
-                    raise RuntimeError(f"backend returned {len(got)} results for {len(chunk)} conversations")
-            except BudgetExceeded:
-                raise
-            except Exception as e:  # one bad call must not sink the run; its rows are rejected
-                msg = f"{type(e).__name__}: {e}"[:500]
-                errors.append(msg)
-                log.warning("%s: backend call failed for %d prompts: %s", self.name, len(chunk), msg)
-                got = [[Generation("", "error", 0, 0, getattr(backend, "model_id", "?"), error=msg)] for _ in chunk]
-            out.extend(got)
-        if errors and len(errors) == len(chunks):
-            raise RuntimeError(f"{self.name}: every backend call failed; first error: {errors[0]}")
+        out = generate_rows(backend, conversations, params, progress=ctx.progress,
+                            desc=f"{self.name} {desc}".strip(), errors="reject")
         for k, v in usage_stats(backend, since=before).items():
             self.usage[k] = self.usage.get(k, 0) + v
         return out
+
+    def close(self) -> None:
+        """Close the backends this stage opened (not those handed in through ctx.extras). The runner calls
+        it once a worker is done with the stage; a later `process` opens them again."""
+        backends, self._backends = self._backends, {}
+        for b in backends.values():
+            close = getattr(b, "close", None)
+            if close is not None:
+                close()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (sent to a worker process or Ray actor) without open engines: each worker opens its own."""
+        state = dict(self.__dict__)
+        state["_backends"] = {}
+        return state
 
     def answer_instructions(self, ctx: StageContext, rows: list[dict[str, Any]], rejected: list[dict[str, Any]],
                             template_id: str, params: SamplingParams | None = None, desc: str = "responses"
@@ -189,13 +186,6 @@ class SynthStage(Stage):
             add_to_lineage(row, respond_template=template.lineage())
             out.append(row)
         return out
-
-    def close(self) -> None:
-        for backend in self._backends.values():
-            close = getattr(backend, "close", None)
-            if close is not None:
-                close()
-        self._backends.clear()
 
     def account_sources(self, df: pl.DataFrame, result: StageResult) -> StageResult:
         """Input rows that this generating stage neither kept nor rejected were used up as sources of new

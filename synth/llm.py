@@ -55,7 +55,8 @@ class BackendConfig(StageConfig):
     max_retries: int = Field(5, ge=0)
     retry_backoff: float = Field(1.0, ge=0, description="openai backend: first wait before a retry, doubled each time")
     retry_backoff_max: float = Field(60.0, ge=0, description="openai backend: longest wait between retries")
-    batch_size: int = Field(8, ge=1, description="transformers backend: conversations per forward batch")
+    batch_size: int = Field(16, ge=1, description=(
+        "transformers backend: rows per `generate` batch (all of a call are sorted by prompt length first)"))
     device: str | None = Field(None, description="transformers backend: cuda, cpu, ... (default: cuda if present)")
     engine_args: dict[str, Any] = Field(default_factory=dict, description=(
         "vllm backend: extra vllm.LLM(...) arguments, e.g. tensor_parallel_size, gpu_memory_utilization, "
@@ -109,6 +110,10 @@ class Backend(Protocol):
 
     def describe(self) -> dict[str, Any]:
         """What lineage records about this backend (never secrets)."""
+        ...
+
+    def close(self) -> None:
+        """Free the engine; the stage that opened the backend calls this from its own `close()`."""
         ...
 
 
@@ -169,48 +174,73 @@ class BudgetExceeded(RuntimeError):
         self.spent, self.budget, self.partial = spent, budget, partial
 
 
-def _default_chunk(backend: Backend) -> int:
-    config = getattr(backend, "config", None)
-    if config is None:
-        return 32
-    if config.backend == "openai":
-        return max(16, config.concurrency * 4)
-    if config.backend == "vllm":
-        return 1024
-    return config.batch_size * 4
-
-
 def generate_rows(backend: Backend, conversations: list[Messages], params: SamplingParams, *,
                   chunk_size: int | None = None, budget_usd: float | None = None,
-                  progress: bool | None = None, desc: str = "generate") -> list[list[Generation]]:
-    """Generate for many conversations in chunks, with a progress bar (rows, tokens/s, cost so far).
+                  progress: bool | None = None, desc: str = "generate",
+                  errors: Literal["raise", "reject"] = "raise") -> list[list[Generation]]:
+    """Generate for many conversations, with a progress bar (completions, tokens/s, cost so far).
 
-    The budget (default: the backend config's `budget_usd`) counts the estimated cost of fresh calls made
-    by this backend object (cache hits are free); it is checked after each chunk, and BudgetExceeded
-    carries the finished part. Stages call this once per runner batch, so partial output is persisted by
-    the runner (finished batches) and the cache (answers of the batch in flight).
+    The one place that splits work into calls: `chunk_size`, else the backend's `requests_per_call`
+    (None for every shipped backend without a budget: the whole list goes to the engine in one call, and
+    the engine batches it its own way). The budget (default: the backend config's `budget_usd`) counts the
+    estimated cost of fresh calls made by this backend object (cache hits are free); it is checked before
+    each call, and BudgetExceeded carries the finished part.
+
+    errors="reject": a call that raises gives "error" generations for its conversations (stages reject
+    those rows) instead of an exception; if every call fails, the first error is raised (a setup problem).
     """
     from tqdm.auto import tqdm
 
     config = getattr(backend, "config", None)
     if budget_usd is None and config is not None:
         budget_usd = config.budget_usd
-    chunk = chunk_size or _default_chunk(backend)
+    per_call = getattr(backend, "requests_per_call", None)
+    chunk = chunk_size or (max(1, per_call // params.n) if per_call else None) or max(1, len(conversations))
     usage = backend.usage
     start_tokens, started = usage.completion_tokens, time.perf_counter()
     out: list[list[Generation]] = []
+    failures: list[str] = []
     disable = None if progress is None else not progress
-    with tqdm(total=len(conversations), desc=desc, unit=" rows", disable=disable) as bar:
+    with tqdm(total=len(conversations) * params.n, desc=desc, unit=" completions", disable=disable) as bar:
+        def tick(_pos: int, _g: Generation) -> None:
+            elapsed = max(time.perf_counter() - started, 1e-9)
+            bar.set_postfix({"tok/s": f"{(usage.completion_tokens - start_tokens) / elapsed:.1f}",
+                             "cost": f"${usage.cost_usd:.4f}", "cached": usage.cache_hits}, refresh=False)
+            bar.update(1)
+
         for start in range(0, len(conversations), chunk):
             if budget_usd is not None and usage.cost_usd >= budget_usd:
                 raise BudgetExceeded(usage.cost_usd, budget_usd, out)
             part = conversations[start:start + chunk]
-            out.extend(backend.generate(part, params))
-            elapsed = max(time.perf_counter() - started, 1e-9)
-            bar.set_postfix({"tok/s": f"{(usage.completion_tokens - start_tokens) / elapsed:.1f}",
-                             "cost": f"${usage.cost_usd:.4f}", "cached": usage.cache_hits}, refresh=False)
-            bar.update(len(part))
+            try:
+                got = _generate(backend, part, params, tick)
+                if len(got) != len(part):
+                    raise RuntimeError(f"backend returned {len(got)} results for {len(part)} conversations")
+            except Exception as e:
+                if errors == "raise":
+                    raise
+                msg = f"{type(e).__name__}: {e}"[:500]
+                failures.append(msg)
+                log.warning("%s: backend call failed for %d prompts: %s", desc, len(part), msg)
+                got = [[Generation("", "error", 0, 0, getattr(backend, "model_id", "?"), error=msg)] * params.n
+                       for _ in part]
+            out.extend(got)
+    if failures and len(failures) == -(-len(conversations) // chunk):
+        raise RuntimeError(f"{desc}: every backend call failed; first error: {failures[0]}")
     return out
+
+
+def _generate(backend: Backend, part: list[Messages], params: SamplingParams, tick) -> list[list[Generation]]:
+    """backend.generate with per-request progress where the backend reports it (BaseBackend does)."""
+    from dsforge.synth.backends.base import BaseBackend
+
+    if isinstance(backend, BaseBackend):
+        return backend.generate(part, params, on_done=tick)
+    got = backend.generate(part, params)
+    for gs in got:
+        for g in gs:
+            tick(0, g)
+    return got
 
 
 def generation_lineage(backend: Backend, params: SamplingParams, template_id: str | None = None,

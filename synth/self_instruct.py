@@ -29,6 +29,7 @@ from dsforge.synth.common import (
     RougeL, SynthConfig, SynthStage, error_text, input_rows, is_error, load_template, new_row,
     reject_row, rejects_frame, rows_frame, user,
 )
+from dsforge.synth.llm import SamplingParams
 
 BLACKLIST = ("image", "images", "graph", "graphs", "picture", "pictures", "file", "files", "map", "maps", "draw",
              "plot", "go to", "video", "audio", "music", "flowchart", "diagram")
@@ -38,11 +39,16 @@ _LABEL = re.compile(r"\d+\s*\.\s*(Instruction|Input|Output)\s*:", re.I)
 
 
 class SelfInstructConfig(SynthConfig):
+    # Defaults fit the embedded SmolLM2-135M on a laptop CPU: a short prompt (self_instruct_short_v1), two new
+    # tasks asked per prompt, 192 tokens per completion, 16 prompts per round (one batched call). For a large
+    # model, Alpaca's settings: template self_instruct_v1, tasks_per_prompt 17, max_tokens 3072, temperature 1.
+    sampling: SamplingParams = Field(default_factory=lambda: SamplingParams(temperature=0.7, max_tokens=192),
+                                     description="temperature, max_tokens, n, seed, ... (one task is ~60 tokens)")
     num_instructions: int = Field(20, ge=1, description="stop once this many new instructions are kept")
     seeds_per_prompt: int = Field(3, ge=1, description="k seed tasks shown in each prompt (Alpaca: 3)")
     machine_per_prompt: int = Field(0, ge=0, description="generated tasks also shown (Self-Instruct: 2 of 8)")
-    tasks_per_prompt: int = Field(5, ge=1, description="tasks asked for per prompt (Alpaca: 20)")
-    prompts_per_round: int = Field(4, ge=1, description="prompts sent to the backend at once")
+    tasks_per_prompt: int = Field(2, ge=1, description="tasks asked for per prompt (Alpaca: 20)")
+    prompts_per_round: int = Field(16, ge=1, description="prompts sent to the backend in one call")
     max_prompts: int = Field(40, ge=1, description="hard bound on prompts sent, whatever is kept")
     rouge_threshold: float = Field(0.7, gt=0, le=1, description="keep only if ROUGE-L < this vs every kept one")
     min_words: int = Field(4, ge=1)
@@ -51,7 +57,7 @@ class SelfInstructConfig(SynthConfig):
     respond: Literal["inline", "separate"] = Field(
         "inline", description="inline: take the Output the model wrote; separate: answer each kept instruction")
     keep_seeds: bool = Field(True, description="pass the seed rows through to the output")
-    template: str = "self_instruct_v1"
+    template: str = Field("self_instruct_short_v1", description="self_instruct_v1: Alpaca's full prompt")
     respond_template: str = "respond_v1"
     source: str = "self-instruct"
 
@@ -78,7 +84,7 @@ class SelfInstruct(SynthStage):
         sent = 0
         info = self.lineage_base(ctx, template)
         while len(kept) < cfg.num_instructions and sent < cfg.max_prompts:
-            batch = min(cfg.prompts_per_round, cfg.max_prompts - sent)
+            batch = self._round_size(cfg, sent, len(kept))
             prompts, shown = [], []
             for _ in range(batch):
                 examples = rng.sample(seeds, min(cfg.seeds_per_prompt, len(seeds)))
@@ -141,6 +147,14 @@ class SelfInstruct(SynthStage):
             out = records.concat([df, out])
         return self.account_sources(df, StageResult(kept=out, rejected=rejects_frame(rejected),
                                                     stats={**stats, **self.take_usage()}))
+
+    @staticmethod
+    def _round_size(cfg: SelfInstructConfig, sent: int, kept: int) -> int:
+        """prompts_per_round at first; then enough for what is missing at the yield seen so far (x1.5)."""
+        size = cfg.prompts_per_round
+        if sent and kept:
+            size = min(size, -(-3 * (cfg.num_instructions - kept) * sent // (2 * kept)))
+        return max(1, min(size, cfg.max_prompts - sent))
 
     def _check(self, task: dict[str, str], cfg: SelfInstructConfig, funnel: dict, truncated: bool):
         """Alpaca's filters in order; returns (reason, detail) for the first that fails, or None."""

@@ -14,8 +14,10 @@ class ScriptedBackend:
 
     name = "scripted"
 
-    def __init__(self, script: Callable[[str, list[dict[str, str]], int], Any], model_id: str = "scripted-1"):
+    def __init__(self, script: Callable[[str, list[dict[str, str]], int], Any], model_id: str = "scripted-1",
+                 requests_per_call: int | None = None):
         self.script = script
+        self.requests_per_call = requests_per_call  # as a real backend declares it (None: all in one call)
         self.model_id = model_id
         self.usage = UsageCounter()
         self.prompts: list[str] = []

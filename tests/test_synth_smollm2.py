@@ -100,7 +100,7 @@ def test_self_instruct_with_smollm2(ctx):
     assert rej.height == 0 or rej["raw"].null_count() == 0
     for r in generated.iter_rows(named=True):
         info = lineage_of(r, "self-instruct")
-        assert info["template"]["id"] == "self_instruct_v1" and len(info["sources"]) == 3
+        assert info["template"]["id"] == "self_instruct_short_v1" and len(info["sources"]) == 3
         assert info["rouge_l_max"] < 0.7 and len(r["instruction"].split()) >= 4
 
 

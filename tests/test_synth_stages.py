@@ -122,7 +122,7 @@ def test_self_instruct_applies_each_filter_and_counts_it(tmp_path, seeds):
 
     backend = ScriptedBackend(script)
     kept, rej, stats = run("self-instruct", seeds, ctx_with(tmp_path, backend), num_instructions=10,
-                           prompts_per_round=1, max_prompts=3, keep_seeds=False)
+                           prompts_per_round=1, max_prompts=3, keep_seeds=False, template="self_instruct_v1")
     assert kept["instruction"].to_list() == novel
     assert set(rej["reason"]) == {f"self-instruct:{r}" for r in (
         "blacklisted_word", "write_a_program", "too_short", "too_similar", "output_is_input", "truncated")}
@@ -151,7 +151,8 @@ def test_self_instruct_rouge_rejects_near_duplicates_of_kept_instructions(tmp_pa
                 + _task(5, "Explain why the ocean looks blue on a clear and sunny day.", "Light scattering."))
 
     kept, rej, stats = run("self-instruct", seeds.head(5), ctx_with(tmp_path, ScriptedBackend(script)),
-                           num_instructions=5, prompts_per_round=2, max_prompts=2, respond="separate")
+                           num_instructions=5, prompts_per_round=2, max_prompts=2, respond="separate",
+                           template="self_instruct_v1")
     generated = kept.filter(pl.col("source") == "self-instruct")
     assert generated.height == 1 and kept.height == 6  # seeds pass through
     # separate responses: the scripted answer to the plain instruction replaces the inline one
@@ -189,8 +190,8 @@ def test_a_backend_that_raises_is_rejected_per_call_and_all_failing_is_an_error(
             raise ConnectionError("connection reset")
         return "Ask about cats in other words."
 
-    kept, rej, _ = run("paraphrase", df, ctx_with(tmp_path, ScriptedBackend(flaky)), n=1)
-    # 64 prompts per call: the second call (rows 64-69) failed as a whole
+    kept, rej, _ = run("paraphrase", df, ctx_with(tmp_path, ScriptedBackend(flaky, requests_per_call=64)), n=1)
+    # the backend takes 64 requests per call: the second call (rows 64-69) failed as a whole
     assert (rej["reason"] == "paraphrase:llm_error").sum() == 6
     assert "connection reset" in rej.filter(pl.col("reason") == "paraphrase:llm_error")["detail"][0]
 

