@@ -146,6 +146,9 @@ class RayExecutor:
             return []
         resources = dict(resources or {})
         holds_model = resources.pop("actors", False)
+        if resources.pop("gpus_if_any", False) and not ray.cluster_resources().get("GPU"):
+            log.warning("%s: the cluster has no GPUs; its model workers run on CPU", tasks[0].step)
+            resources.pop("num_gpus", None)
         if holds_model:
             return self._run_on_actors(tasks, on_done, resources)
         remote = ray.remote(_ray_run_task).options(max_retries=5, retry_exceptions=False, **_ray_resources(resources))

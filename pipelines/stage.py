@@ -132,6 +132,11 @@ class Stage:
         columns are added to the rows (filled from `Verdicts.defaults` for rows without a verdict)."""
         return apply_verdicts(self, df, verdicts)
 
+    def resources(self) -> dict[str, Any]:
+        """What each worker of this stage needs on Ray (num_cpus, num_gpus, ...), from its config; a
+        recipe's `resources:` on the step overrides it."""
+        return {}
+
     def process_parts(self, paths: list[Path], ctx: StageContext) -> dict[str, Any] | None:
         """For stages with `changes_rows = False`: read the input parts yourself instead of getting the whole
         table in memory (save streams them to the dataset writer). Return the stage's figures, or None

@@ -79,7 +79,7 @@ def _bar(plan, step, total_rows: int, n_tasks: int):
 
 def _run_tasks(plan, step, tasks, total_rows: int) -> list[dict]:
     bar, on_done = _bar(plan, step, total_rows, len(tasks))
-    resources = {"actors": step.stage.holds_model, **(step.resources or {})}
+    resources = {"actors": step.stage.holds_model, **step.stage.resources(), **(step.resources or {})}
     try:
         return plan.executor.run(tasks, on_done, resources, step.stage)
     finally:
@@ -154,9 +154,13 @@ def _keyed(plan, step, i, fp, ctx, src) -> list[dict]:
     verdicts = step.stage.decide(keys, ctx)
     table = verdicts.table.join(keys.select("id", "__part").collect(), on="id", how="left")
     vdir = out / "verdicts"
-    shards.atomic_write_parquet(table, vdir / "verdicts.parquet")
+    # one file per input part: each apply task reads its own verdicts, never the whole table's
+    by_part = table.partition_by("__part", as_dict=True, include_key=False) if table.height else {}
+    for n in range(len(src)):
+        sub = by_part.get((n,), table.head(0).drop("__part"))
+        shards.atomic_write_parquet(sub, vdir / shards.part_name(n))
     shards.atomic_write_json(vdir / "verdicts.json", {"defaults": verdicts.defaults, "rows": table.height})
-    del keys, table
+    del keys, table, by_part
     tasks = [make_task(plan, i, fp, ctx, "apply", n, src=f, arg=str(vdir)) for n, f in enumerate(src)]
     parts = _run_tasks(plan, step, tasks, total)
     if parts:

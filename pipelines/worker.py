@@ -131,8 +131,7 @@ def _split(task: Task, stage: Any, step_dir: Path) -> dict[str, Any]:
         else:  # apply
             vdir = Path(task.arg)
             meta = json.loads((vdir / "verdicts.json").read_text())
-            table = pl.scan_parquet(vdir / "verdicts.parquet").filter(pl.col("__part") == task.part).drop(
-                "__part").collect()
+            table = pl.read_parquet(vdir / shards.part_name(task.part))
             result = stage.apply(df, Verdicts(table, meta["defaults"]), task.ctx)
     kept = records.conform(result.kept)
     rejected = records.conform(result.rejected) if result.rejected is not None else records.empty_rejects()

@@ -187,6 +187,13 @@ class SynthStage(Stage):
             out.append(row)
         return out
 
+    def resources(self) -> dict[str, Any]:
+        """A vLLM engine wants its GPUs on the Ray actor that holds it (tensor_parallel_size of them)."""
+        model = getattr(self.config, "model", None)
+        if getattr(model, "backend", None) == "vllm":
+            return {"num_gpus": model.engine_args.get("tensor_parallel_size", 1), "gpus_if_any": 1}
+        return {}
+
     def account_sources(self, df: pl.DataFrame, result: StageResult) -> StageResult:
         """Input rows that this generating stage neither kept nor rejected were used up as sources of new
         rows: reject them as `<stage>:used_as_source` (the new rows name them in lineage), so none vanishes."""
