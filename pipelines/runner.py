@@ -340,8 +340,7 @@ def _summary(plan: RunPlan, outcomes: list[StepOutcome], status: str, error: Bas
         "seconds": round(time.time() - started, 3),
         "dataset": dataset,
         "python": sys.version.split()[0],
-        "executor": {"name": plan.executor_spec.name, "workers": plan.executor_spec.workers,
-                     "address": plan.executor_spec.address},
+        "executor": _executor_summary(plan.executor_spec),
         "pid": os.getpid(),
         "pid_started": psutil.Process().create_time(),
         "steps": [
@@ -350,6 +349,13 @@ def _summary(plan: RunPlan, outcomes: list[StepOutcome], status: str, error: Bas
             for o in outcomes
         ],
     }
+
+
+def _executor_summary(spec: ExecutorSpec) -> dict[str, Any]:
+    from dsforge.pipelines.executors import default_workers
+
+    workers = spec.workers or (default_workers() if spec.name == "local" else None)
+    return {"name": spec.name, "workers": workers, "address": spec.address}
 
 
 def run_recipe(recipe: Recipe, out_root: str | Path | None = None, sample: int | None = None,
