@@ -163,14 +163,12 @@ def test_echo_roundtrip_tokens_seeds_and_finish(api, server):
 
 
 def test_concurrency_limit_is_respected_and_used(api, server):
-    server.reset(delay=0.15)
+    # four requests in flight at once (never five) shows the limit is used and kept, without timing anything
+    server.reset(delay=0.3)
     b = api(concurrency=4)
-    started = time.perf_counter()
     out = b.generate([conv(f"row {i}") for i in range(16)], SamplingParams(max_tokens=8))
-    elapsed = time.perf_counter() - started
     assert [gs[0].text.split(": ")[1] for gs in out] == [f"row {i}" for i in range(16)]  # order kept
     assert server.max_in_flight == 4
-    assert elapsed < 16 * 0.15 / 2  # far quicker than one at a time (2.4 s)
 
 
 def test_retries_on_429_and_500_then_gives_up(api, server):

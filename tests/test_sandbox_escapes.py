@@ -271,7 +271,9 @@ THROW = """
 
 
 @pytest.mark.parametrize("attack,expected", [
-    ('os.write(1, loc["verdict"]); os._exit(0)', "KeyError"),              # not in the hook's frame
+    # not in the hook's frame: the KeyError ends the row, or (when the signal lands inside the hook's own
+    # guarded part) the hook sees itself interrupted and refuses a verdict; both are defeats
+    ('os.write(1, loc["verdict"]); os._exit(0)', ("KeyError", "tampered with the harness's audit hook")),
     ('os.write(1, next(loc["gen"])); os._exit(0)', "asked the harness for a verdict"),
     ('os.write(1, loc["gen"].gi_frame.f_locals["verdict"]); os._exit(0)', "refuses object.__getattr__"),
     (THROW, "asked the harness for a verdict"),
@@ -281,7 +283,8 @@ def test_signal_handler_inside_the_harness_hook_cannot_take_the_verdict(attack, 
     """A handler gets the interrupted frame: the hook's. Without a verdict in that frame, and with the
     generator that holds it checking its caller, each of these fails (an earlier version was forged so)."""
     r = run_python_batch([(SIGNAL_HANDLER_ATTACK.replace("ATTACK", attack.strip()), ADD_TESTS)], timeout=20)[0]
-    assert not r.passed and expected in r.error, (r.status, r.error)
+    expected = (expected,) if isinstance(expected, str) else expected
+    assert not r.passed and any(e in r.error for e in expected), (r.status, r.error)
 
 
 # ---------------------------------------------------------------- 5, 6. writes outside the folder
