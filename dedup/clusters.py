@@ -124,7 +124,8 @@ def cluster_verdicts(stage: str, meta: pl.DataFrame, labels: np.ndarray, kept_po
         pl.col("__sim").round(3), pl.col("__kept_id"), pl.col("__why"), pl.lit(cfg.keep))
     table = work.select(
         "id", pl.when(~pl.col("__is_kept")).then(pl.lit(f"{stage}:{reason}")).alias("reason"),
-        pl.when(~pl.col("__is_kept")).then(detail).alias("detail"), column, f"{column}_size")
+        pl.when(~pl.col("__is_kept")).then(detail).alias("detail"), column, f"{column}_size",
+        *(["__part"] if "__part" in meta.columns else []))  # the runner's input part of each row, kept along
     clusters = (
         work.group_by(column, maintain_order=False)
         .agg(pl.len().alias("size"), pl.col("__kept_id").first().alias("kept_id"), pl.col("__why").first().alias("why"),

@@ -43,6 +43,7 @@ def normalised(expr: pl.Expr, steps: list[str]) -> pl.Expr:
 class ExactDedup(Stage):
     name = "exact-dedup"
     Config = ExactDedupConfig
+    partition_key = "h1"  # rows are duplicates only if their hashes are equal: decide per hash bucket
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         return self.process_keyed(df, ctx)

@@ -108,29 +108,27 @@ def candidate_pairs(sig: np.ndarray, bands: int, rows: int, active: np.ndarray |
 
 
 def candidate_pairs_from_keys(n: int, bands: int, keys_of_band, active: np.ndarray | None = None) -> CandidatePairs:
-    """The same from band keys alone (`keys_of_band(b)` -> uint64[n]): one band in memory at a time."""
+    """The same from band keys alone (`keys_of_band(b)` -> uint64[n]): one band in memory at a time, and the
+    pairs deduplicated band by band (a pair found in several bands is held once)."""
     idx = np.arange(n) if active is None else np.flatnonzero(active)
-    lefts, rights = [], []
+    codes = np.zeros(0, dtype=np.int64)  # lo * n + hi of every pair so far, sorted and unique
     for band in range(bands):
         keys = keys_of_band(band)
         keys = keys if active is None else keys[idx]
         order = np.argsort(keys, kind="stable")
         sk = keys[order]
+        del keys
         new_group = np.ones(len(sk), dtype=bool)
         new_group[1:] = sk[1:] != sk[:-1]
+        del sk
         if new_group.all():
             continue
-        leader = order[np.maximum.accumulate(np.where(new_group, np.arange(len(sk)), 0))]
+        leader = order[np.maximum.accumulate(np.where(new_group, np.arange(len(new_group)), 0))]
         members = ~new_group
-        lefts.append(idx[leader[members]])
-        rights.append(idx[order[members]])
-    if not lefts:
-        empty = np.zeros(0, dtype=np.int64)
-        return CandidatePairs(empty, empty, 0)
-    left, right = np.concatenate(lefts), np.concatenate(rights)
-    lo, hi = np.minimum(left, right), np.maximum(left, right)
-    pairs = np.unique(lo.astype(np.int64) * n + hi)
-    return CandidatePairs(pairs // n, pairs % n, len(pairs))
+        left, right = idx[leader[members]], idx[order[members]]
+        del order, leader
+        codes = np.union1d(codes, np.minimum(left, right).astype(np.int64) * n + np.maximum(left, right))
+    return CandidatePairs(codes // n, codes % n, len(codes))
 
 
 def estimated_jaccard(sig: np.ndarray, left: np.ndarray, right: np.ndarray, block: int = 65536) -> np.ndarray:

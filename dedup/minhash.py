@@ -132,7 +132,7 @@ class MinhashDedup(Stage):
         cfg: MinhashDedupConfig = self.config
         started = time.perf_counter()
         bands, rows = cfg.lsh_params()
-        meta_cols = ["id", "source", "__len", "active"] + ([cfg.score_column] if cfg.keep == "best_score" else [])
+        meta_cols = ["id", "source", "__len", "active", "__part"] + ([cfg.score_column] if cfg.keep == "best_score" else [])
         meta = keys.select(meta_cols).collect()
         active = meta["active"].to_numpy()
         n = meta.height
@@ -141,9 +141,7 @@ class MinhashDedup(Stage):
         similarity = np.ones(n, dtype=np.float64)  # of each dropped row to its kept row, for the audit
         moved = np.flatnonzero(kept_pos != np.arange(n))
         if len(moved):
-            need, sub = _signatures_of(keys, cfg)(np.concatenate([moved, kept_pos[moved]]))
-            similarity[moved] = lsh.estimated_jaccard(sub, np.searchsorted(need, moved),
-                                                      np.searchsorted(need, kept_pos[moved]))
+            similarity[moved] = pair_similarity(keys, cfg, moved, kept_pos[moved])
         v = cluster_verdicts(self.name, meta.drop("active"), labels, kept_pos, cfg, cfg.cluster_column, similarity,
                              "est. Jaccard", ctx.work_dir)
         v.stats.update(engine=cfg.engine, bands=bands, rows=rows, num_perm=cfg.num_perm, threshold=cfg.threshold,
@@ -199,22 +197,39 @@ def lsh_labels(keys: pl.LazyFrame, cfg: MinhashDedupConfig, n: int, active: np.n
     pairs = lsh.candidate_pairs_from_keys(n, bands, lambda b: keys.select(f"b{b}").collect()[f"b{b}"].to_numpy(), active)
     left, right = pairs.left, pairs.right
     if cfg.verify and len(left):
-        need, sub = _signatures_of(keys, cfg)(np.concatenate([left, right]))
-        ok = lsh.estimated_jaccard(sub, np.searchsorted(need, left), np.searchsorted(need, right)) >= cfg.threshold
+        ok = pair_similarity(keys, cfg, left, right) >= cfg.threshold
         left, right = left[ok], right[ok]
     return lsh.components(n, left, right), {"candidates": pairs.candidates, "verified": int(len(left))}
 
 
-def _signatures_of(keys: pl.LazyFrame, cfg: MinhashDedupConfig):
-    """A function: row positions -> (sorted unique positions, their signatures), reading only those rows."""
+SIGNATURE_BUDGET = 256 * 2**20  # bytes of signatures `pair_similarity` holds at once, whatever the row count
 
-    def fetch(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        need = np.unique(positions)
-        sub = (keys.select("sig").with_row_index("__pos").filter(pl.col("__pos").is_in(pl.Series(need).implode()))
-               .select("sig").collect(engine="streaming"))
-        return need, sub["sig"].to_numpy().astype(np.uint32).reshape(len(need), cfg.num_perm)
 
-    return fetch
+def pair_similarity(keys: pl.LazyFrame, cfg: MinhashDedupConfig, left: np.ndarray, right: np.ndarray,
+                    window: int = 65536) -> np.ndarray:
+    """The MinHash estimate (fraction of equal signature values) of each pair of row positions, read from
+    the keys' `sig` column: the same figure as `lsh.estimated_jaccard`, but the permutations are counted in
+    blocks small enough that the signatures held at once stay under SIGNATURE_BUDGET, and the keys are read
+    one window of rows at a time (only windows that hold a row of a pair)."""
+    if not len(left):
+        return np.zeros(0, dtype=np.float32)
+    need = np.unique(np.concatenate([left, right]))
+    li, ri = np.searchsorted(need, left), np.searchsorted(need, right)
+    per_block = int(max(1, min(cfg.num_perm, SIGNATURE_BUDGET // (4 * len(need)))))
+    equal = np.zeros(len(left), dtype=np.int32)
+    for lo in range(0, cfg.num_perm, per_block):
+        hi = min(lo + per_block, cfg.num_perm)
+        sub = np.empty((len(need), hi - lo), dtype=np.uint32)
+        done = 0
+        while done < len(need):
+            start = int(need[done]) // window * window
+            stop = int(np.searchsorted(need, start + window))
+            block = keys.select("sig").slice(start, window).collect()["sig"].to_numpy().reshape(-1, cfg.num_perm)
+            sub[done:stop] = block[need[done:stop] - start, lo:hi]
+            done = stop
+        for s in range(0, len(left), window):
+            equal[s:s + window] += (sub[li[s:s + window]] == sub[ri[s:s + window]]).sum(axis=1)
+    return (equal / cfg.num_perm).astype(np.float32)
 
 
 def jaccard_exact(a: str, b: str, ngram: int = 5, shingle: str = "word") -> float:

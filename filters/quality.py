@@ -187,6 +187,7 @@ class QualityFilter(Stage):
 
     name = "quality-filter"
     Config = QualityFilterConfig
+    partition_key = "prompt_h"  # conflicts are between rows with the same prompt hash
     version = "2"
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:

@@ -64,7 +64,7 @@ def settle_ids(ctx: StageContext, parts: list[dict]) -> int:
     files = sorted((out / ID_KEYS).glob("part-*.parquet"))
     if not files:
         return 0
-    dups = readers.duplicate_id_rejects(pl.concat([pl.read_parquet(f) for f in files]))
+    dups = readers.duplicate_id_rejects(readers.collision_candidates(files))
     moved = 0
     for p in parts if dups.height else []:
         keys_file = out / ID_KEYS / shards.part_name(p["part"])

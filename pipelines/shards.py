@@ -5,6 +5,7 @@
       rejected/part-00000.parquet ...  rows it dropped, with stage, reason and detail
       parts/00000.json ...             per-part counts and stage figures; written last: the part is done
       stats.json                       the whole step's figures; written last: the step is done
+      verdicts/part-00000.parquet ...  keyed steps: what each `decide` ruled, with each row's input part
 
 Every file is written to a unique temporary name and renamed, so a killed worker, a retried Ray task
 or two runs sharing an output folder never leave or read a half-written file. Reading a step back
@@ -25,7 +26,7 @@ import polars as pl
 
 from dsforge.pipelines import records
 
-KEPT, REJECTED, PARTS = "kept", "rejected", "parts"
+KEPT, REJECTED, PARTS, VERDICTS = "kept", "rejected", "parts", "verdicts"
 
 
 def part_name(i: int) -> str:

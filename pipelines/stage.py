@@ -22,7 +22,10 @@ declared by the class, and `Stage.execution()` names it:
     keyed   the stage needs the whole table to decide (dedup, conflicts) but not the whole rows: it
             overrides `shard_keys` (small per-row facts, per shard, in workers), `decide` (once, over
             the keys only) and optionally `apply` (per shard, in workers). `process` is the same three
-            steps on one table, so both paths give the same rows.
+            steps on one table, so both paths give the same rows. A keyed stage whose `decide` only ever
+            compares rows with equal values of one keys column (a text hash) names it `partition_key`:
+            the runner then hash-partitions the keys and runs `decide` once per partition, in the
+            workers, so no process holds every row's keys (rows whose key is null go anywhere).
     table   anything else gets the whole table in one process (generators from a few seeds, judges).
 
 The contract the runner enforces for every stage: each input row comes out exactly once, kept or
@@ -103,6 +106,8 @@ class Stage:
     changes_rows: ClassVar[bool] = True
     # Stages that load a model (LLM, embeddings, NER) run on long-lived workers / Ray actors.
     holds_model: ClassVar[bool] = False
+    # Keyed stages: the keys column whose equal values are all `decide` compares (None: decide sees all keys).
+    partition_key: ClassVar[str | None] = None
 
     @classmethod
     def execution(cls) -> str:
@@ -210,7 +215,7 @@ class Verdicts:
 def apply_verdicts(stage: Stage, df: pl.DataFrame, verdicts: Verdicts) -> StageResult:
     """Join verdicts to a shard by id; rows whose verdict has a reason are rejected with it."""
     defaults = verdicts.defaults
-    v = verdicts.table.rename({"reason": "__reason", "detail": "__detail"})
+    v = verdicts.table.drop("__part", strict=False).rename({"reason": "__reason", "detail": "__detail"})
     extra = [c for c in v.columns if c not in ("id", "__reason", "__detail")]
     joined = df.join(v, on="id", how="left", maintain_order="left")
     if extra:

@@ -2,7 +2,8 @@
 
     ingest  one task per chunk of each input (readers cut files at line boundaries)
     rows    one task per slice of at most `batch_size` rows of each input part
-    keyed   `shard_keys` per input part -> `decide` here, over the keys only -> `apply` per input part
+    keyed   `shard_keys` per input part -> `decide` over the keys only (here, or per hash bucket in the
+            workers for stages with a `partition_key`) -> `apply` per input part
     table   the whole table here, in one process (the fallback for stages that need every row at once)
 
 Stages that do not change rows (`changes_rows = False`) get their input parts linked as their kept
@@ -142,29 +143,35 @@ def _rows(plan, step, i, fp, ctx, src) -> list[dict]:
 
 
 def _keyed(plan, step, i, fp, ctx, src) -> list[dict]:
-    out = plan.step_dir(i)
+    """keys per part -> decide (per hash bucket in the workers when the stage names a partition_key, else
+    once here) -> apply per part, each apply reading only its own part's verdicts."""
+    from dsforge.pipelines.worker import decide_into
+
+    out, stage = plan.step_dir(i), step.stage
     total = shards.count_rows(src)
-    _run_tasks(plan, step, [make_task(plan, i, fp, ctx, "keys", n, src=f) for n, f in enumerate(src)], total)
-    key_files = sorted((out / "keys").glob("part-*.parquet"))
-    if key_files:  # in input order: parts in order, rows in order within each
-        keys = pl.scan_parquet(key_files, missing_columns="insert", extra_columns="ignore")
+    buckets = len(src) if stage.partition_key and len(src) > 1 else 0
+    _run_tasks(plan, step, [make_task(plan, i, fp, ctx, "keys", n, src=f, arg=buckets) for n, f in enumerate(src)],
+               total)
+    vdir = out / shards.VERDICTS
+    bucket_dirs = sorted(d for d in (out / "keys").glob("bucket-*") if d.is_dir()) if buckets else []
+    if bucket_dirs:
+        decided = _run_tasks(plan, step, [make_task(plan, i, fp, ctx, "decide", int(d.name.split("-")[1]), arg=str(d))
+                                          for d in bucket_dirs], 0)
     else:
-        keys = step.stage.shard_keys(records.empty(), ctx).with_columns(
-            pl.lit(0, dtype=pl.Int32).alias("__part"), pl.lit(0, dtype=pl.Int64).alias("__row")).lazy()
-    verdicts = step.stage.decide(keys, ctx)
-    table = verdicts.table.join(keys.select("id", "__part").collect(), on="id", how="left")
-    vdir = out / "verdicts"
-    # one file per input part: each apply task reads its own verdicts, never the whole table's
-    by_part = table.partition_by("__part", as_dict=True, include_key=False) if table.height else {}
-    for n in range(len(src)):
-        sub = by_part.get((n,), table.head(0).drop("__part"))
-        shards.atomic_write_parquet(sub, vdir / shards.part_name(n))
-    shards.atomic_write_json(vdir / "verdicts.json", {"defaults": verdicts.defaults, "rows": table.height})
-    del keys, table, by_part
+        key_files = sorted((out / "keys").glob("part-*.parquet"))
+        if key_files:  # in input order: parts in order, rows in order within each
+            keys = pl.scan_parquet(key_files, missing_columns="insert", extra_columns="ignore")
+        else:
+            keys = stage.shard_keys(records.empty(), ctx).with_columns(
+                pl.lit(0, dtype=pl.Int32).alias("__part"), pl.lit(0, dtype=pl.Int64).alias("__row")).lazy()
+        decided = [decide_into(stage, keys, ctx, vdir / shards.part_name(0))]
+        del keys
+    shards.atomic_write_json(vdir / "verdicts.json", {"defaults": decided[0]["defaults"],
+                                                      "rows": sum(d["verdicts"] for d in decided)})
     tasks = [make_task(plan, i, fp, ctx, "apply", n, src=f, arg=str(vdir)) for n, f in enumerate(src)]
     parts = _run_tasks(plan, step, tasks, total)
     if parts:
-        parts[0]["stats"] = {**verdicts.stats, **(parts[0].get("stats") or {})}
+        parts[0]["stats"] = {**merge_stats([d["stats"] for d in decided]), **(parts[0].get("stats") or {})}
     shutil_rm(out / "keys")
     return parts
 

@@ -78,12 +78,14 @@ def run_task(task: Task, stage: Any = None) -> dict[str, Any]:
 
 
     step_dir = Path(task.step_dir)
-    marker = shards.done_path(step_dir, task.part) if task.phase != "keys" else step_dir / "keys" / f"{task.part:05d}.json"
+    marker = {"keys": step_dir / "keys" / f"{task.part:05d}.json",
+              "decide": step_dir / shards.VERDICTS / f"{task.part:05d}.json"}.get(task.phase) or shards.done_path(step_dir, task.part)
     if marker.exists():
         return json.loads(marker.read_text())
     started = time.perf_counter()
     st = None if task.phase == "ingest" else (stage or stage_for(task))
-    info = _keys(task, st, step_dir) if task.phase == "keys" else _split(task, st, step_dir)
+    phase = {"keys": _keys, "decide": _decide}.get(task.phase, _split)
+    info = phase(task, st, step_dir)
     info.update(part=task.part, seconds=round(time.perf_counter() - started, 3), pid=os.getpid())
     shards.atomic_write_json(marker, info)
     return info
@@ -106,8 +108,60 @@ def _keys(task: Task, stage: Any, step_dir: Path) -> dict[str, Any]:
     keys = stage.shard_keys(df, task.ctx)
     keys = keys.with_columns(pl.lit(task.part, dtype=pl.Int32).alias("__part"),
                              pl.int_range(pl.len(), dtype=pl.Int64).alias("__row"))
-    shards.atomic_write_parquet(keys, step_dir / "keys" / shards.part_name(task.part))
+    if not task.arg:  # one decide over every part's keys
+        shards.atomic_write_parquet(keys, step_dir / "keys" / shards.part_name(task.part))
+        return {"rows_in": df.height}
+    # hash-partitioned on the stage's partition_key: equal keys meet in one bucket; null keys spread by id
+    key = stage.partition_key
+    bucket = pl.when(pl.col(key).is_null()).then(pl.col("id").hash(seed=7)).otherwise(pl.col(key).hash(seed=7))
+    keys = keys.with_columns((bucket % task.arg).alias("__bucket"))
+    for (b,), sub in keys.partition_by("__bucket", as_dict=True, include_key=False).items():
+        shards.atomic_write_parquet(sub, step_dir / "keys" / f"bucket-{b:05d}" / shards.part_name(task.part))
     return {"rows_in": df.height}
+
+
+def _decide(task: Task, stage: Any, step_dir: Path) -> dict[str, Any]:
+    """`decide` over one bucket of hash-partitioned keys (every part's rows of that bucket, in input order)."""
+    import polars as pl
+
+    from dsforge.pipelines import shards
+
+    keys = pl.scan_parquet(sorted(Path(task.arg).glob("part-*.parquet")))
+    return {"rows_in": 0, **decide_into(stage, keys, task.ctx, step_dir / shards.VERDICTS / shards.part_name(task.part))}
+
+
+def decide_into(stage: Any, keys, ctx: Any, path: Path) -> dict[str, Any]:
+    """Run a keyed stage's `decide` and write its verdicts with each row's input part, sorted by part, so
+    that each `apply` task reads only its own rows' verdicts. Returns the stats and column defaults."""
+    from dsforge.pipelines import shards
+
+    v = stage.decide(keys, ctx)
+    table = v.table
+    if "__part" not in table.columns:  # a stage may carry each row's part along itself (saves this join)
+        table = table.join(keys.select("id", "__part").collect(), on="id", how="left")
+    table = table.sort("__part", maintain_order=True)
+    shards.atomic_write_parquet(table, path)
+    release_memory()
+    return {"stats": v.stats, "defaults": v.defaults, "verdicts": table.height}
+
+
+def release_memory() -> None:
+    """Give freed heap memory back to the OS (glibc keeps it otherwise): a keyed decide's temporaries would
+    stay in the driver's RSS for the rest of the run."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to do
+        pass
+
+
+def read_verdicts(vdir: Path, part: int):
+    """The verdicts of one input part, from every decide's file."""
+    import polars as pl
+
+    files = sorted(vdir.glob("part-*.parquet"))
+    return pl.scan_parquet(files).filter(pl.col("__part") == part).drop("__part").collect()
 
 
 def _split(task: Task, stage: Any, step_dir: Path) -> dict[str, Any]:
@@ -131,8 +185,7 @@ def _split(task: Task, stage: Any, step_dir: Path) -> dict[str, Any]:
         else:  # apply
             vdir = Path(task.arg)
             meta = json.loads((vdir / "verdicts.json").read_text())
-            table = pl.read_parquet(vdir / shards.part_name(task.part))
-            result = stage.apply(df, Verdicts(table, meta["defaults"]), task.ctx)
+            result = stage.apply(df, Verdicts(read_verdicts(vdir, task.part), meta["defaults"]), task.ctx)
     kept = records.conform(result.kept)
     rejected = records.conform(result.rejected) if result.rejected is not None else records.empty_rejects()
     records.validate(kept, f"step {task.step} ({task.stage}) output")

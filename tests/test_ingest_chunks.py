@@ -7,20 +7,26 @@ import json
 import multiprocessing
 import pickle
 import random
+import tempfile
 from concurrent.futures import ProcessPoolExecutor
 
 import datasets
 import polars as pl
 import pytest
 
-from dsforge.pipelines.readers import (DataError, InputSpec, apply_duplicate_ids, duplicate_id_rejects,
-                                       input_manifest, plan_chunks, read_chunk, read_inputs)
+from dsforge.pipelines.readers import (DataError, InputSpec, apply_duplicate_ids, collision_candidates,
+                                       duplicate_id_rejects, input_manifest, plan_chunks, read_chunk, read_inputs)
 
 
 def read_by_chunks(spec: InputSpec, rows_per_chunk: int, strict: bool = False):
     chunks = plan_chunks(spec, 0, None, rows_per_chunk)
     parts = [read_chunk(spec, c, strict) for c in chunks]
     dups = duplicate_id_rejects(pl.concat([p.id_keys for p in parts]))
+    with tempfile.TemporaryDirectory() as d:  # the runner's way: only the rows whose id hashes collide
+        files = [f"{d}/part-{n:05d}.parquet" for n in range(len(parts))]
+        for p, f in zip(parts, files):
+            p.id_keys.write_parquet(f)
+        assert duplicate_id_rejects(collision_candidates(files)).equals(dups)
     parts = [apply_duplicate_ids(p, dups) for p in parts]
     return chunks, pl.concat([p.kept for p in parts]), pl.concat([p.rejected for p in parts])
 
@@ -210,3 +216,17 @@ def test_orjson_fast_path_equals_the_stdlib_reference(tmp_path, external, monkey
     assert fast.kept.equals(slow.kept) and fast.rejected.equals(slow.rejected)
     assert json.loads(fast.kept["metadata"][-2])["n"] == 123456789012345678901234  # not a float
     assert fast.kept["response"][-1] == "last"
+
+
+def test_colliding_ids_across_chunks_are_found_from_their_hashes(tmp_path):
+    """An explicit id repeated in another chunk, and one equal to another row's generated id, both go to the
+    rejects, found through `collision_candidates` (the runner's narrowing to rows whose id hashes collide)."""
+    rows = [{"id": "a", "instruction": "q0", "output": "r"}, {"instruction": "q1", "output": "r"},
+            {"id": "a", "instruction": "q2", "output": "r"}, {"id": "c:line2", "instruction": "q3", "output": "r"},
+            *({"id": f"u{i}", "instruction": f"q{i}", "output": "r"} for i in range(4, 40))]
+    path = tmp_path / "c.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    _, kept, rejected = read_by_chunks(InputSpec(path=str(path), mapping="alpaca"), rows_per_chunk=2)
+    assert rejected["reason"].to_list() == ["ingest:duplicate_id"] * 2
+    assert rejected["id"].to_list() == ["c:line3", "c:line4"] and "already the id of c.jsonl line 1" in rejected["detail"][0]
+    assert kept.height == 38 and kept["id"].n_unique() == 38

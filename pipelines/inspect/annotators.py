@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from dsforge.pipelines.inspect.stats import column_or_meta, snippet
+from dsforge.pipelines.inspect.sections import column_or_meta, snippet
 
 
 def krippendorff_alpha_interval(units: list[list[float]]) -> float | None:

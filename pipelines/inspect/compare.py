@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 
 from dsforge.pipelines import shards
-from dsforge.pipelines.inspect.stats import snippet
+from dsforge.pipelines.inspect.sections import snippet
 from dsforge.pipelines.readers import DataError
 
 

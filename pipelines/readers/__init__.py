@@ -21,14 +21,14 @@ Not here: deduplication or any content rule (stages do that). Nothing is ever wr
 
 from dsforge.pipelines.readers.chunks import (ROWS_PER_CHUNK, finish_manifest, input_manifest, load_table,
                                               plan_chunks, plan_inputs, read_chunk, read_input, read_inputs)
-from dsforge.pipelines.readers.ids import apply_duplicate_ids, duplicate_id_rejects
+from dsforge.pipelines.readers.ids import apply_duplicate_ids, collision_candidates, duplicate_id_rejects
 from dsforge.pipelines.readers.mapping import PRESETS, detect_mapping
 from dsforge.pipelines.readers.spec import (FORMATS, Chunk, DataError, InputSpec, ReadResult, detect_format,
                                             file_fingerprint, resolve_path)
 
 __all__ = [
     "FORMATS", "PRESETS", "ROWS_PER_CHUNK", "Chunk", "DataError", "InputSpec", "ReadResult",
-    "apply_duplicate_ids", "detect_format", "detect_mapping", "duplicate_id_rejects", "file_fingerprint",
+    "apply_duplicate_ids", "collision_candidates", "detect_format", "detect_mapping", "duplicate_id_rejects", "file_fingerprint",
     "finish_manifest", "input_manifest", "load_table", "plan_chunks", "plan_inputs", "read_chunk",
     "read_input", "read_inputs", "resolve_path",
 ]

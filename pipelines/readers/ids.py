@@ -11,6 +11,8 @@ from every other row's locator id, and locator ids differ from each other.
 
 One chunk cannot see another's ids, so this runs once over the `id_keys` of all chunks (a few short strings
 per row): `dups = duplicate_id_rejects(pl.concat(keys))`, then `apply_duplicate_ids(result, dups)` per chunk.
+Over a run's chunk files, `collision_candidates` first narrows the keys to the rows whose id hashes collide
+(8 bytes a row in memory), so settling ids of millions of rows does not hold all their strings.
 """
 
 from __future__ import annotations
@@ -43,6 +45,19 @@ def duplicate_id_rejects(keys: pl.DataFrame) -> pl.DataFrame:
                          .alias("detail")))
     both = pl.concat([generated, repeat]).sort("order").unique("locator_id", keep="first", maintain_order=True)
     return both.select("locator_id", "detail")
+
+
+def collision_candidates(files: list) -> pl.DataFrame:
+    """The id_keys rows (in order) that may take part in a collision: those whose locator id, or explicit id,
+    hashes to a value that occurs twice among all locator ids and explicit ids. `duplicate_id_rejects` over
+    them gives the same rows as over every key: a collision is two equal strings, hence two equal hashes."""
+    scan = pl.scan_parquet(files)
+    own = pl.col("explicit") & (pl.col("id") != pl.col("locator_id"))
+    loc_h, id_h = pl.col("locator_id").hash(seed=3), pl.col("id").hash(seed=3)
+    hashes = pl.concat([scan.select(loc_h.alias("h")).collect(engine="streaming")["h"],
+                        scan.filter(own).select(id_h.alias("h")).collect(engine="streaming")["h"]])
+    clash = hashes.filter(hashes.is_duplicated()).unique().implode()
+    return scan.filter(loc_h.is_in(clash) | (own & id_h.is_in(clash))).collect(engine="streaming")
 
 
 def apply_duplicate_ids(result: ReadResult, dups: pl.DataFrame, strict: bool = False) -> ReadResult:
