@@ -7,15 +7,15 @@ reads, so a field of another backend is an error that says which backend it belo
     model: {backend: transformers, concurrency: 8}
     -> 'concurrency' is a field of the openai backend, not of transformers (transformers takes: ...)
 
-`parse_backend_config(value)` turns a dict (or a config) into the right class; stage configs declare a
-field as `model: BackendConfig`. Not here: opening a backend (seam.py) or the backends (backends/).
+`parse_backend_config(value)` turns a dict (or a config) into the right class; stage configs declare the
+field as `model: BackendConfig` (the three classes, told apart by `backend`). Not here: opening a backend (seam.py) or the backends (backends/).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import Discriminator, Field, Tag, TypeAdapter, field_serializer, model_validator
+from pydantic import Discriminator, Field, GetCoreSchemaHandler, Tag, TypeAdapter, field_serializer, model_validator
 
 from dsforge.pipelines.redact import redact_url
 from dsforge.pipelines.stage import StageConfig
@@ -62,7 +62,7 @@ class _Backend(StageConfig):
 
 
 class TransformersConfig(_Backend):
-    """In-process torch (synth default): the embedded SmolLM2 or a local model folder."""
+    """In-process torch (the default): the embedded SmolLM2 or a local model folder."""
 
     backend: Literal["transformers"] = "transformers"
     batch_size: int = Field(16, ge=1, description=(
@@ -113,14 +113,21 @@ class _Unknown(StageConfig):
         raise ValueError(f"unknown backend {self.backend!r}: use one of {', '.join(_CLASSES)}")
 
 
-BackendConfig = Annotated[
+_ONE_OF = Annotated[
     Union[Annotated[TransformersConfig, Tag("transformers")], Annotated[OpenAIConfig, Tag("openai")],
           Annotated[VLLMConfig, Tag("vllm")], Annotated[_Unknown, Tag("unknown")]],
     Discriminator(_which),
 ]
-"""The type of a `model:` field: one of the three classes, picked by `backend` (default transformers)."""
+_ADAPTER: TypeAdapter = TypeAdapter(_ONE_OF)
 
-_ADAPTER: TypeAdapter = TypeAdapter(BackendConfig)
+
+class BackendConfig:
+    """The type of a `model:` field: TransformersConfig, OpenAIConfig or VLLMConfig, picked by `backend`
+    (default transformers). Only a type: `parse_backend_config` builds one from a dict."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler):
+        return handler.generate_schema(_ONE_OF)
 
 
 def parse_backend_config(value: Any = None) -> TransformersConfig | OpenAIConfig | VLLMConfig:
