@@ -8,6 +8,7 @@ cleanly, backends closed, prompt variables that must be given, a wrong field for
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from types import SimpleNamespace
 
 import polars as pl
@@ -23,6 +24,8 @@ from dsforge.pipelines.llm.seam import Generation
 from dsforge.pipelines.stage import ConfigError, StageContext
 from dsforge.synth.paraphrase import Paraphrase
 from dsforge.validators.judge import Judge
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def rows(*instructions: str) -> pl.DataFrame:
@@ -141,3 +144,22 @@ def test_one_config_class_per_backend_and_a_clear_error_for_a_wrong_field():
     # a stage config checks its model block the same way
     with pytest.raises(ConfigError, match="model.transformers: .*'timeout' is a field of the openai backend"):
         Paraphrase({"model": {"backend": "transformers", "timeout": 5}})
+
+
+def test_the_example_llm_stage_in_the_architecture_docs_runs(tmp_path):
+    """docs/architecture.md, "Calling a model": its code and its prompt file, run as written."""
+    doc = (ROOT / "docs" / "architecture.md").read_text().split("## Calling a model", 1)[1]
+    code = doc.split("```python\n", 1)[1].split("```", 1)[0]
+    prompt = doc.split("```\n{#-", 1)[1].split("```", 1)[0]
+    (tmp_path / "title_v1.jinja").write_text("{#-" + prompt)
+    namespace: dict = {}
+    exec(compile(code, "docs/architecture.md", "exec"), namespace)
+    replies = {"Plan a meal.": "Cheap Meals", "Name a colour.": "A " + "very " * 10 + "long title", "Say hi.": "  "}
+    backend = ScriptedBackend(lambda p, c, i: next(v for k, v in replies.items() if k in p))
+    stage = namespace["Title"]({"template": "title_v1.jinja"})
+    res = stage.process(rows(*replies), ctx(tmp_path, backend))
+    assert res.kept["title"].to_list() == ["Cheap Meals"]
+    assert dict(zip(res.rejected["id"], res.rejected["reason"])) == {"r1": "title:too_long", "r2": "title:empty"}
+    assert res.rejected["raw"].to_list()[0].endswith("long title")
+    info = json.loads(res.kept["lineage"][0][-1]["info"])
+    assert info["template"]["id"] == "title_v1.jinja" and res.stats["llm_calls"] == 3

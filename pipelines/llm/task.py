@@ -199,6 +199,15 @@ class LLMStage(Stage):
         reason, detail = out.problem or ("unusable", "")
         return reject_row(row, self.name, reason, f"{where}: {detail}", out.raw if raw is None else raw)
 
+    def split_usable(self, df: pl.DataFrame, outputs: list[Output]) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """For a stage with one output per row of df: (rows whose output is usable, the others rejected as
+        `<stage>:<problem>` with the detail and the model's text in `raw`)."""
+        ok = pl.Series([o.ok for o in outputs], dtype=pl.Boolean)
+        bad = [o for o in outputs if not o.ok]
+        rejected = self.reject(df.filter(~ok), pl.Series([f"{self.name}:{o.problem[0]}" for o in bad], dtype=pl.String),
+                               pl.Series([o.problem[1] for o in bad], dtype=pl.String))
+        return df.filter(ok), rejected.with_columns(pl.Series("raw", [o.raw for o in bad], dtype=pl.String))
+
     def backend(self, ctx: StageContext, key: str = "backend", config: BackendConfig | None = None):
         if key in ctx.extras:
             return ctx.extras[key]
