@@ -24,9 +24,9 @@ import polars as pl
 from pydantic import Field, model_validator
 
 from dsforge.dedup.clusters import KeepConfig, cluster_meta, cluster_verdicts, pick_kept
+from dsforge.pipelines import records
 from dsforge.pipelines.neardup import lsh
 from dsforge.pipelines.neardup.minhash import MinhashConfig, lsh_labels, minhash_keys, minhash_signatures, signatures_of
-from dsforge.pipelines import records
 from dsforge.pipelines.stage import Stage, StageContext, StageResult, Verdicts, apply_verdicts
 
 

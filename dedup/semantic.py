@@ -26,9 +26,9 @@ import polars as pl
 from pydantic import Field
 
 from dsforge.dedup.clusters import KeepConfig, cluster_meta, cluster_verdicts, pick_kept
-from dsforge.pipelines.neardup.lsh import components
 from dsforge.pipelines import records
 from dsforge.pipelines.embedded import embed
+from dsforge.pipelines.neardup.lsh import components
 from dsforge.pipelines.stage import Stage, StageContext, StageResult, Verdicts
 
 log = logging.getLogger("dsforge")

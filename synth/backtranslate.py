@@ -21,13 +21,13 @@ from typing import Any
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines.readers import InputSpec, read_inputs
-from dsforge.pipelines.stage import StageContext, StageResult
 from dsforge.pipelines.generated import input_rows, new_row, reject_row, rejects_frame, rows_frame
+from dsforge.pipelines.llm.config import BackendConfig, SamplingParams
 from dsforge.pipelines.llm.parse import first_paragraph, parse_score
 from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Unusable, user
+from dsforge.pipelines.readers import InputSpec, read_inputs
 from dsforge.pipelines.row_text import text_of
-from dsforge.pipelines.llm.config import BackendConfig, SamplingParams
+from dsforge.pipelines.stage import StageContext, StageResult
 
 
 class BacktranslateConfig(LLMConfig):

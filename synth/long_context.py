@@ -21,10 +21,10 @@ from typing import Any
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines.stage import StageContext, StageResult
 from dsforge.pipelines.generated import input_rows, new_row, reject_row, rejects_frame, row_meta, rows_frame
 from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Messages, PromptTemplate, Unusable, user
 from dsforge.pipelines.row_text import text_of
+from dsforge.pipelines.stage import StageContext, StageResult
 
 _Q = r"\s*\**\s*(?:Q|Question)\s*\d*\s*[:.)]\**\s*"
 _A = r"\s*\**\s*(?:A|Answer)\s*\d*\s*[:.)]\**\s*"

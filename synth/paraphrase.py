@@ -18,10 +18,10 @@ import polars as pl
 from pydantic import Field
 
 from dsforge.pipelines import records
-from dsforge.pipelines.stage import StageContext, StageResult
 from dsforge.pipelines.generated import input_rows, new_row, rejects_frame, row_meta, rows_frame
 from dsforge.pipelines.llm.parse import first_paragraph
 from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Messages, PromptTemplate, Unusable, user
+from dsforge.pipelines.stage import StageContext, StageResult
 from dsforge.synth.respond import answer_instructions
 from dsforge.synth.similarity import rouge_l
 

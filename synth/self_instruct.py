@@ -24,12 +24,12 @@ import polars as pl
 from pydantic import Field
 
 from dsforge.pipelines import records
-from dsforge.pipelines.stage import StageContext, StageResult
 from dsforge.pipelines.generated import input_rows, new_row, reject_row, rejects_frame, rows_frame
+from dsforge.pipelines.llm.config import SamplingParams
 from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Messages, PromptTemplate, Unusable, user
+from dsforge.pipelines.stage import StageContext, StageResult
 from dsforge.synth.respond import answer_instructions
 from dsforge.synth.similarity import RougeL
-from dsforge.pipelines.llm.config import SamplingParams
 
 BLACKLIST = ("image", "images", "graph", "graphs", "picture", "pictures", "file", "files", "map", "maps", "draw",
              "plot", "go to", "video", "audio", "music", "flowchart", "diagram")

@@ -24,12 +24,12 @@ import yaml
 from pydantic import Field
 
 from dsforge.pipelines import records
-from dsforge.pipelines.stage import ConfigError, StageConfig, StageContext, StageResult
 from dsforge.pipelines.generated import input_rows, new_row, rejects_frame, rows_frame
 from dsforge.pipelines.llm.parse import numbered_list
 from dsforge.pipelines.llm.prompt import load_template
 from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Unusable, user
 from dsforge.pipelines.row_text import prompt_of
+from dsforge.pipelines.stage import ConfigError, StageConfig, StageContext, StageResult
 from dsforge.synth.respond import answer_instructions
 
 

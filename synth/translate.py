@@ -20,11 +20,11 @@ import polars as pl
 from pydantic import Field
 
 from dsforge.pipelines import records
-from dsforge.pipelines.stage import StageContext, StageResult
+from dsforge.pipelines.embedded import embed
 from dsforge.pipelines.generated import input_rows, new_row, reject_row, rejects_frame, row_meta, rows_frame
 from dsforge.pipelines.llm.parse import strip_text
-from dsforge.pipelines.embedded import embed
 from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Unusable, user
+from dsforge.pipelines.stage import StageContext, StageResult
 
 
 class TranslateConfig(LLMConfig):

@@ -22,12 +22,12 @@ from pydantic import Field
 
 from dsforge.pipelines import records
 from dsforge.pipelines.embedded import MissingModelError, embed
-from dsforge.pipelines.stage import StageContext, StageResult
+from dsforge.pipelines.llm.config import SamplingParams
 from dsforge.pipelines.llm.parse import extract_json
 from dsforge.pipelines.llm.prompt import load_template
 from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Unusable, user
 from dsforge.pipelines.row_text import text_of
-from dsforge.pipelines.llm.config import SamplingParams
+from dsforge.pipelines.stage import StageContext, StageResult
 from dsforge.validators.execute import column_or_meta
 from dsforge.validators.judge import SYSTEM_TEMPLATE
 
@@ -110,9 +110,10 @@ class Faithfulness(LLMStage):
             else:
                 verdicts[i] = True
         if ask:
-            system = load_template(SYSTEM_TEMPLATE, ctx.base_dir).render()
+            system = load_template(SYSTEM_TEMPLATE, ctx.base_dir)
             asked = self.ask(ctx, ask, template=cfg.prompt_template, parse_output=_verdict,
-                             format_input=lambda i, t: user(t.render(source=sources[i], response=answers[i]), system))
+                             format_input=lambda i, t: user(t.render(source=sources[i], response=answers[i]),
+                                                            system.render()))
             for i, answer in zip(ask, asked):
                 o = answer.first
                 if not o.ok:
@@ -122,7 +123,7 @@ class Faithfulness(LLMStage):
                 reasons[i] = reason or None
                 if not verdicts[i]:
                     why[i] = ("faithfulness:unsupported", f"judge: {reason or o.text[:200]}")
-            lineage = {**asked.lineage, "check": "nli"}
+            lineage = {**asked.lineage, "system_template": system.lineage(), "check": "nli"}
         out = df.with_columns(
             pl.Series("faithful", verdicts, dtype=pl.Boolean),
             pl.Series("faithfulness_similarity", [None if np.isnan(s) else float(s) for s in sims], dtype=pl.Float64),

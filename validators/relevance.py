@@ -23,11 +23,11 @@ from pydantic import Field
 
 from dsforge.pipelines import records
 from dsforge.pipelines.embedded import embed
-from dsforge.pipelines.stage import ConfigError, StageContext, StageResult
+from dsforge.pipelines.llm.config import SamplingParams
 from dsforge.pipelines.llm.prompt import load_template
 from dsforge.pipelines.llm.task import LLMConfig, LLMStage, user
 from dsforge.pipelines.row_text import text_of
-from dsforge.pipelines.llm.config import SamplingParams
+from dsforge.pipelines.stage import ConfigError, StageContext, StageResult
 from dsforge.validators.judge import SYSTEM_TEMPLATE
 
 
@@ -80,11 +80,11 @@ class Relevance(LLMStage):
         choice: list[int | None] = list(emb_choice) if cfg.method == "embedding" else [None] * n
         method = [cfg.method if cfg.method == "embedding" else "judge"] * n
         if cfg.method in ("judge", "both") and n:
-            system = load_template(SYSTEM_TEMPLATE, ctx.base_dir).render()
+            system = load_template(SYSTEM_TEMPLATE, ctx.base_dir)
             asked = self.ask(ctx, texts, template=cfg.prompt_template,
-                             format_input=lambda text, t: user(t.render(topics=topics, text=text), system),
+                             format_input=lambda text, t: user(t.render(topics=topics, text=text), system.render()),
                              parse_output=lambda text, _: parse_topic(text, topics))
-            lineage = {**asked.lineage, "topics": len(topics)}
+            lineage = {**asked.lineage, "system_template": system.lineage(), "topics": len(topics)}
             for i, answer in enumerate(asked):
                 c = answer.first.value
                 if c is None and cfg.method == "both":

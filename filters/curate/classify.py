@@ -43,11 +43,11 @@ from pydantic import Field
 
 from dsforge.pipelines import records
 from dsforge.pipelines.embedded import embed
-from dsforge.pipelines.stage import ConfigError, StageContext, StageResult
+from dsforge.pipelines.llm.config import SamplingParams
 from dsforge.pipelines.llm.parse import extract_json
 from dsforge.pipelines.llm.task import LLMConfig, LLMStage, user
 from dsforge.pipelines.row_text import text_of
-from dsforge.pipelines.llm.config import SamplingParams
+from dsforge.pipelines.stage import ConfigError, StageContext, StageResult
 
 Axis = Literal["task_type", "domain", "format", "length", "turns", "language"]
 AXES: tuple[str, ...] = Axis.__args__
