@@ -8,7 +8,8 @@ reads, so a field of another backend is an error that says which backend it belo
     -> 'concurrency' is a field of the openai backend, not of transformers (transformers takes: ...)
 
 `parse_backend_config(value)` turns a dict (or a config) into the right class; stage configs declare the
-field as `model: BackendConfig` (the three classes, told apart by `backend`). Not here: opening a backend (seam.py) or the backends (backends/).
+field as `model: BackendConfig` (the three classes, told apart by `backend`).
+Not here: opening a backend (seam.py) or the backends themselves (backends/).
 """
 
 from __future__ import annotations

@@ -168,12 +168,14 @@ class LLMStage(Stage):
 
         `template` is a shipped prompt id or a file (None only for a call that sends a conversation as it
         is, such as dialogue's assistant turns); it is passed to `format_input` and named in lineage."""
-        tmpl = template if template is None or isinstance(template, PromptTemplate) else load_template(template, ctx.base_dir)
+        tmpl = load_template(template, ctx.base_dir) if isinstance(template, str) else template
         fmt = format_input or self.format_input
         parse = parse_output or self.parse_output
         params = params or self.config.sampling
         if n is not None:
             params = params.model_copy(update={"n": n})
+        if not items:  # nothing to ask: no backend is opened (lineage is only read for rows made from answers)
+            return Asked([], tmpl, {})
         convs = [fmt(item, tmpl) for item in items]
         gens = self.generate(ctx, convs, params, key, model, desc)
         answers = []
