@@ -65,7 +65,7 @@ def py_shingles(text: str) -> list[str]:
 
 
 def union_find_labels(n: int, pairs: list[tuple[int, int]]) -> np.ndarray:
-    from dsforge.dedup.lsh import components
+    from dsforge.pipelines.neardup.lsh import components
 
     if not pairs:
         return np.full(n, -1)
@@ -240,7 +240,7 @@ def child(method: str, data: Path, out: Path) -> None:
 
 def family_truth(data: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Pairs inside a family (original + its copies) with exact Jaccard >= THRESHOLD."""
-    from dsforge.dedup.shingles import shingle_hashes
+    from dsforge.pipelines.neardup.shingles import shingle_hashes
 
     sh = shingle_hashes(data["text"], NGRAM)
     sets = [set(x.tolist()) for x in np.split(sh.hashes, np.cumsum(sh.counts)[:-1])]
@@ -315,7 +315,7 @@ def speed(args) -> dict:
 
 def all_bucket_pairs(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
     """Every pair that shares a bucket in some band (as MinHashLSH.query returns), as i * N + j codes."""
-    from dsforge.dedup.lsh import band_keys
+    from dsforge.pipelines.neardup.lsh import band_keys
 
     n = len(sig)
     codes = []
@@ -349,8 +349,9 @@ def row_prf(pred_rows: np.ndarray, truth_rows: np.ndarray) -> tuple[float, float
 def quality(args) -> dict:
     from datasketch import MinHash
 
-    from dsforge.dedup import lsh
-    from dsforge.dedup.minhash import MinhashDedup, minhash_signatures
+    from dsforge.pipelines.neardup import lsh
+    from dsforge.dedup.minhash import MinhashDedup
+    from dsforge.pipelines.neardup.minhash import minhash_signatures
     from dsforge.dedup.neardup_set import exact_jaccard_pairs
 
     data = build_set(args.originals, 2, seed=1)

@@ -74,10 +74,10 @@ def sorted_prompts(tok, n: int) -> list[list[dict[str, str]]]:
 
 def bench_transformers(model_spec: str, batches: list[int], max_tokens: int, device: str | None,
                        rows_per_batch: int, repeats: int) -> tuple[list[dict], dict[int, list[str]]]:
-    from dsforge.synth.backends.transformers_local import TransformersBackend
-    from dsforge.synth.llm import BackendConfig, SamplingParams
+    from dsforge.pipelines.llm.backends.transformers_local import TransformersBackend
+    from dsforge.pipelines.llm.config import SamplingParams, TransformersConfig
 
-    backend = TransformersBackend(BackendConfig(model=model_spec, cache=False, device=device, batch_size=1))
+    backend = TransformersBackend(TransformersConfig(model_spec, cache=False, device=device, batch_size=1))
     tok = backend.tokenizer
     results, texts = [], {}
     params = SamplingParams(temperature=0, max_tokens=max_tokens)
@@ -115,14 +115,15 @@ def bench_vllm_cpu(batches: list[int], max_tokens: int, rows_per_batch: int, rep
                    all_at_once: int) -> tuple[list[dict], dict[int, list[str]]]:
     """Bare vllm.LLM.chat vs our vllm backend on the same engine object (CPU defaults of our backend)."""
     from dsforge.pipelines.embedded import smollm2_model_dir
-    from dsforge.synth.backends.vllm_offline import CPU_ENGINE_ARGS, VLLMBackend, import_vllm
-    from dsforge.synth.llm import BackendConfig, SamplingParams, generate_rows
+    from dsforge.pipelines.llm.backends.vllm_offline import CPU_ENGINE_ARGS, VLLMBackend, import_vllm
+    from dsforge.pipelines.llm.config import SamplingParams, TransformersConfig, VLLMConfig
+    from dsforge.pipelines.llm.seam import generate_rows
 
     vllm = import_vllm()  # sets our CPU environment defaults before vLLM reads them
     t = time.perf_counter()
     llm = vllm.LLM(model=str(smollm2_model_dir()), seed=0, **CPU_ENGINE_ARGS)
     print(f"vLLM engine start: {time.perf_counter() - t:.1f} s", flush=True)
-    ours = VLLMBackend(BackendConfig(backend="vllm", model="smollm2", cache=False), llm=llm)
+    ours = VLLMBackend(VLLMConfig(model="smollm2", cache=False), llm=llm)
     tok = llm.get_tokenizer()
     params = SamplingParams(temperature=0, max_tokens=max_tokens, seed=0)
     sp = vllm.SamplingParams(temperature=0, max_tokens=max_tokens, seed=0)
@@ -186,16 +187,17 @@ def build_random_model(dest: Path, hidden: int = 1536, layers: int = 20, interme
 def bench_gpu(n_prompts: int, max_tokens: int, hf_prompts: int, hf_batch: int, gpu_mem: float) -> list[dict]:
     import vllm
 
-    from dsforge.synth.backends.transformers_local import TransformersBackend
-    from dsforge.synth.backends.vllm_offline import VLLMBackend
-    from dsforge.synth.cache import CachedBackend, ResponseCache
-    from dsforge.synth.llm import BackendConfig, SamplingParams, generate_rows
+    from dsforge.pipelines.llm.backends.transformers_local import TransformersBackend
+    from dsforge.pipelines.llm.backends.vllm_offline import VLLMBackend
+    from dsforge.pipelines.llm.cache import CachedBackend, ResponseCache
+    from dsforge.pipelines.llm.config import SamplingParams, TransformersConfig, VLLMConfig
+    from dsforge.pipelines.llm.seam import generate_rows
 
     model_dir = build_random_model(Path(tempfile.gettempdir()) / "dsforge-bench-llama-0.5b")
     convs = load_prompts(n_prompts)
     params = SamplingParams(temperature=0.8, top_p=0.95, max_tokens=max_tokens, seed=0)
     llm = vllm.LLM(model=str(model_dir), seed=0, gpu_memory_utilization=gpu_mem, dtype="bfloat16")
-    ours = VLLMBackend(BackendConfig(backend="vllm", model=str(model_dir), cache=False), llm=llm)
+    ours = VLLMBackend(VLLMConfig(model=str(model_dir), cache=False), llm=llm)
 
     def bare():
         sp = vllm.SamplingParams(temperature=params.temperature, top_p=params.top_p, max_tokens=max_tokens, seed=0)
@@ -231,7 +233,7 @@ def bench_gpu(n_prompts: int, max_tokens: int, hf_prompts: int, hf_batch: int, g
 
     gc.collect()
     torch.cuda.empty_cache()
-    hf = TransformersBackend(BackendConfig(model=str(model_dir), cache=False, batch_size=hf_batch, device="cuda"))
+    hf = TransformersBackend(TransformersConfig(str(model_dir), cache=False, batch_size=hf_batch, device="cuda"))
     hf_convs = convs[:hf_prompts]
     hf.generate(hf_convs[:hf_batch], params.model_copy(update={"max_tokens": 8}))
     before = hf.usage.completion_tokens

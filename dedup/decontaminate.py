@@ -23,8 +23,8 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
-from dsforge.dedup.shingles import ngram_hashes, normalise, token_hashes
 from dsforge.pipelines import records
+from dsforge.pipelines.neardup.shingles import ngram_hashes, normalise, token_hashes
 from dsforge.pipelines.readers import DataError, InputSpec, read_input
 from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
 

@@ -45,8 +45,8 @@ def numpy_signature_step(output_folder: str, cfg, seed: int, mh_config):
     from datatrove.io import get_datafolder
     from datatrove.pipeline.base import PipelineStep
 
-    from dsforge.dedup import lsh
-    from dsforge.dedup.shingles import shingle_hashes
+    from dsforge.pipelines.neardup import lsh
+    from dsforge.pipelines.neardup.shingles import shingle_hashes
 
     bands, rows = mh_config.num_buckets, mh_config.hashes_per_bucket
 

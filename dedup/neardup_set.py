@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from dsforge.dedup.shingles import shingle_hashes
+from dsforge.pipelines.neardup.shingles import shingle_hashes
 
 EDITS = ("swap", "insert", "delete", "reorder", "noise", "truncate")
 

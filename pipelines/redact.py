@@ -5,7 +5,7 @@
 the dataset card (all made from `model_dump`) never hold a key; the running backend keeps the real URL.
 `RedactingFilter` does the same to log lines (the CLI installs it, so `-v` request logs are safe).
 
-Not here: API keys in environment variables (never written anywhere; see synth/backends/openai_compat.py).
+Not here: API keys in environment variables (never written anywhere; see pipelines/llm/backends/openai_compat.py).
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ import polars as pl
 from pydantic import Field, field_validator
 
 from dsforge.pipelines import records
+from dsforge.pipelines.neardup.minhash import MinhashConfig, lsh_labels, minhash_keys
 from dsforge.pipelines.stage import ConfigError, Stage, StageConfig, StageContext, StageResult, Verdicts
 
 
@@ -99,9 +100,7 @@ class Split(Stage):
         return ctx.seed if self.config.seed is None else self.config.seed
 
     def _minhash(self):
-        from dsforge.dedup.minhash import MinhashDedupConfig
-
-        return MinhashDedupConfig(field=self.config.field, ngram=3, num_perm=64, threshold=self.config.threshold)
+        return MinhashConfig(field=self.config.field, ngram=3, num_perm=64, threshold=self.config.threshold)
 
     def shard_keys(self, df: pl.DataFrame, ctx: StageContext) -> pl.DataFrame:
         cfg: SplitConfig = self.config
@@ -121,8 +120,6 @@ class Split(Stage):
         keys = pl.DataFrame(cols, schema_overrides={"__dup": pl.String, "__stratum": pl.String,
                                                     **{f"__g{n}": pl.String for n in range(len(cfg.group_by))}})
         if mode == "compute":
-            from dsforge.dedup.minhash import minhash_keys
-
             keys = keys.hstack(minhash_keys(df, self._minhash(), self._seed(ctx)).drop("id"))
         return keys
 
@@ -138,8 +135,6 @@ class Split(Stage):
         if "__dup" in base.columns:
             key_lists.append(base["__dup"].to_list())
         elif mode == "compute" and n > 1:
-            from dsforge.dedup.minhash import lsh_labels
-
             active = keys.select("active").collect()["active"].to_numpy()
             labels, _ = lsh_labels(keys, self._minhash(), n, active)
             key_lists.append([None if v < 0 else f"dup:{v}" for v in labels])

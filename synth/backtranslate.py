@@ -21,16 +21,16 @@ from typing import Any
 import polars as pl
 from pydantic import Field
 
+from dsforge.pipelines.generated import input_rows, new_row, reject_row, rejects_frame, rows_frame
+from dsforge.pipelines.llm.config import BackendConfig, SamplingParams
+from dsforge.pipelines.llm.parse import first_paragraph, parse_score
+from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Unusable, user
 from dsforge.pipelines.readers import InputSpec, read_inputs
+from dsforge.pipelines.row_text import text_of
 from dsforge.pipelines.stage import StageContext, StageResult
-from dsforge.synth.common import (
-    SynthConfig, SynthStage, error_text, first_paragraph, input_rows, is_error, load_template, new_row,
-    parse_score, reject_row, rejects_frame, rows_frame, text_of, user,
-)
-from dsforge.synth.llm import BackendConfig, SamplingParams
 
 
-class BacktranslateConfig(SynthConfig):
+class BacktranslateConfig(LLMConfig):
     field: str = Field("text", description="where the human text is: text (documents), response, answer, ...")
     min_chars: int = Field(20, ge=0, description="texts shorter than this are rejected before any call")
     max_chars: int = Field(4000, ge=1, description="texts longer than this are rejected (too long for one answer)")
@@ -46,17 +46,28 @@ class BacktranslateConfig(SynthConfig):
     source: str | None = Field(None, description="source name of new rows (default: the input row's source)")
 
 
-class BacktranslateInstructions(SynthStage):
+def _curation_score(text: str, pair: Any) -> int:
+    score, _ = parse_score(text)
+    if score is None:
+        raise Unusable("unscored", "no 'Score: N' in the judge output")
+    return int(round(score))
+
+
+class BacktranslateInstructions(LLMStage):
     """Generate the instruction a human text answers, then keep pairs the model itself scores >= threshold."""
 
     name = "backtranslate-instructions"
     creates_rows = True
     Config = BacktranslateConfig
 
+    def parse_output(self, text: str, row: dict[str, Any]) -> str:
+        instruction = first_paragraph(text, ["Instruction:", "Question:"])
+        if not instruction or len(instruction.split()) < 2:
+            raise Unusable("malformed", "no instruction could be read from the output")
+        return instruction
+
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg: BacktranslateConfig = self.config
-        gen_t = load_template(cfg.generate_template, ctx.base_dir)
-        cur_t = load_template(cfg.curate_template, ctx.base_dir)
         rejected: list[dict[str, Any]] = []
         todo: list[dict[str, Any]] = []
         for r in input_rows(df):
@@ -68,8 +79,6 @@ class BacktranslateInstructions(SynthStage):
                 continue
             todo.append({**r, "_text": text})
         examples = self._seed_examples(ctx)
-        gen_info = self.lineage_base(ctx, gen_t)
-        judge_info = self.lineage_base(ctx, cur_t, cfg.judge_sampling, "judge_backend", cfg.judge)
         kept: list[dict[str, Any]] = []
         best_attempt: dict[str, dict[str, Any]] = {}
         per_round = []
@@ -77,31 +86,31 @@ class BacktranslateInstructions(SynthStage):
             if not todo:
                 break
             shots = examples[: cfg.num_examples]
-            gens = self.generate(ctx, [user(gen_t.render(examples=shots, text=r["_text"])) for r in todo],
-                                 desc=f"round {rnd} instructions")
+            asked = self.ask(ctx, todo, template=cfg.generate_template, desc=f"round {rnd} instructions",
+                             format_input=lambda r, t: user(t.render(examples=shots, text=r["_text"])))
+            gen_info = asked.lineage
             pairs = []
-            for r, outs in zip(todo, gens):
-                g = outs[0]
-                instruction = first_paragraph(g.text, ["Instruction:", "Question:"])
-                if is_error(g) or not instruction or len(instruction.split()) < 2:
-                    best_attempt.setdefault(r["id"], {"row": r, "reason": "llm_error" if is_error(g) else "malformed",
-                                                      "detail": error_text(g) if is_error(g) else
-                                                      "no instruction could be read from the output",
-                                                      "raw": g.text, "score": -1})
+            for r, answer in zip(todo, asked):
+                o = answer.first
+                if not o.ok:
+                    best_attempt.setdefault(r["id"], {"row": r, "reason": o.problem[0], "detail": o.problem[1],
+                                                      "raw": o.raw, "score": -1})
                     continue
-                pairs.append((r, instruction, g.text))
-            judged = self.generate(ctx, [user(cur_t.render(examples=[e for e in shots if "score" in e],
-                                                           instruction=i, response=r["_text"]))
-                                         for r, i, _ in pairs],
-                                   cfg.judge_sampling, "judge_backend", cfg.judge, desc=f"round {rnd} curation")
+                pairs.append((r, o.value, o.text))
+            judged = self.ask(ctx, pairs, template=cfg.curate_template, params=cfg.judge_sampling,
+                              key="judge_backend", model=cfg.judge, desc=f"round {rnd} curation",
+                              format_input=lambda p, t: user(t.render(examples=[e for e in shots if "score" in e],
+                                                                      instruction=p[1], response=p[0]["_text"])),
+                              parse_output=_curation_score)
+            judge_info = judged.lineage
             kept_now: set[str] = set()
-            for (r, instruction, raw), outs in zip(pairs, judged):
-                g = outs[0]
-                score = None if is_error(g) else parse_score(g.text)
+            for (r, instruction, raw), answer in zip(pairs, judged):
+                o = answer.first
+                score = o.value
                 if score is not None and score >= cfg.threshold:
                     kept_now.add(r["id"])
                     info = {**gen_info, "sources": [r["id"]], "round": rnd, "judge": {**judge_info, "score": score},
-                            "curate_template": cur_t.lineage()}
+                            "curate_template": judged.template.lineage()}
                     kept.append(new_row(
                         id=f"{r['id']}:bt", source=cfg.source or r["source"], kind="instruction",
                         stage=self.name, info=info, parent_lineage=r.get("lineage"),
@@ -111,12 +120,11 @@ class BacktranslateInstructions(SynthStage):
                     continue
                 prev = best_attempt.get(r["id"], {"score": -1})
                 if (score or 0) >= prev["score"]:
+                    reason, detail = o.problem or ("below_threshold", f"curation score {score} < threshold {cfg.threshold}")
                     best_attempt[r["id"]] = {
                         "row": {**r, "instruction": instruction, "score": float(score) if score else None},
-                        "reason": "unscored" if score is None else "below_threshold",
-                        "detail": (f"round {rnd}: no 'Score: N' in the judge output" if score is None else
-                                   f"round {rnd}: curation score {score} < threshold {cfg.threshold}"),
-                        "raw": f"{raw}\n---judge---\n{g.text}", "score": score or 0}
+                        "reason": reason, "detail": f"round {rnd}: {detail}",
+                        "raw": f"{raw}\n---judge---\n{o.raw}", "score": score or 0}
             # Texts not kept (unparsed, unscored or below threshold) are tried again next round.
             todo = [r for r in todo if r["id"] not in kept_now]
             examples.sort(key=lambda e: -e.get("score", 0))

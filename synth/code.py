@@ -23,16 +23,17 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field
 
+from dsforge.pipelines.generated import input_rows, new_row, reject_row, rejects_frame, row_meta, rows_frame
+from dsforge.pipelines.llm.parse import code_block
+from dsforge.pipelines.llm.prompt import load_template
+from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Unusable, user
+from dsforge.pipelines.row_text import prompt_of
 from dsforge.pipelines.stage import StageContext, StageResult
-from dsforge.synth.common import (
-    SynthConfig, SynthStage, code_block, error_text, input_rows, is_error, load_template, new_row, prompt_of,
-    reject_row, rejects_frame, row_meta, rows_frame, user,
-)
 
 _DEF = re.compile(r"^def\s+([A-Za-z_]\w*)\s*\((.*?)\)\s*(->\s*[^:]+)?:", re.M | re.S)
 
 
-class CodeConfig(SynthConfig):
+class CodeConfig(LLMConfig):
     max_repairs: int = Field(2, ge=0, description="repair rounds for a failing solution")
     timeout: float = Field(10.0, gt=0, description="sandbox seconds per run")
     memory_mb: int = Field(512, ge=64, description="sandbox address-space limit")
@@ -57,7 +58,16 @@ def function_of(code: str) -> tuple[str, str] | None:
     return m.group(1), m.group(0).rstrip(":").strip() + ":"
 
 
-class Code(SynthStage):
+def _solution(text: str, item: Any) -> tuple[str, str, str]:
+    """(code, function name, signature) of the reply's ```python block."""
+    code = code_block(text)
+    fn = function_of(code or "")
+    if fn is None:
+        raise Unusable("no_function", "no ```python block with a def")
+    return code, *fn
+
+
+class Code(LLMStage):
     """Generate Python solutions and tests, run them sandboxed, repair failures; keep only passing code."""
 
     name = "code"
@@ -70,9 +80,6 @@ class Code(SynthStage):
         from dsforge.validators.sandbox import ensure_available
 
         ensure_available(cfg.isolation, cfg.docker_image)  # before any model call: fail early, naming what is missing
-        sol_t = load_template(cfg.solution_template, ctx.base_dir)
-        test_t = load_template(cfg.tests_template, ctx.base_dir)
-        fix_t = load_template(cfg.repair_template, ctx.base_dir)
         rejected: list[dict[str, Any]] = []
         items = []
         for r in input_rows(df):
@@ -83,62 +90,54 @@ class Code(SynthStage):
                 rejected.append(reject_row(dict(r), self.name, "no_problem", f"{r['id']}: empty prompt"))
 
         # 1. solutions
-        for it, outs in zip(items, self.generate(ctx, [user(sol_t.render(problem=it["problem"])) for it in items],
-                                                  desc="solutions")):
-            it["raw"].append(outs[0].text)
-            it["solution"] = code_block(outs[0].text) if not is_error(outs[0]) else None
-            fn = function_of(it["solution"] or "")
-            if fn is None:
-                it["problem_"] = ("llm_error" if is_error(outs[0]) else "no_function",
-                                  error_text(outs[0]) if is_error(outs[0]) else "no ```python block with a def")
+        solutions = self.ask(ctx, items, template=cfg.solution_template, desc="solutions", parse_output=_solution,
+                             format_input=lambda it, t: user(t.render(problem=it["problem"])))
+        for it, answer in zip(items, solutions):
+            o = answer.first
+            it["raw"].append(o.text)
+            if o.ok:
+                it["solution"], it["function"], it["signature"] = o.value
             else:
-                it["function"], it["signature"] = fn
+                it["solution"], it["problem_"] = None, o.problem
         live = [it for it in items if "problem_" not in it]
 
         # 2. tests
-        gens = self.generate(ctx, [user(test_t.render(problem=it["problem"], function_name=it["function"],
-                                                      signature=it["signature"])) for it in live], desc="tests")
-        for it, outs in zip(live, gens):
-            g = outs[0]
-            it["raw"].append(g.text)
-            tests = code_block(g.text) if not is_error(g) else None
-            tests = tests or ("\n".join(ln for ln in (g.text or "").splitlines() if ln.strip().startswith("assert"))
-                              if not is_error(g) else None)
-            n_asserts = len(re.findall(r"^\s*assert\b", tests or "", re.M))
-            if is_error(g):
-                it["problem_"] = ("llm_error", error_text(g))
-            elif n_asserts < cfg.min_asserts:
-                it["problem_"] = ("no_tests", f"{n_asserts} assert statements (need {cfg.min_asserts})")
-            elif re.search(rf"^\s*def\s+{re.escape(it['function'])}\s*\(", tests, re.M):
-                it["problem_"] = ("tests_redefine", f"the tests define {it['function']} themselves")
+        tests = self.ask(ctx, live, template=cfg.tests_template, desc="tests", parse_output=self._tests,
+                         format_input=lambda it, t: user(t.render(problem=it["problem"], function_name=it["function"],
+                                                                  signature=it["signature"])))
+        for it, answer in zip(live, tests):
+            o = answer.first
+            it["raw"].append(o.text)
+            if o.ok:
+                it["tests"], it["asserts"] = o.value
             else:
-                it["tests"] = tests
-                it["asserts"] = n_asserts
+                it["problem_"] = o.problem
         live = [it for it in items if "problem_" not in it]
 
-        # 3. run, then repair what fails
+        # 3. run, then repair what fails (a reply without a usable function keeps the previous solution)
         self._run_all(live)
         for rnd in range(1, cfg.max_repairs + 1):
             failing = [it for it in live if not it["result"].passed]
             if not failing:
                 break
-            gens = self.generate(ctx, [user(fix_t.render(problem=it["problem"], solution=it["solution"],
-                                                         tests=it["tests"], error=_error_of(it["result"])))
-                                       for it in failing], desc=f"repair round {rnd}")
-            for it, outs in zip(failing, gens):
-                it["raw"].append(outs[0].text)
-                fixed = code_block(outs[0].text) if not is_error(outs[0]) else None
+            repairs = self.ask(ctx, failing, template=cfg.repair_template, desc=f"repair round {rnd}",
+                               parse_output=lambda text, it: _solution(text, it)[0],
+                               format_input=lambda it, t: user(t.render(problem=it["problem"], solution=it["solution"],
+                                                                        tests=it["tests"], error=_error_of(it["result"]))))
+            for it, answer in zip(failing, repairs):
+                o = answer.first
+                it["raw"].append(o.text)
                 it["history"].append({"round": rnd, "error": it["result"].error, "status": it["result"].status})
-                if fixed and function_of(fixed):
-                    it["solution"] = fixed
+                if o.ok:
+                    it["solution"] = o.value
             self._run_all(failing)
         for it in live:
             if not it["result"].passed:
                 it["problem_"] = ("tests_failed", f"{it['result'].status}: {it['result'].error} "
                                                   f"(after {len(it['history'])} repair rounds)")
 
-        info = {**self.lineage_base(ctx, sol_t), "tests_template": test_t.lineage(),
-                "repair_template": fix_t.lineage()}
+        info = {**solutions.lineage, "tests_template": tests.template.lineage(),
+                "repair_template": load_template(cfg.repair_template, ctx.base_dir).lineage()}
         kept = []
         for it in items:
             r = it["row"]
@@ -164,6 +163,16 @@ class Code(SynthStage):
                  **self.take_usage()}
         return self.account_sources(df, StageResult(kept=rows_frame(kept), rejected=rejects_frame(rejected),
                                                     stats=stats))
+
+    def _tests(self, text: str, it: dict[str, Any]) -> tuple[str, int]:
+        """(tests, number of asserts): a fenced block, else the assert lines of the reply."""
+        tests = code_block(text) or "\n".join(ln for ln in (text or "").splitlines() if ln.strip().startswith("assert"))
+        n_asserts = len(re.findall(r"^\s*assert\b", tests, re.M))
+        if n_asserts < self.config.min_asserts:
+            raise Unusable("no_tests", f"{n_asserts} assert statements (need {self.config.min_asserts})")
+        if re.search(rf"^\s*def\s+{re.escape(it['function'])}\s*\(", tests, re.M):
+            raise Unusable("tests_redefine", f"the tests define {it['function']} themselves")
+        return tests, n_asserts
 
     def _run_all(self, items: list[dict[str, Any]]) -> None:
         from dsforge.validators.sandbox import run_python_batch

@@ -20,15 +20,16 @@ from typing import Any
 import polars as pl
 from pydantic import Field, field_validator
 
+from dsforge.pipelines.generated import input_rows, new_row, reject_row, rejects_frame, row_meta, rows_frame
+from dsforge.pipelines.llm.config import BackendConfig, SamplingParams
+from dsforge.pipelines.llm.parse import strip_text
+from dsforge.pipelines.llm.prompt import load_template
+from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Messages, Output, PromptTemplate, Unusable, user
+from dsforge.pipelines.row_text import prompt_of
 from dsforge.pipelines.stage import StageContext, StageResult
-from dsforge.synth.common import (
-    SynthConfig, SynthStage, error_text, input_rows, is_error, load_template, new_row, prompt_of, reject_row,
-    rejects_frame, row_meta, rows_frame, strip_text, user,
-)
-from dsforge.synth.llm import BackendConfig, SamplingParams
 
 
-class DialogueConfig(SynthConfig):
+class DialogueConfig(LLMConfig):
     turns: list[int] = Field(default_factory=lambda: [2, 3], description="[min, max] user turns per conversation")
     system: str | None = Field(None, description="system prompt of the assistant (recorded in messages)")
     user_model: BackendConfig | None = Field(None, description="model playing the user (default: `model`)")
@@ -45,7 +46,7 @@ class DialogueConfig(SynthConfig):
         return v
 
 
-class Dialogue(SynthStage):
+class Dialogue(LLMStage):
     """Simulate multi-turn user/assistant conversations from seed instructions or topics."""
 
     name = "dialogue"
@@ -55,7 +56,6 @@ class Dialogue(SynthStage):
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg: DialogueConfig = self.config
-        user_t = load_template(cfg.user_template, ctx.base_dir)
         user_params = cfg.user_sampling or cfg.sampling
         rows = input_rows(df)
         rng = random.Random(f"{ctx.seed}:{rows[0]['id'] if rows else ''}")
@@ -71,24 +71,26 @@ class Dialogue(SynthStage):
         def live(need_role: str) -> list[dict[str, Any]]:
             return [c for c in convs if c["problem"] is None and _next_role(c) == need_role]
 
+        truncated = "keep" if cfg.allow_truncated else "reject"
         for _ in range(2 * cfg.turns[1] + 1):
-            # assistant turns
+            # assistant turns: the plain conversation, no prompt file
             todo = live("assistant")
             if todo:
-                gens = self.generate(ctx, [self._assistant_view(c["messages"]) for c in todo], desc="assistant turns")
-                for c, outs in zip(todo, gens):
-                    self._take(c, "assistant", outs[0], strip_text(outs[0].text), cfg.allow_truncated)
+                asked = self.ask(ctx, todo, template=None, truncated=truncated, desc="assistant turns",
+                                 format_input=lambda c, _t: self._assistant_view(c["messages"]),
+                                 parse_output=_assistant_turn)
+                for c, answer in zip(todo, asked):
+                    _take(c, "assistant", answer.first)
             # user turns
             todo = live("user")
             if todo:
-                gens = self.generate(ctx, [user(user_t.render(topic=c["topic"], messages=c["messages"]))
-                                           for c in todo], user_params, "user_backend", cfg.user_model,
-                                     desc="user turns")
-                for c, outs in zip(todo, gens):
-                    text = re.sub(r"^\s*(User|Human)\s*:\s*", "", outs[0].text or "", flags=re.I)
-                    self._take(c, "user", outs[0], strip_text(text), cfg.allow_truncated)
+                asked = self.ask(ctx, todo, template=cfg.user_template, params=user_params, key="user_backend",
+                                 model=cfg.user_model, truncated=truncated, desc="user turns", parse_output=_user_turn)
+                for c, answer in zip(todo, asked):
+                    _take(c, "user", answer.first)
             if not live("assistant") and not live("user"):
                 break
+        user_t = load_template(cfg.user_template, ctx.base_dir)
         info = {**self.lineage_base(ctx), "user_template": user_t.lineage(),
                 "user_backend": self.backend(ctx, "user_backend", cfg.user_model).describe()
                 if cfg.user_model or "user_backend" in ctx.extras else "same as backend",
@@ -116,19 +118,31 @@ class Dialogue(SynthStage):
         sys = [{"role": "system", "content": self.config.system}] if self.config.system else []
         return sys + messages
 
-    @staticmethod
-    def _take(c: dict[str, Any], role: str, g, text: str, allow_truncated: bool) -> None:
-        turn = len(c["messages"]) + 1
-        if is_error(g):
-            c["problem"] = ("llm_error", f"{role} turn {turn}: {error_text(g)}", g.text)
-        elif not text:
-            c["problem"] = ("empty_turn", f"{role} turn {turn} is empty", g.text)
-        elif g.finish_reason == "length" and not allow_truncated:
-            c["problem"] = ("truncated", f"{role} turn {turn} hit max_tokens", g.text)
-        elif role == "user" and re.match(r"^\s*assistant\s*:", text, re.I):
-            c["problem"] = ("role_confusion", f"user turn {turn} speaks as the assistant", g.text)
-        else:
-            c["messages"].append({"role": role, "content": text})
+    def format_input(self, c: dict[str, Any], template: PromptTemplate) -> Messages:
+        """The simulated user's prompt: the topic and the transcript so far."""
+        return user(template.render(topic=c["topic"], messages=c["messages"]))
+
+
+def _assistant_turn(text: str, c: Any) -> str:
+    turn = strip_text(text)
+    if not turn:
+        raise Unusable("empty_turn", "the turn is empty")
+    return turn
+
+
+def _user_turn(text: str, c: Any) -> str:
+    turn = _assistant_turn(re.sub(r"^\s*(User|Human)\s*:\s*", "", text or "", flags=re.I), c)
+    if re.match(r"^\s*assistant\s*:", turn, re.I):
+        raise Unusable("role_confusion", "the user turn speaks as the assistant")
+    return turn
+
+
+def _take(c: dict[str, Any], role: str, out: Output) -> None:
+    """Append a usable turn, or mark the conversation failed with the reason and the raw text."""
+    if out.ok:
+        c["messages"].append({"role": role, "content": out.value})
+    else:
+        c["problem"] = (out.problem[0], f"{role} turn {len(c['messages']) + 1}: {out.problem[1]}", out.raw)
 
 
 def _next_role(c: dict[str, Any]) -> str | None:

@@ -21,11 +21,10 @@ from typing import Any
 import polars as pl
 from pydantic import Field
 
+from dsforge.pipelines.generated import input_rows, new_row, reject_row, rejects_frame, row_meta, rows_frame
+from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Messages, PromptTemplate, Unusable, user
+from dsforge.pipelines.row_text import text_of
 from dsforge.pipelines.stage import StageContext, StageResult
-from dsforge.synth.common import (
-    SynthConfig, SynthStage, error_text, input_rows, is_error, load_template, new_row, reject_row, rejects_frame,
-    row_meta, rows_frame, text_of, user,
-)
 
 _Q = r"\s*\**\s*(?:Q|Question)\s*\d*\s*[:.)]\**\s*"
 _A = r"\s*\**\s*(?:A|Answer)\s*\d*\s*[:.)]\**\s*"
@@ -34,7 +33,7 @@ _STOP = set("a an the of to in on at for and or but is are was were be been it i
             "what which who whom how why when where do does did".split())
 
 
-class LongContextQAConfig(SynthConfig):
+class LongContextQAConfig(LLMConfig):
     field: str = Field("text", description="the document's text field")
     chunk_words: int = Field(300, ge=20, description="words per chunk")
     max_chunks: int = Field(20, ge=1, description="chunks used per document (evenly spread when there are more)")
@@ -62,7 +61,7 @@ def content_words(text: str) -> set[str]:
     return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOP}
 
 
-class LongContextQA(SynthStage):
+class LongContextQA(LLMStage):
     """Chunk long documents, write QA pairs per chunk, emit examples with the whole document as context."""
 
     name = "long-context-qa"
@@ -70,9 +69,17 @@ class LongContextQA(SynthStage):
     Config = LongContextQAConfig
     batch_size = 16
 
+    def format_input(self, job: tuple, template: PromptTemplate) -> Messages:
+        return user(template.render(chunk=job[3], n=self.config.qa_per_chunk))
+
+    def parse_output(self, text: str, job: tuple) -> list[tuple[str, str]]:
+        pairs = parse_qa(text)[: self.config.qa_per_chunk]
+        if not pairs:
+            raise Unusable("malformed", "no 'Q: ... A: ...' pair in the output")
+        return pairs
+
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg: LongContextQAConfig = self.config
-        template = load_template(cfg.template, ctx.base_dir)
         rejected: list[dict[str, Any]] = []
         jobs = []  # (row, doc, span, chunk text)
         for r in input_rows(df):
@@ -84,37 +91,33 @@ class LongContextQA(SynthStage):
                 continue
             for span in chunk_words(words, cfg.chunk_words, cfg.max_chunks):
                 jobs.append((r, doc, span, " ".join(words[span[0]:span[1]])))
-        gens = self.generate(ctx, [user(template.render(chunk=c, n=cfg.qa_per_chunk)) for *_, c in jobs])
-        info = self.lineage_base(ctx, template)
+        asked = self.ask(ctx, jobs, template=cfg.template)
         kept = []
-        for (r, doc, span, chunk), outs in zip(jobs, gens):
-            g = outs[0]
+        for (r, doc, span, chunk), answer in zip(jobs, asked):
+            o = answer.first
             where = f"{r['id']} words {span[0]}-{span[1]}"
             base = {"id": f"{r['id']}:w{span[0]}", "source": cfg.source or r["source"], "kind": "instruction",
                     "input": doc, "lineage": r.get("lineage")}
-            pairs = parse_qa(g.text)[: cfg.qa_per_chunk] if not is_error(g) else []
-            if not pairs:
-                reason = "llm_error" if is_error(g) else "malformed"
-                rejected.append(reject_row(base, self.name, reason, f"{where}: " + (
-                    error_text(g) if is_error(g) else "no 'Q: ... A: ...' pair in the output"), g.text))
+            if not o.ok:
+                rejected.append(self.reject_output(base, o, where))
                 continue
             chunk_vocab = content_words(chunk)
-            for k, (q, a) in enumerate(pairs):
+            for k, (q, a) in enumerate(o.value):
                 row = {**base, "id": f"{base['id']}.q{k}", "instruction": q, "response": a}
                 aw = content_words(a)
                 overlap = len(aw & chunk_vocab) / len(aw) if aw else 0.0
                 if not q or not a:
                     rejected.append(reject_row(row, self.name, "empty_pair", f"{where}: empty question or answer",
-                                               g.text))
+                                               o.text))
                 elif overlap < cfg.min_answer_overlap:
                     rejected.append(reject_row(row, self.name, "ungrounded",
                                                f"{where}: {overlap:.0%} of the answer's words are in the chunk "
-                                               f"(< {cfg.min_answer_overlap:.0%})", g.text))
+                                               f"(< {cfg.min_answer_overlap:.0%})", o.text))
                 else:
                     meta = {**row_meta(r), "document": r["id"], "chunk_words": list(span),
                             "document_words": len(doc.split())}
                     kept.append(new_row(id=row["id"], source=row["source"], kind="instruction", stage=self.name,
-                                        info={**info, "sources": [r["id"]], "chunk_words": list(span),
+                                        info={**asked.lineage, "sources": [r["id"]], "chunk_words": list(span),
                                               "answer_overlap": round(overlap, 3)},
                                         parent_lineage=r.get("lineage"), metadata=meta,
                                         instruction=q, input=doc, response=a))

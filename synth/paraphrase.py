@@ -18,14 +18,15 @@ import polars as pl
 from pydantic import Field
 
 from dsforge.pipelines import records
+from dsforge.pipelines.generated import input_rows, new_row, rejects_frame, row_meta, rows_frame
+from dsforge.pipelines.llm.parse import first_paragraph
+from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Messages, PromptTemplate, Unusable, user
 from dsforge.pipelines.stage import StageContext, StageResult
-from dsforge.synth.common import (
-    SynthConfig, SynthStage, error_text, first_paragraph, input_rows, is_error, load_template,
-    new_row, reject_row, rejects_frame, rouge_l, row_meta, rows_frame, user,
-)
+from dsforge.synth.respond import answer_instructions
+from dsforge.synth.similarity import rouge_l
 
 
-class ParaphraseConfig(SynthConfig):
+class ParaphraseConfig(LLMConfig):
     n: int = Field(2, ge=1, description="rewrites asked for per instruction")
     response: Literal["keep", "regenerate"] = Field("keep", description="keep the original response or answer anew")
     max_similarity: float = Field(0.95, gt=0, le=1, description="reject rewrites with ROUGE-L >= this vs the original")
@@ -34,7 +35,7 @@ class ParaphraseConfig(SynthConfig):
     respond_template: str = "respond_v1"
 
 
-class Paraphrase(SynthStage):
+class Paraphrase(LLMStage):
     """n rephrasings of each instruction; near copies and truncated rewrites are rejected."""
 
     name = "paraphrase"
@@ -42,50 +43,45 @@ class Paraphrase(SynthStage):
     Config = ParaphraseConfig
     batch_size = 64
 
+    def format_input(self, row: dict[str, Any], template: PromptTemplate) -> Messages:
+        return user(template.render(text=row["instruction"]))
+
+    def parse_output(self, text: str, row: dict[str, Any]) -> str:
+        rewrite = first_paragraph(text, ["Rephrased request:", "Rephrased question:", "Request:"])
+        if not rewrite:
+            raise Unusable("empty", "the model returned no rewrite")
+        return rewrite
+
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg: ParaphraseConfig = self.config
-        template = load_template(cfg.template, ctx.base_dir)
-        params = cfg.sampling.model_copy(update={"n": cfg.n})
         src = [r for r in input_rows(df) if (r.get("instruction") or "").strip()]
-        gens = self.generate(ctx, [user(template.render(text=r["instruction"])) for r in src], params)
-        info = self.lineage_base(ctx, template, params)
+        asked = self.ask(ctx, src, template=cfg.template, n=cfg.n, truncated="reject")
         rows: list[dict[str, Any]] = []
         rejected: list[dict[str, Any]] = []
-        for row, outs in zip(src, gens):
+        for row, answer in zip(src, asked):
             seen = {row["instruction"].strip().lower()}
-            for j, g in enumerate(outs):
+            for j, out in enumerate(answer.outputs):
                 new_id = f"{row['id']}:para{j}"
-                text = first_paragraph(g.text, ["Rephrased request:", "Rephrased question:", "Request:"])
+                text = out.value or ""
                 base = {**{k: row.get(k) for k in ("source", "kind", "input", "response")}, "id": new_id,
                         "instruction": text, "lineage": row.get("lineage")}
-                problem = None
-                if is_error(g):
-                    problem = ("llm_error", error_text(g))
-                elif not text:
-                    problem = ("empty", "the model returned no rewrite")
-                elif g.finish_reason == "length":
-                    problem = ("truncated", "the rewrite hit max_tokens")
-                elif text.lower() in seen:
-                    problem = ("duplicate", "identical to the original or to another rewrite of it")
-                elif (sim := rouge_l(text, row["instruction"])) >= cfg.max_similarity:
-                    problem = ("too_similar", f"ROUGE-L {sim:.2f} >= {cfg.max_similarity} vs the original")
-                if problem:
-                    rejected.append(reject_row(base, self.name, problem[0],
-                                               f"rewrite {j} of {row['id']}: {problem[1]}", g.text))
+                if out.ok and text.lower() in seen:
+                    out.problem = ("duplicate", "identical to the original or to another rewrite of it")
+                elif out.ok and (sim := rouge_l(text, row["instruction"])) >= cfg.max_similarity:
+                    out.problem = ("too_similar", f"ROUGE-L {sim:.2f} >= {cfg.max_similarity} vs the original")
+                if not out.ok:
+                    rejected.append(self.reject_output(base, out, f"rewrite {j} of {row['id']}"))
                     continue
                 seen.add(text.lower())
                 meta = {**row_meta(row), "paraphrase_of": row["id"]}
                 rows.append(new_row(id=new_id, source=row["source"], kind="instruction", stage=self.name,
-                                    info={**info, "sources": [row["id"]], "rouge_l": round(sim, 4)},
+                                    info={**asked.lineage, "sources": [row["id"]], "rouge_l": round(sim, 4)},
                                     parent_lineage=row.get("lineage"), metadata=meta, instruction=text,
                                     input=row.get("input") or "", response=row.get("response")))
         if cfg.response == "regenerate" and rows:
-            rows = self._regenerate(ctx, rows, rejected)
+            rows = answer_instructions(self, ctx, rows, rejected, cfg.respond_template)
         out = rows_frame(rows)
         stats = {"rewrites_asked": len(src) * cfg.n, "rewrites_kept": len(rows)}
         return self.account_sources(df, StageResult(kept=records.concat([df, out]) if cfg.keep_originals else out,
                                                     rejected=rejects_frame(rejected),
                                                     stats={**stats, **self.take_usage()}))
-
-    def _regenerate(self, ctx: StageContext, rows: list[dict[str, Any]], rejected: list) -> list[dict[str, Any]]:
-        return self.answer_instructions(ctx, rows, rejected, self.config.respond_template)

@@ -28,8 +28,8 @@ import yaml
 from pydantic import Field
 
 from dsforge.pipelines import records
+from dsforge.pipelines.generated import input_rows, new_row, reject_row, rejects_frame, row_meta, rows_frame
 from dsforge.pipelines.stage import ConfigError, Stage, StageConfig, StageContext, StageResult
-from dsforge.synth.common import input_rows, new_row, reject_row, rejects_frame, row_meta, rows_frame
 
 TEXT_FIELDS = ("instruction", "input", "response", "text", "chosen", "rejected")
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)(?:#(\w+))?\s*\}\}")

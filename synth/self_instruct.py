@@ -24,12 +24,12 @@ import polars as pl
 from pydantic import Field
 
 from dsforge.pipelines import records
+from dsforge.pipelines.generated import input_rows, new_row, reject_row, rejects_frame, rows_frame
+from dsforge.pipelines.llm.config import SamplingParams
+from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Messages, PromptTemplate, Unusable, user
 from dsforge.pipelines.stage import StageContext, StageResult
-from dsforge.synth.common import (
-    RougeL, SynthConfig, SynthStage, error_text, input_rows, is_error, load_template, new_row,
-    reject_row, rejects_frame, rows_frame, user,
-)
-from dsforge.synth.llm import SamplingParams
+from dsforge.synth.respond import answer_instructions
+from dsforge.synth.similarity import RougeL
 
 BLACKLIST = ("image", "images", "graph", "graphs", "picture", "pictures", "file", "files", "map", "maps", "draw",
              "plot", "go to", "video", "audio", "music", "flowchart", "diagram")
@@ -38,7 +38,7 @@ RULES = ("parsed", "not_truncated", "length", "blacklist", "not_program", "start
 _LABEL = re.compile(r"\d+\s*\.\s*(Instruction|Input|Output)\s*:", re.I)
 
 
-class SelfInstructConfig(SynthConfig):
+class SelfInstructConfig(LLMConfig):
     # Defaults fit the embedded SmolLM2-135M on a laptop CPU: a short prompt (self_instruct_short_v1), two new
     # tasks asked per prompt, 192 tokens per completion, 16 prompts per round (one batched call). For a large
     # model, Alpaca's settings: template self_instruct_v1, tasks_per_prompt 17, max_tokens 3072, temperature 1.
@@ -62,7 +62,7 @@ class SelfInstructConfig(SynthConfig):
     source: str = "self-instruct"
 
 
-class SelfInstruct(SynthStage):
+class SelfInstruct(LLMStage):
     """Generate new instructions from seed tasks with Alpaca's filters and a ROUGE-L < 0.7 novelty rule."""
 
     name = "self-instruct"
@@ -75,41 +75,33 @@ class SelfInstruct(SynthStage):
         if not seeds:
             raise ValueError("self-instruct: the input has no rows with an instruction to use as seeds; ingest "
                              "data:seed_tasks.jsonl with mapping seed-tasks (or your own instruction rows)")
-        template = load_template(cfg.template, ctx.base_dir)
         rng = random.Random(ctx.seed)
         pool = RougeL(s["instruction"] for s in seeds)
         funnel = {r: {"seen": 0, "kept": 0} for r in RULES}
         kept: list[dict[str, Any]] = []
         rejected: list[dict[str, Any]] = []
         sent = 0
-        info = self.lineage_base(ctx, template)
         while len(kept) < cfg.num_instructions and sent < cfg.max_prompts:
             batch = self._round_size(cfg, sent, len(kept))
-            prompts, shown = [], []
+            shown = []
             for _ in range(batch):
                 examples = rng.sample(seeds, min(cfg.seeds_per_prompt, len(seeds)))
                 if cfg.machine_per_prompt and kept:
                     examples += rng.sample(kept, min(cfg.machine_per_prompt, len(kept)))
                 shown.append(examples)
-                prompts.append(user(template.render(
-                    examples=[{"instruction": e["instruction"], "input": e.get("input") or "",
-                               "response": e.get("response") or ""} for e in examples],
-                    num_tasks=len(examples) + cfg.tasks_per_prompt)))
-            gens = self.generate(ctx, prompts)
-            for p_i, (examples, outs) in enumerate(zip(shown, gens)):
+            asked = self.ask(ctx, shown, template=cfg.template)
+            info = asked.lineage
+            for p_i, (examples, answer) in enumerate(zip(shown, asked)):
                 prompt_no = sent + p_i
-                for g_i, g in enumerate(outs):
+                for g_i, out in enumerate(answer.outputs):
+                    g = out.generation
                     where = f"prompt {prompt_no} completion {g_i}"
                     base = {"id": f"{cfg.source}:p{prompt_no}.{g_i}", "source": cfg.source, "kind": "instruction"}
-                    if is_error(g):
-                        rejected.append(reject_row(base, self.name, "llm_error", error_text(g), g.text))
+                    if not out.ok:
+                        funnel["parsed"]["seen"] += int(out.problem[0] == "malformed")
+                        rejected.append(self.reject_output(base, out, where))
                         continue
-                    tasks = parse_tasks(g.text, len(examples) + 1)
-                    if not tasks:
-                        funnel["parsed"]["seen"] += 1
-                        rejected.append(reject_row(base, self.name, "malformed",
-                                                   f"{where}: no 'N. Instruction:' task could be parsed", g.text))
-                        continue
+                    tasks = out.value
                     for t_i, (task, raw) in enumerate(tasks):
                         last = t_i == len(tasks) - 1
                         row = {**base, "id": f"{base['id']}.{t_i}", **task}
@@ -137,7 +129,7 @@ class SelfInstruct(SynthStage):
                         break
             sent += batch
         if cfg.respond == "separate" and kept:
-            kept = self._answer(ctx, kept, rejected)
+            kept = answer_instructions(self, ctx, kept, rejected, cfg.respond_template)
         stats = {"prompts_sent": sent, "generated_kept": len(kept), "funnel": funnel,
                  "seeds": len(seeds), "target": cfg.num_instructions}
         if len(kept) < cfg.num_instructions:
@@ -185,8 +177,17 @@ class SelfInstruct(SynthStage):
             funnel[rule]["kept"] += 1
         return None
 
-    def _answer(self, ctx: StageContext, kept: list[dict[str, Any]], rejected: list[dict[str, Any]]):
-        return self.answer_instructions(ctx, kept, rejected, self.config.respond_template)
+    def format_input(self, examples: list[dict[str, Any]], template: PromptTemplate) -> Messages:
+        return user(template.render(
+            examples=[{"instruction": e["instruction"], "input": e.get("input") or "",
+                       "response": e.get("response") or ""} for e in examples],
+            num_tasks=len(examples) + self.config.tasks_per_prompt))
+
+    def parse_output(self, text: str, examples: list[dict[str, Any]]) -> list[tuple[dict[str, str], str]]:
+        tasks = parse_tasks(text, len(examples) + 1)
+        if not tasks:
+            raise Unusable("malformed", "no 'N. Instruction:' task could be parsed")
+        return tasks
 
 
 def parse_tasks(text: str, first_number: int) -> list[tuple[dict[str, str], str]]:

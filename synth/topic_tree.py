@@ -24,11 +24,13 @@ import yaml
 from pydantic import Field
 
 from dsforge.pipelines import records
+from dsforge.pipelines.generated import input_rows, new_row, rejects_frame, rows_frame
+from dsforge.pipelines.llm.parse import numbered_list
+from dsforge.pipelines.llm.prompt import load_template
+from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Unusable, user
+from dsforge.pipelines.row_text import prompt_of
 from dsforge.pipelines.stage import ConfigError, StageConfig, StageContext, StageResult
-from dsforge.synth.common import (
-    SynthConfig, SynthStage, input_rows, is_error, load_template, new_row,
-    numbered_list, prompt_of, reject_row, rejects_frame, rows_frame, user,
-)
+from dsforge.synth.respond import answer_instructions
 
 
 class NodeCounts(StageConfig):
@@ -36,7 +38,7 @@ class NodeCounts(StageConfig):
     instructions: int | None = Field(None, ge=0)
 
 
-class TopicTreeConfig(SynthConfig):
+class TopicTreeConfig(LLMConfig):
     topics: list[str] = Field(default_factory=list, description="top-level topics (else topics_file, input rows, root)")
     topics_file: str | None = Field(None, description="YAML list (or one topic per line), e.g. data:topics/general.yaml")
     root: str | None = Field(None, description="generate `num_topics` topics of this area when none are given")
@@ -52,7 +54,14 @@ class TopicTreeConfig(SynthConfig):
     source: str = "topic-tree"
 
 
-class TopicTree(SynthStage):
+def _list(text: str, item: Any, min_words: int = 1) -> list[str]:
+    items = [q for q in numbered_list(text) if len(q.split()) >= min_words]
+    if not items:
+        raise Unusable("malformed_list", "no list could be parsed")
+    return items
+
+
+class TopicTree(LLMStage):
     """Grow instructions over a topic tree with per-node counts (UltraChat)."""
 
     name = "topic-tree"
@@ -84,67 +93,64 @@ class TopicTree(SynthStage):
             return [t for t, _ in from_rows]
         if not cfg.root:
             raise ConfigError("topic-tree: give `topics`, `topics_file`, `root`, or input rows naming topics")
-        t = load_template(cfg.topic_template, ctx.base_dir)
-        g = self.generate(ctx, [user(t.render(n=cfg.num_topics, root=cfg.root))])[0][0]
-        topics = numbered_list(g.text)[: cfg.num_topics] if not is_error(g) else []
-        if not topics:
-            rejected.append(reject_row({"id": f"{cfg.source}:root", "source": cfg.source, "kind": "document",
-                                        "text": cfg.root}, self.name, "malformed_list",
-                                       f"no topic list could be parsed for root {cfg.root!r}", g.text))
-        return topics
+        o = self.ask(ctx, [cfg.num_topics], template=cfg.topic_template, parse_output=_list,
+                     format_input=lambda n, t: user(t.render(n=n, root=cfg.root))).answers[0].first
+        if not o.ok:
+            rejected.append(self.reject_output({"id": f"{cfg.source}:root", "source": cfg.source, "kind": "document",
+                                                "text": cfg.root}, o, f"root {cfg.root!r}"))
+        return (o.value or [])[: cfg.num_topics]
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg: TopicTreeConfig = self.config
         rejected: list[dict[str, Any]] = []
         self._topic_rows: dict[str, str] = {}
         topics = self._topics(df, ctx, rejected)
-        sub_t = load_template(cfg.subtopic_template, ctx.base_dir)
-        q_t = load_template(cfg.question_template, ctx.base_dir)
-        base_info = self.lineage_base(ctx)
 
         # level 1: topic -> subtopics
         leaves: list[tuple[str, str]] = []  # (topic, subtopic)
         asks = [(t, self._count(t, "subtopics", cfg.subtopics)) for t in topics]
-        convs = [user(sub_t.render(topic=t, n=n, path=cfg.root or "")) for t, n in asks if n > 0]
-        gens = iter(self.generate(ctx, convs, desc="subtopics"))
+        subtopics = self.ask(ctx, [a for a in asks if a[1] > 0], template=cfg.subtopic_template, desc="subtopics",
+                             format_input=lambda a, t: user(t.render(topic=a[0], n=a[1], path=cfg.root or "")),
+                             parse_output=_list)
+        answers = iter(subtopics)
         for i, (topic, n) in enumerate(asks):
             if n == 0:
                 leaves.append((topic, topic))
                 continue
-            g = next(gens)[0]
-            subs = numbered_list(g.text)[:n] if not is_error(g) else []
-            if not subs:
-                rejected.append(reject_row({"id": f"{cfg.source}:t{i}", "source": cfg.source, "kind": "document",
-                                            "text": topic}, self.name, "malformed_list",
-                                           f"topic {topic!r}: no subtopic list could be parsed", g.text))
-            leaves.extend((topic, s) for s in subs)
+            o = next(answers).first
+            if not o.ok:
+                rejected.append(self.reject_output({"id": f"{cfg.source}:t{i}", "source": cfg.source,
+                                                    "kind": "document", "text": topic}, o, f"topic {topic!r}"))
+                continue
+            leaves.extend((topic, s) for s in o.value[:n])
 
         # level 2: leaf -> instructions
         rows: list[dict[str, Any]] = []
         asks2 = [(t, s, self._count(s, "instructions", self._count(t, "instructions", cfg.instructions)))
                  for t, s in leaves]
         asks2 = [a for a in asks2 if a[2] > 0]
-        gens2 = self.generate(ctx, [user(q_t.render(topic=t, subtopic=s, n=n)) for t, s, n in asks2],
-                              desc="instructions")
-        for li, ((topic, sub, n), outs) in enumerate(zip(asks2, gens2)):
-            g = outs[0]
-            items = numbered_list(g.text)[:n] if not is_error(g) else []
-            items = [q for q in items if len(q.split()) >= 3]
+        questions = self.ask(ctx, asks2, template=cfg.question_template, desc="instructions",
+                             format_input=lambda a, t: user(t.render(topic=a[0], subtopic=a[1], n=a[2])),
+                             parse_output=lambda text, a: _list(text, a, min_words=3))
+        base_info = {k: v for k, v in questions.lineage.items() if k != "template"}
+        templates = [load_template(cfg.subtopic_template, ctx.base_dir).lineage(), questions.template.lineage()]
+        for li, ((topic, sub, n), answer) in enumerate(zip(asks2, questions)):
+            o = answer.first
             meta = {"topic": topic, "subtopic": sub}
-            if not items:
-                rejected.append(reject_row({"id": f"{cfg.source}:l{li}", "source": cfg.source, "kind": "document",
-                                            "text": f"{topic} / {sub}"}, self.name, "malformed_list",
-                                           f"leaf {topic!r} / {sub!r}: no instructions could be parsed", g.text))
+            if not o.ok:
+                rejected.append(self.reject_output({"id": f"{cfg.source}:l{li}", "source": cfg.source,
+                                                    "kind": "document", "text": f"{topic} / {sub}"}, o,
+                                                   f"leaf {topic!r} / {sub!r}"))
                 continue
-            for qi, q in enumerate(items):
+            for qi, q in enumerate(o.value[:n]):
                 source_ids = [self._topic_rows[topic]] if topic in self._topic_rows else []
                 info = {**base_info, "sources": source_ids, "path": [topic, sub],
-                        "templates": [sub_t.lineage(), q_t.lineage()], "finish_reason": g.finish_reason}
+                        "templates": templates, "finish_reason": o.generation.finish_reason}
                 rows.append(new_row(id=f"{cfg.source}:l{li}.{qi}", source=cfg.source, kind="instruction",
                                     stage=self.name, info=info, metadata=meta, instruction=re.sub(r"\s+", " ", q),
                                     input=""))
         if cfg.respond and rows:
-            rows = self._respond(ctx, rows, rejected)
+            rows = answer_instructions(self, ctx, rows, rejected, cfg.respond_template)
         per_topic: dict[str, int] = {}
         for r in rows:
             t = json.loads(r["metadata"])["topic"]
@@ -159,6 +165,3 @@ class TopicTree(SynthStage):
         consumed = self.reject(used, "used_as_topic", "an input row used as a topic of the tree")
         return StageResult(kept=kept, rejected=records.concat([rejects_frame(rejected), consumed], rejected=True),
                            stats={**stats, **self.take_usage()})
-
-    def _respond(self, ctx: StageContext, rows: list[dict[str, Any]], rejected: list) -> list[dict[str, Any]]:
-        return self.answer_instructions(ctx, rows, rejected, self.config.respond_template)

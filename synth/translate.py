@@ -14,20 +14,20 @@ an English-only embedder (use a multilingual sentence-transformers folder via `e
 
 from __future__ import annotations
 
-from functools import lru_cache
+from typing import Any
 
 import polars as pl
 from pydantic import Field
 
 from dsforge.pipelines import records
+from dsforge.pipelines.embedded import embed
+from dsforge.pipelines.generated import input_rows, new_row, reject_row, rejects_frame, row_meta, rows_frame
+from dsforge.pipelines.llm.parse import strip_text
+from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Unusable, user
 from dsforge.pipelines.stage import StageContext, StageResult
-from dsforge.synth.common import (
-    SynthConfig, SynthStage, error_text, input_rows, is_error, load_template, new_row, reject_row, rejects_frame,
-    row_meta, rows_frame, strip_text, user,
-)
 
 
-class TranslateConfig(SynthConfig):
+class TranslateConfig(LLMConfig):
     languages: list[str] = Field(description="target languages by name, e.g. [French, Spanish]")
     source_language: str = "English"
     fields: list[str] = Field(default_factory=lambda: ["instruction", "input", "response"],
@@ -41,26 +41,22 @@ class TranslateConfig(SynthConfig):
     back_template: str = "translate_back_v1"
 
 
-@lru_cache(maxsize=2)
-def load_embedder(folder: str | None = None):
-    """The sentence-transformers model (default: embedded all-MiniLM-L6-v2), loaded once per process."""
-    from sentence_transformers import SentenceTransformer
-
-    from dsforge.pipelines.embedded import minilm_dir
-
-    return SentenceTransformer(str(folder or minilm_dir()), device="cpu")
-
-
 def similarities(pairs: list[tuple[str, str]], folder: str | None = None) -> list[float]:
     if not pairs:
         return []
-    model = load_embedder(folder)
-    a = model.encode([p[0] for p in pairs], normalize_embeddings=True, convert_to_numpy=True)
-    b = model.encode([p[1] for p in pairs], normalize_embeddings=True, convert_to_numpy=True)
+    a = embed([p[0] for p in pairs], folder=folder)
+    b = embed([p[1] for p in pairs], folder=folder)
     return [float(x) for x in (a * b).sum(axis=1)]
 
 
-class Translate(SynthStage):
+def _translation(text: str, job: Any) -> str:
+    out = strip_text(text)
+    if not out:
+        raise Unusable("empty", "the model returned no translation")
+    return out
+
+
+class Translate(LLMStage):
     """Translate rows to target languages; keep those whose back-translation matches the original."""
 
     name = "translate"
@@ -70,21 +66,22 @@ class Translate(SynthStage):
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg: TranslateConfig = self.config
-        fwd_t = load_template(cfg.template, ctx.base_dir)
-        back_t = load_template(cfg.back_template, ctx.base_dir)
         rows = input_rows(df)
         # One job per (row, language, field) with text.
         jobs = [(r, lang, f) for r in rows for lang in cfg.languages for f in cfg.fields if (r.get(f) or "").strip()]
-        fwd = self.generate(ctx, [user(fwd_t.render(text=r[f], source_language=cfg.source_language,
-                                                    target_language=lang)) for r, lang, f in jobs], desc="forward")
-        translated = [strip_text(outs[0].text) if not is_error(outs[0]) else "" for outs in fwd]
-        back_idx = [i for i, t in enumerate(translated) if t and fwd[i][0].finish_reason != "length"]
-        back = self.generate(ctx, [user(back_t.render(text=translated[i], source_language=cfg.source_language,
-                                                      target_language=jobs[i][1])) for i in back_idx], desc="back")
-        back_text = {i: strip_text(outs[0].text) for i, outs in zip(back_idx, back) if not is_error(outs[0])}
+        fwd = self.ask(ctx, jobs, template=cfg.template, truncated="reject", desc="forward",
+                       format_input=lambda j, t: user(t.render(text=j[0][j[2]], source_language=cfg.source_language,
+                                                               target_language=j[1])),
+                       parse_output=_translation)
+        back_idx = [i for i, a in enumerate(fwd) if a.first.ok]
+        back = self.ask(ctx, back_idx, template=cfg.back_template, desc="back", parse_output=_translation,
+                        format_input=lambda i, t: user(t.render(text=fwd.answers[i].first.value,
+                                                                source_language=cfg.source_language,
+                                                                target_language=jobs[i][1])))
+        back_text = {i: a.first.value for i, a in zip(back_idx, back) if a.first.ok}
         sims = dict(zip(back_text, similarities([(jobs[i][0][jobs[i][2]], back_text[i]) for i in back_text],
                                                 cfg.embedder)))
-        info = {**self.lineage_base(ctx, fwd_t), "back_template": back_t.lineage()}
+        info = {**fwd.lineage, "back_template": back.template.lineage()}
         # Group the jobs back into (row, language) results.
         groups: dict[tuple[str, str], list[int]] = {}
         for i, (r, lang, _) in enumerate(jobs):
@@ -97,25 +94,21 @@ class Translate(SynthStage):
             checks, problem = {}, None
             for i in idxs:
                 f = jobs[i][2]
-                g = fwd[i][0]
-                new[f] = translated[i]
-                ratio = len(translated[i]) / max(1, len(r[f]))
+                o = fwd.answers[i].first
+                new[f] = o.value or ""
+                ratio = len(new[f]) / max(1, len(r[f]))
                 checks[f] = {"similarity": round(sims.get(i, float("nan")), 4), "length_ratio": round(ratio, 3)}
-                if is_error(g):
-                    problem = problem or ("llm_error", f"{f}: {error_text(g)}", g.text)
-                elif not translated[i]:
-                    problem = problem or ("empty", f"{f}: the model returned no translation", g.text)
-                elif g.finish_reason == "length":
-                    problem = problem or ("truncated", f"{f}: the translation hit max_tokens", g.text)
+                if not o.ok:
+                    problem = problem or (o.problem[0], f"{f}: {o.problem[1]}", o.raw)
                 elif i not in sims:
-                    raw = back[back_idx.index(i)][0].text if i in back_idx else ""
+                    raw = back.answers[back_idx.index(i)].first.raw if i in back_idx else ""
                     problem = problem or ("back_translation_failed", f"{f}: no back-translation", raw)
                 elif sims[i] < cfg.min_similarity:
                     problem = problem or ("low_similarity", f"{f}: back-translation similarity {sims[i]:.2f} < "
-                                          f"{cfg.min_similarity}", f"{translated[i]}\n---back---\n{back_text[i]}")
+                                          f"{cfg.min_similarity}", f"{new[f]}\n---back---\n{back_text[i]}")
                 elif not cfg.min_length_ratio <= ratio <= cfg.max_length_ratio:
                     problem = problem or ("length_ratio", f"{f}: length ratio {ratio:.2f} outside "
-                                          f"[{cfg.min_length_ratio}, {cfg.max_length_ratio}]", translated[i])
+                                          f"[{cfg.min_length_ratio}, {cfg.max_length_ratio}]", new[f])
             base = {"id": f"{rid}:{lang.lower()}", "source": r["source"], "kind": r["kind"], **new,
                     "messages": r.get("messages"), "lineage": r.get("lineage")}
             if problem:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from dsforge.synth.llm import Generation, SamplingParams, UsageCounter
+from dsforge.pipelines.llm.config import SamplingParams
+from dsforge.pipelines.llm.seam import Generation, UsageCounter
 
 
 class ScriptedBackend:
-    """Implements the llm.Backend protocol. `script(prompt, messages, index)` returns the text (or a
+    """Implements the seam.Backend protocol. `script(prompt, messages, index)` returns the text (or a
     Generation, or raises to simulate a failing call); `index` counts completions of one conversation."""
 
     name = "scripted"

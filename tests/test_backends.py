@@ -7,8 +7,9 @@ import json
 import pytest
 
 from dsforge.pipelines.embedded import SMOLLM2_ID, MissingModelError
-from dsforge.synth.cache import CachedBackend, ResponseCache
-from dsforge.synth.llm import (BackendConfig, SamplingParams, backend_config_from_spec, generate_rows,
+from dsforge.pipelines.llm.cache import CachedBackend, ResponseCache
+from dsforge.pipelines.llm.config import SamplingParams, TransformersConfig, VLLMConfig
+from dsforge.pipelines.llm.seam import ( backend_config_from_spec, generate_rows,
                                generation_lineage, open_backend, usage_stats)
 
 FRANCE = [{"role": "user", "content": "What is the capital of France?"}]
@@ -24,7 +25,7 @@ QUESTIONS = [
 @pytest.fixture(scope="session")
 def smol():
     """The embedded SmolLM2 on the transformers backend, uncached (tests add their own cache)."""
-    return open_backend(BackendConfig(backend="transformers", model="smollm2", batch_size=4, cache=False,
+    return open_backend(TransformersConfig(model="smollm2", batch_size=4, cache=False,
                                       device="cpu"))
 
 
@@ -97,7 +98,7 @@ def test_cache_answers_a_rerun_without_generating(smol, tmp_path):
 
 
 def test_open_backend_wraps_cache_and_accepts_local_folder(smol, tmp_path):
-    b = open_backend(BackendConfig(model=str(smol.folder), cache_dir=str(tmp_path), batch_size=2))
+    b = open_backend(TransformersConfig(model=str(smol.folder), cache_dir=str(tmp_path), batch_size=2))
     assert isinstance(b, CachedBackend) and b.model_id == str(smol.folder)
     params = SamplingParams(temperature=0, max_tokens=5)
     assert b.generate([FRANCE], params)[0][0].text == smol.generate([FRANCE], params)[0][0].text
@@ -107,7 +108,7 @@ def test_open_backend_wraps_cache_and_accepts_local_folder(smol, tmp_path):
 
 def test_missing_model_names_what_to_do(tmp_path):
     with pytest.raises(MissingModelError, match="never downloads"):
-        open_backend(BackendConfig(model=str(tmp_path / "nope"), cache=False))
+        open_backend(TransformersConfig(model=str(tmp_path / "nope"), cache=False))
 
 
 def test_lineage_and_model_spec(smol):
@@ -128,4 +129,4 @@ def test_vllm_backend_without_vllm_says_how_to_install(tmp_path, monkeypatch):
 
     monkeypatch.setitem(sys.modules, "vllm", None)  # as on CI: no GPU, no vLLM
     with pytest.raises(ImportError, match=r"pip install 'dsforge\[vllm\]'"):
-        open_backend(BackendConfig(backend="vllm", model="smollm2", cache_dir=str(tmp_path)))
+        open_backend(VLLMConfig(model="smollm2", cache_dir=str(tmp_path)))

@@ -25,8 +25,9 @@ from dsforge.pipelines.recipe import Recipe, Step
 from dsforge.pipelines.runner import run_recipe
 from dsforge.pipelines.shards import read_table
 from dsforge.pipelines.stage import Stage, StageConfig, StageResult
-from dsforge.synth.backends.openai_compat import BackendFatalError
-from dsforge.synth.llm import (BackendConfig, BudgetExceeded, SamplingParams, generate_rows, generation_lineage,
+from dsforge.pipelines.llm.backends.openai_compat import BackendFatalError
+from dsforge.pipelines.llm.config import BackendConfig, OpenAIConfig, SamplingParams, parse_backend_config
+from dsforge.pipelines.llm.seam import (BudgetExceeded, generate_rows, generation_lineage,
                                open_backend, usage_stats)
 
 KEY_ENV = "DSFORGE_TEST_LLM_KEY"
@@ -140,7 +141,7 @@ def api(server, tmp_path, monkeypatch):
     def _open(**kw):
         cfg = {"backend": "openai", "model": "echo-1", "base_url": server.url, "api_key_env": KEY_ENV,
                "cache_dir": str(tmp_path / "llm"), "retry_backoff": 0.01, "max_retries": 3, **kw}
-        return open_backend(BackendConfig(**cfg))
+        return open_backend(parse_backend_config(cfg))
 
     return _open
 
@@ -239,7 +240,7 @@ def test_fatal_errors_stop_with_clear_message(api, server, monkeypatch):
     assert "sk-wrong-key-123456" not in str(e.value)
     monkeypatch.delenv(KEY_ENV)
     with pytest.raises(BackendFatalError, match="not set"):
-        open_backend(BackendConfig(backend="openai", model="m", api_key_env=KEY_ENV))
+        open_backend(OpenAIConfig(model="m", api_key_env=KEY_ENV))
 
 
 def test_works_inside_a_running_event_loop(api, server):
@@ -277,7 +278,7 @@ def test_api_key_never_reaches_run_dir_lineage_or_logs(api, server, tmp_path, mo
     monkeypatch.setenv(KEY_ENV, SECRET)
     data = tmp_path / "prompts.jsonl"
     data.write_text("".join(json.dumps({"instruction": f"prompt {i}", "input": "", "output": "to be replaced"}) + "\n" for i in range(7)))
-    model = BackendConfig(backend="openai", model="echo-1", base_url=server.url, api_key_env=KEY_ENV,
+    model = OpenAIConfig(model="echo-1", base_url=server.url, api_key_env=KEY_ENV,
                           cache_dir=str(tmp_path / "cache"))
     recipe = Recipe(name="echo", base_dir=tmp_path, steps=[
         Step("ingest", Ingest({"inputs": [{"path": str(data), "mapping": "alpaca"}]})),

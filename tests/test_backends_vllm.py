@@ -14,7 +14,8 @@ from dsforge.pipelines import records
 from dsforge.pipelines.embedded import SMOLLM2_ID
 from dsforge.pipelines.registry import stage_class
 from dsforge.pipelines.stage import StageContext
-from dsforge.synth.llm import BackendConfig, SamplingParams, generate_rows, open_backend
+from dsforge.pipelines.llm.config import SamplingParams, VLLMConfig
+from dsforge.pipelines.llm.seam import generate_rows, open_backend
 from test_backends import QUESTIONS  # the same five conversations as the transformers backend's tests
 
 pytestmark = pytest.mark.slow
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def vllm():
-    from dsforge.synth.backends.vllm_offline import import_vllm
+    from dsforge.pipelines.llm.backends.vllm_offline import import_vllm
 
     try:
         return import_vllm()
@@ -33,7 +34,7 @@ def vllm():
 @pytest.fixture(scope="module")
 def ours(vllm, tmp_path_factory):
     """Our vllm backend on SmolLM2 (CPU defaults), behind a response cache in a tmp folder."""
-    backend = open_backend(BackendConfig(backend="vllm", model="smollm2",
+    backend = open_backend(VLLMConfig(model="smollm2",
                                          cache_dir=str(tmp_path_factory.mktemp("vllm-cache"))))
     yield backend
     backend.close()
@@ -79,7 +80,7 @@ def test_length_finish_stop_strings_and_cache(vllm, ours):
 def test_a_synthesis_stage_runs_on_the_vllm_backend(vllm, ours, tmp_path):
     """paraphrase through its `model:` block: the stage opens (and closes) its own vllm backend, which
     shares the module's engine (one engine per model and engine args per process)."""
-    from dsforge.synth.backends import vllm_offline
+    from dsforge.pipelines.llm.backends import vllm_offline
 
     df = records.from_rows([{"id": f"q:{i}", "source": "q", "kind": "instruction", "instruction": q[-1]["content"],
                              "input": "", "response": "ok", "lineage": []} for i, q in enumerate(QUESTIONS)])

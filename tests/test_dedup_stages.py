@@ -50,7 +50,7 @@ def evals(copy_external, tmp_path):
 
 
 def test_decontaminate_names_benchmark_file_and_row(evals, ctx):
-    from dsforge.dedup.shingles import normalise
+    from dsforge.pipelines.neardup.shingles import normalise
 
     seed, csv, task = evals
     words = normalise(pl.Series([task["instruction"]]))[0].split()  # the words the stage compares

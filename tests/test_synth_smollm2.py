@@ -42,9 +42,10 @@ def llm_cache(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def smollm2(llm_cache):
-    from dsforge.synth.llm import BackendConfig, open_backend
+    from dsforge.pipelines.llm.config import TransformersConfig
+    from dsforge.pipelines.llm.seam import open_backend
 
-    return open_backend(BackendConfig(backend="transformers", model="smollm2", batch_size=8, device="cpu",
+    return open_backend(TransformersConfig(model="smollm2", batch_size=8, device="cpu",
                                       cache_dir=str(llm_cache)))
 
 

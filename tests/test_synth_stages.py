@@ -19,10 +19,9 @@ from dsforge.pipelines import records
 from dsforge.pipelines.readers import InputSpec, read_inputs
 from dsforge.pipelines.registry import stage_class
 from dsforge.pipelines.stage import StageContext
-from dsforge.synth.common import code_block, extract_json, numbered_list, parse_score
-from dsforge.synth.llm import Generation
+from dsforge.pipelines.llm.parse import code_block, extract_json, numbered_list, parse_score, parse_winner
+from dsforge.pipelines.llm.seam import Generation
 from dsforge.synth.long_context import parse_qa
-from dsforge.synth.preference import parse_verdict
 from dsforge.synth.self_instruct import parse_tasks
 from dsforge.pipelines.shards import read_table
 from dsforge.pipelines.worker import check_contract
@@ -70,19 +69,19 @@ def seeds() -> pl.DataFrame:
 def test_parsers_read_well_formed_and_tolerate_malformed_text():
     assert numbered_list("1. Cats\n2) Dogs\n- Birds\n\n3. Cats") == ["Cats", "Dogs", "Birds"]
     assert numbered_list("no list here") == []
-    assert parse_score("Reasoning: fine.\nScore: 4") == 4
-    assert parse_score("Score: 9 out of 10") is None
-    assert parse_score("I would say\n5") == 5
-    assert parse_score("garbage") is None
+    assert parse_score("Reasoning: fine.\nScore: 4") == (4.0, "fine.")
+    assert parse_score("Score: 9 out of 10")[0] is None
+    assert parse_score("I would say\n5")[0] == 5
+    assert parse_score("garbage")[0] is None
     assert code_block("x\n```python\ndef f():\n    return 1\n```\n") == "def f():\n    return 1"
     assert code_block("```\nprint(1)\n") == "print(1)"  # unterminated fence
     assert code_block("no code") is None
     assert extract_json('Sure! ```json\n{"a": [1, 2]}\n```') == {"a": [1, 2]}
     assert extract_json("{broken") is None
-    assert parse_verdict("A is better.\nVerdict: B") == "B"
-    assert parse_verdict("[[A]]") == "A"
-    assert parse_verdict("Verdict: tie") == "tie"
-    assert parse_verdict("both are nice") is None
+    assert parse_winner("A is better.\nVerdict: B")[0] == "B"
+    assert parse_winner("[[A]]")[0] == "A"
+    assert parse_winner("Verdict: tie")[0] == "tie"
+    assert parse_winner("both are nice")[0] is None
     assert parse_qa("Q: What is 2+2?\nA: 4\nQ: Capital of France?\nA: Paris") == [
         ("What is 2+2?", "4"), ("Capital of France?", "Paris")]
     tasks = parse_tasks(" Name a fruit that is red.\n4. Input:\n<noinput>\n4. Output:\nA cherry.\n###\n"
@@ -179,7 +178,7 @@ def test_self_instruct_survives_garbage_and_failing_calls(tmp_path, seeds):
     assert sorted(rej["reason"]) == ["self-instruct:empty_output", "self-instruct:empty_output",
                                      "self-instruct:llm_error"]
     assert rej["raw"][0].endswith("I am a small model and I do not understand.")
-    assert rej.filter(pl.col("reason") == "self-instruct:llm_error")["detail"][0] == "HTTP 500"
+    assert rej.filter(pl.col("reason") == "self-instruct:llm_error")["detail"][0] == "prompt 1 completion 0: HTTP 500"
 
 
 def test_a_backend_that_raises_is_rejected_per_call_and_all_failing_is_an_error(tmp_path):

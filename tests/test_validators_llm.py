@@ -10,9 +10,11 @@ import pytest
 
 from dsforge.pipelines import records
 from dsforge.pipelines.stage import ConfigError, StageContext
-from dsforge.synth.llm import Generation, SamplingParams, UsageCounter
+from dsforge.pipelines.llm.config import SamplingParams
+from dsforge.pipelines.llm.seam import Generation, UsageCounter
 from dsforge.validators.faithfulness import Faithfulness, parse_verdict
-from dsforge.validators.judge import Judge, parse_label, parse_requirements, parse_score, parse_winner
+from dsforge.pipelines.llm.parse import parse_score, parse_winner
+from dsforge.validators.judge import Judge, parse_label, parse_requirements
 from dsforge.validators.relevance import Relevance, parse_topic
 
 

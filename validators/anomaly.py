@@ -24,7 +24,7 @@ import polars as pl
 from pydantic import Field
 
 from dsforge.pipelines import records
-from dsforge.pipelines.embedded import MissingModelError
+from dsforge.pipelines.embedded import MissingModelError, embed
 from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
 
 log = logging.getLogger("dsforge")
@@ -67,8 +67,6 @@ class Anomaly(Stage):
                 z_len = robust_z(np.log1p(np.array([len(t) for t in texts], dtype=float)))
             if "embedding" in cfg.features:
                 try:
-                    from dsforge.validators.embeddings import embed
-
                     vecs = embed(texts, max_seq_length=128)
                 except MissingModelError as e:
                     log.warning("anomaly: %s; checking lengths only", e)

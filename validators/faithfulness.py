@@ -18,25 +18,18 @@ from typing import Literal
 
 import numpy as np
 import polars as pl
-from jinja2 import Template
 from pydantic import Field
 
 from dsforge.pipelines import records
-from dsforge.pipelines.embedded import MissingModelError
+from dsforge.pipelines.embedded import MissingModelError, embed
+from dsforge.pipelines.llm.config import SamplingParams
+from dsforge.pipelines.llm.parse import extract_json
+from dsforge.pipelines.llm.prompt import load_template
+from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Unusable, user
+from dsforge.pipelines.row_text import text_of
 from dsforge.pipelines.stage import StageContext, StageResult
-from dsforge.synth.common import SynthConfig, SynthStage, extract_json, is_error, error_text, text_of
-from dsforge.synth.llm import SamplingParams
 from dsforge.validators.execute import column_or_meta
-from dsforge.validators.judge import SYSTEM
-
-NLI_PROMPT = """SOURCE:
-{{ source }}
-
-RESPONSE:
-{{ response }}
-
-Is every claim in the RESPONSE supported by the SOURCE? Ignore style; judge only facts.
-Reply with JSON only: {"verdict": "supported" or "unsupported", "reason": "<one short sentence>"}"""
+from dsforge.validators.judge import SYSTEM_TEMPLATE
 
 _YES = ("supported", "entailment", "entailed", "yes", "faithful", "true")
 _NO = ("unsupported", "not supported", "contradiction", "contradicted", "no", "unfaithful", "false", "neutral",
@@ -63,17 +56,24 @@ def parse_verdict(text: str) -> tuple[bool | None, str]:
     return None, reason
 
 
-class FaithfulnessConfig(SynthConfig):
+def _verdict(text: str, i: int) -> tuple[bool, str]:
+    v, reason = parse_verdict(text)
+    if v is None:
+        raise Unusable("unparsable", f"could not read a verdict from: {text[:300]!r}")
+    return v, reason
+
+
+class FaithfulnessConfig(LLMConfig):
     source: str = Field("input", description="column, meta:KEY or logical field holding the source text")
     response_field: str = Field("response", description="logical field holding the text to check")
     min_similarity: float = Field(0.3, ge=-1, le=1, description="MiniLM cosine floor between source and response")
     use_judge: bool = Field(True, description="ask the LLM judge (NLI prompt) after the similarity floor")
-    prompt_template: str | None = Field(None, description="a Jinja file replacing the NLI prompt (source, response)")
+    prompt_template: str = Field("faithfulness_nli_v1", description="prompt id or Jinja file (variables: source, response)")
     on_fail: Literal["drop", "flag"] = "drop"
     sampling: SamplingParams = Field(default_factory=lambda: SamplingParams(temperature=0.0, max_tokens=120))
 
 
-class Faithfulness(SynthStage):
+class Faithfulness(LLMStage):
     """Reject responses not supported by their source (embedding floor + NLI-style judge)."""
 
     name = "faithfulness"
@@ -90,8 +90,6 @@ class Faithfulness(SynthStage):
         sims = np.full(len(rows), np.nan)
         stats: dict = {"rows": df.height}
         try:
-            from dsforge.validators.embeddings import embed
-
             if rows:
                 a, b = embed(sources), embed(answers)
                 sims = (a * b).sum(axis=1)
@@ -112,26 +110,26 @@ class Faithfulness(SynthStage):
             else:
                 verdicts[i] = True
         if ask:
-            tmpl = Template(ctx.resolve(cfg.prompt_template).read_text() if cfg.prompt_template else NLI_PROMPT)
-            convs = [[{"role": "system", "content": SYSTEM},
-                      {"role": "user", "content": tmpl.render(source=sources[i], response=answers[i])}] for i in ask]
-            for i, gl in zip(ask, self.generate(ctx, convs)):
-                g = gl[0]
-                if is_error(g):
-                    why[i] = ("faithfulness:llm_error", error_text(g))
+            system = load_template(SYSTEM_TEMPLATE, ctx.base_dir)
+            asked = self.ask(ctx, ask, template=cfg.prompt_template, parse_output=_verdict,
+                             format_input=lambda i, t: user(t.render(source=sources[i], response=answers[i]),
+                                                            system.render()))
+            for i, answer in zip(ask, asked):
+                o = answer.first
+                if not o.ok:
+                    why[i] = (f"faithfulness:{o.problem[0]}", o.problem[1])
                     continue
-                v, reason = parse_verdict(g.text)
-                verdicts[i], reasons[i] = v, reason or None
-                if v is None:
-                    why[i] = ("faithfulness:unparsable", f"could not read a verdict from: {g.text[:300]!r}")
-                elif not v:
-                    why[i] = ("faithfulness:unsupported", f"judge: {reason or g.text[:200]}")
+                verdicts[i], reason = o.value
+                reasons[i] = reason or None
+                if not verdicts[i]:
+                    why[i] = ("faithfulness:unsupported", f"judge: {reason or o.text[:200]}")
+            lineage = {**asked.lineage, "system_template": system.lineage(), "check": "nli"}
         out = df.with_columns(
             pl.Series("faithful", verdicts, dtype=pl.Boolean),
             pl.Series("faithfulness_similarity", [None if np.isnan(s) else float(s) for s in sims], dtype=pl.Float64),
             pl.Series("faithfulness_reason", reasons, dtype=pl.String))
         if cfg.use_judge and ask:
-            out = records.append_lineage(out, self.name, {**self.lineage_base(ctx), "check": "nli"})
+            out = records.append_lineage(out, self.name, lineage)
         keep = [w is None for w in why]
         stats.update(kept=sum(keep), judged=len(ask), low_similarity=sum(1 for w in why if w and w[0].endswith("low_similarity")),
                      unsupported=sum(1 for w in why if w and w[0].endswith("unsupported")), **self.take_usage())

@@ -14,7 +14,10 @@ The judge is asked for JSON; parsing also accepts "Score: 4", "[[A]]", "Verdict:
 A reply nothing can be read from is rejected as `judge:unparsable` with the raw text in the detail and
 in `judge_raw` (never silently kept or dropped). Scores and reasons go to judge_* columns.
 
-Not here: the backends (synth/llm.py), reference-based metrics, ensembles of judges.
+Prompts: judge_{score,classify,requirements,pairwise}_v1 and the system prompt judge_system_v1
+(pipelines/llm/prompts/); `prompt_template` replaces the mode's prompt with your own file (same variables).
+Not here: the backends (pipelines/llm/), the two-order pairwise reading (pairwise.py), reference-based
+metrics, ensembles of judges.
 """
 
 from __future__ import annotations
@@ -24,61 +27,18 @@ import re
 from typing import Any, Literal
 
 import polars as pl
-from jinja2 import Template
 from pydantic import Field
 
 from dsforge.pipelines import records
+from dsforge.pipelines.llm.config import SamplingParams
+from dsforge.pipelines.llm.parse import extract_json, parse_score, reason_of
+from dsforge.pipelines.llm.prompt import load_template
+from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Messages, PromptTemplate, Unusable
+from dsforge.pipelines.row_text import text_of
 from dsforge.pipelines.stage import ConfigError, StageContext, StageResult
-from dsforge.synth.common import SynthConfig, SynthStage, extract_json, is_error, error_text, text_of
-from dsforge.synth.llm import SamplingParams
+from dsforge.validators.pairwise import judge_pairs
 
-SYSTEM = "You are a strict, fair evaluator of training data for language models. Answer only in the format asked."
-
-PROMPTS = {
-    "score": """Rate the RESPONSE to the PROMPT from 1 (very poor) to 5 (excellent) on: {{ rubric }}
-
-PROMPT:
-{{ prompt }}
-
-RESPONSE:
-{{ response }}
-
-Reply with JSON only: {"score": <1-5>, "reason": "<one short sentence>"}""",
-    "classify": """Classify the RESPONSE to the PROMPT as one of: {{ labels | join(", ") }}.
-Criteria: {{ rubric }}
-
-PROMPT:
-{{ prompt }}
-
-RESPONSE:
-{{ response }}
-
-Reply with JSON only: {"label": "<one of {{ labels | join(", ") }}>", "reason": "<one short sentence>"}""",
-    "requirements": """Check whether this example meets each requirement.
-
-PROMPT:
-{{ prompt }}
-
-RESPONSE:
-{{ response }}
-
-REQUIREMENTS:
-{% for r in requirements %}{{ loop.index }}. {{ r }}
-{% endfor %}
-Reply with JSON only: {"met": [<true or false for each requirement, in order>], "reason": "<one short sentence>"}""",
-    "pairwise": """Which response answers the PROMPT better? Criteria: {{ rubric }}
-
-PROMPT:
-{{ prompt }}
-
-RESPONSE A:
-{{ a }}
-
-RESPONSE B:
-{{ b }}
-
-Reply with JSON only: {"winner": "A" or "B" or "tie", "reason": "<one short sentence>"}""",
-}
+SYSTEM_TEMPLATE = "judge_system_v1"
 
 SCHEMAS = {  # structured output for backends that support it (openai-compatible servers, vLLM)
     "score": {"type": "object", "properties": {"score": {"type": "integer", "minimum": 1, "maximum": 5},
@@ -87,51 +47,22 @@ SCHEMAS = {  # structured output for backends that support it (openai-compatible
                  "required": ["winner", "reason"]},
 }
 
-_SCORE_PAT = re.compile(r"(?:score|rating)\s*[:=]?\s*\**\s*([1-5](?:\.\d+)?)\b|\b([1-5])\s*/\s*5\b", re.I)
-_REASON = re.compile(r"reason(?:ing)?\s*[:=]\s*(.+)", re.I | re.S)
-
-
-def _reason(text: str, obj: Any) -> str:
-    if isinstance(obj, dict) and obj.get("reason"):
-        return str(obj["reason"]).strip()[:500]
-    m = _REASON.search(text or "")
-    return (m.group(1) if m else "").strip().splitlines()[0][:500] if m else ""
-
-
-def parse_score(text: str) -> tuple[float | None, str]:
-    obj = extract_json(text)
-    if isinstance(obj, dict):
-        v = obj.get("score", obj.get("rating"))
-        try:
-            if v is not None and 1 <= float(v) <= 5:
-                return float(v), _reason(text, obj)
-        except (TypeError, ValueError):
-            pass
-    found = [m.group(1) or m.group(2) for m in _SCORE_PAT.finditer(text or "")]
-    if found:
-        return float(found[-1]), _reason(text, None)
-    stripped = (text or "").strip()
-    if re.fullmatch(r"[1-5](\.0)?", stripped):
-        return float(stripped), ""
-    return None, ""
-
-
 def parse_label(text: str, labels: list[str]) -> tuple[str | None, str]:
     obj = extract_json(text)
     if isinstance(obj, dict):
         v = str(obj.get("label", obj.get("verdict", obj.get("class", "")))).strip().lower()
         for lab in labels:
             if v == lab.lower():
-                return lab, _reason(text, obj)
+                return lab, reason_of(text, obj)
     low = (text or "").lower()
     m = re.search(r"(?:label|verdict|class(?:ification)?|answer)\s*[:=]\s*\**\s*([\w-]+)", low)
     if m:
         for lab in labels:
             if m.group(1) == lab.lower():
-                return lab, _reason(text, None)
+                return lab, reason_of(text)
     hits = [lab for lab in labels if re.search(rf"\b{re.escape(lab.lower())}\b", low)]
     if len(hits) == 1:
-        return hits[0], _reason(text, None)
+        return hits[0], reason_of(text)
     return None, ""
 
 
@@ -141,10 +72,10 @@ def parse_requirements(text: str, n: int) -> tuple[list[bool] | None, str]:
     if isinstance(met, list) and len(met) == n:
         vals = [_as_bool(x) for x in met]
         if all(v is not None for v in vals):
-            return vals, _reason(text, obj)
+            return vals, reason_of(text, obj)
     lines = re.findall(r"^\s*(\d+)[.):]\s*.*?\b(yes|no|true|false|met|not met)\b", text or "", re.I | re.M)
     if len(lines) == n:
-        return [v.lower() in ("yes", "true", "met") for _, v in lines], _reason(text, None)
+        return [v.lower() in ("yes", "true", "met") for _, v in lines], reason_of(text)
     return None, ""
 
 
@@ -155,25 +86,7 @@ def _as_bool(x: Any) -> bool | None:
     return True if s in ("yes", "true", "1", "met") else False if s in ("no", "false", "0", "not met") else None
 
 
-def parse_winner(text: str) -> tuple[str | None, str]:
-    obj = extract_json(text)
-    if isinstance(obj, dict):
-        w = str(obj.get("winner", obj.get("better", ""))).strip().upper()
-        if w in ("A", "B"):
-            return w, _reason(text, obj)
-        if w in ("TIE", "EQUAL", "NONE"):
-            return "tie", _reason(text, obj)
-    m = re.search(r"\[\[(A|B|C|tie)\]\]", text or "", re.I) or re.search(
-        r"(?:winner|better(?: response)?|answer|verdict)\s*(?:is)?\s*[:=]?\s*\**\s*(?:response\s+)?\b(A|B|tie)\b", text or "", re.I)
-    if m:
-        w = m.group(1).upper()
-        return ("tie" if w in ("TIE", "C") else w), _reason(text, None)
-    if re.fullmatch(r"\s*(A|B)\s*\.?\s*", text or ""):
-        return text.strip().strip(".").upper(), ""
-    return None, ""
-
-
-class JudgeConfig(SynthConfig):
+class JudgeConfig(LLMConfig):
     mode: Literal["score", "classify", "requirements", "pairwise"] = Field("score", description="how the judge answers")
     rubric: str = Field("helpfulness, correctness, and clarity", description="what the judge looks at")
     labels: list[str] = Field(["good", "bad"], description="classify: the labels")
@@ -185,12 +98,12 @@ class JudgeConfig(SynthConfig):
         "agree", description="pairwise: keep all rows, rows with an order-consistent verdict, or those agreeing with the label")
     prompt_field: str = Field("prompt", description="logical field shown as the PROMPT")
     response_field: str = Field("answer", description="logical field shown as the RESPONSE")
-    prompt_template: str | None = Field(None, description="a Jinja file replacing the shipped prompt (same variables)")
+    prompt_template: str | None = Field(None, description="a prompt id or Jinja file replacing judge_<mode>_v1 (same variables)")
     on_fail: Literal["drop", "flag"] = Field("drop", description="drop rows below the bar, or keep them flagged")
     sampling: SamplingParams = Field(default_factory=lambda: SamplingParams(temperature=0.0, max_tokens=160))
 
 
-class Judge(SynthStage):
+class Judge(LLMStage):
     """Score, classify or requirement-check rows with an LLM judge; pairwise mode checks position bias."""
 
     name = "judge"
@@ -199,56 +112,66 @@ class Judge(SynthStage):
     # so an interrupted run re-asks nothing.
     batch_size = None
 
+    def format_input(self, row: dict[str, Any], template: PromptTemplate) -> Messages:
+        cfg: JudgeConfig = self.config
+        return [{"role": "system", "content": self._system.render()},
+                {"role": "user", "content": template.render(
+                    prompt=text_of(row, cfg.prompt_field), response=text_of(row, cfg.response_field),
+                    rubric=cfg.rubric, labels=cfg.labels, requirements=cfg.requirements)}]
+
+    def parse_output(self, text: str, row: dict[str, Any]) -> tuple[float | None, str | None, bool, str]:
+        """(score, label, meets the bar, reason) for the pointwise modes."""
+        cfg: JudgeConfig = self.config
+        if cfg.mode == "score":
+            s, reason = parse_score(text)
+            label, ok = None, s is not None and s >= cfg.threshold
+        elif cfg.mode == "classify":
+            label, reason = parse_label(text, cfg.labels)
+            s, ok = None, label == cfg.keep_label
+        else:
+            met, reason = parse_requirements(text, len(cfg.requirements))
+            s = float(sum(met)) if met is not None else None
+            label = None if met is None else ",".join("y" if m else "n" for m in met)
+            ok = met is not None and sum(met) >= self._need()
+        if s is None and label is None:
+            raise Unusable("unparsable", f"could not read a {cfg.mode} verdict from: {text[:300]!r}")
+        return s, label, ok, reason
+
+    def _need(self) -> int:
+        cfg: JudgeConfig = self.config
+        return len(cfg.requirements) if cfg.min_met is None else cfg.min_met
+
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg: JudgeConfig = self.config
         if cfg.mode == "requirements" and not cfg.requirements:
             raise ConfigError("judge: mode requirements needs a `requirements:` list")
         if cfg.mode == "classify" and cfg.keep_label not in cfg.labels:
             raise ConfigError(f"judge: keep_label {cfg.keep_label!r} is not one of labels {cfg.labels}")
-        text = (ctx.resolve(cfg.prompt_template).read_text() if cfg.prompt_template else PROMPTS[cfg.mode])
-        tmpl = Template(text)
+        self._system = load_template(SYSTEM_TEMPLATE, ctx.base_dir)
+        template = cfg.prompt_template or f"judge_{cfg.mode}_v1"
         rows = list(df.iter_rows(named=True))
         if cfg.mode == "pairwise":
-            return self._pairwise(df, rows, tmpl, ctx)
-        convs = [[{"role": "system", "content": SYSTEM}, {"role": "user", "content": tmpl.render(
-            prompt=text_of(r, cfg.prompt_field), response=text_of(r, cfg.response_field), rubric=cfg.rubric,
-            labels=cfg.labels, requirements=cfg.requirements)}] for r in rows]
-        gens = self.generate(ctx, convs, self._params())
+            return self._pairwise(df, rows, template, ctx)
+        asked = self.ask(ctx, rows, template=template, params=self._params())
         scores, labels, reasons, raws, keep, why = [], [], [], [], [], []
-        need = len(cfg.requirements) if cfg.min_met is None else cfg.min_met
-        for g in (gl[0] for gl in gens):
-            raw = g.text
-            raws.append(raw)
-            if is_error(g):
+        for answer in asked:
+            o = answer.first
+            raws.append(o.text)
+            if not o.ok:
                 scores.append(None), labels.append(None), reasons.append(None), keep.append(False)
-                why.append(("judge:llm_error", error_text(g)))
+                why.append((f"judge:{o.problem[0]}", o.problem[1]))
                 continue
-            if cfg.mode == "score":
-                s, reason = parse_score(raw)
-                ok, label = (s is not None and s >= cfg.threshold), None
-            elif cfg.mode == "classify":
-                label, reason = parse_label(raw, cfg.labels)
-                s, ok = None, label == cfg.keep_label
-            else:
-                met, reason = parse_requirements(raw, len(cfg.requirements))
-                s = float(sum(met)) if met is not None else None
-                label = None if met is None else ",".join("y" if m else "n" for m in met)
-                ok = met is not None and sum(met) >= need
-            parsed = s is not None or label is not None
+            s, label, ok, reason = o.value
             scores.append(s), labels.append(label), reasons.append(reason or None), keep.append(ok)
-            if not parsed:
-                why.append(("judge:unparsable", f"could not read a {cfg.mode} verdict from: {raw[:300]!r}"))
-            elif not ok:
-                if cfg.mode == "score":
-                    what = f"score {s:g} < threshold {cfg.threshold:g}"
-                elif cfg.mode == "classify":
-                    what = f"label {label!r} != {cfg.keep_label!r}"
-                else:
-                    what = f"met {s:g} of {len(cfg.requirements)} requirements (need {need})"
-                why.append((f"judge:{'below_threshold' if cfg.mode == 'score' else 'rejected_' + cfg.mode}",
-                            f"{what}: {reason}"))
-            else:
+            if ok:
                 why.append(None)
+            elif cfg.mode == "score":
+                why.append(("judge:below_threshold", f"score {s:g} < threshold {cfg.threshold:g}: {reason}"))
+            elif cfg.mode == "classify":
+                why.append(("judge:rejected_classify", f"label {label!r} != {cfg.keep_label!r}: {reason}"))
+            else:
+                why.append(("judge:rejected_requirements",
+                            f"met {s:g} of {len(cfg.requirements)} requirements (need {self._need()}): {reason}"))
         out = df.with_columns(
             pl.Series("judge_score", scores, dtype=pl.Float64), pl.Series("judge_label", labels, dtype=pl.String),
             pl.Series("judge_reason", reasons, dtype=pl.String), pl.Series("judge_raw", raws, dtype=pl.String))
@@ -257,8 +180,11 @@ class Judge(SynthStage):
         valid = [s for s in scores if s is not None]
         if valid:
             stats["mean_score"] = round(sum(valid) / len(valid), 3)
-        out = records.append_lineage(out, self.name, {**self.lineage_base(ctx), "mode": cfg.mode, "rubric": cfg.rubric})
+        out = records.append_lineage(out, self.name, self._lineage(asked.lineage))
         return self._result(out, keep, why, stats)
+
+    def _lineage(self, info: dict[str, Any]) -> dict[str, Any]:
+        return {**info, "system_template": self._system.lineage(), "mode": self.config.mode, "rubric": self.config.rubric}
 
     def _params(self) -> SamplingParams:
         """The sampling params, with a JSON schema for the verdict where the backend can enforce one."""
@@ -272,53 +198,44 @@ class Judge(SynthStage):
         cfg = self.config
         mask = pl.Series(keep, dtype=pl.Boolean)
         if cfg.on_fail == "flag":
-            bad = pl.Series([w is not None and w[0] == "judge:llm_error" for w in why])
+            failed = {"judge:llm_error", "judge:budget_reached"}
+            bad = pl.Series([w is not None and w[0] in failed for w in why])
             return StageResult(kept=out.filter(~bad), rejected=self.reject(
-                out.filter(bad), "llm_error", pl.Series([w[1] for w in why if w and w[0] == "judge:llm_error"], dtype=pl.String)),
-                stats=stats)
+                out.filter(bad), pl.Series([w[0] for w in why if w and w[0] in failed], dtype=pl.String),
+                pl.Series([w[1] for w in why if w and w[0] in failed], dtype=pl.String)), stats=stats)
         rej = [w for w in why if w is not None]
         return StageResult(kept=out.filter(mask), stats=stats, rejected=self.reject(
             out.filter(~mask), pl.Series([w[0] for w in rej], dtype=pl.String), pl.Series([w[1] for w in rej], dtype=pl.String)))
 
-    def _pairwise(self, df: pl.DataFrame, rows: list[dict[str, Any]], tmpl: Template, ctx: StageContext) -> StageResult:
+    def _pairwise(self, df: pl.DataFrame, rows: list[dict[str, Any]], template: str, ctx: StageContext) -> StageResult:
         cfg: JudgeConfig = self.config
         if any(r.get("kind") != "preference" for r in rows):
             raise ConfigError("judge: pairwise mode needs preference rows (chosen and rejected); "
                               f"got kinds {sorted({str(r.get('kind')) for r in rows})}")
-        convs = []
-        for r in rows:
-            p = text_of(r, cfg.prompt_field)
-            for a, b in ((r["chosen"], r["rejected"]), (r["rejected"], r["chosen"])):
-                convs.append([{"role": "system", "content": SYSTEM},
-                              {"role": "user", "content": tmpl.render(prompt=p, a=a, b=b, rubric=cfg.rubric)}])
-        gens = self.generate(ctx, convs, self._params())
+        pairs = [(text_of(r, cfg.prompt_field), r["chosen"], r["rejected"]) for r in rows]
+        verdicts, asked = judge_pairs(self, ctx, pairs, template=template, params=self._params(),
+                                      system=self._system, rubric=cfg.rubric)
         prefs, consistent, reasons, raws, keep, why = [], [], [], [], [], []
-        for i in range(len(rows)):
-            g1, g2 = gens[2 * i][0], gens[2 * i + 1][0]
-            raws.append(json.dumps([g1.text, g2.text], ensure_ascii=False))
-            if is_error(g1) or is_error(g2):
+        for v in verdicts:
+            raws.append(json.dumps([o.text for o in v.outputs], ensure_ascii=False))
+            if v.winner is None:
                 prefs.append(None), consistent.append(None), reasons.append(None), keep.append(False)
-                why.append(("judge:llm_error", error_text(g1 if is_error(g1) else g2)))
+                why.append((f"judge:{v.problem[0]}", v.problem[1]))
                 continue
-            (w1, r1), (w2, r2) = parse_winner(g1.text), parse_winner(g2.text)
-            if w1 is None or w2 is None:
-                prefs.append(None), consistent.append(None), reasons.append(None), keep.append(False)
-                why.append(("judge:unparsable", f"could not read a winner from: {(g1.text if w1 is None else g2.text)[:300]!r}"))
-                continue
-            # order 1: A = chosen; order 2: A = rejected
-            v1 = {"A": "chosen", "B": "rejected", "tie": "tie"}[w1]
-            v2 = {"A": "rejected", "B": "chosen", "tie": "tie"}[w2]
-            same = v1 == v2
-            pref = v1 if same else "inconsistent"
-            prefs.append(pref), consistent.append(same), reasons.append(r1 or r2 or None)
+            # a = chosen, b = rejected
+            pref = {"a": "chosen", "b": "rejected"}.get(v.winner, v.winner)
+            same = v.winner != "inconsistent"
+            prefs.append(pref), consistent.append(same), reasons.append(v.reason or None)
             ok = cfg.keep == "all" or (cfg.keep == "consistent" and same) or (cfg.keep == "agree" and pref == "chosen")
             keep.append(ok)
             if ok:
                 why.append(None)
             elif not same:
-                why.append(("judge:position_inconsistent", f"order chosen-first says {v1}, rejected-first says {v2}"))
+                first = {"A": "chosen", "B": "rejected"}.get(v.order_ab, "tie")
+                second = {"A": "rejected", "B": "chosen"}.get(v.order_ba, "tie")
+                why.append(("judge:position_inconsistent", f"order chosen-first says {first}, rejected-first says {second}"))
             else:
-                why.append(("judge:disagrees_with_label", f"judge prefers {pref} in both orders: {r1 or r2}"))
+                why.append(("judge:disagrees_with_label", f"judge prefers {pref} in both orders: {v.reason}"))
         out = df.with_columns(
             pl.Series("judge_preferred", prefs, dtype=pl.String), pl.Series("judge_consistent", consistent, dtype=pl.Boolean),
             pl.Series("judge_reason", reasons, dtype=pl.String), pl.Series("judge_raw", raws, dtype=pl.String))
@@ -326,5 +243,5 @@ class Judge(SynthStage):
         stats = {"rows": df.height, "mode": "pairwise", "judged": len(judged), "consistent": sum(judged),
                  "position_consistency_rate": round(sum(judged) / len(judged), 4) if judged else None,
                  "agree_with_label": sum(1 for p in prefs if p == "chosen"), **self.take_usage()}
-        out = records.append_lineage(out, self.name, {**self.lineage_base(ctx), "mode": "pairwise", "rubric": cfg.rubric})
+        out = records.append_lineage(out, self.name, self._lineage(asked.lineage))
         return self._result(out, keep, why, stats)

@@ -19,25 +19,16 @@ from typing import Literal
 
 import numpy as np
 import polars as pl
-from jinja2 import Template
 from pydantic import Field
 
 from dsforge.pipelines import records
+from dsforge.pipelines.embedded import embed
+from dsforge.pipelines.llm.config import SamplingParams
+from dsforge.pipelines.llm.prompt import load_template
+from dsforge.pipelines.llm.task import LLMConfig, LLMStage, user
+from dsforge.pipelines.row_text import text_of
 from dsforge.pipelines.stage import ConfigError, StageContext, StageResult
-from dsforge.synth.common import SynthConfig, SynthStage, is_error, text_of
-from dsforge.synth.llm import SamplingParams
-from dsforge.validators.judge import SYSTEM
-
-TOPIC_PROMPT = """Which topic does this TEXT belong to?
-
-TOPICS:
-{% for t in topics %}{{ loop.index }}. {{ t }}
-{% endfor %}0. none of these
-
-TEXT:
-{{ text }}
-
-Reply with the number of the topic only."""
+from dsforge.validators.judge import SYSTEM_TEMPLATE
 
 
 def parse_topic(text: str, topics: list[str]) -> int | None:
@@ -53,17 +44,18 @@ def parse_topic(text: str, topics: list[str]) -> int | None:
     return hits[0] if len(hits) == 1 else None
 
 
-class RelevanceConfig(SynthConfig):
+class RelevanceConfig(LLMConfig):
     topics: list[str] = Field([], description="the task's topics (name, or 'name: description')")
     topics_file: str | None = Field(None, description="file with one topic per line (instead of topics)")
     field: str = Field("prompt", description="logical text field classified")
     method: Literal["embedding", "judge", "both"] = Field("embedding", description="how topics are assigned")
     min_similarity: float = Field(0.15, ge=-1, le=1, description="embedding: best-topic cosine below this is off-topic (descriptions help)")
+    prompt_template: str = Field("relevance_topic_v1", description="prompt id or Jinja file (variables: topics, text)")
     on_fail: Literal["drop", "flag"] = "drop"
     sampling: SamplingParams = Field(default_factory=lambda: SamplingParams(temperature=0.0, max_tokens=8))
 
 
-class Relevance(SynthStage):
+class Relevance(LLMStage):
     """Assign each row one of the task's topics; reject off-topic rows."""
 
     name = "relevance"
@@ -82,20 +74,19 @@ class Relevance(SynthStage):
         best = np.full(n, -1)
         sim = np.full(n, np.nan)
         if cfg.method in ("embedding", "both") and n:
-            from dsforge.validators.embeddings import embed
-
             s = embed(texts) @ embed(topics).T
             best, sim = s.argmax(axis=1), s.max(axis=1)
         emb_choice = [int(b) if not np.isnan(v) and v >= cfg.min_similarity else -1 for b, v in zip(best, sim)]
         choice: list[int | None] = list(emb_choice) if cfg.method == "embedding" else [None] * n
         method = [cfg.method if cfg.method == "embedding" else "judge"] * n
         if cfg.method in ("judge", "both") and n:
-            tmpl = Template(TOPIC_PROMPT)
-            convs = [[{"role": "system", "content": SYSTEM},
-                      {"role": "user", "content": tmpl.render(topics=topics, text=t)}] for t in texts]
-            for i, gl in enumerate(self.generate(ctx, convs)):
-                g = gl[0]
-                c = None if is_error(g) else parse_topic(g.text, topics)
+            system = load_template(SYSTEM_TEMPLATE, ctx.base_dir)
+            asked = self.ask(ctx, texts, template=cfg.prompt_template,
+                             format_input=lambda text, t: user(t.render(topics=topics, text=text), system.render()),
+                             parse_output=lambda text, _: parse_topic(text, topics))
+            lineage = {**asked.lineage, "system_template": system.lineage(), "topics": len(topics)}
+            for i, answer in enumerate(asked):
+                c = answer.first.value
                 if c is None and cfg.method == "both":
                     c, method[i] = emb_choice[i], "embedding-fallback"
                 choice[i] = c
@@ -113,7 +104,7 @@ class Relevance(SynthStage):
             pl.Series("topic_similarity", [None if np.isnan(v) else float(v) for v in sim], dtype=pl.Float64),
             pl.Series("topic_method", method, dtype=pl.String))
         if cfg.method != "embedding":
-            out = records.append_lineage(out, self.name, {**self.lineage_base(ctx), "topics": len(topics)})
+            out = records.append_lineage(out, self.name, lineage)
         keep = [w is None for w in why]
         counts: dict = {}
         for c in choice:

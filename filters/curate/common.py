@@ -32,13 +32,6 @@ def group_values(df: pl.DataFrame, spec: str, stage: str) -> pl.Series:
     return values.fill_null(MISSING).rename("group")
 
 
-def encode(model, texts: list[str], batch_size: int, max_seq_length: int) -> np.ndarray:
-    """Unit-length MiniLM embeddings (rows) of texts; `model` comes from dedup.semantic.load_minilm."""
-    model.max_seq_length = max_seq_length
-    return np.asarray(model.encode([t or "" for t in texts], batch_size=batch_size, normalize_embeddings=True,
-                                   convert_to_numpy=True, show_progress_bar=False), dtype=np.float32)
-
-
 def seeded_order(ids: list[str], seed: int) -> np.ndarray:
     """Positions of the rows in a random order fixed by the seed and each row's id (sha256 of seed:id)."""
     keys = [hashlib.sha256(f"{seed}:{i}".encode()).digest()[:8] for i in ids]

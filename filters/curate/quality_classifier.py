@@ -31,8 +31,9 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
-from dsforge.filters.curate.common import encode, seeded_order
+from dsforge.filters.curate.common import seeded_order
 from dsforge.pipelines import records
+from dsforge.pipelines.embedded import embed
 from dsforge.pipelines.stage import ConfigError, Stage, StageConfig, StageContext, StageResult
 from dsforge.validators.judge import Judge, JudgeConfig
 
@@ -64,7 +65,6 @@ class QualityClassifier(Stage):
 
     def __init__(self, config=None):
         super().__init__(config)
-        self._model = None
         self._judge = Judge(self.config.judge.model_copy(update={"on_fail": "flag"}))
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
@@ -101,7 +101,7 @@ class QualityClassifier(Stage):
         ctx.work_dir.mkdir(parents=True, exist_ok=True)
         scored.with_columns(pl.col("id").is_in(train_ids).alias("used_for_training")).write_parquet(sample_file)
         judge_info = {**self._judge.lineage_base(ctx), "mode": cfg.judge.mode, "rubric": cfg.judge.rubric,
-                      "prompt_template": cfg.judge.prompt_template or "judge score prompt (validators/judge.py)"}
+                      "prompt_template": cfg.judge.prompt_template or "judge_score_v1"}
         info = {"judge": judge_info,
                 "training_sample": {"rows": len(train_ids), "held_out": int(n_test), "file": sample_file.name,
                                     "ids_sha256": hashlib.sha256("\n".join(train_ids).encode()).hexdigest()[:16]},
@@ -120,12 +120,8 @@ class QualityClassifier(Stage):
         return StageResult(kept=out.filter(keep), rejected=rejected, stats=stats)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        cfg: QualityClassifierConfig = self.config
-        if self._model is None:
-            from dsforge.dedup.semantic import load_minilm
-
-            self._model = load_minilm(cfg.device)
-        return encode(self._model, texts, cfg.embed_batch_size, cfg.max_seq_length)
+        cfg = self.config
+        return embed(texts, device=cfg.device, batch_size=cfg.embed_batch_size, max_seq_length=cfg.max_seq_length)
 
 
 def agreement_stats(judge: np.ndarray, pred: np.ndarray, threshold: float) -> dict[str, Any]:

@@ -67,13 +67,9 @@ def diversity_section(df: pl.DataFrame, texts: pl.Series, groups: dict[str, pl.S
     out["near_duplicate_rows"] = int(near.sum())
     pick = np.sort(np.random.default_rng(seed).permutation(n)[: min(sample, n)])
     try:
-        from dsforge.dedup.semantic import load_minilm
+        from dsforge.pipelines.embedded import embed
 
-        model = load_minilm("cpu")
-        model.max_seq_length = 128
-        emb = np.asarray(model.encode(texts.gather(pick).fill_null("").to_list(), batch_size=64,
-                                      normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False),
-                         dtype=np.float32)
+        emb = embed(texts.gather(pick).fill_null("").to_list(), max_seq_length=128)
     except Exception as e:  # MissingModelError, a broken install: report, do not fail the inspection
         log.warning("inspect: diversity figures skipped: %s", e)
         out["warning"] = f"diversity figures skipped: {e}"
@@ -99,7 +95,7 @@ def diversity_section(df: pl.DataFrame, texts: pl.Series, groups: dict[str, pl.S
 
 
 def _near_duplicate_flags(texts: pl.Series) -> np.ndarray:
-    from dsforge.dedup.minhash import MinhashDedupConfig, in_process_clusters
+    from dsforge.pipelines.neardup.minhash import MinhashConfig, in_process_clusters
 
-    labels, _, _ = in_process_clusters(texts.fill_null(""), MinhashDedupConfig(), 0)
+    labels, _, _ = in_process_clusters(texts.fill_null(""), MinhashConfig(), 0)
     return np.asarray(labels) >= 0

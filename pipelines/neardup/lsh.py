@@ -26,7 +26,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from dsforge.dedup.shingles import ShingleHashes, mix64
+from dsforge.pipelines.neardup.shingles import ShingleHashes, mix64
 
 BLOCK_SHINGLES = 4096  # shingles per hashing block: 128 perms x 4096 x 8 B = 4 MiB
 

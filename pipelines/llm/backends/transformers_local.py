@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from dsforge.pipelines.embedded import SMOLLM2_ID, MissingModelError, smollm2_model_dir
-from dsforge.synth.backends.base import BaseBackend, OnDone, Request, timer
-from dsforge.synth.llm import BackendConfig, Generation, SamplingParams
+from dsforge.pipelines.llm.backends.base import BaseBackend, OnDone, Request, timer
+from dsforge.pipelines.llm.config import TransformersConfig, SamplingParams
+from dsforge.pipelines.llm.seam import Generation
 
 
 def resolve_model(spec: str) -> tuple[Path, str]:
@@ -94,7 +95,7 @@ def _make_sampler(seeds: list[int | None], temperature: float, top_p: float, dev
 class TransformersBackend(BaseBackend):
     name = "transformers"
 
-    def __init__(self, config: BackendConfig):
+    def __init__(self, config: TransformersConfig):
         super().__init__(config)
         import torch
 

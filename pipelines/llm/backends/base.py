@@ -3,7 +3,7 @@
 A backend implements `run_requests(requests, params, on_done)`; `generate` (the public seam) expands each
 conversation into `params.n` requests and regroups the answers. Completion i of a conversation is sampled
 with seed `params.seed + i`, so each completion is reproducible on its own and can be cached on its own
-(synth/cache.py calls `run_requests` with only the requests it has no answer for).
+(llm/cache.py calls `run_requests` with only the requests it has no answer for).
 `on_done(position, generation)` is called as soon as a request finishes, so the cache can keep it even
 if a later request in the same batch crashes the run.
 """
@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from dsforge.synth.llm import BackendConfig, Generation, Messages, SamplingParams, UsageCounter
+from dsforge.pipelines.llm.config import BackendConfig, SamplingParams
+from dsforge.pipelines.llm.seam import Generation, Messages, UsageCounter
 
 OnDone = Callable[[int, Generation], None]
 

@@ -25,8 +25,9 @@ import time
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from dsforge.synth.backends.base import BaseBackend, OnDone, Request
-from dsforge.synth.llm import BackendConfig, Generation, SamplingParams
+from dsforge.pipelines.llm.backends.base import BaseBackend, OnDone, Request
+from dsforge.pipelines.llm.config import OpenAIConfig, SamplingParams
+from dsforge.pipelines.llm.seam import Generation
 
 RETRY_STATUS = {408, 409, 429}
 
@@ -71,7 +72,7 @@ def run_coroutine(coro):
 class OpenAIBackend(BaseBackend):
     name = "openai"
 
-    def __init__(self, config: BackendConfig):
+    def __init__(self, config: OpenAIConfig):
         super().__init__(config)
         try:
             import openai  # noqa: F401

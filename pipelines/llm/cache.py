@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dsforge.synth.backends.base import BaseBackend, OnDone, Request
-from dsforge.synth.llm import Generation, Messages, SamplingParams
+from dsforge.pipelines.llm.backends.base import BaseBackend, OnDone, Request
+from dsforge.pipelines.llm.seam import Generation, Messages, SamplingParams
 
 SCHEMA_VERSION = 1
 

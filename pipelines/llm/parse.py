@@ -1,0 +1,128 @@
+"""Reading model text: lists, code blocks, JSON, scores and pairwise verdicts, tolerant of what small models write.
+
+Each parser returns None (or an empty list) for text it cannot read, never raises: the caller turns that
+into a reject with the raw text (task.py's `Unusable`). The two judge readings that several stages share
+live here once: `parse_score` (a 1-5 score and the judge's reason) and `parse_winner` (a pairwise verdict).
+
+Not here: stage-specific formats (self-instruct's task blocks, long-context's Q/A pairs, judge labels and
+checklists), which sit next to the stage that asks for them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Iterable
+
+_FENCE = re.compile(r"```[a-zA-Z0-9_+-]*\n(.*?)(?:```|$)", re.S)
+_NUMBERED = re.compile(r"^\s*(?:\d+\s*[.):]|[-*•])\s+(.+?)\s*$")
+_SCORE = re.compile(r"(?:score|rating)\s*[:=]?\s*\**\s*(\d+(?:\.\d+)?)|\b(\d+(?:\.\d+)?)\s*/\s*5\b", re.I)
+_REASON = re.compile(r"reason(?:ing)?\s*[:=]\s*(.+)", re.I | re.S)
+_WINNER = re.compile(r"\[\[(A|B|C|tie)\]\]|(?:verdict|winner|better(?: response)?|answer)\s*(?:is)?\s*[:=]?\s*\**\s*"
+                     r"\[*\s*(?:response\s+|assistant\s+)?\b(A|B|tie)\b", re.I)
+
+
+def strip_text(text: str) -> str:
+    return (text or "").strip().strip('"').strip()
+
+
+def code_block(text: str, prefer: str = "python") -> str | None:
+    """The first fenced code block (preferring one tagged `prefer`), or None."""
+    tagged = re.search(rf"```{prefer}\s*\n(.*?)(?:```|$)", text or "", re.S | re.I)
+    if tagged:
+        return tagged.group(1).strip() or None
+    m = _FENCE.search(text or "")
+    return m.group(1).strip() or None if m else None
+
+
+def numbered_list(text: str) -> list[str]:
+    """Items of a numbered or bulleted list; falls back to non-empty lines when there are no markers."""
+    lines = [ln for ln in (text or "").splitlines() if ln.strip()]
+    items = [m.group(1).strip().strip('"').strip() for ln in lines if (m := _NUMBERED.match(ln))]
+    if not items and len(lines) >= 2:  # an unmarked list: several short lines (one line of prose is no list)
+        items = [ln.strip().strip('"').strip() for ln in lines
+                 if 1 <= len(ln.split()) <= 20 and not ln.rstrip().endswith(":")]
+    seen, out = set(), []
+    for it in items:
+        key = it.lower()
+        if it and key not in seen:
+            seen.add(key)
+            out.append(it)
+    return out
+
+
+def extract_json(text: str) -> Any | None:
+    """The first JSON object or array in the text (inside a code fence or not), or None."""
+    candidates = [m.group(1) for m in _FENCE.finditer(text or "")] + [text or ""]
+    dec = json.JSONDecoder()
+    for cand in candidates:
+        for i, ch in enumerate(cand):
+            if ch in "[{":
+                try:
+                    return dec.raw_decode(cand[i:])[0]
+                except ValueError:
+                    continue
+    return None
+
+
+def first_paragraph(text: str, prefixes: Iterable[str] = ()) -> str:
+    """The first non-empty paragraph with a leading label such as "Instruction:" removed."""
+    t = (text or "").strip()
+    for p in prefixes:
+        t = re.sub(rf"^\s*{re.escape(p)}\s*", "", t, flags=re.I)
+    para = re.split(r"\n\s*\n", t, maxsplit=1)[0]
+    return strip_text(para)
+
+
+def reason_of(text: str, obj: Any = None) -> str:
+    """The judge's reason: the JSON object's "reason", else the line after "Reason:", else ""."""
+    if isinstance(obj, dict) and obj.get("reason"):
+        return str(obj["reason"]).strip()[:500]
+    m = _REASON.search(text or "")
+    return m.group(1).strip().splitlines()[0][:500] if m and m.group(1).strip() else ""
+
+
+def parse_score(text: str, low: int = 1, high: int = 5) -> tuple[float | None, str]:
+    """(score, reason) from a judge's reply; score None when no score within [low, high] can be read.
+
+    Read in order: a JSON object's "score" (or "rating"); the last "Score: N", "Rating: N" or "N/5"; a
+    lone number on the last line ("I would say\\n5")."""
+    obj = extract_json(text)
+    if isinstance(obj, dict):
+        v = obj.get("score", obj.get("rating"))
+        try:
+            if v is not None and low <= float(v) <= high:
+                return float(v), reason_of(text, obj)
+        except (TypeError, ValueError):
+            pass
+    found = [float(a or b) for a, b in _SCORE.findall(text or "")]
+    found = [f for f in found if low <= f <= high]
+    if found:
+        return found[-1], reason_of(text)
+    lines = [ln for ln in (text or "").strip().splitlines() if ln.strip()]
+    if lines:
+        m = re.fullmatch(r"\D*?(\d+(?:\.\d+)?)\D*", lines[-1].strip())
+        if m and low <= float(m.group(1)) <= high:
+            return float(m.group(1)), reason_of(text)
+    return None, ""
+
+
+def parse_winner(text: str) -> tuple[str | None, str]:
+    """("A" | "B" | "tie" | None, reason) from a pairwise judge's reply.
+
+    Read in order: a JSON object's "winner" (or "better"); the last "[[A]]", "Verdict: B", "The better
+    response is A" and the like; a bare A, B or tie on the last line."""
+    obj = extract_json(text)
+    if isinstance(obj, dict):
+        w = str(obj.get("winner", obj.get("better", ""))).strip().upper()
+        if w in ("A", "B"):
+            return w, reason_of(text, obj)
+        if w in ("TIE", "EQUAL", "NONE"):
+            return "tie", reason_of(text, obj)
+    found = [(a or b).upper() for a, b in _WINNER.findall(text or "")]
+    if found:
+        return ("tie" if found[-1] in ("TIE", "C") else found[-1]), reason_of(text)
+    lines = [ln.strip().strip("[]*.") for ln in (text or "").strip().splitlines() if ln.strip()]
+    if lines and lines[-1].upper() in ("A", "B", "TIE"):
+        return ("tie" if lines[-1].upper() == "TIE" else lines[-1].upper()), reason_of(text)
+    return None, ""

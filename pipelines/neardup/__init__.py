@@ -1,0 +1,1 @@
+"""Near-duplicate primitives shared by dedup, split and inspect: shingles, MinHash + LSH, clusters."""
