@@ -10,6 +10,9 @@ the engine, up to the hash functions each engine uses.
 bands/rows: give both, or give `threshold` and they are derived with datasketch's optimisation of the
 false-positive/false-negative areas under the S-curve 1-(1-s^rows)^bands. `verify` drops candidate pairs
 whose signature estimate of Jaccard is below the threshold (fewer false positives; in-process only).
+Clusters are chains of verified pairs by default, so a dropped row can be under the threshold from the
+kept row (e.g. est. Jaccard 0.65 at threshold 0.8, through a row between them: the clusters table shows
+it); `linkage: representative` drops a row only when its own pair with the kept row passed (clusters.py).
 
 Not here: exact duplicates (exact.py) and meaning-level duplicates (semantic.py).
 """
@@ -24,14 +27,14 @@ import polars as pl
 from pydantic import Field, model_validator
 
 from dsforge.dedup import lsh
-from dsforge.dedup.clusters import KeepConfig, cluster_meta, cluster_verdicts, pick_kept
+from dsforge.dedup.clusters import KeepConfig, cluster_labels, cluster_meta, cluster_verdicts, pick_kept
 from dsforge.dedup.shingles import normalise, shingle_hashes
-from dsforge.pipelines import records
+from dsforge.pipelines.fields import TextField, ref
 from dsforge.pipelines.stage import Stage, StageContext, StageResult, Verdicts, apply_verdicts
 
 
 class MinhashDedupConfig(KeepConfig):
-    field: str = Field("conversation", description=f"logical text field to compare: {', '.join(records.TEXT_FIELDS)}")
+    field: TextField = Field(ref("conversation"), description="text field to compare (pipelines/fields.py)")
     shingle: Literal["word", "char"] = Field("word", description="n-grams of words or of characters")
     ngram: int = Field(5, ge=1, le=64, description="shingle size in words (or characters)")
     num_perm: int = Field(128, ge=2, le=1024, description="MinHash permutations (signature length)")
@@ -55,6 +58,9 @@ class MinhashDedupConfig(KeepConfig):
             raise ValueError("give both bands and rows, or neither (then they come from threshold)")
         if self.bands is not None and self.bands * self.rows > self.num_perm:
             raise ValueError(f"bands x rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}")
+        if self.linkage == "representative" and (self.engine == "datatrove" or not self.verify):
+            raise ValueError("linkage=representative needs every pair checked against the threshold: use "
+                             "engine=in-process with verify=true (datatrove gives clusters, not pairs)")
         if self.engine == "datatrove" and self.shingle != "word":
             raise ValueError("engine=datatrove supports shingle=word only (datatrove hashes word n-grams); "
                              "use engine=in-process for character shingles")
@@ -125,7 +131,7 @@ class MinhashDedup(Stage):
 
     def shard_keys(self, df: pl.DataFrame, ctx: StageContext) -> pl.DataFrame:
         cfg: MinhashDedupConfig = self.config
-        text = records.field_text(cfg.field)
+        text = cfg.field.expr()
         return cluster_meta(df, cfg, text).hstack(minhash_keys(df, cfg, self._seed(ctx)).drop("id"))
 
     def decide(self, keys: pl.LazyFrame, ctx: StageContext) -> Verdicts:
@@ -136,7 +142,7 @@ class MinhashDedup(Stage):
         meta = keys.select(meta_cols).collect()
         active = meta["active"].to_numpy()
         n = meta.height
-        labels, pairs = lsh_labels(keys, cfg, n, active)
+        labels, pairs = lsh_labels(keys, cfg, n, active, meta)
         kept_pos = pick_kept(meta, labels, cfg)
         similarity = np.ones(n, dtype=np.float64)  # of each dropped row to its kept row, for the audit
         moved = np.flatnonzero(kept_pos != np.arange(n))
@@ -158,7 +164,7 @@ class MinhashDedup(Stage):
         cfg: MinhashDedupConfig = self.config
         seed = self._seed(ctx)
         bands, rows = cfg.lsh_params()
-        text = records.field_text(cfg.field)
+        text = cfg.field.expr()
         texts = df.select(text.fill_null("").alias("t"))["t"]
         started = time.perf_counter()
         labels, stats = datatrove_clusters(texts, cfg, seed, ctx.work_dir / "datatrove")
@@ -185,16 +191,18 @@ def minhash_keys(df: pl.DataFrame, cfg: MinhashDedupConfig, seed: int) -> pl.Dat
     """Per row of one shard: id, whether it has shingles, its LSH band keys (b0..) and, to verify candidate
     pairs and estimate similarities, its signature. What `lsh_labels` needs, and nothing of the row's text."""
     bands, rows = cfg.lsh_params()
-    texts = df.select(records.field_text(cfg.field).fill_null("").alias("t"))["t"]
+    texts = df.select(cfg.field.expr().fill_null("").alias("t"))["t"]
     sig, active, _ = minhash_signatures(texts, cfg, seed)
     return pl.DataFrame({"id": df["id"], "active": active}).with_columns(
         *[pl.Series(f"b{b}", lsh.band_keys(sig, b, rows)) for b in range(bands)],
         pl.Series("sig", sig, dtype=pl.Array(pl.UInt32, cfg.num_perm)))
 
 
-def lsh_labels(keys: pl.LazyFrame, cfg: MinhashDedupConfig, n: int, active: np.ndarray) -> tuple[np.ndarray, dict]:
+def lsh_labels(keys: pl.LazyFrame, cfg: MinhashDedupConfig, n: int, active: np.ndarray,
+               meta: pl.DataFrame | None = None) -> tuple[np.ndarray, dict]:
     """Cluster label per row (-1: none) over all shards' keys: candidate pairs band by band (one band in
-    memory at a time), verified with the signatures of the rows in them only, then connected components."""
+    memory at a time), verified with the signatures of the rows in them only, then clusters by the
+    config's linkage (connected components without `meta`, the rows' cluster_meta)."""
     bands, _ = cfg.lsh_params()
     pairs = lsh.candidate_pairs_from_keys(n, bands, lambda b: keys.select(f"b{b}").collect()[f"b{b}"].to_numpy(), active)
     left, right = pairs.left, pairs.right
@@ -202,7 +210,8 @@ def lsh_labels(keys: pl.LazyFrame, cfg: MinhashDedupConfig, n: int, active: np.n
         need, sub = _signatures_of(keys, cfg)(np.concatenate([left, right]))
         ok = lsh.estimated_jaccard(sub, np.searchsorted(need, left), np.searchsorted(need, right)) >= cfg.threshold
         left, right = left[ok], right[ok]
-    return lsh.components(n, left, right), {"candidates": pairs.candidates, "verified": int(len(left))}
+    labels = cluster_labels(meta, left, right, cfg) if meta is not None else lsh.components(n, left, right)
+    return labels, {"candidates": pairs.candidates, "verified": int(len(left))}
 
 
 def _signatures_of(keys: pl.LazyFrame, cfg: MinhashDedupConfig):

@@ -22,6 +22,7 @@ import polars as pl
 from pydantic import Field
 
 from dsforge.pipelines.readers import InputSpec, read_inputs
+from dsforge.pipelines.fields import TextField, ref
 from dsforge.pipelines.stage import StageContext, StageResult
 from dsforge.synth.common import (
     SynthConfig, SynthStage, error_text, first_paragraph, input_rows, is_error, load_template, new_row,
@@ -31,7 +32,7 @@ from dsforge.synth.llm import BackendConfig, SamplingParams
 
 
 class BacktranslateConfig(SynthConfig):
-    field: str = Field("text", description="where the human text is: text (documents), response, answer, ...")
+    field: TextField = Field(ref("text"), description="where the human text is: text (documents), response, answer, ...")
     min_chars: int = Field(20, ge=0, description="texts shorter than this are rejected before any call")
     max_chars: int = Field(4000, ge=1, description="texts longer than this are rejected (too long for one answer)")
     threshold: int = Field(4, ge=1, le=5, description="keep pairs whose curation score is >= this (paper: 4 or 5)")

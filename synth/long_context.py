@@ -21,6 +21,7 @@ from typing import Any
 import polars as pl
 from pydantic import Field
 
+from dsforge.pipelines.fields import TextField, ref
 from dsforge.pipelines.stage import StageContext, StageResult
 from dsforge.synth.common import (
     SynthConfig, SynthStage, error_text, input_rows, is_error, load_template, new_row, reject_row, rejects_frame,
@@ -35,7 +36,7 @@ _STOP = set("a an the of to in on at for and or but is are was were be been it i
 
 
 class LongContextQAConfig(SynthConfig):
-    field: str = Field("text", description="the document's text field")
+    field: TextField = Field(ref("text"), description="the document's text field")
     chunk_words: int = Field(300, ge=20, description="words per chunk")
     max_chunks: int = Field(20, ge=1, description="chunks used per document (evenly spread when there are more)")
     qa_per_chunk: int = Field(2, ge=1)

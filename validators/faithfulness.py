@@ -23,10 +23,10 @@ from pydantic import Field
 
 from dsforge.pipelines import records
 from dsforge.pipelines.embedded import MissingModelError
+from dsforge.pipelines.fields import TextField, ValueField, ref
 from dsforge.pipelines.stage import StageContext, StageResult
 from dsforge.synth.common import SynthConfig, SynthStage, extract_json, is_error, error_text, text_of
 from dsforge.synth.llm import SamplingParams
-from dsforge.validators.execute import column_or_meta
 from dsforge.validators.judge import SYSTEM
 
 NLI_PROMPT = """SOURCE:
@@ -64,8 +64,8 @@ def parse_verdict(text: str) -> tuple[bool | None, str]:
 
 
 class FaithfulnessConfig(SynthConfig):
-    source: str = Field("input", description="column, meta:KEY or logical field holding the source text")
-    response_field: str = Field("response", description="logical field holding the text to check")
+    source: ValueField = Field(ref("input"), description="field holding the source text: a column, metadata.KEY, prompt, ...")
+    response_field: TextField = Field(ref("response"), description="field holding the text to check")
     min_similarity: float = Field(0.3, ge=-1, le=1, description="MiniLM cosine floor between source and response")
     use_judge: bool = Field(True, description="ask the LLM judge (NLI prompt) after the similarity floor")
     prompt_template: str | None = Field(None, description="a Jinja file replacing the NLI prompt (source, response)")
@@ -82,10 +82,7 @@ class Faithfulness(SynthStage):
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg: FaithfulnessConfig = self.config
         rows = list(df.iter_rows(named=True))
-        if cfg.source in records.TEXT_FIELDS:
-            sources = [text_of(r, cfg.source) if cfg.source != "conversation" else "" for r in rows]
-        else:
-            sources = [s or "" for s in column_or_meta(df, cfg.source).to_list()]
+        sources = [s or "" for s in cfg.source.texts(df)]
         answers = [text_of(r, cfg.response_field) for r in rows]
         sims = np.full(len(rows), np.nan)
         stats: dict = {"rows": df.height}

@@ -25,9 +25,10 @@ from typing import Any, Literal
 
 import polars as pl
 from jinja2 import Template
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from dsforge.pipelines import records
+from dsforge.pipelines.fields import TextField, ref
 from dsforge.pipelines.stage import ConfigError, StageContext, StageResult
 from dsforge.synth.common import SynthConfig, SynthStage, extract_json, is_error, error_text, text_of
 from dsforge.synth.llm import SamplingParams
@@ -183,11 +184,23 @@ class JudgeConfig(SynthConfig):
     threshold: float = Field(4.0, ge=1, le=5, description="score: keep rows scoring at least this")
     keep: Literal["all", "consistent", "agree"] = Field(
         "agree", description="pairwise: keep all rows, rows with an order-consistent verdict, or those agreeing with the label")
-    prompt_field: str = Field("prompt", description="logical field shown as the PROMPT")
-    response_field: str = Field("answer", description="logical field shown as the RESPONSE")
+    prompt_field: TextField = Field(ref("prompt"), description="field shown as the PROMPT (pipelines/fields.py)")
+    response_field: TextField = Field(ref("answer"), description="field shown as the RESPONSE")
     prompt_template: str | None = Field(None, description="a Jinja file replacing the shipped prompt (same variables)")
     on_fail: Literal["drop", "flag"] = Field("drop", description="drop rows below the bar, or keep them flagged")
     sampling: SamplingParams = Field(default_factory=lambda: SamplingParams(temperature=0.0, max_tokens=160))
+
+    @model_validator(mode="after")
+    def _mode_needs(self) -> "JudgeConfig":
+        """What a mode needs is checked with the recipe (`dsforge validate`), not after ingest."""
+        if self.mode == "requirements" and not self.requirements:
+            raise ValueError("mode requirements needs a `requirements:` list, e.g. requirements: [\"answers in "
+                             "English\", \"cites the source\"]")
+        if self.min_met is not None and self.requirements and self.min_met > len(self.requirements):
+            raise ValueError(f"min_met {self.min_met} is more than the {len(self.requirements)} requirements")
+        if self.mode == "classify" and self.keep_label not in self.labels:
+            raise ValueError(f"keep_label {self.keep_label!r} is not one of labels {self.labels}")
+        return self
 
 
 class Judge(SynthStage):
@@ -201,10 +214,6 @@ class Judge(SynthStage):
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg: JudgeConfig = self.config
-        if cfg.mode == "requirements" and not cfg.requirements:
-            raise ConfigError("judge: mode requirements needs a `requirements:` list")
-        if cfg.mode == "classify" and cfg.keep_label not in cfg.labels:
-            raise ConfigError(f"judge: keep_label {cfg.keep_label!r} is not one of labels {cfg.labels}")
         text = (ctx.resolve(cfg.prompt_template).read_text() if cfg.prompt_template else PROMPTS[cfg.mode])
         tmpl = Template(text)
         rows = list(df.iter_rows(named=True))

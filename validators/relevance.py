@@ -23,6 +23,7 @@ from jinja2 import Template
 from pydantic import Field
 
 from dsforge.pipelines import records
+from dsforge.pipelines.fields import TextField, ref
 from dsforge.pipelines.stage import ConfigError, StageContext, StageResult
 from dsforge.synth.common import SynthConfig, SynthStage, is_error, text_of
 from dsforge.synth.llm import SamplingParams
@@ -56,7 +57,7 @@ def parse_topic(text: str, topics: list[str]) -> int | None:
 class RelevanceConfig(SynthConfig):
     topics: list[str] = Field([], description="the task's topics (name, or 'name: description')")
     topics_file: str | None = Field(None, description="file with one topic per line (instead of topics)")
-    field: str = Field("prompt", description="logical text field classified")
+    field: TextField = Field(ref("prompt"), description="text field classified (pipelines/fields.py)")
     method: Literal["embedding", "judge", "both"] = Field("embedding", description="how topics are assigned")
     min_similarity: float = Field(0.15, ge=-1, le=1, description="embedding: best-topic cosine below this is off-topic (descriptions help)")
     on_fail: Literal["drop", "flag"] = "drop"
