@@ -38,7 +38,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from typing import Annotated, Any
+from typing import Any
 
 import polars as pl
 from pydantic_core import core_schema
@@ -144,29 +144,37 @@ def _is_text(f: FieldRef) -> bool:
     return f.sort != "column" or f.key in TEXT_COLUMNS
 
 
-class _Checked:
-    """Pydantic hook: validate a config value with `ref` and dump it back as its string."""
+# Config types: pydantic checks the value with `ref` and dumps it back as its string. Give defaults as
+# references too (`field: TextField = ref("prompt")`): pydantic does not check defaults, and
+# tests/test_fields.py fails for a stage whose default is a plain string.
 
-    def __init__(self, text_only: bool):
-        self.text_only = text_only
 
-    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> core_schema.CoreSchema:
+class _ConfigField(FieldRef):
+    text_only = True
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> core_schema.CoreSchema:
         def check(v: str) -> FieldRef:
             try:
-                return ref(v, self.text_only)
+                return ref(v, cls.text_only)
             except FieldError as e:
                 raise ValueError(str(e)) from None
         return core_schema.no_info_after_validator_function(
             check, core_schema.str_schema(), serialization=core_schema.to_string_ser_schema())
 
-    def __get_pydantic_json_schema__(self, schema: Any, handler: Any) -> dict[str, Any]:
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> dict[str, Any]:
         return {"type": "string"}
 
 
-# Config types. Give defaults as references too (`field: TextField = ref("prompt")`): pydantic does not
-# check defaults, and tests/test_fields.py fails for a stage whose default is a plain string.
-TextField = Annotated[FieldRef, _Checked(text_only=True)]
-ValueField = Annotated[FieldRef, _Checked(text_only=False)]
+class TextField(_ConfigField):
+    """Config type: a text field (logical field, text column or metadata.KEY)."""
+
+
+class ValueField(_ConfigField):
+    """Config type: any field, also a non-text column or one an earlier stage adds."""
+
+    text_only = False
 
 
 # ---------------------------------------------------------------- the rules, as expressions

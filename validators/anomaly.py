@@ -23,7 +23,6 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines import records
 from dsforge.pipelines.embedded import MissingModelError
 from dsforge.pipelines.fields import TextField, ref
 from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult

@@ -43,6 +43,7 @@ from pydantic import Field
 
 from dsforge.filters.curate.common import encode
 from dsforge.pipelines import records
+from dsforge.pipelines.fields import ANSWER, CONVERSATION, FieldError, ref
 from dsforge.pipelines.stage import ConfigError, StageContext, StageResult
 from dsforge.synth.common import SynthConfig, SynthStage, extract_json, is_error, load_template, text_of, user
 from dsforge.synth.llm import SamplingParams
