@@ -178,3 +178,12 @@ def test_field_typing_keeps_old_default_dumps(tmp_path):
     dumped = [s.stage.config.model_dump(mode="json") for s in r.steps[1:]]
     assert dumped[0]["fields"] == ["conversation"] and dumped[1]["group_by"] == ["metadata.doc"]
     assert issubclass(fields.ValueField, FieldRef) and issubclass(fields.TextField, FieldRef)
+
+
+def test_execute_reads_tests_given_as_a_list():
+    """A JSON list under metadata.KEY is read as compact JSON by the field rule; execute makes it lines."""
+    from dsforge.validators.execute import tests_as_code
+
+    df = records.from_rows([{"id": "a", "metadata": json.dumps({"tests": ["assert f(1) == 2", "assert f(0) == 1"]})},
+                            {"id": "b", "metadata": json.dumps({"tests": "assert f(2) == 3"})}, {"id": "c"}])
+    assert tests_as_code(df, ref("metadata.tests")) == ["assert f(1) == 2\nassert f(0) == 1", "assert f(2) == 3", None]

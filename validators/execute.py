@@ -50,7 +50,7 @@ def extract_code(text: str | None, mode: str = "auto") -> str:
     return "" if mode == "fenced" else text
 
 
-def test_code(df: pl.DataFrame, tests: FieldRef) -> list[str | None]:
+def tests_as_code(df: pl.DataFrame, tests: FieldRef) -> list[str | None]:
     """Each row's tests as code; a list of asserts (a list column, or a JSON list under metadata.KEY) is
     one assert per line."""
     s = tests.values(df)
@@ -93,7 +93,7 @@ class Execute(Stage):
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg: ExecuteConfig = self.config
         codes = [extract_code(t, cfg.extract) for t in cfg.field.texts(df)]
-        tests = test_code(df, cfg.tests) if cfg.tests else [None] * df.height
+        tests = tests_as_code(df, cfg.tests) if cfg.tests else [None] * df.height
 
         ensure_available(cfg.isolation, cfg.docker_image)  # fails the stage, naming what is missing
         results: list[SandboxResult | None] = [None] * df.height
