@@ -8,6 +8,15 @@ is deterministic: rows are ordered by the rule's key and ties go to the earlier 
     best_score        the highest value of `score_column` (nulls lose)
     preferred_source  the row whose `source` comes first in `preferred_sources` (others after, in input order)
 
+Which rows form a cluster (`linkage`), from the pairs a stage found similar (>= its threshold):
+
+    components        (default) every chain of similar pairs is one cluster (single linkage). A row can be
+                      dropped although it is below the threshold from the kept row, through a row between
+                      them (a ~ b ~ c); its similarity to the kept row is in the clusters table.
+    representative    rows in keep-rule order; each row not yet in a cluster keeps itself and takes every
+                      row paired with it that is not in a cluster yet. A dropped row is always >= threshold
+                      from its kept row (its own pair with it); fewer rows are dropped than with components.
+
 Works on `cluster_meta` (id, source, text length, score: a few bytes per row), never on whole rows, so
 the keyed dedup stages decide over every shard's rows at once. Outputs are verdicts (stage.py): kept rows
 carry `<column>` (cluster id, null when the row has no duplicate) and `<column>_size`; rejected rows carry
@@ -23,9 +32,9 @@ from typing import Literal
 
 import numpy as np
 import polars as pl
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from dsforge.pipelines import records
+from dsforge.pipelines.fields import FieldError, ValueField, ref
 from dsforge.pipelines.stage import StageConfig, Verdicts
 
 KeepRule = Literal["first", "longest", "best_score", "preferred_source"]
@@ -35,18 +44,29 @@ class KeepConfig(StageConfig):
     """Config fields of the keep rule (mixed into dedup stage configs)."""
 
     keep: KeepRule = Field("first", description="which row of a duplicate cluster survives: first, longest, best_score, preferred_source")
-    score_column: str = Field("score", description="column read by keep=best_score (higher wins)")
+    score_column: ValueField = Field(ref("score", text_only=False),
+                                     description="column (or metadata.KEY) read by keep=best_score (higher wins)")
     preferred_sources: list[str] = Field([], description="for keep=preferred_source: sources in order of preference")
+    linkage: Literal["components", "representative"] = Field(
+        "components", description="components: chains of similar pairs are one cluster; representative: a row "
+        "is dropped only when it is itself similar to the kept row (see dedup/clusters.py)")
+
+    @model_validator(mode="after")
+    def _sources_given(self):
+        if self.keep == "preferred_source" and not self.preferred_sources:
+            raise ValueError("keep=preferred_source needs preferred_sources: [source, ...]")
+        return self
 
 
 def cluster_meta(df: pl.DataFrame, cfg: KeepConfig, text: pl.Expr) -> pl.DataFrame:
     """The per-row facts the keep rule and the audit need: id, source, text length (and the score)."""
     cols = [pl.col("id"), pl.col("source"), text.fill_null("").str.len_chars().cast(pl.Int64).alias("__len")]
     if cfg.keep == "best_score":
-        if cfg.score_column not in df.columns:
-            raise ValueError(f"keep=best_score reads column {cfg.score_column!r}, which the table does not have "
-                             f"(columns: {', '.join(df.columns)}); set score_column")
-        cols.append(pl.col(cfg.score_column).cast(pl.Float64))
+        try:
+            cfg.score_column.check(df)
+        except FieldError as e:
+            raise FieldError(f"keep=best_score reads score_column: {e}") from None
+        cols.append(cfg.score_column.expr().cast(pl.Float64, strict=False))
     return df.select(cols)
 
 
@@ -58,8 +78,6 @@ def _rank_columns(cfg: KeepConfig) -> list[pl.Expr]:
         col = pl.col(cfg.score_column).cast(pl.Float64)
         return [col.is_null().alias("__k0"), (-col).fill_null(0.0).alias("__k")]
     if cfg.keep == "preferred_source":
-        if not cfg.preferred_sources:
-            raise ValueError("keep=preferred_source needs preferred_sources: [source, ...]")
         order = {s: i for i, s in enumerate(cfg.preferred_sources)}
         return [pl.col("source").replace_strict(order, default=len(order), return_dtype=pl.Int64).alias("__k")]
     return []
@@ -73,6 +91,23 @@ def _why(cfg: KeepConfig) -> pl.Expr:
     if cfg.keep == "preferred_source":
         return pl.format("preferred source {}", pl.col("source"))
     return pl.lit("first in input order")
+
+
+def keep_order(meta: pl.DataFrame, cfg: KeepConfig) -> np.ndarray:
+    """Row positions, best first by the keep rule (ties: input order)."""
+    ranked = pl.DataFrame({"__row": np.arange(meta.height)})
+    if rank := _rank_columns(cfg):
+        ranked = ranked.hstack(meta.select(*rank))
+    return ranked.sort([c for c in ranked.columns if c.startswith("__k")] + ["__row"])["__row"].to_numpy()
+
+
+def cluster_labels(meta: pl.DataFrame, left: np.ndarray, right: np.ndarray, cfg: KeepConfig) -> np.ndarray:
+    """Cluster label per row (-1: none) from the similar pairs, by the config's `linkage`."""
+    from dsforge.pipelines.neardup import lsh
+
+    if cfg.linkage == "representative":
+        return lsh.representatives(meta.height, left, right, keep_order(meta, cfg))
+    return lsh.components(meta.height, left, right)
 
 
 def pick_kept(meta: pl.DataFrame, labels: np.ndarray, cfg: KeepConfig) -> np.ndarray:
@@ -140,6 +175,3 @@ def cluster_verdicts(stage: str, meta: pl.DataFrame, labels: np.ndarray, kept_po
              "removed": int((~work["__is_kept"]).sum()) if work.height else 0}
     return Verdicts(table, defaults={column: None, f"{column}_size": 1}, stats=stats)
 
-
-def text_of(field: str) -> pl.Expr:
-    return records.field_text(field)

@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines import records
+from dsforge.pipelines.fields import TextField, ref
 from dsforge.pipelines.neardup.shingles import ngram_hashes, normalise, token_hashes
 from dsforge.pipelines.readers import DataError, InputSpec, read_input
 from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
@@ -32,8 +32,8 @@ from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResul
 class DecontaminateConfig(StageConfig):
     eval_files: list[str | dict[str, Any]] = Field(
         description="evaluation sets: paths, or {path, mapping, format, source} as recipe inputs")
-    eval_field: str = Field("prompt", description="logical field of eval rows to match (prompt, conversation, ...)")
-    field: str = Field("conversation", description="logical field of training rows to search")
+    eval_field: TextField = Field(ref("prompt"), description="logical field of eval rows to match (prompt, conversation, ...)")
+    field: TextField = Field(ref("conversation"), description="logical field of training rows to search")
     ngram: int = Field(13, ge=3, le=64, description="n-gram size in words")
     min_words: int = Field(8, ge=1, description="eval rows shorter than ngram but at least this long match as a whole")
     min_matches: int = Field(1, ge=1, description="shared n-grams that make a row contaminated")
@@ -69,7 +69,7 @@ class Decontaminate(Stage):
                 raise DataError(f"decontaminate: eval_files[{i}]: {e}") from None
             file_name = res.manifest[0]["given_path"] if res.manifest else spec.path
             names.append(file_name)
-            tables.append(res.kept.select("id", records.field_text(cfg.eval_field).fill_null("").alias("__t"))
+            tables.append(res.kept.select("id", cfg.eval_field.expr().fill_null("").alias("__t"))
                           .with_columns(pl.lit(i).alias("__file")))
         return pl.concat(tables), names
 
@@ -82,7 +82,7 @@ class Decontaminate(Stage):
         e_hash, e_owner = e_hash[order], e_owner[order]
         widths = sorted(set(e_width.tolist()))  # data n-grams are needed at each width eval grams have
 
-        norm = normalise(df.select(records.field_text(cfg.field).fill_null("").alias("t"))["t"])
+        norm = normalise(df.select(cfg.field.expr().fill_null("").alias("t"))["t"])
         tok, lens = token_hashes(norm, "word")
         hit_row, hit_eval, hit_start, hit_width = [], [], [], []
         for w in widths:

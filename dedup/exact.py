@@ -1,7 +1,7 @@
 """exact-dedup: drop rows whose normalised text is identical to an earlier row's.
 
-Identity is defined by one or more logical fields (see records.field_text: instruction, prompt,
-response, conversation, ...) after normalisation (unicode NFKC, case, whitespace, punctuation).
+Identity is defined by one or more fields (pipelines/fields.py: prompt, answer, conversation, a text column
+or metadata.KEY; the default, conversation, covers a preference row's rejected answer too) after normalisation (unicode NFKC, case, whitespace, punctuation).
 The first occurrence is kept; each dropped row names the id of the row it duplicates. Vectorised in
 Polars. Keyed (stage.py): each shard hashes its normalised keys to 128 bits (two independent 64-bit
 hashes; a false match needs a collision of both, about 1 in 10^19 at a billion rows), then one pass
@@ -17,14 +17,15 @@ from typing import Literal
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines import records
+from dsforge.pipelines.fields import TextField, ref
 from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult, Verdicts
 
 Normalisation = Literal["unicode", "lower", "whitespace", "punctuation"]
 
 
 class ExactDedupConfig(StageConfig):
-    fields: list[str] = Field(["conversation"], description=f"logical fields that define identity: {', '.join(records.TEXT_FIELDS)}")
+    fields: list[TextField] = Field([ref("conversation")], min_length=1,
+                                    description="fields that define identity (prompt, answer, conversation, a column, metadata.KEY)")
     normalize: list[Normalisation] = Field(["unicode", "lower", "whitespace"], description="normalisations applied before comparing")
 
 
@@ -50,7 +51,7 @@ class ExactDedup(Stage):
 
     def shard_keys(self, df: pl.DataFrame, ctx: StageContext) -> pl.DataFrame:
         cfg: ExactDedupConfig = self.config
-        parts = [normalised(records.field_text(f).fill_null(""), list(cfg.normalize)) for f in cfg.fields]
+        parts = [normalised(f.expr().fill_null(""), list(cfg.normalize)) for f in cfg.fields]
         key = pl.concat_str(parts, separator="\x1f")
         return df.select("id", key.hash(seed=0).alias("h1"), key.hash(seed=0x9E3779B9).alias("h2"))
 

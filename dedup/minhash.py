@@ -10,6 +10,9 @@ the engine, up to the hash functions each engine uses.
 bands/rows: give both, or give `threshold` and they are derived with datasketch's optimisation of the
 false-positive/false-negative areas under the S-curve 1-(1-s^rows)^bands. `verify` drops candidate pairs
 whose signature estimate of Jaccard is below the threshold (fewer false positives; in-process only).
+Clusters are chains of verified pairs by default, so a dropped row can be under the threshold from the
+kept row (e.g. est. Jaccard 0.65 at threshold 0.8, through a row between them: the clusters table shows
+it); `linkage: representative` drops a row only when its own pair with the kept row passed (clusters.py).
 
 Not here: exact duplicates (exact.py) and meaning-level duplicates (semantic.py).
 """
@@ -23,8 +26,7 @@ import numpy as np
 import polars as pl
 from pydantic import Field, model_validator
 
-from dsforge.dedup.clusters import KeepConfig, cluster_meta, cluster_verdicts, pick_kept
-from dsforge.pipelines import records
+from dsforge.dedup.clusters import KeepConfig, cluster_labels, cluster_meta, cluster_verdicts, pick_kept
 from dsforge.pipelines.neardup import lsh
 from dsforge.pipelines.neardup.minhash import MinhashConfig, lsh_labels, minhash_keys, minhash_signatures, pair_similarity
 from dsforge.pipelines.stage import Stage, StageContext, StageResult, Verdicts, apply_verdicts
@@ -40,7 +42,10 @@ class MinhashDedupConfig(MinhashConfig, KeepConfig):
     cluster_column: str = Field("dup_cluster", description="column that receives the cluster id")
 
     @model_validator(mode="after")
-    def _datatrove_words(self):
+    def _checks(self):
+        if self.linkage == "representative" and (self.engine == "datatrove" or not self.verify):
+            raise ValueError("linkage=representative needs every pair checked against the threshold: use "
+                             "engine=in-process with verify=true (datatrove gives clusters, not pairs)")
         if self.engine == "datatrove" and self.shingle != "word":
             raise ValueError("engine=datatrove supports shingle=word only (datatrove hashes word n-grams); "
                              "use engine=in-process for character shingles")
@@ -72,7 +77,7 @@ class MinhashDedup(Stage):
 
     def shard_keys(self, df: pl.DataFrame, ctx: StageContext) -> pl.DataFrame:
         cfg: MinhashDedupConfig = self.config
-        text = records.field_text(cfg.field)
+        text = cfg.field.expr()
         return cluster_meta(df, cfg, text).hstack(minhash_keys(df, cfg, self._seed(ctx)).drop("id"))
 
     def decide(self, keys: pl.LazyFrame, ctx: StageContext) -> Verdicts:
@@ -83,7 +88,7 @@ class MinhashDedup(Stage):
         meta = keys.select(meta_cols).collect()
         active = meta["active"].to_numpy()
         n = meta.height
-        labels, pairs = lsh_labels(keys, cfg, n, active)
+        labels, pairs = lsh_labels(keys, cfg, n, active, cluster=lambda a, b: cluster_labels(meta, a, b, cfg))
         kept_pos = pick_kept(meta, labels, cfg)
         similarity = np.ones(n, dtype=np.float64)  # of each dropped row to its kept row, for the audit
         moved = np.flatnonzero(kept_pos != np.arange(n))
@@ -103,7 +108,7 @@ class MinhashDedup(Stage):
         cfg: MinhashDedupConfig = self.config
         seed = self._seed(ctx)
         bands, rows = cfg.lsh_params()
-        text = records.field_text(cfg.field)
+        text = cfg.field.expr()
         texts = df.select(text.fill_null("").alias("t"))["t"]
         started = time.perf_counter()
         labels, stats = datatrove_clusters(texts, cfg, seed, ctx.work_dir / "datatrove")

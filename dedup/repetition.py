@@ -25,18 +25,19 @@ import re
 from typing import Literal
 
 import polars as pl
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from dsforge.pipelines import records
+from dsforge.pipelines import fields, records
+from dsforge.pipelines.fields import TextField, ref
 from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
 
 PARAGRAPH = re.compile(r"\n{2,}")
 LINE = re.compile(r"\n+")
-WRITABLE = ("text", "instruction", "input", "response", "chosen", "rejected")
+WRITABLE = fields.TEXT_COLUMNS
 
 
 class RepetitionFilterConfig(StageConfig):
-    field: str = Field("conversation", description=f"logical text field: {', '.join(records.TEXT_FIELDS)}")
+    field: TextField = Field(ref("conversation"), description="text field (pipelines/fields.py); drop_repeats needs a column")
     action: Literal["drop_row", "drop_repeats"] = Field(
         "drop_row", description="drop the row, or remove repeated lines/paragraphs (then drop only if still failing)")
     dup_line_frac: float | None = Field(0.30, description="max share of lines that repeat an earlier line")
@@ -51,6 +52,13 @@ class RepetitionFilterConfig(StageConfig):
                            "(Gopher's ratios are meaningless on a one-line answer; line/paragraph checks always apply)")
     tokenizer: Literal["datatrove", "whitespace"] = Field("datatrove", description="word splitting for n-gram ratios")
     language: str = Field("en", description="language of datatrove's word tokenizer")
+
+    @model_validator(mode="after")
+    def _writable(self) -> "RepetitionFilterConfig":
+        if self.action == "drop_repeats" and self.field.sort != "column":
+            raise ValueError(f"action drop_repeats rewrites a stored text column, and field {self.field!r} is "
+                             f"computed from several: set field to one of {', '.join(WRITABLE)} (e.g. field: response)")
+        return self
 
 
 def _words(text: str, cfg: RepetitionFilterConfig) -> list[str]:
@@ -125,10 +133,7 @@ class RepetitionFilter(Stage):
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg: RepetitionFilterConfig = self.config
-        if cfg.action == "drop_repeats" and cfg.field not in WRITABLE:
-            raise ValueError(f"repetition-filter: action=drop_repeats rewrites a stored column; field {cfg.field!r} "
-                             f"is computed. Use one of {', '.join(WRITABLE)} (e.g. --param field=response)")
-        texts = df.select(records.field_text(cfg.field).alias("t"))["t"].to_list()
+        texts = df.select(cfg.field.expr().alias("t"))["t"].to_list()
         new_texts, changes, fails = [], [], []
         for text in texts:
             text = text or ""

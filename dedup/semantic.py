@@ -8,8 +8,10 @@ linear (sum of squared cluster sizes instead of N^2). Here:
   2. k-means (scikit-learn MiniBatchKMeans, seeded; k = sqrt(N) unless given);
   3. inside each k-means cluster, every pair with cosine >= threshold becomes an edge (block matrix
      products, so a big cluster never needs its full m x m matrix at once);
-  4. connected components of the edges are the duplicate clusters; the keep rule and audit are shared
-     with minhash-dedup (clusters.py): `semantic_cluster` column, semantic_cluster-clusters.parquet.
+  4. the edges make the duplicate clusters, by `linkage` (clusters.py): connected components (default:
+     chains, so a dropped row may be under the threshold from the kept row) or `representative` (every
+     dropped row >= threshold from its kept row); the keep rule and audit are shared with minhash-dedup:
+     `semantic_cluster` column, semantic_cluster-clusters.parquet.
 
 A missing model package gives a warning naming it and passes rows through unchanged.
 Not here: n-gram near-duplicates (minhash-dedup) and the eval-set check (decontaminate).
@@ -25,17 +27,16 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
-from dsforge.dedup.clusters import KeepConfig, cluster_meta, cluster_verdicts, pick_kept
-from dsforge.pipelines import records
+from dsforge.dedup.clusters import KeepConfig, cluster_labels, cluster_meta, cluster_verdicts, pick_kept
 from dsforge.pipelines.embedded import embed
-from dsforge.pipelines.neardup.lsh import components
+from dsforge.pipelines.fields import TextField, ref
 from dsforge.pipelines.stage import Stage, StageContext, StageResult, Verdicts
 
 log = logging.getLogger("dsforge")
 
 
 class SemanticDedupConfig(KeepConfig):
-    field: str = Field("conversation", description=f"logical text field to embed: {', '.join(records.TEXT_FIELDS)}")
+    field: TextField = Field(ref("conversation"), description="text field to embed (pipelines/fields.py)")
     threshold: float = Field(0.95, gt=0.0, le=1.0, description="cosine similarity that counts as a duplicate")
     clusters: int | None = Field(None, ge=1, description="k-means clusters (default: sqrt of the row count)")
     batch_size: int = Field(64, ge=1, description="rows per embedding batch")
@@ -95,7 +96,7 @@ class SemanticDedup(Stage):
         cfg: SemanticDedupConfig = self.config
         from dsforge.pipelines.embedded import MissingModelError
 
-        text = records.field_text(cfg.field)
+        text = cfg.field.expr()
         meta = cluster_meta(df, cfg, text)
         texts = df.select(text.fill_null("").alias("t"))["t"].to_list()
         try:
@@ -122,7 +123,7 @@ class SemanticDedup(Stage):
         groups = kmeans_labels(emb, min(k, max(1, n)), ctx.seed)
         t2 = time.perf_counter()
         left, right = similar_pairs(emb, groups, cfg.threshold)
-        labels = components(n, left, right)
+        labels = cluster_labels(meta, left, right, cfg)
         kept_pos = pick_kept(meta, labels, cfg)
         similarity = np.einsum("ij,ij->i", emb, emb[kept_pos]).astype(np.float64) if n else np.zeros(0)
         v = cluster_verdicts(self.name, meta, labels, kept_pos, cfg, cfg.cluster_column, similarity, "cosine",

@@ -24,7 +24,7 @@ from typing import Literal
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines import records
+from dsforge.pipelines.fields import TextField, ref
 from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
 
 FENCED = re.compile(r"```.*?(?:```|\Z)", re.S)
@@ -32,7 +32,7 @@ CODE_LINE = re.compile(r"^\s*(?:[{}()\[\];]|#include|import |from \S+ import|def
 
 
 class LanguageFilterConfig(StageConfig):
-    field: str = Field("conversation", description="logical text field to identify")
+    field: TextField = Field(ref("conversation"), description="text field to identify (pipelines/fields.py)")
     keep: list[str] | None = Field(None, description="ISO 639-1 codes to keep (others are dropped)")
     drop: list[str] = Field(default_factory=list, description="ISO 639-1 codes to drop")
     min_confidence: float = Field(0.5, ge=0, le=1, description="below this the identifier counts as unsure")
@@ -99,7 +99,7 @@ class LanguageFilter(Stage):
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg: LanguageFilterConfig = self.config
-        texts = df.select(records.field_text(cfg.field).alias("t"))["t"].to_list()
+        texts = df.select(cfg.field.expr().alias("t"))["t"].to_list()
         found = identify(texts, cfg.languages, cfg.min_chars, cfg.script_rule)
         reasons, details = [], []
         for lang, p in found:

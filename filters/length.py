@@ -12,12 +12,12 @@ from __future__ import annotations
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines import records
+from dsforge.pipelines.fields import TextField, ref
 from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
 
 
 class LengthFilterConfig(StageConfig):
-    field: str = Field("conversation", description=f"logical text field: {', '.join(records.TEXT_FIELDS)}")
+    field: TextField = Field(ref("conversation"), description="text field measured (pipelines/fields.py)")
     min_chars: int | None = Field(None, ge=0)
     max_chars: int | None = Field(None, ge=0)
     min_words: int | None = Field(None, ge=0)
@@ -42,7 +42,7 @@ class LengthFilter(Stage):
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg: LengthFilterConfig = self.config
-        text = records.field_text(cfg.field).fill_null("")
+        text = cfg.field.expr().fill_null("")
         measured = df.with_columns(
             text.str.len_chars().alias("__chars"),
             text.str.count_matches(r"\S+").alias("__words"),

@@ -38,7 +38,7 @@ import yaml
 from pydantic import Field, field_validator
 
 from dsforge.filters.markup import CODE_PROMPT, looks_like_code
-from dsforge.pipelines import records
+from dsforge.pipelines.fields import TextField, ref
 from dsforge.pipelines.readers import resolve_path
 from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult, Verdicts
 
@@ -69,7 +69,7 @@ def _check_kwargs(key: str, params: dict[str, Any] | None) -> dict[str, Any] | N
 
 
 class QualityFilterConfig(StageConfig):
-    field: str = Field("answer", description="text the web filters judge (logical field; documents use text)")
+    field: TextField = Field(ref("answer"), description="text the web filters judge (pipelines/fields.py; documents use text)")
     gopher_quality: dict[str, Any] | None = Field(None, description="datatrove GopherQualityFilter args; {} = defaults")
     gopher_repetition: dict[str, Any] | None = Field(None, description="datatrove GopherRepetitionFilter args")
     c4: dict[str, Any] | None = Field(None, description="datatrove C4QualityFilter args")
@@ -202,7 +202,7 @@ class QualityFilter(Stage):
             if params is not None:
                 args = {k: (tuple(tuple(x) for x in v) if k in ("top_n_grams", "dup_n_grams") else v) for k, v in params.items()}
                 filters.append((key, _datatrove_class(key)(**args)))
-        text = pl.coalesce(records.field_text(cfg.field), pl.col("text")).alias("__t")
+        text = pl.coalesce(cfg.field.expr(), pl.col("text")).alias("__t")
         rows = df.select("id", "kind", "instruction", "input", "response", text).to_dicts()
         reasons: list[str | None] = []
         details: list[str | None] = []

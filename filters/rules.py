@@ -4,15 +4,15 @@
       rules:
         - {name: no-vendor-names, field: response, contains_any: [OpenAI, ChatGPT]}
         - {name: no-todo, field: prompt, regex: "\\bTODO\\b"}
-        - {name: bad-annotator, meta: annotator, in: [bot-7, tmp]}
-        - {name: too-old, meta: date, before: "2023-01-01"}
-        - {name: only-our-sources, column: source, not_in: [alpaca-libre, gpteacher]}
-        - {name: needs-license, meta: license, missing: true}
+        - {name: bad-annotator, field: metadata.annotator, in: [bot-7, tmp]}
+        - {name: too-old, field: metadata.date, before: "2023-01-01"}
+        - {name: only-our-sources, field: source, not_in: [alpaca-libre, gpteacher]}
+        - {name: needs-license, field: metadata.license, missing: true}
       drop_fields: [metadata.zip_code, metadata.gender, input_lang]   # removed from every kept row
     - {stage: rules, file: "data:filters/example-rules.yaml"}       # the same, from a file
 
-A rule names one target — `field` (a logical text field: prompt, answer, response, ...), `meta` (a key of
-the row's metadata JSON) or `column` — and one test: contains_any, regex, equals, in, not_in, before,
+A rule names one `field` (pipelines/fields.py: prompt, answer, conversation, any column, or
+metadata.KEY for a key of the row's metadata JSON) and one test: contains_any, regex, equals, in, not_in, before,
 after (ISO dates), missing. A row that passes a test is dropped with reason `rules:<name>` (first rule wins);
 `keep: true` inverts a rule (drop rows that do NOT pass). Text tests ignore case unless case_sensitive.
 
@@ -30,9 +30,10 @@ from typing import Any
 
 import polars as pl
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from dsforge.pipelines import records
+from dsforge.pipelines.fields import FieldError, ValueField, ref
 from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
 
 TESTS = ("contains_any", "regex", "equals", "in", "not_in", "before", "after", "missing")
@@ -41,9 +42,7 @@ TESTS = ("contains_any", "regex", "equals", "in", "not_in", "before", "after", "
 class Rule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     name: str
-    field: str | None = None
-    meta: str | None = None
-    column: str | None = None
+    field: ValueField
     contains_any: list[str] | None = None
     regex: str | None = None
     equals: str | None = None
@@ -55,16 +54,21 @@ class Rule(BaseModel):
     case_sensitive: bool = False
     keep: bool = Field(False, description="drop rows that do NOT pass the test")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _old_targets(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for old, new in (("meta", "metadata.{}"), ("column", "{}")):
+                if old in data:
+                    raise ValueError(f"rule {data.get('name')!r}: `{old}: {data[old]}` is written "
+                                     f"`field: {new.format(data[old])}` (one way to name a field)")
+        return data
+
     @model_validator(mode="after")
-    def _one_target_one_test(self):
-        targets = [t for t in ("field", "meta", "column") if getattr(self, t) is not None]
-        if len(targets) != 1:
-            raise ValueError(f"rule {self.name!r}: give exactly one of field, meta, column (got {targets or 'none'})")
+    def _one_test(self):
         tests = [t for t in TESTS if getattr(self, "in_" if t == "in" else t) is not None]
         if len(tests) != 1:
             raise ValueError(f"rule {self.name!r}: give exactly one test of {', '.join(TESTS)} (got {tests or 'none'})")
-        if self.field is not None and self.field not in records.TEXT_FIELDS:
-            raise ValueError(f"rule {self.name!r}: field {self.field!r} is not one of {', '.join(records.TEXT_FIELDS)}")
         if self.regex is not None:
             try:
                 re.compile(self.regex)
@@ -80,18 +84,20 @@ class Rule(BaseModel):
 class RulesConfig(StageConfig):
     rules: list[Rule] = Field(default_factory=list, description="rules; the first one a row breaks drops it")
     drop_fields: list[str] = Field(default_factory=list, description="metadata.KEY or column names to remove")
+
+    @field_validator("drop_fields")
+    @classmethod
+    def _droppable(cls, v: list[str]) -> list[str]:
+        return [droppable(f) for f in v]
     file: str | None = Field(None, description="YAML file with `rules:` and/or `drop_fields:` (added to the inline ones)")
 
 
 def _target(rule: Rule, df: pl.DataFrame) -> pl.Expr:
-    if rule.field is not None:
-        return records.field_text(rule.field)
-    if rule.meta is not None:
-        return records.meta(rule.meta)
-    if rule.column not in df.columns:
-        raise ValueError(f"rules: rule {rule.name!r} names column {rule.column!r}, which the table does not have "
-                         f"(columns: {', '.join(df.columns)})")
-    return pl.col(rule.column).cast(pl.String)
+    try:
+        rule.field.check(df)
+    except FieldError as e:
+        raise FieldError(f"rules: rule {rule.name!r}: {e}") from None
+    return rule.field.expr().cast(pl.String)
 
 
 def _matches(rule: Rule, df: pl.DataFrame) -> pl.Expr:
@@ -120,9 +126,17 @@ def _matches(rule: Rule, df: pl.DataFrame) -> pl.Expr:
 
 
 def _describe(rule: Rule) -> str:
-    target = f"field {rule.field}" if rule.field else f"metadata.{rule.meta}" if rule.meta else f"column {rule.column}"
+    target = f"field {rule.field}"
     value = getattr(rule, "in_" if rule.test == "in" else rule.test)
     return f"{target} {'fails' if rule.keep else ''}{rule.test.replace('_', ' ')} {value}".replace("  ", " ")
+
+
+def droppable(spec: str) -> str:
+    """A drop_fields entry checked like any field reference; logical fields are computed, not stored."""
+    f = ref(spec, text_only=False)
+    if f.sort == "logical":
+        raise ValueError(f"drop_fields: {spec!r} is computed from other columns; name a column or metadata.KEY")
+    return str(f)
 
 
 class Rules(Stage):
@@ -147,7 +161,10 @@ class Rules(Stage):
                     rules.append(Rule(**r))
                 except Exception as e:
                     raise ValueError(f"rules: {path}: rules[{i}]: {e}") from None
-            fields += list(data.get("drop_fields") or [])
+            try:
+                fields += [droppable(f) for f in data.get("drop_fields") or []]
+            except ValueError as e:
+                raise ValueError(f"rules: {path}: {e}") from None
         return rules, fields
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:

@@ -51,8 +51,6 @@ SCHEMA: dict[str, pl.DataType] = {
 CORE_COLUMNS = tuple(SCHEMA)
 REJECT_COLUMNS = ("stage", "reason", "detail")
 REJECT_SCHEMA: dict[str, pl.DataType] = {**SCHEMA, **{c: pl.String for c in REJECT_COLUMNS}}
-# Fields a mapping may fill (everything but the bookkeeping columns).
-CONTENT_FIELDS = ("text", "instruction", "input", "response", "messages", "chosen", "rejected", "score")
 
 
 class RecordError(ValueError):
@@ -139,63 +137,41 @@ def append_lineage(df: pl.DataFrame, stage: str, info: dict[str, Any] | pl.Expr)
     return df.with_columns(pl.col("lineage").list.concat(pl.concat_list(entry)))
 
 
+# ---- Kept only for pipelines/inspect/stats.py until it reads fields through pipelines/fields.py; do not use.
+# (Imported lazily: fields.py builds on this module.)
+
+
 def meta(key: str) -> pl.Expr:
-    """Expression extracting one metadata key as a string (null when absent), e.g. meta("annotator")."""
-    return pl.col("metadata").str.json_path_match(f"$.{key}").alias(key)
+    """Deprecated: `fields.ref("metadata.KEY").expr()`."""
+    from dsforge.pipelines import fields
+
+    return fields.ref(f"metadata.{key}").expr().alias(key)
 
 
 def prompt_text(sep: str = "\n\n") -> pl.Expr:
-    """The user-facing prompt of any kind of row: instruction (+ input), or a conversation's user turns."""
-    single = pl.concat_str([pl.col("instruction"), pl.col("input")], separator=sep, ignore_nulls=True)
-    user_turns = (
-        pl.col("messages").list.eval(
-            pl.when(pl.element().struct.field("role") == "user").then(pl.element().struct.field("content"))
-        ).list.drop_nulls().list.join(sep)
-    )
-    return pl.when(pl.col("kind") == "conversation").then(user_turns).otherwise(single)
+    """Deprecated: `fields.ref("prompt").expr()`."""
+    from dsforge.pipelines import fields
+
+    return fields.ref("prompt").expr(sep)
 
 
 def response_text(sep: str = "\n\n") -> pl.Expr:
-    """The answer side of any kind of row: response, chosen reply, or a conversation's assistant turns."""
-    assistant_turns = (
-        pl.col("messages").list.eval(
-            pl.when(pl.element().struct.field("role") == "assistant").then(pl.element().struct.field("content"))
-        ).list.drop_nulls().list.join(sep)
-    )
-    return (
-        pl.when(pl.col("kind") == "conversation").then(assistant_turns)
-        .when(pl.col("kind") == "preference").then(pl.col("chosen"))
-        .otherwise(pl.col("response"))
-    )
+    """Deprecated: `fields.ref("answer").expr()`."""
+    from dsforge.pipelines import fields
+
+    return fields.ref("answer").expr(sep)
 
 
 def field_text(field: str, sep: str = "\n\n") -> pl.Expr:
-    """A text view of a row by logical field name, shared by dedup, filters and inspection.
+    """Deprecated: `fields.ref(field).expr()`."""
+    from dsforge.pipelines import fields
 
-    Logical fields: instruction, input, response, text, prompt (instruction+input or user turns),
-    answer (response / chosen / assistant turns), conversation (everything a model would see)."""
-    if field == "prompt":
-        return prompt_text(sep)
-    if field == "answer":
-        return response_text(sep)
-    if field == "conversation":
-        return (
-            pl.when(pl.col("kind") == "document").then(pl.col("text"))
-            .otherwise(pl.concat_str([prompt_text(sep), response_text(sep)], separator=sep, ignore_nulls=True))
-        )
-    if field in ("text", "instruction", "input", "response", "chosen", "rejected"):
-        return pl.col(field)
-    raise RecordError(
-        f"unknown text field {field!r}: use one of instruction, input, response, text, chosen, rejected, "
-        "prompt, answer, conversation"
-    )
+    return fields.ref(field).expr(sep)
 
 
 # Columns holding text a stage may rewrite in place (cleaning, redaction), as a type for stage configs.
 TextColumn = Literal["instruction", "input", "response", "text", "chosen", "rejected", "messages"]
 TEXT_COLUMNS: tuple[str, ...] = TextColumn.__args__
-
-TEXT_FIELDS = ("instruction", "input", "response", "text", "chosen", "rejected", "prompt", "answer", "conversation")
 
 
 def to_messages(row: dict[str, Any], system: str | None = None) -> list[dict[str, str]]:

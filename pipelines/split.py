@@ -5,7 +5,7 @@ merged into groups that must stay together:
 - near-duplicate clusters: the `dup_cluster` column written by `minhash-dedup` when present (rows it
   kept with `action: flag`, or clusters left after dedup), else computed here with MinHash + LSH on
   `field` (word 3-grams, Jaccard >= `threshold`);
-- same-source groups: every column (or `meta:KEY`) in `group_by`, e.g. the document a QA pair was
+- same-source groups: every field (a column or `metadata.KEY`) in `group_by`, e.g. the document a QA pair was
   generated from, or `source` to keep whole inputs apart.
 Groups that share any row are merged (union-find). Whole groups are then dealt to splits, largest
 first, each to the split furthest below its target share; with `stratify_by` this runs per stratum
@@ -24,11 +24,10 @@ import hashlib
 from collections import Counter, defaultdict
 from typing import Any, Literal
 
-import numpy as np
 import polars as pl
 from pydantic import Field, field_validator
 
-from dsforge.pipelines import records
+from dsforge.pipelines.fields import TextField, ValueField, ref
 from dsforge.pipelines.neardup.minhash import MinhashConfig, lsh_labels, minhash_keys
 from dsforge.pipelines.stage import ConfigError, Stage, StageConfig, StageContext, StageResult, Verdicts
 
@@ -49,15 +48,6 @@ class UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def column_values(df: pl.DataFrame, spec: str) -> list[Any]:
-    """A column's values, or a metadata key's (`meta:KEY`)."""
-    if spec.startswith("meta:"):
-        return df.select(records.meta(spec[5:]))[spec[5:]].to_list()
-    if spec not in df.columns:
-        raise ConfigError(f"split: no column {spec!r} (have {', '.join(df.columns)}); use a column or meta:KEY")
-    return df[spec].to_list()
-
-
 def _key(seed: int, text: str) -> str:
     return hashlib.sha256(f"{seed}:{text}".encode()).hexdigest()
 
@@ -65,13 +55,13 @@ def _key(seed: int, text: str) -> str:
 class SplitConfig(StageConfig):
     fractions: dict[str, float] = Field({"train": 0.8, "validation": 0.1, "test": 0.1},
                                         description="split name -> share of rows (normalised to sum 1)")
-    group_by: list[str] = Field([], description="columns or meta:KEY whose equal values must share a split")
+    group_by: list[ValueField] = Field([], description="columns or metadata.KEY whose equal values must share a split")
     near_duplicates: Literal["auto", "column", "compute", "off"] = Field(
         "auto", description="keep near-duplicate clusters together: auto uses cluster_column if present, else computes")
     cluster_column: str = Field("dup_cluster", description="near-duplicate cluster ids (from minhash-dedup)")
-    field: str = Field("prompt", description="text compared when computing near-duplicates")
+    field: TextField = Field(ref("prompt"), description="text compared when computing near-duplicates")
     threshold: float = Field(0.7, gt=0, lt=1, description="Jaccard similarity that makes two rows near-duplicates")
-    stratify_by: str | None = Field(None, description="column or meta:KEY whose distribution each split keeps")
+    stratify_by: ValueField | None = Field(None, description="column or metadata.KEY whose distribution each split keeps")
     seed: int | None = Field(None, description="default: the recipe seed")
     column: str = Field("split", description="output column")
 
@@ -114,9 +104,9 @@ class Split(Stage):
         if mode == "column":
             cols["__dup"] = [None if v is None or v == -1 else f"dup:{v}" for v in df[cfg.cluster_column].to_list()]
         for n, spec in enumerate(cfg.group_by):
-            cols[f"__g{n}"] = [None if v is None else f"{spec}:{v}" for v in column_values(df, spec)]
+            cols[f"__g{n}"] = [None if v is None else f"{spec}:{v}" for v in spec.values(df).to_list()]
         if cfg.stratify_by:
-            cols["__stratum"] = [None if v is None else str(v) for v in column_values(df, cfg.stratify_by)]
+            cols["__stratum"] = [None if v is None else str(v) for v in cfg.stratify_by.values(df).to_list()]
         keys = pl.DataFrame(cols, schema_overrides={"__dup": pl.String, "__stratum": pl.String,
                                                     **{f"__g{n}": pl.String for n in range(len(cfg.group_by))}})
         if mode == "compute":

@@ -26,12 +26,13 @@ from dsforge.pipelines.llm.config import BackendConfig, SamplingParams
 from dsforge.pipelines.llm.parse import first_paragraph, parse_score
 from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Unusable, user
 from dsforge.pipelines.readers import InputSpec, read_inputs
+from dsforge.pipelines.fields import TextField, ref
 from dsforge.pipelines.row_text import text_of
 from dsforge.pipelines.stage import StageContext, StageResult
 
 
 class BacktranslateConfig(LLMConfig):
-    field: str = Field("text", description="where the human text is: text (documents), response, answer, ...")
+    field: TextField = Field(ref("text"), description="where the human text is: text (documents), response, answer, ...")
     min_chars: int = Field(20, ge=0, description="texts shorter than this are rejected before any call")
     max_chars: int = Field(4000, ge=1, description="texts longer than this are rejected (too long for one answer)")
     threshold: int = Field(4, ge=1, le=5, description="keep pairs whose curation score is >= this (paper: 4 or 5)")

@@ -21,6 +21,7 @@ from typing import Any
 import polars as pl
 from pydantic import Field
 
+from dsforge.pipelines.fields import TextField, ref
 from dsforge.pipelines.generated import input_rows, new_row, reject_row, rejects_frame, row_meta, rows_frame
 from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Messages, PromptTemplate, Unusable, user
 from dsforge.pipelines.row_text import text_of
@@ -34,7 +35,7 @@ _STOP = set("a an the of to in on at for and or but is are was were be been it i
 
 
 class LongContextQAConfig(LLMConfig):
-    field: str = Field("text", description="the document's text field")
+    field: TextField = Field(ref("text"), description="the document's text field")
     chunk_words: int = Field(300, ge=20, description="words per chunk")
     max_chunks: int = Field(20, ge=1, description="chunks used per document (evenly spread when there are more)")
     qa_per_chunk: int = Field(2, ge=1)

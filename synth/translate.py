@@ -14,7 +14,7 @@ an English-only embedder (use a multilingual sentence-transformers folder via `e
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 from pydantic import Field
@@ -30,8 +30,9 @@ from dsforge.pipelines.stage import StageContext, StageResult
 class TranslateConfig(LLMConfig):
     languages: list[str] = Field(description="target languages by name, e.g. [French, Spanish]")
     source_language: str = "English"
-    fields: list[str] = Field(default_factory=lambda: ["instruction", "input", "response"],
-                              description="fields to translate (empty ones are skipped)")
+    fields: list[Literal["instruction", "input", "response", "text", "chosen", "rejected"]] = Field(
+        default_factory=lambda: ["instruction", "input", "response"],
+        description="text columns to translate (empty ones are skipped)")
     min_similarity: float = Field(0.8, ge=-1, le=1, description="cosine(original, back-translation) must reach this")
     min_length_ratio: float = Field(0.5, gt=0, description="translation chars / original chars, lower bound")
     max_length_ratio: float = Field(2.0, gt=0, description="upper bound of the same ratio")

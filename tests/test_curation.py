@@ -83,9 +83,9 @@ def test_mix_uneven_repetition_and_seed(ctx):
 
 def test_mix_meta_key_temperature_and_groups_without_target(ctx):
     df = table({"x": 80, "y": 20})
-    flat = Mix({"column": "meta:lang", "temperature": 1e6, "total": 100}).process(df, ctx)
+    flat = Mix({"column": "metadata.lang", "temperature": 1e6, "total": 100}).process(df, ctx)
     assert counts(flat.kept) == {"x": 50, "y": 50}  # T -> infinity: uniform
-    same = Mix({"column": "meta:lang", "temperature": 1.0}).process(df, ctx)
+    same = Mix({"column": "metadata.lang", "temperature": 1.0}).process(df, ctx)
     assert counts(same.kept) == {"x": 80, "y": 20}  # T = 1: the natural mix, nothing dropped
     only_x = Mix({"column": "domain", "targets": {"x": 1.0}}).process(df, ctx)
     assert counts(only_x.kept) == {"x": 80}

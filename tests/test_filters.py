@@ -184,10 +184,10 @@ def test_rules_known_answers(ctx):
     cfg = {"rules": [
         {"name": "vendor", "field": "answer", "contains_any": ["chatgpt"]},
         {"name": "todo", "field": "prompt", "regex": r"\bTODO\b", "case_sensitive": True},
-        {"name": "bad-annotator", "meta": "annotator", "in": ["BOT-7"]},
-        {"name": "too-old", "meta": "date", "before": "2023-01-01"},
-        {"name": "known-source", "column": "source", "not_in": ["a", "b", "c"]},
-        {"name": "licensed", "meta": "license", "missing": False, "keep": True},
+        {"name": "bad-annotator", "field": "metadata.annotator", "in": ["BOT-7"]},
+        {"name": "too-old", "field": "metadata.date", "before": "2023-01-01"},
+        {"name": "known-source", "field": "source", "not_in": ["a", "b", "c"]},
+        {"name": "licensed", "field": "metadata.license", "missing": False, "keep": True},
     ], "drop_fields": ["metadata.zip_code", "metadata.gender", "input"]}
     res = Rules(cfg).process(meta_rows(), ctx)
     assert reasons(res) == {"m:0": "rules:vendor", "m:1": "rules:todo", "m:2": "rules:too-old"}
@@ -196,12 +196,12 @@ def test_rules_known_answers(ctx):
     assert json.loads(kept["lineage"][-1]["info"]) == {"removed_fields": ["metadata.zip_code", "metadata.gender"]}
     assert res.stats == {"removed_metadata.zip_code": 1, "removed_metadata.gender": 1, "removed_input": 0}
     # keep: true inverts: rows WITHOUT a licence are dropped
-    only = Rules({"rules": [{"name": "licensed", "meta": "license", "missing": False, "keep": True}]}).process(meta_rows(), ctx)
+    only = Rules({"rules": [{"name": "licensed", "field": "metadata.license", "missing": False, "keep": True}]}).process(meta_rows(), ctx)
     assert reasons(only) == {"m:0": "rules:licensed", "m:1": "rules:licensed"}
 
 
 def test_rules_from_yaml_file_and_errors(ctx, tmp_path):
-    (tmp_path / "r.yaml").write_text("rules:\n  - {name: bot, meta: annotator, equals: bot-7}\ndrop_fields: [metadata.date]\n")
+    (tmp_path / "r.yaml").write_text("rules:\n  - {name: bot, field: metadata.annotator, equals: bot-7}\ndrop_fields: [metadata.date]\n")
     res = Rules({"file": "r.yaml"}).process(meta_rows(), ctx)
     assert reasons(res) == {"m:1": "rules:bot"}
     assert all("date" not in json.loads(m) for m in res.kept["metadata"])
@@ -212,8 +212,15 @@ def test_rules_from_yaml_file_and_errors(ctx, tmp_path):
         Rules({"rules": [{"name": "x", "field": "prompt"}]})
     with pytest.raises(ConfigError, match="bad regex"):
         Rules({"rules": [{"name": "x", "field": "prompt", "regex": "("}]})
-    with pytest.raises(ValueError, match="column 'nope'"):
-        Rules({"rules": [{"name": "x", "column": "nope", "equals": "1"}]}).process(meta_rows(), ctx)
+    with pytest.raises(ValueError, match="rule 'x'.*no column 'nope'"):
+        Rules({"rules": [{"name": "x", "field": "nope", "equals": "1"}]}).process(meta_rows(), ctx)
+    # one spelling per field: the old target keys and metadata spellings say what to write instead
+    with pytest.raises(ConfigError, match="is written `field: metadata.annotator`"):
+        Rules({"rules": [{"name": "x", "meta": "annotator", "equals": "1"}]})
+    with pytest.raises(ConfigError, match="write 'metadata.annotator'"):
+        Rules({"rules": [{"name": "x", "field": "meta:annotator", "equals": "1"}]})
+    with pytest.raises(ConfigError, match="computed from other columns"):
+        Rules({"drop_fields": ["prompt"]})
 
 
 # ---------------------------------------------------------------- recipe and CLI

@@ -198,7 +198,7 @@ def test_architecture_doc_example_stage_runs(tmp_path):
     doc = (Path(__file__).parents[1] / "docs" / "architecture.md").read_text()
     code = re.search(r"```python\n(.*?)```", doc, re.S).group(1)
     ns: dict = {}
-    exec(compile(code, "architecture.md", "exec"), ns)
+    exec(compile(code, "architecture.md", "exec", dont_inherit=True), ns)  # as a reader runs it: no __future__ of ours
     stage = ns["KeywordDrop"]({"words": ["colour"]})
     df = records.from_rows([
         {"id": "a", "source": "s", "kind": "instruction", "instruction": "Name a colour", "response": "Blue"},

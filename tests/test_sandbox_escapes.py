@@ -39,7 +39,7 @@ def execute(tmp_path, items, **cfg) -> dict[str, dict]:
     df = records.from_rows([{"id": f"r{i}", "source": "t", "kind": "instruction", "instruction": "q",
                              "response": code, "metadata": json.dumps({"tests": tests or ""})}
                             for i, (code, tests) in enumerate(items)])
-    res = Execute({"tests": "meta:tests", "timeout": cfg.pop("timeout", 5), **cfg}).process(
+    res = Execute({"tests": "metadata.tests", "timeout": cfg.pop("timeout", 5), **cfg}).process(
         df, StageContext(work_dir=tmp_path, base_dir=tmp_path))
     out = {r["id"]: {"status": r["exec_status"], "passed": r["exec_passed"], "detail": r["exec_error"]}
            for r in res.kept.iter_rows(named=True)}
@@ -205,7 +205,7 @@ def test_parent_environment_is_nowhere_in_outputs_or_rejects(tmp_path):
     out = tmp_path / "out"
     env = {**os.environ, "OPENAI_API_KEY": secret, "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
     r = subprocess.run([str(ROOT / ".venv/bin/dsforge"), "stage", "execute", "--input", str(inp), "--out", str(out),
-                        "--mapping", "alpaca", "--param", "tests=meta:tests"], capture_output=True, text=True,
+                        "--mapping", "alpaca", "--param", "tests=metadata.tests"], capture_output=True, text=True,
                        cwd=tmp_path, env=env, timeout=300)
     assert r.returncode == 0, r.stderr
     rejected = pl.read_parquet(next(out.rglob("rejected.parquet")))

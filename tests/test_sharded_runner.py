@@ -99,7 +99,8 @@ def test_a_stage_that_loses_rows_fails_its_step_with_its_name(tmp_path):
 def test_the_architecture_example_keeps_rows_with_a_null_field(tmp_path):
     doc = (Path(__file__).parents[1] / "docs" / "architecture.md").read_text()
     ns: dict = {}
-    exec(compile(re.search(r"```python\n(.*?)```", doc, re.S).group(1), "architecture.md", "exec"), ns)
+    code = re.search(r"```python\n(.*?)```", doc, re.S).group(1)
+    exec(compile(code, "architecture.md", "exec", dont_inherit=True), ns)  # no __future__ of ours
     df = records.from_rows([{"id": "a", "source": "s", "kind": "document", "text": "a doc"},
                             {"id": "b", "source": "s", "kind": "instruction", "instruction": "Name a colour"}])
     res = ns["KeywordDrop"]({"words": ["colour"]}).process(df, None)

@@ -51,8 +51,8 @@ def test_exact_dedup_on_conversations_and_unknown_field(ctx):
          "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]},
     ])
     assert ExactDedup({"fields": ["conversation"]}).process(conv, ctx).kept["id"].to_list() == ["c1"]
-    with pytest.raises(Exception, match="unknown text field 'title'"):
-        ExactDedup({"fields": ["title"]}).process(conv, ctx)
+    with pytest.raises(ConfigError, match="unknown field 'title'"):  # at config time, before any row
+        ExactDedup({"fields": ["title"]})
 
 
 def test_length_filter_chars_words_tokens(ctx):

@@ -67,7 +67,7 @@ def test_uses_dup_cluster_column_and_groups(tmp_path):
              "response": "x", "dup_cluster": (i // 3 if i < 9 else -1), "metadata": json.dumps({"doc": f"d{i % 7}"})}
             for i in range(40)]
     df = records.from_rows(rows)
-    res = Split({"group_by": ["meta:doc"], "fractions": {"train": 0.5, "test": 0.5}}).process(df, ctx(tmp_path))
+    res = Split({"group_by": ["metadata.doc"], "fractions": {"train": 0.5, "test": 0.5}}).process(df, ctx(tmp_path))
     out = res.kept
     assert res.stats["near_duplicates"] == "column"
     for key in ("dup_cluster",):
@@ -92,7 +92,7 @@ def test_whole_sources_apart(tmp_path, toolformer):
 
 
 def test_stratified_by_a_metadata_key(tmp_path, toolformer):
-    res = Split({"stratify_by": "meta:tool", "near_duplicates": "off"}).process(toolformer, ctx(tmp_path))
+    res = Split({"stratify_by": "metadata.tool", "near_duplicates": "off"}).process(toolformer, ctx(tmp_path))
     overall = Counter(res.kept.select(records.meta("tool"))["tool"].to_list())
     for name, counts in res.stats["strata"].items():
         n = sum(counts.values())

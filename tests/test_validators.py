@@ -47,7 +47,7 @@ def test_execute_stage_known_answers(tmp_path):
         {"response": "def square(x) return x", "metadata": json.dumps({"tests": tests})},
         {"response": "print('no tests needed')", "metadata": "{}"},
     ])
-    res = Execute({"tests": "meta:tests", "timeout": 2, "extract": "auto"}).process(df, ctx(tmp_path))
+    res = Execute({"tests": "metadata.tests", "timeout": 2, "extract": "auto"}).process(df, ctx(tmp_path))
     assert res.kept["id"].to_list() == ["t:0", "t:5"]
     reasons = dict(zip(res.rejected["id"], res.rejected["reason"]))
     assert reasons == {"t:1": "execute:failed", "t:2": "execute:timeout", "t:3": "execute:syntax_error",
@@ -85,7 +85,7 @@ def test_execute_through_the_cli(tmp_path):
     ]))
     out = tmp_path / "out"
     r = subprocess.run([str(ROOT / ".venv/bin/dsforge"), "stage", "execute", "--input", str(inp), "--out", str(out),
-                        "--mapping", "alpaca", "--param", "tests=meta:tests"], capture_output=True, text=True, cwd=tmp_path)
+                        "--mapping", "alpaca", "--param", "tests=metadata.tests"], capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     step = next(out.glob("*/stages/01-execute"))
     kept, rejected = read_table(step), read_table(step, "rejected")
@@ -126,7 +126,7 @@ def test_math_answer_stage(tmp_path):
         {"response": "\\boxed{0.5}", "metadata": json.dumps({"answer": "\\frac{1}{2}"})},
         {"response": "42", "metadata": "{}"},
     ])
-    res = MathAnswer({"field": "response", "reference": "meta:answer"}).process(df, ctx(tmp_path))
+    res = MathAnswer({"field": "response", "reference": "metadata.answer"}).process(df, ctx(tmp_path))
     assert res.kept["id"].to_list() == ["t:0", "t:3"]
     assert dict(zip(res.rejected["id"], res.rejected["reason"])) == {
         "t:1": "math-answer:wrong", "t:2": "math-answer:no_answer", "t:4": "math-answer:no_reference"}

@@ -113,8 +113,8 @@ def test_judge_classify_and_requirements(tmp_path):
     res = Judge({"mode": "requirements", "requirements": reqs, "min_met": 2}).process(df, ctx(tmp_path, Scripted(check)))
     assert res.kept["id"].to_list() == ["r0"] and res.kept["judge_label"][0] == "y,y,n"
     assert "met 1 of 3 requirements (need 2)" in res.rejected["detail"][0]
-    with pytest.raises(ConfigError, match="requirements"):
-        Judge({"mode": "requirements"}).process(df, ctx(tmp_path, polite))
+    with pytest.raises(ConfigError, match="mode requirements needs a `requirements:` list"):
+        Judge({"mode": "requirements"})  # a config error when the recipe is loaded, before any row is read
 
 
 def _pairs():

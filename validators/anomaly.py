@@ -23,8 +23,8 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines import records
 from dsforge.pipelines.embedded import MissingModelError, embed
+from dsforge.pipelines.fields import TextField, ref
 from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
 
 log = logging.getLogger("dsforge")
@@ -39,7 +39,7 @@ def robust_z(x: np.ndarray) -> np.ndarray:
 
 
 class AnomalyConfig(StageConfig):
-    field: str = Field("conversation", description="text field to embed and measure (records.field_text name)")
+    field: TextField = Field(ref("conversation"), description="text field to embed and measure (pipelines/fields.py)")
     method: Literal["centroid", "isolation-forest"] = Field("centroid", description="embedding outlier detector")
     features: list[Literal["embedding", "length"]] = Field(["embedding", "length"], description="what to check")
     z_threshold: float = Field(3.5, gt=0, description="robust z-score beyond which a row is anomalous")
@@ -57,7 +57,7 @@ class Anomaly(Stage):
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg: AnomalyConfig = self.config
         n = df.height
-        texts = [t or "" for t in df.select(records.field_text(cfg.field).alias("_t"))["_t"].to_list()]
+        texts = [t or "" for t in df.select(cfg.field.expr().alias("_t"))["_t"].to_list()]
         z_emb = np.zeros(n)
         z_len = np.zeros(n)
         emb_flag = np.zeros(n, dtype=bool)

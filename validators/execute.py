@@ -26,7 +26,7 @@ from typing import Literal
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines import records
+from dsforge.pipelines.fields import FieldRef, TextField, ValueField, ref
 from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
 from dsforge.validators.sandbox import SandboxResult, ensure_available, run_python_batch
 
@@ -50,37 +50,28 @@ def extract_code(text: str | None, mode: str = "auto") -> str:
     return "" if mode == "fenced" else text
 
 
-def text_values(df: pl.DataFrame, spec: str) -> list[str | None]:
-    """Per-row text of a logical field (records.TEXT_FIELDS), a column, or a metadata key (`meta:KEY`)."""
-    if spec in records.TEXT_FIELDS:
-        return df.select(records.field_text(spec).alias("_t"))["_t"].to_list()
-    return column_or_meta(df, spec).to_list()
-
-
-def column_or_meta(df: pl.DataFrame, spec: str) -> pl.Series:
-    """Values of a column, or of a metadata key written `meta:KEY` (lists are joined into lines)."""
-    if spec.startswith("meta:"):
-        key = spec[5:]
-        out = []
-        for m in df["metadata"].to_list():
-            try:
-                v = json.loads(m or "{}").get(key)
-            except (ValueError, AttributeError):
-                v = None
-            out.append("\n".join(map(str, v)) if isinstance(v, list) else (None if v is None else str(v)))
-        return pl.Series(spec, out, dtype=pl.String)
-    if spec not in df.columns:
-        raise ValueError(f"no column {spec!r} (have {df.columns}); use a column name or meta:KEY")
-    s = df[spec]
+def tests_as_code(df: pl.DataFrame, tests: FieldRef) -> list[str | None]:
+    """Each row's tests as code; a list of asserts (a list column, or a JSON list under metadata.KEY) is
+    one assert per line."""
+    s = tests.values(df)
     if s.dtype == pl.List(pl.String):
-        return s.list.join("\n")
-    return s.cast(pl.String)
+        return s.list.join("\n").to_list()
+    out = []
+    for v in s.cast(pl.String, strict=False).to_list():
+        if v and v.startswith("["):
+            try:
+                items = json.loads(v)
+            except ValueError:
+                items = None
+            v = "\n".join(map(str, items)) if isinstance(items, list) else v
+        out.append(v)
+    return out
 
 
 class ExecuteConfig(StageConfig):
-    field: str = Field("response", description="text field holding the code (any records.field_text name or a column)")
+    field: TextField = Field(ref("response"), description="text field holding the code (pipelines/fields.py)")
     extract: Literal["auto", "fenced", "raw"] = Field("auto", description="take ```python blocks (auto: when present)")
-    tests: str | None = Field(None, description="column or meta:KEY holding test code run after the code (asserts)")
+    tests: ValueField | None = Field(None, description="column or metadata.KEY holding test code run after the code (asserts)")
     timeout: float = Field(10.0, gt=0, description="seconds per row (wall clock and CPU)")
     memory_mb: int = Field(512, ge=32, description="address-space limit per row")
     max_output: int = Field(64_000, ge=1, description="bytes of stdout+stderr before the run is killed")
@@ -101,9 +92,8 @@ class Execute(Stage):
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg: ExecuteConfig = self.config
-        texts = text_values(df, cfg.field)
-        codes = [extract_code(t, cfg.extract) for t in texts]
-        tests = column_or_meta(df, cfg.tests).to_list() if cfg.tests else [None] * df.height
+        codes = [extract_code(t, cfg.extract) for t in cfg.field.texts(df)]
+        tests = tests_as_code(df, cfg.tests) if cfg.tests else [None] * df.height
 
         ensure_available(cfg.isolation, cfg.docker_image)  # fails the stage, naming what is missing
         results: list[SandboxResult | None] = [None] * df.height

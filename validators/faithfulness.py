@@ -22,13 +22,13 @@ from pydantic import Field
 
 from dsforge.pipelines import records
 from dsforge.pipelines.embedded import MissingModelError, embed
+from dsforge.pipelines.fields import TextField, ValueField, ref
 from dsforge.pipelines.llm.config import SamplingParams
 from dsforge.pipelines.llm.parse import extract_json
 from dsforge.pipelines.llm.prompt import load_template
 from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Unusable, user
 from dsforge.pipelines.row_text import text_of
 from dsforge.pipelines.stage import StageContext, StageResult
-from dsforge.validators.execute import column_or_meta
 from dsforge.validators.judge import SYSTEM_TEMPLATE
 
 _YES = ("supported", "entailment", "entailed", "yes", "faithful", "true")
@@ -64,8 +64,8 @@ def _verdict(text: str, i: int) -> tuple[bool, str]:
 
 
 class FaithfulnessConfig(LLMConfig):
-    source: str = Field("input", description="column, meta:KEY or logical field holding the source text")
-    response_field: str = Field("response", description="logical field holding the text to check")
+    source: ValueField = Field(ref("input"), description="field holding the source text: a column, metadata.KEY, prompt, ...")
+    response_field: TextField = Field(ref("response"), description="field holding the text to check")
     min_similarity: float = Field(0.3, ge=-1, le=1, description="MiniLM cosine floor between source and response")
     use_judge: bool = Field(True, description="ask the LLM judge (NLI prompt) after the similarity floor")
     prompt_template: str = Field("faithfulness_nli_v1", description="prompt id or Jinja file (variables: source, response)")
@@ -82,10 +82,7 @@ class Faithfulness(LLMStage):
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg: FaithfulnessConfig = self.config
         rows = list(df.iter_rows(named=True))
-        if cfg.source in records.TEXT_FIELDS:
-            sources = [text_of(r, cfg.source) if cfg.source != "conversation" else "" for r in rows]
-        else:
-            sources = [s or "" for s in column_or_meta(df, cfg.source).to_list()]
+        sources = [s or "" for s in cfg.source.texts(df)]
         answers = [text_of(r, cfg.response_field) for r in rows]
         sims = np.full(len(rows), np.nan)
         stats: dict = {"rows": df.height}

@@ -27,9 +27,10 @@ import re
 from typing import Any, Literal
 
 import polars as pl
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from dsforge.pipelines import records
+from dsforge.pipelines.fields import TextField, ref
 from dsforge.pipelines.llm.config import SamplingParams
 from dsforge.pipelines.llm.parse import extract_json, parse_score, reason_of
 from dsforge.pipelines.llm.prompt import load_template
@@ -96,11 +97,23 @@ class JudgeConfig(LLMConfig):
     threshold: float = Field(4.0, ge=1, le=5, description="score: keep rows scoring at least this")
     keep: Literal["all", "consistent", "agree"] = Field(
         "agree", description="pairwise: keep all rows, rows with an order-consistent verdict, or those agreeing with the label")
-    prompt_field: str = Field("prompt", description="logical field shown as the PROMPT")
-    response_field: str = Field("answer", description="logical field shown as the RESPONSE")
+    prompt_field: TextField = Field(ref("prompt"), description="field shown as the PROMPT (pipelines/fields.py)")
+    response_field: TextField = Field(ref("answer"), description="field shown as the RESPONSE")
     prompt_template: str | None = Field(None, description="a prompt id or Jinja file replacing judge_<mode>_v1 (same variables)")
     on_fail: Literal["drop", "flag"] = Field("drop", description="drop rows below the bar, or keep them flagged")
     sampling: SamplingParams = Field(default_factory=lambda: SamplingParams(temperature=0.0, max_tokens=160))
+
+    @model_validator(mode="after")
+    def _mode_needs(self) -> "JudgeConfig":
+        """What a mode needs is checked with the recipe (`dsforge validate`), not after ingest."""
+        if self.mode == "requirements" and not self.requirements:
+            raise ValueError("mode requirements needs a `requirements:` list, e.g. requirements: [\"answers in "
+                             "English\", \"cites the source\"]")
+        if self.min_met is not None and self.requirements and self.min_met > len(self.requirements):
+            raise ValueError(f"min_met {self.min_met} is more than the {len(self.requirements)} requirements")
+        if self.mode == "classify" and self.keep_label not in self.labels:
+            raise ValueError(f"keep_label {self.keep_label!r} is not one of labels {self.labels}")
+        return self
 
 
 class Judge(LLMStage):
@@ -143,10 +156,6 @@ class Judge(LLMStage):
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg: JudgeConfig = self.config
-        if cfg.mode == "requirements" and not cfg.requirements:
-            raise ConfigError("judge: mode requirements needs a `requirements:` list")
-        if cfg.mode == "classify" and cfg.keep_label not in cfg.labels:
-            raise ConfigError(f"judge: keep_label {cfg.keep_label!r} is not one of labels {cfg.labels}")
         self._system = load_template(SYSTEM_TEMPLATE, ctx.base_dir)
         template = cfg.prompt_template or f"judge_{cfg.mode}_v1"
         rows = list(df.iter_rows(named=True))

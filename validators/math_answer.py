@@ -21,8 +21,8 @@ from typing import Literal
 import polars as pl
 from pydantic import Field
 
+from dsforge.pipelines.fields import TextField, ValueField, ref
 from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
-from dsforge.validators.execute import column_or_meta, text_values
 
 NUMBER = r"[-+−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s*/\s*\d+)?%?|[-+−]?\.\d+%?"
 _LAST_NUMBER = re.compile(NUMBER)
@@ -171,8 +171,8 @@ def _split_tuple(s: str) -> list[str]:
 
 
 class MathAnswerConfig(StageConfig):
-    field: str = Field("answer", description="text field holding the solution (records.field_text name or column)")
-    reference: str = Field("meta:answer", description="column or meta:KEY with the reference answer ('#### 42' ok)")
+    field: TextField = Field(ref("answer"), description="text field holding the solution (pipelines/fields.py)")
+    reference: ValueField = Field(ref("metadata.answer"), description="column or metadata.KEY with the reference answer ('#### 42' ok)")
     rel_tol: float = Field(1e-6, ge=0, description="relative tolerance for numeric answers")
     on_fail: Literal["drop", "flag"] = "drop"
 
@@ -186,8 +186,8 @@ class MathAnswer(Stage):
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg: MathAnswerConfig = self.config
-        texts = text_values(df, cfg.field)
-        refs_raw = column_or_meta(df, cfg.reference).to_list()
+        texts = cfg.field.texts(df)
+        refs_raw = cfg.reference.texts(df)
         got, refs, correct, reasons, details = [], [], [], [], []
         for text, ref_raw in zip(texts, refs_raw):
             ans = extract_answer(text)

@@ -23,6 +23,7 @@ from pydantic import Field
 
 from dsforge.pipelines import records
 from dsforge.pipelines.embedded import embed
+from dsforge.pipelines.fields import TextField, ref
 from dsforge.pipelines.llm.config import SamplingParams
 from dsforge.pipelines.llm.prompt import load_template
 from dsforge.pipelines.llm.task import LLMConfig, LLMStage, user
@@ -47,7 +48,7 @@ def parse_topic(text: str, topics: list[str]) -> int | None:
 class RelevanceConfig(LLMConfig):
     topics: list[str] = Field([], description="the task's topics (name, or 'name: description')")
     topics_file: str | None = Field(None, description="file with one topic per line (instead of topics)")
-    field: str = Field("prompt", description="logical text field classified")
+    field: TextField = Field(ref("prompt"), description="text field classified (pipelines/fields.py)")
     method: Literal["embedding", "judge", "both"] = Field("embedding", description="how topics are assigned")
     min_similarity: float = Field(0.15, ge=-1, le=1, description="embedding: best-topic cosine below this is off-topic (descriptions help)")
     prompt_template: str = Field("relevance_topic_v1", description="prompt id or Jinja file (variables: topics, text)")

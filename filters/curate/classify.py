@@ -43,6 +43,7 @@ from pydantic import Field
 
 from dsforge.pipelines import records
 from dsforge.pipelines.embedded import embed
+from dsforge.pipelines.fields import ANSWER, CONVERSATION, FieldError, ref
 from dsforge.pipelines.llm.config import SamplingParams
 from dsforge.pipelines.llm.parse import extract_json
 from dsforge.pipelines.llm.task import LLMConfig, LLMStage, user
@@ -99,8 +100,11 @@ def load_label_file(path: Path) -> dict[str, dict[str, Any]]:
             if not isinstance(lab, dict) or not lab.get("description") or not lab.get("examples"):
                 raise ConfigError(f"classify: {path}, axis {axis!r}, label {label!r}: needs a description and "
                                   "a non-empty list of examples")
-        if spec.get("field", "conversation") not in (*records.TEXT_FIELDS, "instruction"):
-            raise ConfigError(f"classify: {path}, axis {axis!r}: unknown field {spec.get('field')!r}")
+        if spec.get("field", "conversation") != "instruction":
+            try:
+                ref(spec.get("field", "conversation"))
+            except FieldError as e:
+                raise ConfigError(f"classify: {path}, axis {axis!r}: {e}") from None
     return data
 
 
@@ -183,13 +187,13 @@ class Classify(LLMStage):
                 stats["unparsable"] = unparsable
                 stats.update(self.take_usage())
                 info.update(lineage)
-        answers = df.select(records.field_text("answer").alias("a"))["a"].to_list()
+        answers = df.select(ANSWER.expr().alias("a"))["a"].to_list()
         if "format" in cfg.axes:
             cols.append(pl.Series("format", [answer_format(a) for a in answers], dtype=pl.String))
         if "length" in cfg.axes:
             from dsforge.filters.length import count_tokens
 
-            texts = df.select(records.field_text("conversation").fill_null("").alias("t"))["t"].to_list()
+            texts = df.select(CONVERSATION.expr().fill_null("").alias("t"))["t"].to_list()
             counts = count_tokens(texts, cfg.tokenizer) if texts else []
             cols.append(pl.Series("length_bucket", [bucket_of(n, cfg.length_buckets) for n in counts], dtype=pl.String))
         if "turns" in cfg.axes:
@@ -199,7 +203,7 @@ class Classify(LLMStage):
         if "language" in cfg.axes:
             from dsforge.filters.language import identify
 
-            texts = df.select(records.field_text("conversation").alias("t"))["t"].to_list()
+            texts = df.select(CONVERSATION.expr().alias("t"))["t"].to_list()
             cols.append(pl.Series("language", [lang for lang, _ in identify(texts)], dtype=pl.String))
         out = df.with_columns(cols) if cols else df
         for axis in cfg.axes:  # flat keys ("task_type=code": rows), so the runner's per-shard sums add up
@@ -245,7 +249,7 @@ class Classify(LLMStage):
         for axis in axes:
             field = labels[axis].get("field", "conversation")
             if field not in cache:
-                expr = request_text() if field == "instruction" else records.field_text(field)
+                expr = request_text() if field == "instruction" else ref(field).expr()
                 texts = df.select(expr.fill_null("").alias("t"))["t"].to_list()
                 cache[field] = self._encode_views(texts) if field == "instruction" else (self._encode(texts), None)
             (emb, owner), (names, centroids) = cache[field], self._centroid(axis, labels[axis])

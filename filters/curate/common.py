@@ -1,4 +1,4 @@
-"""Helpers the curation stages share: a group column read from a column or a metadata key, and a seeded
+"""Helpers the curation stages share: a group read from a field (a column or metadata.KEY), and a seeded
 row order that depends only on the seed and the row ids (so a selection is the same whatever order the
 rows arrive in).
 
@@ -12,24 +12,18 @@ import hashlib
 import numpy as np
 import polars as pl
 
-from dsforge.pipelines import records
-from dsforge.pipelines.stage import ConfigError
+from dsforge.pipelines.fields import FieldError, FieldRef
 
 MISSING = "(missing)"
 
 
-def group_values(df: pl.DataFrame, spec: str, stage: str) -> pl.Series:
-    """The group of every row as text: a column, or a metadata key written `meta:KEY`; nulls become "(missing)"."""
-    if spec.startswith("meta:"):
-        values = df.select(records.meta(spec[5:]))[spec[5:]]
-    elif spec in df.columns:
-        values = df[spec]
-        if values.dtype != pl.String:
-            values = values.cast(pl.String)
-    else:
-        raise ConfigError(f"{stage}: no column {spec!r} (have {', '.join(df.columns)}); name a column "
-                          "(e.g. one written by `classify`) or a metadata key as meta:KEY")
-    return values.fill_null(MISSING).rename("group")
+def group_values(df: pl.DataFrame, field: FieldRef, stage: str) -> pl.Series:
+    """The group of every row as text (a column, metadata.KEY, any field); nulls become "(missing)"."""
+    try:
+        values = pl.Series("group", field.texts(df), dtype=pl.String)
+    except FieldError as e:
+        raise FieldError(f"{stage}: {e}") from None
+    return values.fill_null(MISSING)
 
 
 def seeded_order(ids: list[str], seed: int) -> np.ndarray:

@@ -33,12 +33,13 @@ import polars as pl
 from pydantic import Field, field_validator
 
 from dsforge.filters.curate.common import group_values, seeded_order
+from dsforge.pipelines.fields import ValueField
 from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
 
 
 class LadderConfig(StageConfig):
     sizes: list[int | str] = Field([50, "25%", "50%", "100%"], description="rungs: row counts (50) or percentages ('25%')")
-    stratify_by: str | None = Field(None, description="column (or meta:KEY) whose proportions every rung keeps")
+    stratify_by: ValueField | None = Field(None, description="column (or metadata.KEY) whose proportions every rung keeps")
     column: str = Field("ladder", description="output column: the list of rungs holding each row")
     write: bool = Field(True, description="also write the rungs to the step folder (ladder/hf DatasetDict, ladder/*.parquet)")
     formats: list[str] = Field(["hf", "parquet"], description="write: any of hf, parquet")

@@ -36,13 +36,14 @@ from pydantic import Field, field_validator, model_validator
 
 from dsforge.filters.curate.common import MISSING, group_values, largest_remainder, seeded_order
 from dsforge.pipelines import records
+from dsforge.pipelines.fields import TextField, ValueField, ref
 from dsforge.pipelines.stage import ConfigError, Stage, StageConfig, StageContext, StageResult
 
 log = logging.getLogger("dsforge")
 
 
 class MixConfig(StageConfig):
-    column: str = Field(description="column (or meta:KEY) whose values are the groups, e.g. task_type, domain, source")
+    column: ValueField = Field(description="column (or metadata.KEY) whose values are the groups, e.g. task_type, domain, source")
     targets: dict[str, float] | None = Field(None, description="group -> share (normalised to sum 1); groups not "
                                              "named get none of their rows kept (\"(missing)\" names null values)")
     temperature: float | None = Field(None, gt=0, description="instead of targets: share of a group = its natural "
@@ -51,8 +52,7 @@ class MixConfig(StageConfig):
     total: int | None = Field(None, ge=1, description="rows (or tokens) after mixing; default: the largest total "
                               "reachable without repeating a row")
     max_repeats: float = Field(10.0, ge=1, description="most copies per row (on average within a group) when up-sampling")
-    token_field: str = Field("conversation", description=f"unit tokens: logical text field counted "
-                             f"({', '.join(records.TEXT_FIELDS)})")
+    token_field: TextField = Field(ref("conversation"), description="unit tokens: text field counted (pipelines/fields.py)")
     tokenizer: str = Field("smollm2", description="unit tokens: 'smollm2' (embedded) or a local tokenizer folder")
     seed: int | None = Field(None, description="default: the recipe seed")
 
@@ -125,7 +125,7 @@ class Mix(Stage):
             return np.ones(df.height, dtype=np.float64)
         from dsforge.filters.length import count_tokens
 
-        texts = df.select(records.field_text(cfg.token_field).fill_null("").alias("t"))["t"].to_list()
+        texts = df.select(cfg.token_field.expr().fill_null("").alias("t"))["t"].to_list()
         return np.asarray(count_tokens(texts, cfg.tokenizer), dtype=np.float64)
 
     def _shares(self, available: dict[str, float]) -> tuple[dict[str, float], list[str]]:

@@ -34,6 +34,7 @@ from pydantic import Field
 from dsforge.filters.curate.common import seeded_order
 from dsforge.pipelines import records
 from dsforge.pipelines.embedded import embed
+from dsforge.pipelines.fields import TextField, ref
 from dsforge.pipelines.stage import ConfigError, Stage, StageConfig, StageContext, StageResult
 from dsforge.validators.judge import Judge, JudgeConfig
 
@@ -44,7 +45,7 @@ class QualityClassifierConfig(StageConfig):
                                description="the judge stage's config (model, rubric, sampling, ...); mode must be score")
     sample_size: int = Field(500, ge=4, description="rows the judge scores (a seeded sample)")
     held_out: float = Field(0.2, gt=0, lt=1, description="share of judged rows kept out of training to measure agreement")
-    field: str = Field("conversation", description=f"logical text field embedded: {', '.join(records.TEXT_FIELDS)}")
+    field: TextField = Field(ref("conversation"), description="text field embedded (pipelines/fields.py)")
     threshold: float = Field(3.0, ge=1, le=5, description="keep rows whose predicted score is at least this")
     alpha: float = Field(1.0, gt=0, description="ridge regularisation strength")
     column: str = Field("quality_score", description="column receiving the predicted score")
@@ -88,7 +89,7 @@ class QualityClassifier(Stage):
         rows_test = np.array([position[ids[k]] for k in test_pos])
         y = scored["judge_score"].to_numpy()
 
-        texts = df.select(records.field_text(cfg.field).fill_null("").alias("t"))["t"].to_list()
+        texts = df.select(cfg.field.expr().fill_null("").alias("t"))["t"].to_list()
         emb = self._encode(texts)
         from sklearn.linear_model import Ridge
 

@@ -153,3 +153,28 @@ def components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     touched[left] = touched[right] = True
     labels[touched] = lab[touched]
     return labels
+
+
+def representatives(n: int, left: np.ndarray, right: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Cluster label per row (-1: none) without chains: rows are visited in `order` (best first); a row not
+    yet in a cluster starts one and takes each row it is paired with that is not in one yet (greedy star
+    clustering). So every member is paired with its cluster's first row, which is the best in the cluster."""
+    labels = np.full(n, -1, dtype=np.int64)
+    if not len(left):
+        return labels
+    from scipy.sparse import csr_matrix
+
+    ones = np.ones(2 * len(left), dtype=np.int8)
+    graph = csr_matrix((ones, (np.concatenate([left, right]), np.concatenate([right, left]))), shape=(n, n))
+    indptr, indices = graph.indptr, graph.indices
+    visited = np.zeros(n, dtype=bool)
+    for r in order[np.diff(indptr)[order] > 0]:
+        if visited[r]:
+            continue
+        visited[r] = True  # also when alone: a later (worse) row must not take it
+        nb = indices[indptr[r]:indptr[r + 1]]
+        nb = nb[~visited[nb]]
+        if len(nb):
+            visited[nb] = True
+            labels[r] = labels[nb] = r
+    return labels

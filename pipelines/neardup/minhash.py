@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 from pydantic import Field, model_validator
 
-from dsforge.pipelines import records
+from dsforge.pipelines.fields import TextField, ref
 from dsforge.pipelines.neardup import lsh
 from dsforge.pipelines.neardup.shingles import normalise, shingle_hashes
 from dsforge.pipelines.stage import StageConfig
@@ -25,7 +25,7 @@ from dsforge.pipelines.stage import StageConfig
 class MinhashConfig(StageConfig):
     """How texts are shingled and hashed, and when two count as near-duplicates."""
 
-    field: str = Field("conversation", description=f"logical text field to compare: {', '.join(records.TEXT_FIELDS)}")
+    field: TextField = Field(ref("conversation"), description="text field to compare (pipelines/fields.py)")
     shingle: Literal["word", "char"] = Field("word", description="n-grams of words or of characters")
     ngram: int = Field(5, ge=1, le=64, description="shingle size in words (or characters)")
     num_perm: int = Field(128, ge=2, le=1024, description="MinHash permutations (signature length)")
@@ -88,23 +88,26 @@ def minhash_keys(df: pl.DataFrame, cfg: MinhashConfig, seed: int) -> pl.DataFram
     """Per row of one shard: id, whether it has shingles, its LSH band keys (b0..) and, to verify candidate
     pairs and estimate similarities, its signature. What `lsh_labels` needs, and nothing of the row's text."""
     bands, rows = cfg.lsh_params()
-    texts = df.select(records.field_text(cfg.field).fill_null("").alias("t"))["t"]
+    texts = df.select(cfg.field.expr().fill_null("").alias("t"))["t"]
     sig, active, _ = minhash_signatures(texts, cfg, seed)
     return pl.DataFrame({"id": df["id"], "active": active}).with_columns(
         *[pl.Series(f"b{b}", lsh.band_keys(sig, b, rows)) for b in range(bands)],
         pl.Series("sig", sig, dtype=pl.Array(pl.UInt32, cfg.num_perm)))
 
 
-def lsh_labels(keys: pl.LazyFrame, cfg: MinhashConfig, n: int, active: np.ndarray) -> tuple[np.ndarray, dict]:
+def lsh_labels(keys: pl.LazyFrame, cfg: MinhashConfig, n: int, active: np.ndarray,
+               cluster=None) -> tuple[np.ndarray, dict]:
     """Cluster label per row (-1: none) over all shards' keys: candidate pairs band by band (one band in
-    memory at a time), verified with the signatures of the rows in them only, then connected components."""
+    memory at a time), verified with the signatures of the rows in them only, then clustered by
+    `cluster(left, right)` (default: connected components; dedup passes its `linkage` rule)."""
     bands, _ = cfg.lsh_params()
     pairs = lsh.candidate_pairs_from_keys(n, bands, lambda b: keys.select(f"b{b}").collect()[f"b{b}"].to_numpy(), active)
     left, right = pairs.left, pairs.right
     if cfg.verify and len(left):
         ok = pair_similarity(keys, cfg, left, right) >= cfg.threshold
         left, right = left[ok], right[ok]
-    return lsh.components(n, left, right), {"candidates": pairs.candidates, "verified": int(len(left))}
+    labels = cluster(left, right) if cluster is not None else lsh.components(n, left, right)
+    return labels, {"candidates": pairs.candidates, "verified": int(len(left))}
 
 
 SIGNATURE_BUDGET = 256 * 2**20  # bytes of signatures `pair_similarity` holds at once, whatever the row count
