@@ -40,7 +40,7 @@ def normalised(expr: pl.Expr, steps: list[str]) -> pl.Expr:
     return expr
 
 
-class ExactDedup(Stage):
+class ExactDedup(Stage[ExactDedupConfig]):
     name = "exact-dedup"
     Config = ExactDedupConfig
 
@@ -48,7 +48,7 @@ class ExactDedup(Stage):
         return self.process_keyed(df, ctx)
 
     def shard_keys(self, df: pl.DataFrame, ctx: StageContext) -> pl.DataFrame:
-        cfg: ExactDedupConfig = self.config
+        cfg = self.config
         parts = [normalised(records.field_text(f).fill_null(""), list(cfg.normalize)) for f in cfg.fields]
         key = pl.concat_str(parts, separator="\x1f")
         return df.select("id", key.hash(seed=0).alias("h1"), key.hash(seed=0x9E3779B9).alias("h2"))

@@ -116,7 +116,7 @@ def drop_repeats(text: str) -> tuple[str, int, int]:
     return "\n\n".join(out_paras), removed_p, removed_l
 
 
-class RepetitionFilter(Stage):
+class RepetitionFilter(Stage[RepetitionFilterConfig]):
     """Drop rows (or their repeated lines/paragraphs) whose Gopher repetition ratios are too high."""
 
     name = "repetition-filter"
@@ -124,7 +124,7 @@ class RepetitionFilter(Stage):
     batch_size = 10_000
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: RepetitionFilterConfig = self.config
+        cfg = self.config
         if cfg.action == "drop_repeats" and cfg.field not in WRITABLE:
             raise ValueError(f"repetition-filter: action=drop_repeats rewrites a stored column; field {cfg.field!r} "
                              f"is computed. Use one of {', '.join(WRITABLE)} (e.g. --param field=response)")

@@ -35,13 +35,13 @@ def count_tokens(texts: list[str | None], tokenizer_spec: str) -> list[int]:
     return [len(ids) for ids in enc]
 
 
-class LengthFilter(Stage):
+class LengthFilter(Stage[LengthFilterConfig]):
     name = "length-filter"
     Config = LengthFilterConfig
     batch_size = 20000
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: LengthFilterConfig = self.config
+        cfg = self.config
         text = records.field_text(cfg.field).fill_null("")
         measured = df.with_columns(
             text.str.len_chars().alias("__chars"),

@@ -208,7 +208,7 @@ class ChatFormatConfig(StageConfig):
 MSG_LIST = records.SCHEMA["messages"]
 
 
-class ChatFormat(Stage):
+class ChatFormat(Stage[ChatFormatConfig]):
     """Render rows with a model's chat template into training layouts (SFT, DPO/ORPO, reward, completion)."""
 
     name = "chat-format"
@@ -218,7 +218,7 @@ class ChatFormat(Stage):
     _template: ChatTemplate | None = None
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: ChatFormatConfig = self.config
+        cfg = self.config
         if self._template is None:  # loaded once, reused across batches
             self._template = ChatTemplate(cfg.template, cfg.tokenizer, ctx.base_dir)
             if cfg.max_tokens or cfg.loss_mask:
@@ -285,7 +285,7 @@ class ChatFormat(Stage):
     # ---------------------------------------------------------------- one row
 
     def _conversation(self, row: dict[str, Any]) -> list[dict[str, Any]]:
-        cfg: ChatFormatConfig = self.config
+        cfg = self.config
         if row.get("messages_json"):
             msgs = json.loads(row["messages_json"])
         else:
@@ -293,7 +293,7 @@ class ChatFormat(Stage):
         return apply_system_policy(msgs, cfg.system_prompt, cfg.system_prompt_policy)
 
     def _format_row(self, row: dict[str, Any], tmpl: ChatTemplate) -> dict[str, Any]:
-        cfg: ChatFormatConfig = self.config
+        cfg = self.config
         tools = json.loads(row["tools"]) if row.get("tools") else None
         kw = dict(cfg.template_kwargs)
         layout = "dpo" if cfg.layout == "orpo" else cfg.layout
@@ -358,7 +358,7 @@ class ChatFormat(Stage):
 
     def _fit_conversation(self, tmpl: ChatTemplate, msgs, text, tools, kw):
         """Apply the max_tokens policy to a conversation: (messages, text, 1 if truncated)."""
-        cfg: ChatFormatConfig = self.config
+        cfg = self.config
         n = tmpl.count(text)
         if n <= cfg.max_tokens:
             return msgs, text, 0
@@ -392,7 +392,7 @@ class ChatFormat(Stage):
 
     def _fit_replies(self, tmpl: ChatTemplate, prompt_msgs, prompt_text, pair, tools, kw):
         """max_tokens for pairs: the prompt must fit; each reply is cut to the room left."""
-        cfg: ChatFormatConfig = self.config
+        cfg = self.config
         room = cfg.max_tokens - tmpl.count(prompt_text)
         cut = 0
         out = {}

@@ -121,7 +121,7 @@ def written_stats(out_dir: Path, written: Written, extra: list[str]) -> dict[str
             "files": written.files, "trainer_configs": extra, **written.metadata}
 
 
-class Save(Stage):
+class Save(Stage[SaveConfig]):
     """Write the final dataset (DatasetDict, Parquet shards, JSONL) in its training layout, with trainer configs.
 
     In a run it streams the previous step's Parquet parts to the writer (`process_parts`), one at a time;
@@ -173,7 +173,7 @@ def push_folder(folder: Path, repo_id: str, private: bool, token_env: str) -> st
     return str(getattr(info, "commit_url", info))
 
 
-class Publish(Stage):
+class Publish(Stage[PublishConfig]):
     """Write the dataset (save_to_disk, Parquet shards, card, trainer configs) and optionally push it to the Hub.
 
     It takes the whole table (no `process_parts`): the card summarises every row's lineage and lengths."""
@@ -183,7 +183,7 @@ class Publish(Stage):
     Config = PublishConfig
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: PublishConfig = self.config
+        cfg = self.config
         out_dir = output_dir(cfg, ctx)
         formats = list(cfg.formats)
         if cfg.push_to_hub and "parquet" not in formats:  # the Hub gets Parquet shards, and the card lists them

@@ -82,7 +82,7 @@ class SplitConfig(StageConfig):
         return v
 
 
-class Split(Stage):
+class Split(Stage[SplitConfig]):
     """Assign train/validation/test so that near-duplicates and same-source groups never span splits.
 
     Keyed (stage.py): each shard gives its rows' group keys (cluster ids or MinHash band keys, group_by
@@ -104,7 +104,7 @@ class Split(Stage):
         return MinhashDedupConfig(field=self.config.field, ngram=3, num_perm=64, threshold=self.config.threshold)
 
     def shard_keys(self, df: pl.DataFrame, ctx: StageContext) -> pl.DataFrame:
-        cfg: SplitConfig = self.config
+        cfg = self.config
         mode = cfg.near_duplicates
         if mode == "auto":
             mode = "column" if cfg.cluster_column in df.columns else "compute"
@@ -127,7 +127,7 @@ class Split(Stage):
         return keys
 
     def decide(self, keys: pl.LazyFrame, ctx: StageContext) -> Verdicts:
-        cfg: SplitConfig = self.config
+        cfg = self.config
         seed = self._seed(ctx)
         names = keys.collect_schema().names()
         base = keys.select([c for c in names if c == "id" or c == "__mode" or c == "__dup" or c.startswith("__g")

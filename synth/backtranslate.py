@@ -46,7 +46,7 @@ class BacktranslateConfig(SynthConfig):
     source: str | None = Field(None, description="source name of new rows (default: the input row's source)")
 
 
-class BacktranslateInstructions(SynthStage):
+class BacktranslateInstructions(SynthStage[BacktranslateConfig]):
     """Generate the instruction a human text answers, then keep pairs the model itself scores >= threshold."""
 
     name = "backtranslate-instructions"
@@ -54,7 +54,7 @@ class BacktranslateInstructions(SynthStage):
     Config = BacktranslateConfig
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: BacktranslateConfig = self.config
+        cfg = self.config
         gen_t = load_template(cfg.generate_template, ctx.base_dir)
         cur_t = load_template(cfg.curate_template, ctx.base_dir)
         rejected: list[dict[str, Any]] = []
@@ -133,7 +133,7 @@ class BacktranslateInstructions(SynthStage):
                                                     stats=stats))
 
     def _seed_examples(self, ctx: StageContext) -> list[dict[str, Any]]:
-        cfg: BacktranslateConfig = self.config
+        cfg = self.config
         if cfg.num_examples == 0:
             return []
         spec = InputSpec(path=cfg.examples_path, mapping=cfg.examples_mapping, limit=200)

@@ -57,7 +57,7 @@ def function_of(code: str) -> tuple[str, str] | None:
     return m.group(1), m.group(0).rstrip(":").strip() + ":"
 
 
-class Code(SynthStage):
+class Code(SynthStage[CodeConfig]):
     """Generate Python solutions and tests, run them sandboxed, repair failures; keep only passing code."""
 
     name = "code"
@@ -66,7 +66,7 @@ class Code(SynthStage):
     batch_size = 32
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: CodeConfig = self.config
+        cfg = self.config
         from dsforge.validators.sandbox import ensure_available
 
         ensure_available(cfg.isolation, cfg.docker_image)  # before any model call: fail early, naming what is missing
@@ -168,7 +168,7 @@ class Code(SynthStage):
     def _run_all(self, items: list[dict[str, Any]]) -> None:
         from dsforge.validators.sandbox import run_python_batch
 
-        cfg: CodeConfig = self.config
+        cfg = self.config
         chunks = [items[k:k + cfg.rows_per_sandbox] for k in range(0, len(items), cfg.rows_per_sandbox)]
 
         def run(chunk):

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, TypeVar
 
 import polars as pl
 from pydantic import Field
@@ -98,7 +98,10 @@ def error_text(g: Generation) -> str:
     return getattr(g, "error", None) or g.finish_reason
 
 
-class SynthStage(Stage):
+SC = TypeVar("SC", bound="SynthConfig")
+
+
+class SynthStage(Stage[SC]):
     """Base of the model-using stages: opens the backend once, hands it all conversations at once, counts calls.
 
     Model-holding: the runner keeps one instance per worker process / Ray actor, so the backend (and its

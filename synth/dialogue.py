@@ -45,7 +45,7 @@ class DialogueConfig(SynthConfig):
         return v
 
 
-class Dialogue(SynthStage):
+class Dialogue(SynthStage[DialogueConfig]):
     """Simulate multi-turn user/assistant conversations from seed instructions or topics."""
 
     name = "dialogue"
@@ -54,7 +54,7 @@ class Dialogue(SynthStage):
     batch_size = 32
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: DialogueConfig = self.config
+        cfg = self.config
         user_t = load_template(cfg.user_template, ctx.base_dir)
         user_params = cfg.user_sampling or cfg.sampling
         rows = input_rows(df)

@@ -62,7 +62,7 @@ def content_words(text: str) -> set[str]:
     return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOP}
 
 
-class LongContextQA(SynthStage):
+class LongContextQA(SynthStage[LongContextQAConfig]):
     """Chunk long documents, write QA pairs per chunk, emit examples with the whole document as context."""
 
     name = "long-context-qa"
@@ -71,7 +71,7 @@ class LongContextQA(SynthStage):
     batch_size = 16
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: LongContextQAConfig = self.config
+        cfg = self.config
         template = load_template(cfg.template, ctx.base_dir)
         rejected: list[dict[str, Any]] = []
         jobs = []  # (row, doc, span, chunk text)

@@ -34,7 +34,7 @@ class ParaphraseConfig(SynthConfig):
     respond_template: str = "respond_v1"
 
 
-class Paraphrase(SynthStage):
+class Paraphrase(SynthStage[ParaphraseConfig]):
     """n rephrasings of each instruction; near copies and truncated rewrites are rejected."""
 
     name = "paraphrase"
@@ -43,7 +43,7 @@ class Paraphrase(SynthStage):
     batch_size = 64
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: ParaphraseConfig = self.config
+        cfg = self.config
         template = load_template(cfg.template, ctx.base_dir)
         params = cfg.sampling.model_copy(update={"n": cfg.n})
         src = [r for r in input_rows(df) if (r.get("instruction") or "").strip()]

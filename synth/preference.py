@@ -54,7 +54,7 @@ class PreferencePairsConfig(SynthConfig):
     source: str | None = None
 
 
-class PreferencePairs(SynthStage):
+class PreferencePairs(SynthStage[PreferencePairsConfig]):
     """Generate responses, judge pairs in both orders, keep (prompt, chosen, rejected) when verdicts agree."""
 
     name = "preference-pairs"
@@ -63,7 +63,7 @@ class PreferencePairs(SynthStage):
     batch_size = 32
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: PreferencePairsConfig = self.config
+        cfg = self.config
         resp_t = load_template(cfg.respond_template, ctx.base_dir)
         judge_t = load_template(cfg.judge_template, ctx.base_dir)
         params = cfg.sampling.model_copy(update={"n": cfg.responses})

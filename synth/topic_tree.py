@@ -52,7 +52,7 @@ class TopicTreeConfig(SynthConfig):
     source: str = "topic-tree"
 
 
-class TopicTree(SynthStage):
+class TopicTree(SynthStage[TopicTreeConfig]):
     """Grow instructions over a topic tree with per-node counts (UltraChat)."""
 
     name = "topic-tree"
@@ -65,7 +65,7 @@ class TopicTree(SynthStage):
         return default if value is None else value
 
     def _topics(self, df: pl.DataFrame, ctx: StageContext, rejected: list) -> list[str]:
-        cfg: TopicTreeConfig = self.config
+        cfg = self.config
         if cfg.topics:
             return list(cfg.topics)
         if cfg.topics_file:
@@ -94,7 +94,7 @@ class TopicTree(SynthStage):
         return topics
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: TopicTreeConfig = self.config
+        cfg = self.config
         rejected: list[dict[str, Any]] = []
         self._topic_rows: dict[str, str] = {}
         topics = self._topics(df, ctx, rejected)

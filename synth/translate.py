@@ -60,7 +60,7 @@ def similarities(pairs: list[tuple[str, str]], folder: str | None = None) -> lis
     return [float(x) for x in (a * b).sum(axis=1)]
 
 
-class Translate(SynthStage):
+class Translate(SynthStage[TranslateConfig]):
     """Translate rows to target languages; keep those whose back-translation matches the original."""
 
     name = "translate"
@@ -69,7 +69,7 @@ class Translate(SynthStage):
     batch_size = 64
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: TranslateConfig = self.config
+        cfg = self.config
         fwd_t = load_template(cfg.template, ctx.base_dir)
         back_t = load_template(cfg.back_template, ctx.base_dir)
         rows = input_rows(df)

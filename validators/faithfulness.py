@@ -73,14 +73,14 @@ class FaithfulnessConfig(SynthConfig):
     sampling: SamplingParams = Field(default_factory=lambda: SamplingParams(temperature=0.0, max_tokens=120))
 
 
-class Faithfulness(SynthStage):
+class Faithfulness(SynthStage[FaithfulnessConfig]):
     """Reject responses not supported by their source (embedding floor + NLI-style judge)."""
 
     name = "faithfulness"
     Config = FaithfulnessConfig
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: FaithfulnessConfig = self.config
+        cfg = self.config
         rows = list(df.iter_rows(named=True))
         if cfg.source in records.TEXT_FIELDS:
             sources = [text_of(r, cfg.source) if cfg.source != "conversation" else "" for r in rows]

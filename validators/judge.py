@@ -190,7 +190,7 @@ class JudgeConfig(SynthConfig):
     sampling: SamplingParams = Field(default_factory=lambda: SamplingParams(temperature=0.0, max_tokens=160))
 
 
-class Judge(SynthStage):
+class Judge(SynthStage[JudgeConfig]):
     """Score, classify or requirement-check rows with an LLM judge; pairwise mode checks position bias."""
 
     name = "judge"
@@ -200,7 +200,7 @@ class Judge(SynthStage):
     batch_size = None
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: JudgeConfig = self.config
+        cfg = self.config
         if cfg.mode == "requirements" and not cfg.requirements:
             raise ConfigError("judge: mode requirements needs a `requirements:` list")
         if cfg.mode == "classify" and cfg.keep_label not in cfg.labels:
@@ -262,7 +262,7 @@ class Judge(SynthStage):
 
     def _params(self) -> SamplingParams:
         """The sampling params, with a JSON schema for the verdict where the backend can enforce one."""
-        cfg: JudgeConfig = self.config
+        cfg = self.config
         schema = SCHEMAS.get(cfg.mode)
         if schema and cfg.sampling.json_schema is None and cfg.model.backend in ("openai", "vllm"):
             return cfg.sampling.model_copy(update={"json_schema": schema})
@@ -281,7 +281,7 @@ class Judge(SynthStage):
             out.filter(~mask), pl.Series([w[0] for w in rej], dtype=pl.String), pl.Series([w[1] for w in rej], dtype=pl.String)))
 
     def _pairwise(self, df: pl.DataFrame, rows: list[dict[str, Any]], tmpl: Template, ctx: StageContext) -> StageResult:
-        cfg: JudgeConfig = self.config
+        cfg = self.config
         if any(r.get("kind") != "preference" for r in rows):
             raise ConfigError("judge: pairwise mode needs preference rows (chosen and rejected); "
                               f"got kinds {sorted({str(r.get('kind')) for r in rows})}")

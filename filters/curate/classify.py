@@ -149,7 +149,7 @@ def bucket_of(n: int, buckets: dict[str, int | None]) -> str:
     return list(buckets)[-1] if buckets else ""
 
 
-class Classify(SynthStage):
+class Classify(SynthStage[ClassifyConfig]):
     """Label rows on the book's coverage axes (task type, domain, format, length, turns, language)."""
 
     name = "classify"
@@ -165,7 +165,7 @@ class Classify(SynthStage):
         self._labels_sha = ""
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: ClassifyConfig = self.config
+        cfg = self.config
         cols: list[pl.Series] = []
         stats: dict[str, Any] = {"rows": df.height, "method": cfg.method}
         semantic = [a for a in cfg.axes if a in SEMANTIC]
@@ -224,7 +224,7 @@ class Classify(SynthStage):
     # ------------------------------------------------------------ embedding (zero-shot)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        cfg: ClassifyConfig = self.config
+        cfg = self.config
         if self._model is None:
             from dsforge.dedup.semantic import load_minilm
 
@@ -243,7 +243,7 @@ class Classify(SynthStage):
         return self._centroids[axis]
 
     def _by_embedding(self, df: pl.DataFrame, axes: list[str], labels: dict[str, dict[str, Any]]) -> list[pl.Series]:
-        cfg: ClassifyConfig = self.config
+        cfg = self.config
         out, cache = [], {}
         for axis in axes:
             field = labels[axis].get("field", "conversation")
@@ -280,7 +280,7 @@ class Classify(SynthStage):
     # ------------------------------------------------------------ LLM with a rubric
 
     def _by_llm(self, df: pl.DataFrame, axes: list[str], labels: dict[str, dict[str, Any]], ctx: StageContext):
-        cfg: ClassifyConfig = self.config
+        cfg = self.config
         tmpl = load_template(cfg.prompt_template, ctx.base_dir)
         rubric = {a: {name: lab["description"] for name, lab in labels[a]["labels"].items()} for a in axes}
         rows = list(df.iter_rows(named=True))
