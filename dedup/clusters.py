@@ -138,7 +138,3 @@ def cluster_verdicts(stage: str, meta: pl.DataFrame, labels: np.ndarray, kept_po
     stats = {"clusters": clusters.height, "rows_in_clusters": int(clusters["size"].sum()) if clusters.height else 0,
              "removed": int((~work["__is_kept"]).sum()) if work.height else 0}
     return Verdicts(table, defaults={column: None, f"{column}_size": 1}, stats=stats)
-
-
-def text_of(field: str) -> pl.Expr:
-    return records.field_text(field)

@@ -55,7 +55,7 @@ def output_dir(cfg: SaveConfig, ctx: StageContext) -> Path:
     if cfg.output_dir:
         out = Path(cfg.output_dir)
         return out if out.is_absolute() else ctx.base_dir / out
-    return Path(ctx.extras.get("output_dir", ctx.work_dir / "dataset"))
+    return ctx.work_dir / "dataset"
 
 
 def chat_format_info(df: pl.DataFrame) -> dict[str, Any]:

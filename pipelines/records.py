@@ -51,8 +51,6 @@ SCHEMA: dict[str, pl.DataType] = {
 CORE_COLUMNS = tuple(SCHEMA)
 REJECT_COLUMNS = ("stage", "reason", "detail")
 REJECT_SCHEMA: dict[str, pl.DataType] = {**SCHEMA, **{c: pl.String for c in REJECT_COLUMNS}}
-# Fields a mapping may fill (everything but the bookkeeping columns).
-CONTENT_FIELDS = ("text", "instruction", "input", "response", "messages", "chosen", "rejected", "score")
 
 
 class RecordError(ValueError):
