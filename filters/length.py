@@ -4,7 +4,7 @@ Token counts use a real tokenizer (default: the embedded SmolLM2), loaded only w
 set. Each rejected row says which limit it broke and by how much, e.g.
 `length-filter:too_short` / "response: 0 chars < min_chars 1".
 
-Not here: per-row truncation to a token budget (the formatting stage's max-token policy does that).
+Not here: per-row truncation to a token budget (chat-format's max_tokens, pipelines/token_budget.py, does that).
 """
 
 from __future__ import annotations

@@ -105,7 +105,7 @@ def write_dataset(source: pl.DataFrame | list[Path], out_dir: Path, cfg: SaveCon
                                keep=cfg.keep, split_column=cfg.split_column, shard_rows=cfg.shard_rows, metadata=info)
         axolotl_reward = {s: [f"axolotl-reward/{f}" for f in names] for s, names in strings.files.items()}
     if cfg.trainer_configs:
-        from dsforge.pipelines.formatting import builtin_info
+        from dsforge.pipelines.chat_template import builtin_info
 
         template = info.get("template")
         model = (builtin_info().get(template or "", {}).get("model") or "").split(" ")[0] or None

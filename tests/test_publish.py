@@ -17,7 +17,7 @@ import yaml
 from dsforge.pipelines import records
 from dsforge.pipelines.card import card_sections, lineage_summary, render_card
 from dsforge.pipelines.dataset_writer import Written
-from dsforge.pipelines.formatting import ChatFormat
+from dsforge.pipelines.chat_format import ChatFormat
 from dsforge.pipelines.publish import Publish, Save
 from dsforge.pipelines.recipe import load_recipe
 from dsforge.pipelines.runner import run_recipe
