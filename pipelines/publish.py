@@ -27,8 +27,9 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines.card import find_run_dir, recipe_name, render_card
+from dsforge.pipelines.card import render_card
 from dsforge.pipelines.dataset_writer import Written, write_layout
+from dsforge.pipelines.run_info import RunInfo, run_of
 from dsforge.pipelines.stage import ConfigError, Stage, StageConfig, StageContext, StageResult
 from dsforge.pipelines.trainer_configs import write_trainer_configs
 
@@ -139,7 +140,8 @@ class Save(Stage[SaveConfig]):
 
     def _write(self, source: pl.DataFrame | list[Path], ctx: StageContext) -> dict[str, Any]:
         out_dir = output_dir(self.config, ctx)
-        written, extra = write_dataset(source, out_dir, self.config, recipe_name(find_run_dir(ctx.work_dir)) or "dataset")
+        run = run_of(ctx)
+        written, extra = write_dataset(source, out_dir, self.config, (run and run.recipe_name) or "dataset")
         return written_stats(out_dir, written, extra)
 
 
@@ -188,12 +190,12 @@ class Publish(Stage[PublishConfig]):
         formats = list(cfg.formats)
         if cfg.push_to_hub and "parquet" not in formats:  # the Hub gets Parquet shards, and the card lists them
             formats.append("parquet")
-        run_dir = find_run_dir(ctx.work_dir)
-        name = cfg.name or recipe_name(run_dir) or "dataset"
+        run = run_of(ctx)
+        name = cfg.name or (run and run.recipe_name) or "dataset"
         written, extra = write_dataset(df, out_dir, cfg, name, formats, cfg.push_to_hub)
-        figures = self._copy_figures(run_dir, out_dir)
+        figures = self._copy_figures(run, out_dir)
         if cfg.card:
-            card = render_card(df, name=name, written=written, run_dir=run_dir, licenses=cfg.licenses,
+            card = render_card(df, name=name, written=written, run=run, licenses=cfg.licenses,
                                license=cfg.license, description=cfg.description, tags=cfg.tags,
                                repo_id=cfg.push_to_hub, figures=figures, trainer_files=extra)
             (out_dir / "README.md").write_text(card, encoding="utf-8")
@@ -204,21 +206,15 @@ class Publish(Stage[PublishConfig]):
         return StageResult(kept=df, stats=stats)
 
     @staticmethod
-    def _copy_figures(run_dir: Path | None, dest: Path) -> list[str]:
+    def _copy_figures(run: RunInfo | None, dest: Path) -> list[str]:
         """The inspect steps' reports (report.html, plots inlined) and any PNG/SVG plots, copied next to the card."""
-        if run_dir is None:
-            return []
         found = []
-        for stats_file in sorted((run_dir / "stages").glob("*/stats.json")):
-            step = stats_file.parent
-            try:
-                if not str(json.loads(stats_file.read_text()).get("stage", "")).startswith("inspect"):
-                    continue
-            except ValueError:
+        for step in run.steps if run else ():
+            if not step.stage.startswith("inspect"):
                 continue
             (dest / "inspect").mkdir(exist_ok=True)
-            for f in sorted([*step.glob("*.html"), *step.glob("*.png"), *step.glob("*.svg")])[:12]:
-                name = f"{step.name}-{f.name}"
+            for f in [f for f in step.files if f.suffix in (".html", ".png", ".svg")][:12]:
+                name = f"{f.parent.name}-{f.name}"
                 shutil.copy(f, dest / "inspect" / name)
                 found.append(f"inspect/{name}")
         return found
