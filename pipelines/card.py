@@ -1,8 +1,9 @@
 """The dataset card (README.md) that `publish` writes next to the data: what a reader needs to trust it.
 
-Everything comes from the run (a run_info.RunInfo, handed over by the runner), never typed by hand: sources and licences (the ingest step's manifest,
-licences from the recipe's `licenses`, the shipped data's README, or a LICENSE file beside an input),
-each step with its parameters and row counts (stages/*/stats.json), rejection reasons, the models and
+Everything comes from the run (a run_info.RunInfo, handed over by the runner), never typed by hand:
+sources and licences (the ingest step's manifest, licences from the recipe's `licenses`, the shipped
+data's README, or a LICENSE file beside an input), each step with its parameters and row counts (its
+stats.json), rejection reasons, the models and
 templates that generated or formatted rows (the rows' lineage), token statistics (`n_tokens` from
 chat-format, else character lengths) and the inspect step's key figures and plots when one ran.
 The YAML header follows the Hugging Face dataset card format: license (+ license_name/link for `other`),

@@ -7,9 +7,10 @@ merged into groups that must stay together:
   `field` (word 3-grams, Jaccard >= `threshold`);
 - same-source groups: every column (or `meta:KEY`) in `group_by`, e.g. the document a QA pair was
   generated from, or `source` to keep whole inputs apart.
-Groups that share any row are merged (connected components, scipy's csgraph). Whole groups are then dealt to splits, largest
-first, each to the split furthest below its target share; with `stratify_by` this runs per stratum
-(a group's stratum is its most common value), so every split gets each class in proportion.
+Groups that share any row are merged (connected components, scipy's csgraph). Whole groups are then
+dealt to splits, largest first, each to the split furthest below its target share; with `stratify_by`
+this runs per stratum (a group's stratum is its most common value), so every split gets each class in
+proportion.
 The order depends only on the seed and the row ids, so the same seed gives the same split.
 
 Output: every row kept, with a `split` column; stats report sizes, groups, strata per split and a
