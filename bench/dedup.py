@@ -5,7 +5,7 @@
     .venv/bin/python bench/dedup.py all
 
 Data: real texts from ../shared/data/external (gpteacher, alpaca-libre, self-instruct T0) plus edited copies
-with known edit types and rates (dsforge.dedup.neardup_set). Every speed contender runs in its own
+with known edit types and rates (tests/neardup_set.py). Every speed contender runs in its own
 subprocess on the same documents (peak RSS = that process and its children), with the same MinHash
 parameters: word 5-grams, 128 permutations, threshold 0.8 -> 9 bands x 13 rows (datasketch's optimum).
 
@@ -41,6 +41,7 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 EXTERNAL = ROOT.parent / "shared" / "data" / "external"
 THRESHOLD, NUM_PERM, NGRAM = 0.8, 128, 5
+sys.path.insert(0, str(ROOT / "tests"))  # neardup_set: the labelled set is a test fixture, not library code
 METHODS = ("ours", "ours-noverify", "ours-datatrove", "ours-datatrove-dtsig", "datasketch", "datatrove")
 
 
@@ -48,7 +49,7 @@ METHODS = ("ours", "ours-noverify", "ours-datatrove", "ours-datatrove-dtsig", "d
 
 
 def build_set(originals: int | None, copies: int, seed: int = 0) -> pl.DataFrame:
-    from dsforge.dedup.neardup_set import load_real_texts, make_set
+    from neardup_set import load_real_texts, make_set
 
     real = load_real_texts(EXTERNAL)
     if originals:
@@ -352,7 +353,7 @@ def quality(args) -> dict:
     from dsforge.pipelines.neardup import lsh
     from dsforge.dedup.minhash import MinhashDedup
     from dsforge.pipelines.neardup.minhash import minhash_signatures
-    from dsforge.dedup.neardup_set import exact_jaccard_pairs
+    from neardup_set import exact_jaccard_pairs
 
     data = build_set(args.originals, 2, seed=1)
     n = data.height

@@ -51,7 +51,7 @@ def _grams(normed: pl.Series, n: int, min_words: int) -> tuple[np.ndarray, np.nd
     return sh.hashes[keep], owner[keep], start[keep], width[keep]
 
 
-class Decontaminate(Stage):
+class Decontaminate(Stage[DecontaminateConfig]):
     """Drop rows that share n-grams with evaluation files, naming the benchmark row they hit."""
 
     name = "decontaminate"
@@ -59,7 +59,7 @@ class Decontaminate(Stage):
     batch_size = None  # the eval index is built once per run
 
     def _load_eval(self, ctx: StageContext) -> tuple[pl.DataFrame, list[str]]:
-        cfg: DecontaminateConfig = self.config
+        cfg = self.config
         tables, names = [], []
         for i, item in enumerate(cfg.eval_files):
             spec = InputSpec(path=item) if isinstance(item, str) else InputSpec(**item)
@@ -74,7 +74,7 @@ class Decontaminate(Stage):
         return pl.concat(tables), names
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: DecontaminateConfig = self.config
+        cfg = self.config
         evals, files = self._load_eval(ctx)
         ev_norm = normalise(evals["__t"])
         e_hash, e_owner, _, e_width = _grams(ev_norm, cfg.ngram, cfg.min_words)

@@ -41,7 +41,7 @@ def normalised(expr: pl.Expr, steps: list[str]) -> pl.Expr:
     return expr
 
 
-class ExactDedup(Stage):
+class ExactDedup(Stage[ExactDedupConfig]):
     name = "exact-dedup"
     Config = ExactDedupConfig
     partition_key = "h1"  # rows are duplicates only if their hashes are equal: decide per hash bucket
@@ -50,7 +50,7 @@ class ExactDedup(Stage):
         return self.process_keyed(df, ctx)
 
     def shard_keys(self, df: pl.DataFrame, ctx: StageContext) -> pl.DataFrame:
-        cfg: ExactDedupConfig = self.config
+        cfg = self.config
         parts = [normalised(f.expr().fill_null(""), list(cfg.normalize)) for f in cfg.fields]
         key = pl.concat_str(parts, separator="\x1f")
         return df.select("id", key.hash(seed=0).alias("h1"), key.hash(seed=0x9E3779B9).alias("h2"))

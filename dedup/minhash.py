@@ -52,7 +52,7 @@ class MinhashDedupConfig(MinhashConfig, KeepConfig):
         return self
 
 
-class MinhashDedup(Stage):
+class MinhashDedup(Stage[MinhashDedupConfig]):
     """Drop near-duplicates (MinHash + LSH), keeping one row per cluster by a deterministic rule.
 
     Keyed (stage.py) with the in-process engine: each shard computes its signatures and band keys in a
@@ -76,12 +76,12 @@ class MinhashDedup(Stage):
         return ctx.seed if self.config.seed is None else self.config.seed
 
     def shard_keys(self, df: pl.DataFrame, ctx: StageContext) -> pl.DataFrame:
-        cfg: MinhashDedupConfig = self.config
+        cfg = self.config
         text = cfg.field.expr()
         return cluster_meta(df, cfg, text).hstack(minhash_keys(df, cfg, self._seed(ctx)).drop("id"))
 
     def decide(self, keys: pl.LazyFrame, ctx: StageContext) -> Verdicts:
-        cfg: MinhashDedupConfig = self.config
+        cfg = self.config
         started = time.perf_counter()
         bands, rows = cfg.lsh_params()
         meta_cols = ["id", "source", "__len", "active", "__part"] + ([cfg.score_column] if cfg.keep == "best_score" else [])
@@ -105,7 +105,7 @@ class MinhashDedup(Stage):
     def _datatrove(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         from dsforge.dedup.minhash_datatrove import datatrove_clusters
 
-        cfg: MinhashDedupConfig = self.config
+        cfg = self.config
         seed = self._seed(ctx)
         bands, rows = cfg.lsh_params()
         text = cfg.field.expr()

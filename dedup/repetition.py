@@ -124,7 +124,7 @@ def drop_repeats(text: str) -> tuple[str, int, int]:
     return "\n\n".join(out_paras), removed_p, removed_l
 
 
-class RepetitionFilter(Stage):
+class RepetitionFilter(Stage[RepetitionFilterConfig]):
     """Drop rows (or their repeated lines/paragraphs) whose Gopher repetition ratios are too high."""
 
     name = "repetition-filter"
@@ -132,7 +132,7 @@ class RepetitionFilter(Stage):
     batch_size = 10_000
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: RepetitionFilterConfig = self.config
+        cfg = self.config
         texts = df.select(cfg.field.expr().alias("t"))["t"].to_list()
         new_texts, changes, fails = [], [], []
         for text in texts:

@@ -78,7 +78,7 @@ def similar_pairs(emb: np.ndarray, groups: np.ndarray, threshold: float, block: 
     return np.concatenate(lefts), np.concatenate(rights)
 
 
-class SemanticDedup(Stage):
+class SemanticDedup(Stage[SemanticDedupConfig]):
     """Drop rows whose embedding is (nearly) the same as another row's, keeping one per cluster.
 
     Keyed (stage.py): workers embed their shards (one model per worker); `decide` clusters the embeddings
@@ -93,7 +93,7 @@ class SemanticDedup(Stage):
         return self.process_keyed(df, ctx)
 
     def shard_keys(self, df: pl.DataFrame, ctx: StageContext) -> pl.DataFrame:
-        cfg: SemanticDedupConfig = self.config
+        cfg = self.config
         from dsforge.pipelines.embedded import MissingModelError
 
         text = cfg.field.expr()
@@ -109,7 +109,7 @@ class SemanticDedup(Stage):
                                  pl.lit(None, dtype=pl.String).alias("skipped"))
 
     def decide(self, keys: pl.LazyFrame, ctx: StageContext) -> Verdicts:
-        cfg: SemanticDedupConfig = self.config
+        cfg = self.config
         cols = ["id", "source", "__len", "emb", "skipped"] + ([cfg.score_column] if cfg.keep == "best_score" else [])
         meta = keys.select(cols).collect()
         if meta.height and meta["skipped"].drop_nulls().len():

@@ -91,14 +91,14 @@ def identify(texts: list[str | None], languages: list[str] | None = None, min_ch
     return out
 
 
-class LanguageFilter(Stage):
+class LanguageFilter(Stage[LanguageFilterConfig]):
     name = "language-filter"
     Config = LanguageFilterConfig
     version = "1"
     batch_size = 20_000
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: LanguageFilterConfig = self.config
+        cfg = self.config
         texts = df.select(cfg.field.expr().alias("t"))["t"].to_list()
         found = identify(texts, cfg.languages, cfg.min_chars, cfg.script_rule)
         reasons, details = [], []

@@ -4,7 +4,7 @@ Token counts use a real tokenizer (default: the embedded SmolLM2), loaded only w
 set. Each rejected row says which limit it broke and by how much, e.g.
 `length-filter:too_short` / "response: 0 chars < min_chars 1".
 
-Not here: per-row truncation to a token budget (the formatting stage's max-token policy does that).
+Not here: per-row truncation to a token budget (chat-format's max_tokens, pipelines/token_budget.py, does that).
 """
 
 from __future__ import annotations
@@ -35,13 +35,13 @@ def count_tokens(texts: list[str | None], tokenizer_spec: str) -> list[int]:
     return [len(ids) for ids in enc]
 
 
-class LengthFilter(Stage):
+class LengthFilter(Stage[LengthFilterConfig]):
     name = "length-filter"
     Config = LengthFilterConfig
     batch_size = 20000
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: LengthFilterConfig = self.config
+        cfg = self.config
         text = cfg.field.expr().fill_null("")
         measured = df.with_columns(
             text.str.len_chars().alias("__chars"),

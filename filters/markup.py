@@ -172,14 +172,14 @@ def _normalise_whitespace(s: str, keep_code: bool) -> str:
     return "".join(out).strip()
 
 
-class CleanMarkup(Stage):
+class CleanMarkup(Stage[CleanMarkupConfig]):
     name = "clean-markup"
     Config = CleanMarkupConfig
     version = "1"
     batch_size = 20_000
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: CleanMarkupConfig = self.config
+        cfg = self.config
         fields = [f for f in cfg.fields if f in df.columns]
         rows = df.select(fields).to_dicts()
         new = {f: [] for f in fields}

@@ -237,7 +237,7 @@ def _mask(value: str) -> str:
     return value[:2] + "…" + value[-1:] if len(value) > 4 else "…"
 
 
-class Pii(Stage):
+class Pii(Stage[PiiConfig]):
     name = "pii"
     Config = PiiConfig
     version = "2"
@@ -254,7 +254,7 @@ class Pii(Stage):
         return self._detector
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: PiiConfig = self.config
+        cfg = self.config
         allow = {a.strip().lower() for a in cfg.allow}
         allow_patterns = [re.compile(p, re.I) for p in
                           [*cfg.allow_regex, *(DOCUMENTATION_VALUES if cfg.allow_documentation_values else [])]]

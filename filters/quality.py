@@ -181,7 +181,7 @@ def _web_problem(text: str, filters: list[tuple[str, Any]], cfg: QualityFilterCo
     return None
 
 
-class QualityFilter(Stage):
+class QualityFilter(Stage[QualityFilterConfig]):
     """Keyed (stage.py): the per-row rules run per shard in workers; only the conflict check needs every
     row, and it needs just two hashes per row (the prompt's and the response's), never the rows."""
 
@@ -194,7 +194,7 @@ class QualityFilter(Stage):
         return self.process_keyed(df, ctx)
 
     def shard_keys(self, df: pl.DataFrame, ctx: StageContext) -> pl.DataFrame:
-        cfg: QualityFilterConfig = self.config
+        cfg = self.config
         lists = load_word_lists(str(ctx.resolve(cfg.word_lists)))
         filters = []
         for key in DATATROVE:
@@ -223,7 +223,7 @@ class QualityFilter(Stage):
                              "answer_h": pl.Series(answer_h, dtype=pl.UInt64)})
 
     def decide(self, keys: pl.LazyFrame, ctx: StageContext) -> Verdicts:
-        cfg: QualityFilterConfig = self.config
+        cfg = self.config
         keys = keys.select("id", "reason", "detail", "prompt_h", "answer_h").collect()
         verdicts = keys.select("id", "reason", "detail")
         if cfg.conflicting != "off":

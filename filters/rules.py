@@ -139,14 +139,14 @@ def droppable(spec: str) -> str:
     return str(f)
 
 
-class Rules(Stage):
+class Rules(Stage[RulesConfig]):
     name = "rules"
     Config = RulesConfig
     version = "1"
     batch_size = 50_000
 
     def _load(self, ctx: StageContext) -> tuple[list[Rule], list[str]]:
-        cfg: RulesConfig = self.config
+        cfg = self.config
         rules, fields = list(cfg.rules), list(cfg.drop_fields)
         if cfg.file:
             path = ctx.resolve(cfg.file)

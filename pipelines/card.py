@@ -1,8 +1,9 @@
 """The dataset card (README.md) that `publish` writes next to the data: what a reader needs to trust it.
 
-Everything comes from the run, never typed by hand: sources and licences (the ingest step's manifest,
-licences from the recipe's `licenses`, the shipped data's README, or a LICENSE file beside an input),
-each step with its parameters and row counts (stages/*/stats.json), rejection reasons, the models and
+Everything comes from the run (a run_info.RunInfo, handed over by the runner), never typed by hand:
+sources and licences (the ingest step's manifest, licences from the recipe's `licenses`, the shipped
+data's README, or a LICENSE file beside an input), each step with its parameters and row counts (its
+stats.json), rejection reasons, the models and
 templates that generated or formatted rows (the rows' lineage), token statistics (`n_tokens` from
 chat-format, else character lengths) and the inspect step's key figures and plots when one ran.
 The YAML header follows the Hugging Face dataset card format: license (+ license_name/link for `other`),
@@ -25,35 +26,9 @@ import polars as pl
 import yaml
 
 from dsforge.pipelines.dataset_writer import Written
+from dsforge.pipelines.run_info import RunInfo
 
 SHIPPED_README = Path(__file__).resolve().parents[1] / "data" / "README.md"
-
-
-def find_run_dir(work_dir: Path) -> Path | None:
-    """The run directory a step folder belongs to (runs/<run>/stages/NN-step), if any."""
-    for p in (work_dir, *work_dir.parents):
-        if (p / "stages").is_dir() and (p / "recipe.yaml").exists():
-            return p
-    return None
-
-
-def recipe_name(run_dir: Path | None) -> str | None:
-    """The recipe's own name (from the run's recipe.yaml), not the run folder's (which adds time and -sampleN)."""
-    if run_dir is None or not (run_dir / "recipe.yaml").exists():
-        return None
-    return (yaml.safe_load((run_dir / "recipe.yaml").read_text()) or {}).get("name")
-
-
-def step_stats(run_dir: Path | None) -> list[dict[str, Any]]:
-    if run_dir is None:
-        return []
-    out = []
-    for f in sorted((run_dir / "stages").glob("*/stats.json")):
-        try:
-            out.append(json.loads(f.read_text()))
-        except ValueError:
-            continue
-    return out
 
 
 def _shipped_licences() -> dict[str, str]:
@@ -213,14 +188,14 @@ def card_header(df: pl.DataFrame, written: Written, name: str, licences: list[st
     return header
 
 
-def render_card(df: pl.DataFrame, *, name: str, written: Written, run_dir: Path | None, licenses: dict[str, str],
+def render_card(df: pl.DataFrame, *, name: str, written: Written, run: RunInfo | None, licenses: dict[str, str],
                 license: str | None = None, description: str | None = None, tags: list[str] | None = None,
                 repo_id: str | None = None, figures: list[str] | None = None,
                 trainer_files: list[str] | None = None) -> str:
     """The README.md text: YAML header + sections built from the run and the files `written` (dataset_writer)."""
     splits, layout, columns = written.splits, written.layout, written.columns
-    stats = step_stats(run_dir)
-    recipe = yaml.safe_load((run_dir / "recipe.yaml").read_text()) if run_dir and (run_dir / "recipe.yaml").exists() else {}
+    stats = [s.stats for s in run.steps] if run else []
+    recipe = run.recipe if run else {}
     inputs = next((s.get("stage_stats", {}).get("inputs", []) for s in stats if s.get("stage") == "ingest"), [])
     licences = [licence_for(i, licenses) for i in inputs]
     if not inputs and "source" in df.columns:  # published outside a run: licences by source name
@@ -234,8 +209,8 @@ def render_card(df: pl.DataFrame, *, name: str, written: Written, run_dir: Path 
     made = f"Built by dsforge on {when}"
     if recipe:
         made += f" from recipe `{recipe.get('name')}` (seed {recipe.get('seed')})"
-    if run_dir:
-        made += f", run `{run_dir.name}`"
+    if run:
+        made += f", run `{run.name}`"
     out += [made + ".", ""]
     out += ["## Splits", "", "| split | rows |", "|---|---:|"]
     out += [f"| {s} | {n:,} |" for s, n in splits.items()]

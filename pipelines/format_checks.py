@@ -1,7 +1,7 @@
 """Prompt-format consistency check for chat-format: the inconsistencies the book warns about ("missing
 arrow, extra prefix, trailing space"), flagged per row, with summary warnings.
 
-Not here: rendering (formatting.py), loss masks (loss_masks.py).
+Not here: rendering (chat_template.py, chat_format.py), loss masks (loss_masks.py).
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ class IngestConfig(StageConfig):
     inputs: list[InputSpec] = Field(description="files to read (path, format, mapping, source, ...)")
 
 
-class Ingest(Stage):
+class Ingest(Stage[IngestConfig]):
     name = "ingest"
     Config = IngestConfig
     reads_input_table = False

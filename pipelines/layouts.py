@@ -17,7 +17,7 @@ Message lists are preferred; `prefer: text` takes the rendered strings (chat-for
 rows come from pairs (one desirable and one undesirable row per pair) and from scored rows
 (`label = score >= kto_threshold`), so a kto export has more rows than the table it came from.
 
-Not here: writing files (dataset_writer.py), rendering (formatting.py).
+Not here: writing files (dataset_writer.py), rendering (chat_format.py).
 """
 
 from __future__ import annotations

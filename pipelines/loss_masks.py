@@ -13,7 +13,7 @@ spans); otherwise span *i* = render(turns[:i+1]) minus render(turns[:i], add_gen
 templates where a prefix does not render as a prefix (Mistral moves the system prompt), the reply is
 located in the text plus the eos token after it. Tokens overlapping a span get 1 (transformers' rule).
 
-Not here: rendering itself (formatting.ChatTemplate), packing, multimodal content.
+Not here: rendering itself (chat_template.ChatTemplate), packing, multimodal content.
 """
 
 from __future__ import annotations

@@ -27,8 +27,9 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines.card import find_run_dir, recipe_name, render_card
+from dsforge.pipelines.card import render_card
 from dsforge.pipelines.dataset_writer import Written, write_layout
+from dsforge.pipelines.run_info import RunInfo, run_of
 from dsforge.pipelines.stage import ConfigError, Stage, StageConfig, StageContext, StageResult
 from dsforge.pipelines.trainer_configs import write_trainer_configs
 
@@ -55,7 +56,7 @@ def output_dir(cfg: SaveConfig, ctx: StageContext) -> Path:
     if cfg.output_dir:
         out = Path(cfg.output_dir)
         return out if out.is_absolute() else ctx.base_dir / out
-    return Path(ctx.extras.get("output_dir", ctx.work_dir / "dataset"))
+    return ctx.work_dir / "dataset"
 
 
 def chat_format_info(df: pl.DataFrame) -> dict[str, Any]:
@@ -105,7 +106,7 @@ def write_dataset(source: pl.DataFrame | list[Path], out_dir: Path, cfg: SaveCon
                                keep=cfg.keep, split_column=cfg.split_column, shard_rows=cfg.shard_rows, metadata=info)
         axolotl_reward = {s: [f"axolotl-reward/{f}" for f in names] for s, names in strings.files.items()}
     if cfg.trainer_configs:
-        from dsforge.pipelines.formatting import builtin_info
+        from dsforge.pipelines.chat_template import builtin_info
 
         template = info.get("template")
         model = (builtin_info().get(template or "", {}).get("model") or "").split(" ")[0] or None
@@ -121,7 +122,7 @@ def written_stats(out_dir: Path, written: Written, extra: list[str]) -> dict[str
             "files": written.files, "trainer_configs": extra, **written.metadata}
 
 
-class Save(Stage):
+class Save(Stage[SaveConfig]):
     """Write the final dataset (DatasetDict, Parquet shards, JSONL) in its training layout, with trainer configs.
 
     In a run it streams the previous step's Parquet parts to the writer (`process_parts`), one at a time;
@@ -130,6 +131,7 @@ class Save(Stage):
     name = "save"
     changes_rows = False  # the runner links the input parts instead of rewriting them
     Config = SaveConfig
+    needs_run_info = True  # the dataset card lists the recipe and every earlier step
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         return StageResult(kept=df, stats=self._write(df, ctx))
@@ -139,7 +141,8 @@ class Save(Stage):
 
     def _write(self, source: pl.DataFrame | list[Path], ctx: StageContext) -> dict[str, Any]:
         out_dir = output_dir(self.config, ctx)
-        written, extra = write_dataset(source, out_dir, self.config, recipe_name(find_run_dir(ctx.work_dir)) or "dataset")
+        run = run_of(ctx)
+        written, extra = write_dataset(source, out_dir, self.config, (run and run.recipe_name) or "dataset")
         return written_stats(out_dir, written, extra)
 
 
@@ -173,7 +176,7 @@ def push_folder(folder: Path, repo_id: str, private: bool, token_env: str) -> st
     return str(getattr(info, "commit_url", info))
 
 
-class Publish(Stage):
+class Publish(Stage[PublishConfig]):
     """Write the dataset (save_to_disk, Parquet shards, card, trainer configs) and optionally push it to the Hub.
 
     It takes the whole table (no `process_parts`): the card summarises every row's lineage and lengths."""
@@ -181,19 +184,20 @@ class Publish(Stage):
     name = "publish"
     changes_rows = False  # the runner links the input parts instead of rewriting them
     Config = PublishConfig
+    needs_run_info = True  # the dataset card lists the recipe and every earlier step
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: PublishConfig = self.config
+        cfg = self.config
         out_dir = output_dir(cfg, ctx)
         formats = list(cfg.formats)
         if cfg.push_to_hub and "parquet" not in formats:  # the Hub gets Parquet shards, and the card lists them
             formats.append("parquet")
-        run_dir = find_run_dir(ctx.work_dir)
-        name = cfg.name or recipe_name(run_dir) or "dataset"
+        run = run_of(ctx)
+        name = cfg.name or (run and run.recipe_name) or "dataset"
         written, extra = write_dataset(df, out_dir, cfg, name, formats, cfg.push_to_hub)
-        figures = self._copy_figures(run_dir, out_dir)
+        figures = self._copy_figures(run, out_dir)
         if cfg.card:
-            card = render_card(df, name=name, written=written, run_dir=run_dir, licenses=cfg.licenses,
+            card = render_card(df, name=name, written=written, run=run, licenses=cfg.licenses,
                                license=cfg.license, description=cfg.description, tags=cfg.tags,
                                repo_id=cfg.push_to_hub, figures=figures, trainer_files=extra)
             (out_dir / "README.md").write_text(card, encoding="utf-8")
@@ -204,21 +208,15 @@ class Publish(Stage):
         return StageResult(kept=df, stats=stats)
 
     @staticmethod
-    def _copy_figures(run_dir: Path | None, dest: Path) -> list[str]:
+    def _copy_figures(run: RunInfo | None, dest: Path) -> list[str]:
         """The inspect steps' reports (report.html, plots inlined) and any PNG/SVG plots, copied next to the card."""
-        if run_dir is None:
-            return []
         found = []
-        for stats_file in sorted((run_dir / "stages").glob("*/stats.json")):
-            step = stats_file.parent
-            try:
-                if not str(json.loads(stats_file.read_text()).get("stage", "")).startswith("inspect"):
-                    continue
-            except ValueError:
+        for step in run.steps if run else ():
+            if not step.stage.startswith("inspect"):
                 continue
             (dest / "inspect").mkdir(exist_ok=True)
-            for f in sorted([*step.glob("*.html"), *step.glob("*.png"), *step.glob("*.svg")])[:12]:
-                name = f"{step.name}-{f.name}"
+            for f in [f for f in step.files if f.suffix in (".html", ".png", ".svg")][:12]:
+                name = f"{f.parent.name}-{f.name}"
                 shutil.copy(f, dest / "inspect" / name)
                 found.append(f"inspect/{name}")
         return found

@@ -16,7 +16,7 @@ STAGES: dict[str, str] = {
     "ingest": "dsforge.pipelines.ingest:Ingest",
     "exact-dedup": "dsforge.dedup.exact:ExactDedup",
     "length-filter": "dsforge.filters.length:LengthFilter",
-    "chat-format": "dsforge.pipelines.formatting:ChatFormat",
+    "chat-format": "dsforge.pipelines.chat_format:ChatFormat",
     "save": "dsforge.pipelines.publish:Save",
     # inspection (issue 3)
     "inspect": "dsforge.pipelines.inspect.stage:Inspect",

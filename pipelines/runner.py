@@ -43,6 +43,7 @@ from dsforge.pipelines import shards, step_modes
 from dsforge.pipelines.fingerprint import code_hash, hash_json, referenced_files
 from dsforge.pipelines.readers import file_fingerprint, resolve_path
 from dsforge.pipelines.recipe import Recipe
+from dsforge.pipelines.run_info import RunInfo
 from dsforge.pipelines.stage import StageContext
 from dsforge.pipelines.worker import ContractError, check_contract
 
@@ -179,8 +180,9 @@ def execute_step(plan: RunPlan, i: int, prev_fp: str | None) -> StepOutcome:
     if not plan.force:
         _adopt_finished_parts(index / f"{fp}.running.json", out)
     shards.atomic_write_json(index / f"{fp}.running.json", {"dir": str(out)})
+    extras = {"run": RunInfo.of_run_dir(plan.run_dir)} if step.stage.needs_run_info else {}
     ctx = StageContext(work_dir=out, base_dir=plan.recipe.base_dir, seed=plan.recipe.seed, strict=plan.strict,
-                       sample=plan.sample, progress=plan.progress)
+                       sample=plan.sample, progress=plan.progress, extras=extras)
     src = shards.parts(plan.step_dir(i - 1)) if i > 0 and step.stage.reads_input_table else []
     started = time.perf_counter()
     try:

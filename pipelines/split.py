@@ -7,9 +7,10 @@ merged into groups that must stay together:
   `field` (word 3-grams, Jaccard >= `threshold`);
 - same-source groups: every field (a column or `metadata.KEY`) in `group_by`, e.g. the document a QA pair was
   generated from, or `source` to keep whole inputs apart.
-Groups that share any row are merged (union-find). Whole groups are then dealt to splits, largest
-first, each to the split furthest below its target share; with `stratify_by` this runs per stratum
-(a group's stratum is its most common value), so every split gets each class in proportion.
+Groups that share any row are merged (connected components, scipy's csgraph). Whole groups are then
+dealt to splits, largest first, each to the split furthest below its target share; with `stratify_by`
+this runs per stratum (a group's stratum is its most common value), so every split gets each class in
+proportion.
 The order depends only on the seed and the row ids, so the same seed gives the same split.
 
 Output: every row kept, with a `split` column; stats report sizes, groups, strata per split and a
@@ -24,6 +25,7 @@ import hashlib
 from collections import Counter, defaultdict
 from typing import Any, Literal
 
+import numpy as np
 import polars as pl
 from pydantic import Field, field_validator
 
@@ -32,20 +34,6 @@ from dsforge.pipelines.neardup.minhash import MinhashConfig, lsh_labels, minhash
 from dsforge.pipelines.stage import ConfigError, Stage, StageConfig, StageContext, StageResult, Verdicts
 
 
-class UnionFind:
-    def __init__(self, n: int):
-        self.parent = list(range(n))
-
-    def find(self, x: int) -> int:
-        while self.parent[x] != x:
-            self.parent[x] = self.parent[self.parent[x]]
-            x = self.parent[x]
-        return x
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
 
 
 def _key(seed: int, text: str) -> str:
@@ -73,7 +61,7 @@ class SplitConfig(StageConfig):
         return v
 
 
-class Split(Stage):
+class Split(Stage[SplitConfig]):
     """Assign train/validation/test so that near-duplicates and same-source groups never span splits.
 
     Keyed (stage.py): each shard gives its rows' group keys (cluster ids or MinHash band keys, group_by
@@ -93,7 +81,7 @@ class Split(Stage):
         return MinhashConfig(field=self.config.field, ngram=3, num_perm=64, threshold=self.config.threshold)
 
     def shard_keys(self, df: pl.DataFrame, ctx: StageContext) -> pl.DataFrame:
-        cfg: SplitConfig = self.config
+        cfg = self.config
         mode = cfg.near_duplicates
         if mode == "auto":
             mode = "column" if cfg.cluster_column in df.columns else "compute"
@@ -114,7 +102,7 @@ class Split(Stage):
         return keys
 
     def decide(self, keys: pl.LazyFrame, ctx: StageContext) -> Verdicts:
-        cfg: SplitConfig = self.config
+        cfg = self.config
         seed = self._seed(ctx)
         names = keys.collect_schema().names()
         base = keys.select([c for c in names if c == "id" or c == "__mode" or c == "__dup" or c.startswith("__g")
@@ -140,21 +128,25 @@ class Split(Stage):
 
 def assign_splits(ids: list[str], key_lists: list[list[Any]], strata: list[Any], cfg: SplitConfig,
                   seed: int) -> tuple[list[str], dict[str, Any]]:
-    """Merge rows sharing any key into groups (union-find), then deal whole groups to splits, per stratum."""
+    """Merge rows sharing any key into groups (connected components), then deal whole groups to splits,
+    per stratum."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     n = len(ids)
-    uf = UnionFind(n)
+    left: list[int] = []
+    right: list[int] = []
     for key_list in key_lists:
         first: dict[Any, int] = {}
         for i, k in enumerate(key_list):
-            if k is None:
-                continue
-            if k in first:
-                uf.union(first[k], i)
-            else:
-                first[k] = i
+            if k is not None:
+                left.append(first.setdefault(k, i))
+                right.append(i)
+    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n))
+    labels = connected_components(graph, directed=False)[1] if n else []
     groups: dict[int, list[int]] = defaultdict(list)
-    for i in range(n):
-        groups[uf.find(i)].append(i)
+    for i, label in enumerate(labels):
+        groups[int(label)].append(i)
     by_stratum: dict[Any, list[list[int]]] = defaultdict(list)
     for members in groups.values():
         label = Counter(strata[i] for i in members).most_common(1)[0][0]

@@ -41,7 +41,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -55,6 +55,9 @@ class StageConfig(BaseModel):
     """Base for stage configs: typed, validated, and strict about unknown keys (catches typos early)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+C = TypeVar("C", bound=StageConfig)
 
 
 class ConfigError(ValueError):
@@ -91,7 +94,9 @@ class StageResult:
     stats: dict[str, Any] = field(default_factory=dict)  # stage-specific figures for stats.json
 
 
-class Stage:
+class Stage(Generic[C]):
+    """Generic over its config: `class LengthFilter(Stage[LengthFilterConfig])` types `self.config`."""
+
     name: ClassVar[str] = ""
     Config: ClassVar[type[StageConfig]] = StageConfig
     # Bump when the stage's behaviour changes, so resumed runs recompute it.
@@ -108,6 +113,9 @@ class Stage:
     holds_model: ClassVar[bool] = False
     # Keyed stages: the keys column whose equal values are all `decide` compares (None: decide sees all keys).
     partition_key: ClassVar[str | None] = None
+    # Stages that describe the run they are part of (save, publish: the dataset card) get a RunInfo
+    # (run_info.py) in ctx.extras["run"]; the others never see the run directory.
+    needs_run_info: ClassVar[bool] = False
 
     @classmethod
     def execution(cls) -> str:
@@ -151,8 +159,9 @@ class Stage:
     def close(self) -> None:
         """Free what the stage loaded (models, backends). Called by the runner when the step is done."""
 
-    def __init__(self, config: StageConfig | dict[str, Any] | None = None):
-        self.config = self.parse_config(config or {}) if not isinstance(config, StageConfig) else config
+    def __init__(self, config: C | dict[str, Any] | None = None):
+        parsed = config if isinstance(config, StageConfig) else self.parse_config(config or {})
+        self.config: C = cast(C, parsed)
 
     @classmethod
     def parse_config(cls, params: dict[str, Any]) -> StageConfig:

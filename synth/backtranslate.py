@@ -54,7 +54,7 @@ def _curation_score(text: str, pair: Any) -> int:
     return int(round(score))
 
 
-class BacktranslateInstructions(LLMStage):
+class BacktranslateInstructions(LLMStage[BacktranslateConfig]):
     """Generate the instruction a human text answers, then keep pairs the model itself scores >= threshold."""
 
     name = "backtranslate-instructions"
@@ -68,7 +68,7 @@ class BacktranslateInstructions(LLMStage):
         return instruction
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: BacktranslateConfig = self.config
+        cfg = self.config
         rejected: list[dict[str, Any]] = []
         todo: list[dict[str, Any]] = []
         for r in input_rows(df):
@@ -142,7 +142,7 @@ class BacktranslateInstructions(LLMStage):
                                                     stats=stats))
 
     def _seed_examples(self, ctx: StageContext) -> list[dict[str, Any]]:
-        cfg: BacktranslateConfig = self.config
+        cfg = self.config
         if cfg.num_examples == 0:
             return []
         spec = InputSpec(path=cfg.examples_path, mapping=cfg.examples_mapping, limit=200)

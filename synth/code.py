@@ -67,7 +67,7 @@ def _solution(text: str, item: Any) -> tuple[str, str, str]:
     return code, *fn
 
 
-class Code(LLMStage):
+class Code(LLMStage[CodeConfig]):
     """Generate Python solutions and tests, run them sandboxed, repair failures; keep only passing code."""
 
     name = "code"
@@ -76,7 +76,7 @@ class Code(LLMStage):
     batch_size = 32
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: CodeConfig = self.config
+        cfg = self.config
         from dsforge.validators.sandbox import ensure_available
 
         ensure_available(cfg.isolation, cfg.docker_image)  # before any model call: fail early, naming what is missing
@@ -177,7 +177,7 @@ class Code(LLMStage):
     def _run_all(self, items: list[dict[str, Any]]) -> None:
         from dsforge.validators.sandbox import run_python_batch
 
-        cfg: CodeConfig = self.config
+        cfg = self.config
         chunks = [items[k:k + cfg.rows_per_sandbox] for k in range(0, len(items), cfg.rows_per_sandbox)]
 
         def run(chunk):

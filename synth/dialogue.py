@@ -46,7 +46,7 @@ class DialogueConfig(LLMConfig):
         return v
 
 
-class Dialogue(LLMStage):
+class Dialogue(LLMStage[DialogueConfig]):
     """Simulate multi-turn user/assistant conversations from seed instructions or topics."""
 
     name = "dialogue"
@@ -55,7 +55,7 @@ class Dialogue(LLMStage):
     batch_size = 32
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: DialogueConfig = self.config
+        cfg = self.config
         user_params = cfg.user_sampling or cfg.sampling
         rows = input_rows(df)
         rng = random.Random(f"{ctx.seed}:{rows[0]['id'] if rows else ''}")

@@ -62,7 +62,7 @@ def content_words(text: str) -> set[str]:
     return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOP}
 
 
-class LongContextQA(LLMStage):
+class LongContextQA(LLMStage[LongContextQAConfig]):
     """Chunk long documents, write QA pairs per chunk, emit examples with the whole document as context."""
 
     name = "long-context-qa"
@@ -80,7 +80,7 @@ class LongContextQA(LLMStage):
         return pairs
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: LongContextQAConfig = self.config
+        cfg = self.config
         rejected: list[dict[str, Any]] = []
         jobs = []  # (row, doc, span, chunk text)
         for r in input_rows(df):

@@ -35,7 +35,7 @@ class ParaphraseConfig(LLMConfig):
     respond_template: str = "respond_v1"
 
 
-class Paraphrase(LLMStage):
+class Paraphrase(LLMStage[ParaphraseConfig]):
     """n rephrasings of each instruction; near copies and truncated rewrites are rejected."""
 
     name = "paraphrase"
@@ -53,7 +53,7 @@ class Paraphrase(LLMStage):
         return rewrite
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: ParaphraseConfig = self.config
+        cfg = self.config
         src = [r for r in input_rows(df) if (r.get("instruction") or "").strip()]
         asked = self.ask(ctx, src, template=cfg.template, n=cfg.n, truncated="reject")
         rows: list[dict[str, Any]] = []

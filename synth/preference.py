@@ -39,7 +39,7 @@ class PreferencePairsConfig(LLMConfig):
     source: str | None = None
 
 
-class PreferencePairs(LLMStage):
+class PreferencePairs(LLMStage[PreferencePairsConfig]):
     """Generate responses, judge pairs in both orders, keep (prompt, chosen, rejected) when verdicts agree."""
 
     name = "preference-pairs"
@@ -61,7 +61,7 @@ class PreferencePairs(LLMStage):
         return response
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: PreferencePairsConfig = self.config
+        cfg = self.config
         rows = [r for r in input_rows(df) if prompt_of(r).strip()]
         rejected: list[dict[str, Any]] = [
             reject_row(dict(r), self.name, "no_prompt", f"{r['id']}: empty prompt")

@@ -124,7 +124,7 @@ class Swapper:
         return "".join(out), made
 
 
-class RuleAugment(Stage):
+class RuleAugment(Stage[RuleAugmentConfig]):
     """Faker template filling and counterfactual gender/name swaps (no model)."""
 
     name = "rule-augment"
@@ -133,7 +133,7 @@ class RuleAugment(Stage):
     batch_size = 10_000
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: RuleAugmentConfig = self.config
+        cfg = self.config
         rows = input_rows(df) + [
             {"id": f"{cfg.source}:template{i}", "source": cfg.source, "kind": "instruction", "lineage": [],
              "metadata": "{}", **{k: t.get(k) for k in ("instruction", "input", "response")}}

@@ -62,7 +62,7 @@ class SelfInstructConfig(LLMConfig):
     source: str = "self-instruct"
 
 
-class SelfInstruct(LLMStage):
+class SelfInstruct(LLMStage[SelfInstructConfig]):
     """Generate new instructions from seed tasks with Alpaca's filters and a ROUGE-L < 0.7 novelty rule."""
 
     name = "self-instruct"
@@ -70,7 +70,7 @@ class SelfInstruct(LLMStage):
     Config = SelfInstructConfig
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: SelfInstructConfig = self.config
+        cfg = self.config
         seeds = [r for r in input_rows(df) if (r.get("instruction") or "").strip()]
         if not seeds:
             raise ValueError("self-instruct: the input has no rows with an instruction to use as seeds; ingest "

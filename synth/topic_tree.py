@@ -61,7 +61,7 @@ def _list(text: str, item: Any, min_words: int = 1) -> list[str]:
     return items
 
 
-class TopicTree(LLMStage):
+class TopicTree(LLMStage[TopicTreeConfig]):
     """Grow instructions over a topic tree with per-node counts (UltraChat)."""
 
     name = "topic-tree"
@@ -74,7 +74,7 @@ class TopicTree(LLMStage):
         return default if value is None else value
 
     def _topics(self, df: pl.DataFrame, ctx: StageContext, rejected: list) -> list[str]:
-        cfg: TopicTreeConfig = self.config
+        cfg = self.config
         if cfg.topics:
             return list(cfg.topics)
         if cfg.topics_file:
@@ -101,7 +101,7 @@ class TopicTree(LLMStage):
         return (o.value or [])[: cfg.num_topics]
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: TopicTreeConfig = self.config
+        cfg = self.config
         rejected: list[dict[str, Any]] = []
         self._topic_rows: dict[str, str] = {}
         topics = self._topics(df, ctx, rejected)

@@ -57,7 +57,7 @@ def _translation(text: str, job: Any) -> str:
     return out
 
 
-class Translate(LLMStage):
+class Translate(LLMStage[TranslateConfig]):
     """Translate rows to target languages; keep those whose back-translation matches the original."""
 
     name = "translate"
@@ -66,7 +66,7 @@ class Translate(LLMStage):
     batch_size = 64
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: TranslateConfig = self.config
+        cfg = self.config
         rows = input_rows(df)
         # One job per (row, language, field) with text.
         jobs = [(r, lang, f) for r in rows for lang in cfg.languages for f in cfg.fields if (r.get(f) or "").strip()]

@@ -9,7 +9,7 @@ import pytest
 from dsforge.pipelines.embedded import SMOLLM2_ID, MissingModelError
 from dsforge.pipelines.llm.cache import CachedBackend, ResponseCache
 from dsforge.pipelines.llm.config import SamplingParams, TransformersConfig, VLLMConfig
-from dsforge.pipelines.llm.seam import ( backend_config_from_spec, generate_rows,
+from dsforge.pipelines.llm.seam import (generate_rows,
                                generation_lineage, open_backend, usage_stats)
 
 FRANCE = [{"role": "user", "content": "What is the capital of France?"}]
@@ -111,17 +111,12 @@ def test_missing_model_names_what_to_do(tmp_path):
         open_backend(TransformersConfig(model=str(tmp_path / "nope"), cache=False))
 
 
-def test_lineage_and_model_spec(smol):
+def test_generation_lineage(smol):
     params = SamplingParams(temperature=0.5, max_tokens=8)
     info = generation_lineage(smol, params, template_id="self-instruct/v1")
     assert info["backend"] == "transformers" and info["model"] == SMOLLM2_ID
     assert info["template"] == "self-instruct/v1" and info["sampling"]["temperature"] == 0.5
     json.dumps(info)
-    spec = backend_config_from_spec("openai:qwen2.5-7b@http://127.0.0.1:8000/v1", concurrency=3)
-    assert (spec.backend, spec.model, spec.base_url, spec.concurrency) == (
-        "openai", "qwen2.5-7b", "http://127.0.0.1:8000/v1", 3)
-    assert backend_config_from_spec("smollm2").backend == "transformers"
-    assert backend_config_from_spec("vllm:/models/qwen").model == "/models/qwen"
 
 
 def test_vllm_backend_without_vllm_says_how_to_install(tmp_path, monkeypatch):

@@ -257,7 +257,7 @@ class EchoGenConfig(StageConfig):
     sampling: SamplingParams = SamplingParams(max_tokens=8)
 
 
-class EchoGen(Stage):
+class EchoGen(Stage[EchoGenConfig]):
     """A minimal generating stage, written as docs/backends.md tells stage authors to."""
     name = "echo-gen"
     Config = EchoGenConfig

@@ -12,7 +12,7 @@ import pytest
 from dsforge.pipelines.neardup import lsh
 from dsforge.dedup.minhash import MinhashDedup
 from dsforge.pipelines.neardup.minhash import jaccard_exact, minhash_signatures
-from dsforge.dedup.neardup_set import exact_jaccard_pairs, load_real_texts, make_set
+from neardup_set import exact_jaccard_pairs, load_real_texts, make_set
 from dsforge.pipelines.neardup.shingles import shingle_hashes
 from dsforge.pipelines import records
 from dsforge.pipelines.stage import ConfigError, StageContext

@@ -14,8 +14,8 @@ from transformers import AutoTokenizer
 from dsforge.pipelines import records
 from dsforge.pipelines.embedded import load_tokenizer, smollm2_tokenizer_dir
 from dsforge.pipelines.format_checks import format_issues
-from dsforge.pipelines.formatting import (GENERATION_TAG, ChatFormat, ChatTemplate, apply_system_policy, builtin_info,
-                                          builtin_templates)
+from dsforge.pipelines.chat_format import ChatFormat, apply_system_policy
+from dsforge.pipelines.chat_template import GENERATION_TAG, ChatTemplate, builtin_info, builtin_templates
 from dsforge.pipelines.loss_masks import end_at_eos, generation_template, mask_from_spans
 from dsforge.pipelines.readers import InputSpec, read_input
 from dsforge.pipelines.stage import ConfigError, StageContext

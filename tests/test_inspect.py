@@ -288,3 +288,22 @@ def test_report_is_one_self_contained_html_with_every_figure(word_tokenizer, tmp
         assert f'id="{section}"' in page
     assert "13 rows" in summary_text(s).splitlines()[0]
     assert "| rows | 13 |" in summary_markdown(s)
+
+
+def test_report_escapes_the_data_and_fails_loudly_on_a_missing_figure(word_tokenizer):
+    """The page comes from autoescaped Jinja templates: text from rows, sources and titles is shown, never run;
+    a figure the templates expect but the stats lack is an error, not a blank cell."""
+    import jinja2
+
+    from dsforge.pipelines.inspect.report import render_html
+
+    df = rows({"source": "<b>bold</b>", "instruction": "write <script>alert(1)</script> a poem", "response": "the sea"},
+              {"source": "<b>bold</b>", "instruction": "write <script>alert(1)</script> a poem", "response": "the sea"})
+    s = compute_stats(df, cfg(word_tokenizer), title="<img src=x onerror=alert(1)>")
+    page = render_html(s)
+    assert "<script>" not in page and "<img src=x" not in page and "<b>bold</b>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "&lt;b&gt;bold&lt;/b&gt;" in page
+    assert "<title>&lt;img src=x onerror=alert(1)&gt; — dsforge inspect</title>" in page
+    del s["counts"]["exact_duplicates"]["groups"]
+    with pytest.raises(jinja2.UndefinedError, match="groups"):
+        render_html(s)

@@ -19,7 +19,7 @@ import yaml
 
 from dsforge.pipelines import records
 from dsforge.pipelines.dataset_writer import write_layout
-from dsforge.pipelines.formatting import ChatFormat
+from dsforge.pipelines.chat_format import ChatFormat
 from dsforge.pipelines.publish import Save
 from dsforge.pipelines.readers import InputSpec, read_input
 from dsforge.pipelines.stage import ConfigError, StageContext

@@ -54,3 +54,20 @@ def test_every_subpackage_on_disk_is_listed_in_pyproject():
         for p in (ROOT / top).rglob("__init__.py")
     }
     assert on_disk == listed, f"only on disk: {sorted(on_disk - listed)}; only in pyproject: {sorted(listed - on_disk)}"
+
+
+def test_every_shipped_template_matches_package_data():
+    """Files the code reads at run time (report templates, chat templates, prompts, recipes) must match a
+    package-data glob, or an installed wheel lacks them (checked by building one while adding the globs)."""
+    import glob
+    import tomllib
+
+    package_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    shipped = {"dsforge.pipelines.inspect": "pipelines/inspect/templates", "dsforge.pipelines": "pipelines/templates",
+               "dsforge.synth": "synth/prompts"}
+    for package, folder in shipped.items():
+        root = ROOT / package.removeprefix("dsforge.").replace(".", "/")
+        matched = {Path(m) for g in package_data.get(package, []) for m in glob.glob(str(root / g))}
+        for f in (ROOT / folder).rglob("*"):
+            if f.is_file() and f.suffix != ".py":
+                assert f in matched, f"{f.relative_to(ROOT)} matches no {package} package-data glob"

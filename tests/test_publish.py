@@ -7,6 +7,7 @@ import base64
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import replace
 from pathlib import Path
 
 import datasets
@@ -17,10 +18,12 @@ import yaml
 from dsforge.pipelines import records
 from dsforge.pipelines.card import card_sections, lineage_summary, render_card
 from dsforge.pipelines.dataset_writer import Written
-from dsforge.pipelines.formatting import ChatFormat
+from dsforge.pipelines.chat_format import ChatFormat
 from dsforge.pipelines.publish import Publish, Save
 from dsforge.pipelines.recipe import load_recipe
+from dsforge.pipelines.run_info import RunInfo
 from dsforge.pipelines.runner import run_recipe
+from dsforge.pipelines.shards import read_table
 from dsforge.pipelines.stage import ConfigError, StageContext
 
 
@@ -191,6 +194,31 @@ def test_card_reflects_the_run(published_run):
         assert f"| {s} | {n:,} |" in card
 
 
+def test_publish_knows_the_run_only_from_its_context(published_run, tmp_path):
+    """The card's run facts come from the RunInfo in the context, not from folders around work_dir: the same
+    stage run in a folder outside any run, handed the run's RunInfo, writes the same steps and report."""
+    run_dir, summary = published_run
+    run = RunInfo.of_run_dir(run_dir)
+    assert run.recipe_name == "publish-test" and run.name == run_dir.name
+    assert [s.stats["step"] for s in run.steps] == [s["step"] for s in summary["steps"]]
+    inspect = next(s for s in run.steps if s.stage == "inspect")
+    assert any(f.name == "report.html" for f in inspect.files) and not any(f.name == "kept" for f in inspect.files)
+    df = read_table(run_dir / "stages" / "05-split")
+    alone = StageContext(work_dir=tmp_path / "elsewhere", base_dir=tmp_path)
+    Publish({"formats": ["parquet"], "output_dir": str(tmp_path / "with")}).process(df, replace(alone, extras={"run": run}))
+    card = (tmp_path / "with" / "README.md").read_text()
+    assert yaml.safe_load(card.split("---")[1])["pretty_name"] == "publish-test"
+    assert f"run `{run_dir.name}`" in card and "Step `inspect` (400 rows):" in card
+    assert (tmp_path / "with" / "inspect" / f"{inspect.files[0].parent.name}-report.html").is_file()
+    for step in summary["steps"][:-1]:
+        assert f"| {step['step']} | `{step['stage']}` |" in card
+    Publish({"formats": ["parquet"], "output_dir": str(tmp_path / "without")}).process(df, alone)
+    card = (tmp_path / "without" / "README.md").read_text()
+    assert "Published outside a recipe run" in card and not (tmp_path / "without" / "inspect").exists()
+    with pytest.raises(TypeError, match="must be a RunInfo"):
+        Publish({"output_dir": str(tmp_path / "bad")}).process(df, replace(alone, extras={"run": str(run_dir)}))
+
+
 def test_dpo_layout_exports_trl_columns(tmp_path):
     df = records.from_rows([
         {"id": "p0", "source": "s", "kind": "preference", "instruction": "Name a colour.", "chosen": "Blue.", "rejected": "Dog."},
@@ -275,7 +303,7 @@ def test_lineage_summary_names_models_and_templates():
     assert lineage_summary(df) == [
         {"stage": "chat-format", "model": "", "template": "llama3", "rows": 1},
         {"stage": "self-instruct", "model": "smollm2", "template": "self_instruct.txt", "rows": 1}]
-    card = render_card(df, name="x", written=Written(Path("."), "records", df.columns, {"train": 1}), run_dir=None,
+    card = render_card(df, name="x", written=Written(Path("."), "records", df.columns, {"train": 1}), run=None,
                        licenses={})
     assert "| self-instruct | smollm2 | self_instruct.txt | 1 |" in card
 

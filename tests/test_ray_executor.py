@@ -30,7 +30,7 @@ class SlowUpperConfig(StageConfig):
     seconds: float = 0.4
 
 
-class SlowUpper(Stage):
+class SlowUpper(Stage[SlowUpperConfig]):
     """Row-wise and slow, so that a node can be killed while its parts are running."""
 
     name = "slow-upper"

@@ -104,7 +104,7 @@ class FlakyConfig(StageConfig):
     fail_at_batch: int = -1
 
 
-class Flaky(Stage):
+class Flaky(Stage[FlakyConfig]):
     """Uppercases responses in batches of 2; crashes at one batch when told to."""
 
     name = "flaky"

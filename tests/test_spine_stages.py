@@ -11,7 +11,8 @@ from dsforge.dedup.exact import ExactDedup
 from dsforge.filters.length import LengthFilter
 from dsforge.pipelines import records
 from dsforge.pipelines.embedded import load_tokenizer
-from dsforge.pipelines.formatting import ChatFormat, ChatTemplate
+from dsforge.pipelines.chat_format import ChatFormat
+from dsforge.pipelines.chat_template import ChatTemplate
 from dsforge.pipelines.readers import InputSpec, read_input
 from dsforge.pipelines.stage import ConfigError, StageContext
 

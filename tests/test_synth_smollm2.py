@@ -89,19 +89,25 @@ def rows(*prompts: str) -> pl.DataFrame:
 
 
 def test_self_instruct_with_smollm2(ctx):
+    """SmolLM2-135M rarely writes a whole task with its Output inside 40 tokens (all of them are rejected
+    inline), so the answers come from a second call (`respond: separate`): then at least one of its
+    instructions survives every rule, and this test fails if none does."""
     seeds = read_inputs([InputSpec(path="data:seed_tasks.jsonl", mapping="seed-tasks", limit=12)], ROOT).kept
     kept, rej, stats = run("self-instruct", seeds, ctx, sampling=sampling(40, 0.7), num_instructions=3,
-                           prompts_per_round=2, max_prompts=2, keep_seeds=True)
+                           prompts_per_round=2, max_prompts=2, keep_seeds=True, respond="separate")
     generated = kept.filter(pl.col("source") == "self-instruct")
-    assert kept.height == 12 + generated.height
+    assert generated.height >= 1, f"no generated instruction kept; rejects: {rej['reason'].to_list()}"
+    assert kept.height == 12 + generated.height and stats["generated_kept"] == generated.height
     f = stats["funnel"]
-    # every candidate went through the funnel: kept at the end, or rejected by exactly one rule
-    assert f["rouge"]["kept"] == generated.height
+    # every candidate went through the funnel: kept at the end, or rejected by exactly one rule (or, after
+    # the funnel, for an empty answer)
+    assert f["rouge"]["kept"] == generated.height + rej.filter(pl.col("reason") == "self-instruct:empty_response").height
     assert generated.height + rej.height >= 2 and stats["prompts_sent"] == 2
     assert rej.height == 0 or rej["raw"].null_count() == 0
     for r in generated.iter_rows(named=True):
         info = lineage_of(r, "self-instruct")
         assert info["template"]["id"] == "self_instruct_short_v1" and len(info["sources"]) == 3
+        assert info["respond_template"]["id"] == "respond_v1" and r["response"].strip()
         assert info["rouge_l_max"] < 0.7 and len(r["instruction"].split()) >= 4
 
 
@@ -181,17 +187,52 @@ def test_long_context_qa_with_smollm2(ctx):
         assert lineage_of(r, "long-context-qa")["sources"] == ["doc:amazon"]
 
 
+class HumanTests:
+    """SmolLM2 writes the solutions, people wrote the tests: asked for asserts, the 135M model writes the
+    function again instead (every row `code:no_tests`), which would leave the sandbox path untested. So the
+    "Write unit tests" prompts get these asserts; every other prompt goes to the model."""
+
+    TESTS = {"add": "assert add(2, 3) == 5\nassert add(-1, 1) == 0\nassert add(0, 0) == 0",
+             "is_even": "assert is_even(4)\nassert not is_even(3)\nassert is_even(0)"}
+
+    def __init__(self, model):
+        self.model = model
+
+    def __getattr__(self, name):  # usage, model_id, requests_per_call, config: the model's
+        return getattr(self.model, name)
+
+    def generate(self, conversations, params):
+        from dsforge.pipelines.llm.seam import Generation
+
+        def ours(conv):
+            text = conv[-1]["content"]
+            return next((t for fn, t in self.TESTS.items()
+                         if text.startswith("Write unit tests") and f"function `{fn}`" in text), None)
+
+        asked = [c for c in conversations if ours(c) is None]
+        answers = iter(self.model.generate(asked, params) if asked else [])
+        return [[Generation(f"```python\n{ours(c)}\n```", "stop", 0, 0, "human-tests")] if ours(c) is not None
+                else next(answers) for c in conversations]
+
+    def describe(self):
+        return {**self.model.describe(), "tests": "written by people (tests/test_synth_smollm2.py)"}
+
+
 def test_code_with_smollm2(ctx):
+    ctx.extras["backend"] = HumanTests(ctx.extras["backend"])
     kept, rej, stats = run("code", rows("Write a function add(a, b) that returns the sum of two numbers.",
                                         "Write a function is_even(n) that returns True if n is even."),
                            ctx, sampling=sampling(64), max_repairs=1, timeout=20)
     assert kept.height + rej.height == 2 and stats["problems"] == 2
-    for r in kept.iter_rows(named=True):  # kept means the sandbox ran the model's tests and they passed
+    # SmolLM2 solves these two (a + b, n % 2 == 0): at least one must pass the sandbox, or the test fails
+    assert kept.height >= 1 and stats["passed"] == kept.height, rej.select("reason", "detail").to_dicts()
+    for r in kept.iter_rows(named=True):  # kept means the sandbox ran the tests and they passed
         info = lineage_of(r, "code")
-        assert info["sandbox"]["status"] == "passed" and json.loads(r["metadata"])["asserts"] >= 1
-        assert r["response"].startswith("```python")
-    assert rej.height == 0 or set(rej["reason"]) <= {"code:no_function", "code:no_tests", "code:tests_failed",
-                                                     "code:tests_redefine"}
+        meta = json.loads(r["metadata"])
+        assert info["sandbox"]["status"] == "passed" and meta["asserts"] == 3
+        assert meta["tests"] == HumanTests.TESTS[meta["function"]]
+        assert r["response"].startswith("```python") and f"def {meta['function']}(" in r["response"]
+    assert rej.height == 0 or set(rej["reason"]) <= {"code:no_function", "code:tests_failed"}
 
 
 def test_preference_pairs_with_smollm2(ctx):

@@ -203,7 +203,8 @@ def test_relevance_embedding_and_judge(tmp_path):
 @pytest.mark.slow
 def test_judge_with_embedded_smollm2_on_cpu(tmp_path):
     """SmolLM2-135M is a weak judge: what matters is that real replies flow through and are either parsed or
-    rejected as unparsable with the raw text kept."""
+    rejected as unparsable with the raw text kept; that the one row costs one model call on an empty
+    cache; and that judging it again is answered from the cache with the same verdict."""
     df = qa_rows([{"instruction": "What is 2+2?", "response": "4"}])
     stage = Judge({"threshold": 1, "model": {"backend": "transformers", "model": "smollm2", "cache_dir": str(tmp_path / "c")},
                    "sampling": {"temperature": 0, "max_tokens": 16}})
@@ -215,7 +216,12 @@ def test_judge_with_embedded_smollm2_on_cpu(tmp_path):
             assert row["reason"] == "judge:unparsable"
         else:
             assert 1 <= row["judge_score"] <= 5
-    assert res.stats["llm_calls"] >= 1 or res.stats.get("llm_cache_hits", 0) >= 1
+    assert (res.stats["llm_calls"], res.stats["llm_cache_hits"]) == (1, 0)
+    again = stage.process(df, StageContext(work_dir=tmp_path, base_dir=tmp_path))
+    assert (again.stats["llm_calls"], again.stats["llm_cache_hits"]) == (0, 1)
+    first = (*res.kept.iter_rows(named=True), *res.rejected.iter_rows(named=True))[0]
+    second = (*again.kept.iter_rows(named=True), *again.rejected.iter_rows(named=True))[0]
+    assert (second["judge_raw"], second["judge_score"]) == (first["judge_raw"], first["judge_score"])
 
 
 def test_judge_asks_servers_for_structured_output():

@@ -48,14 +48,14 @@ class AnomalyConfig(StageConfig):
     min_rows: int = Field(20, ge=3, description="below this many rows, statistics mean nothing: flag nothing")
 
 
-class Anomaly(Stage):
+class Anomaly(Stage[AnomalyConfig]):
     """Flag rows whose MiniLM embedding or length is an outlier for the set."""
 
     name = "anomaly"
     Config = AnomalyConfig
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: AnomalyConfig = self.config
+        cfg = self.config
         n = df.height
         texts = [t or "" for t in df.select(cfg.field.expr().alias("_t"))["_t"].to_list()]
         z_emb = np.zeros(n)

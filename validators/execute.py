@@ -83,7 +83,7 @@ class ExecuteConfig(StageConfig):
     on_fail: Literal["drop", "flag"] = Field("drop", description="drop failing rows, or keep them with exec_passed=false")
 
 
-class Execute(Stage):
+class Execute(Stage[ExecuteConfig]):
     """Run each row's Python code (and tests) in a sandbox; keep the rows that pass."""
 
     name = "execute"
@@ -91,7 +91,7 @@ class Execute(Stage):
     batch_size = 200
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: ExecuteConfig = self.config
+        cfg = self.config
         codes = [extract_code(t, cfg.extract) for t in cfg.field.texts(df)]
         tests = tests_as_code(df, cfg.tests) if cfg.tests else [None] * df.height
 

@@ -73,14 +73,14 @@ class FaithfulnessConfig(LLMConfig):
     sampling: SamplingParams = Field(default_factory=lambda: SamplingParams(temperature=0.0, max_tokens=120))
 
 
-class Faithfulness(LLMStage):
+class Faithfulness(LLMStage[FaithfulnessConfig]):
     """Reject responses not supported by their source (embedding floor + NLI-style judge)."""
 
     name = "faithfulness"
     Config = FaithfulnessConfig
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: FaithfulnessConfig = self.config
+        cfg = self.config
         rows = list(df.iter_rows(named=True))
         sources = [s or "" for s in cfg.source.texts(df)]
         answers = [text_of(r, cfg.response_field) for r in rows]

@@ -116,7 +116,7 @@ class JudgeConfig(LLMConfig):
         return self
 
 
-class Judge(LLMStage):
+class Judge(LLMStage[JudgeConfig]):
     """Score, classify or requirement-check rows with an LLM judge; pairwise mode checks position bias."""
 
     name = "judge"
@@ -126,7 +126,7 @@ class Judge(LLMStage):
     batch_size = None
 
     def format_input(self, row: dict[str, Any], template: PromptTemplate) -> Messages:
-        cfg: JudgeConfig = self.config
+        cfg = self.config
         return [{"role": "system", "content": self._system.render()},
                 {"role": "user", "content": template.render(
                     prompt=text_of(row, cfg.prompt_field), response=text_of(row, cfg.response_field),
@@ -134,7 +134,7 @@ class Judge(LLMStage):
 
     def parse_output(self, text: str, row: dict[str, Any]) -> tuple[float | None, str | None, bool, str]:
         """(score, label, meets the bar, reason) for the pointwise modes."""
-        cfg: JudgeConfig = self.config
+        cfg = self.config
         if cfg.mode == "score":
             s, reason = parse_score(text)
             label, ok = None, s is not None and s >= cfg.threshold
@@ -151,11 +151,11 @@ class Judge(LLMStage):
         return s, label, ok, reason
 
     def _need(self) -> int:
-        cfg: JudgeConfig = self.config
+        cfg = self.config
         return len(cfg.requirements) if cfg.min_met is None else cfg.min_met
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: JudgeConfig = self.config
+        cfg = self.config
         self._system = load_template(SYSTEM_TEMPLATE, ctx.base_dir)
         template = cfg.prompt_template or f"judge_{cfg.mode}_v1"
         rows = list(df.iter_rows(named=True))
@@ -197,7 +197,7 @@ class Judge(LLMStage):
 
     def _params(self) -> SamplingParams:
         """The sampling params, with a JSON schema for the verdict where the backend can enforce one."""
-        cfg: JudgeConfig = self.config
+        cfg = self.config
         schema = SCHEMAS.get(cfg.mode)
         if schema and cfg.sampling.json_schema is None and cfg.model.backend in ("openai", "vllm"):
             return cfg.sampling.model_copy(update={"json_schema": schema})
@@ -217,7 +217,7 @@ class Judge(LLMStage):
             out.filter(~mask), pl.Series([w[0] for w in rej], dtype=pl.String), pl.Series([w[1] for w in rej], dtype=pl.String)))
 
     def _pairwise(self, df: pl.DataFrame, rows: list[dict[str, Any]], template: str, ctx: StageContext) -> StageResult:
-        cfg: JudgeConfig = self.config
+        cfg = self.config
         if any(r.get("kind") != "preference" for r in rows):
             raise ConfigError("judge: pairwise mode needs preference rows (chosen and rejected); "
                               f"got kinds {sorted({str(r.get('kind')) for r in rows})}")

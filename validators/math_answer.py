@@ -177,7 +177,7 @@ class MathAnswerConfig(StageConfig):
     on_fail: Literal["drop", "flag"] = "drop"
 
 
-class MathAnswer(Stage):
+class MathAnswer(Stage[MathAnswerConfig]):
     """Compare each row's final answer with its reference answer; keep the correct ones."""
 
     name = "math-answer"
@@ -185,7 +185,7 @@ class MathAnswer(Stage):
     batch_size = 20_000
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: MathAnswerConfig = self.config
+        cfg = self.config
         texts = cfg.field.texts(df)
         refs_raw = cfg.reference.texts(df)
         got, refs, correct, reasons, details = [], [], [], [], []

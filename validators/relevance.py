@@ -56,14 +56,14 @@ class RelevanceConfig(LLMConfig):
     sampling: SamplingParams = Field(default_factory=lambda: SamplingParams(temperature=0.0, max_tokens=8))
 
 
-class Relevance(LLMStage):
+class Relevance(LLMStage[RelevanceConfig]):
     """Assign each row one of the task's topics; reject off-topic rows."""
 
     name = "relevance"
     Config = RelevanceConfig
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: RelevanceConfig = self.config
+        cfg = self.config
         topics = list(cfg.topics)
         if cfg.topics_file:
             topics += [ln.strip() for ln in ctx.resolve(cfg.topics_file).read_text().splitlines() if ln.strip()]

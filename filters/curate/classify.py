@@ -155,7 +155,7 @@ def bucket_of(n: int, buckets: dict[str, int | None]) -> str:
     return list(buckets)[-1] if buckets else ""
 
 
-class Classify(LLMStage):
+class Classify(LLMStage[ClassifyConfig]):
     """Label rows on the book's coverage axes (task type, domain, format, length, turns, language)."""
 
     name = "classify"
@@ -170,7 +170,7 @@ class Classify(LLMStage):
         self._labels_sha = ""
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: ClassifyConfig = self.config
+        cfg = self.config
         cols: list[pl.Series] = []
         stats: dict[str, Any] = {"rows": df.height, "method": cfg.method}
         semantic = [a for a in cfg.axes if a in SEMANTIC]
@@ -244,7 +244,7 @@ class Classify(LLMStage):
         return self._centroids[axis]
 
     def _by_embedding(self, df: pl.DataFrame, axes: list[str], labels: dict[str, dict[str, Any]]) -> list[pl.Series]:
-        cfg: ClassifyConfig = self.config
+        cfg = self.config
         out, cache = [], {}
         for axis in axes:
             field = labels[axis].get("field", "conversation")
@@ -281,7 +281,7 @@ class Classify(LLMStage):
     # ------------------------------------------------------------ LLM with a rubric
 
     def _by_llm(self, df: pl.DataFrame, axes: list[str], labels: dict[str, dict[str, Any]], ctx: StageContext):
-        cfg: ClassifyConfig = self.config
+        cfg = self.config
         rubric = {a: {name: lab["description"] for name, lab in labels[a]["labels"].items()} for a in axes}
         rows = list(df.iter_rows(named=True))
         asked = self.ask(ctx, rows, template=cfg.prompt_template, n=1, desc="labels",

@@ -94,7 +94,7 @@ def stratified_order(strata: np.ndarray, ids: list[str], seed: int) -> np.ndarra
     return np.lexsort((tie, pos))
 
 
-class Ladder(Stage):
+class Ladder(Stage[LadderConfig]):
     """Mark nested, stratified subsets (50 rows, 25%, 50%, 100%, ...) and write each as a named split."""
 
     name = "ladder"
@@ -102,7 +102,7 @@ class Ladder(Stage):
     batch_size = None  # rungs are shares of the whole table
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: LadderConfig = self.config
+        cfg = self.config
         seed = ctx.seed if cfg.seed is None else cfg.seed
         n = df.height
         strata = (group_values(df, cfg.stratify_by, self.name).to_numpy() if cfg.stratify_by

@@ -70,7 +70,7 @@ class MixConfig(StageConfig):
         return self
 
 
-class Mix(Stage):
+class Mix(Stage[MixConfig]):
     """Down-sample and up-sample groups of rows to target proportions (by rows or tokens), with a seed."""
 
     name = "mix"
@@ -79,7 +79,7 @@ class Mix(Stage):
     batch_size = None  # quotas are over the whole table
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: MixConfig = self.config
+        cfg = self.config
         seed = ctx.seed if cfg.seed is None else cfg.seed
         groups = group_values(df, cfg.column, self.name).to_numpy()
         sizes = self._sizes(df)
@@ -120,7 +120,7 @@ class Mix(Stage):
         return StageResult(kept=kept, rejected=rejected, stats=stats)
 
     def _sizes(self, df: pl.DataFrame) -> np.ndarray:
-        cfg: MixConfig = self.config
+        cfg = self.config
         if cfg.unit == "rows":
             return np.ones(df.height, dtype=np.float64)
         from dsforge.filters.length import count_tokens
@@ -130,7 +130,7 @@ class Mix(Stage):
 
     def _shares(self, available: dict[str, float]) -> tuple[dict[str, float], list[str]]:
         """Normalised target shares over groups that have rows; targets naming absent groups are reported."""
-        cfg: MixConfig = self.config
+        cfg = self.config
         if cfg.temperature is not None:
             raw = {g: (a / sum(available.values())) ** (1.0 / cfg.temperature) for g, a in available.items() if a > 0}
         else:
@@ -148,7 +148,7 @@ class Mix(Stage):
 
     def _total(self, available: dict[str, float], shares: dict[str, float]) -> float:
         """The requested total, or the largest one needing no repetition; checks the repeat limit."""
-        cfg: MixConfig = self.config
+        cfg = self.config
         no_repeat = min(available[g] / s for g, s in shares.items())
         if cfg.unit == "rows":
             no_repeat = float(np.floor(no_repeat + 1e-9))
@@ -164,7 +164,7 @@ class Mix(Stage):
 
     def _split(self, df: pl.DataFrame, groups: np.ndarray, copies: np.ndarray, quotas: dict[str, float],
                shares: dict[str, float]) -> tuple[pl.DataFrame, pl.DataFrame]:
-        cfg: MixConfig = self.config
+        cfg = self.config
         taken = copies > 0
         kept = df.filter(pl.Series(taken))
         if (copies > 1).any():

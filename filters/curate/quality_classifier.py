@@ -55,7 +55,7 @@ class QualityClassifierConfig(StageConfig):
     seed: int | None = Field(None, description="default: the recipe seed")
 
 
-class QualityClassifier(Stage):
+class QualityClassifier(Stage[QualityClassifierConfig]):
     """Judge a sample, fit a ridge regression on MiniLM embeddings, score and filter every row."""
 
     name = "quality-classifier"
@@ -69,7 +69,7 @@ class QualityClassifier(Stage):
         self._judge = Judge(self.config.judge.model_copy(update={"on_fail": "flag"}))
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: QualityClassifierConfig = self.config
+        cfg = self.config
         if cfg.judge.mode != "score":
             raise ConfigError(f"quality-classifier: the judge must use mode score (got {cfg.judge.mode!r})")
         seed = ctx.seed if cfg.seed is None else cfg.seed

@@ -53,7 +53,7 @@ def inspect_table(df: pl.DataFrame, cfg: InspectConfig | None = None, title: str
     return stats
 
 
-class Inspect(Stage):
+class Inspect(Stage[InspectConfig]):
     """Statistics and a self-contained HTML report of the rows passing by (rows are kept unchanged)."""
 
     name = "inspect"
@@ -62,7 +62,7 @@ class Inspect(Stage):
     version = "1"
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: InspectConfig = self.config
+        cfg = self.config
         step = ctx.work_dir.name.split("-", 1)[-1] if "-" in ctx.work_dir.name else ctx.work_dir.name
         stats = compute_stats(df, cfg, title=cfg.title or f"step {step}", seed=ctx.seed)
         if cfg.compare_with:

@@ -99,22 +99,6 @@ def open_backend(config: BackendConfig | dict[str, Any] | None = None) -> Backen
     return CachedBackend(backend, ResponseCache(config.cache_dir))
 
 
-def backend_config_from_spec(spec: str, **overrides: Any) -> BackendConfig:
-    """Parse a `--model` value: "smollm2", "transformers:PATH", "vllm:PATH",
-    "openai:MODEL" or "openai:MODEL@http://host:8000/v1"."""
-    backend, _, model = spec.partition(":") if ":" in spec.split("@")[0] else ("transformers", "", spec)
-    if backend not in _MODULES:
-        raise ValueError(f"--model {spec!r}: unknown backend {backend!r}; use one of {', '.join(_MODULES)} "
-                         "(e.g. openai:gpt-4o-mini@http://localhost:8000/v1)")
-    base_url = None
-    if backend == "openai" and "@" in model:
-        model, base_url = model.split("@", 1)
-    fields: dict[str, Any] = {"backend": backend, "model": model}
-    if base_url:
-        fields["base_url"] = base_url
-    return parse_backend_config({**fields, **overrides})
-
-
 # ---------------------------------------------------------------- running many rows
 
 

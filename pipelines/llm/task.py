@@ -33,7 +33,7 @@ Not here: the backends (seam.py, backends/), prompt files (prompt.py), text pars
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Literal, TypeVar
 
 import polars as pl
 from pydantic import Field
@@ -130,7 +130,10 @@ def error_text(g: Generation) -> str:
     return getattr(g, "error", None) or g.finish_reason
 
 
-class LLMStage(Stage):
+LC = TypeVar("LC", bound=LLMConfig)
+
+
+class LLMStage(Stage[LC]):
     """Base of every stage that asks a model (synthesis, judges, LLM classifiers).
 
     Model-holding: the runner keeps one instance per worker process / Ray actor, so a backend (and its

@@ -15,7 +15,7 @@ Python; datatrove does the same per document before writing to disk. Here
 What grows with N: the signature matrix (N x num_perm x 4 bytes), one band's keys during sorting (N x 16
 bytes) and the candidate pairs. The datatrove path (minhash_datatrove.py) keeps signatures on disk instead.
 
-`optimal_bands_rows` reuses datasketch's false-positive/false-negative optimisation; `s_curve` is the
+`optimal_bands_rows` takes datasketch MinHashLSH's own choice of (bands, rows); `s_curve` is the
 probability that a pair with Jaccard s becomes a candidate: 1 - (1 - s^rows)^bands.
 """
 
@@ -33,11 +33,12 @@ BLOCK_SHINGLES = 4096  # shingles per hashing block: 128 perms x 4096 x 8 B = 4 
 
 @lru_cache(maxsize=64)
 def optimal_bands_rows(threshold: float, num_perm: int, fp_weight: float = 0.5, fn_weight: float = 0.5) -> tuple[int, int]:
-    """(bands, rows) minimising the weighted false-positive/false-negative areas under the S-curve
-    (datasketch.lsh._optimal_param, the same function MinHashLSH uses)."""
-    from datasketch.lsh import _optimal_param
+    """(bands, rows) minimising the weighted false-positive/false-negative areas under the S-curve: the
+    (b, r) datasketch's MinHashLSH picks for the same threshold and weights, read from its public `b`/`r`."""
+    from datasketch import MinHashLSH
 
-    return tuple(int(v) for v in _optimal_param(threshold, num_perm, fp_weight, fn_weight))
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=(fp_weight, fn_weight))
+    return int(lsh.b), int(lsh.r)
 
 
 def s_curve(s: np.ndarray | float, bands: int, rows: int) -> np.ndarray:

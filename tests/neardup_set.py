@@ -7,7 +7,8 @@ pairs can be scored against "true Jaccard >= threshold" and its detection rate c
 
 Edits (rate = share of words touched): swap (adjacent words), insert (words from the corpus), delete,
 reorder (sentences shuffled), noise (case and punctuation changes; our normalisation should undo them),
-truncate (the last `rate` of the words cut). Used by tests/test_dedup*.py and bench/dedup.py.
+truncate (the last `rate` of the words cut). Used by tests/test_dedup.py and bench/dedup.py; a test fixture,
+so it lives in tests/ and is not installed with the library.
 """
 
 from __future__ import annotations

@@ -1,14 +1,7 @@
-"""chat-format: render rows with the target model's own chat template, via transformers' template renderer.
+"""chat-format: render rows with the target model's own chat template (chat_template.py) into training layouts.
 
-Data rendered with the wrong template "causes strange bugs" in the fine-tuned model, so we never
-re-implement templates: we hand the model's Jinja template to `render_jinja_template`, the function
-`tokenizer.apply_chat_template` itself calls, with the special tokens the model's tokenizer defines.
-A template is named by:
-
-- a built-in name: chatml, llama3, llama3.1, mistral, qwen2.5, gemma, smollm2 (pipelines/templates/, the
-  models' own strings, provenance in templates/SOURCES.md; special tokens in templates/builtins.json),
-- a `.jinja` file (special tokens such as bos/eos come from `tokenizer`, default the embedded SmolLM2),
-- a tokenizer folder or its tokenizer_config.json (template and special tokens both from there).
+The template is named by `template`: a built-in (smollm2, chatml, llama3, ...), a `.jinja` file or a
+tokenizer folder; chat_template.py says how each is found and rendered.
 
 Layouts: `sft` (text / messages), `dpo`/`orpo` (prompt, chosen, rejected: TRL's prompt + continuation
 split), `reward` (pairs as dpo; scored rows as sft plus score), `completion` (prompt, completion), `kto`
@@ -26,164 +19,29 @@ Rows a template cannot render (documents, roles it refuses) are rejected with th
 Tool calls: a `messages_json` column (OpenAI-style messages with tool_calls) and a `tools` column (JSON
 list of function schemas) are passed to templates that support them.
 
-Not here: packing several rows into one sequence (a trainer's job), multimodal content.
+Not here: rendering (chat_template.py), token budgets (token_budget.py), the consistency checks
+(format_checks.py), writing files (publish.py); packing several rows into one sequence (a trainer's job),
+multimodal content.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import re
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines import loss_masks, records
+from dsforge.pipelines import records
+from dsforge.pipelines.chat_template import ChatTemplate, RowError
 from dsforge.pipelines.format_checks import format_issues
-from dsforge.pipelines.embedded import load_tokenizer
-from dsforge.pipelines.loss_masks import end_at_eos, mask_from_spans
-from dsforge.pipelines.stage import ConfigError, Stage, StageConfig, StageContext, StageResult
+from dsforge.pipelines.loss_masks import end_at_eos
+from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
+from dsforge.pipelines.token_budget import fit_conversation, fit_replies
 
 log = logging.getLogger("dsforge")
-TEMPLATES_DIR = Path(__file__).parent / "templates"
-GENERATION_TAG = re.compile(r"\{%-?\s*generation\s*-?%\}")
 
-
-def builtin_templates() -> dict[str, Path]:
-    return {p.name[: -len(".jinja")]: p for p in sorted(TEMPLATES_DIR.glob("*.jinja"))}
-
-
-@lru_cache(maxsize=1)
-def builtin_info() -> dict[str, dict[str, Any]]:
-    path = TEMPLATES_DIR / "builtins.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-
-
-class RowError(ValueError):
-    """One row cannot be formatted; `reason` is the short greppable part."""
-
-    def __init__(self, reason: str, detail: str):
-        super().__init__(detail)
-        self.reason = reason
-
-
-class ChatTemplate:
-    """A chat template plus the special tokens it reads; renders exactly like apply_chat_template.
-
-    The tokenizer (for token counts and loss masks) loads only when needed; built-ins other than
-    smollm2 have none unless `tokenizer` names the model's tokenizer folder."""
-
-    def __init__(self, spec: str = "smollm2", tokenizer: str | None = None, base_dir: Path | None = None):
-        builtins = builtin_templates()
-        path = Path(spec).expanduser()
-        if not path.is_absolute() and base_dir is not None and (base_dir / path).exists():
-            path = base_dir / path
-        tok_path = tokenizer
-        if tokenizer and base_dir is not None and not Path(tokenizer).is_absolute() and (base_dir / tokenizer).exists():
-            tok_path = str(base_dir / tokenizer)
-        self._special: dict[str, str] = {}
-        self._tok = None
-        if spec in builtins:
-            self.template = builtins[spec].read_text(encoding="utf-8")
-            info = builtin_info().get(spec, {})
-            self._tokenizer_spec = tok_path or info.get("tokenizer")
-            self._special = dict(info.get("special_tokens", {}))
-            self.name = spec
-        elif path.is_file() and path.suffix in (".jinja", ".j2", ".txt"):
-            self.template = path.read_text(encoding="utf-8")
-            self._tokenizer_spec = tok_path or "smollm2"
-            self.name = path.name
-        elif path.exists():
-            self._tokenizer_spec = str(path)
-            if not self.tokenizer.chat_template:
-                raise ConfigError(f"tokenizer at {path} has no chat_template; give a .jinja file instead")
-            tpl = self.tokenizer.chat_template
-            if isinstance(tpl, dict):  # several named templates (e.g. default + tool_use): the default one
-                tpl = tpl.get("default") or next(iter(tpl.values()))
-            self.template = tpl
-            self.name = str(path)
-        else:
-            raise ConfigError(
-                f"chat template {spec!r} not found: use a built-in ({', '.join(builtins)}), a .jinja file, "
-                "or a tokenizer folder"
-            )
-        if self._tokenizer_spec:  # the tokenizer's own special tokens win over builtins.json
-            self._special = dict(self.tokenizer.special_tokens_map)
-        self.sha256 = hashlib.sha256(self.template.encode()).hexdigest()
-        self.has_generation_blocks = bool(GENERATION_TAG.search(self.template))
-
-    @property
-    def tokenizer(self):
-        if self._tok is None:
-            if not self._tokenizer_spec:
-                raise ConfigError(
-                    f"template {self.name!r} has no tokenizer here: counting tokens and loss masks need the "
-                    "model's own tokenizer. Set `tokenizer: /path/to/the/model/folder` (holding tokenizer.json)"
-                )
-            self._tok = load_tokenizer(self._tokenizer_spec)
-        return self._tok
-
-    def tokenizer_identity(self) -> dict[str, str]:
-        """Which tokenizer made input_ids: its model id (or folder) and a hash of its vocabulary, so a
-        pre-tokenized dataset is never trained with a model whose ids differ."""
-        from dsforge.pipelines.embedded import SMOLLM2_ID
-
-        tok = self.tokenizer
-        spec = self._tokenizer_spec
-        name = SMOLLM2_ID if spec in ("smollm2", SMOLLM2_ID) else str(spec)
-        vocab = json.dumps(sorted(tok.get_vocab().items(), key=lambda kv: kv[1]), ensure_ascii=False)
-        return {"tokenizer": name, "tokenizer_sha256": hashlib.sha256(vocab.encode()).hexdigest()[:16]}
-
-    @property
-    def special_tokens(self) -> dict[str, str]:
-        return dict(self._special)
-
-    def render(self, messages: list[dict[str, Any]], add_generation_prompt: bool = False,
-               tools: list[dict] | None = None, **kwargs: Any) -> str:
-        """The string apply_chat_template(messages, tokenize=False, ...) gives with this template."""
-        from transformers.utils.chat_template_utils import render_jinja_template
-
-        conv = [{k: v for k, v in m.items() if v is not None} for m in messages]
-        if not conv:
-            raise RowError("empty", "no messages to render")
-        rendered, _ = render_jinja_template(conversations=[conv], tools=tools, chat_template=self.template,
-                                            add_generation_prompt=add_generation_prompt,
-                                            **{**self._special, **kwargs})
-        return rendered[0]
-
-    # ---------------------------------------------------------------- tokens and loss masks
-
-    def encode(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
-        enc = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-        return list(enc["input_ids"]), [tuple(o) for o in enc["offset_mapping"]]
-
-    def count(self, text: str) -> int:
-        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
-
-    def assistant_spans(self, messages: list[dict[str, Any]], tools: list[dict] | None = None,
-                        **kwargs: Any) -> tuple[str, list[tuple[int, int]], str]:
-        """(rendered text, character spans of the assistant turns, method used): see loss_masks.py."""
-        return loss_masks.assistant_spans(self, messages, tools=tools, **kwargs)
-
-    def loss_mask(self, messages: list[dict[str, Any]], tools: list[dict] | None = None, trim_eos: bool = False,
-                  **kwargs: Any) -> tuple[str, list[int], list[int], str]:
-        """(text, input_ids, assistant mask, method): 1 for tokens overlapping an assistant span. With
-        `trim_eos`, the text ends at its final eos token (what chat-format writes, see end_at_eos)."""
-        try:
-            text, spans, method = self.assistant_spans(messages, tools=tools, **kwargs)
-        except loss_masks.MaskError as e:
-            raise RowError("mask_failed", str(e)) from e
-        if trim_eos:
-            text = loss_masks.end_at_eos(text, self._special.get("eos_token"))
-        ids, offsets = self.encode(text)
-        return text, ids, mask_from_spans(offsets, spans), method
-
-
-# ---------------------------------------------------------------- the stage
 
 class ChatFormatConfig(StageConfig):
     template: str = Field("smollm2", description="built-in name, .jinja file, or tokenizer folder")
@@ -208,7 +66,7 @@ class ChatFormatConfig(StageConfig):
 MSG_LIST = records.SCHEMA["messages"]
 
 
-class ChatFormat(Stage):
+class ChatFormat(Stage[ChatFormatConfig]):
     """Render rows with a model's chat template into training layouts (SFT, DPO/ORPO, reward, completion)."""
 
     name = "chat-format"
@@ -218,7 +76,7 @@ class ChatFormat(Stage):
     _template: ChatTemplate | None = None
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        cfg: ChatFormatConfig = self.config
+        cfg = self.config
         if self._template is None:  # loaded once, reused across batches
             self._template = ChatTemplate(cfg.template, cfg.tokenizer, ctx.base_dir)
             if cfg.max_tokens or cfg.loss_mask:
@@ -285,7 +143,7 @@ class ChatFormat(Stage):
     # ---------------------------------------------------------------- one row
 
     def _conversation(self, row: dict[str, Any]) -> list[dict[str, Any]]:
-        cfg: ChatFormatConfig = self.config
+        cfg = self.config
         if row.get("messages_json"):
             msgs = json.loads(row["messages_json"])
         else:
@@ -293,7 +151,7 @@ class ChatFormat(Stage):
         return apply_system_policy(msgs, cfg.system_prompt, cfg.system_prompt_policy)
 
     def _format_row(self, row: dict[str, Any], tmpl: ChatTemplate) -> dict[str, Any]:
-        cfg: ChatFormatConfig = self.config
+        cfg = self.config
         tools = json.loads(row["tools"]) if row.get("tools") else None
         kw = dict(cfg.template_kwargs)
         layout = "dpo" if cfg.layout == "orpo" else cfg.layout
@@ -310,7 +168,7 @@ class ChatFormat(Stage):
             pair = {"chosen": row["chosen"], "rejected": row["rejected"]}
             prompt_text = tmpl.render(prompt_msgs, add_generation_prompt=True, tools=tools, **kw)
             if cfg.max_tokens:
-                pair, cut = self._fit_replies(tmpl, prompt_msgs, prompt_text, pair, tools, kw)
+                pair, cut = fit_replies(tmpl, prompt_msgs, prompt_text, pair, tools, kw, cfg.max_tokens, cfg.overflow)
                 out["_truncated"] = cut
             conts = {}
             for side, reply in pair.items():
@@ -322,7 +180,7 @@ class ChatFormat(Stage):
             out.update(prompt_text=prompt_text, chosen_text=conts["chosen"], rejected_text=conts["rejected"],
                        prompt_messages=prompt_msgs, chosen_messages=[{"role": "assistant", "content": pair["chosen"]}],
                        rejected_messages=[{"role": "assistant", "content": pair["rejected"]}])
-            if tmpl._tokenizer_spec:
+            if tmpl.has_tokenizer:
                 out["n_tokens"] = tmpl.count(prompt_text) + max(tmpl.count(c) for c in conts.values())
             out["_prompt"], out["_response"] = _last_user(prompt_msgs), pair["chosen"]
             return out
@@ -331,7 +189,7 @@ class ChatFormat(Stage):
                 raise RowError("no_completion", "the completion layout needs a conversation ending with an assistant turn")
         text = tmpl.render(msgs, add_generation_prompt=cfg.add_generation_prompt and layout == "sft", tools=tools, **kw)
         if cfg.max_tokens:
-            msgs, text, cut = self._fit_conversation(tmpl, msgs, text, tools, kw)
+            msgs, text, cut = fit_conversation(tmpl, msgs, text, tools, kw, cfg.max_tokens, cfg.overflow)
             out["_truncated"] = cut
         if not (cfg.add_generation_prompt and layout == "sft"):
             text = end_at_eos(text, eos)
@@ -351,73 +209,10 @@ class ChatFormat(Stage):
                 ids, offsets = tmpl.encode(text)
                 mask = [0] * len(ids)
             out.update(input_ids=ids, assistant_masks=mask, n_tokens=len(ids), _mask_method=method)
-        elif tmpl._tokenizer_spec and (cfg.max_tokens or tmpl._tok is not None):
+        elif tmpl.has_tokenizer and (cfg.max_tokens or tmpl.tokenizer_loaded):
             out["n_tokens"] = tmpl.count(text)
         out["_prompt"], out["_response"] = _last_user(msgs), _last_assistant(msgs)
         return out
-
-    def _fit_conversation(self, tmpl: ChatTemplate, msgs, text, tools, kw):
-        """Apply the max_tokens policy to a conversation: (messages, text, 1 if truncated)."""
-        cfg: ChatFormatConfig = self.config
-        n = tmpl.count(text)
-        if n <= cfg.max_tokens:
-            return msgs, text, 0
-        if cfg.overflow == "drop":
-            raise RowError("too_long", f"{n} tokens > max_tokens {cfg.max_tokens} ({tmpl.name} tokenizer)")
-        msgs = list(msgs)
-        # 1. drop trailing exchanges while more than one assistant turn remains
-        while n > cfg.max_tokens and sum(m["role"] == "assistant" for m in msgs) > 1:
-            msgs.pop()
-            while msgs and msgs[-1]["role"] != "assistant":
-                msgs.pop()
-            text = tmpl.render(msgs, tools=tools, **kw)
-            n = tmpl.count(text)
-        # 2. cut the last reply's tokens
-        for _ in range(6):
-            if n <= cfg.max_tokens:
-                return msgs, text, 1
-            last = msgs[-1]
-            if last["role"] != "assistant" or not last.get("content"):
-                break
-            ids = tmpl.tokenizer(last["content"], add_special_tokens=False)["input_ids"]
-            keep = len(ids) - (n - cfg.max_tokens) - 1
-            if keep <= 0:
-                break
-            msgs = msgs[:-1] + [{**last, "content": tmpl.tokenizer.decode(ids[:keep])}]
-            text = tmpl.render(msgs, tools=tools, **kw)
-            n = tmpl.count(text)
-        if n <= cfg.max_tokens:
-            return msgs, text, 1
-        raise RowError("too_long", f"{n} tokens > max_tokens {cfg.max_tokens} even after truncation (the prompt alone is too long)")
-
-    def _fit_replies(self, tmpl: ChatTemplate, prompt_msgs, prompt_text, pair, tools, kw):
-        """max_tokens for pairs: the prompt must fit; each reply is cut to the room left."""
-        cfg: ChatFormatConfig = self.config
-        room = cfg.max_tokens - tmpl.count(prompt_text)
-        cut = 0
-        out = {}
-        for side, reply in pair.items():
-            full = tmpl.render(prompt_msgs + [{"role": "assistant", "content": reply}], tools=tools, **kw)
-            over = tmpl.count(full) - cfg.max_tokens
-            if over <= 0:
-                out[side] = reply
-                continue
-            if cfg.overflow == "drop" or room <= 0:
-                raise RowError("too_long", f"prompt + {side}: {over + cfg.max_tokens} tokens > max_tokens {cfg.max_tokens}")
-            ids = tmpl.tokenizer(reply, add_special_tokens=False)["input_ids"]
-            for _ in range(6):
-                keep = len(ids) - over - 1
-                if keep <= 0:
-                    raise RowError("too_long", f"prompt leaves no room for the {side} reply within {cfg.max_tokens} tokens")
-                ids = ids[:keep]
-                reply = tmpl.tokenizer.decode(ids)
-                full = tmpl.render(prompt_msgs + [{"role": "assistant", "content": reply}], tools=tools, **kw)
-                over = tmpl.count(full) - cfg.max_tokens
-                if over <= 0:
-                    break
-            out[side] = reply
-            cut = 1
-        return out, cut
 
     def _columns(self, good: list[dict[str, Any]], cfg: ChatFormatConfig, tmpl: ChatTemplate) -> list[pl.Series]:
         def col(name: str, dtype) -> pl.Series:
