@@ -117,11 +117,11 @@ def bench_quality(args: argparse.Namespace) -> None:
     from synth_fakes import ScriptedBackend
 
     from dsforge.filters.curate.quality_classifier import QualityClassifier
-    from dsforge.pipelines import records
+    from dsforge.pipelines.fields import ref
     from dsforge.pipelines.stage import StageContext
 
     df = load("alpaca_libre/alpaca_libre_tasks_v1.jsonl", "alpaca", "alpaca-libre", 10**9)
-    df = df.with_columns(records.meta("status").alias("status"))
+    df = df.with_columns(ref("metadata.status").expr().alias("status"))
     good = dict(zip(df["response"].to_list(), (df["status"] == "ok").to_list()))
 
     def judge(prompt: str, conv, i: int) -> str:

@@ -137,38 +137,6 @@ def append_lineage(df: pl.DataFrame, stage: str, info: dict[str, Any] | pl.Expr)
     return df.with_columns(pl.col("lineage").list.concat(pl.concat_list(entry)))
 
 
-# ---- Kept only for pipelines/inspect/stats.py until it reads fields through pipelines/fields.py; do not use.
-# (Imported lazily: fields.py builds on this module.)
-
-
-def meta(key: str) -> pl.Expr:
-    """Deprecated: `fields.ref("metadata.KEY").expr()`."""
-    from dsforge.pipelines import fields
-
-    return fields.ref(f"metadata.{key}").expr().alias(key)
-
-
-def prompt_text(sep: str = "\n\n") -> pl.Expr:
-    """Deprecated: `fields.ref("prompt").expr()`."""
-    from dsforge.pipelines import fields
-
-    return fields.ref("prompt").expr(sep)
-
-
-def response_text(sep: str = "\n\n") -> pl.Expr:
-    """Deprecated: `fields.ref("answer").expr()`."""
-    from dsforge.pipelines import fields
-
-    return fields.ref("answer").expr(sep)
-
-
-def field_text(field: str, sep: str = "\n\n") -> pl.Expr:
-    """Deprecated: `fields.ref(field).expr()`."""
-    from dsforge.pipelines import fields
-
-    return fields.ref(field).expr(sep)
-
-
 # Columns holding text a stage may rewrite in place (cleaning, redaction), as a type for stage configs.
 TextColumn = Literal["instruction", "input", "response", "text", "chosen", "rejected", "messages"]
 TEXT_COLUMNS: tuple[str, ...] = TextColumn.__args__

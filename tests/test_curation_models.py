@@ -18,6 +18,7 @@ import pytest
 from dsforge.filters.curate.classify import Classify
 from dsforge.filters.curate.quality_classifier import QualityClassifier
 from dsforge.pipelines import records
+from dsforge.pipelines.fields import ref
 from dsforge.pipelines.readers import InputSpec, read_inputs
 from dsforge.pipelines.stage import ConfigError, StageContext
 
@@ -91,7 +92,7 @@ def test_classify_label_file_errors_name_the_file(tmp_path, ctx):
 def test_quality_classifier_beats_majority_on_a_labelled_toy_set(ctx):
     """Toy set: 100 alpaca-libre rows its generator marked ok and 100 it marked blacklist / too short. The judge
     is scripted to return that mark (5 / 1): the classifier must learn it from 96 judged rows and score the rest."""
-    df = read("data:alpaca_libre_v1.jsonl", "alpaca", "alpaca-libre").with_columns(records.meta("status").alias("status"))
+    df = read("data:alpaca_libre_v1.jsonl", "alpaca", "alpaca-libre").with_columns(ref("metadata.status").expr().alias("status"))
     toy = pl.concat([df.filter(pl.col("status") == "ok").sample(100, seed=1),
                      df.filter(pl.col("status").is_in(["blacklist", "too short"])).sample(100, seed=1)])
     good = dict(zip(toy["response"].to_list(), (toy["status"] == "ok").to_list()))

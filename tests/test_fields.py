@@ -76,11 +76,11 @@ def test_metadata_values():
 
 
 def test_the_copies_now_agree(table):
-    """The disagreement issue 17 found: text_of and records.field_text gave different prompts."""
+    """The disagreement issue 17 found: text_of and the table expression gave different prompts."""
     for r in table.iter_rows(named=True):
         for spec in ("prompt", "answer", "conversation"):
             assert text_of(r, spec) == (EXPECTED[r["id"]][("prompt", "answer", "conversation").index(spec)] or "")
-    assert table.select(records.field_text("prompt"))["prompt"].to_list() == ref("prompt").values(table).to_list()
+    assert table.select(ref("prompt").expr().alias("p"))["p"].to_list() == ref("prompt").values(table).to_list()
 
 
 def test_one_metadata_spelling_and_typos_say_what_to_write():

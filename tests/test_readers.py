@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from dsforge.pipelines import records
+from dsforge.pipelines.fields import ref
 from dsforge.pipelines.readers import DataError, InputSpec, read_input, read_inputs
 
 ALPACA_ROWS = [
@@ -111,7 +112,7 @@ def test_messages_preference_scored_and_documents(tmp_path):
     pref.write_text(json.dumps({"prompt": "Q", "chosen": "good", "rejected": "bad", "annotator": "ann1"}))
     df = read_input(InputSpec(path=str(pref))).kept
     assert df["kind"][0] == "preference" and df["chosen"][0] == "good" and df["instruction"][0] == "Q"
-    assert df.select(records.meta("annotator"))["annotator"][0] == "ann1"  # unmapped fields -> metadata
+    assert df.select(ref("metadata.annotator").expr().alias("annotator"))["annotator"][0] == "ann1"  # unmapped fields -> metadata
 
     scored = tmp_path / "scored.jsonl"
     scored.write_text(json.dumps({"prompt": "Q", "response": "A", "score": "4.5"}) + "\n"

@@ -10,6 +10,7 @@ import pytest
 from dsforge.dedup.exact import ExactDedup
 from dsforge.filters.length import LengthFilter
 from dsforge.pipelines import records
+from dsforge.pipelines.fields import ref
 from dsforge.pipelines.embedded import load_tokenizer
 from dsforge.pipelines.chat_format import ChatFormat
 from dsforge.pipelines.chat_template import ChatTemplate
@@ -108,7 +109,7 @@ def test_chat_format_template_file_folder_system_prompt_and_rejects(ctx, tmp_pat
 
 def test_metadata_and_lineage_helpers():
     df = records.from_rows([{"id": "a", "source": "s", "kind": "document", "text": "t", "metadata": json.dumps({"annotator": "ann"})}])
-    assert df.select(records.meta("annotator"))["annotator"][0] == "ann"
+    assert df.select(ref("metadata.annotator").expr().alias("annotator"))["annotator"][0] == "ann"
     df = records.append_lineage(df, "x", {"k": 1})
     assert df["lineage"][0].to_list() == [{"stage": "x", "info": '{"k": 1}'}]
     with pytest.raises(records.RecordError, match="missing column 'lineage'"):

@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from dsforge.pipelines import records
+from dsforge.pipelines.fields import ref
 from dsforge.pipelines.split import Split
 from dsforge.pipelines.stage import ConfigError, StageContext
 
@@ -41,7 +42,7 @@ def test_near_duplicates_never_span_splits(tmp_path, toolformer):
     sizes = res.stats["sizes"]
     assert abs(sizes["train"] / df.height - 0.8) < 0.03 and abs(sizes["test"] / df.height - 0.1) < 0.03
     # Independent check with exact Jaccard: no pair of very similar prompts across splits.
-    prompts = df.select(records.field_text("prompt").alias("p"))["p"].to_list()
+    prompts = df.select(ref("prompt").expr().alias("p"))["p"].to_list()
     sh = [_shingles(p) for p in prompts]
     split = df["split"].to_list()
     by_first = {}
@@ -73,7 +74,7 @@ def test_uses_dup_cluster_column_and_groups(tmp_path):
     for key in ("dup_cluster",):
         for cid, g in out.filter(pl.col(key) >= 0).group_by(key):
             assert g["split"].n_unique() == 1
-    docs = out.with_columns(records.meta("doc"))
+    docs = out.with_columns(ref("metadata.doc").expr().alias("doc"))
     for _, g in docs.group_by("doc"):
         assert g["split"].n_unique() == 1
     assert res.stats["groups_spanning_splits"] == 0
@@ -93,7 +94,7 @@ def test_whole_sources_apart(tmp_path, toolformer):
 
 def test_stratified_by_a_metadata_key(tmp_path, toolformer):
     res = Split({"stratify_by": "metadata.tool", "near_duplicates": "off"}).process(toolformer, ctx(tmp_path))
-    overall = Counter(res.kept.select(records.meta("tool"))["tool"].to_list())
+    overall = Counter(res.kept.select(ref("metadata.tool").expr().alias("tool"))["tool"].to_list())
     for name, counts in res.stats["strata"].items():
         n = sum(counts.values())
         for tool, c in overall.most_common(3):

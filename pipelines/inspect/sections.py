@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from dsforge.pipelines import records
+from dsforge.pipelines import fields
 
 from dsforge.pipelines.inspect import diversity
 from dsforge.pipelines.inspect.tokens import TokenCounter
@@ -65,7 +65,7 @@ def column_or_meta(df: pl.DataFrame, key: str) -> tuple[pl.Expr, str]:
     """A real column if the table has it, else the metadata key (JSON) of that name."""
     if key in df.columns and key != "metadata":
         return pl.col(key).cast(pl.String).alias(key), "column"
-    return records.meta(key).alias(key), "metadata"
+    return fields.ref(key if key.startswith("metadata.") else f"metadata.{key}").expr().alias(key), "metadata"
 
 
 def _norm(expr: pl.Expr) -> pl.Expr:
@@ -82,7 +82,7 @@ LENGTH_FIELDS: dict[str, tuple[str, str]] = {
     "response": ("response", "response / chosen reply / assistant turns"),
     "rejected": ("rejected reply", "preference rows"),
     "user_turns": ("user turns", "conversation rows: all user messages"),
-    "conversation": ("whole conversation", "prompt + answer (document text for documents)"),
+    "conversation": ("whole conversation", "prompt + answer (document text for documents; both answers for preference rows)"),
 }
 CONVERSATION_PARTS = ("instruction", "input", "response", "user_turns", "doc_text")
 
@@ -94,12 +94,12 @@ def row_view(df: pl.DataFrame) -> pl.DataFrame:
         "id", "source", "kind",
         pl.when(~is_conv).then(pl.col("instruction")).alias("instruction"),
         pl.when(pl.col("input").str.strip_chars().str.len_chars() > 0).then(pl.col("input")).alias("input"),
-        pl.when(pl.col("kind") != "document").then(records.response_text()).alias("response"),
+        pl.when(pl.col("kind") != "document").then(fields.ANSWER.expr()).alias("response"),
         pl.when(pl.col("kind") == "preference").then(pl.col("rejected")).alias("rejected"),
-        pl.when(is_conv).then(records.prompt_text()).alias("user_turns"),
-        records.field_text("conversation").fill_null("").alias("conversation"),
+        pl.when(is_conv).then(fields.PROMPT.expr()).alias("user_turns"),
+        fields.CONVERSATION.expr().fill_null("").alias("conversation"),
         pl.when(pl.col("kind") == "document").then(pl.col("text")).alias("doc_text"),
-        pl.when(pl.col("kind") != "document").then(records.prompt_text()).alias("prompt"),
+        pl.when(pl.col("kind") != "document").then(fields.PROMPT.expr()).alias("prompt"),
         pl.col("messages").list.len().fill_null(0).alias("n_messages"),
         pl.col("messages").list.eval(pl.element().struct.field("role") == "user").list.sum()
         .fill_null(0).alias("n_user_turns"),
