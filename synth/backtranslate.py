@@ -24,8 +24,8 @@ from pydantic import Field
 from dsforge.pipelines.readers import InputSpec, read_inputs
 from dsforge.pipelines.stage import StageContext, StageResult
 from dsforge.synth.common import (
-    SynthConfig, SynthStage, error_text, first_paragraph, input_rows, is_error, load_template, new_row,
-    parse_score, reject_row, rejects_frame, rows_frame, text_of, user,
+    ONLY_SOURCES_HELP, SynthConfig, SynthStage, error_text, first_paragraph, input_rows, is_error, load_template,
+    new_row, parse_score, pass_through, reject_row, rejects_frame, rows_frame, split_by_sources, text_of, user,
 )
 from dsforge.synth.llm import BackendConfig, SamplingParams
 
@@ -44,6 +44,7 @@ class BacktranslateConfig(SynthConfig):
     generate_template: str = "backtranslate_generate_v1"
     curate_template: str = "backtranslate_curate_v1"
     source: str | None = Field(None, description="source name of new rows (default: the input row's source)")
+    only_sources: list[str] | None = Field(None, description=ONLY_SOURCES_HELP)
 
 
 class BacktranslateInstructions(SynthStage):
@@ -55,6 +56,9 @@ class BacktranslateInstructions(SynthStage):
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg: BacktranslateConfig = self.config
+        df, passed = split_by_sources(df, cfg.only_sources)
+        if df.height == 0:  # nothing to back-translate: no model is loaded
+            return StageResult(kept=passed, stats={"texts": 0, "kept": 0})
         gen_t = load_template(cfg.generate_template, ctx.base_dir)
         cur_t = load_template(cfg.curate_template, ctx.base_dir)
         rejected: list[dict[str, Any]] = []
@@ -129,8 +133,8 @@ class BacktranslateInstructions(SynthStage):
             rejected.append(reject_row(row, self.name, a["reason"], f"{rid}: {a['detail']}", a["raw"]))
         stats = {"texts": df.height, "kept": len(kept), "rounds": per_round, "threshold": cfg.threshold,
                  **self.take_usage()}
-        return self.account_sources(df, StageResult(kept=rows_frame(kept), rejected=rejects_frame(rejected),
-                                                    stats=stats))
+        result = StageResult(kept=rows_frame(kept), rejected=rejects_frame(rejected), stats=stats)
+        return pass_through(self.account_sources(df, result), passed)
 
     def _seed_examples(self, ctx: StageContext) -> list[dict[str, Any]]:
         cfg: BacktranslateConfig = self.config

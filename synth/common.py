@@ -25,7 +25,7 @@ import polars as pl
 from pydantic import Field
 
 from dsforge.pipelines import records
-from dsforge.pipelines.stage import ConfigError, Stage, StageConfig, StageContext
+from dsforge.pipelines.stage import ConfigError, Stage, StageConfig, StageContext, StageResult
 from dsforge.synth.llm import BackendConfig, Generation, Messages, SamplingParams
 
 log = logging.getLogger("dsforge")
@@ -264,6 +264,25 @@ def rejects_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
         r.setdefault("id", "?")
     df = records.from_rows(rows)
     return records.conform(df.with_columns(pl.col(c).cast(pl.String) for c in ("stage", "reason", "detail", "raw")))
+
+
+ONLY_SOURCES_HELP = "apply to rows of these sources only; other rows pass through unchanged (default: every row)"
+
+
+def split_by_sources(df: pl.DataFrame, sources: list[str] | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(rows a stage works on, rows it passes through untouched) for a stage's `only_sources`: one recipe
+    can then carry seeds, documents and generated rows in one table and judge only the generated ones."""
+    if not sources:
+        return df, df.head(0)
+    mine = pl.col("source").is_in(list(sources))
+    return df.filter(mine), df.filter(~mine)
+
+
+def pass_through(result: StageResult, passed: pl.DataFrame) -> StageResult:
+    """`result` with the rows `split_by_sources` set aside added to its kept rows, unchanged."""
+    if passed.height:
+        result.kept = records.concat([result.kept, passed])
+    return result
 
 
 def input_rows(df: pl.DataFrame) -> list[dict[str, Any]]:

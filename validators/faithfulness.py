@@ -24,7 +24,10 @@ from pydantic import Field
 from dsforge.pipelines import records
 from dsforge.pipelines.embedded import MissingModelError
 from dsforge.pipelines.stage import StageContext, StageResult
-from dsforge.synth.common import SynthConfig, SynthStage, extract_json, is_error, error_text, text_of
+from dsforge.synth.common import (
+    ONLY_SOURCES_HELP, SynthConfig, SynthStage, error_text, extract_json, is_error, pass_through, split_by_sources,
+    text_of,
+)
 from dsforge.synth.llm import SamplingParams
 from dsforge.validators.execute import column_or_meta
 from dsforge.validators.judge import SYSTEM
@@ -70,6 +73,7 @@ class FaithfulnessConfig(SynthConfig):
     use_judge: bool = Field(True, description="ask the LLM judge (NLI prompt) after the similarity floor")
     prompt_template: str | None = Field(None, description="a Jinja file replacing the NLI prompt (source, response)")
     on_fail: Literal["drop", "flag"] = "drop"
+    only_sources: list[str] | None = Field(None, description=ONLY_SOURCES_HELP)
     sampling: SamplingParams = Field(default_factory=lambda: SamplingParams(temperature=0.0, max_tokens=120))
 
 
@@ -80,6 +84,12 @@ class Faithfulness(SynthStage):
     Config = FaithfulnessConfig
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
+        df, passed = split_by_sources(df, self.config.only_sources)
+        if df.height == 0:  # nothing in scope: no model is loaded
+            return StageResult(kept=passed, stats={"rows": 0, "kept": 0})
+        return pass_through(self._check(df, ctx), passed)
+
+    def _check(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg: FaithfulnessConfig = self.config
         rows = list(df.iter_rows(named=True))
         if cfg.source in records.TEXT_FIELDS:

@@ -29,7 +29,10 @@ from pydantic import Field
 
 from dsforge.pipelines import records
 from dsforge.pipelines.stage import ConfigError, StageContext, StageResult
-from dsforge.synth.common import SynthConfig, SynthStage, extract_json, is_error, error_text, text_of
+from dsforge.synth.common import (
+    ONLY_SOURCES_HELP, SynthConfig, SynthStage, error_text, extract_json, is_error, pass_through, split_by_sources,
+    text_of,
+)
 from dsforge.synth.llm import SamplingParams
 
 SYSTEM = "You are a strict, fair evaluator of training data for language models. Answer only in the format asked."
@@ -87,7 +90,8 @@ SCHEMAS = {  # structured output for backends that support it (openai-compatible
                  "required": ["winner", "reason"]},
 }
 
-_SCORE_PAT = re.compile(r"(?:score|rating)\s*[:=]?\s*\**\s*([1-5](?:\.\d+)?)\b|\b([1-5])\s*/\s*5\b", re.I)
+# `"score": 4` of a reply cut off before its JSON closed counts too (the quote after the key).
+_SCORE_PAT = re.compile(r"(?:score|rating)[\"']?\s*[:=]?\s*\**\s*([1-5](?:\.\d+)?)\b|\b([1-5])\s*/\s*5\b", re.I)
 _REASON = re.compile(r"reason(?:ing)?\s*[:=]\s*(.+)", re.I | re.S)
 
 
@@ -187,6 +191,7 @@ class JudgeConfig(SynthConfig):
     response_field: str = Field("answer", description="logical field shown as the RESPONSE")
     prompt_template: str | None = Field(None, description="a Jinja file replacing the shipped prompt (same variables)")
     on_fail: Literal["drop", "flag"] = Field("drop", description="drop rows below the bar, or keep them flagged")
+    only_sources: list[str] | None = Field(None, description=ONLY_SOURCES_HELP)
     sampling: SamplingParams = Field(default_factory=lambda: SamplingParams(temperature=0.0, max_tokens=160))
 
 
@@ -200,6 +205,12 @@ class Judge(SynthStage):
     batch_size = None
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
+        df, passed = split_by_sources(df, self.config.only_sources)
+        if df.height == 0:  # nothing in scope: no model is loaded
+            return StageResult(kept=passed, stats={"rows": 0, "kept": 0})
+        return pass_through(self._judge(df, ctx), passed)
+
+    def _judge(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg: JudgeConfig = self.config
         if cfg.mode == "requirements" and not cfg.requirements:
             raise ConfigError("judge: mode requirements needs a `requirements:` list")
