@@ -194,3 +194,59 @@ def test_the_dataset_and_its_card(run):
             assert f"| {stage} | {SMOLLM2_ID} | {templates[stage]} | {n} |" in card
     for s in summary["steps"]:
         assert f"| {s['step']} |" in card or s["step"] in card
+
+
+# ---- the pieces the chain needed, checked without a model (fast)
+
+
+def test_only_sources_scopes_the_judge_and_back_translation(tmp_path):
+    from dsforge.pipelines import records
+    from dsforge.pipelines.stage import StageContext
+    from dsforge.validators.judge import Judge
+    from dsforge.synth.backtranslate import BacktranslateInstructions
+    from synth_fakes import ScriptedBackend
+
+    rows = records.from_rows([
+        {"id": "s:0", "source": "seeds", "kind": "instruction", "instruction": "Name a colour.", "response": "Blue."},
+        {"id": "g:0", "source": "self-instruct", "kind": "instruction", "instruction": "Name a fruit.", "response": "Pear."},
+        {"id": "d:0", "source": "wiki", "kind": "document",
+         "text": "Paris is the capital of France and its largest city, on the river Seine."}])
+    asked: list[str] = []
+
+    def script(prompt, conv, i):
+        asked.append(prompt)
+        return '{"score": 2, "reason": "thin"}' if "RESPONSE" in prompt else (
+            "Score: 5" if "<answer>" in prompt else "What is the capital of France?")
+
+    ctx = StageContext(work_dir=tmp_path, base_dir=tmp_path, extras={"backend": ScriptedBackend(script)})
+    judged = Judge({"only_sources": ["self-instruct"], "on_fail": "flag"}).process(rows, ctx)
+    assert sorted(judged.kept["id"]) == ["d:0", "g:0", "s:0"] and len(asked) == 1 and "Pear." in asked[0]
+    scores = dict(zip(judged.kept["id"], judged.kept["judge_score"]))
+    assert scores == {"g:0": 2.0, "s:0": None, "d:0": None}
+    asked.clear()
+    bt = BacktranslateInstructions({"only_sources": ["wiki"], "source": "backtranslated", "num_examples": 0}).process(rows, ctx)
+    assert sorted(bt.kept["id"]) == ["d:0:bt", "g:0", "s:0"]  # the other rows pass through untouched
+    assert bt.rejected["id"].to_list() == ["d:0"] and bt.rejected["reason"][0].endswith("used_as_source")
+    assert len(asked) == 2  # one instruction, one curation: nothing asked about the instruction rows
+    nothing = Judge({"only_sources": ["nobody"]}).process(rows, StageContext(work_dir=tmp_path, base_dir=tmp_path))
+    assert nothing.kept.height == 3  # no row in scope: no model opened
+
+
+def test_judge_reads_a_score_from_json_cut_off_by_max_tokens():
+    from dsforge.validators.judge import parse_score
+
+    assert parse_score('{"score": 1.0, "reason": "The response is well-written and')[0] == 1.0  # SmolLM2, real
+    assert parse_score('{"score": 4, "reason": "ok"}') == (4.0, "ok")
+    assert parse_score("no verdict here")[0] is None
+
+
+def test_card_names_the_model_and_template_of_synthesis_lineage():
+    from dsforge.pipelines import records
+    from dsforge.pipelines.card import lineage_summary
+
+    info = {"backend": {"backend": "transformers", "model": SMOLLM2_ID, "device": "cpu"},
+            "template": {"id": "self_instruct_short_v1", "sha256": "0123456789ab"}, "sources": ["seed_task_1"]}
+    df = records.from_rows([{"id": "a", "source": "self-instruct", "kind": "instruction", "instruction": "q",
+                             "response": "r", "lineage": [{"stage": "self-instruct", "info": json.dumps(info)}]}])
+    assert lineage_summary(df) == [{"stage": "self-instruct", "model": SMOLLM2_ID,
+                                    "template": "self_instruct_short_v1", "rows": 1}]
