@@ -192,8 +192,12 @@ def test_the_dataset_and_its_card(run):
     for stage, n in present.items():
         if n:
             assert f"| {stage} | {SMOLLM2_ID} | {templates[stage]} | {n} |" in card
-    for s in summary["steps"]:
-        assert f"| {s['step']} |" in card or s["step"] in card
+    # "How it was made": every step before publish (which writes the card) with its parameters and counts
+    lines = card.splitlines()
+    for i, s in enumerate(summary["steps"][:-1]):
+        line = next((ln for ln in lines if ln.startswith(f"| {i} | {s['step']} | `{s['stage']}` |")), "")
+        assert f"| {s['rows_in']} | {s['kept']} | {s['rejected']} |" in line, s["step"]
+    assert "decontaminate:eval_overlap" in card and "## Sources and licences" in card
 
 
 # ---- the pieces the chain needed, checked without a model (fast)
