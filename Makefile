@@ -9,7 +9,7 @@ $(BIN)/dsforge: pyproject.toml scripts/install.sh
 	@touch $@
 
 demo: install
-	$(BIN)/dsforge run alpaca-sft
+	$(BIN)/dsforge run sft-from-seeds-and-docs
 
 test: install
 	$(BIN)/pytest -q

@@ -73,10 +73,13 @@ def lineage_summary(df: pl.DataFrame) -> list[dict[str, Any]]:
                 continue
             if not isinstance(info, dict):
                 continue
-            model = info.get("model") or info.get("backend_model")
+            # synthesis and judge stages write {"backend": {"backend": ..., "model": ...}, "template": {"id", "sha256"}}
+            model = info.get("model") or info.get("backend_model") or info.get("backend")
             if isinstance(model, dict):
                 model = model.get("model") or model.get("model_id")
             template = info.get("template") or info.get("prompt") or info.get("prompt_template")
+            if isinstance(template, dict):
+                template = template.get("id")
             if model is None and template is None:
                 continue
             key = (e["stage"], str(model) if model else "", str(template) if template else "")

@@ -29,6 +29,7 @@ from dsforge.pipelines.readers import InputSpec, read_inputs
 from dsforge.pipelines.fields import TextField, ref
 from dsforge.pipelines.row_text import text_of
 from dsforge.pipelines.stage import StageContext, StageResult
+from dsforge.pipelines.llm.task import ONLY_SOURCES_HELP, pass_through, split_by_sources
 
 
 class BacktranslateConfig(LLMConfig):
@@ -45,6 +46,7 @@ class BacktranslateConfig(LLMConfig):
     generate_template: str = "backtranslate_generate_v1"
     curate_template: str = "backtranslate_curate_v1"
     source: str | None = Field(None, description="source name of new rows (default: the input row's source)")
+    only_sources: list[str] | None = Field(None, description=ONLY_SOURCES_HELP)
 
 
 def _curation_score(text: str, pair: Any) -> int:
@@ -69,6 +71,9 @@ class BacktranslateInstructions(LLMStage[BacktranslateConfig]):
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg = self.config
+        df, passed = split_by_sources(df, cfg.only_sources)
+        if df.height == 0:  # nothing to back-translate: no model is loaded
+            return StageResult(kept=passed, stats={"texts": 0, "kept": 0})
         rejected: list[dict[str, Any]] = []
         todo: list[dict[str, Any]] = []
         for r in input_rows(df):
@@ -138,8 +143,8 @@ class BacktranslateInstructions(LLMStage[BacktranslateConfig]):
             rejected.append(reject_row(row, self.name, a["reason"], f"{rid}: {a['detail']}", a["raw"]))
         stats = {"texts": df.height, "kept": len(kept), "rounds": per_round, "threshold": cfg.threshold,
                  **self.take_usage()}
-        return self.account_sources(df, StageResult(kept=rows_frame(kept), rejected=rejects_frame(rejected),
-                                                    stats=stats))
+        result = StageResult(kept=rows_frame(kept), rejected=rejects_frame(rejected), stats=stats)
+        return pass_through(self.account_sources(df, result), passed)
 
     def _seed_examples(self, ctx: StageContext) -> list[dict[str, Any]]:
         cfg = self.config

@@ -30,6 +30,7 @@ from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Unusable, user
 from dsforge.pipelines.row_text import text_of
 from dsforge.pipelines.stage import StageContext, StageResult
 from dsforge.validators.judge import SYSTEM_TEMPLATE
+from dsforge.pipelines.llm.task import ONLY_SOURCES_HELP, pass_through, split_by_sources
 
 _YES = ("supported", "entailment", "entailed", "yes", "faithful", "true")
 _NO = ("unsupported", "not supported", "contradiction", "contradicted", "no", "unfaithful", "false", "neutral",
@@ -70,6 +71,7 @@ class FaithfulnessConfig(LLMConfig):
     use_judge: bool = Field(True, description="ask the LLM judge (NLI prompt) after the similarity floor")
     prompt_template: str = Field("faithfulness_nli_v1", description="prompt id or Jinja file (variables: source, response)")
     on_fail: Literal["drop", "flag"] = "drop"
+    only_sources: list[str] | None = Field(None, description=ONLY_SOURCES_HELP)
     sampling: SamplingParams = Field(default_factory=lambda: SamplingParams(temperature=0.0, max_tokens=120))
 
 
@@ -80,6 +82,12 @@ class Faithfulness(LLMStage[FaithfulnessConfig]):
     Config = FaithfulnessConfig
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
+        df, passed = split_by_sources(df, self.config.only_sources)
+        if df.height == 0:  # nothing in scope: no model is loaded
+            return StageResult(kept=passed, stats={"rows": 0, "kept": 0})
+        return pass_through(self._check(df, ctx), passed)
+
+    def _check(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg = self.config
         rows = list(df.iter_rows(named=True))
         sources = [s or "" for s in cfg.source.texts(df)]

@@ -38,6 +38,7 @@ from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Messages, PromptTemp
 from dsforge.pipelines.row_text import text_of
 from dsforge.pipelines.stage import ConfigError, StageContext, StageResult
 from dsforge.validators.pairwise import judge_pairs
+from dsforge.pipelines.llm.task import ONLY_SOURCES_HELP, pass_through, split_by_sources
 
 SYSTEM_TEMPLATE = "judge_system_v1"
 
@@ -101,6 +102,7 @@ class JudgeConfig(LLMConfig):
     response_field: TextField = Field(ref("answer"), description="field shown as the RESPONSE")
     prompt_template: str | None = Field(None, description="a prompt id or Jinja file replacing judge_<mode>_v1 (same variables)")
     on_fail: Literal["drop", "flag"] = Field("drop", description="drop rows below the bar, or keep them flagged")
+    only_sources: list[str] | None = Field(None, description=ONLY_SOURCES_HELP)
     sampling: SamplingParams = Field(default_factory=lambda: SamplingParams(temperature=0.0, max_tokens=160))
 
     @model_validator(mode="after")
@@ -155,6 +157,12 @@ class Judge(LLMStage[JudgeConfig]):
         return len(cfg.requirements) if cfg.min_met is None else cfg.min_met
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
+        df, passed = split_by_sources(df, self.config.only_sources)
+        if df.height == 0:  # nothing in scope: no model is loaded
+            return StageResult(kept=passed, stats={"rows": 0, "kept": 0})
+        return pass_through(self._judge(df, ctx), passed)
+
+    def _judge(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg = self.config
         self._system = load_template(SYSTEM_TEMPLATE, ctx.base_dir)
         template = cfg.prompt_template or f"judge_{cfg.mode}_v1"

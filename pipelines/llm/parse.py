@@ -16,7 +16,8 @@ from typing import Any, Iterable
 
 _FENCE = re.compile(r"```[a-zA-Z0-9_+-]*\n(.*?)(?:```|$)", re.S)
 _NUMBERED = re.compile(r"^\s*(?:\d+\s*[.):]|[-*•])\s+(.+?)\s*$")
-_SCORE = re.compile(r"(?:score|rating)\s*[:=]?\s*\**\s*(\d+(?:\.\d+)?)|\b(\d+(?:\.\d+)?)\s*/\s*5\b", re.I)
+# `"score": 4` of a reply cut off before its JSON closed counts too (the quote after the key).
+_SCORE = re.compile(r"(?:score|rating)[\"']?\s*[:=]?\s*\**\s*(\d+(?:\.\d+)?)|\b(\d+(?:\.\d+)?)\s*/\s*5\b", re.I)
 _REASON = re.compile(r"reason(?:ing)?\s*[:=]\s*(.+)", re.I | re.S)
 _WINNER = re.compile(r"\[\[(A|B|C|tie)\]\]|(?:verdict|winner|better(?: response)?|answer)\s*(?:is)?\s*[:=]?\s*\**\s*"
                      r"\[*\s*(?:response\s+|assistant\s+)?\b(A|B|tie)\b", re.I)

@@ -307,3 +307,21 @@ class LLMStage(Stage[LC]):
             info["template"] = template.lineage()
         return info
 
+
+ONLY_SOURCES_HELP = "apply to rows of these sources only; other rows pass through unchanged (default: every row)"
+
+
+def split_by_sources(df: pl.DataFrame, sources: list[str] | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(rows a stage works on, rows it passes through untouched) for a stage's `only_sources`: one recipe
+    can then carry seeds, documents and generated rows in one table and judge only the generated ones."""
+    if not sources:
+        return df, df.head(0)
+    mine = pl.col("source").is_in(list(sources))
+    return df.filter(mine), df.filter(~mine)
+
+
+def pass_through(result: StageResult, passed: pl.DataFrame) -> StageResult:
+    """`result` with the rows `split_by_sources` set aside added to its kept rows, unchanged."""
+    if passed.height:
+        result.kept = records.concat([result.kept, passed])
+    return result
