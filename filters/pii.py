@@ -13,7 +13,8 @@ PERSON names cues, a name gazetteer and spaCy NER (pii_names.py; the model is th
 
 Spans are post-processed before anything is written: per-entity score thresholds, allow-lists
 (documentation values such as x@example.com and 127.0.0.1 by default), look-alike checks for number-shaped
-entities (decimals, order numbers, counting sequences), then overlapping spans are merged into their union
+entities (decimals, order numbers, counting sequences), for names (eponyms, products, acronyms, citations)
+and for template keys (pii_precision.py), then overlapping spans are merged into their union
 (a URL found inside an e-mail becomes part of the e-mail), and a span that stops inside an ASCII word is
 widened to the word. So a redaction never leaves part of an entity behind.
 
@@ -34,6 +35,7 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field, field_validator
 
+from dsforge.filters import pii_precision
 from dsforge.filters.pii_detect import KNOWN_ENTITIES, PiiDetector
 from dsforge.filters.pii_names import SPACY_MODEL, SPACY_PACKAGE, PiiModelWarning  # noqa: F401 (re-exported)
 from dsforge.filters.pii_spans import Span
@@ -63,6 +65,7 @@ DEFAULT_NEGATIVE_CUES = ["order", "order no", "order number", "invoice", "tracki
                          "ver", "v", "build", "serial", "sku", "part", "part no", "ticket", "case", "ref", "reference",
                          "doi", "batch", "pallet", "unix time", "timestamp", "checksum", "commit", "release",
                          "订单", "订单号", "单号", "快递", "运单", "运单号", "版本", "版本号", "发票", "编号", "构建号", "序列号"]
+SECRETS = {"API_KEY", "AWS_KEY", "SECRET"}  # checked for template values (pii_precision.placeholder_secret)
 SCANNABLE = records.TEXT_COLUMNS
 
 
@@ -143,6 +146,9 @@ def resolve_spans(text: str, found: list[Span], thresholds: dict[str, float], al
         if value.strip().lower() in allow or any(p.fullmatch(value.strip()) for p in allow_patterns):
             continue
         if s.entity in NUMBERISH and not _plausible_number(text, s, negative):
+            continue
+        if (s.entity in ("PERSON", "LOCATION") and pii_precision.not_a_name(text, s)) \
+                or (s.entity in SECRETS and pii_precision.placeholder_secret(value)):
             continue
         keep.append(Span(s.entity, *_widen(text, s.start, s.end), s.score))
     keep.sort(key=lambda s: (s.start, -s.end))

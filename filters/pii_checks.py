@@ -136,6 +136,11 @@ TRUNK_0_REGIONS = ("GB", "IN", "DE", "FR", "AU", "IE", "NG", "ZA", "KE", "JP", "
 _NO_TRUNK = [(re.compile(r"1?[2-9]\d{2}[2-9]\d{6}"), ("US", "CA"), True), (re.compile(r"[6-9]\d{8}"), ("ES",), False),
              (re.compile(r"[89]\d{7}"), ("SG",), False), (re.compile(r"3\d{9}"), ("IT",), False),
              (re.compile(r"1[3-9]\d{9}"), ("CN",), False), (re.compile(r"\d{2}9\d{8}"), ("BR",), True)]
+# How each of those countries groups its digits when it writes a national number (lengths of the digit groups):
+# "888 0097 82" or "653 756 45 5" are then not Spanish numbers, whatever libphonenumber says of the digits.
+NATIONAL_GROUPS = {"ES": {(9,), (3, 3, 3), (3, 2, 2, 2), (2, 3, 2, 2)}, "SG": {(8,), (4, 4)},
+                   "IT": {(10,), (3, 3, 4), (3, 7), (3, 4, 3)}, "CN": {(11,), (3, 4, 4), (3, 8)},
+                   "BR": {(11,), (2, 5, 4), (2, 9)}}
 
 
 @lru_cache(maxsize=65536)
@@ -153,8 +158,10 @@ def phone_ok(value: str) -> bool:
             if not 9 <= len(d) <= 11 or ("-" in v and len(re.findall(r"\d+", v)[-1]) < 3):
                 return False
             return any(phonenumbers.is_valid_number(phonenumbers.parse(v, r)) for r in TRUNK_0_REGIONS)
+        grouping = tuple(len(g) for g in re.findall(r"\d+", v))
         for shape, regions, hyphens in _NO_TRUNK:
-            if shape.fullmatch(d) and (hyphens or "-" not in v.split(")")[-1]):
+            if shape.fullmatch(d) and (hyphens or "-" not in v.split(")")[-1]) \
+                    and (regions[0] not in NATIONAL_GROUPS or grouping in NATIONAL_GROUPS[regions[0]]):
                 if any(phonenumbers.is_valid_number(phonenumbers.parse(v, r)) for r in regions):
                     return True
     except phonenumbers.NumberParseException:

@@ -46,7 +46,7 @@ POSITIVES = [
     (f"身份证号：{VALID_ID}，请核对。", "CN_RESIDENT_ID", VALID_ID),
     ("export OPENAI_API_KEY=sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z", "API_KEY", "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z"),
     ("token ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8 leaked", "API_KEY", "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"),
-    ("aws_access_key_id = AKIAIOSFODNN7EXAMPLE", "AWS_KEY", "AKIAIOSFODNN7EXAMPLE"),
+    ("aws_access_key_id = AKIA4QWJX7RZ2HMB5KTE", "AWS_KEY", "AKIA4QWJX7RZ2HMB5KTE"),  # (AWS's own ...EXAMPLE key is a template)
     (f"key file:\n{PEM}\nend", "PRIVATE_KEY", PEM),
     ('db_password = "Tr0ub4dor-and-3"', "SECRET", "Tr0ub4dor-and-3"),
     ("#!/bin/bash\nEMAIL='ops-team@corp-mail.io'\n", "EMAIL_ADDRESS", "ops-team@corp-mail.io"),

@@ -54,7 +54,7 @@ KNOWN = [
     # secrets, also glued to Chinese
     ("把这个密钥sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z配置好", "API_KEY", "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z"),
     ("export GITLAB=glpat-Xy12Ab34Cd56Ef78Gh90", "API_KEY", "glpat-Xy12Ab34Cd56Ef78Gh90"),
-    ("AWS_ACCESS_KEY_ID=ASIA4EXAMPLE7KEYQX2Z", "AWS_KEY", "ASIA4EXAMPLE7KEYQX2Z"),
+    ("AWS_ACCESS_KEY_ID=ASIA4TQ7WZ9KXQY7M2HD", "AWS_KEY", "ASIA4TQ7WZ9KXQY7M2HD"),
     ('DB_PASSWORD = "Summer!2024maple$"', "SECRET", "Summer!2024maple$"),
     ("数据库密码 password=Tiger_889violet&", "SECRET", "Tiger_889violet&"),
     # dates in many formats; a date after a birth cue (or before 出生) is a date of birth
