@@ -7,7 +7,6 @@
    a detector's Python pattern and validator then run only on the rows its trigger matched.
 2. PERSON/LOCATION: addresses, the place gazetteer and name cues on rows with capitalised Latin words;
    spaCy NER (`ner` only, nlp.pipe batches) on the rows that could hold a name (pii_names.needs_ner).
-   Where spaCy calls a span an organisation or product, a name only the gazetteer found there is dropped.
 3. A DATE right after a birth cue becomes DATE_OF_BIRTH.
 
 Everything depends only on the texts passed in (no state across calls other than loaded models), so a
@@ -52,17 +51,6 @@ def vote(text: str, s: Span) -> Span:
         if person:
             return Span("PERSON", s.start, s.end, 0.8)
     return s
-
-
-def overrule_weak_names(spans: list[Span], things: list[Span]) -> list[Span]:
-    """Drop PERSON spans only the gazetteer or a weak cue found that lie inside a longer span spaCy calls an
-    organisation or product ("Ben & Jerry's", "Johnson & Johnson shampoo"). Not when the two are the same
-    span: en_core_web_sm calls many unfamiliar full names ORG ("Adebayo Okonkwo")."""
-    if not things:
-        return spans
-    return [s for s in spans if not (s.entity == "PERSON" and s.score < pii_names.STRONG_NAME_SCORE
-                                     and any(t.start <= s.start and s.end <= t.end and t.end - t.start > s.end - s.start
-                                             for t in things))]
 
 
 class PiiDetector:
@@ -117,8 +105,7 @@ class PiiDetector:
                     out[i].extend(pii_names.find_names(texts[i]))
             if self.nlp is not None and ner_rows:
                 for i, spans in zip(ner_rows, pii_names.ner_spans(self.nlp, [texts[i] for i in ner_rows], self.batch_size)):
-                    out[i] = overrule_weak_names(out[i], [s for s in spans if s.entity == "ORG"])
-                    out[i].extend(vote(texts[i], s) for s in spans if s.entity != "ORG")
+                    out[i].extend(vote(texts[i], s) for s in spans)
         for i, spans in enumerate(out):
             if spans:
                 spans = relabel_birth_dates(texts[i], spans) if "DATE_OF_BIRTH" in self.entities else spans

@@ -182,10 +182,6 @@ def find_names(text: str) -> list[Span]:
 # ---------------------------------------------------------------- spaCy NER
 
 NER_LABELS = {"PERSON": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION", "FAC": "LOCATION"}
-# spaCy labels that say a capitalised run is a thing, not a person. They come back as Span("ORG", ...) so the
-# detector can overrule a name the gazetteer alone found ("Louis Vuitton luggage", "Tim Hortons coffee").
-NOT_PERSON_LABELS = {"ORG", "PRODUCT", "WORK_OF_ART", "LAW", "EVENT"}
-STRONG_NAME_SCORE = 0.85  # a cue or spaCy; gazetteer-only and weak-cue names score less
 _NEEDS_NER = re.compile(r"[A-Za-z]{2,}[^A-Za-z]+[A-Z][a-z]|^[A-Z][a-z]+\s+[A-Z]")
 
 
@@ -226,9 +222,6 @@ def ner_spans(nlp, texts: list[str], batch_size: int = 64) -> list[list[Span]]:
     for doc in nlp.pipe(texts, batch_size=batch_size):
         spans = []
         for ent in doc.ents:
-            if ent.label_ in NOT_PERSON_LABELS:
-                spans.append(Span("ORG", ent.start_char, ent.end_char, 1.0))
-                continue
             entity = NER_LABELS.get(ent.label_)
             end = ent.start_char + (ent.text.find("\n") if "\n" in ent.text else len(ent.text))
             if entity is None or CJK.search(ent.text) or re.search(r"[\d@/\\_=<>{}]", ent.text) or end - ent.start_char < 2:
