@@ -10,7 +10,8 @@ evidence against it (what follows it, an article before it) is the same whicheve
   it: "Kenji's code" and "Dr Watanabe's test results" stay.
 - An indefinite article before a capitalised run holding the span ("a Porsche Cayenne", "a Hopfield
   network"): people are not counted with "a"; a title in between ("a Dr. Okafor") keeps it.
-- A one-word all-capitals PERSON of up to five letters is an acronym or a unit (GB, NAICS).
+- A one-word all-capitals PERSON of up to five letters is an acronym or a unit (GB, NAICS); one followed
+  by a version number is a product ("Chrome 114.0.5406.153").
 - A place between two numbers is a law report or a code ("333 U.S. 55"), not where someone is.
 - A key or password that is a template ("sk-xxxxxxxx...", "AKIAIOSFODNN7EXAMPLE", "xoxb-your-token-here"):
   few distinct characters in its random part, or a placeholder word in it.
@@ -36,6 +37,7 @@ _ARTICLE_BEFORE = re.compile(r"(?:^|[^A-Za-z])(?:a|an|A|An)[ \t]+$")
 _CAPITALISED_BEFORE = re.compile(r"(?:[A-Z][A-Za-z'’\-]*[ \t]+)+$")
 _TITLE = re.compile(r"(?<![A-Za-z])(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Rev)(?![A-Za-z])")
 _TITLE_BEFORE = re.compile(r"(?<![A-Za-z])(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Rev)\.?[ \t]+$")
+_VERSION_AFTER = re.compile(r"[ \t]+v?\d+(?:\.\d+)+")
 _NUMBER_BEFORE = re.compile(r"\d[ \t]+$")
 _NUMBER_AFTER = re.compile(r"[ \t]+\d")
 
@@ -55,7 +57,7 @@ def not_a_name(text: str, s: Span) -> bool:
     before = text[max(0, s.start - 6):s.start]
     if len(toks) == 1 and value not in pii_names.first_names() and _EPONYM_AFTER.match(text, s.end):
         return True
-    if s.entity == "PERSON" and len(toks) == 1 and value.isupper() and len(value) <= 5:
+    if s.entity == "PERSON" and len(toks) == 1 and (value.isupper() and len(value) <= 5 or _VERSION_AFTER.match(text, s.end)):
         return True
     return s.entity == "LOCATION" and bool(_NUMBER_BEFORE.search(before)) and bool(_NUMBER_AFTER.match(text, s.end))
 

@@ -74,6 +74,34 @@ PAIRS = {
         "SLACK_TOKEN=xoxb-your-token-here",
         "export OPENAI_API_KEY=sk-proj-Ab3dE5fG7hJ9kL1mN3pQ5rS7tU",
         ("API_KEY", "sk-proj-Ab3dE5fG7hJ9kL1mN3pQ5rS7tU")),
+    "a drug code is not a North American number": (
+        "Replace NDC 21233-208-06 with the generic; NDC 9152-2978-70 was recalled.",
+        "Pharmacy line: 915-229-7870, open till 9.",
+        ("PHONE_NUMBER", "915-229-7870")),
+    "a business number after its cue": (
+        "Supplier record: ABN 17 041 218 836\nInvoice footer: VAT 624 3788 56",
+        "Supplier contact: Lars, 0803 123 4567",
+        ("PHONE_NUMBER", "0803 123 4567")),
+    "an EAN-13 barcode is not a card": (
+        "Scanned 5038811891246 twice at till 3.",
+        "Scanned card 4539 1488 0343 6467 twice at till 3.",
+        ("CREDIT_CARD", "4539 1488 0343 6467")),
+    "a browser with its version is not a person": (
+        "User agent says Chrome 114.0.5406.153 on the kiosk.",
+        "User agent says nothing; Chiamaka Eze reported it on the kiosk.",
+        ("PERSON", "Chiamaka Eze")),
+    "numbers reserved for fiction are not phones": (
+        "In the film she dials (212) 555-0169, then 020 7946 0934 and 07700 900838.",
+        "In real life she dials (212) 639-0169 and 020 7183 0934.",
+        ("PHONE_NUMBER", "(212) 639-0169")),
+    "documentation networks are not IP addresses": (
+        "In this example the server is 192.0.2.144; allow from 203.0.113.31 and 2001:db8:3d1b::58.",
+        "The attack came from 203.0.114.31 and 2a02:26f0:fe::5.",
+        ("IP_ADDRESS", "203.0.114.31")),
+    "sandbox card numbers are not cards": (
+        "Use the test card 4242 4242 4242 4242 or 4012888888881881 with any future expiry.",
+        "Charge the card 4539 1488 0343 6467 with the 12/27 expiry.",
+        ("CREDIT_CARD", "4539 1488 0343 6467")),
 }
 
 
