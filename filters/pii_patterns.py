@@ -81,6 +81,9 @@ def _phone_check(text: str, m: re.Match, value: str):
     groups = [(g.start() + start, g.end() + start) for g in _GROUP.finditer(value)]
     if len(groups) >= 6 and all(e - s <= 2 for s, e in groups) and not value.startswith(("+", "(", "00")):
         return None  # "04 07 16 22 25 48": a list of small numbers (a phone has at most 5 pairs: 06 12 34 56 78)
+    if len(groups) >= 4 and len({e - s for s, e in groups}) == 1 and groups[0][1] - groups[0][0] >= 4 \
+            and not value.startswith(("+", "(", "00")):
+        return None  # "09276 34864 30875 34003": a code in equal blocks (a phone's groups differ: 0803 123 4567)
     for k in (1, 2):  # drop trailing groups, but only across spaces: "6810-5927-0213" is one token
         if len(groups) > k + 1 and text[groups[-k][0] - 1] == " ":
             candidates.append((start, groups[-1 - k][1]))

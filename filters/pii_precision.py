@@ -6,10 +6,11 @@
 Why here and not in the recognisers: the same span comes from spaCy, the name gazetteer or a cue, and the
 evidence against it (what follows it, an article before it) is the same whichever found it.
 - Eponyms: a name right before a term of science or law ("Hooke's law", "the Doppler effect", "Prim's
-  algorithm") names an idea. Only a single word that is not a known first name and has no title before
+  algorithm", "Hodgkin lymphoma", "our Kafka cluster") names an idea or a thing. Only a single word that is not a known first name and has no title before
   it: "Kenji's code" and "Dr Watanabe's test results" stay.
 - An indefinite article before a capitalised run holding the span ("a Porsche Cayenne", "a Hopfield
   network"): people are not counted with "a"; a title in between ("a Dr. Okafor") keeps it.
+- A name right after Hurricane / Storm / Typhoon / Cyclone is a storm's.
 - A one-word all-capitals PERSON of up to five letters is an acronym or a unit (GB, NAICS); one followed
   by a version number is a product ("Chrome 114.0.5406.153").
 - A place between two numbers is a law report or a code ("333 U.S. 55"), not where someone is.
@@ -31,7 +32,11 @@ TERM_NOUNS = ("law|laws|theorem|lemma|conjecture|hypothesis|axiom|algorithm|equa
               "|series|formula|rule|paradox|inequality|coefficient|function|matrix|space|curve|diagram|attractor"
               "|machine|coding|search|tree|heap|graph|problem|criterion|integral|operator|polynomial|triangle"
               "|exchange|elimination|chain|chains|estimator|correction|kernel|entropy|bound|blur|syndrome|disease"
-              "|reaction|cycle|number|numbers|ratio|limit|metric|spiral|scale|constant|sort|encoding|cipher|code")
+              "|reaction|cycle|number|numbers|ratio|limit|metric|spiral|scale|constant|sort|encoding|cipher|code"
+              "|phenomenon|manoeuvre|maneuver|lymphoma|sarcoma|palsy|reflex|sign|procedure"
+              "|cluster|server|broker|notebook|database|plugin|library|pipeline|instance")
+# A storm's name is not a person's ("Storm Dennis", "Typhoon Haiyan").
+_STORM = re.compile(r"(?:Hurricane|Storm|Typhoon|Cyclone|Tropical Storm|Tropical Depression)[ \t]+")
 _EPONYM_AFTER = re.compile(rf"(?:'s|’s|'|’)?[ \t\-]+(?:{TERM_NOUNS})(?![A-Za-z])")
 _ARTICLE_BEFORE = re.compile(r"(?:^|[^A-Za-z])(?:a|an|A|An)[ \t]+$")
 _CAPITALISED_BEFORE = re.compile(r"(?:[A-Z][A-Za-z'’\-]*[ \t]+)+$")
@@ -50,6 +55,8 @@ def not_a_name(text: str, s: Span) -> bool:
     toks = value.split()
     if _TITLE_BEFORE.search(text, max(0, s.start - 6), s.start):
         return False  # "Dr Watanabe's test", "a Dr. Okafor"
+    if _STORM.match(value) or re.search(rf"(?:{_STORM.pattern})$", text[max(0, s.start - 24):s.start]):
+        return True
     run = _CAPITALISED_BEFORE.search(text, max(0, s.start - 40), s.start)  # "a Porsche " before "Cayenne"
     run_start = run.start() if run else s.start
     if _ARTICLE_BEFORE.search(text, max(0, run_start - 6), run_start) and not _TITLE.search(text, run_start, s.start):

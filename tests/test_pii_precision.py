@@ -102,6 +102,22 @@ PAIRS = {
         "Use the test card 4242 4242 4242 4242 or 4012888888881881 with any future expiry.",
         "Charge the card 4539 1488 0343 6467 with the 12/27 expiry.",
         ("CREDIT_CARD", "4539 1488 0343 6467")),
+    "a named storm is not a person": (
+        "Flights were cancelled because of Storm Dennis; insurance claims after Cyclone Idai.",
+        "Flights were cancelled, so Dennis Okafor stayed home.",
+        ("PERSON", "Dennis Okafor")),
+    "a meeting id is not a phone": (
+        "Join the stand-up, meeting ID 712 671 8489.\n腾讯会议号：696 239 019，请准时参加。",
+        "Join the stand-up or call 712-671-8489 if the link fails.",
+        ("PHONE_NUMBER", "712-671-8489")),
+    "a code in equal blocks is not a phone": (
+        "发票校验码：09276 34864 30875 34003",
+        "发票问题请致电 138 0013 8000。",
+        ("CN_MOBILE", "138 0013 8000")),
+    "a chemical formula is not a name after a cue": (
+        "Balance the reaction for NaHCO3.",
+        "Balance the budget for Na Young-hee.",
+        ("PERSON", "Na Young-hee")),
 }
 
 
