@@ -77,8 +77,9 @@ NUMBERISH = {"CREDIT_CARD", "PHONE_NUMBER", "CN_MOBILE", "US_SSN", "CN_RESIDENT_
 DEFAULT_NEGATIVE_CUES = ["order", "order no", "order number", "invoice", "tracking", "isbn", "issn", "version",
                          "ver", "v", "build", "serial", "sku", "part", "part no", "ticket", "case", "ref", "reference",
                          "doi", "batch", "pallet", "unix time", "timestamp", "checksum", "commit", "release",
-                         "abn", "acn", "vat", "duns", "ein", "kvk", "ean", "upc", "gtin", "barcode", "clause", "section", "§",
-                         "meeting", "webinar", "conference", "bridge", "passcode", "会议号", "会议", "校验码",
+                         "abn", "acn", "vat", "duns", "ein", "kvk", "ean", "upc", "gtin", "barcode", "clause",
+                         "section", "§", "meeting", "webinar", "conference", "bridge", "passcode", "会议号", "会议",
+                         "校验码",
                          "订单", "订单号", "单号", "快递", "运单", "运单号", "版本", "版本号", "发票", "编号", "构建号", "序列号"]
 SECRETS = {"API_KEY", "AWS_KEY", "SECRET"}  # checked for template values (pii_precision.placeholder_secret)
 SCANNABLE = records.TEXT_COLUMNS
@@ -266,7 +267,7 @@ def _mask(value: str) -> str:
 class Pii(Stage):
     name = "pii"
     Config = PiiConfig
-    version = "2"
+    version = "3"  # 3: the look-alike precision rules (pii_precision.py) and more documentation values
     batch_size = 5000
     holds_model = True  # spaCy NER: one copy per worker process / Ray actor
 

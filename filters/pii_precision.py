@@ -5,9 +5,10 @@
 
 Why here and not in the recognisers: the same span comes from spaCy, the name gazetteer or a cue, and the
 evidence against it (what follows it, an article before it) is the same whichever found it.
-- Eponyms: a name right before a term of science or law ("Hooke's law", "the Doppler effect", "Prim's
-  algorithm", "Hodgkin lymphoma", "our Kafka cluster") names an idea or a thing. Only a single word that is not a known first name and has no title before
-  it: "Kenji's code" and "Dr Watanabe's test results" stay.
+- Eponyms: a name right before a term of science, medicine or software ("Hooke's law", "the Doppler
+  effect", "Prim's algorithm", "Hodgkin lymphoma", "our Kafka cluster") names an idea or a thing. Only a
+  single word that is not a known first name and has no title before it: "Kenji's code" and "Dr
+  Watanabe's test results" stay.
 - An indefinite article before a capitalised run holding the span ("a Porsche Cayenne", "a Hopfield
   network"): people are not counted with "a"; a title in between ("a Dr. Okafor") keeps it.
 - A name right after Hurricane / Storm / Typhoon / Cyclone is a storm's.
@@ -32,7 +33,7 @@ TERM_NOUNS = ("law|laws|theorem|lemma|conjecture|hypothesis|axiom|algorithm|equa
               "|series|formula|rule|paradox|inequality|coefficient|function|matrix|space|curve|diagram|attractor"
               "|machine|coding|search|tree|heap|graph|problem|criterion|integral|operator|polynomial|triangle"
               "|exchange|elimination|chain|chains|estimator|correction|kernel|entropy|bound|blur|syndrome|disease"
-              "|reaction|cycle|number|numbers|ratio|limit|metric|spiral|scale|constant|sort|encoding|cipher|code"
+              "|reaction|cycle|number|numbers|ratio|limit|metric|spiral|scale|sort|encoding|cipher|code"
               "|phenomenon|manoeuvre|maneuver|lymphoma|sarcoma|palsy|reflex|sign|procedure"
               "|cluster|server|broker|notebook|database|plugin|library|pipeline|instance")
 # A storm's name is not a person's ("Storm Dennis", "Typhoon Haiyan").
@@ -64,7 +65,8 @@ def not_a_name(text: str, s: Span) -> bool:
     before = text[max(0, s.start - 6):s.start]
     if len(toks) == 1 and value not in pii_names.first_names() and _EPONYM_AFTER.match(text, s.end):
         return True
-    if s.entity == "PERSON" and len(toks) == 1 and (value.isupper() and len(value) <= 5 or _VERSION_AFTER.match(text, s.end)):
+    if s.entity == "PERSON" and len(toks) == 1 and ((value.isupper() and len(value) <= 5)
+                                                     or _VERSION_AFTER.match(text, s.end)):
         return True
     return s.entity == "LOCATION" and bool(_NUMBER_BEFORE.search(before)) and bool(_NUMBER_AFTER.match(text, s.end))
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 import string
 
-from lookalike_set import _digits, _hex
+from lookalike_set import _digits, _hex, assemble, own_frame_items
 
 PER_CATEGORY = 18
 
@@ -126,23 +126,4 @@ def _categories(rng: random.Random) -> dict[str, tuple[callable, list[str]]]:
 def build(per_category: int = PER_CATEGORY) -> list[dict]:
     """Documents of 1-3 look-alikes each, every category in its own frames."""
     rng = random.Random("lookalike-fresh:2026-12-01")
-    items = []
-    for name, (make, frames) in _categories(rng).items():
-        for _ in range(per_category):
-            items.append((name, rng.choice(frames), make()))
-    rng.shuffle(items)
-    docs, k = [], 0
-    while k < len(items):
-        group = items[k:k + rng.choice([1, 1, 2, 3])]
-        k += len(group)
-        text, labels = "", []
-        for j, (name, frame, value) in enumerate(group):
-            if j:
-                text += rng.choice(["\n", " ", "\n\n"])
-            before, after = frame.split("{X}")
-            text += before.replace("{n}", str(rng.randint(2, 9999)))
-            labels.append([name, len(text), len(text) + len(value)])
-            text += value + after.replace("{n}", str(rng.randint(2, 9999)))
-        docs.append({"id": f"lookalike4-{len(docs)}", "set": "lookalike", "split": "heldout", "setting": "fresh",
-                     "text": text, "spans": [], "lookalikes": labels})
-    return docs
+    return assemble(own_frame_items(_categories(rng), rng, per_category), rng, "lookalike4", "heldout", "fresh", 9999)

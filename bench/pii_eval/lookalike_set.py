@@ -284,6 +284,19 @@ def build(split: str, per_category: int = PER_CATEGORY) -> list[dict]:
         for _ in range(per_category):
             frame = rng.choice(frames) if rng.random() < 0.7 else rng.choice(generic)
             items.append((name, frame, make()))
+    return assemble(items, rng, f"lookalike3-{split}", split, "generated", 999)
+
+
+def own_frame_items(cats: dict[str, tuple[callable, list[str]]], rng: random.Random,
+                    per_category: int) -> list[tuple[str, str, str]]:
+    """per_category (category, frame, value) items of every category, each in one of its own frames."""
+    return [(name, rng.choice(frames), make()) for name, (make, frames) in cats.items() for _ in range(per_category)]
+
+
+def assemble(items: list[tuple[str, str, str]], rng: random.Random, prefix: str, split: str, setting: str,
+             n_max: int) -> list[dict]:
+    """Shuffle (category, frame, value) items and join 1-3 of them per document; `{n}` in a frame becomes a
+    number in 2..n_max. Used by the third, fourth and fifth sets."""
     rng.shuffle(items)
     docs, k = [], 0
     while k < len(items):
@@ -294,12 +307,11 @@ def build(split: str, per_category: int = PER_CATEGORY) -> list[dict]:
             if j:
                 text += rng.choice(["\n", " ", "\n\n"])
             before, after = frame.split("{X}")
-            before = before.replace("{n}", str(rng.randint(2, 999)))
-            text += before
+            text += before.replace("{n}", str(rng.randint(2, n_max)))
             labels.append([name, len(text), len(text) + len(value)])
-            text += value + after.replace("{n}", str(rng.randint(2, 999)))
-        docs.append({"id": f"lookalike3-{split}-{len(docs)}", "set": "lookalike", "split": split,
-                     "setting": "generated", "text": text, "spans": [], "lookalikes": labels})
+            text += value + after.replace("{n}", str(rng.randint(2, n_max)))
+        docs.append({"id": f"{prefix}-{len(docs)}", "set": "lookalike", "split": split, "setting": setting,
+                     "text": text, "spans": [], "lookalikes": labels})
     return docs
 
 
