@@ -10,7 +10,8 @@ evidence against it (what follows it, an article before it) is the same whicheve
   single word that is not a known first name and has no title before it: "Kenji's code" and "Dr
   Watanabe's test results" stay.
 - An indefinite article before a capitalised run holding the span ("a Porsche Cayenne", "a Hopfield
-  network"): people are not counted with "a"; a title in between ("a Dr. Okafor") keeps it.
+  network"): people are not counted with "a"; a title in between ("a Dr. Okafor") keeps it, and so does a
+  full name before an ordinary word ("a James Baldwin book", where "a" belongs to the book).
 - A name right after Hurricane / Storm / Typhoon / Cyclone is a storm's.
 - A one-word all-capitals PERSON of up to five letters is an acronym or a unit (GB, NAICS); one followed
   by a version number is a product ("Chrome 114.0.5406.153").
@@ -44,8 +45,19 @@ _CAPITALISED_BEFORE = re.compile(r"(?:[A-Z][A-Za-z'’\-]*[ \t]+)+$")
 _TITLE = re.compile(r"(?<![A-Za-z])(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Rev)(?![A-Za-z])")
 _TITLE_BEFORE = re.compile(r"(?<![A-Za-z])(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Rev)\.?[ \t]+$")
 _VERSION_AFTER = re.compile(r"[ \t]+v?\d+(?:\.\d+)+")
+_NEXT_WORD = re.compile(r"[ \t]+([a-z]+)")
 _NUMBER_BEFORE = re.compile(r"\d[ \t]+$")
 _NUMBER_AFTER = re.compile(r"[ \t]+\d")
+
+
+def _modifies_a_noun(text: str, s: Span, toks: list[str]) -> bool:
+    """A full name (known first name first) followed by an ordinary word: "a James Baldwin book", where the
+    article belongs to the book. Not "a Porsche Cayenne with ...": a function word follows there."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    after = _NEXT_WORD.match(text, s.end)
+    return len(toks) > 1 and toks[0] in pii_names.first_names() and after is not None \
+        and after.group(1) not in STOP_WORDS
 
 
 def not_a_name(text: str, s: Span) -> bool:
@@ -60,7 +72,8 @@ def not_a_name(text: str, s: Span) -> bool:
         return True
     run = _CAPITALISED_BEFORE.search(text, max(0, s.start - 40), s.start)  # "a Porsche " before "Cayenne"
     run_start = run.start() if run else s.start
-    if _ARTICLE_BEFORE.search(text, max(0, run_start - 6), run_start) and not _TITLE.search(text, run_start, s.start):
+    if _ARTICLE_BEFORE.search(text, max(0, run_start - 6), run_start) and not _TITLE.search(text, run_start, s.start) \
+            and not _modifies_a_noun(text, s, toks):
         return True
     before = text[max(0, s.start - 6):s.start]
     if len(toks) == 1 and value not in pii_names.first_names() and _EPONYM_AFTER.match(text, s.end):

@@ -136,6 +136,8 @@ def test_national_groupings_and_kept_name_cases():
     assert C.phone_ok("+34 888 0097 82") == C.phone_ok("+34 888009782")  # with a country code, grouping is free
     text = "Email Kenji about Kenji's code review."
     assert [v for e, v in found(text) if e == "PERSON"] == ["Kenji", "Kenji"]  # a known first name is no eponym
+    # the article belongs to the book (real instruction data, alpaca-libre style)
+    assert ("PERSON", "James Baldwin") in found("Summarize the main topics of a James Baldwin book.")
 
 
 def test_placeholder_secret_rule():
