@@ -8,8 +8,13 @@ to presidio), all measured in this run on this machine.
 Sets: (1) the first, generated one (bench/pii_eval/first_set.py: one-sentence templates and Faker values);
 (2) the second (bench/pii_eval/: hand-written documents from many settings, own value lists, US/UK/Chinese
 addresses, many date and phone formats, look-alikes), reported as its dev part and, separately, its
-held-out part (templates and values never looked at while tuning). Targets are checked on held-out:
-English micro-F1 >= 0.80, Chinese text and secrets >= 0.95, look-alike false positives <= 1%.
+held-out part (templates and values never looked at while tuning); (3) the third, look-alikes only
+(bench/pii_eval/lookalike_set.py: 48 generated categories, a third of them held-out only, and real code
+answers labelled by shape), made after the second set's held-out look-alikes had been looked at; (4) the
+fourth and (5) fifth, fresh look-alikes only (bench/pii_eval/lookalike_fresh.py, lookalike_fifth.py: 34
+and 26 more categories), each made before the round of rules that followed the run of the set before it.
+Targets are checked on held-out: English micro-F1 >= 0.80, Chinese text and secrets >= 0.95 (second set),
+look-alike false positives <= 1% (the fifth set: the only look-alikes no rule was written from).
 
 Matching: same entity type and IoU >= 0.5. A DATE_OF_BIRTH counts as a DATE and a CN_MOBILE as a
 PHONE_NUMBER (each is the narrower type), in both directions. Look-alike false-positive rate: the share
@@ -41,6 +46,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "pii_eval"))
 import build as second_set  # noqa: E402
 import first_set  # noqa: E402
+import lookalike_fifth as fifth_set  # noqa: E402
+import lookalike_fresh as fourth_set  # noqa: E402
+import lookalike_set as third_set  # noqa: E402
 
 EQUIVALENT = {"DATE_OF_BIRTH": "DATE", "CN_MOBILE": "PHONE_NUMBER"}
 SECRETS = {"API_KEY", "AWS_KEY", "SECRET", "PRIVATE_KEY"}
@@ -205,6 +213,41 @@ def bare_lookalikes(per_kind: int = 300, seed: int = 99) -> dict:
     return {"per_kind": per_kind, "flagged": out, "rate": round(sum(out.values()) / len(texts), 4)}
 
 
+def lookalike_set_rates(name: str, docs: list[dict], ours: list, peer: list) -> dict:
+    """Look-alike false positives of a look-alike-only set, per setting (generated, real code, fresh), for the
+    third set's generated part also split into categories shared with dev and held-out-only ones, and the
+    per-category counts of the values we flagged."""
+    groups = {g: [i for i, d in enumerate(docs) if d["setting"] == g] for g in dict.fromkeys(d["setting"] for d in docs)}
+    out: dict = {}
+    for g, idx in groups.items():
+        sub, o, p = [docs[i] for i in idx], [ours[i] for i in idx], [peer[i] for i in idx]
+        hit, total = lookalike_rate(sub, o)
+        out[g] = {"values": total, "dsforge_fp": hit, "presidio_fp": lookalike_rate(sub, p)[0]}
+    gen = [(d, o) for d, o in zip(docs, ours) if d["setting"] == "generated"]
+    for only in (True, False):
+        keep = [({**d, "lookalikes": [x for x in d["lookalikes"] if third_set.held_out_only(x[0]) == only]}, o) for d, o in gen]
+        hit, total = lookalike_rate([d for d, _ in keep], [o for _, o in keep])
+        out["held-out-only categories" if only else "categories also in dev"] = {"values": total, "dsforge_fp": hit}
+    fired: dict[str, int] = defaultdict(int)
+    for d, o in zip(docs, ours):
+        for k, s, e in d["lookalikes"]:
+            fired[k] += any(x[1] < e and s < x[2] for x in o)
+    out["flagged_by_category"] = {k: v for k, v in sorted(fired.items()) if v}
+    hit = sum(out[g]["dsforge_fp"] for g in groups)
+    total = sum(out[g]["values"] for g in groups)
+    out["all"] = {"values": total, "dsforge_fp": hit, "presidio_fp": sum(out[g]["presidio_fp"] for g in groups),
+                  "rate": round(hit / max(1, total), 4)}
+    print(f"\n{name}: dsforge {hit}/{total} = {100 * hit / max(1, total):.2f}% flagged, "
+          f"presidio {out['all']['presidio_fp']}/{total}")
+    for g in [*groups, "categories also in dev", "held-out-only categories"]:
+        if g in out and out[g]["values"]:
+            r = out[g]
+            peer_part = f", presidio {r['presidio_fp']}" if "presidio_fp" in r else ""
+            print(f"  {g:<26} dsforge {r['dsforge_fp']}/{r['values']} ({100 * r['dsforge_fp'] / r['values']:.2f}%){peer_part}")
+    print("  flagged values by category: " + (", ".join(f"{k} {v}" for k, v in out["flagged_by_category"].items()) or "none"))
+    return out
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -298,6 +341,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  negative docs with a span: dsforge {r['dsforge_negative_docs_with_span']}/{r['negative_docs']}, "
           f"presidio {r['presidio_negative_docs_with_span']}/{r['negative_docs']}")
 
+    parts = {"third set, dev": ("third set (look-alikes only), dev part (tuned on)", third_set.build("dev") + third_set.real_code_lookalikes("dev")),
+             "third set, heldout": ("third set (look-alikes only), held-out part (run once, then tuned on: see RESULTS-pii.md)",
+                                    third_set.build("heldout") + third_set.real_code_lookalikes("heldout")),
+             "fourth set": ("fourth set (fresh look-alikes; run once, then tuned on: see RESULTS-pii.md)", fourth_set.build()),
+             "fifth set": ("fifth set (fresh look-alikes, HELD-OUT only)", fifth_set.build())}
+    for key, (label, docs) in parts.items():
+        t_texts = [d["text"] for d in docs]
+        t_ours, _, _ = dsforge_predict(t_texts)
+        t_peer, _ = presidio_predict(engine, t_texts, PRESIDIO_ENTITIES)
+        results[key] = lookalike_set_rates(label, docs, t_ours, t_peer)
+
     b = results["bare_lookalikes"] = bare_lookalikes()
     print(f"\nlook-alikes without any cue word ({b['per_kind']} of each kind; tuning data): {100 * b['rate']:.1f}% flagged; "
           + ", ".join(f"{k} {v}" for k, v in b["flagged"].items() if v))
@@ -310,11 +364,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  pattern-only (clean-instructions entities), pii stage on {p['rows']:,} real rows: {p['rows_per_s']:,} rows/s "
           f"({p['seconds']} s; {p['rows_with_pii']} rows with PII); presidio on {p['presidio_rows']} rows: "
           f"{p['presidio_rows_per_s']} rows/s -> {p['speedup']}x")
-    h = results["second set, HELD-OUT part"]
-    print("\ntargets on the held-out part: English micro-F1 "
+    h, t = results["second set, HELD-OUT part"], results["fifth set"]["all"]
+    print("\ntargets on held-out parts: English micro-F1 "
           f"{h['English']['dsforge']['ALL']['f1']:.3f} (>= 0.80), Chinese text and secrets "
-          f"{h['chinese_and_secrets']['f1']:.3f} (>= 0.95), look-alike FP "
-          f"{100 * h['lookalikes']['dsforge_fp'] / max(1, h['lookalikes']['values']):.1f}% (<= 1%); "
+          f"{h['chinese_and_secrets']['f1']:.3f} (>= 0.95), look-alike FP on the fifth set "
+          f"{100 * t['rate']:.2f}% (<= 1%; sets looked at before: fourth {100 * results['fourth set']['all']['rate']:.2f}%, "
+          f"third held-out {100 * results['third set, heldout']['all']['rate']:.2f}%, second "
+          f"{100 * h['lookalikes']['dsforge_fp'] / max(1, h['lookalikes']['values']):.1f}%); "
           f"pattern-only {p['rows_per_s']:,} rows/s (>= 20,000); NER {s['speedup']}x presidio (>= 4x)")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))

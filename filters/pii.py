@@ -13,7 +13,8 @@ PERSON names cues, a name gazetteer and spaCy NER (pii_names.py; the model is th
 
 Spans are post-processed before anything is written: per-entity score thresholds, allow-lists
 (documentation values such as x@example.com and 127.0.0.1 by default), look-alike checks for number-shaped
-entities (decimals, order numbers, counting sequences), then overlapping spans are merged into their union
+entities (decimals, order numbers, counting sequences), for names (eponyms, products, acronyms, citations)
+and for template keys (pii_precision.py), then overlapping spans are merged into their union
 (a URL found inside an e-mail becomes part of the e-mail), and a span that stops inside an ASCII word is
 widened to the word. So a redaction never leaves part of an entity behind.
 
@@ -34,6 +35,7 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field, field_validator
 
+from dsforge.filters import pii_precision
 from dsforge.filters.pii_detect import KNOWN_ENTITIES, PiiDetector
 from dsforge.filters.pii_names import SPACY_MODEL, SPACY_PACKAGE, PiiModelWarning  # noqa: F401 (re-exported)
 from dsforge.filters.pii_spans import Span
@@ -45,14 +47,27 @@ DEFAULT_ENTITIES = [
     "IP_ADDRESS", "URL", "CRYPTO", "US_SSN", "CN_MOBILE", "CN_RESIDENT_ID", "API_KEY", "AWS_KEY", "PRIVATE_KEY",
     "SECRET",
 ]
-# Values that look like PII but are reserved for documentation or are not about anyone (RFC 2606 / 5737,
-# loopback and private networks). On by default: tutorials and code are full of them.
+# Card numbers the payment providers publish for their sandboxes (Stripe, Adyen, Braintree, PayPal docs).
+TEST_CARD_NUMBERS = ["4242424242424242", "4111111111111111", "4000056655665556", "4012888888881881", "4000000000000002",
+                     "4000002500003155", "4222222222222", "5555555555554444", "5105105105105100", "5200828282828210",
+                     "5454545454545454", "2223003122003222", "378282246310005", "371449635398431", "6011111111111117",
+                     "6011000990139424", "3056930009020004", "36227206271667", "3566002020360505", "6200000000000005"]
+# Values that look like PII but are reserved for documentation or fiction, or are not about anyone: RFC 2606
+# domains; RFC 5737 / 3849 documentation networks, loopback and private networks; phone numbers set aside
+# for drama and examples (North American 555-0100 to 0199; Ofcom's drama ranges in the UK); sandbox cards.
+# On by default: tutorials, tests and code are full of them.
 DOCUMENTATION_VALUES = [
     r"[\w.+-]+@(?:[\w-]+\.)*example\.(?:com|org|net)",
     r"(?:127\.\d{1,3}\.\d{1,3}\.\d{1,3}|0\.0\.0\.0|10\.\d{1,3}\.\d{1,3}\.\d{1,3}|192\.168\.\d{1,3}\.\d{1,3}"
-    r"|172\.(?:1[6-9]|2\d|3[01])\.\d{1,3}\.\d{1,3}|255\.255\.255\.\d{1,3}|8\.8\.8\.8|8\.8\.4\.4|1\.1\.1\.1)",
+    r"|172\.(?:1[6-9]|2\d|3[01])\.\d{1,3}\.\d{1,3}|255\.255\.255\.\d{1,3}|8\.8\.8\.8|8\.8\.4\.4|1\.1\.1\.1"
+    r"|192\.0\.2\.\d{1,3}|198\.51\.100\.\d{1,3}|203\.0\.113\.\d{1,3})",
+    r"2001:0?db8:[0-9a-f:]*",
     r"(?:https?://)?(?:www\.)?example\.(?:com|org|net)(?:[/?#]\S*)?",
     r"::1|localhost",
+    r"(?:\+?1[ .\-]?)?(?:\(\d{3}\)\s?|\d{3}[ .\-])?555[ .\-]?01\d\d",
+    r"(?:\+44\s?(?:\(0\)\s?)?|0)(?:20\s?7946\s?0\d{3}|1(?:1[3-8]|[2-6]1)\s?496\s?0\d{3}|1632\s?960\s?\d{3}"
+    r"|7700\s?900\s?\d{3}|808\s?157\s?0\d{3}|909\s?879\s?0\d{3}|3069\s?990\s?\d{3})",
+    "|".join(r"[ \-]?".join(n) for n in TEST_CARD_NUMBERS),
 ]
 # Phone numbers written as a bare digit run score 0.3 without a cue word ("call", "电话"), 0.7 with one.
 DEFAULT_THRESHOLDS = {"default": 0.5, "PHONE_NUMBER": 0.4, "PERSON": 0.8, "LOCATION": 0.55, "SECRET": 0.6}
@@ -62,7 +77,11 @@ NUMBERISH = {"CREDIT_CARD", "PHONE_NUMBER", "CN_MOBILE", "US_SSN", "CN_RESIDENT_
 DEFAULT_NEGATIVE_CUES = ["order", "order no", "order number", "invoice", "tracking", "isbn", "issn", "version",
                          "ver", "v", "build", "serial", "sku", "part", "part no", "ticket", "case", "ref", "reference",
                          "doi", "batch", "pallet", "unix time", "timestamp", "checksum", "commit", "release",
+                         "abn", "acn", "vat", "duns", "ein", "kvk", "ean", "upc", "gtin", "barcode", "clause",
+                         "section", "§", "meeting", "webinar", "conference", "bridge", "passcode", "会议号", "会议",
+                         "校验码",
                          "订单", "订单号", "单号", "快递", "运单", "运单号", "版本", "版本号", "发票", "编号", "构建号", "序列号"]
+SECRETS = {"API_KEY", "AWS_KEY", "SECRET"}  # checked for template values (pii_precision.placeholder_secret)
 SCANNABLE = records.TEXT_COLUMNS
 
 
@@ -92,12 +111,17 @@ _VERSION_NEAR = re.compile(r"(?i)version|release|upgrade|update|build|firmware|b
                            r"|版本|升级")
 
 
+_STRAY_GROUPS = re.compile(r"(?<![\d.,])(?:\d{1,3}[ \t])+$")
+
+
 def _plausible_number(text: str, s: Span, negative: re.Pattern | None) -> bool:
     """Number-shaped entities that are really decimals, versions, coordinates, counting sequences or order
     numbers are not PII (all seen in real instruction data: `python('100 * 0.621371')`, `"0123456789"`,
     `1 2 3 4 5 6 7 8 9 10`, a letter-number cipher `18-5-1-12-9-20-25`, `[::2]`)."""
     value = text[s.start:s.end]
     before, after = text[max(0, s.start - 24):s.start], text[s.end:s.end + 2]
+    stray = _STRAY_GROUPS.search(before)  # "ABN 17 " before "041 218 836": the cue stands before the whole run
+    cue_before = text[max(0, s.start - len(stray.group()) - 24):s.start - len(stray.group())] if stray else before
     if re.search(r"\d[.,]$", before) or re.match(r"[.,]\d", after) or re.search(r"\d[.,]\d*$", before):
         return False  # 3.14159265359, 2.349014, v1.2.3
     if s.entity == "IP_ADDRESS" and (len(value) < 7 or _VERSION_NEAR.search(text, max(0, s.start - 30), s.start)):
@@ -109,7 +133,7 @@ def _plausible_number(text: str, s: Span, negative: re.Pattern | None) -> bool:
             return False  # one dot between digits is a decimal (0.87 / 1000); 212.555.0188 has two
         if sum(len(g) == 1 for g in groups[1:]) >= 1 or digits in "01234567890123456789" or digits in "98765432109876543210":
             return False
-    return not (negative is not None and negative.search(before))
+    return not (negative is not None and (negative.search(before) or negative.search(cue_before)))
 
 
 def _trim(text: str, s: Span) -> Span:
@@ -143,6 +167,9 @@ def resolve_spans(text: str, found: list[Span], thresholds: dict[str, float], al
         if value.strip().lower() in allow or any(p.fullmatch(value.strip()) for p in allow_patterns):
             continue
         if s.entity in NUMBERISH and not _plausible_number(text, s, negative):
+            continue
+        if (s.entity in ("PERSON", "LOCATION") and pii_precision.not_a_name(text, s)) \
+                or (s.entity in SECRETS and pii_precision.placeholder_secret(value)):
             continue
         keep.append(Span(s.entity, *_widen(text, s.start, s.end), s.score))
     keep.sort(key=lambda s: (s.start, -s.end))
@@ -240,7 +267,7 @@ def _mask(value: str) -> str:
 class Pii(Stage[PiiConfig]):
     name = "pii"
     Config = PiiConfig
-    version = "2"
+    version = "3"  # 3: the look-alike precision rules (pii_precision.py) and more documentation values
     batch_size = 5000
     holds_model = True  # spaCy NER: one copy per worker process / Ray actor
 

@@ -46,7 +46,14 @@ def card_ok(value: str) -> bool:
     d = digits(value)
     if not 13 <= len(d) <= 19 or not luhn_ok(d) or len(set(d)) < 3 or _CN_ID_SHAPE.fullmatch(d):
         return False  # (an 18-digit number shaped like a resident ID is one, checksum or not)
+    if len(d) == 13 and gtin_ok(d):
+        return False  # a valid EAN-13 barcode (13-digit cards are no longer issued)
     return any(p.match(d) and len(d) in lengths for p, lengths in _CARD_RANGES)
+
+
+def gtin_ok(d: str) -> bool:
+    """GS1 check digit of an EAN-13 / UPC-A (weights 3 and 1 from the right, after the check digit)."""
+    return sum(int(c) * (1 if i % 2 == 0 else 3) for i, c in enumerate(reversed(d))) % 10 == 0
 
 
 IBAN_LENGTHS = {
@@ -136,6 +143,12 @@ TRUNK_0_REGIONS = ("GB", "IN", "DE", "FR", "AU", "IE", "NG", "ZA", "KE", "JP", "
 _NO_TRUNK = [(re.compile(r"1?[2-9]\d{2}[2-9]\d{6}"), ("US", "CA"), True), (re.compile(r"[6-9]\d{8}"), ("ES",), False),
              (re.compile(r"[89]\d{7}"), ("SG",), False), (re.compile(r"3\d{9}"), ("IT",), False),
              (re.compile(r"1[3-9]\d{9}"), ("CN",), False), (re.compile(r"\d{2}9\d{8}"), ("BR",), True)]
+# How each of those countries groups its digits when it writes a national number (lengths of the digit groups):
+# "888 0097 82" is then not a Spanish number nor "307603 1000" an American one, whatever libphonenumber says.
+NATIONAL_GROUPS = {"US": {(10,), (11,), (3, 3, 4), (1, 3, 3, 4), (3, 7)},  # "9152-2978-70" is a drug code
+                   "ES": {(9,), (3, 3, 3), (3, 2, 2, 2), (2, 3, 2, 2)}, "SG": {(8,), (4, 4)},
+                   "IT": {(10,), (3, 3, 4), (3, 7), (3, 4, 3)}, "CN": {(11,), (3, 4, 4), (3, 8)},
+                   "BR": {(11,), (2, 5, 4), (2, 9)}}
 
 
 @lru_cache(maxsize=65536)
@@ -153,8 +166,10 @@ def phone_ok(value: str) -> bool:
             if not 9 <= len(d) <= 11 or ("-" in v and len(re.findall(r"\d+", v)[-1]) < 3):
                 return False
             return any(phonenumbers.is_valid_number(phonenumbers.parse(v, r)) for r in TRUNK_0_REGIONS)
+        grouping = tuple(len(g) for g in re.findall(r"\d+", v))
         for shape, regions, hyphens in _NO_TRUNK:
-            if shape.fullmatch(d) and (hyphens or "-" not in v.split(")")[-1]):
+            if shape.fullmatch(d) and (hyphens or "-" not in v.split(")")[-1]) \
+                    and (regions[0] not in NATIONAL_GROUPS or grouping in NATIONAL_GROUPS[regions[0]]):
                 if any(phonenumbers.is_valid_number(phonenumbers.parse(v, r)) for r in regions):
                     return True
     except phonenumbers.NumberParseException:

@@ -157,8 +157,8 @@ def find_names(text: str) -> list[Span]:
     out: list[Span] = []
     for m in _CUE.finditer(text):
         cut = _trim_name(text, *m.span("v"))
-        if cut is None:
-            continue
+        if cut is None or (cut[1] < len(text) and text[cut[1]].isalnum()):
+            continue  # (a name ends where its word ends: not the "Na" of "for NaHCO3")
         weak = _WEAK_CUE.search(text, max(0, m.start("v") - 12), m.start("v")) is not None
         if _plausible(text[cut[0]:cut[1]], strict=weak):
             out.append(Span("PERSON", cut[0], cut[1], 0.85 if not weak else 0.8))

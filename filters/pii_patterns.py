@@ -20,10 +20,24 @@ from dsforge.filters.pii_spans import Detector
 
 # ---------------------------------------------------------------- contact
 
+# Host names under these top-level domains are not on the public internet (RFC 2606 / 6761 and common
+# private ones): `deploy@db-01.prod.internal` is a login on a machine, not anyone's mailbox.
+PRIVATE_TLDS = {"internal", "local", "localdomain", "lan", "intranet", "corp", "home", "private", "test", "invalid",
+                "localhost", "example", "arpa"}
+_SCP_PATH = re.compile(r":[\w~./\-]")
+
+
+def _email_check(text: str, m: re.Match, value: str):
+    """`git@github.com:org/repo.git` is an SSH remote (user@host:path), and a private host name is a login."""
+    if _SCP_PATH.match(text, m.end("v")) or value.rsplit(".", 1)[-1].lower() in PRIVATE_TLDS:
+        return None
+    return 1.0
+
+
 EMAIL = Detector("EMAIL_ADDRESS", re.compile(
     r"(?<![A-Za-z0-9._%+\-])(?P<v>[A-Za-z0-9](?:[A-Za-z0-9._%+\-]*[A-Za-z0-9_%+\-])?@[A-Za-z0-9](?:[A-Za-z0-9\-]*"
     r"[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24})(?![A-Za-z0-9\-@]|\.[A-Za-z0-9])"),
-    "@", 1.0, name="email")
+    "@", 1.0, _email_check, name="email")
 
 _URL_CHARS = r"[A-Za-z0-9\-._~:/?#@!$&*+,;=%]"
 
@@ -65,10 +79,18 @@ def _phone_check(text: str, m: re.Match, value: str):
         return None  # a card number or an ISBN (valid or not) is not a phone number followed by more digits
     candidates = [(start, end)]
     groups = [(g.start() + start, g.end() + start) for g in _GROUP.finditer(value)]
+    if len(groups) >= 6 and all(e - s <= 2 for s, e in groups) and not value.startswith(("+", "(", "00")):
+        return None  # "04 07 16 22 25 48": a list of small numbers (a phone has at most 5 pairs: 06 12 34 56 78)
+    if len(groups) >= 4 and len({e - s for s, e in groups}) == 1 and groups[0][1] - groups[0][0] >= 4 \
+            and not value.startswith(("+", "(", "00")):
+        return None  # "09276 34864 30875 34003": a code in equal blocks (a phone's groups differ: 0803 123 4567)
     for k in (1, 2):  # drop trailing groups, but only across spaces: "6810-5927-0213" is one token
         if len(groups) > k + 1 and text[groups[-k][0] - 1] == " ":
             candidates.append((start, groups[-1 - k][1]))
-    if len(groups) > 2 and not value.startswith(("+", "(", "00")) and text[groups[0][1]] == " ":
+    if len(groups) > 2 and not value.startswith(("+", "(", "00")) and text[groups[0][1]] == " " \
+            and (text[groups[1][0]] == "0" or _NANP_SHAPE.fullmatch(text, groups[1][0], end)):
+        # a stray leading number ("room 4 0803 123 4567") is dropped only when a trunk 0 or a North American
+        # shape follows: "ABN 30 966 150 859" is one business number, not "30" and a phone number
         candidates.append((groups[1][0], end))
     for s, e in candidates:
         v = text[s:e]
@@ -148,11 +170,14 @@ _IP_CUE = re.compile(r"(?i)\bip\b|address|host|server|from|ping|connect|client|l
 
 
 def _ipv4_check(text: str, m: re.Match, value: str):
-    """A valid dotted quad; one whose first three parts are single digits (1.6.2.68) is a version number
-    unless an IP word stands before it."""
+    """A valid dotted quad. One whose first three parts are single digits (1.6.2.68), or whose parts are all
+    small (4.6.15.17: a section or version number; the parts of real addresses spread over 0-255) needs an
+    IP word before it."""
     if not C.ipv4_ok(value):
         return None
-    if all(len(p) == 1 for p in value.split(".")[:3]) and not _IP_CUE.search(text, max(0, m.start() - 30), m.start()):
+    parts = value.split(".")
+    small = all(len(p) == 1 for p in parts[:3]) or max(int(p) for p in parts) < 64
+    if small and not _IP_CUE.search(text, max(0, m.start() - 30), m.start()):
         return None
     return 0.9
 

@@ -32,7 +32,7 @@ PEM = ("-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lg
 # (text, entity, the exact value that must be found)
 POSITIVES = [
     ("Write to maria.gonzalez@fastmail.fm about the refund.", "EMAIL_ADDRESS", "maria.gonzalez@fastmail.fm"),
-    ("Call me on my phone: (415) 555-0132 tomorrow.", "PHONE_NUMBER", "(415) 555-0132"),
+    ("Call me on my phone: (415) 692-0132 tomorrow.", "PHONE_NUMBER", "(415) 692-0132"),
     ("Charge it to card 4539 1488 0343 6467 please.", "CREDIT_CARD", "4539 1488 0343 6467"),
     ("Wire it to IBAN GB82WEST12345698765432 today.", "IBAN_CODE", "GB82WEST12345698765432"),
     ("The login came from 84.17.43.201 last night.", "IP_ADDRESS", "84.17.43.201"),
@@ -46,7 +46,7 @@ POSITIVES = [
     (f"身份证号：{VALID_ID}，请核对。", "CN_RESIDENT_ID", VALID_ID),
     ("export OPENAI_API_KEY=sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z", "API_KEY", "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z"),
     ("token ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8 leaked", "API_KEY", "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"),
-    ("aws_access_key_id = AKIAIOSFODNN7EXAMPLE", "AWS_KEY", "AKIAIOSFODNN7EXAMPLE"),
+    ("aws_access_key_id = AKIA4QWJX7RZ2HMB5KTE", "AWS_KEY", "AKIA4QWJX7RZ2HMB5KTE"),  # (AWS's own ...EXAMPLE key is a template)
     (f"key file:\n{PEM}\nend", "PRIVATE_KEY", PEM),
     ('db_password = "Tr0ub4dor-and-3"', "SECRET", "Tr0ub4dor-and-3"),
     ("#!/bin/bash\nEMAIL='ops-team@corp-mail.io'\n", "EMAIL_ADDRESS", "ops-team@corp-mail.io"),
@@ -132,7 +132,7 @@ def test_span_stopping_inside_a_word_is_widened():
 
 def test_redaction_leaves_no_fragment_of_any_entity():
     texts = [t for t, _, _ in POSITIVES] + [
-        "Mail john.smith@mail-server.co.uk or www.john-smith-portfolio.com, phone +1 212 555 0188.",
+        "Mail john.smith@mail-server.co.uk or www.john-smith-portfolio.com, phone +1 212 639 0188.",
         f"{VALID_ID}、{VALID_ID}",  # neighbouring entities
     ]
     out = pii.Pii({"action": "redact", "drop_entities": []}).process(table(texts), CTX).kept

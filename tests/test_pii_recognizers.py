@@ -32,17 +32,17 @@ KNOWN = [
     ("请联系zhang.wei@163.com获取验证码", "EMAIL_ADDRESS", "zhang.wei@163.com"),
     ("邮箱：li_na88@qq.com。", "EMAIL_ADDRESS", "li_na88@qq.com"),
     # phones, international formats (libphonenumber), North American shape, extensions
-    ("Call me on +44 (0)20 7946 0321 tomorrow.", "PHONE_NUMBER", "+44 (0)20 7946 0321"),
+    ("Call me on +44 (0)20 7183 0321 tomorrow.", "PHONE_NUMBER", "+44 (0)20 7183 0321"),
     ("Mobile: 07911 123456", "PHONE_NUMBER", "07911 123456"),
     ("WhatsApp +91-9823062634 please", "PHONE_NUMBER", "+91-9823062634"),
     ("Büro: +49 30 39155337", "PHONE_NUMBER", "+49 30 39155337"),
     ("tel. 06 12 34 56 78", "PHONE_NUMBER", "06 12 34 56 78"),
     ("ring (02) 9123 4567 after six", "PHONE_NUMBER", "(02) 9123 4567"),
     ("Reach the desk at +1-555-123-4567x123 today", "PHONE_NUMBER", "+1-555-123-4567x123"),
-    ("Her number is 212.555.0188.", "PHONE_NUMBER", "212.555.0188"),
+    ("Her number is 212.639.0188.", "PHONE_NUMBER", "212.639.0188"),
     # cards: Luhn and issuer ranges; 15-digit Amex without separators
-    ("Amex 378282246310005 on file", "CREDIT_CARD", "378282246310005"),
-    ("card 6011-0009-9013-9424", "CREDIT_CARD", "6011-0009-9013-9424"),
+    ("Amex 371449635391238 on file", "CREDIT_CARD", "371449635391238"),
+    ("card 6011-0077-2034-5676", "CREDIT_CARD", "6011-0077-2034-5676"),
     # IBAN (mod 97, per-country length), spaced and compact, cut at its length
     ("IBAN DE89 3704 0044 0532 0130 00 BY FRIDAY", "IBAN_CODE", "DE89 3704 0044 0532 0130 00"),
     ("账号GB82WEST12345698765432转账", "IBAN_CODE", "GB82WEST12345698765432"),
@@ -54,7 +54,7 @@ KNOWN = [
     # secrets, also glued to Chinese
     ("把这个密钥sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z配置好", "API_KEY", "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z"),
     ("export GITLAB=glpat-Xy12Ab34Cd56Ef78Gh90", "API_KEY", "glpat-Xy12Ab34Cd56Ef78Gh90"),
-    ("AWS_ACCESS_KEY_ID=ASIA4EXAMPLE7KEYQX2Z", "AWS_KEY", "ASIA4EXAMPLE7KEYQX2Z"),
+    ("AWS_ACCESS_KEY_ID=ASIA4TQ7WZ9KXQY7M2HD", "AWS_KEY", "ASIA4TQ7WZ9KXQY7M2HD"),
     ('DB_PASSWORD = "Summer!2024maple$"', "SECRET", "Summer!2024maple$"),
     ("数据库密码 password=Tiger_889violet&", "SECRET", "Tiger_889violet&"),
     # dates in many formats; a date after a birth cue (or before 出生) is a date of birth
