@@ -57,12 +57,15 @@ def cluster(tmp_path_factory):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])),
            "RAY_USAGE_STATS_ENABLED": "0", "OMP_NUM_THREADS": "1"}
     common = ["--node-ip-address", "127.0.0.1", "--num-cpus", "1", "--disable-usage-stats"]
-    subprocess.run([str(RAY), "start", "--head", "--port", str(port), "--include-dashboard=false", *common],
-                   check=True, env=env, capture_output=True, timeout=180)
-    subprocess.run([str(RAY), "start", "--address", f"127.0.0.1:{port}", "--node-manager-port", str(node2_port),
-                    *common], check=True, env=env, capture_output=True, timeout=180)
-    os.environ["PYTHONPATH"] = env["PYTHONPATH"]
-    try:
+    def ray_start(*args: str) -> None:
+        done = subprocess.run([str(RAY), "start", *args, *common], env=env, capture_output=True, text=True, timeout=180)
+        if done.returncode:
+            raise RuntimeError(f"ray start {' '.join(args)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+
+    try:  # whatever fails, the nodes started so far are stopped
+        ray_start("--head", "--port", str(port), "--include-dashboard=false")
+        ray_start("--address", f"127.0.0.1:{port}", "--node-manager-port", str(node2_port))
+        os.environ["PYTHONPATH"] = env["PYTHONPATH"]
         yield {"address": f"127.0.0.1:{port}", "node2_port": node2_port}
     finally:
         if ray.is_initialized():

@@ -21,7 +21,7 @@ import yaml
 from dsforge.pipelines import shards
 from dsforge.pipelines.recipe import build_recipe, find_recipe
 from dsforge.pipelines.runner import run_recipe
-from dsforge.synth.backends.transformers_local import SMOLLM2_ID
+from dsforge.pipelines.embedded import SMOLLM2_ID
 from dsforge.pipelines.llm.prompt import shipped_templates
 
 pytestmark = pytest.mark.slow

@@ -30,7 +30,7 @@ from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Unusable, user
 from dsforge.pipelines.row_text import text_of
 from dsforge.pipelines.stage import StageContext, StageResult
 from dsforge.validators.judge import SYSTEM_TEMPLATE
-from dsforge.pipelines.llm.task import ONLY_SOURCES_HELP, pass_through, split_by_sources
+from dsforge.pipelines.llm.task import ONLY_SOURCES_HELP, on_sources
 
 _YES = ("supported", "entailment", "entailed", "yes", "faithful", "true")
 _NO = ("unsupported", "not supported", "contradiction", "contradicted", "no", "unfaithful", "false", "neutral",
@@ -82,10 +82,7 @@ class Faithfulness(LLMStage[FaithfulnessConfig]):
     Config = FaithfulnessConfig
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        df, passed = split_by_sources(df, self.config.only_sources)
-        if df.height == 0:  # nothing in scope: no model is loaded
-            return StageResult(kept=passed, stats={"rows": 0, "kept": 0})
-        return pass_through(self._check(df, ctx), passed)
+        return on_sources(df, self.config.only_sources, lambda rows: self._check(rows, ctx), {"rows": 0, "kept": 0})
 
     def _check(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg = self.config

@@ -38,7 +38,7 @@ from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Messages, PromptTemp
 from dsforge.pipelines.row_text import text_of
 from dsforge.pipelines.stage import ConfigError, StageContext, StageResult
 from dsforge.validators.pairwise import judge_pairs
-from dsforge.pipelines.llm.task import ONLY_SOURCES_HELP, pass_through, split_by_sources
+from dsforge.pipelines.llm.task import ONLY_SOURCES_HELP, on_sources
 
 SYSTEM_TEMPLATE = "judge_system_v1"
 
@@ -157,10 +157,7 @@ class Judge(LLMStage[JudgeConfig]):
         return len(cfg.requirements) if cfg.min_met is None else cfg.min_met
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-        df, passed = split_by_sources(df, self.config.only_sources)
-        if df.height == 0:  # nothing in scope: no model is loaded
-            return StageResult(kept=passed, stats={"rows": 0, "kept": 0})
-        return pass_through(self._judge(df, ctx), passed)
+        return on_sources(df, self.config.only_sources, lambda rows: self._judge(rows, ctx), {"rows": 0, "kept": 0})
 
     def _judge(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg = self.config

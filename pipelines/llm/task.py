@@ -320,6 +320,16 @@ def split_by_sources(df: pl.DataFrame, sources: list[str] | None) -> tuple[pl.Da
     return df.filter(mine), df.filter(~mine)
 
 
+def on_sources(df: pl.DataFrame, sources: list[str] | None, work: Callable[[pl.DataFrame], StageResult],
+               empty_stats: dict[str, Any]) -> StageResult:
+    """`work` on the rows of `sources` only (all rows without sources); the others pass through unchanged.
+    No rows in scope: `work` is not called, so no model is loaded."""
+    mine, passed = split_by_sources(df, sources)
+    if mine.height == 0:
+        return StageResult(kept=passed, stats=empty_stats)
+    return pass_through(work(mine), passed)
+
+
 def pass_through(result: StageResult, passed: pl.DataFrame) -> StageResult:
     """`result` with the rows `split_by_sources` set aside added to its kept rows, unchanged."""
     if passed.height:
