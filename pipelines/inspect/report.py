@@ -560,10 +560,30 @@ def _diversity(s: dict[str, Any]) -> str:
     return "".join(out)
 
 
+def _review_labels(s: dict[str, Any]) -> str:
+    """Agreement on the labels people gave in `dsforge review` (computed in annotators.label_agreement)."""
+    L = s.get("review_labels")
+    if not L:
+        return ""
+    ar, sc = L["accept_reject"], L["scores"]
+    out = [f'<h3>Review labels</h3><p class="help">{num(L["labels"])} labels on {num(L["rows"])} rows by '
+           f'{len(L["annotators"])} annotators (<code>{esc(L["file"])}</code>).</p>',
+           table(["annotator", "labels", "accept", "reject", "scored", "noted"],
+                 [[p["annotator"], p["labels"], p["accept"], p["reject"], p["scored"], p["noted"]] for p in L["per_annotator"]])]
+    if ar.get("items"):
+        out.append(f'<p>Accept/reject agreement on {num(ar["items"])} rows labelled by two or more: <b>{pct_share(ar["agreement"])}</b>'
+                   f' of pairs agree; Krippendorff\'s alpha (nominal) = <b>{num(ar["alpha_nominal"], 3)}</b>.</p>')
+        out.append(table(["annotators", "shared rows", "agreement", "Cohen's kappa"],
+                         [[" · ".join(p["annotators"]), p["items"], pct_share(p["agreement"]), p["kappa"]] for p in ar["pairs"]]))
+    if sc.get("items"):
+        out.append(f'<p>Scores on {num(sc["items"])} rows scored twice or more: alpha (interval) = {num(sc["alpha_interval"], 3)}.</p>')
+    return "".join(out)
+
+
 def _annotators(s: dict[str, Any]) -> str:
     A = s.get("annotators")
     if not A:
-        return ""
+        return f'<section id="annotators"><h2>Annotators</h2>{_review_labels(s)}</section>' if s.get("review_labels") else ""
     out = [f'<section id="annotators"><h2>Annotators</h2><p class="help">{num(A["annotations"])} annotations by '
            f'{num(A["annotators"])} annotators (key <code>{esc(A["annotator_key"])}</code>, score '
            f'<code>{esc(A["score_key"])}</code>, layout: {esc(A["layout"])}).</p>']
@@ -593,7 +613,7 @@ def _annotators(s: dict[str, Any]) -> str:
                  for m in M["most_conflicting"]]))
     elif A.get("scored"):
         out.append('<p class="muted">No item was scored by more than one annotator, so agreement cannot be measured.</p>')
-    out.append("</section>")
+    out.append(_review_labels(s) + "</section>")
     return "".join(out)
 
 
@@ -636,7 +656,7 @@ def render_html(s: dict[str, Any]) -> str:
     nav += [(f"by-{k}", f"By {k}") for k in (s.get("breakdowns") or {})]
     if s.get("diversity"):
         nav.append(("diversity", "Diversity"))
-    if s.get("annotators"):
+    if s.get("annotators") or s.get("review_labels"):
         nav.append(("annotators", "Annotators"))
     links = "".join(f'<a href="#{esc(a)}">{esc(b)}</a>' for a, b in nav)
     meta = (f"{num(s['counts']['rows'])} rows · lengths in {esc(s['tokenizer']['name'])} · generated "

@@ -102,8 +102,10 @@ def expand_inputs(paths: list[str | Path]) -> list[Path]:
 
 
 def inspect_path(paths: list[str | Path], out_dir: str | Path | None = None, cfg: InspectConfig | None = None,
-                 mapping: str = "auto", compare: list[str] | None = None) -> tuple[dict[str, Any], dict[str, Path]]:
-    """`dsforge inspect`: read, inspect, optionally compare with run steps, write stats.json + report.html."""
+                 mapping: str = "auto", compare: list[str] | None = None,
+                 labels: str | Path | None = None) -> tuple[dict[str, Any], dict[str, Path]]:
+    """`dsforge inspect`: read, inspect, optionally compare with run steps, write stats.json + report.html.
+    `labels`: a labels file of `dsforge review` (default: RUN_DIR/labels.parquet when a path is a run folder)."""
     cfg = cfg or InspectConfig()
     files = expand_inputs(paths)
     specs = [InputSpec(path=str(f), mapping=mapping) for f in files]
@@ -113,6 +115,13 @@ def inspect_path(paths: list[str | Path], out_dir: str | Path | None = None, cfg
     stats = compute_stats(read.kept, cfg, title=title, input_rejects=read.rejected, inputs=read.manifest)
     if compare:
         stats["compare"] = compare_mod.compare_paths(compare, examples=max(cfg.examples, 1), after_stats=stats)
+    labels_file = Path(labels) if labels else next(
+        (Path(p) / "labels.parquet" for p in paths if (Path(p) / "stages").is_dir() and (Path(p) / "labels.parquet").is_file()), None)
+    if labels_file is not None:  # review labels (dsforge review): agreement between the people who labelled rows
+        from dsforge.pipelines.inspect.annotators import label_agreement
+        from dsforge.pipelines.review.labels import read_labels
+
+        stats["review_labels"] = {"file": str(labels_file), **label_agreement(read_labels(labels_file))}
     if out_dir is None:
         out_dir = Path.cwd() / f"inspect-{first.name.split('.')[0]}"
     written = write_outputs(stats, Path(out_dir))
