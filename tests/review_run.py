@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from dsforge.pipelines.recipe import build_recipe
+import yaml
+
+from dsforge.pipelines.recipe import load_recipe
 from dsforge.pipelines.runner import ExecutorSpec, run_recipe
 
 EXTERNAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "external"
@@ -33,7 +35,8 @@ def make_run(tmp: Path, rows: int = 800) -> Path:
     with prefs.open("w") as f:
         for a, b in zip(alpaca[:30], alpaca[30:60]):
             f.write(json.dumps({"prompt": a["instruction"], "chosen": a["output"], "rejected": b["output"]}) + "\n")
-    recipe = build_recipe({
+    recipe_file = tmp / "review-test.yaml"
+    recipe_file.write_text(yaml.safe_dump({
         "name": "review-test",
         "guideline": "Accept rows whose answer is correct and complete. Reject rows with markup debris.",
         "inputs": [{"path": str(ALPACA), "mapping": "alpaca", "source": "alpaca-libre", "limit": rows},
@@ -43,7 +46,8 @@ def make_run(tmp: Path, rows: int = 800) -> Path:
                    {"stage": "clean-markup"},
                    {"stage": "exact-dedup", "fields": ["prompt"]},
                    {"stage": "length-filter", "field": "answer", "min_words": 1}],
-    }, base_dir=tmp)
+    }))
+    recipe = load_recipe(recipe_file)
     summary = run_recipe(recipe, tmp / "runs", progress=False, executor=ExecutorSpec(workers=1))
     assert summary["status"] == "ok", summary
     return Path(summary["run_dir"])

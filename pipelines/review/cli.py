@@ -106,6 +106,9 @@ def run_review_command(args: argparse.Namespace) -> int:
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     try:
         server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
     finally:
         sock.close()
+    print("review stopped; labels are in the labels file", file=sys.stderr)
     return 0

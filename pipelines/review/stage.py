@@ -56,13 +56,15 @@ class Annotations(Stage):
         """One row per labelled id: decision, mean score, count, and a detail naming who said what."""
         from dsforge.pipelines.review.labels import LabelError, labels_path, read_labels
 
-        cached = getattr(self, "_cached", None)
-        if cached is not None:
-            return cached
         cfg: AnnotationsConfig = self.config
         path = labels_path(ctx.resolve(cfg.labels))
         if not path.exists():
             raise ConfigError(f"annotations: labels file not found: {path} (label rows with `dsforge review RUN_DIR` first)")
+        st = path.stat()
+        key = (str(path), st.st_mtime_ns, st.st_size)  # one read per worker, again only when the file changed
+        cached = getattr(self, "_cached", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
         try:
             t = read_labels(path)
         except LabelError as e:
@@ -87,7 +89,7 @@ class Annotations(Stage):
             pl.col("score").mean().alias("annotation_score"),
             pl.len().cast(pl.Int64).alias("annotation_count"),
             said.str.join("; ").alias("__said")))
-        self._cached = out
+        self._cached = (key, out)
         return out
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:

@@ -11,12 +11,15 @@ function el(tag, attrs = {}, ...children) {
     else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
     else if (v !== null && v !== undefined && v !== false) e.setAttribute(k, v === true ? "" : v);
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === null || c === undefined || c === false) continue;
     e.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
   return e;
 }
+
+// replaceChildren that skips the null/false a conditional child gives (it would print "null")
+const put = (node, ...kids) => node.replaceChildren(...kids.flat().filter((k) => k !== null && k !== undefined && k !== false));
 
 const fmt = (n) => (n === null || n === undefined ? "" : Number(n).toLocaleString("en"));
 
@@ -42,7 +45,7 @@ async function loadRun() {
   $("#run-name").textContent = `${state.run.recipe} · ${state.run.run_dir}${state.run.status ? " · " + state.run.status : ""}`;
   $("#guideline").textContent = state.run.guideline;
   const steps = $("#steps tbody");
-  steps.replaceChildren();
+  put(steps);
   const stepSel = $("#f-step");
   stepSel.replaceChildren();
   for (const s of state.run.steps) {
@@ -54,7 +57,7 @@ async function loadRun() {
     stepSel.append(el("option", { value: s.name }, s.name));
   }
   const rejects = $("#rejects tbody");
-  rejects.replaceChildren();
+  put(rejects);
   for (const r of state.run.rejects) {
     rejects.append(el("tr", { class: "click", "data-reason": r.reason, onclick: () => openList(r.step, "rejected", { reason: r.reason }) },
       el("td", {}, el("span", { class: "badge reason" }, r.reason)), el("td", { class: "muted" }, r.step.replace(/^\d+-/, "")),
@@ -71,7 +74,7 @@ async function loadFacets() {
   const f = await api("/api/facets", { step: state.step, which: state.which });
   const fill = (sel, items, anyText, keep) => {
     const s = $(sel);
-    s.replaceChildren(el("option", { value: "" }, anyText), ...items.map(([v, n]) => el("option", { value: v ?? "" }, `${v} (${fmt(n)})`)));
+    put(s, el("option", { value: "" }, anyText), ...items.map(([v, n]) => el("option", { value: v ?? "" }, `${v} (${fmt(n)})`)));
     s.value = keep && items.some(([v]) => v === keep) ? keep : "";
   };
   fill("#f-source", f.sources, "any source", $("#f-source").value);
@@ -79,7 +82,7 @@ async function loadFacets() {
   fill("#f-kind", f.kinds, "any kind", $("#f-kind").value);
   $("#f-reason").disabled = state.which !== "rejected";
   const col = $("#f-column"), keepCol = col.value;
-  col.replaceChildren(el("option", { value: "" }, "column…"), ...Object.entries(f.columns).map(([c, t]) => el("option", { value: c, title: t }, c)));
+  put(col, el("option", { value: "" }, "column…"), ...Object.entries(f.columns).map(([c, t]) => el("option", { value: c, title: t }, c)));
   col.value = keepCol in f.columns ? keepCol : "";
 }
 
@@ -117,7 +120,7 @@ async function loadRows() {
   $("#prev").disabled = state.offset === 0;
   $("#next").disabled = state.offset + state.limit >= page.total;
   const list = $("#list");
-  list.replaceChildren(...page.rows.map((r) => el("li", { "data-id": r.id, onclick: () => openRow(r.id) },
+  put(list, ...page.rows.map((r) => el("li", { "data-id": r.id, onclick: () => openRow(r.id) },
     el("div", { class: "meta" }, el("code", {}, r.id), el("span", {}, r.kind), el("span", {}, r.source),
       r.reason ? el("span", { class: "badge reason" }, r.reason) : null,
       ...(r.labels || []).map((l) => el("span", { class: `badge ${l.label || ""}`, title: l.annotator }, `${l.annotator}: ${l.label || ""}${l.score != null ? " " + l.score : ""}`))),
@@ -166,9 +169,17 @@ function renderChanges(data) {
   if (!data.changes.length) return el("p", { class: "muted" }, `unchanged since ${data.previous_step}`);
   return el("div", {}, el("p", { class: "muted" }, `what changed since ${data.previous_step}:`), data.changes.map((c) =>
     c.diff ? el("div", { class: "field diff", "data-field": c.field }, el("div", { class: "name" }, c.field),
-      el("div", { class: "text" }, c.diff.map(([op, t]) => (op === "=" ? t : el(op === "-" ? "del" : "ins", {}, t)))))
+      el("div", { class: "text" }, c.diff.map(([op, t], i) => (op === "=" ? context(t, i === 0, i === c.diff.length - 1) : el(op === "-" ? "del" : "ins", {}, t)))))
       : el("div", { class: "field" }, el("div", { class: "name" }, c.field), el("div", { class: "text" },
         el("del", {}, JSON.stringify(c.before)), " → ", el("ins", {}, JSON.stringify(c.after))))));
+}
+
+// unchanged text between edits: only its ends, so the edits are what one sees
+function context(t, first, last, keep = 70) {
+  if (t.length <= 2 * keep + 20) return t;
+  if (first) return ["… ", t.slice(-keep)];
+  if (last) return [t.slice(0, keep), " …"];
+  return [t.slice(0, keep), el("span", { class: "muted", title: `${t.length - 2 * keep} characters unchanged` }, " … "), t.slice(-keep)];
 }
 
 function renderLineage(lineage) {
@@ -185,7 +196,7 @@ async function openRow(id) {
   const r = data.row;
   const extra = Object.entries(r).filter(([k]) => !["id", "source", "kind", "text", "instruction", "input", "response", "messages",
     "chosen", "rejected", "score", "metadata", "lineage", "stage", "reason", "detail"].includes(k) && r[k] !== null);
-  $("#row-view").replaceChildren(
+  put($("#row-view"), 
     el("h3", { id: "row-id" }, r.id),
     el("div", { class: "meta" }, el("span", {}, r.kind), el("span", {}, r.source), el("span", {}, data.step + " · " + data.which),
       r.reason ? el("span", { class: "badge reason" }, r.reason) : null),
@@ -210,7 +221,7 @@ function showLabels(labels) {
   $("#lab-note").value = mine && mine.note ? mine.note : "";
   paintChoice();
   const others = labels.filter((l) => l.annotator !== me);
-  $("#lab-others").replaceChildren(others.length ? el("div", {}, el("div", { class: "muted" }, "others:"), others.map((l) =>
+  put($("#lab-others"), others.length ? el("div", {}, el("div", { class: "muted" }, "others:"), others.map((l) =>
     el("div", { class: "meta" }, el("span", { class: `badge ${l.label || ""}` }, `${l.annotator}: ${l.label || "–"}`),
       l.score != null ? el("span", {}, `score ${l.score}`) : null, l.note ? el("span", {}, l.note) : null))) : "");
   $("#lab-status").textContent = mine ? `saved ${mine.updated}` : "";
@@ -247,7 +258,7 @@ async function loadLabelsView() {
   $("#labels-file").textContent = `${fmt(a.labels)} labels on ${fmt(a.rows)} rows by ${a.annotators.length} annotators · ${data.labels_file}`;
   const pct = (x) => (x == null ? "n/a" : `${(100 * x).toFixed(0)}%`);
   const num = (x) => (x == null ? "n/a" : x.toFixed(3));
-  $("#agreement").replaceChildren(
+  put($("#agreement"), 
     el("div", { class: "cards" },
       el("div", { class: "card" }, el("div", { class: "label" }, "accept/reject agreement"), el("div", { class: "figure", id: "agree-pct" }, ar.items ? pct(ar.agreement) : "n/a"),
         el("div", { class: "muted" }, `${fmt(ar.items)} rows labelled by 2+ annotators`)),
@@ -260,7 +271,7 @@ async function loadLabelsView() {
       el("tbody", {}, ar.pairs.map((p) => el("tr", {}, el("td", {}, p.annotators.join(" · ")), el("td", { class: "num" }, p.items), el("td", { class: "num" }, pct(p.agreement)), el("td", { class: "num" }, num(p.kappa)))))) : null,
     ar.disagreements && ar.disagreements.length ? el("div", {}, el("h3", {}, "Rows they disagree on"), ar.disagreements.map((d) =>
       el("div", { class: "meta" }, el("code", {}, d.id), Object.entries(d.labels).map(([n, l]) => el("span", { class: `badge ${l}` }, `${n}: ${l}`))))) : null);
-  $("#labels-table tbody").replaceChildren(...data.labels.map((l) => el("tr", {}, [l.id, l.step, l.annotator, l.label, l.score, l.note, l.updated].map((v) => el("td", {}, v ?? "")))));
+  put($("#labels-table tbody"), ...data.labels.map((l) => el("tr", {}, [l.id, l.step, l.annotator, l.label, l.score, l.note, l.updated].map((v) => el("td", {}, v ?? "")))));
 }
 
 function showTab(which) {
@@ -279,7 +290,7 @@ $("#annotator").addEventListener("change", () => { localStorage.setItem("dsforge
 $("#filters").addEventListener("submit", (e) => { e.preventDefault(); state.offset = 0; loadRows(); });
 $("#f-step").addEventListener("change", () => openList($("#f-step").value, $("#f-which").value));
 $("#f-which").addEventListener("change", () => openList($("#f-step").value, $("#f-which").value));
-$("#reset").addEventListener("click", () => { $("#filters").reset(); openList(state.step, state.which); });
+$("#clear-filters").addEventListener("click", () => { $("#filters").reset(); openList(state.step, state.which); });
 $("#prev").addEventListener("click", () => { state.offset = Math.max(0, state.offset - state.limit); loadRows(); });
 $("#next").addEventListener("click", () => { state.offset += state.limit; loadRows(); });
 $("#tab-rows").addEventListener("click", () => showTab("rows"));
