@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing as mp
+import random
 import re
 import subprocess
 import sys
@@ -89,6 +90,12 @@ def test_filters_pages_and_seeded_samples(run_dir):
     assert [r["id"] for r in s1["rows"]] == [r["id"] for r in s2["rows"]] != [r["id"] for r in s3["rows"]]
     assert s1["total"] == 10 and s1["matching"] == full.filter(pl.col("kind") == "instruction").height
     assert all(r["kind"] == "instruction" for r in s1["rows"])
+    # unfiltered, the sample reads single rows from the parts holding them (three parts here, one per input)
+    assert len(shards.parts(run_dir / "stages" / last)) == 3
+    s4 = data.rows(Query(step=last, sample=40, seed=2, limit=40))
+    picks = sorted(random.Random(2).sample(range(full.height), 40))
+    assert [r["id"] for r in s4["rows"]] == full["id"].gather(picks).to_list()
+    assert {r["source"] for r in s4["rows"]} == {"alpaca-libre", "roleplay-chats", "pairs"}
     with pytest.raises(ReviewError, match="no column 'nope'"):
         data.rows(Query(step=last, column="nope", value="x"))
     with pytest.raises(ReviewError, match="no step"):

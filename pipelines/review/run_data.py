@@ -25,6 +25,7 @@ TEXT_COLUMNS = ("instruction", "input", "response", "text", "chosen", "rejected"
 LIST_TEXT_LIMIT = 1500      # characters of each text field in a page of rows (the row view shows all)
 MAX_PAGE = 200
 FILTER_OPS = ("=", "!=", "contains", ">=", "<=")
+REGEX_META = set("\\.+*?()|[]{}^$#&-~")
 
 
 class ReviewError(ValueError):
@@ -130,8 +131,10 @@ class RunData:
         files = shards.parts(self.run_dir / "stages" / self.step(name).name, which)
         if not files:
             return None
-        frames = [pl.scan_parquet(f) for f in files]
-        return frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
+        schemas = {tuple(pl.read_parquet_schema(f).items()) for f in files}  # footers only
+        if len(schemas) == 1:
+            return pl.scan_parquet(files)
+        return pl.concat([pl.scan_parquet(f) for f in files], how="diagonal_relaxed")
 
     def columns(self, name: str, which: str = shards.KEPT) -> dict[str, str]:
         lf = self.scan(name, which)
@@ -157,13 +160,13 @@ class RunData:
         if lf is None:
             return None
         schema = lf.collect_schema()
-        if query.q:
-            texts = [pl.col(c).fill_null("") for c in TEXT_COLUMNS if c in schema]
+        if query.q:  # one case-insensitive match per column (3x faster than lower-casing a concatenation)
+            pattern = "(?i)" + "".join("\\" + ch if ch in REGEX_META else ch for ch in query.q)
+            hits = [pl.col(c).str.contains(pattern) for c in ("id", *TEXT_COLUMNS) if c in schema]
             if "messages" in schema:
-                texts.append(pl.col("messages").list.eval(pl.element().struct.field("content")).list.join("\n")
-                             .fill_null(""))
-            hay = pl.concat_str([pl.col("id"), *texts], separator="\n").str.to_lowercase()
-            lf = lf.filter(hay.str.contains(query.q.lower(), literal=True))
+                hits.append(pl.col("messages").list.eval(pl.element().struct.field("content").str.contains(pattern))
+                            .list.any())
+            lf = lf.filter(pl.any_horizontal(hits).fill_null(False))
         for col, value in (("source", query.source), ("reason", query.reason), ("kind", query.kind)):
             if value:
                 if col not in schema:
@@ -188,6 +191,11 @@ class RunData:
         if lf is None:
             return {"total": 0, "offset": 0, "rows": []}
         unfiltered = not any((query.q, query.source, query.reason, query.kind, query.column, query.label))
+        if query.sample <= 0 and not unfiltered:  # count and page in one pass over the parts
+            count, df = pl.collect_all([lf.select(pl.len()), lf.slice(max(0, int(query.offset)), limit)],
+                                       engine="streaming")
+            return {"total": int(count.item()), "offset": query.offset,
+                    "rows": [list_row(r) for r in df.iter_rows(named=True)]}
         if unfiltered:
             step = self.step(query.step)
             total = step.kept if query.which == shards.KEPT else step.rejected
@@ -196,12 +204,32 @@ class RunData:
         if query.sample > 0:
             picks = sorted(random.Random(query.seed).sample(range(total), min(query.sample, total)))
             page = picks[query.offset: query.offset + limit]
-            df = (lf.with_row_index("__row").filter(pl.col("__row").is_in(page)).drop("__row").collect()
-                  if page else lf.head(0).collect())
+            if not page:
+                df = lf.head(0).collect()
+            elif unfiltered:  # each picked row is one row of one part: only its row group is read
+                df = pl.concat(pl.collect_all(self._row_slices(query.step, query.which, page)), how="diagonal_relaxed")
+            else:
+                df = lf.with_row_index("__row").filter(pl.col("__row").is_in(page)).drop("__row").collect()
             return {"total": len(picks), "matching": total, "offset": query.offset,
                     "rows": [list_row(r) for r in df.iter_rows(named=True)]}
         df = lf.slice(max(0, int(query.offset)), limit).collect()
         return {"total": total, "offset": query.offset, "rows": [list_row(r) for r in df.iter_rows(named=True)]}
+
+    def _row_slices(self, name: str, which: str, rows: list[int]) -> list[pl.LazyFrame]:
+        """Row numbers of a whole step as one-row scans of the parts that hold them (counts from the footers)."""
+        import bisect
+        import pyarrow.parquet as pq
+
+        files = shards.parts(self.run_dir / "stages" / self.step(name).name, which)
+        starts, n = [], 0
+        for f in files:
+            starts.append(n)
+            n += pq.ParquetFile(f).metadata.num_rows
+        out = []
+        for i in rows:
+            k = bisect.bisect_right(starts, i) - 1
+            out.append(pl.scan_parquet(files[k]).slice(i - starts[k], 1))
+        return out
 
     def row(self, name: str, row_id: str, which: str = shards.KEPT) -> dict[str, Any]:
         """One whole row, the same id in the previous step's kept parts, and what changed between them."""
