@@ -162,6 +162,11 @@ def label_agreement(labels: pl.DataFrame) -> dict[str, Any]:
     """Agreement of review labels (id, annotator, label accept/reject, score): per-annotator counts,
     accept/reject agreement (share of agreeing pairs, Krippendorff's nominal alpha, Cohen's kappa per pair)
     and score agreement (interval alpha) on the rows that two or more annotators labelled."""
+    missing = [c for c in ("id", "annotator") if c not in labels.columns]
+    if missing:
+        raise ValueError(f"a labels table needs the columns id and annotator; missing {missing}")
+    labels = labels.with_columns(pl.lit(None, dtype=t).alias(c) for c, t in
+                                 (("label", pl.String), ("score", pl.Float64), ("note", pl.String)) if c not in labels.columns)
     out: dict[str, Any] = {"labels": labels.height, "rows": labels["id"].n_unique() if labels.height else 0,
                            "annotators": sorted(labels["annotator"].unique().to_list()) if labels.height else []}
     out["per_annotator"] = [

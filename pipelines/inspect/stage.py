@@ -119,9 +119,12 @@ def inspect_path(paths: list[str | Path], out_dir: str | Path | None = None, cfg
         (Path(p) / "labels.parquet" for p in paths if (Path(p) / "stages").is_dir() and (Path(p) / "labels.parquet").is_file()), None)
     if labels_file is not None:  # review labels (dsforge review): agreement between the people who labelled rows
         from dsforge.pipelines.inspect.annotators import label_agreement
-        from dsforge.pipelines.review.labels import read_labels
 
-        stats["review_labels"] = {"file": str(labels_file), **label_agreement(read_labels(labels_file))}
+        try:
+            table = pl.read_parquet(labels_file)
+        except Exception as e:  # noqa: BLE001 - any reader error means the same to the user
+            raise DataError(f"--labels {labels_file}: not a readable labels Parquet file: {e}") from None
+        stats["review_labels"] = {"file": str(labels_file), **label_agreement(table)}
     if out_dir is None:
         out_dir = Path.cwd() / f"inspect-{first.name.split('.')[0]}"
     written = write_outputs(stats, Path(out_dir))
