@@ -190,7 +190,9 @@ function renderLineage(lineage) {
 
 async function openRow(id) {
   let data;
+  state.opening = id;
   try { data = await api("/api/row", { step: state.step, which: state.which, id }); } catch (e) { showError(e); return; }
+  if (state.opening !== id) return;  // a later click won
   state.current = data;
   document.querySelectorAll("#list li").forEach((li) => li.classList.toggle("current", li.dataset.id === id));
   const r = data.row;
@@ -240,11 +242,14 @@ async function saveLabel(clear = false) {
     : { id: state.current.row.id, step: state.step, annotator, label: state.label, score: $("#lab-score").value || null, note: $("#lab-note").value };
   try {
     const saved = await api("/api/labels", {}, body);
+    const data = await api("/api/row", { step: state.step, which: state.which, id: body.id });
+    if (state.current.row.id === body.id) {  // the person may have opened another row meanwhile
+      state.current.labels = data.labels;
+      showLabels(data.labels);
+    }
     $("#lab-status").textContent = saved.removed ? "removed" : `saved ${saved.updated}`;
     $("#lab-status").dataset.saved = String(Date.now());
-    const data = await api("/api/row", { step: state.step, which: state.which, id: state.current.row.id });
-    showLabels(data.labels);
-    const li = document.querySelector(`#list li[data-id="${CSS.escape(state.current.row.id)}"] .meta`);
+    const li = document.querySelector(`#list li[data-id="${CSS.escape(body.id)}"] .meta`);
     if (li) {
       li.querySelectorAll(".badge:not(.reason)").forEach((b) => b.remove());
       data.labels.forEach((l) => li.append(el("span", { class: `badge ${l.label || ""}` }, `${l.annotator}: ${l.label || ""}${l.score != null ? " " + l.score : ""}`)));
