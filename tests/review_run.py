@@ -42,7 +42,7 @@ def make_run(tmp: Path, rows: int = 800) -> Path:
         "inputs": [{"path": str(ALPACA), "mapping": "alpaca", "source": "alpaca-libre", "limit": rows},
                    {"path": str(chats), "mapping": "messages", "source": "roleplay-chats"},
                    {"path": str(prefs), "mapping": "preference", "source": "pairs"}],
-        "stages": [{"stage": "rules", "rules": [{"name": "generator-rejected", "meta": "status", "not_in": ["ok"]}]},
+        "stages": [{"stage": "rules", "rules": [{"name": "generator-rejected", "field": "metadata.status", "not_in": ["ok"]}]},
                    {"stage": "clean-markup"},
                    {"stage": "exact-dedup", "fields": ["prompt"]},
                    {"stage": "length-filter", "field": "answer", "min_words": 1}],
