@@ -7,6 +7,7 @@
     dsforge stages [NAME]                                             list stages and their parameters
     dsforge stage NAME --input PATH --out DIR [--param k=v ...]       run one stage alone on a file
     dsforge serve RECIPE --cron "0 3 * * *"                           serve a recipe on a schedule
+    dsforge review RUN_DIR [--port N] [--no-browser]                  look at a run's rows and label them
     dsforge completion bash|zsh                                       shell completion script
 
 `--input -` reads the input from stdin (JSONL, or a JSON array); `run --stdout` writes the final dataset
@@ -213,6 +214,12 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return run_inspect_command(args)
 
 
+def cmd_review(args: argparse.Namespace) -> int:
+    from dsforge.pipelines.review.cli import run_review_command
+
+    return run_review_command(args)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from dsforge.flows.recipe_flow import serve_recipe
 
@@ -325,6 +332,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_inspect_arguments(sp)
     sp.set_defaults(func=cmd_inspect)
+
+    sp = sub.add_parser("review", help="a local web page to look at a run's rows and label them (127.0.0.1)")
+    from dsforge.pipelines.review.cli import add_review_arguments
+
+    add_review_arguments(sp)
+    sp.set_defaults(func=cmd_review)
 
     sp = sub.add_parser("serve", help="serve a recipe as a Prefect deployment on a schedule (see README)")
     common(sp)

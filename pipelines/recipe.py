@@ -35,7 +35,8 @@ from dsforge.pipelines.registry import stage_class
 from dsforge.pipelines.stage import ConfigError, Stage
 
 RECIPES_DIR = Path(__file__).parent / "recipes"
-TOP_LEVEL_KEYS = {"name", "description", "inputs", "stages", "seed", "output", "executor", "workers"}
+TOP_LEVEL_KEYS = {"name", "description", "inputs", "stages", "seed", "output", "executor", "workers",
+                  "guideline"}  # guideline: annotation guideline (text or a file) shown by `dsforge review`
 EXECUTOR_KEYS = {"name", "address", "workers"}
 OUTPUT_KEYS = {"dir"}  # output.dir: where run folders go (default runs/, or --out)
 

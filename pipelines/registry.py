@@ -56,6 +56,8 @@ STAGES: dict[str, str] = {
     "mix": "dsforge.filters.curate.mix:Mix",
     "ladder": "dsforge.filters.curate.ladder:Ladder",
     "quality-classifier": "dsforge.filters.curate.quality_classifier:QualityClassifier",
+    # review labels fed back (issue 19)
+    "annotations": "dsforge.pipelines.review.stage:Annotations",
 }
 
 

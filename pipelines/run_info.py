@@ -28,6 +28,7 @@ class StepRecord:
 
     stats: dict[str, Any]
     files: tuple[Path, ...] = ()
+    dir: Path | None = None  # the step folder (its rejected/ parts are what a before/after view counts)
 
     @property
     def stage(self) -> str:
@@ -60,7 +61,7 @@ class RunInfo:
                 continue
             own = sorted(f for f in stats_file.parent.iterdir()
                          if f.is_file() and f.name != "stats.json" and f.name not in PART_FOLDERS)
-            steps.append(StepRecord(stats, tuple(own)))
+            steps.append(StepRecord(stats, tuple(own), stats_file.parent))
         return cls(run_dir.name, recipe, tuple(steps))
 
 

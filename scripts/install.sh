@@ -24,4 +24,10 @@ if [ "${DSFORGE_VLLM_CPU:-0}" = "1" ] && [ "$(uname -s)" = "Linux" ]; then
 else
     "$PIP" install -q -e ".[dev,ray,train]"
 fi
+# Headless Chromium for the review page's browser test (tests/test_review_browser.py; Playwright drives this system
+# browser, `playwright install` is never run). Only as root with apt; elsewhere that test skips and says why.
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+        || echo "warning: could not install chromium; tests/test_review_browser.py will skip" >&2
+fi
 echo "dsforge installed in $VENV  (try: $VENV/bin/dsforge --help)"

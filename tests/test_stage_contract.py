@@ -103,6 +103,14 @@ def params_for(name: str, url: str, tmp_path: Path) -> dict:
         params["output_dir"] = str(tmp_path / "published")
     if name == "mix":  # down-samples instructions and up-samples documents (copies with lineage)
         params.update(column="kind", targets={"instruction": 0.5, "document": 0.5}, total=20)
+    if name == "annotations":  # labels from `dsforge review`: a reject, an accept, a tie, a low score
+        from dsforge.pipelines.review.labels import LabelStore
+
+        store = LabelStore(tmp_path / "labels.parquet")
+        for rid, who, label, score in [("i1", "ann", "reject", None), ("d1", "ann", "accept", 2), ("c1", "ann", "accept", None),
+                                       ("c1", "bob", "reject", None), ("p1", "bob", "accept", 5)]:
+            store.save(rid, "01-x", who, label, score)
+        params.update(labels=str(store.path), min_score=3)
     if name == "quality-classifier":
         params["judge"] = {"model": params.get("model") or {"backend": "openai", "model": "scripted", "base_url": url,
                                                            "api_key_env": "DSFORGE_FAKE_KEY", "cache": False}}

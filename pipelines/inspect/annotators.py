@@ -125,3 +125,101 @@ def annotator_section(df: pl.DataFrame, view: pl.DataFrame, annotator_key: str, 
         })
     out["multi"] = multi
     return out
+
+
+# ---------------------------------------------------------------- labels from `dsforge review`
+
+
+def krippendorff_alpha_nominal(units: list[list[str]]) -> float | None:
+    """Krippendorff's alpha, nominal metric (categories such as accept/reject), for units of >= 2 values."""
+    units = [u for u in units if len(u) >= 2]
+    if not units:
+        return None
+    cats = sorted({v for u in units for v in u})
+    idx = {c: i for i, c in enumerate(cats)}
+    o = np.zeros((len(cats), len(cats)))
+    for u in units:  # coincidences: every ordered pair of values within a unit, weighted 1/(m-1)
+        counts = np.bincount([idx[v] for v in u], minlength=len(cats)).astype(np.float64)
+        o += (np.outer(counts, counts) - np.diag(counts)) / (len(u) - 1)
+    n_c = o.sum(axis=1)
+    n = n_c.sum()
+    d_o = (n - np.trace(o)) / n
+    d_e = (n * n - float((n_c * n_c).sum())) / (n * (n - 1))
+    if d_e == 0:
+        return 1.0 if d_o == 0 else None
+    return float(1.0 - d_o / d_e)
+
+
+def cohen_kappa(a: list[str], b: list[str]) -> float | None:
+    """Cohen's kappa of two annotators over the same items (None when chance agreement is 1)."""
+    cats = sorted(set(a) | set(b))
+    p_o = float(np.mean([x == y for x, y in zip(a, b)]))
+    p_e = sum((a.count(c) / len(a)) * (b.count(c) / len(b)) for c in cats)
+    return None if p_e >= 1.0 else (p_o - p_e) / (1.0 - p_e)
+
+
+def label_agreement(labels: pl.DataFrame) -> dict[str, Any]:
+    """Agreement of review labels (id, annotator, label accept/reject, score): per-annotator counts,
+    accept/reject agreement (share of agreeing pairs, Krippendorff's nominal alpha, Cohen's kappa per pair)
+    and score agreement (interval alpha) on the rows that two or more annotators labelled."""
+    missing = [c for c in ("id", "annotator") if c not in labels.columns]
+    if missing:
+        raise ValueError(f"a labels table needs the columns id and annotator; missing {missing}")
+    labels = labels.with_columns(pl.lit(None, dtype=t).alias(c) for c, t in
+                                 (("label", pl.String), ("score", pl.Float64), ("note", pl.String)) if c not in labels.columns)
+    out: dict[str, Any] = {"labels": labels.height, "rows": labels["id"].n_unique() if labels.height else 0,
+                           "annotators": sorted(labels["annotator"].unique().to_list()) if labels.height else []}
+    out["per_annotator"] = [
+        {"annotator": a, "labels": g.height, "accept": int((g["label"] == "accept").sum()),
+         "reject": int((g["label"] == "reject").sum()), "scored": int(g["score"].is_not_null().sum()),
+         "noted": int(g["note"].is_not_null().sum())}
+        for (a,), g in labels.sort("annotator").group_by("annotator", maintain_order=True)]
+    verdicts = labels.filter(pl.col("label").is_in(["accept", "reject"]))
+    items = (verdicts.group_by("id").agg(pl.col("annotator"), pl.col("label"))
+             .filter(pl.col("label").list.len() >= 2).sort("id"))
+    section: dict[str, Any] = {"items": items.height}
+    if items.height:
+        units = items["label"].to_list()
+        pairs_same = [x == y for u in units for x, y in combinations(u, 2)]
+        alpha = krippendorff_alpha_nominal(units)
+        by_pair: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
+        for anns, labs in zip(items["annotator"].to_list(), units):
+            for (a1, l1), (a2, l2) in combinations(sorted(zip(anns, labs)), 2):
+                by_pair.setdefault((a1, a2), ([], []))
+                by_pair[(a1, a2)][0].append(l1)
+                by_pair[(a1, a2)][1].append(l2)
+        section.update({
+            "agreement": round(float(np.mean(pairs_same)), 4),
+            "alpha_nominal": None if alpha is None else round(alpha, 4),
+            "pairs": [{"annotators": [a, b], "items": len(x), "agreement": round(float(np.mean([p == q for p, q in zip(x, y)])), 4),
+                       "kappa": None if (k := cohen_kappa(x, y)) is None else round(k, 4)}
+                      for (a, b), (x, y) in sorted(by_pair.items())],
+            "disagreements": [{"id": i, "labels": dict(zip(a, lab))} for i, a, lab in
+                              zip(items["id"], items["annotator"], units) if len(set(lab)) > 1][:50],
+        })
+    out["accept_reject"] = section
+    scores = labels.filter(pl.col("score").is_not_null())
+    s_items = scores.group_by("id").agg(pl.col("score")).filter(pl.col("score").list.len() >= 2)
+    s_section: dict[str, Any] = {"items": s_items.height}
+    if s_items.height:
+        units_s = s_items["score"].to_list()
+        a = krippendorff_alpha_interval(units_s)
+        s_section.update({"alpha_interval": None if a is None else round(a, 4),
+                          "mean_range": round(float(np.mean([max(u) - min(u) for u in units_s])), 3)})
+    out["scores"] = s_section
+    return out
+
+
+def agreement_line(agreement: dict[str, Any]) -> str:
+    """One line for summaries: how many labels, and how far the annotators agree."""
+    ar, sc = agreement["accept_reject"], agreement["scores"]
+    parts = [f"labels: {agreement['labels']} on {agreement['rows']} rows by {len(agreement['annotators'])} annotators"]
+    if ar.get("items"):
+        alpha = ar["alpha_nominal"]
+        parts.append(f"accept/reject agreement {ar['agreement']:.0%} on {ar['items']} rows labelled twice or more "
+                     f"(Krippendorff's alpha {'n/a' if alpha is None else f'{alpha:.3f}'})")
+    else:
+        parts.append("no row has accept/reject labels from two annotators yet")
+    if sc.get("items"):
+        parts.append(f"scores: alpha {sc['alpha_interval']} on {sc['items']} rows")
+    return "; ".join(parts)

@@ -26,6 +26,9 @@ def add_inspect_arguments(sp: argparse.ArgumentParser) -> None:
                     help="rows embedded for diversity per group (mean pairwise distance, Vendi); 0 = off (default 1000)")
     sp.add_argument("--annotator-key", default="annotator", help="column/metadata key naming the annotator")
     sp.add_argument("--score-key", default="score", help="column/metadata key holding the score")
+    sp.add_argument("--labels", metavar="FILE",
+                    help="labels Parquet file of `dsforge review`: show annotator agreement on it "
+                         "(default: RUN_DIR/labels.parquet when PATH is a run folder that has one)")
     sp.add_argument("--title", help="report title")
 
 
@@ -38,7 +41,12 @@ def run_inspect_command(args: argparse.Namespace) -> int:
     cfg = InspectConfig(tokenizer=args.tokenizer, by=by, top_n=args.top, examples=args.examples,
                         verb_sample=args.verb_sample, diversity_sample=args.diversity_sample, annotator_key=args.annotator_key, score_key=args.score_key,
                         title=args.title)
-    stats, written = inspect_path(args.path, args.out, cfg, mapping=args.mapping, compare=args.compare)
+    stats, written = inspect_path(args.path, args.out, cfg, mapping=args.mapping, compare=args.compare,
+                                  labels=args.labels)
     print(summary_text(stats))
+    if stats.get("review_labels"):  # agreement on `dsforge review` labels (pipelines/inspect/annotators.py)
+        from dsforge.pipelines.inspect.annotators import agreement_line
+
+        print(f"review {agreement_line(stats['review_labels'])}  [{stats['review_labels']['file']}]")
     print(f"\nreport: {written['report']}\nstats:  {written['stats']}  ({stats['seconds']:.1f} s)")
     return 0

@@ -140,18 +140,19 @@ def compare_paths(paths: list[str | Path], examples: int = 3, after_stats: dict[
     return summarize_removed(steps, before, after, examples, after_stats)
 
 
-def compare_in_run(stages_dir: Path, earlier_id: str, current_dir: Path, current_stats: dict[str, Any],
+def compare_in_run(run, earlier_id: str, current: str, current_stats: dict[str, Any],
                    examples: int = 3) -> dict[str, Any]:
-    """For the inspect stage inside a run: from the earlier step named `earlier_id` up to this one."""
-    steps = _step_dirs(stages_dir.parent)
-    match = [d for d in steps if d.name.split("-", 1)[-1] == earlier_id]
+    """For the inspect stage inside a run: from the earlier step named `earlier_id` up to this one, from the
+    RunInfo the runner hands the stage (run_info.py: the steps finished before this one, in order)."""
+    steps = [r for r in run.steps if r.dir is not None and r.dir.name < current]
+    match = [r for r in steps if r.stats.get("step") == earlier_id]
     if not match:
-        names = ", ".join(d.name.split("-", 1)[-1] for d in steps)
-        raise DataError(f"compare_with: no finished step with id {earlier_id!r} before this one in {stages_dir} "
+        names = ", ".join(str(r.stats.get("step")) for r in steps)
+        raise DataError(f"compare_with: no finished step with id {earlier_id!r} before this one in run {run.name} "
                         f"(steps: {names})")
     a = match[-1]
-    between = [d for d in steps if a.name < d.name < current_dir.name]
-    out = summarize_removed(between, a, None, examples, {"stage_stats": current_stats})
-    out["after"] = current_dir.name
+    between = [r.dir for r in steps[steps.index(a) + 1:]]
+    out = summarize_removed(between, a.dir, None, examples, {"stage_stats": current_stats})
+    out["after"] = current
     out["rows_after"] = current_stats["counts"]["rows"]
     return out

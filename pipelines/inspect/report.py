@@ -88,7 +88,7 @@ def nav_links(s: dict[str, Any]) -> list[tuple[str, str]]:
     nav += [(f"by-{k}", f"By {k}") for k in (s.get("breakdowns") or {})]
     if s.get("diversity"):
         nav.append(("diversity", "Diversity"))
-    if s.get("annotators"):
+    if s.get("annotators") or s.get("review_labels"):
         nav.append(("annotators", "Annotators"))
     return nav
 

@@ -24,7 +24,8 @@ from dsforge.pipelines.inspect import compare as compare_mod
 from dsforge.pipelines.inspect.report import render_html, summary_text
 from dsforge.pipelines.inspect.stats import InspectConfig, compute_stats
 from dsforge.pipelines.readers import DataError, InputSpec, read_inputs
-from dsforge.pipelines.stage import Stage, StageContext, StageResult
+from dsforge.pipelines.run_info import run_of
+from dsforge.pipelines.stage import ConfigError, Stage, StageContext, StageResult
 
 log = logging.getLogger("dsforge")
 DATA_SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet", ".csv")
@@ -61,13 +62,23 @@ class Inspect(Stage[InspectConfig]):
     Config = InspectConfig
     version = "1"
 
+    @property
+    def needs_run_info(self) -> bool:  # compare_with reads the earlier steps of the run (run_info.py)
+        return bool(self.config.compare_with)
+
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg = self.config
-        step = ctx.work_dir.name.split("-", 1)[-1] if "-" in ctx.work_dir.name else ctx.work_dir.name
+        step = ctx.work_dir.name.split("-", 1)[-1]  # its own folder: NN-<step id>
         stats = compute_stats(df, cfg, title=cfg.title or f"step {step}", seed=ctx.seed)
         if cfg.compare_with:
-            stats["compare"] = compare_mod.compare_in_run(ctx.work_dir.parent, cfg.compare_with, ctx.work_dir, stats,
+            run = run_of(ctx)
+            if run is None:
+                raise ConfigError("inspect: compare_with names an earlier step of a run; outside a run use "
+                                  "`dsforge inspect PATH --compare STEP_DIR`")
+            stats["compare"] = compare_mod.compare_in_run(run, cfg.compare_with, ctx.work_dir.name, stats,
                                                           examples=max(cfg.examples, 1))
+        if cfg.labels:
+            stats["review_labels"] = review_labels(ctx.resolve(cfg.labels))
         # In a run, stats.json is the runner's completion marker; the figures reach it as `stage_stats`.
         paths = write_outputs(stats, ctx.work_dir, stats_file=False)
         log.info("inspect: %s\n%s", paths["report"], summary_text(stats))
@@ -101,9 +112,22 @@ def expand_inputs(paths: list[str | Path]) -> list[Path]:
     return out
 
 
+def review_labels(labels_file: Path) -> dict[str, Any]:
+    """Agreement between the people who labelled rows in `dsforge review` (annotators.label_agreement)."""
+    from dsforge.pipelines.inspect.annotators import label_agreement
+
+    try:
+        table = pl.read_parquet(labels_file)
+    except Exception as e:  # noqa: BLE001 - any reader error means the same to the user
+        raise DataError(f"labels {labels_file}: not a readable labels Parquet file: {e}") from None
+    return {"file": str(labels_file), **label_agreement(table)}
+
+
 def inspect_path(paths: list[str | Path], out_dir: str | Path | None = None, cfg: InspectConfig | None = None,
-                 mapping: str = "auto", compare: list[str] | None = None) -> tuple[dict[str, Any], dict[str, Path]]:
-    """`dsforge inspect`: read, inspect, optionally compare with run steps, write stats.json + report.html."""
+                 mapping: str = "auto", compare: list[str] | None = None,
+                 labels: str | Path | None = None) -> tuple[dict[str, Any], dict[str, Path]]:
+    """`dsforge inspect`: read, inspect, optionally compare with run steps, write stats.json + report.html.
+    `labels`: a labels file of `dsforge review` (default: RUN_DIR/labels.parquet when a path is a run folder)."""
     cfg = cfg or InspectConfig()
     files = expand_inputs(paths)
     specs = [InputSpec(path=str(f), mapping=mapping) for f in files]
@@ -113,6 +137,10 @@ def inspect_path(paths: list[str | Path], out_dir: str | Path | None = None, cfg
     stats = compute_stats(read.kept, cfg, title=title, input_rejects=read.rejected, inputs=read.manifest)
     if compare:
         stats["compare"] = compare_mod.compare_paths(compare, examples=max(cfg.examples, 1), after_stats=stats)
+    labels_file = Path(labels) if labels else next(
+        (Path(p) / "labels.parquet" for p in paths if (Path(p) / "stages").is_dir() and (Path(p) / "labels.parquet").is_file()), None)
+    if labels_file is not None:
+        stats["review_labels"] = review_labels(labels_file)
     if out_dir is None:
         out_dir = Path.cwd() / f"inspect-{first.name.split('.')[0]}"
     written = write_outputs(stats, Path(out_dir))

@@ -45,6 +45,7 @@ class InspectConfig(StageConfig):
     outlier_z: float = Field(3.5, gt=0, description="robust z-score (median/MAD of log tokens per source) that flags a row")
     annotator_key: str = Field("annotator", description="column or metadata key naming who scored a row")
     score_key: str = Field("score", description="column or metadata key holding the score")
+    labels: str | None = Field(None, description="labels Parquet file of `dsforge review`: show annotator agreement on it")
     compare_with: str | None = Field(None, description="id of an earlier step of this run: report what the steps in "
                                                        "between removed (before/after view)")
     title: str | None = Field(None, description="report title (default: the input or step name)")
