@@ -149,7 +149,7 @@ def _keyed(plan, step, i, fp, ctx, src) -> list[dict]:
 
     out, stage = plan.step_dir(i), step.stage
     total = shards.count_rows(src)
-    buckets = len(src) if stage.partition_key and len(src) > 1 else 0
+    buckets = decide_buckets(plan, total, len(src)) if stage.partition_key and len(src) > 1 else 0
     _run_tasks(plan, step, [make_task(plan, i, fp, ctx, "keys", n, src=f, arg=buckets) for n, f in enumerate(src)],
                total)
     vdir = out / shards.VERDICTS
@@ -174,6 +174,16 @@ def _keyed(plan, step, i, fp, ctx, src) -> list[dict]:
         parts[0]["stats"] = {**merge_stats([d["stats"] for d in decided]), **(parts[0].get("stats") or {})}
     shutil_rm(out / "keys")
     return parts
+
+
+BUCKET_ROWS = 500_000  # rows' keys one decide task holds at most (a few tens of MB for hashes)
+
+
+def decide_buckets(plan, total_rows: int, n_parts: int) -> int:
+    """Hash buckets for a partitioned decide: enough for every worker to take two and for no bucket to hold
+    more than BUCKET_ROWS rows' keys, never more than the parts (each bucket is one file per part)."""
+    workers = getattr(plan.executor, "workers", None) or 2
+    return max(1, min(n_parts, max(2 * workers, -(-total_rows // BUCKET_ROWS))))
 
 
 def shutil_rm(path: Path) -> None:
