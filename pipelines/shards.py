@@ -5,7 +5,7 @@
       rejected/part-00000.parquet ...  rows it dropped, with stage, reason and detail
       parts/00000.json ...             per-part counts and stage figures; written last: the part is done
       stats.json                       the whole step's figures; written last: the step is done
-      verdicts/part-00000.parquet ...  keyed steps: what each `decide` ruled, with each row's input part
+      verdicts/buckets-B/part-N.parquet  keyed steps: what each `decide` ruled, with each row's input part
 
 Every file is written to a unique temporary name and renamed, so a killed worker, a retried Ray task
 or two runs sharing an output folder never leave or read a half-written file. Reading a step back
@@ -35,6 +35,12 @@ def part_name(i: int) -> str:
 
 def part_path(step_dir: Path, which: str, i: int) -> Path:
     return Path(step_dir) / which / part_name(i)
+
+
+def keyed_dir(step_dir: Path, what: str, buckets: int) -> Path:
+    """Where a keyed step keeps its keys or verdicts for one bucket count (0: one decide over all keys), so a
+    run resumed with another worker count (hence other buckets) never mixes the two."""
+    return Path(step_dir) / what / f"buckets-{buckets}"
 
 
 def done_path(step_dir: Path, i: int) -> Path:

@@ -152,13 +152,14 @@ def _keyed(plan, step, i, fp, ctx, src) -> list[dict]:
     buckets = decide_buckets(plan, total, len(src)) if stage.partition_key and len(src) > 1 else 0
     _run_tasks(plan, step, [make_task(plan, i, fp, ctx, "keys", n, src=f, arg=buckets) for n, f in enumerate(src)],
                total)
-    vdir = out / shards.VERDICTS
-    bucket_dirs = sorted(d for d in (out / "keys").glob("bucket-*") if d.is_dir()) if buckets else []
+    kdir, vdir = shards.keyed_dir(out, "keys", buckets), shards.keyed_dir(out, shards.VERDICTS, buckets)
+    bucket_dirs = sorted(d for d in kdir.glob("bucket-*") if d.is_dir()) if buckets else []
     if bucket_dirs:
-        decided = _run_tasks(plan, step, [make_task(plan, i, fp, ctx, "decide", int(d.name.split("-")[1]), arg=str(d))
+        decided = _run_tasks(plan, step, [make_task(plan, i, fp, ctx, "decide", int(d.name.split("-")[1]),
+                                                    arg={"keys": str(d), "verdicts": str(vdir)})
                                           for d in bucket_dirs], 0)
     else:
-        key_files = sorted((out / "keys").glob("part-*.parquet"))
+        key_files = sorted(kdir.glob("part-*.parquet"))
         if key_files:  # in input order: parts in order, rows in order within each
             keys = pl.scan_parquet(key_files, missing_columns="insert", extra_columns="ignore")
         else:

@@ -78,8 +78,12 @@ def run_task(task: Task, stage: Any = None) -> dict[str, Any]:
 
 
     step_dir = Path(task.step_dir)
-    marker = {"keys": step_dir / "keys" / f"{task.part:05d}.json",
-              "decide": step_dir / shards.VERDICTS / f"{task.part:05d}.json"}.get(task.phase) or shards.done_path(step_dir, task.part)
+    if task.phase == "keys":
+        marker = shards.keyed_dir(step_dir, "keys", task.arg) / f"{task.part:05d}.json"
+    elif task.phase == "decide":
+        marker = Path(task.arg["verdicts"]) / f"{task.part:05d}.json"
+    else:
+        marker = shards.done_path(step_dir, task.part)
     if marker.exists():
         return json.loads(marker.read_text())
     started = time.perf_counter()
@@ -108,15 +112,16 @@ def _keys(task: Task, stage: Any, step_dir: Path) -> dict[str, Any]:
     keys = stage.shard_keys(df, task.ctx)
     keys = keys.with_columns(pl.lit(task.part, dtype=pl.Int32).alias("__part"),
                              pl.int_range(pl.len(), dtype=pl.Int64).alias("__row"))
+    out = shards.keyed_dir(step_dir, "keys", task.arg)
     if not task.arg:  # one decide over every part's keys
-        shards.atomic_write_parquet(keys, step_dir / "keys" / shards.part_name(task.part))
+        shards.atomic_write_parquet(keys, out / shards.part_name(task.part))
         return {"rows_in": df.height}
     # hash-partitioned on the stage's partition_key: equal keys meet in one bucket; null keys spread by id
     key = stage.partition_key
     bucket = pl.when(pl.col(key).is_null()).then(pl.col("id").hash(seed=7)).otherwise(pl.col(key).hash(seed=7))
     keys = keys.with_columns((bucket % task.arg).alias("__bucket"))
     for (b,), sub in keys.partition_by("__bucket", as_dict=True, include_key=False).items():
-        shards.atomic_write_parquet(sub, step_dir / "keys" / f"bucket-{b:05d}" / shards.part_name(task.part))
+        shards.atomic_write_parquet(sub, out / f"bucket-{b:05d}" / shards.part_name(task.part))
     return {"rows_in": df.height}
 
 
@@ -126,8 +131,8 @@ def _decide(task: Task, stage: Any, step_dir: Path) -> dict[str, Any]:
 
     from dsforge.pipelines import shards
 
-    keys = pl.scan_parquet(sorted(Path(task.arg).glob("part-*.parquet")))
-    return {"rows_in": 0, **decide_into(stage, keys, task.ctx, step_dir / shards.VERDICTS / shards.part_name(task.part))}
+    keys = pl.scan_parquet(sorted(Path(task.arg["keys"]).glob("part-*.parquet")))
+    return {"rows_in": 0, **decide_into(stage, keys, task.ctx, Path(task.arg["verdicts"]) / shards.part_name(task.part))}
 
 
 def decide_into(stage: Any, keys, ctx: Any, path: Path) -> dict[str, Any]:
