@@ -160,7 +160,7 @@ def test_prefect_artifact_for_an_inspect_step(prefect_harness, tmp_path):
 
 def test_conversation_length_from_parts_equals_tokenizing_the_joined_text(external):
     """Each part is tokenized once and a conversation is summed from its parts; with SmolLM2 that is exact."""
-    from dsforge.pipelines.inspect.stats import TokenCounter, lengths_section, row_view
+    from dsforge.pipelines.inspect.stats import TokenCounter, row_view, token_lengths
     from dsforge.pipelines.readers import InputSpec, read_input
 
     df = read_input(InputSpec(path=str(external / "gpteacher/toolformer-dedupe-only-dataset.json"), limit=1500)).kept
@@ -168,5 +168,5 @@ def test_conversation_length_from_parts_equals_tokenizing_the_joined_text(extern
                          .alias("input"))           # joined text has no empty-input separator either
     counter = TokenCounter("smollm2")
     view = row_view(df)
-    _, lengths, _ = lengths_section(view, counter, 5)
+    lengths, _ = token_lengths(view, counter)
     assert lengths["tok_conversation"].to_list() == counter.count(view["conversation"].to_list()).tolist()

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from dsforge.pipelines.inspect.merging import cat
 from dsforge.pipelines.inspect.sections import column_or_meta, snippet
 
 
@@ -35,13 +36,14 @@ def krippendorff_alpha_interval(units: list[list[float]]) -> float | None:
     return 1.0 - d_o / d_e
 
 
-def _long_table(df: pl.DataFrame, view: pl.DataFrame, annotator_key: str, score_key: str) -> tuple[pl.DataFrame, str] | None:
-    """(item, item_id, text, annotator, score) rows, or None when the data names no annotators."""
+def annotator_part(df: pl.DataFrame, view: pl.DataFrame, annotator_key: str, score_key: str) -> dict[str, Any]:
+    """This part's annotations in both layouts (which one applies is decided over all parts): one row per
+    annotation with the item (its id, or a hash of prompt + answer), the row id, a snippet and the score."""
     item = view.select(pl.concat_str([pl.col("prompt").fill_null(""), pl.col("response").fill_null("")],
-                                     separator="\x00").alias("item"))["item"]
+                                     separator="\x00").hash().alias("item"))["item"]
+    nested = []
     if df["metadata"].str.contains('"annotations"', literal=True).any():
-        rows = []
-        for rid, meta, key, text in zip(df["id"], df["metadata"], item, view["conversation"]):
+        for rid, meta, text in zip(df["id"], df["metadata"], view["conversation"]):
             try:
                 anns = json.loads(meta or "{}").get("annotations")
             except (ValueError, AttributeError):
@@ -50,29 +52,37 @@ def _long_table(df: pl.DataFrame, view: pl.DataFrame, annotator_key: str, score_
                 continue
             for a in anns:
                 if isinstance(a, dict) and isinstance(a.get(score_key, a.get("rating")), (int, float)):
-                    rows.append({"item": rid, "item_id": rid, "text": text, "annotator": str(a.get(annotator_key, "?")),
-                                 "score": float(a.get(score_key, a.get("rating")))})
-        if rows:
-            return pl.DataFrame(rows), "metadata.annotations"
+                    nested.append({"item": rid, "item_id": rid, "text": snippet(text, 240),
+                                   "annotator": str(a.get(annotator_key, "?")),
+                                   "score": float(a.get(score_key, a.get("rating")))})
     ann_expr, _ = column_or_meta(df, annotator_key)
-    annotator = df.select(ann_expr).to_series()
-    if annotator.drop_nulls().len() == 0:
-        return None
-    if score_key in df.columns and df[score_key].drop_nulls().len():
-        score = df[score_key].cast(pl.Float64, strict=False)
+    t = pl.DataFrame({"item": item.cast(pl.String), "item_id": df["id"], "text": view["conversation"],
+                      "annotator": df.select(ann_expr).to_series(),
+                      "score_column": df[score_key].cast(pl.Float64, strict=False) if score_key in df.columns
+                      else pl.Series([None] * df.height, dtype=pl.Float64),
+                      "score_meta": df.select(column_or_meta(df, score_key)[0]).to_series().cast(pl.Float64, strict=False)})
+    t = t.filter(pl.col("annotator").is_not_null())
+    t = t.with_columns(pl.Series("text", [snippet(x, 240) for x in t["text"].to_list()], dtype=pl.String))
+    schema = {"item": pl.String, "item_id": pl.String, "text": pl.String, "annotator": pl.String, "score": pl.Float64}
+    return {"nested": pl.DataFrame(nested, schema=schema), "rows": t,
+            "score_column_rows": int(df[score_key].drop_nulls().len()) if score_key in df.columns else 0}
+
+
+def annotator_merge(parts: list[dict[str, Any]], annotator_key: str, score_key: str,
+                    examples: int) -> dict[str, Any] | None:
+    """The annotators section over every part's annotations, in input order. It holds one row per annotation
+    (item, row id, annotator, score and a 240-character snippet): annotations are few next to rows."""
+    nested = cat(p["nested"] for p in parts).drop("__part").collect()
+    if nested.height:
+        t, layout = nested, "metadata.annotations"
     else:
-        score = df.select(column_or_meta(df, score_key)[0]).to_series().cast(pl.Float64, strict=False)
-    t = pl.DataFrame({"item": item, "item_id": df["id"], "text": view["conversation"], "annotator": annotator,
-                      "score": score}).filter(pl.col("annotator").is_not_null())
-    return t, "rows"
-
-
-def annotator_section(df: pl.DataFrame, view: pl.DataFrame, annotator_key: str, score_key: str,
-                      examples: int) -> dict[str, Any] | None:
-    got = _long_table(df, view, annotator_key, score_key)
-    if got is None:
-        return None
-    t, layout = got
+        rows = cat(p["rows"] for p in parts).drop("__part").collect()
+        if not rows.height:
+            return None
+        use_column = sum(p["score_column_rows"] for p in parts) > 0
+        t = rows.select("item", "item_id", "text", "annotator",
+                        pl.col("score_column" if use_column else "score_meta").alias("score"))
+        layout = "rows"
     scored = t.filter(pl.col("score").is_not_null() & pl.col("score").is_not_nan())
     out: dict[str, Any] = {"layout": layout, "annotator_key": annotator_key, "score_key": score_key,
                            "annotations": t.height, "scored": scored.height,
@@ -118,7 +128,7 @@ def annotator_section(df: pl.DataFrame, view: pl.DataFrame, annotator_key: str, 
             "annotator_pairs": [[a, b, len(d), round(float(np.mean(d)), 3)]
                                 for (a, b), d in sorted(pairs.items(), key=lambda kv: -len(kv[1]))[:15]],
             "most_conflicting": [
-                {"id": items["item_id"][int(i)], "text": snippet(items["text"][int(i)], 240),
+                {"id": items["item_id"][int(i)], "text": items["text"][int(i)],
                  "scores": [[a, s] for a, s in zip(items["annotator"][int(i)], items["score"][int(i)])],
                  "range": float(ranges[i]), "std": round(float(stds[i]), 3)}
                 for i in order if ranges[i] > 0],

@@ -1,6 +1,7 @@
 """Debris in training text: stray chat-template tokens, HTML tags, Markdown and encoding damage.
 
-Counts rows per pattern and field with one example each. Left out: removing it (filters/markup does that).
+Counts rows per pattern and field with one example each (the first row hit, in input order), per part and
+merged (`debris_part` / `debris_merge`). Left out: removing it (filters/markup does that).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any
 
 import polars as pl
 
+from dsforge.pipelines.inspect.merging import cat
 from dsforge.pipelines.inspect.sections import snippet
 from dsforge.pipelines.inspect.tokens import TokenCounter
 
@@ -47,8 +49,8 @@ HTML_NAMES = ("html|head|body|div|span|p|br|hr|a|b|i|u|em|strong|ul|ol|li|table|
 KNOWN_HTML_TAG = rf"(?i)</?(?:{HTML_NAMES})(?:\s[^<>]{{0,200}})?/?>"
 
 
-def debris_section(df: pl.DataFrame, view: pl.DataFrame, counter: TokenCounter, top_n: int) -> dict[str, Any]:
-    """Rows containing stray special tokens, HTML tags, Markdown or encoding debris (by field)."""
+def debris_part(df: pl.DataFrame, view: pl.DataFrame, counter: TokenCounter) -> dict[str, Any]:
+    """Per pattern: rows hit, by field, and the first hit (pos, id, an example); unclosed fences; HTML tags."""
     frame = pl.DataFrame({
         "_id": view["id"],
         "prompt": view["prompt"].fill_null(""),
@@ -66,32 +68,47 @@ def debris_section(df: pl.DataFrame, view: pl.DataFrame, counter: TokenCounter, 
     text_cols = [c for c in ("prompt", "answer", "text") if c in frame.columns]
     found = []
     for group, name, rx in patterns:
-        hits = frame.select(
-            "_id", *[c for c in text_cols],
-            *[pl.col(c).str.contains(rx).alias(f"hit_{c}") for c in text_cols])
+        hits = frame.with_row_index("pos").select(
+            "pos", "_id", *text_cols, *[pl.col(c).str.contains(rx).alias(f"hit_{c}") for c in text_cols])
         any_hit = hits.filter(pl.any_horizontal([pl.col(f"hit_{c}") for c in text_cols]))
-        if not any_hit.height:
-            continue
-        first = any_hit.row(0, named=True)
-        where = next(c for c in text_cols if first[f"hit_{c}"])
-        m = re.search(rx, first[where])
-        start = max(0, (m.start() if m else 0) - 60)
-        found.append({
-            "group": group, "pattern": name, "rows": any_hit.height,
-            "by_field": {c: int(any_hit[f"hit_{c}"].sum()) for c in text_cols if any_hit[f"hit_{c}"].sum()},
-            "example_id": first["_id"],
-            "example": snippet(first[where][start:start + 200], 200),
-        })
-    if frame.height:
-        odd_fences = frame.filter(pl.col("answer").str.count_matches("```") % 2 == 1).height
-        if odd_fences:
-            found.append({"group": "markdown", "pattern": "unclosed code fence (odd number of ```)",
-                          "rows": odd_fences, "by_field": {"answer": odd_fences}, "example_id": "", "example": ""})
+        entry: dict[str, Any] = {"group": group, "pattern": name, "rows": any_hit.height,
+                                 "by_field": {c: int(any_hit[f"hit_{c}"].sum()) for c in text_cols}}
+        if any_hit.height:
+            first = any_hit.row(0, named=True)
+            where = next(c for c in text_cols if first[f"hit_{c}"])
+            m = re.search(rx, first[where])
+            start = max(0, (m.start() if m else 0) - 60)
+            entry.update(example_id=first["_id"], example=snippet(first[where][start:start + 200], 200))
+        found.append(entry)
+    odd_fences = frame.filter(pl.col("answer").str.count_matches("```") % 2 == 1).height if frame.height else 0
     tags = (frame.select(pl.concat_str([pl.col(c) for c in text_cols], separator="\n")
                          .str.extract_all(HTML_TAG).alias("t"), "_id")
             .explode("t").drop_nulls()
             .with_columns(pl.col("t").str.extract(r"</?([a-zA-Z][a-zA-Z0-9]*)").str.to_lowercase().alias("tag"))
-            .group_by("tag").agg(pl.col("_id").n_unique().alias("rows"), pl.len().alias("times"))
-            .sort("rows", descending=True).head(top_n))
+            .group_by("tag").agg(pl.col("_id").n_unique().cast(pl.Int64).alias("rows"),
+                                 pl.len().cast(pl.Int64).alias("times")))
+    return {"patterns": found, "odd_fences": odd_fences, "tags": tags}
+
+
+def debris_merge(parts: list[dict[str, Any]], top_n: int) -> dict[str, Any]:
+    """Rows containing stray special tokens, HTML tags, Markdown or encoding debris (by field); the example of
+    a pattern is its first row in input order. Tag rows add up because row ids are unique across parts."""
+    found = []
+    for i, entry in enumerate(parts[0]["patterns"]):
+        mine = [p["patterns"][i] for p in parts]
+        rows = sum(m["rows"] for m in mine)
+        if not rows:
+            continue
+        first = next(m for m in mine if m["rows"])
+        by_field = {c: sum(m["by_field"][c] for m in mine) for c in first["by_field"]}
+        found.append({"group": entry["group"], "pattern": entry["pattern"], "rows": rows,
+                      "by_field": {c: n for c, n in by_field.items() if n},
+                      "example_id": first["example_id"], "example": first["example"]})
+    odd_fences = sum(p["odd_fences"] for p in parts)
+    if odd_fences:
+        found.append({"group": "markdown", "pattern": "unclosed code fence (odd number of ```)",
+                      "rows": odd_fences, "by_field": {"answer": odd_fences}, "example_id": "", "example": ""})
+    tags = (cat(p["tags"] for p in parts).group_by("tag").agg(pl.col("rows").sum(), pl.col("times").sum())
+            .sort(["rows", "tag"], descending=[True, False]).head(top_n).collect())
     return {"patterns": found,
             "html_tags": [[r["tag"], int(r["rows"]), int(r["times"])] for r in tags.iter_rows(named=True)]}

@@ -3,14 +3,16 @@
 - coverage per axis (every `by` key): distinct values, entropy, effective number of groups exp(H) (how many
   equally large groups would have the same entropy) and evenness H / ln(k) (1 = all groups the same size).
   Run `classify` first and inspect `--by task_type --by domain --by format` to see coverage on the book's axes.
-- diversity per group (and overall) on a seeded sample of `diversity_sample` rows embedded with
+- diversity per group (and overall) on a seeded sample of `diversity_sample` rows (the smallest hashes of
+  seed and id, so the same rows whatever the parts; embedded once, when the parts are merged) embedded with
   all-MiniLM-L6-v2: mean pairwise cosine distance (1 - mean cosine over distinct pairs) and the Vendi score
   (Friedman & Dieng 2023): exp of the entropy of the eigenvalues of K/n, K the cosine-similarity matrix —
   the effective number of distinct rows (1 when all rows say the same thing, n when all are orthogonal).
   Computed from the d x d matrix X^T X / n, so it costs O(n d^2), not O(n^2). It grows with n (at most n), so
   compare groups by vendi / sample_rows or at equal sample sizes.
 - near-duplicate density per group: the share of a group's rows that have a MinHash near-duplicate anywhere
-  in the set (word 5-grams, Jaccard >= 0.8: minhash-dedup's defaults), over all rows, not a sample.
+  in the set (word 5-grams, Jaccard >= 0.8: minhash-dedup's defaults), over all rows, not a sample: each part
+  sends its rows' MinHash band keys and signatures (about 0.6 kB a row, no text), and LSH runs over all of them.
 
 A missing embedding model gives a warning in the figures, not a failed inspection.
 Not here: removing near-duplicates (dedup/) and labelling rows (filters/curate/classify.py).
@@ -24,6 +26,8 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+
+from dsforge.pipelines.inspect.merging import bottom_k, cat, sample_hash
 
 log = logging.getLogger("dsforge")
 
@@ -54,48 +58,67 @@ def diversity_figures(emb: np.ndarray) -> dict[str, Any]:
     return {"rows": n, "mean_pairwise_distance": round(1 - mean_cos, 4), "vendi": round(vendi, 2)}
 
 
-def diversity_section(df: pl.DataFrame, texts: pl.Series, groups: dict[str, pl.Series], sample: int, seed: int,
-                      max_values: int = 25) -> dict[str, Any]:
-    """Diversity overall and per value of each grouping, plus near-duplicate density per value."""
-    n = df.height
+def diversity_part(view: pl.DataFrame, groups: dict[str, pl.Series], sample: int, seed: int) -> dict[str, Any]:
+    """MinHash keys of every row (band keys and signature, no text) with its group values, and the `sample`
+    rows with the smallest hash of (seed, id) as candidates for the embedded sample."""
+    from dsforge.pipelines.neardup import lsh
+    from dsforge.pipelines.neardup.minhash import MinhashConfig, minhash_signatures
+
+    cfg = MinhashConfig()
+    bands, rows = cfg.lsh_params()
+    texts = view["conversation"].fill_null("")
+    sig, active, _ = minhash_signatures(texts, cfg, 0)
+    values = {f"v_{key}": v for key, v in groups.items()}
+    keys = pl.DataFrame({"active": active, **values}).with_columns(
+        *[pl.Series(f"b{b}", lsh.band_keys(sig, b, rows)) for b in range(bands)],
+        pl.Series("sig", sig, dtype=pl.Array(pl.UInt32, cfg.num_perm)))
+    cand = pl.DataFrame({"h": sample_hash(view["id"], seed), "text": texts, **values}).sort("h").head(sample)
+    return {"keys": keys, "candidates": cand}
+
+
+def diversity_merge(parts: list[dict[str, Any]], groups: list[str], sample: int, max_values: int = 25) -> dict[str, Any]:
+    """Diversity overall and per value of each grouping on the merged sample (embedded here, once), plus
+    near-duplicate density per value from LSH over every part's MinHash keys (one band in memory at a time)."""
+    from dsforge.pipelines.neardup.minhash import MinhashConfig, lsh_labels
+
+    keys = cat(p["keys"] for p in parts)
+    values = keys.select("active", *[f"v_{k}" for k in groups]).collect()
+    n = values.height
     out: dict[str, Any] = {"method": (f"all-MiniLM-L6-v2 embeddings of a seeded sample of up to {sample:,} rows "
-                                      "(conversation text): mean pairwise cosine distance and Vendi score; "
-                                      "near-duplicates: MinHash word 5-grams, Jaccard >= 0.8, over all rows")}
+                                      "(conversation text; the rows with the smallest hash of seed and id): mean "
+                                      "pairwise cosine distance and Vendi score; near-duplicates: MinHash word "
+                                      "5-grams, Jaccard >= 0.8, over all rows")}
     if n == 0:
         return out
-    near = _near_duplicate_flags(texts)
+    labels, _ = lsh_labels(keys, MinhashConfig(), n, values["active"].to_numpy())
+    near = np.asarray(labels) >= 0
     out["near_duplicate_rows"] = int(near.sum())
-    pick = np.sort(np.random.default_rng(seed).permutation(n)[: min(sample, n)])
+    picked = bottom_k([p["candidates"] for p in parts], sample)
     try:
         from dsforge.pipelines.embedded import embed
 
-        emb = embed(texts.gather(pick).fill_null("").to_list(), max_seq_length=128)
+        emb = embed(picked["text"].to_list(), max_seq_length=128)
     except Exception as e:  # MissingModelError, a broken install: report, do not fail the inspection
         log.warning("inspect: diversity figures skipped: %s", e)
         out["warning"] = f"diversity figures skipped: {e}"
         emb = None
-    out["sampled"] = int(len(pick))
+    out["sampled"] = picked.height
     if emb is not None:
         out["overall"] = diversity_figures(emb)
     out["by"] = {}
-    for key, values in groups.items():
-        v = values.fill_null("(missing)").to_numpy()
-        names = [str(x) for x, _ in pl.Series(v).value_counts(sort=True).head(max_values).iter_rows()]
+    for key in groups:
+        v = values[f"v_{key}"].fill_null("(missing)")
+        top = (pl.DataFrame({"v": v}).group_by("v").len().sort(["len", "v"], descending=[True, False])
+               .head(max_values))
+        v, in_sample = v.to_numpy(), picked[f"v_{key}"].fill_null("(missing)").to_numpy()
         rows = []
-        for name in names:
+        for name in top["v"].to_list():
             members = v == name
             entry = {"value": name, "rows": int(members.sum()),
                      "near_duplicate_density": round(float(near[members].mean()), 4)}
             if emb is not None:
                 entry.update({f"sample_{k}" if k == "rows" else k: val
-                              for k, val in diversity_figures(emb[members[pick]]).items()})
+                              for k, val in diversity_figures(emb[in_sample == name]).items()})
             rows.append(entry)
         out["by"][key] = rows
     return out
-
-
-def _near_duplicate_flags(texts: pl.Series) -> np.ndarray:
-    from dsforge.pipelines.neardup.minhash import MinhashConfig, in_process_clusters
-
-    labels, _, _ = in_process_clusters(texts.fill_null(""), MinhashConfig(), 0)
-    return np.asarray(labels) >= 0

