@@ -26,6 +26,10 @@ declared by the class, and `Stage.execution()` names it:
             compares rows with equal values of one keys column (a text hash) names it `partition_key`:
             the runner then hash-partitions the keys and runs `decide` once per partition, in the
             workers, so no process holds every row's keys (rows whose key is null go anywhere).
+    summary a stage that only looks at rows (`changes_rows = False`: inspect) overrides `summarize` (per
+            shard, in workers: counters and small tables, never the rows) and `combine` (once, over
+            the summaries of all shards in input order: the stage's figures). Its input shards are
+            linked as its kept shards; no process holds the whole table.
     table   anything else gets the whole table in one process (generators from a few seeds, judges).
 
 The contract the runner enforces for every stage: each input row comes out exactly once, kept or
@@ -119,9 +123,11 @@ class Stage(Generic[C]):
 
     @classmethod
     def execution(cls) -> str:
-        """How the runner may split this stage's work: "rows", "keyed" or "table" (see the module doc)."""
+        """How the runner may split this stage's work: "rows", "keyed", "summary" or "table" (module doc)."""
         if cls.batch_size:
             return "rows"
+        if cls.summarize is not Stage.summarize:
+            return "summary"
         if cls.shard_keys is not Stage.shard_keys:
             return "keyed"
         return "table"
@@ -144,6 +150,16 @@ class Stage(Generic[C]):
         """Split one shard by the verdicts: rows with a `reason` are rejected, the rest kept; other verdict
         columns are added to the rows (filled from `Verdicts.defaults` for rows without a verdict)."""
         return apply_verdicts(self, df, verdicts)
+
+    # ---- summary stages (changes_rows = False): summarize per shard, combine once
+    def summarize(self, df: pl.DataFrame, ctx: StageContext) -> dict[str, Any]:
+        """What `combine` needs of one shard: JSON values, counters, NumPy arrays and Polars DataFrames (written
+        beside the step as Parquet; `combine` gets them back as LazyFrames). Never the rows themselves."""
+        raise NotImplementedError
+
+    def combine(self, summaries: list[dict[str, Any]], ctx: StageContext) -> dict[str, Any]:
+        """The stage's figures (stats.json `stage_stats`) from the summaries of every shard, in input order."""
+        raise NotImplementedError
 
     def resources(self) -> dict[str, Any]:
         """What each worker of this stage needs on Ray (num_cpus, num_gpus, ...), from its config; a

@@ -4,6 +4,8 @@
     rows    one task per slice of at most `batch_size` rows of each input part
     keyed   `shard_keys` per input part -> `decide` over the keys only (here, or per hash bucket in the
             workers for stages with a `partition_key`) -> `apply` per input part
+    summary `summarize` per input part in the workers -> `combine` here over the summaries only; the input
+            parts are linked as the kept parts (stages that only look at rows: inspect)
     table   the whole table here, in one process (the fallback for stages that need every row at once)
 
 Stages that do not change rows (`changes_rows = False`) get their input parts linked as their kept
@@ -35,6 +37,8 @@ def run(plan, step, i: int, fp: str, ctx, src: list[Path]) -> tuple[list[dict], 
         parts = _rows(plan, step, i, fp, ctx, src)
     elif mode == "keyed":
         parts = _keyed(plan, step, i, fp, ctx, src)
+    elif mode == "summary":
+        parts = _summary(plan, step, i, fp, ctx, src)
     else:
         parts = _table(plan, step, i, ctx, src)
     return parts, merge_stats([p.get("stats") or {} for p in parts]), mode
@@ -193,6 +197,37 @@ def shutil_rm(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
+def _summary(plan, step, i, fp, ctx, src) -> list[dict]:
+    """summarize per part in the workers -> combine here over the summaries -> the input parts linked."""
+    import time
+
+    from dsforge.pipelines.worker import read_summary, summary_dir
+
+    out, stage = plan.step_dir(i), step.stage
+    if stage.changes_rows:
+        raise RuntimeError(f"stage {step.name!r} has summarize/combine but changes rows: summary stages only look")
+    _run_tasks(plan, step, [make_task(plan, i, fp, ctx, "summary", n, src=f) for n, f in enumerate(src)],
+               shards.count_rows(src))
+    started = time.perf_counter()
+    summaries = [read_summary(summary_dir(out, n)) for n in range(len(src))] or [stage.summarize(records.empty(), ctx)]
+    figures = stage.combine(summaries, ctx)
+    del summaries
+    parts = _linked(out, src, figures, started)
+    shutil_rm(out / "summaries")
+    return parts
+
+
+def _linked(out: Path, src: list[Path], figures: dict[str, Any], started: float) -> list[dict]:
+    """The input parts linked as the kept parts, the stage's figures on the first, every part marked done."""
+    import time
+
+    parts = _link_inputs(out, src)
+    parts[0].update(stats=figures, seconds=round(time.perf_counter() - started, 3))
+    for p in parts:
+        shards.atomic_write_json(shards.done_path(out, p["part"]), p)
+    return parts
+
+
 def _table(plan, step, i, ctx, src) -> list[dict]:
     """The whole table in this process; writes the result back in parts of the run's shard size."""
     import time
@@ -200,11 +235,7 @@ def _table(plan, step, i, ctx, src) -> list[dict]:
     out = plan.step_dir(i)
     started = time.perf_counter()
     if not step.stage.changes_rows and (figures := step.stage.process_parts(src, ctx)) is not None:
-        parts = _link_inputs(out, src)
-        parts[0].update(stats=figures, seconds=round(time.perf_counter() - started, 3))
-        for p in parts:
-            shards.atomic_write_json(shards.done_path(out, p["part"]), p)
-        return parts
+        return _linked(out, src, figures, started)
     df = records.concat([records.conform(pl.read_parquet(f)) for f in src]) if src else records.empty()
     result = step.stage.process(df, ctx)
     kept = records.conform(result.kept)

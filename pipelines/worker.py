@@ -7,7 +7,9 @@ it last ran (`_live`), so a model the stage loads is loaded once per worker and 
 Every task is idempotent: a part whose done-marker exists is returned as it is, and outputs are written
 by atomic rename, so a retried or duplicated task leaves the same files. The contract is checked here,
 on each part: every input row comes out exactly once, kept or rejected; rows that were not in the
-input appear only for stages that create rows, and then with a lineage entry of the stage.
+input appear only for stages that create rows, and then with a lineage entry of the stage. A summary
+task (stages that only look at rows) writes no rows: its summary's tables go beside the step as
+Parquet and the rest is pickled (`write_summary`), for `combine` in the driver (`read_summary`).
 
 Kept light at import time (no Polars, no torch) because spawned workers import it before `init_worker`
 has set how many threads each library may use.
@@ -37,7 +39,7 @@ class Task:
     stage_cls: type       # the stage class (pickled by reference: module and name)
     config: Any           # the StageConfig itself: a dump would carry redacted secrets (base_url keys)
     ctx: Any              # StageContext
-    phase: str            # ingest | rows | keys | apply
+    phase: str            # ingest | rows | keys | decide | apply | summary
     part: int
     step_dir: str
     src: str | None = None  # the input part (rows, keys, apply)
@@ -82,13 +84,15 @@ def run_task(task: Task, stage: Any = None) -> dict[str, Any]:
         marker = shards.keyed_dir(step_dir, "keys", task.arg) / f"{task.part:05d}.json"
     elif task.phase == "decide":
         marker = Path(task.arg["verdicts"]) / f"{task.part:05d}.json"
+    elif task.phase == "summary":
+        marker = summary_dir(step_dir, task.part).with_suffix(".json")
     else:
         marker = shards.done_path(step_dir, task.part)
     if marker.exists():
         return json.loads(marker.read_text())
     started = time.perf_counter()
     st = None if task.phase == "ingest" else (stage or stage_for(task))
-    phase = {"keys": _keys, "decide": _decide}.get(task.phase, _split)
+    phase = {"keys": _keys, "decide": _decide, "summary": _summarize}.get(task.phase, _split)
     info = phase(task, st, step_dir)
     info.update(part=task.part, seconds=round(time.perf_counter() - started, 3), pid=os.getpid())
     shards.atomic_write_json(marker, info)
@@ -167,6 +171,70 @@ def read_verdicts(vdir: Path, part: int):
 
     files = sorted(vdir.glob("part-*.parquet"))
     return pl.scan_parquet(files).filter(pl.col("__part") == part).drop("__part").collect()
+
+
+def summary_dir(step_dir: Path, part: int) -> Path:
+    """Where a summary stage keeps one part's summary until `combine` has run."""
+    return Path(step_dir) / "summaries" / f"part-{part:05d}"
+
+
+def _summarize(task: Task, stage: Any, step_dir: Path) -> dict[str, Any]:
+    df = _read(task.src)
+    write_summary(stage.summarize(df, task.ctx), summary_dir(step_dir, task.part))
+    return {"rows_in": df.height}
+
+
+class _Spilled:
+    """Stands for a DataFrame of a summary, written beside it as Parquet."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+
+def write_summary(summary: dict[str, Any], folder: Path) -> None:
+    """A summary's DataFrames as Parquet files and the rest pickled, all in `folder` (the pickle last)."""
+    import pickle
+
+    import polars as pl
+
+    from dsforge.pipelines import shards
+
+    folder.mkdir(parents=True, exist_ok=True)
+    tables: list[Any] = []
+
+    def spill(x: Any) -> Any:
+        if isinstance(x, pl.DataFrame):
+            tables.append(x)
+            shards.atomic_write_parquet(x, folder / f"table-{len(tables) - 1:04d}.parquet")
+            return _Spilled(f"table-{len(tables) - 1:04d}.parquet")
+        if isinstance(x, dict):
+            return type(x)({k: spill(v) for k, v in x.items()})  # dict or Counter
+        if isinstance(x, list):
+            return [spill(v) for v in x]
+        return x
+
+    body = pickle.dumps(spill(summary), protocol=pickle.HIGHEST_PROTOCOL)
+    tmp = folder / f".summary.{os.getpid()}.tmp"
+    tmp.write_bytes(body)
+    os.replace(tmp, folder / "summary.pkl")
+
+
+def read_summary(folder: Path) -> dict[str, Any]:
+    """A summary written by `write_summary`, its tables as LazyFrames over the Parquet files."""
+    import pickle
+
+    import polars as pl
+
+    def load(x: Any) -> Any:
+        if isinstance(x, _Spilled):
+            return pl.scan_parquet(folder / x.name)
+        if isinstance(x, dict):
+            return type(x)({k: load(v) for k, v in x.items()})
+        if isinstance(x, list):
+            return [load(v) for v in x]
+        return x
+
+    return load(pickle.loads((folder / "summary.pkl").read_bytes()))
 
 
 def _split(task: Task, stage: Any, step_dir: Path) -> dict[str, Any]:

@@ -6,7 +6,8 @@ removed. The runner also stores the figures in the step's stats.json under `stag
 Prefect flow publishes as a markdown artifact (flows/artifacts.py).
 
 `inspect_path` is the command: any input the readers accept (JSONL, JSON, Parquet, CSV, a saved HF dataset,
-a folder of such files), a step folder (its kept parts) or a run directory (its last step).
+a folder of such files), a step folder (its kept parts) or a run directory (its last step). It streams:
+each chunk of the inputs is summarised as it is read, then the summaries are combined (stats.py).
 """
 
 from __future__ import annotations
@@ -14,18 +15,22 @@ from __future__ import annotations
 import json
 import logging
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from dsforge.pipelines import shards
+from dsforge.pipelines import records, shards
 from dsforge.pipelines.inspect import compare as compare_mod
 from dsforge.pipelines.inspect.report import render_html, summary_text
-from dsforge.pipelines.inspect.stats import InspectConfig, compute_stats
-from dsforge.pipelines.readers import DataError, InputSpec, read_inputs
+from dsforge.pipelines.inspect.stats import InspectConfig, TokenCounter, combine, compute_stats, summarize
+from dsforge.pipelines.readers import DataError, InputSpec
+from dsforge.pipelines.readers.chunks import finish_manifest, input_manifest, plan_inputs, read_chunk
+from dsforge.pipelines.readers.ids import apply_duplicate_ids, duplicate_id_rejects
 from dsforge.pipelines.run_info import run_of
 from dsforge.pipelines.stage import ConfigError, Stage, StageContext, StageResult
+from dsforge.pipelines.worker import read_summary, write_summary
 
 log = logging.getLogger("dsforge")
 DATA_SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet", ".csv")
@@ -55,21 +60,33 @@ def inspect_table(df: pl.DataFrame, cfg: InspectConfig | None = None, title: str
 
 
 class Inspect(Stage[InspectConfig]):
-    """Statistics and a self-contained HTML report of the rows passing by (rows are kept unchanged)."""
+    """Statistics and a self-contained HTML report of the rows passing by (rows are kept unchanged).
+
+    A summary stage: `summarize` runs per part in the workers, `combine` once in the driver over the
+    summaries (stats.py), so the table is never gathered into one process."""
 
     name = "inspect"
     changes_rows = False  # the runner links the input parts instead of rewriting them
     Config = InspectConfig
-    version = "1"
+    version = "2"
 
     @property
     def needs_run_info(self) -> bool:  # compare_with reads the earlier steps of the run (run_info.py)
         return bool(self.config.compare_with)
 
-    def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
+    def tokens(self) -> TokenCounter:
+        """The tokenizer, loaded once per stage instance (one per worker)."""
+        if getattr(self, "_tokens", None) is None:
+            self._tokens = TokenCounter(self.config.tokenizer)
+        return self._tokens
+
+    def summarize(self, df: pl.DataFrame, ctx: StageContext) -> dict[str, Any]:
+        return summarize(df, self.config, ctx.seed, self.tokens())
+
+    def combine(self, summaries: list[dict[str, Any]], ctx: StageContext) -> dict[str, Any]:
         cfg = self.config
         step = ctx.work_dir.name.split("-", 1)[-1]  # its own folder: NN-<step id>
-        stats = compute_stats(df, cfg, title=cfg.title or f"step {step}", seed=ctx.seed)
+        stats = combine(summaries, cfg, title=cfg.title or f"step {step}", counter=self.tokens())
         if cfg.compare_with:
             run = run_of(ctx)
             if run is None:
@@ -82,7 +99,10 @@ class Inspect(Stage[InspectConfig]):
         # In a run, stats.json is the runner's completion marker; the figures reach it as `stage_stats`.
         paths = write_outputs(stats, ctx.work_dir, stats_file=False)
         log.info("inspect: %s\n%s", paths["report"], summary_text(stats))
-        return StageResult(kept=df, rejected=None, stats=stats)
+        return stats
+
+    def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
+        return StageResult(kept=df, rejected=None, stats=self.combine([self.summarize(df, ctx)], ctx))
 
 
 # ---------------------------------------------------------------- the command
@@ -112,6 +132,45 @@ def expand_inputs(paths: list[str | Path]) -> list[Path]:
     return out
 
 
+def summarize_inputs(specs: list[InputSpec], cfg: InspectConfig, folder: Path
+                     ) -> tuple[list[dict[str, Any]], pl.DataFrame, list[dict[str, Any]]]:
+    """Read the inputs chunk by chunk (readers' chunks of ~50k rows) and summarise each chunk as it is read,
+    its summary's tables spilled to `folder`: only one chunk of rows is in memory at a time. An explicit id
+    that two chunks share makes the later row a reject, as when reading everything at once (readers/ids.py),
+    so those chunks are read and summarised again with the collision applied."""
+    counter = TokenCounter(cfg.tokenizer)
+    chunks = plan_inputs(specs, None)
+    keys, results = [], []
+
+    def summarize_chunk(n: int, res) -> dict[str, Any]:
+        write_summary(summarize(res.kept, cfg, 0, counter), folder / f"part-{n:05d}")
+        return read_summary(folder / f"part-{n:05d}")
+
+    summaries = []
+    for n, c in enumerate(chunks):
+        res = read_chunk(specs[c.input_index], c)
+        keys.append(res.id_keys)
+        summaries.append(summarize_chunk(n, res))
+        results.append((res.rejected, res.manifest[0]))
+    all_keys = pl.concat(keys) if keys else None
+    dups = duplicate_id_rejects(all_keys) if all_keys is not None and all_keys.height else None
+    if dups is not None and dups.height:
+        for n, c in enumerate(chunks):
+            if keys[n]["locator_id"].is_in(dups["locator_id"].implode()).any():
+                res = apply_duplicate_ids(read_chunk(specs[c.input_index], c), dups)
+                summaries[n] = summarize_chunk(n, res)
+                results[n] = (res.rejected, res.manifest[0])
+    rejected = records.concat([r for r, _ in results], rejected=True)
+    manifest = []
+    for i, spec in enumerate(specs):
+        mine = [c for c in chunks if c.input_index == i]
+        counts = [m for _, m in results if m["input_index"] == i]
+        manifest.append(finish_manifest(input_manifest(spec, None), mine, counts))
+    if not summaries:
+        summaries = [summarize(records.empty(), cfg, 0, counter)]
+    return summaries, rejected, manifest
+
+
 def review_labels(labels_file: Path) -> dict[str, Any]:
     """Agreement between the people who labelled rows in `dsforge review` (annotators.label_agreement)."""
     from dsforge.pipelines.inspect.annotators import label_agreement
@@ -131,10 +190,11 @@ def inspect_path(paths: list[str | Path], out_dir: str | Path | None = None, cfg
     cfg = cfg or InspectConfig()
     files = expand_inputs(paths)
     specs = [InputSpec(path=str(f), mapping=mapping) for f in files]
-    read = read_inputs(specs)
     first = Path(paths[0]).expanduser().resolve()
     title = cfg.title or (first.name if len(paths) == 1 else f"{first.name} and {len(paths) - 1} more")
-    stats = compute_stats(read.kept, cfg, title=title, input_rejects=read.rejected, inputs=read.manifest)
+    with tempfile.TemporaryDirectory(prefix="dsforge-inspect-") as tmp:
+        summaries, rejected, manifest = summarize_inputs(specs, cfg, Path(tmp))
+        stats = combine(summaries, cfg, title=title, input_rejects=rejected, inputs=manifest)
     if compare:
         stats["compare"] = compare_mod.compare_paths(compare, examples=max(cfg.examples, 1), after_stats=stats)
     labels_file = Path(labels) if labels else next(
