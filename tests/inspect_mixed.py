@@ -42,7 +42,7 @@ def mixed_table(external: Path, seed: int = 7) -> pl.DataFrame:
     for i, r in enumerate(t0):  # each item scored by two or three annotators
         for a in ("ann-a", "ann-b", "ann-c")[: 2 + i % 2]:
             out.append({"id": f"scored:{i}:{a}", "source": "t0-scored", "kind": "scored", "instruction": r["instruction"],
-                        "input": r["input"], "response": r["response"], "score": float((i * 7 + len(a) * (a == "ann-c")) % 5 + 1),
+                        "input": r["input"], "response": r["response"], "score": float((i * 7 + 2 * (a == "ann-c")) % 5 + 1),
                         "metadata": json.dumps({"annotator": a, "date": f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}"})})
     for i, r in enumerate(tools[:150]):
         out.append({"id": f"doc:{i}", "source": "docs", "kind": "document", "text": r["response"]})

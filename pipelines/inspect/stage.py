@@ -26,7 +26,7 @@ from dsforge.pipelines.inspect import compare as compare_mod
 from dsforge.pipelines.inspect.report import render_html, summary_text
 from dsforge.pipelines.inspect.stats import InspectConfig, TokenCounter, combine, compute_stats, summarize
 from dsforge.pipelines.readers import DataError, InputSpec
-from dsforge.pipelines.readers.chunks import finish_manifest, input_manifest, plan_inputs, read_chunk
+from dsforge.pipelines.readers.chunks import ROWS_PER_CHUNK, finish_manifest, input_manifest, plan_inputs, read_chunk
 from dsforge.pipelines.readers.ids import apply_duplicate_ids, duplicate_id_rejects
 from dsforge.pipelines.run_info import run_of
 from dsforge.pipelines.stage import ConfigError, Stage, StageContext, StageResult
@@ -132,14 +132,14 @@ def expand_inputs(paths: list[str | Path]) -> list[Path]:
     return out
 
 
-def summarize_inputs(specs: list[InputSpec], cfg: InspectConfig, folder: Path
+def summarize_inputs(specs: list[InputSpec], cfg: InspectConfig, folder: Path, rows_per_chunk: int = ROWS_PER_CHUNK
                      ) -> tuple[list[dict[str, Any]], pl.DataFrame, list[dict[str, Any]]]:
     """Read the inputs chunk by chunk (readers' chunks of ~50k rows) and summarise each chunk as it is read,
     its summary's tables spilled to `folder`: only one chunk of rows is in memory at a time. An explicit id
     that two chunks share makes the later row a reject, as when reading everything at once (readers/ids.py),
     so those chunks are read and summarised again with the collision applied."""
     counter = TokenCounter(cfg.tokenizer)
-    chunks = plan_inputs(specs, None)
+    chunks = plan_inputs(specs, None, rows_per_chunk)
     keys, results = [], []
 
     def summarize_chunk(n: int, res) -> dict[str, Any]:
