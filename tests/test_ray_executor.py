@@ -1,5 +1,6 @@
 """The Ray executor on a real two-node cluster on loopback: same output as the local executor, also when
-the second node's raylet is killed in the middle of a step (Ray retries its tasks on the head node)."""
+the second node's raylet is killed in the middle of a step (Ray retries its tasks on the head node).
+The chain ends with `inspect` (summary execution: parts summarised in Ray tasks, combined in the driver)."""
 
 from __future__ import annotations
 
@@ -87,7 +88,8 @@ def _recipe(src: Path):
                          "stages": [{"stage": "rules"}, {"stage": "exact-dedup", "fields": ["prompt", "response"]},
                                     {"stage": "minhash-dedup", "threshold": 0.7},
                                     {"stage": "quality-filter"},
-                                    {"stage": "length-filter", "field": "response", "min_chars": 1}]})
+                                    {"stage": "length-filter", "field": "response", "min_chars": 1},
+                                    {"stage": "inspect", "verb_sample": 20, "diversity_sample": 0}]})
 
 
 def _outputs(run_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -106,6 +108,10 @@ def test_ray_cluster_gives_the_local_output(cluster, tmp_path):
     assert a[0].equals(b[0]) and a[1].equals(b[1])
     assert a[1]["reason"].value_counts().height >= 3  # ingest, dedup and quality rejects all took part
     assert [s["rows_in"] for s in local["steps"]] == [s["rows_in"] for s in on_ray["steps"]]
+    figures = [{k: v for k, v in json.loads(next(Path(r["run_dir"]).glob("stages/*-inspect/stats.json")).read_text())
+                ["stage_stats"].items() if k not in ("timings", "generated", "seconds")} for r in (local, on_ray)]
+    assert figures[0] == figures[1] and figures[0]["counts"]["rows"] == a[0].height
+    assert on_ray["steps"][-1]["execution"] == "summary"
 
 
 def _raylet_of(port: int):
