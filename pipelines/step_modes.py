@@ -206,9 +206,9 @@ def _summary(plan, step, i, fp, ctx, src) -> list[dict]:
     out, stage = plan.step_dir(i), step.stage
     if stage.changes_rows:
         raise RuntimeError(f"stage {step.name!r} has summarize/combine but changes rows: summary stages only look")
+    started = time.perf_counter()
     _run_tasks(plan, step, [make_task(plan, i, fp, ctx, "summary", n, src=f) for n, f in enumerate(src)],
                shards.count_rows(src))
-    started = time.perf_counter()
     summaries = [read_summary(summary_dir(out, n)) for n in range(len(src))] or [stage.summarize(records.empty(), ctx)]
     figures = stage.combine(summaries, ctx)
     del summaries
