@@ -7,11 +7,11 @@ Layouts: `sft` (text / messages), `dpo`/`orpo` (prompt, chosen, rejected: TRL's 
 split), `reward` (pairs as dpo; scored rows as sft plus score), `completion` (prompt, completion), `kto`
 (pairs as dpo, scored rows as completion; save/publish turn them into prompt/completion/label rows).
 Output columns: rendered_text, messages, prompt_text, chosen_text, rejected_text, completion_text,
-prompt_messages, chosen_messages, rejected_messages,
-completion_messages, layout, n_tokens; with `loss_mask: true` also input_ids and assistant_masks (and the
-tokenizer's identity in the lineage, which publish copies into the dataset's metadata). The rendered strings
-never overwrite a record column: `text` (a document's body) and the raw chosen_response/rejected_response
-stay as they were; layouts.py gives trainers the names they read (`rendered_text` is published as `text`).
+prompt_messages, chosen_messages, rejected_messages, completion_messages, layout, n_tokens; with
+`loss_mask: true` also input_ids and assistant_masks (and the tokenizer's identity in the lineage, which
+publish copies into the dataset's metadata). The rendered strings never overwrite a record column: `text`
+(a document's body) and the raw chosen_response/rejected_response stay as they were; layouts.py gives
+trainers the names they read (`rendered_text` is published as `text`).
 
 Rendered strings are apply_chat_template's, except that a string ending with the eos token plus
 whitespace ends at the eos (`<|im_end|>`, not `<|im_end|>\n`): TRL appends eos to text that does not end
@@ -168,7 +168,7 @@ class ChatFormat(Stage[ChatFormatConfig]):
                 raise RowError("not_a_pair", f"the {cfg.layout} layout needs preference rows with chosen_response and "
                                f"rejected_response (row is {row.get('kind')!r})")
             prompt_msgs = msgs[:-1] if msgs and msgs[-1].get("role") == "assistant" else msgs
-            pair = {"chosen": row["chosen_response"], "rejected": row["rejected_response"]}  # -> chosen_*, rejected_*
+            pair = {"chosen": row["chosen_response"], "rejected": row["rejected_response"]}  # the chosen_*/rejected_* sides
             prompt_text = tmpl.render(prompt_msgs, add_generation_prompt=True, tools=tools, **kw)
             if cfg.max_tokens:
                 pair, cut = fit_replies(tmpl, prompt_msgs, prompt_text, pair, tools, kw, cfg.max_tokens, cfg.overflow)

@@ -16,9 +16,9 @@
 This is the one place record columns get trainer names: chat-format's `rendered_text` is published as
 `text`, a pair's chosen_response/rejected_response (or their rendered forms) as TRL's `chosen`/`rejected`.
 Message lists are preferred; `prefer: text` takes the rendered strings (`rendered_text`, `*_text`); a table
-chat-format never saw gives sft its raw `text` column. KTO
-rows come from pairs (one desirable and one undesirable row per pair) and from scored rows
-(`label = score >= kto_threshold`), so a kto export has more rows than the table it came from.
+chat-format never saw gives sft its raw `text` column. KTO rows come from pairs (one desirable and one
+undesirable row per pair) and from scored rows (`label = score >= kto_threshold`), so a kto export has more
+rows than the table it came from.
 
 Not here: writing files (dataset_writer.py), rendering (chat_format.py).
 """

@@ -2,12 +2,12 @@
 
 A row is one training example (or one document). Which columns are filled depends on its `kind`:
 
-    kind          filled columns                                    example source
-    document      text                                              web pages, books
-    instruction   instruction, input (optional), response             Alpaca, Dolly, Self-Instruct
-    conversation  messages (list of {role, content})                ShareGPT, UltraChat
+    kind          filled columns                                          example source
+    document      text                                                    web pages, books
+    instruction   instruction, input (optional), response                 Alpaca, Dolly, Self-Instruct
+    conversation  messages (list of {role, content})                      ShareGPT, UltraChat
     preference    instruction, input, chosen_response, rejected_response  DPO / ORPO pairs
-    scored        instruction, input, response, score               reward-model data, judged rows
+    scored        instruction, input, response, score                     reward-model data, judged rows
 
 A preference row's two answers are `chosen_response` (the preferred reply) and `rejected_response` (the
 dispreferred one): named like `response`, and not "rejected", which in dsforge means a row a stage dropped

@@ -6,11 +6,10 @@ Modes:
 - requirements: "does this example meet these requirements" — one yes/no per requirement; keep rows
   meeting at least `min_met` of them (default all).
 - pairwise: compares `chosen_response` and `rejected_response` (preference rows) twice, with the order
-  swapped, because
-  judges favour a position. A verdict counts only when both orders agree; the stage reports the
-  position-consistency rate and keeps `all`, only `consistent` rows, or rows where the judge consistently
-  `agree`s with the label. `judge_preferred` names the reply the judge picked: chosen_response,
-  rejected_response, tie or inconsistent.
+  swapped, because judges favour a position. A verdict counts only when both orders agree; the stage
+  reports the position-consistency rate and keeps `all`, only `consistent` rows, or rows where the judge
+  consistently `agree`s with the label. `judge_preferred` names the reply the judge picked:
+  chosen_response, rejected_response, tie or inconsistent.
 
 The judge is asked for JSON; parsing also accepts "Score: 4", "[[A]]", "Verdict: good" and similar.
 A reply nothing can be read from is rejected as `judge:unparsable` with the raw text in the detail and
