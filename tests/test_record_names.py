@@ -1,7 +1,8 @@
 """Record names (issue 17): chat-format writes `rendered_text` and never overwrites `text`; a preference row's
 answers are `chosen_response`/`rejected_response` ("rejected" means a dropped row), read from TRL-style
 `chosen`/`rejected` input fields and published under those names again; a step folder written before the
-rename (columns `chosen`/`rejected`) still reads, inspects and reviews.
+rename (columns `chosen`/`rejected`) still reads, inspects and reviews; translate copies the answers of a pair
+it translates only the prompt of.
 
 Rows are real shipped Alpaca rows (data/alpaca_libre_v1.jsonl); the template is the embedded SmolLM2's own.
 """
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from synth_fakes import ScriptedBackend
 
 from dsforge.pipelines import records, shards
 from dsforge.pipelines.chat_format import ChatFormat
@@ -23,6 +25,7 @@ from dsforge.pipelines.recipe import build_recipe
 from dsforge.pipelines.review.run_data import Query, RunData
 from dsforge.pipelines.runner import ExecutorSpec, run_recipe
 from dsforge.pipelines.stage import StageContext
+from dsforge.synth.translate import Translate
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +125,20 @@ def test_a_step_written_before_the_rename_still_reads_inspects_and_reviews(tmp_p
     row = data.row(step.name, new["id"][0])
     assert row["row"]["rejected_response"] == new["rejected_response"][0] and "rejected" not in row["row"]
     assert row["changes"] == []  # the same row as in the step before: nothing changed, whatever the names
+
+
+def test_a_pair_translated_on_its_prompt_keeps_both_answers(tmp_path):
+    fr = {"How do I boil an egg?": "Comment faire cuire un œuf ?"}
+    back = {v: k for k, v in fr.items()}
+
+    def script(prompt, conv, i):
+        text = prompt.split("\n\n", 1)[1]
+        return fr[text] if prompt.startswith("Translate the following text from English") else back[text]
+
+    df = records.from_rows([{"id": "p", "source": "t", "kind": "preference", "instruction": "How do I boil an egg?",
+                             "chosen_response": "Nine minutes in boiling water.", "rejected_response": "Fry it."}])
+    ctx = StageContext(work_dir=tmp_path, base_dir=tmp_path, seed=0, extras={"backend": ScriptedBackend(script)})
+    res = Translate({"languages": ["French"], "fields": ["instruction"]}).process(df, ctx)
+    new = res.kept.filter(pl.col("id") == "p:french").row(0, named=True)
+    assert new["instruction"] == "Comment faire cuire un œuf ?" and new["kind"] == "preference"
+    assert (new["chosen_response"], new["rejected_response"]) == ("Nine minutes in boiling water.", "Fry it.")

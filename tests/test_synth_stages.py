@@ -355,23 +355,6 @@ def test_translate_length_ratio_catches_rambling_translations(tmp_path):
     assert rej["reason"].to_list() == ["translate:length_ratio"] and kept.height == 1
 
 
-def test_translate_copies_the_columns_it_does_not_translate(tmp_path):
-    fr = {"How do I boil an egg?": "Comment faire cuire un œuf ?"}
-    back = {v: k for k, v in fr.items()}
-
-    def script(prompt, conv, i):
-        text = prompt.split("\n\n", 1)[1]
-        return fr[text] if prompt.startswith("Translate the following text from English") else back[text]
-
-    df = records.from_rows([{"id": "p", "source": "t", "kind": "preference", "instruction": "How do I boil an egg?",
-                             "chosen_response": "Nine minutes in boiling water.", "rejected_response": "Fry it."}])
-    kept, rej, _ = run("translate", df, ctx_with(tmp_path, ScriptedBackend(script)), languages=["French"],
-                       fields=["instruction"])
-    new = kept.filter(pl.col("id") == "p:french").row(0, named=True)
-    assert rej.height == 0 and new["instruction"] == "Comment faire cuire un œuf ?" and new["kind"] == "preference"
-    assert (new["chosen_response"], new["rejected_response"]) == ("Nine minutes in boiling water.", "Fry it.")
-
-
 # ---------------------------------------------------------------- dialogue
 
 
