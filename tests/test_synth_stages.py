@@ -495,7 +495,7 @@ def test_preference_pairs_keep_only_order_consistent_verdicts(tmp_path):
 
     df = instruction_rows(*[(q, "") for q in answers])
     kept, rej, stats = run("preference-pairs", df, ctx_with(tmp_path, ScriptedBackend(script)), responses=2)
-    assert kept.to_dicts()[0] | {} and kept["chosen"].to_list() == ["4"] and kept["rejected"].to_list() == ["5"]
+    assert kept.to_dicts()[0] | {} and kept["chosen_response"].to_list() == ["4"] and kept["rejected_response"].to_list() == ["5"]
     assert kept["kind"].to_list() == ["preference"]
     assert sorted(rej["reason"]) == ["preference-pairs:identical_responses", "preference-pairs:inconsistent"]
     assert stats["agreed"] == 1 and stats["inconsistent"] == 1

@@ -79,8 +79,8 @@ LENGTH_FIELDS: dict[str, tuple[str, str]] = {
     # name -> (label, which rows)
     "instruction": ("instruction", "rows with an instruction"),
     "input": ("input", "rows with a non-empty input"),
-    "response": ("response", "response / chosen reply / assistant turns"),
-    "rejected": ("rejected reply", "preference rows"),
+    "response": ("response", "response / chosen_response / assistant turns"),
+    "rejected_response": ("rejected_response", "preference rows"),
     "user_turns": ("user turns", "conversation rows: all user messages"),
     "conversation": ("whole conversation", "prompt + answer (document text for documents; both answers for preference rows)"),
 }
@@ -95,7 +95,7 @@ def row_view(df: pl.DataFrame) -> pl.DataFrame:
         pl.when(~is_conv).then(pl.col("instruction")).alias("instruction"),
         pl.when(pl.col("input").str.strip_chars().str.len_chars() > 0).then(pl.col("input")).alias("input"),
         pl.when(pl.col("kind") != "document").then(fields.ANSWER.expr()).alias("response"),
-        pl.when(pl.col("kind") == "preference").then(pl.col("rejected")).alias("rejected"),
+        pl.when(pl.col("kind") == "preference").then(pl.col("rejected_response")).alias("rejected_response"),
         pl.when(is_conv).then(fields.PROMPT.expr()).alias("user_turns"),
         fields.CONVERSATION.expr().fill_null("").alias("conversation"),
         pl.when(pl.col("kind") == "document").then(pl.col("text")).alias("doc_text"),
@@ -136,8 +136,8 @@ def counts_section(df: pl.DataFrame, view: pl.DataFrame, examples: int, dup_key:
         "instruction": ("instruction", "preference", "scored"),
         "input": ("instruction", "preference", "scored"),
         "response": ("instruction", "scored"),
-        "chosen": ("preference",),
-        "rejected": ("preference",),
+        "chosen_response": ("preference",),
+        "rejected_response": ("preference",),
         "score": ("scored",),
         "text": ("document",),
         "messages": ("conversation",),
@@ -196,7 +196,7 @@ def lengths_section(view: pl.DataFrame, counter: TokenCounter, top_n: int) -> tu
     per_row: dict[str, np.ndarray] = {}
     present: dict[str, np.ndarray] = {}
     ids_counter = np.zeros(counter.vocab_size() or 1, dtype=np.int64) if counter.tok is not None else None
-    for f in ("instruction", "input", "response", "rejected", "user_turns", "doc_text"):
+    for f in ("instruction", "input", "response", "rejected_response", "user_turns", "doc_text"):
         col = view[f]
         mask = col.is_not_null().to_numpy()
         present[f] = mask
