@@ -94,7 +94,7 @@ def token_stats(df: pl.DataFrame) -> dict[str, Any]:
         s = df["n_tokens"].drop_nulls().cast(pl.Float64)
         unit = "tokens"
     else:
-        col = next((c for c in ("text", "prompt_text", "response", "instruction") if c in df.columns
+        col = next((c for c in ("rendered_text", "text", "prompt_text", "response", "instruction") if c in df.columns
                     and df[c].null_count() < df.height), None)
         if col is None:
             return {}

@@ -6,10 +6,12 @@ tokenizer folder; chat_template.py says how each is found and rendered.
 Layouts: `sft` (text / messages), `dpo`/`orpo` (prompt, chosen, rejected: TRL's prompt + continuation
 split), `reward` (pairs as dpo; scored rows as sft plus score), `completion` (prompt, completion), `kto`
 (pairs as dpo, scored rows as completion; save/publish turn them into prompt/completion/label rows).
-Output columns (never overwriting the raw chosen/rejected): text, messages, prompt_text, chosen_text,
-rejected_text, completion_text, prompt_messages, chosen_messages, rejected_messages,
-completion_messages, layout, n_tokens; with `loss_mask: true` also input_ids and assistant_masks (and the
-tokenizer's identity in the lineage, which publish copies into the dataset's metadata).
+Output columns: rendered_text, messages, prompt_text, chosen_text, rejected_text, completion_text,
+prompt_messages, chosen_messages, rejected_messages, completion_messages, layout, n_tokens; with
+`loss_mask: true` also input_ids and assistant_masks (and the tokenizer's identity in the lineage, which
+publish copies into the dataset's metadata). The rendered strings never overwrite a record column: `text`
+(a document's body) and the raw chosen_response/rejected_response stay as they were; layouts.py gives
+trainers the names they read (`rendered_text` is published as `text`).
 
 Rendered strings are apply_chat_template's, except that a string ending with the eos token plus
 whitespace ends at the eos (`<|im_end|>`, not `<|im_end|>\n`): TRL appends eos to text that does not end
@@ -82,8 +84,8 @@ class ChatFormat(Stage[ChatFormatConfig]):
             if cfg.max_tokens or cfg.loss_mask:
                 self._template.tokenizer  # fail early (ConfigError) when no tokenizer is known
         tmpl = self._template
-        cols = [c for c in ("id", "kind", "instruction", "input", "response", "messages", "chosen", "rejected",
-                            "messages_json", "tools") if c in df.columns]
+        cols = [c for c in ("id", "kind", "instruction", "input", "response", "messages", "chosen_response",
+                            "rejected_response", "messages_json", "tools") if c in df.columns]
         outs: list[dict[str, Any] | None] = []
         errors: list[tuple[str, str]] = []
         methods: dict[str, int] = {}
@@ -161,11 +163,12 @@ class ChatFormat(Stage[ChatFormatConfig]):
         msgs = self._conversation(row)
         out: dict[str, Any] = {"layout": cfg.layout}
         if layout == "dpo":
-            if row.get("kind") != "preference" or row.get("chosen") is None or row.get("rejected") is None:
-                raise RowError("not_a_pair", f"the {cfg.layout} layout needs preference rows with chosen and rejected "
-                               f"(row is {row.get('kind')!r})")
+            if row.get("kind") != "preference" or row.get("chosen_response") is None \
+                    or row.get("rejected_response") is None:
+                raise RowError("not_a_pair", f"the {cfg.layout} layout needs preference rows with chosen_response and "
+                               f"rejected_response (row is {row.get('kind')!r})")
             prompt_msgs = msgs[:-1] if msgs and msgs[-1].get("role") == "assistant" else msgs
-            pair = {"chosen": row["chosen"], "rejected": row["rejected"]}
+            pair = {"chosen": row["chosen_response"], "rejected": row["rejected_response"]}  # the chosen_*/rejected_* sides
             prompt_text = tmpl.render(prompt_msgs, add_generation_prompt=True, tools=tools, **kw)
             if cfg.max_tokens:
                 pair, cut = fit_replies(tmpl, prompt_msgs, prompt_text, pair, tools, kw, cfg.max_tokens, cfg.overflow)
@@ -193,7 +196,7 @@ class ChatFormat(Stage[ChatFormatConfig]):
             out["_truncated"] = cut
         if not (cfg.add_generation_prompt and layout == "sft"):
             text = end_at_eos(text, eos)
-        out.update(text=text, messages=[{"role": m["role"], "content": m.get("content") or ""} for m in msgs])
+        out.update(rendered_text=text, messages=[{"role": m["role"], "content": m.get("content") or ""} for m in msgs])
         if msgs and msgs[0].get("role") == "system" and (msgs[0].get("content") or "").strip() not in text:
             out["_issues"] = ["system_prompt_dropped"]  # e.g. Mistral keeps it only when the last turn is the user's
         if layout == "completion":
@@ -222,8 +225,8 @@ class ChatFormat(Stage[ChatFormatConfig]):
         want_msgs = cfg.output in ("messages", "both")
         cols = [col("layout", pl.String)]
         present = set().union(*(o.keys() for o in good))
-        if "text" in present and want_text:
-            cols.append(col("text", pl.String))
+        if "rendered_text" in present and want_text:
+            cols.append(col("rendered_text", pl.String))
         if "messages" in present and want_msgs:
             cols.append(col("messages", MSG_LIST))
         for side in ("prompt", "chosen", "rejected", "completion"):

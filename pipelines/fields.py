@@ -14,7 +14,7 @@ The logical fields, per kind of row (turns and parts are joined with a blank lin
     document      null                          null              text
     instruction   instruction (+ input)         response          prompt + response
     scored        instruction (+ input)         response          prompt + response
-    preference    instruction (+ input)         chosen            prompt + chosen + rejected
+    preference    instruction (+ input)         chosen_response   prompt + chosen_response + rejected_response
     conversation  every user turn               every assistant   every turn, in order (system too)
 
 `input` is added only when it is not empty. Nulls: a part that is null is left out; a field with no part
@@ -48,7 +48,7 @@ from dsforge.pipelines.stage import ConfigError
 
 SEP = "\n\n"
 LOGICAL = ("prompt", "answer", "conversation")
-TEXT_COLUMNS = ("text", "instruction", "input", "response", "chosen", "rejected")
+TEXT_COLUMNS = ("text", "instruction", "input", "response", "chosen_response", "rejected_response")
 META = "metadata."
 _META_KEY = re.compile(r"[^.'\"\[\]\\\s]+(\.[^.'\"\[\]\\\s]+)*")
 _HELP = ("a field is prompt, answer or conversation (the same meaning for every kind of row), a column "
@@ -131,6 +131,8 @@ def ref(spec: str, text_only: bool = True) -> FieldRef:
     hint = f"did you mean {close[0]!r}? " if close else ""
     if text_only and spec in records.SCHEMA:
         hint = f"{spec!r} is not a text column; "
+    if spec in records.LEGACY_COLUMNS:
+        hint = f"a preference row's {spec} reply is the column {records.LEGACY_COLUMNS[spec]!r}; "
     raise FieldError(f"unknown field {spec!r}: {hint}{_HELP}")
 
 
@@ -205,7 +207,7 @@ def _prompt_expr(sep: str) -> pl.Expr:
 def _answer_expr(sep: str) -> pl.Expr:
     kind = pl.col("kind")
     return (pl.when(kind == "conversation").then(_turns(sep, "assistant"))
-            .when(kind == "preference").then(pl.col("chosen"))
+            .when(kind == "preference").then(pl.col("chosen_response"))
             .when(kind == "document").then(pl.lit(None, pl.String))
             .otherwise(pl.col("response")))
 
@@ -214,7 +216,8 @@ def _conversation_expr(sep: str) -> pl.Expr:
     kind = pl.col("kind")
     return (pl.when(kind == "document").then(pl.col("text"))
             .when(kind == "conversation").then(_turns(sep, None))
-            .when(kind == "preference").then(_joined([_prompt_expr(sep), pl.col("chosen"), pl.col("rejected")], sep))
+            .when(kind == "preference").then(_joined([_prompt_expr(sep), pl.col("chosen_response"),
+                                                                     pl.col("rejected_response")], sep))
             .otherwise(_joined([_prompt_expr(sep), pl.col("response")], sep)))
 
 
@@ -250,7 +253,7 @@ def _answer_get(row: dict[str, Any], sep: str) -> str | None:
     if kind == "conversation":
         return _row_turns(row, sep, "assistant")
     if kind == "preference":
-        return row.get("chosen")
+        return row.get("chosen_response")
     return None if kind == "document" else row.get("response")
 
 
@@ -261,7 +264,7 @@ def _conversation_get(row: dict[str, Any], sep: str) -> str | None:
     if kind == "conversation":
         return _row_turns(row, sep, None)
     if kind == "preference":
-        return _join([_prompt_get(row, sep), row.get("chosen"), row.get("rejected")], sep)
+        return _join([_prompt_get(row, sep), row.get("chosen_response"), row.get("rejected_response")], sep)
     return _join([_prompt_get(row, sep), row.get("response")], sep)
 
 

@@ -13,9 +13,12 @@
     reward-strings  system, input, chosen, rejected (plain strings:     axolotl bradley_terry.chat_template
                 the system turn, the last user turn, the two replies)   (written beside a reward export)
 
-Message lists are preferred; `prefer: text` takes the rendered strings (chat-format's `*_text`). KTO
-rows come from pairs (one desirable and one undesirable row per pair) and from scored rows
-(`label = score >= kto_threshold`), so a kto export has more rows than the table it came from.
+This is the one place record columns get trainer names: chat-format's `rendered_text` is published as
+`text`, a pair's chosen_response/rejected_response (or their rendered forms) as TRL's `chosen`/`rejected`.
+Message lists are preferred; `prefer: text` takes the rendered strings (`rendered_text`, `*_text`); a table
+chat-format never saw gives sft its raw `text` column. KTO rows come from pairs (one desirable and one
+undesirable row per pair) and from scored rows (`label = score >= kto_threshold`), so a kto export has more
+rows than the table it came from.
 
 Not here: writing files (dataset_writer.py), rendering (chat_format.py).
 """
@@ -31,10 +34,10 @@ from dsforge.pipelines.stage import ConfigError
 LAYOUTS = ("sft", "dpo", "orpo", "reward", "completion", "kto", "records", "reward-strings")
 # layout -> slots; each slot lists (output name, source column) choices, message lists first
 SLOTS: dict[str, list[list[tuple[str, str]]]] = {
-    "sft": [[("messages", "messages"), ("text", "text")]],
+    "sft": [[("messages", "messages"), ("text", "rendered_text"), ("text", "text")]],
     "dpo": [[("prompt", "prompt_messages"), ("prompt", "prompt_text")],
-            [("chosen", "chosen_messages"), ("chosen", "chosen_text"), ("chosen", "chosen")],
-            [("rejected", "rejected_messages"), ("rejected", "rejected_text"), ("rejected", "rejected")]],
+            [("chosen", "chosen_messages"), ("chosen", "chosen_text"), ("chosen", "chosen_response")],
+            [("rejected", "rejected_messages"), ("rejected", "rejected_text"), ("rejected", "rejected_response")]],
     "completion": [[("prompt", "prompt_messages"), ("prompt", "prompt_text")],
                    [("completion", "completion_messages"), ("completion", "completion_text")]],
 }
@@ -105,9 +108,9 @@ def plan_export(columns_with_data: set[str], all_columns: list[str], layout: str
             if f"{side}_messages" in used:
                 exprs.append(pl.col(f"{side}_messages").list.last().alias(f"{side}_turn"))
     if layout == "reward" and has("score"):
-        col = "messages" if prefer == "messages" and has("messages") else "text"
+        col = "messages" if prefer == "messages" and has("messages") else "rendered_text"
         if has(col):
-            exprs.append(pl.col(col))
+            exprs.append(pl.col(col).alias("text" if col == "rendered_text" else col))
             used.add(col)
     names = {e.meta.output_name() for e in exprs}
     exprs += [pl.col(c) for c in (*keep, *EXTRA) if has(c) and c not in used and c not in names]

@@ -2,12 +2,18 @@
 
 A row is one training example (or one document). Which columns are filled depends on its `kind`:
 
-    kind          filled columns                         example source
-    document      text                                   web pages, books
-    instruction   instruction, input (optional), response  Alpaca, Dolly, Self-Instruct
-    conversation  messages (list of {role, content})     ShareGPT, UltraChat
-    preference    instruction, input, chosen, rejected   DPO / ORPO pairs
-    scored        instruction, input, response, score    reward-model data, judged rows
+    kind          filled columns                                          example source
+    document      text                                                    web pages, books
+    instruction   instruction, input (optional), response                 Alpaca, Dolly, Self-Instruct
+    conversation  messages (list of {role, content})                      ShareGPT, UltraChat
+    preference    instruction, input, chosen_response, rejected_response  DPO / ORPO pairs
+    scored        instruction, input, response, score                     reward-model data, judged rows
+
+A preference row's two answers are `chosen_response` (the preferred reply) and `rejected_response` (the
+dispreferred one): named like `response`, and not "rejected", which in dsforge means a row a stage dropped
+(the rejects tables below). Trainers still get TRL's `chosen`/`rejected`: layouts.py renames at publish.
+Tables written before that rename (a run's old step folders, records-format Parquet) hold `chosen` and
+`rejected` columns; `conform` renames them (LEGACY_COLUMNS), so old runs can still be inspected and reviewed.
 
 Every row also has a stable `id`, a `source` name, free `metadata` (a JSON object stored as a string so
 that any keys fit one schema) and `lineage`: a list of {stage, info} entries that stages append to when
@@ -42,8 +48,8 @@ SCHEMA: dict[str, pl.DataType] = {
     "input": pl.String,
     "response": pl.String,
     "messages": pl.List(MESSAGE),
-    "chosen": pl.String,
-    "rejected": pl.String,
+    "chosen_response": pl.String,
+    "rejected_response": pl.String,
     "score": pl.Float64,
     "metadata": pl.String,
     "lineage": pl.List(LINEAGE_ENTRY),
@@ -51,6 +57,8 @@ SCHEMA: dict[str, pl.DataType] = {
 CORE_COLUMNS = tuple(SCHEMA)
 REJECT_COLUMNS = ("stage", "reason", "detail")
 REJECT_SCHEMA: dict[str, pl.DataType] = {**SCHEMA, **{c: pl.String for c in REJECT_COLUMNS}}
+# old name -> record column, for tables written before the preference answers were renamed
+LEGACY_COLUMNS = {"chosen": "chosen_response", "rejected": "rejected_response"}
 
 
 class RecordError(ValueError):
@@ -85,7 +93,12 @@ def from_rows(rows: Iterable[dict[str, Any]]) -> pl.DataFrame:
 
 
 def conform(df: pl.DataFrame) -> pl.DataFrame:
-    """Add missing core columns as nulls and cast them to the record types; keep extra columns after them."""
+    """Add missing core columns as nulls and cast them to the record types; keep extra columns after them.
+
+    An old table's `chosen`/`rejected` become chosen_response/rejected_response (legacy_renames)."""
+    legacy = legacy_renames(df.columns)
+    if legacy:
+        df = df.rename(legacy)
     missing = [pl.lit(None, dtype=t).alias(c) for c, t in SCHEMA.items() if c not in df.columns]
     if missing:
         df = df.with_columns(missing)
@@ -95,6 +108,18 @@ def conform(df: pl.DataFrame) -> pl.DataFrame:
         raise RecordError(f"cannot cast to the record format: {e}") from e
     extra = [c for c in df.columns if c not in SCHEMA]
     return df.select(*CORE_COLUMNS, *extra)
+
+
+def legacy_renames(columns: Iterable[str]) -> dict[str, str]:
+    """{old: new} for the columns of a table written before the preference answers were renamed (only where
+    the new column is absent, so a table holding both is left as it is)."""
+    columns = set(columns)
+    return {old: new for old, new in LEGACY_COLUMNS.items() if old in columns and new not in columns}
+
+
+def has_core_columns(columns: Iterable[str]) -> bool:
+    """Whether a table with these columns is in the record format (the old chosen/rejected names count)."""
+    return set(CORE_COLUMNS) <= {LEGACY_COLUMNS.get(c, c) for c in columns}
 
 
 def validate(df: pl.DataFrame, where: str = "table") -> None:
@@ -138,7 +163,7 @@ def append_lineage(df: pl.DataFrame, stage: str, info: dict[str, Any] | pl.Expr)
 
 
 # Columns holding text a stage may rewrite in place (cleaning, redaction), as a type for stage configs.
-TextColumn = Literal["instruction", "input", "response", "text", "chosen", "rejected", "messages"]
+TextColumn = Literal["instruction", "input", "response", "text", "chosen_response", "rejected_response", "messages"]
 TEXT_COLUMNS: tuple[str, ...] = TextColumn.__args__
 
 
@@ -146,13 +171,13 @@ def to_messages(row: dict[str, Any], system: str | None = None) -> list[dict[str
     """The conversation a chat template renders for one row (a dict from `df.iter_rows(named=True)`).
 
     instruction/scored rows become [user: instruction + input, assistant: response]; preference rows
-    give the prompt plus the chosen reply; documents have no conversation and raise RecordError."""
+    give the prompt plus chosen_response; documents have no conversation and raise RecordError."""
     kind = row.get("kind")
     if kind == "conversation":
         msgs = [{"role": m["role"], "content": m["content"]} for m in row["messages"] or []]
     elif kind in ("instruction", "scored", "preference"):
         user = row["instruction"] if not row.get("input") else f"{row['instruction']}\n\n{row['input']}"
-        answer = row["chosen"] if kind == "preference" else row["response"]
+        answer = row["chosen_response"] if kind == "preference" else row["response"]
         msgs = [{"role": "user", "content": user}]
         if answer is not None:
             msgs.append({"role": "assistant", "content": answer})

@@ -67,9 +67,9 @@ def atomic_write_json(path: Path, obj: Any) -> None:
 
 
 def read_table(step_dir: Path, which: str = KEPT) -> pl.DataFrame:
-    """All parts of a step as one table (extra columns may differ between parts)."""
+    """All parts of a step as one table (extra columns may differ between parts; old column names renamed)."""
     files = parts(step_dir, which)
-    return records.concat([pl.read_parquet(f) for f in files], rejected=which == REJECTED)
+    return records.concat([records.conform(pl.read_parquet(f)) for f in files], rejected=which == REJECTED)
 
 
 def count_rows(files: list[Path]) -> int:

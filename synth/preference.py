@@ -1,15 +1,16 @@
 """preference-pairs: several responses per prompt, a pairwise AI judge asked twice with the order swapped, and
-a (prompt, chosen, rejected) row only when both verdicts agree (NVIDIA Nemotron-4 practice).
+a (prompt, chosen_response, rejected_response) row only when both verdicts agree (NVIDIA Nemotron-4 practice).
 
 AI judges prefer whichever answer comes first (position bias) often enough that a single verdict is noise.
 Asking twice, A/B then B/A, and keeping the pair only when the same response wins both times removes most of
 that noise. Responses come from `model` with `responses` completions per prompt (use temperature > 0 so they
 differ); the judge is `judge` (default: the same model) with its own sampling (default greedy).
 
-Kept rows are kind `preference` with instruction/input from the prompt row, `chosen`, `rejected`, and lineage
-holding both raw verdicts. Rejected: `identical_responses`, `unparsed_verdict`, `tie`, `inconsistent`
-(position bias: A won both times), each with the judge's raw text. Not here: reward-model scoring of single
-responses (validators/) or a prompt's existing response as a candidate (use `include_existing`).
+Kept rows are kind `preference` with instruction/input from the prompt row, `chosen_response`,
+`rejected_response`, and lineage holding both raw verdicts. Rejected: `identical_responses`,
+`unparsed_verdict`, `tie`, `inconsistent` (position bias: A won both times), each with the judge's raw text.
+Not here: reward-model scoring of single responses (validators/) or a prompt's existing response as a
+candidate (use `include_existing`).
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ class PreferencePairsConfig(LLMConfig):
 
 
 class PreferencePairs(LLMStage[PreferencePairsConfig]):
-    """Generate responses, judge pairs in both orders, keep (prompt, chosen, rejected) when verdicts agree."""
+    """Generate responses, judge pairs in both orders, keep (prompt, chosen_response, rejected_response) when
+    the verdicts agree."""
 
     name = "preference-pairs"
     creates_rows = True
@@ -92,7 +94,7 @@ class PreferencePairs(LLMStage[PreferencePairsConfig]):
         kept = []
         counts = {"pairs_judged": len(jobs), "agreed": 0, "inconsistent": 0, "tie": 0, "unparsed": 0}
         for (r, base, k, a, b), v in zip(jobs, verdicts):
-            row = {**base, "id": f"{base['id']}{k}", "chosen": a, "rejected": b}
+            row = {**base, "id": f"{base['id']}{k}", "chosen_response": a, "rejected_response": b}
             where = f"{r['id']} pair {k}"
             if v.winner is None:
                 reason = "unparsed_verdict" if v.problem[0] == "unparsable" else v.problem[0]
@@ -115,7 +117,7 @@ class PreferencePairs(LLMStage[PreferencePairsConfig]):
                                                        "winner": v.winner}},
                                     parent_lineage=r.get("lineage"), metadata={**row_meta(r), "prompt_row": r["id"]},
                                     instruction=r.get("instruction") or prompt_of(r), input=r.get("input") or "",
-                                    chosen=chosen, rejected=rej))
+                                    chosen_response=chosen, rejected_response=rej))
         stats = {"prompts": len(rows), **counts, **self.take_usage()}
         return self.account_sources(df, StageResult(kept=rows_frame(kept), rejected=rejects_frame(rejected),
                                                     stats=stats))

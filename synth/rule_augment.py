@@ -1,12 +1,12 @@
 """rule-augment: rule-based augmentation without a model: template filling with Faker values and
 counterfactual gender/name swaps (the book's Table 8-2).
 
-Fill: any `{{ provider }}` in a row's text (instruction, input, response, text, chosen, rejected, message
-contents) is a Faker provider (`name`, `city`, `company`, `date`, `email`, ...); each such template row
-becomes `copies` rows with values drawn by a Faker seeded from the run's seed. The same placeholder gets the
-same value everywhere in one copy, so an answer can mention the name the question used; `{{ name#2 }}` is
-a second, independent name. Template rows themselves are rejected as `template_consumed` (they are not
-training data), rows naming an unknown provider as `unknown_placeholder`.
+Fill: any `{{ provider }}` in a row's text (instruction, input, response, text, chosen_response,
+rejected_response, message contents) is a Faker provider (`name`, `city`, `company`, `date`, `email`, ...);
+each such template row becomes `copies` rows with values drawn by a Faker seeded from the run's seed. The same
+placeholder gets the same value everywhere in one copy, so an answer can mention the name the question used;
+`{{ name#2 }}` is a second, independent name. Template rows themselves are rejected as `template_consumed`
+(they are not training data), rows naming an unknown provider as `unknown_placeholder`.
 
 Swap: every row also gets a counterfactual twin with gendered words and first names swapped both ways,
 from YAML pair lists (`data:swaps/gender.yaml`, `data:swaps/names.yaml`; add your own files). Whole words
@@ -31,7 +31,7 @@ from dsforge.pipelines import records
 from dsforge.pipelines.generated import input_rows, new_row, reject_row, rejects_frame, row_meta, rows_frame
 from dsforge.pipelines.stage import ConfigError, Stage, StageConfig, StageContext, StageResult
 
-TEXT_FIELDS = ("instruction", "input", "response", "text", "chosen", "rejected")
+TEXT_FIELDS = ("instruction", "input", "response", "text", "chosen_response", "rejected_response")
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)(?:#(\w+))?\s*\}\}")
 # Words after which "her" is an object pronoun ("told her the truth", "with her.").
 _FUNCTION_WORDS = set("a an the and or but to in on at for with from of by as than that this these those "

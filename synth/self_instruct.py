@@ -55,7 +55,8 @@ class SelfInstructConfig(LLMConfig):
     max_words: int = Field(150, ge=1)
     blacklist: list[str] = Field(default_factory=lambda: list(BLACKLIST))
     respond: Literal["inline", "separate"] = Field(
-        "inline", description="inline: take the Output the model wrote; separate: answer each kept instruction")
+        "separate", description="separate: answer each kept instruction in a second call (SmolLM2-135M writes "
+        "the task and stops, so inline Outputs are mostly empty); inline: take the Output the model wrote")
     keep_seeds: bool = Field(True, description="pass the seed rows through to the output")
     template: str = Field("self_instruct_short_v1", description="self_instruct_v1: Alpaca's full prompt")
     respond_template: str = "respond_v1"
@@ -127,6 +128,8 @@ class SelfInstruct(LLMStage[SelfInstructConfig]):
                             break
                     if len(kept) >= cfg.num_instructions:
                         break
+                if len(kept) >= cfg.num_instructions:
+                    break
             sent += batch
         if cfg.respond == "separate" and kept:
             kept = answer_instructions(self, ctx, kept, rejected, cfg.respond_template)

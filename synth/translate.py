@@ -27,10 +27,14 @@ from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Unusable, user
 from dsforge.pipelines.stage import StageContext, StageResult
 
 
+# the string columns a row may be translated in (messages are not)
+StringColumn = Literal["instruction", "input", "response", "text", "chosen_response", "rejected_response"]
+
+
 class TranslateConfig(LLMConfig):
     languages: list[str] = Field(description="target languages by name, e.g. [French, Spanish]")
     source_language: str = "English"
-    fields: list[Literal["instruction", "input", "response", "text", "chosen", "rejected"]] = Field(
+    fields: list[StringColumn] = Field(
         default_factory=lambda: ["instruction", "input", "response"],
         description="text columns to translate (empty ones are skipped)")
     min_similarity: float = Field(0.8, ge=-1, le=1, description="cosine(original, back-translation) must reach this")
@@ -91,7 +95,7 @@ class Translate(LLMStage[TranslateConfig]):
         kept, rejected = [], []
         for (rid, lang), idxs in groups.items():
             r = by_id[rid]
-            new = {f: r.get(f) for f in ("instruction", "input", "response", "text")}
+            new = {f: r.get(f) for f in StringColumn.__args__}  # the columns not translated are copied
             checks, problem = {}, None
             for i in idxs:
                 f = jobs[i][2]

@@ -37,8 +37,8 @@ def mixed_table(external: Path, seed: int = 7) -> pl.DataFrame:
             {"role": "user", "content": b["instruction"]}, {"role": "assistant", "content": b["response"] if i % 20 else ""}]})
     for i, r in enumerate(code):  # preference pairs: the row's answer against another row's
         out.append({"id": f"pref:{i}", "source": "codegen-preference", "kind": "preference",
-                    "instruction": r["instruction"], "input": r["input"], "chosen": r["response"] if i % 50 else None,
-                    "rejected": code[(i + 7) % len(code)]["response"]})
+                    "instruction": r["instruction"], "input": r["input"], "chosen_response": r["response"] if i % 50 else None,
+                    "rejected_response": code[(i + 7) % len(code)]["response"]})
     for i, r in enumerate(t0):  # each item scored by two or three annotators
         for a in ("ann-a", "ann-b", "ann-c")[: 2 + i % 2]:
             out.append({"id": f"scored:{i}:{a}", "source": "t0-scored", "kind": "scored", "instruction": r["instruction"],

@@ -66,6 +66,18 @@ def test_seeded_sampling_matches_bare_vllm_with_seed_plus_index(vllm, ours):
     assert gens[0][0].text != gens[0][1].text  # completion i uses seed + i
 
 
+def test_seeded_sampling_over_more_prompt_tokens_than_one_engine_step(vllm, ours):
+    """16 seeded prompts of ~400 tokens: more than one scheduler step prefills, which failed on CPU with
+    chunked prefill on ("CPU Generator does not use offset"); each output must still equal bare vLLM's."""
+    text = " ".join(["The quick brown fox jumps over the lazy dog."] * 40)
+    convs = [[{"role": "user", "content": f"({i}) Summarise: {text}"}] for i in range(16)]
+    gens = ours.generate(convs, SamplingParams(temperature=0.7, max_tokens=6, seed=5))
+    bare = bare_chat(vllm, ours, convs, temperature=0.7, max_tokens=6, seeds=[5] * 16)
+    assert sum(g[0].prompt_tokens for g in gens) > 16 * 400
+    assert [g[0].text for g in gens] == [o.text for o in bare]
+    assert all(g[0].finish_reason in ("stop", "length") and g[0].error is None for g in gens)
+
+
 def test_length_finish_stop_strings_and_cache(vllm, ours):
     [[g]] = ours.generate(QUESTIONS[4:], SamplingParams(temperature=0, max_tokens=3))
     assert g.finish_reason == "length" and g.completion_tokens == 3

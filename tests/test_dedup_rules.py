@@ -24,11 +24,11 @@ def ctx(tmp_path):
 
 def test_exact_dedup_default_field_sees_the_rejected_answer(ctx):
     df = records.from_rows([
-        {"id": "p1", "source": "t", "kind": "preference", "instruction": "Q", "chosen": "good", "rejected": "bad"},
-        {"id": "p2", "source": "t", "kind": "preference", "instruction": "Q", "chosen": "good", "rejected": "worse"},
+        {"id": "p1", "source": "t", "kind": "preference", "instruction": "Q", "chosen_response": "good", "rejected_response": "bad"},
+        {"id": "p2", "source": "t", "kind": "preference", "instruction": "Q", "chosen_response": "good", "rejected_response": "worse"},
         {"id": "c1", "source": "t", "kind": "conversation",
          "messages": [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "good"}]},
-        {"id": "p3", "source": "t", "kind": "preference", "instruction": "q ", "chosen": "Good", "rejected": "bad"},
+        {"id": "p3", "source": "t", "kind": "preference", "instruction": "q ", "chosen_response": "Good", "rejected_response": "bad"},
     ])
     res = ExactDedup({}).process(df, ctx)
     # p2 differs from p1 only in `rejected`, c1 has no rejected answer: neither is a duplicate; p3 is p1 again

@@ -29,7 +29,7 @@ ROWS = [
         {"role": "user", "content": "Q2"}, {"role": "assistant", "content": "A2"}]},
     {"id": "conv-empty", "kind": "conversation", "messages": []},
     {"id": "conv-null-turn", "kind": "conversation", "messages": [{"role": "user", "content": None}]},
-    {"id": "pref", "kind": "preference", "instruction": "Q", "chosen": "C", "rejected": "R"},
+    {"id": "pref", "kind": "preference", "instruction": "Q", "chosen_response": "C", "rejected_response": "R"},
     {"id": "scored", "kind": "scored", "instruction": "Q", "response": "A", "score": 0.5, "metadata": "not json"},
     {"id": "nothing", "kind": "instruction", "metadata": "[1, 2]"},
 ]
@@ -44,7 +44,7 @@ EXPECTED = {  # id -> (prompt, answer, conversation)
     "scored": ("Q", "A", "Q\n\nA"),
     "nothing": (None, None, None),
 }
-REFS = ["prompt", "answer", "conversation", "text", "instruction", "input", "response", "chosen", "rejected",
+REFS = ["prompt", "answer", "conversation", "text", "instruction", "input", "response", "chosen_response", "rejected_response",
         *(f"metadata.{k}" for k in META), "metadata.o.d", "metadata.absent"]
 
 

@@ -118,10 +118,10 @@ def test_tool_rows_through_the_stage(tmp_path, test_tokenizers):
     res = ChatFormat({"template": "qwen2.5"}).process(df, StageContext(work_dir=tmp_path))
     tok, _ = test_tokenizers["qwen2.5"]
     # The stage's text is apply_chat_template's, ending at the final eos (the "\n" after it dropped, see end_at_eos).
-    assert res.kept["text"][0] == tok.apply_chat_template(TOOL_CHAT, tools=[WEATHER_TOOL], tokenize=False,
-                                                          chat_template=ChatTemplate("qwen2.5").template).rstrip("\n")
-    assert res.kept["text"][0].endswith("<|im_end|>")
-    assert "<tool_call>" in res.kept["text"][0] and "<tool_response>" in res.kept["text"][0]
+    assert res.kept["rendered_text"][0] == tok.apply_chat_template(TOOL_CHAT, tools=[WEATHER_TOOL], tokenize=False,
+                                                                   chat_template=ChatTemplate("qwen2.5").template).rstrip("\n")
+    assert res.kept["rendered_text"][0].endswith("<|im_end|>")
+    assert "<tool_call>" in res.kept["rendered_text"][0] and "<tool_response>" in res.kept["rendered_text"][0]
 
 
 # ---------------------------------------------------------------- loss masks
@@ -220,10 +220,10 @@ def test_sft_on_real_alpaca_rows_with_loss_mask(tmp_path):
 
 def _pairs():
     return records.from_rows([
-        {"id": "p0", "source": "s", "kind": "preference", "instruction": "Name a colour.", "chosen": "Blue.",
-         "rejected": "Dog."},
+        {"id": "p0", "source": "s", "kind": "preference", "instruction": "Name a colour.", "chosen_response": "Blue.",
+         "rejected_response": "Dog."},
         {"id": "p1", "source": "s", "kind": "preference", "instruction": "2+2?", "input": "Be exact.",
-         "chosen": "4", "rejected": "5"},
+         "chosen_response": "4", "rejected_response": "5"},
         {"id": "s0", "source": "s", "kind": "scored", "instruction": "Hi", "response": "Hello", "score": 0.9},
     ])
 
@@ -238,10 +238,11 @@ def test_dpo_layout_splits_prompt_and_continuations(tmp_path, layout):
         prompt = records.to_messages(row)[:-1]
         assert row["prompt_text"] == tok.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
         for side in ("chosen", "rejected"):
-            full = tok.apply_chat_template(prompt + [{"role": "assistant", "content": row[side]}], tokenize=False)
+            reply = row[f"{side}_response"]
+            full = tok.apply_chat_template(prompt + [{"role": "assistant", "content": reply}], tokenize=False)
             assert row["prompt_text"] + row[f"{side}_text"] == full.rstrip("\n")  # ends at the eos token
-            assert row[f"{side}_messages"] == [{"role": "assistant", "content": row[side]}]
-        assert row["chosen"] in ("Blue.", "4")  # the raw reply is kept
+            assert row[f"{side}_messages"] == [{"role": "assistant", "content": reply}]
+        assert row["chosen_response"] in ("Blue.", "4")  # the raw reply is kept
         assert row["layout"] == layout
 
 
@@ -249,7 +250,7 @@ def test_reward_layout_takes_pairs_and_scored_rows(tmp_path):
     res = ChatFormat({"template": "chatml", "layout": "reward"}).process(_pairs(), _ctx(tmp_path))
     assert res.kept.height == 3
     scored = res.kept.filter(pl.col("id") == "s0").row(0, named=True)
-    assert scored["text"].endswith("<|im_start|>assistant\nHello<|im_end|>") and scored["score"] == 0.9
+    assert scored["rendered_text"].endswith("<|im_start|>assistant\nHello<|im_end|>") and scored["score"] == 0.9
     assert res.kept.filter(pl.col("id") == "p0")["chosen_text"][0] == "Blue.<|im_end|>"
 
 
@@ -258,7 +259,7 @@ def test_completion_layout_and_messages_only_output(tmp_path):
     res = ChatFormat({"template": "llama3", "layout": "completion", "output": "messages"}).process(df, _ctx(tmp_path))
     row = res.kept.row(0, named=True)
     assert row["completion_messages"] == [TURNS[-1]] and row["prompt_messages"] == TURNS[:-1]
-    assert row["text"] is None  # messages only: no rendered strings written
+    assert not {"rendered_text", "prompt_text", "completion_text"} & set(row)  # messages only: no rendered strings
     res = ChatFormat({"template": "llama3", "layout": "completion", "output": "text"}).process(df, _ctx(tmp_path))
     row = res.kept.row(0, named=True)
     assert row["completion_text"] == "6, which is\n2*3.<|eot_id|>"
@@ -280,13 +281,13 @@ def test_gemma_rejects_system_turns_unless_merged(tmp_path):
     assert res.rejected["reason"].to_list() == ["chat-format:cannot_render"]
     assert "System role not supported" in res.rejected["detail"][0]
     res = ChatFormat({"template": "gemma", "system_prompt": "Be kind.", "system_prompt_policy": "merge"}).process(df, _ctx(tmp_path))
-    assert res.kept["text"][0] == "<bos><start_of_turn>user\nBe kind.\n\nq<end_of_turn>\n<start_of_turn>model\na<end_of_turn>\n"
+    assert res.kept["rendered_text"][0] == "<bos><start_of_turn>user\nBe kind.\n\nq<end_of_turn>\n<start_of_turn>model\na<end_of_turn>\n"
 
 
 def test_mistral_dropping_the_system_prompt_is_flagged(tmp_path):
     df = records.from_rows([{"id": "m", "source": "s", "kind": "conversation", "messages": [SYSTEM, *TURNS]}])
     res = ChatFormat({"template": "mistral"}).process(df, _ctx(tmp_path))
-    assert "You are terse" not in res.kept["text"][0]
+    assert "You are terse" not in res.kept["rendered_text"][0]
     assert "system_prompt_dropped" in res.kept["format_issues"][0]
     assert any("lost their system prompt" in w for w in res.stats["format_warnings"])
 
@@ -309,7 +310,7 @@ def test_max_tokens_drop_and_truncate(tmp_path):
     assert res.kept["id"].to_list() == ["short", "long", "multi"]
     assert res.rejected["id"].to_list() == ["huge-prompt"]
     for row in res.kept.iter_rows(named=True):
-        assert len(tok(row["text"], add_special_tokens=False)["input_ids"]) <= 100
+        assert len(tok(row["rendered_text"], add_special_tokens=False)["input_ids"]) <= 100
         assert row["n_tokens"] <= 100 and row["messages"][-1]["role"] == "assistant"
     multi = res.kept.filter(pl.col("id") == "multi").row(0, named=True)
     assert len(multi["messages"]) == 2  # the trailing exchange went first
@@ -318,7 +319,7 @@ def test_max_tokens_drop_and_truncate(tmp_path):
 
 def test_max_tokens_for_pairs_cuts_replies(tmp_path):
     df = records.from_rows([{"id": "p", "source": "s", "kind": "preference", "instruction": "q",
-                             "chosen": "good " * 200, "rejected": "bad"}])
+                             "chosen_response": "good " * 200, "rejected_response": "bad"}])
     res = ChatFormat({"layout": "dpo", "max_tokens": 60, "overflow": "truncate"}).process(df, _ctx(tmp_path))
     row = res.kept.row(0, named=True)
     assert row["n_tokens"] <= 60 and row["rejected_text"] == "bad<|im_end|>"

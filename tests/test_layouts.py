@@ -75,7 +75,7 @@ def test_parquet_parts_write_the_same_dataset_as_one_table(alpaca, tmp_path):
 
 def test_kto_rows_from_pairs_and_scored_rows(tmp_path):
     df = records.from_rows([
-        {"id": "p0", "source": "s", "kind": "preference", "instruction": "Name a colour.", "chosen": "Blue.", "rejected": "Dog."},
+        {"id": "p0", "source": "s", "kind": "preference", "instruction": "Name a colour.", "chosen_response": "Blue.", "rejected_response": "Dog."},
         {"id": "s0", "source": "s", "kind": "scored", "instruction": "Hi", "response": "Hello", "score": 0.9},
         {"id": "s1", "source": "s", "kind": "scored", "instruction": "Hi", "response": "Go away", "score": 0.1}])
     kept = ChatFormat({"layout": "kto"}).process(df, _ctx(tmp_path)).kept
@@ -144,7 +144,7 @@ def test_sft_configs_for_llamafactory_axolotl_and_trl(alpaca, tmp_path):
 def test_dpo_configs_for_llamafactory_and_axolotl(tmp_path):
     rows = read_input(InputSpec(path="data:alpaca_libre_v1.jsonl", limit=6)).kept.to_dicts()
     pairs = records.from_rows([{"id": f"p{i}", "source": "a", "kind": "preference", "instruction": r["instruction"],
-                                "chosen": r["response"], "rejected": rows[i - 1]["response"]} for i, r in enumerate(rows)])
+                                "chosen_response": r["response"], "rejected_response": rows[i - 1]["response"]} for i, r in enumerate(rows)])
     kept = ChatFormat({"layout": "dpo", "system_prompt": "Be brief."}).process(pairs, _ctx(tmp_path)).kept
     Save({"output_dir": "dpo"}).process(kept, _ctx(tmp_path))
     _check_llamafactory(tmp_path / "dpo", "dataset", ranking=True)
@@ -155,9 +155,9 @@ def test_dpo_configs_for_llamafactory_and_axolotl(tmp_path):
 
 def test_reward_pairs_for_axolotl_bradley_terry_and_llamafactory(tmp_path):
     df = records.from_rows([
-        {"id": "p", "source": "s", "kind": "preference", "instruction": "Name a colour.", "chosen": "Blue.",
-         "rejected": "Dog."},
-        {"id": "q", "source": "s", "kind": "preference", "instruction": "2+2?", "chosen": "4", "rejected": "5"}])
+        {"id": "p", "source": "s", "kind": "preference", "instruction": "Name a colour.", "chosen_response": "Blue.",
+         "rejected_response": "Dog."},
+        {"id": "q", "source": "s", "kind": "preference", "instruction": "2+2?", "chosen_response": "4", "rejected_response": "5"}])
     kept = ChatFormat({"layout": "reward", "system_prompt": "Be brief."}).process(df, _ctx(tmp_path)).kept
     Save({"output_dir": "r"}).process(kept, _ctx(tmp_path))
     cfg = yaml.safe_load((tmp_path / "r" / "trainers" / "axolotl.yaml").read_text())

@@ -107,8 +107,8 @@ def test_prompt_files_refuse_missing_variables(tmp_path):
         load_template("respond_v1").render(input="")
     (tmp_path / "mine.jinja").write_text("Judge {{ prompt }} against {{ rubric }}")
     judge = Judge({"mode": "pairwise", "prompt_template": "mine.jinja"})
-    df = records.from_rows([{"id": "p", "source": "t", "kind": "preference", "instruction": "q", "chosen": "a",
-                             "rejected": "b"}])
+    df = records.from_rows([{"id": "p", "source": "t", "kind": "preference", "instruction": "q", "chosen_response": "a",
+                             "rejected_response": "b"}])
     res = judge.process(df, ctx(tmp_path, ScriptedBackend(lambda p, c, i: "[[A]]")))  # extra variables are fine
     assert res.stats["judged"] == 1
     (tmp_path / "typo.jinja").write_text("Judge {{ promt }}")

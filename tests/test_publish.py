@@ -221,8 +221,8 @@ def test_publish_knows_the_run_only_from_its_context(published_run, tmp_path):
 
 def test_dpo_layout_exports_trl_columns(tmp_path):
     df = records.from_rows([
-        {"id": "p0", "source": "s", "kind": "preference", "instruction": "Name a colour.", "chosen": "Blue.", "rejected": "Dog."},
-        {"id": "p1", "source": "s", "kind": "preference", "instruction": "2+2?", "chosen": "4", "rejected": "5"}])
+        {"id": "p0", "source": "s", "kind": "preference", "instruction": "Name a colour.", "chosen_response": "Blue.", "rejected_response": "Dog."},
+        {"id": "p1", "source": "s", "kind": "preference", "instruction": "2+2?", "chosen_response": "4", "rejected_response": "5"}])
     ctx = StageContext(work_dir=tmp_path, base_dir=tmp_path)
     formatted = ChatFormat({"layout": "dpo"}).process(df, ctx).kept
     Publish({"formats": ["hf"], "output_dir": str(tmp_path / "msgs")}).process(formatted, ctx)
@@ -310,7 +310,7 @@ def test_lineage_summary_names_models_and_templates():
 
 def test_reward_layout_exports_pairs_and_scored_rows(tmp_path):
     df = records.from_rows([
-        {"id": "p0", "source": "s", "kind": "preference", "instruction": "Name a colour.", "chosen": "Blue.", "rejected": "Dog."},
+        {"id": "p0", "source": "s", "kind": "preference", "instruction": "Name a colour.", "chosen_response": "Blue.", "rejected_response": "Dog."},
         {"id": "s0", "source": "s", "kind": "scored", "instruction": "Hi", "response": "Hello", "score": 0.75}])
     ctx = StageContext(work_dir=tmp_path, base_dir=tmp_path)
     formatted = ChatFormat({"layout": "reward"}).process(df, ctx).kept

@@ -111,7 +111,7 @@ def test_messages_preference_scored_and_documents(tmp_path):
     pref = tmp_path / "pref.jsonl"
     pref.write_text(json.dumps({"prompt": "Q", "chosen": "good", "rejected": "bad", "annotator": "ann1"}))
     df = read_input(InputSpec(path=str(pref))).kept
-    assert df["kind"][0] == "preference" and df["chosen"][0] == "good" and df["instruction"][0] == "Q"
+    assert df["kind"][0] == "preference" and df["chosen_response"][0] == "good" and df["instruction"][0] == "Q"
     assert df.select(ref("metadata.annotator").expr().alias("annotator"))["annotator"][0] == "ann1"  # unmapped fields -> metadata
 
     scored = tmp_path / "scored.jsonl"

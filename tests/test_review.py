@@ -73,7 +73,8 @@ def test_filters_pages_and_seeded_samples(run_dir):
     got = data.rows(Query(step=last, q="DETECTIVE", limit=200))
     want = full.filter(pl.concat_str([pl.col("instruction").fill_null(""), pl.col("response").fill_null(""),
                                       pl.col("messages").list.eval(pl.element().struct.field("content")).list.join(" ")
-                                      .fill_null(""), pl.col("chosen").fill_null(""), pl.col("rejected").fill_null("")])
+                                      .fill_null(""), pl.col("chosen_response").fill_null(""),
+                                      pl.col("rejected_response").fill_null("")])
                        .str.to_lowercase().str.contains("detective"))
     assert got["total"] == want.height > 0 and {r["id"] for r in got["rows"]} == set(want["id"])
     # source and kind filters; pages tile the rows in order

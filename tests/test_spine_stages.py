@@ -85,10 +85,10 @@ def test_chat_format_equals_apply_chat_template_for_shipped_template(ctx):
     tok = load_tokenizer("smollm2")  # the real tokenizer, with the template that came inside the model's GGUF
     for row in res.kept.iter_rows(named=True):
         expected = tok.apply_chat_template(records.to_messages(row), tokenize=False)
-        assert row["text"] == expected.removesuffix("\n")  # ends at the final eos: TRL then adds none
+        assert row["rendered_text"] == expected.removesuffix("\n")  # ends at the final eos: TRL then adds none
     first = res.kept.row(0, named=True)
     user = first["instruction"] + (f"\n\n{first['input']}" if first["input"] else "")
-    assert first["text"].endswith(f"<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n{first['response']}<|im_end|>")
+    assert first["rendered_text"].endswith(f"<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n{first['response']}<|im_end|>")
     assert res.kept["lineage"][0].to_list()[-1]["stage"] == "chat-format"
 
 
@@ -96,7 +96,7 @@ def test_chat_format_template_file_folder_system_prompt_and_rejects(ctx, tmp_pat
     (tmp_path / "t.jinja").write_text("{% for m in messages %}[{{ m.role }}] {{ m.content }}\n{% endfor %}")
     df = records.concat([rows(("Q", "", "A")), records.from_rows([{"id": "d", "source": "t", "kind": "document", "text": "doc"}])])
     res = ChatFormat({"template": str(tmp_path / "t.jinja"), "system_prompt": "S"}).process(df, ctx)
-    assert res.kept["text"].to_list() == ["[system] S\n[user] Q\n[assistant] A\n"]
+    assert res.kept["rendered_text"].to_list() == ["[system] S\n[user] Q\n[assistant] A\n"]
     assert res.rejected["reason"].to_list() == ["chat-format:cannot_render"]
     assert "document" in res.rejected["detail"][0]
     tok = load_tokenizer("smollm2")

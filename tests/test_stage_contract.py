@@ -71,8 +71,8 @@ def mixed_rows() -> pl.DataFrame:
         {"id": "d3", "kind": "document", "text": "Contact john.smith@example.com or call 555-123-4567. <b>Bold</b> claim."},
         {"id": "c1", "kind": "conversation", "messages": msgs},
         {"id": "c2", "kind": "conversation", "messages": []},
-        {"id": "p1", "kind": "preference", "instruction": "Add 2 and 2.", "input": "", "chosen": "4", "rejected": "5"},
-        {"id": "p2", "kind": "preference", "instruction": "Say hi.", "input": None, "chosen": None, "rejected": ""},
+        {"id": "p1", "kind": "preference", "instruction": "Add 2 and 2.", "input": "", "chosen_response": "4", "rejected_response": "5"},
+        {"id": "p2", "kind": "preference", "instruction": "Say hi.", "input": None, "chosen_response": None, "rejected_response": ""},
         {"id": "s1", "kind": "scored", "instruction": "Rate this.", "input": "", "response": "Fine.", "score": 3.5},
         {"id": "s2", "kind": "scored", "instruction": "Rate that.", "input": "", "response": "Bad.", "score": None},
     ]

@@ -241,7 +241,7 @@ def test_preference_pairs_with_smollm2(ctx):
     assert kept.height + rej.height == 2
     assert stats["pairs_judged"] == stats["agreed"] + stats["inconsistent"] + stats["tie"] + stats["unparsed"]
     for r in kept.iter_rows(named=True):
-        assert r["kind"] == "preference" and r["chosen"] != r["rejected"]
+        assert r["kind"] == "preference" and r["chosen_response"] != r["rejected_response"]
         v = lineage_of(r, "preference-pairs")["verdicts"]
         assert {v["order_ab"], v["order_ba"]} == {"A", "B"}
     assert rej.height == 0 or rej["raw"].null_count() == 0

@@ -121,7 +121,8 @@ def test_self_instruct_applies_each_filter_and_counts_it(tmp_path, seeds):
 
     backend = ScriptedBackend(script)
     kept, rej, stats = run("self-instruct", seeds, ctx_with(tmp_path, backend), num_instructions=10,
-                           prompts_per_round=1, max_prompts=3, keep_seeds=False, template="self_instruct_v1")
+                           prompts_per_round=1, max_prompts=3, keep_seeds=False, template="self_instruct_v1",
+                           respond="inline")
     assert kept["instruction"].to_list() == novel
     assert set(rej["reason"]) == {f"self-instruct:{r}" for r in (
         "blacklisted_word", "write_a_program", "too_short", "too_similar", "output_is_input", "truncated")}
@@ -172,7 +173,7 @@ def test_self_instruct_survives_garbage_and_failing_calls(tmp_path, seeds):
 
     backend = ScriptedBackend(script)
     kept, rej, stats = run("self-instruct", seeds.head(4), ctx_with(tmp_path, backend), num_instructions=2,
-                           prompts_per_round=3, max_prompts=3, keep_seeds=False)
+                           prompts_per_round=3, max_prompts=3, keep_seeds=False, respond="inline")
     assert kept.height == 0
     # prose with no task format reads as an instruction without an Output
     assert sorted(rej["reason"]) == ["self-instruct:empty_output", "self-instruct:empty_output",
@@ -495,7 +496,7 @@ def test_preference_pairs_keep_only_order_consistent_verdicts(tmp_path):
 
     df = instruction_rows(*[(q, "") for q in answers])
     kept, rej, stats = run("preference-pairs", df, ctx_with(tmp_path, ScriptedBackend(script)), responses=2)
-    assert kept.to_dicts()[0] | {} and kept["chosen"].to_list() == ["4"] and kept["rejected"].to_list() == ["5"]
+    assert kept.to_dicts()[0] | {} and kept["chosen_response"].to_list() == ["4"] and kept["rejected_response"].to_list() == ["5"]
     assert kept["kind"].to_list() == ["preference"]
     assert sorted(rej["reason"]) == ["preference-pairs:identical_responses", "preference-pairs:inconsistent"]
     assert stats["agreed"] == 1 and stats["inconsistent"] == 1

@@ -119,7 +119,7 @@ def test_judge_classify_and_requirements(tmp_path):
 
 def _pairs():
     return records.from_rows([
-        {"id": f"p{i}", "source": "t", "kind": "preference", "instruction": q, "chosen": c, "rejected": r}
+        {"id": f"p{i}", "source": "t", "kind": "preference", "instruction": q, "chosen_response": c, "rejected_response": r}
         for i, (q, c, r) in enumerate([("2+2?", "4 (correct)", "5"), ("Capital of Italy?", "Rome (correct)", "Milan"),
                                        ("Colour of the sky?", "Blue (correct)", "Green"), ("3*3?", "9 (correct)", "6")])])
 
@@ -130,7 +130,7 @@ def test_pairwise_asks_both_orders_and_measures_position_consistency(tmp_path):
     res = Judge({"mode": "pairwise"}).process(_pairs(), ctx(tmp_path, fair))
     assert len(fair.prompts) == 8  # every pair asked twice
     assert res.stats["position_consistency_rate"] == 1.0 and res.kept.height == 4
-    assert set(res.kept["judge_preferred"]) == {"chosen"}
+    assert set(res.kept["judge_preferred"]) == {"chosen_response"}
     # A position-biased judge: always "A" -> never consistent.
     biased = Scripted(lambda p: "[[A]]")
     res = Judge({"mode": "pairwise", "keep": "consistent"}).process(_pairs(), ctx(tmp_path, biased))

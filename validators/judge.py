@@ -5,10 +5,11 @@ Modes:
 - classify: one of `labels` (default good/bad); keep rows labelled `keep_label`.
 - requirements: "does this example meet these requirements" — one yes/no per requirement; keep rows
   meeting at least `min_met` of them (default all).
-- pairwise: compares `chosen` and `rejected` (preference rows) twice, with the order swapped, because
-  judges favour a position. A verdict counts only when both orders agree; the stage reports the
-  position-consistency rate and keeps `all`, only `consistent` rows, or rows where the judge consistently
-  `agree`s with the label.
+- pairwise: compares `chosen_response` and `rejected_response` (preference rows) twice, with the order
+  swapped, because judges favour a position. A verdict counts only when both orders agree; the stage
+  reports the position-consistency rate and keeps `all`, only `consistent` rows, or rows where the judge
+  consistently `agree`s with the label. `judge_preferred` names the reply the judge picked:
+  chosen_response, rejected_response, tie or inconsistent.
 
 The judge is asked for JSON; parsing also accepts "Score: 4", "[[A]]", "Verdict: good" and similar.
 A reply nothing can be read from is rejected as `judge:unparsable` with the raw text in the detail and
@@ -224,9 +225,9 @@ class Judge(LLMStage[JudgeConfig]):
     def _pairwise(self, df: pl.DataFrame, rows: list[dict[str, Any]], template: str, ctx: StageContext) -> StageResult:
         cfg = self.config
         if any(r.get("kind") != "preference" for r in rows):
-            raise ConfigError("judge: pairwise mode needs preference rows (chosen and rejected); "
+            raise ConfigError("judge: pairwise mode needs preference rows (chosen_response and rejected_response); "
                               f"got kinds {sorted({str(r.get('kind')) for r in rows})}")
-        pairs = [(text_of(r, cfg.prompt_field), r["chosen"], r["rejected"]) for r in rows]
+        pairs = [(text_of(r, cfg.prompt_field), r["chosen_response"], r["rejected_response"]) for r in rows]
         verdicts, asked = judge_pairs(self, ctx, pairs, template=template, params=self._params(),
                                       system=self._system, rubric=cfg.rubric)
         prefs, consistent, reasons, raws, keep, why = [], [], [], [], [], []
@@ -236,18 +237,20 @@ class Judge(LLMStage[JudgeConfig]):
                 prefs.append(None), consistent.append(None), reasons.append(None), keep.append(False)
                 why.append((f"judge:{v.problem[0]}", v.problem[1]))
                 continue
-            # a = chosen, b = rejected
-            pref = {"a": "chosen", "b": "rejected"}.get(v.winner, v.winner)
+            # a = chosen_response, b = rejected_response
+            pref = {"a": "chosen_response", "b": "rejected_response"}.get(v.winner, v.winner)
             same = v.winner != "inconsistent"
             prefs.append(pref), consistent.append(same), reasons.append(v.reason or None)
-            ok = cfg.keep == "all" or (cfg.keep == "consistent" and same) or (cfg.keep == "agree" and pref == "chosen")
+            ok = cfg.keep == "all" or (cfg.keep == "consistent" and same) or (
+                cfg.keep == "agree" and pref == "chosen_response")
             keep.append(ok)
             if ok:
                 why.append(None)
             elif not same:
-                first = {"A": "chosen", "B": "rejected"}.get(v.order_ab, "tie")
-                second = {"A": "rejected", "B": "chosen"}.get(v.order_ba, "tie")
-                why.append(("judge:position_inconsistent", f"order chosen-first says {first}, rejected-first says {second}"))
+                first = {"A": "chosen_response", "B": "rejected_response"}.get(v.order_ab, "tie")
+                second = {"A": "rejected_response", "B": "chosen_response"}.get(v.order_ba, "tie")
+                why.append(("judge:position_inconsistent",
+                            f"order chosen_response-first says {first}, rejected_response-first says {second}"))
             else:
                 why.append(("judge:disagrees_with_label", f"judge prefers {pref} in both orders: {v.reason}"))
         out = df.with_columns(
@@ -256,6 +259,6 @@ class Judge(LLMStage[JudgeConfig]):
         judged = [c for c in consistent if c is not None]
         stats = {"rows": df.height, "mode": "pairwise", "judged": len(judged), "consistent": sum(judged),
                  "position_consistency_rate": round(sum(judged) / len(judged), 4) if judged else None,
-                 "agree_with_label": sum(1 for p in prefs if p == "chosen"), **self.take_usage()}
+                 "agree_with_label": sum(1 for p in prefs if p == "chosen_response"), **self.take_usage()}
         out = records.append_lineage(out, self.name, self._lineage(asked.lineage))
         return self._result(out, keep, why, stats)

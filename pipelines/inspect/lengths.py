@@ -24,8 +24,8 @@ LENGTH_FIELDS: dict[str, tuple[str, str]] = {
     # name -> (label, which rows)
     "instruction": ("instruction", "rows with an instruction"),
     "input": ("input", "rows with a non-empty input"),
-    "response": ("response", "response / chosen reply / assistant turns"),
-    "rejected": ("rejected reply", "preference rows"),
+    "response": ("response", "response / chosen_response / assistant turns"),
+    "rejected_response": ("rejected_response", "preference rows"),
     "user_turns": ("user turns", "conversation rows: all user messages"),
     "conversation": ("whole conversation", "prompt + answer (document text for documents; both answers for preference rows)"),
 }
@@ -42,7 +42,7 @@ def token_lengths(view: pl.DataFrame, counter: TokenCounter) -> tuple[pl.DataFra
     per_row: dict[str, np.ndarray] = {}
     present: dict[str, np.ndarray] = {}
     ids_counter = np.zeros(counter.vocab_size() or 1, dtype=np.int64) if counter.tok is not None else None
-    for f in ("instruction", "input", "response", "rejected", "user_turns", "doc_text"):
+    for f in ("instruction", "input", "response", "rejected_response", "user_turns", "doc_text"):
         col = view[f]
         mask = col.is_not_null().to_numpy()
         present[f] = mask

@@ -71,7 +71,7 @@ def plan_chunks(spec: InputSpec, input_index: int, base_dir: Path | None,
         return [Chunk(index=0, start=0, end=n, first_row=0, mapping=mapping, mapping_name=name, **common)]
     if fmt == "parquet":
         columns, n = formats.parquet_columns_and_rows(path)
-        if spec.mapping in ("auto", "records") and set(records.CORE_COLUMNS) <= set(columns):
+        if spec.mapping in ("auto", "records") and records.has_core_columns(columns):
             name, mapping = "records", {}
         elif spec.mapping == "records":
             raise DataError(f"{path}: mapping 'records' needs a Parquet file in the record format "
@@ -231,6 +231,6 @@ def load_table(path: str | Path, base_dir: Path | None = None) -> pl.DataFrame |
     p = resolve_path(path, base_dir)
     if p.is_file() and p.suffix == ".parquet":
         df = pl.read_parquet(p)
-        if set(records.CORE_COLUMNS) <= set(df.columns):
+        if records.has_core_columns(df.columns):
             return records.conform(df)
     return None

@@ -14,7 +14,7 @@ import math
 from typing import Any
 
 from dsforge.pipelines.readers.spec import DataError
-from dsforge.pipelines.records import ROLES
+from dsforge.pipelines.records import LEGACY_COLUMNS, ROLES
 
 PRESETS: dict[str, dict[str, str]] = {
     "alpaca": {"instruction": "instruction", "input": "input", "response": "output"},
@@ -29,7 +29,9 @@ PRESETS: dict[str, dict[str, str]] = {
     },
     "messages": {"messages": "messages"},
     "sharegpt": {"messages": "conversations"},
-    "preference": {"instruction": "prompt", "chosen": "chosen", "rejected": "rejected"},
+    "preference": {"instruction": "prompt", "chosen_response": "chosen", "rejected_response": "rejected"},  # TRL
+    "preference-records": {"instruction": "instruction", "input": "input",  # dsforge's own field names
+                           "chosen_response": "chosen_response", "rejected_response": "rejected_response"},
     "scored": {"instruction": "prompt", "response": "response", "score": "score"},
     "document": {"text": "text"},
 }
@@ -39,7 +41,7 @@ REQUIRED = {
     "document": ("text",),
     "instruction": ("instruction", "response"),
     "conversation": ("messages",),
-    "preference": ("instruction", "chosen", "rejected"),
+    "preference": ("instruction", "chosen_response", "rejected_response"),
     "scored": ("instruction", "response", "score"),
 }
 MISSING = object()
@@ -58,6 +60,7 @@ def guess_mapping(row: dict[str, Any]) -> str | None:
     keys = {k.lstrip("\ufeff") for k in row}
     rules = [
         ({"messages"}, "messages"), ({"conversations"}, "sharegpt"), ({"chosen", "rejected"}, "preference"),
+        ({"chosen_response", "rejected_response"}, "preference-records"),
         ({"prompt", "completion"}, "prompt-completion"), ({"instruction", "instances"}, "seed-tasks"),
         ({"instruction", "output"}, "alpaca"), ({"instruction", "context", "response"}, "dolly"),
         ({"instruction", "response"}, "gpteacher"), ({"prompt", "response", "score"}, "scored"),
@@ -79,6 +82,10 @@ def detect_mapping(row: dict[str, Any], where: str = "") -> str:
 def resolve_mapping(mapping: str | dict[str, str]) -> dict[str, str] | None:
     """A spec's mapping as a dict; None for "auto" (guessed from the first row) and "records"."""
     if isinstance(mapping, dict):
+        old = [t for t in mapping if t in LEGACY_COLUMNS]
+        if old:
+            raise DataError(f"mapping {mapping}: the record fields of a preference pair are chosen_response and "
+                            f"rejected_response; write {', '.join(f'{LEGACY_COLUMNS[t]}: {mapping[t]}' for t in old)}")
         return dict(mapping)
     if mapping in ("auto", "records"):
         return None
@@ -91,7 +98,7 @@ def kind_of(mapping: dict[str, str]) -> str:
     targets = set(mapping)
     if "messages" in targets:
         return "conversation"
-    if {"chosen", "rejected"} <= targets:
+    if {"chosen_response", "rejected_response"} <= targets:
         return "preference"
     if "score" in targets:
         return "scored"
@@ -100,7 +107,7 @@ def kind_of(mapping: dict[str, str]) -> str:
     if "text" in targets:
         return "document"
     raise DataError(f"mapping {mapping} fills no complete record kind (need text, instruction+response, "
-                    "messages, or instruction+chosen+rejected)")
+                    "messages, or instruction+chosen_response+rejected_response)")
 
 
 def with_id(mapping: dict[str, str]) -> dict[str, str]:

@@ -27,7 +27,7 @@ from dsforge.pipelines.readers.spec import DataError
 # id_keys: one row per row read; position = the row's place in its chunk (file order).
 KEYS_SCHEMA = {"id": pl.String, "locator_id": pl.String, "explicit": pl.Boolean, "where": pl.String,
                "position": pl.Int64}
-TEXT_TARGETS = ("text", "instruction", "input", "response", "chosen", "rejected")
+TEXT_TARGETS = ("text", "instruction", "input", "response", "chosen_response", "rejected_response")
 
 
 @dataclass(frozen=True)

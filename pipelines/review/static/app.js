@@ -133,7 +133,7 @@ function snippetOf(r) {
   if (r.kind === "conversation" && r.messages && r.messages.length) return r.messages.map((m) => `${m.role}: ${m.content}`).join("\n");
   if (r.kind === "document") return r.text || "";
   const prompt = [r.instruction, r.input].filter(Boolean).join("\n");
-  return `${prompt}\n→ ${r.response ?? r.chosen ?? r.text ?? ""}`;
+  return `${prompt}\n→ ${r.response ?? r.chosen_response ?? r.rendered_text ?? ""}`;
 }
 
 // ---------------------------------------------------------------- one row
@@ -152,14 +152,14 @@ function renderRecord(row) {
       el("div", { class: `bubble ${m.role}` }, el("span", { class: "role" }, m.role), m.content || ""))));
   } else if (row.kind === "preference") {
     out.push(field("instruction", row.instruction), field("input", row.input));
-    out.push(el("div", { class: "pair" }, field("chosen", row.chosen, "chosen") || el("div"), field("rejected", row.rejected, "rejected") || el("div")));
+    out.push(el("div", { class: "pair" }, field("chosen_response", row.chosen_response, "chosen") || el("div"), field("rejected_response", row.rejected_response, "rejected") || el("div")));
   } else if (row.kind === "document") {
     out.push(field("text", row.text));
   } else {
     out.push(field("instruction", row.instruction, "", true), field("input", row.input), field("response", row.response, "", true));
     if (row.kind === "scored") out.push(field("score", row.score));
   }
-  if (row.kind !== "document" && row.text) out.push(el("details", {}, el("summary", {}, "rendered text (what the trainer sees)"), field("text", row.text)));
+  if (row.rendered_text) out.push(el("details", {}, el("summary", {}, "rendered text (what the trainer sees)"), field("rendered_text", row.rendered_text)));
   return out.filter(Boolean);
 }
 
@@ -197,7 +197,7 @@ async function openRow(id) {
   document.querySelectorAll("#list li").forEach((li) => li.classList.toggle("current", li.dataset.id === id));
   const r = data.row;
   const extra = Object.entries(r).filter(([k]) => !["id", "source", "kind", "text", "instruction", "input", "response", "messages",
-    "chosen", "rejected", "score", "metadata", "lineage", "stage", "reason", "detail"].includes(k) && r[k] !== null);
+    "chosen_response", "rejected_response", "rendered_text", "score", "metadata", "lineage", "stage", "reason", "detail"].includes(k) && r[k] !== null);
   put($("#row-view"), 
     el("h3", { id: "row-id" }, r.id),
     el("div", { class: "meta" }, el("span", {}, r.kind), el("span", {}, r.source), el("span", {}, data.step + " · " + data.which),
