@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -214,7 +215,7 @@ def write_summary(summary: dict[str, Any], folder: Path) -> None:
         return x
 
     body = pickle.dumps(spill(summary), protocol=pickle.HIGHEST_PROTOCOL)
-    tmp = folder / f".summary.{os.getpid()}.tmp"
+    tmp = folder / f".summary.{uuid.uuid4().hex[:8]}.tmp"
     tmp.write_bytes(body)
     os.replace(tmp, folder / "summary.pkl")
 

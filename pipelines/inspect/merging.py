@@ -58,12 +58,6 @@ def value_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return v, c.astype(np.int64)
 
 
-def count_table(values: np.ndarray, **columns: Any) -> pl.DataFrame:
-    """A (value, n) table of integer values (the per-part form of a length distribution)."""
-    v, c = value_counts(values)
-    return pl.DataFrame({**columns, "value": v, "n": c}) if columns else pl.DataFrame({"value": v, "n": c})
-
-
 def merge_counts(values: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sorted distinct values and summed counts of concatenated count tables."""
     if not len(values):
