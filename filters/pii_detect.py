@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from dsforge.filters import pii_names, pii_patterns, pii_places, pii_zh
+from dsforge.filters import pii_names, pii_patterns, pii_places, pii_precision, pii_zh
 from dsforge.filters.pii_spans import Detector, Span
 
 NER_ENTITIES = {"PERSON", "LOCATION"}
@@ -44,12 +44,12 @@ def vote(text: str, s: Span) -> Span:
     toks = value.split()
     person = toks[0] in pii_names.first_names() or (len(toks) > 1 and toks[-1] in pii_names.surnames())
     if s.entity == "PERSON" and place and not person:
-        return Span("LOCATION", s.start, s.end, 0.85)
+        return Span("LOCATION", s.start, s.end, 0.85, "ner+gazetteer")
     if s.entity == "LOCATION":
         if place:
-            return Span("LOCATION", s.start, s.end, 0.85)
+            return Span("LOCATION", s.start, s.end, 0.85, "ner+gazetteer")
         if person:
-            return Span("PERSON", s.start, s.end, 0.8)
+            return Span("PERSON", s.start, s.end, 0.8, "ner+gazetteer")
     return s
 
 
@@ -105,7 +105,9 @@ class PiiDetector:
                     out[i].extend(pii_names.find_names(texts[i]))
             if self.nlp is not None and ner_rows:
                 for i, spans in zip(ner_rows, pii_names.ner_spans(self.nlp, [texts[i] for i in ner_rows], self.batch_size)):
-                    out[i].extend(vote(texts[i], s) for s in spans)
+                    out[i].extend(vote(texts[i], s) if s.entity in NER_ENTITIES else s for s in spans)
+            for i in rows[_CAPITALISED]:
+                out[i] = pii_precision.drop_unsupported_names(texts[i], out[i])
         for i, spans in enumerate(out):
             if spans:
                 spans = relabel_birth_dates(texts[i], spans) if "DATE_OF_BIRTH" in self.entities else spans

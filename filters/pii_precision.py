@@ -48,6 +48,28 @@ _VERSION_AFTER = re.compile(r"[ \t]+v?\d+(?:\.\d+)+")
 _NEXT_WORD = re.compile(r"[ \t]+([a-z]+)")
 _NUMBER_BEFORE = re.compile(r"\d[ \t]+$")
 _NUMBER_AFTER = re.compile(r"[ \t]+\d")
+# Nouns that end the name of an institution, place, event, prize, instrument or law: a name followed by one
+# (after at most three more capitalised words) is the head's modifier, not a person or a place of someone.
+ENTITY_HEADS = ("Day|Night|Eve|Week|Hospital|Clinic|Infirmary|University|College|School|Academy|Institute|Museum"
+                "|Gallery|Library|Center|Centre|Foundation|Trust|Fund|Society|Association|Prize|Award|Medal|Trophy"
+                "|Cup|Championship|Games|Lecture|Fellowship|Scholarship|Bridge|Tunnel|Dam|Airport|Station|Stadium"
+                "|Arena|Park|Gardens|Hall|Theatre|Theater|Church|Cathedral|Chapel|Temple|Mosque|Memorial|Monument"
+                "|Tower|Building|Hotel|Telescope|Observatory|Probe|Rover|Satellite|Mission|Programme|Program"
+                "|Scale|Syndrome|Disease|Law|Act|Theorem|Effect|Principle|Festival|Parade|Marathon|Stakes"
+                "|Company|Corporation|Group|Institution|Laboratory|Laboratories|Lab|Labs")
+_ENTITY_HEAD_AFTER = re.compile(rf"(?:'s|’s)?(?:[ \t]+[A-Z][\w'’\-.]*){{0,3}}?[ \t]+(?:{ENTITY_HEADS})(?![\w'’])")
+# A possessive name before a capitalised title: a work or product named after someone ("Tony Hawk's Pro
+# Skater", "Rubik's Cube"); not before a capitalised word starting a new sentence or line.
+_POSSESSIVE_TITLE_AFTER = re.compile(r"(?:'s|’s)[ \t]+[A-Z][a-z]")
+_CJK_NAME = re.compile(r"[\u4e00-\u9fff·]{2,4}")
+PLACEHOLDER_NAMES = frozenset("""
+John Doe|Jane Doe|John Q. Public|John Q Public|Jane Q. Public|Richard Roe|Jane Roe|Joe Bloggs|Jane Bloggs|Fred Bloggs
+|Joe Public|John Smith Doe|Fred Nurk|A. N. Other|Max Mustermann|Erika Mustermann|Otto Normalverbraucher
+|Mario Rossi|Maria Rossi|Juan Pérez|Juan Perez|Fulano de Tal|Fulano|Beltrano|Sicrano|Jan Kowalski|Jan Jansen
+|Jean Dupont|Pierre Dupont|Jean Dupond|Marie Dupont|Ivan Ivanov|Ivan Ivanovich Ivanov|Matti Meikäläinen
+|Kari Nordmann|Ola Nordmann|Jan Modaal|Tommy Atkins|Average Joe|Joe Sixpack|Anna Svensson|Sven Svensson
+|张三|李四|王五|赵六|钱七|小明|小红|山田太郎|山田花子|田中太郎|홍길동|김철수
+""".replace("\n", "").split("|"))
 
 
 def _modifies_a_noun(text: str, s: Span, toks: list[str]) -> bool:
@@ -60,12 +82,23 @@ def _modifies_a_noun(text: str, s: Span, toks: list[str]) -> bool:
         and after.group(1) not in STOP_WORDS
 
 
+def placeholder_name(value: str) -> bool:
+    """A stand-in for a name, not anyone's: the placeholder names of forms and manuals in several languages
+    (John Doe, Max Mustermann, Mario Rossi, 张三, 山田太郎, ...) and Chinese names anonymised with 某 (王某, 李某某)."""
+    v = " ".join(value.split())
+    return v in PLACEHOLDER_NAMES or (bool(_CJK_NAME.fullmatch(v)) and "某" in v)
+
+
 def not_a_name(text: str, s: Span) -> bool:
     """Whether a PERSON or LOCATION span is an eponym, a product, an acronym or a citation (see the module)."""
     value = text[s.start:s.end]
+    if s.entity == "PERSON" and placeholder_name(value):
+        return True
     if not value[:1].isupper():
         return False  # street addresses start with their number
     toks = value.split()
+    if _ENTITY_HEAD_AFTER.match(text, s.end) or _POSSESSIVE_TITLE_AFTER.match(text, s.end):
+        return True  # "James Webb Space Telescope", "Johns Hopkins Hospital", "Sid Meier's Civilization"
     if _TITLE_BEFORE.search(text, max(0, s.start - 6), s.start):
         return False  # "Dr Watanabe's test", "a Dr. Okafor"
     if _STORM.match(value) or re.search(rf"(?:{_STORM.pattern})$", text[max(0, s.start - 24):s.start]):
@@ -82,6 +115,54 @@ def not_a_name(text: str, s: Span) -> bool:
                                                      or _VERSION_AFTER.match(text, s.end)):
         return True
     return s.entity == "LOCATION" and bool(_NUMBER_BEFORE.search(before)) and bool(_NUMBER_AFTER.match(text, s.end))
+
+
+STRONG_SOURCES = {"cue", "speaker", ""}  # a name label or title, a chat speaker, a Chinese name cue (pattern)
+
+
+def drop_unsupported_names(text: str, spans: list[Span]) -> list[Span]:
+    """Names with only one weak signal, judged against the other spans of the same text (so after every
+    recogniser has run; spans with a strong cue are never touched):
+    - inside a longer span spaCy labels a thing (ORG, PRODUCT, WORK_OF_ART, EVENT, LAW, LANGUAGE, NORP), or the
+      same span labelled PRODUCT / WORK_OF_ART / EVENT / LAW: "Roman" in "Times New Roman", "Madden" in
+      "Madden NFL";
+    - one word that spaCy alone calls a PERSON, that is no known first name and no part of a longer name in the
+      same text: a surname alone names someone only once the full name was given ("Kepler", "Spitzer");
+    - one word that spaCy alone calls a place, that the gazetteer does not know, with no locative word before
+      it ("in", "at", "from", "near", ...).
+    The thing-label spans themselves are removed here (they are evidence, not PII)."""
+    things = [s for s in spans if s.entity in pii_names.THING_LABELS]
+    if not any(s.entity in ("PERSON", "LOCATION") for s in spans):
+        return [s for s in spans if s.entity not in pii_names.THING_LABELS]
+    strong = [s for s in spans if s.entity == "PERSON" and s.source in STRONG_SOURCES]
+    full_name_words = {w for s in spans if s.entity == "PERSON" for w in text[s.start:s.end].split()[:-1] + (
+        text[s.start:s.end].split()[1:] if len(text[s.start:s.end].split()) > 1 else [])}
+    out = []
+    for s in spans:
+        if s.entity in pii_names.THING_LABELS:
+            continue
+        if s.entity in ("PERSON", "LOCATION") and s.source not in STRONG_SOURCES \
+                and not any(c.start < s.end and s.start < c.end for c in strong):
+            value = text[s.start:s.end]
+            inside_thing = any(((t.start <= s.start and s.end <= t.end and (t.end - t.start) > (s.end - s.start))
+                                or (t.start == s.start and t.end == s.end and t.entity not in ("ORG", "NORP")))
+                               and (s.entity == "PERSON" or t.entity != "ORG")  # "University of Leipzig": a place
+                               for t in things)
+            one_word = len(value.split()) == 1
+            if inside_thing:
+                continue
+            if one_word and s.entity == "PERSON" and s.source == "ner" and value not in pii_names.first_names() \
+                    and value not in full_name_words:
+                continue
+            if one_word and s.entity == "LOCATION" and s.source == "ner" \
+                    and not _LOCATIVE_BEFORE.search(text, max(0, s.start - 12), s.start):
+                continue
+        out.append(s)
+    return out
+
+
+_LOCATIVE_BEFORE = re.compile(r"(?i)(?:\b(?:in|at|from|to|near|into|outside|around|across|via|of|visit|visited"
+                              r"|visiting|based|born|lives|living|moved|across|toward|towards)|,)[ \t]+$")
 
 
 _KEY_PREFIX = re.compile(r"^(?:sk-(?:proj-|ant-)?|gh[pousr]_|github_pat_|xox[abprs]-|[sr]k_(?:live|test)_|hf_|glpat-"
