@@ -207,6 +207,43 @@ def load_spacy(model: str | None):
     return nlp
 
 
+def load_tagger(model: str | None):
+    """The same spaCy model with only its tagger (tok2vec, tagger, attribute_ruler), or None if it is missing."""
+    if model is None or importlib.util.find_spec(model) is None:
+        return None
+    import spacy
+
+    return spacy.load(model, exclude=["ner", "parser", "lemmatizer", "senter", "morphologizer"])
+
+
+_WORD_AFTER = re.compile(r"[ \t]+([a-z]{2,})(?![\w'’])")
+_POSSESSIVE_END = re.compile(r"(?:'s|’s|'|’)$")
+
+
+def noun_modifier_candidate(text: str, s: Span) -> bool:
+    """A PERSON/LOCATION span without a strong cue, followed by a lower-case word that is no function word,
+    and not a full name starting with a known first name ("a James Baldwin book" stays)."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    m = _WORD_AFTER.match(text, s.end)
+    if m is None or m.group(1) in STOP_WORDS or _POSSESSIVE_END.search(text, s.start, s.end):
+        return False
+    toks = text[s.start:s.end].split()
+    return not (len(toks) > 1 and toks[0] in first_names())
+
+
+def modifies_next_noun(tagger, items: list[tuple[str, int, int]], batch_size: int = 256) -> list[bool]:
+    """For (text, start, end) spans: whether the word right after the span is a common noun (tagged NN/NNS),
+    so the name is a modifier of a thing ("Douglas fir", "Bunsen burner", "Waldorf salad", "Chandra
+    pictures"), not a person or a place. Tags only a window around each span: cheap, and enough context."""
+    windows = [(t[max(0, s - 60):min(len(t), e + 40)], e - max(0, s - 60)) for t, s, e in items]
+    out = []
+    for doc, (_, at) in zip(tagger.pipe([w for w, _ in windows], batch_size=batch_size), windows):
+        nxt = next((tok for tok in doc if tok.idx >= at), None)
+        out.append(nxt is not None and nxt.tag_ in ("NN", "NNS") and nxt.text.islower())
+    return out
+
+
 def _ner_listens_to_tok2vec(nlp) -> bool:
     try:
         return any(getattr(layer, "name", "") == "tok2vec-listener" for layer in nlp.get_pipe("ner").model.walk())
