@@ -131,7 +131,7 @@ def drop_unsupported_names(text: str, spans: list[Span]) -> list[Span]:
     - one word that spaCy alone calls a place, that the gazetteer does not know, with no locative word before
       it ("in", "at", "from", "near", ...).
     The thing-label spans themselves are removed here (they are evidence, not PII)."""
-    things = [s for s in spans if s.entity in pii_names.THING_LABELS]
+    things = [t for t in spans if t.entity in pii_names.THING_LABELS and not _sentence_word_only(text, t, spans)]
     if not any(s.entity in ("PERSON", "LOCATION") for s in spans):
         return [s for s in spans if s.entity not in pii_names.THING_LABELS]
     strong = [s for s in spans if s.entity == "PERSON" and s.source in STRONG_SOURCES]
@@ -144,21 +144,42 @@ def drop_unsupported_names(text: str, spans: list[Span]) -> list[Span]:
         if s.entity in ("PERSON", "LOCATION") and s.source not in STRONG_SOURCES \
                 and not any(c.start < s.end and s.start < c.end for c in strong):
             value = text[s.start:s.end]
+            signals = {o.source for o in spans if o.entity == s.entity and o.start < s.end and s.start < o.end}
             inside_thing = any(((t.start <= s.start and s.end <= t.end and (t.end - t.start) > (s.end - s.start))
-                                or (t.start == s.start and t.end == s.end and t.entity not in ("ORG", "NORP")))
+                                or (t.start == s.start and t.end == s.end and t.entity not in ("ORG", "NORP")
+                                    and len(signals) < 2))  # two signals for the name outweigh spaCy's label
                                and (s.entity == "PERSON" or t.entity != "ORG")  # "University of Leipzig": a place
                                for t in things)
             one_word = len(value.split()) == 1
             if inside_thing:
                 continue
             if one_word and s.entity == "PERSON" and s.source == "ner" and value not in pii_names.first_names() \
-                    and value not in full_name_words:
+                    and value not in full_name_words and not _SPEAKER_AT.match(text, s.end) \
+                    and not _NAME_WORD_BEFORE.search(text, max(0, s.start - 30), s.start):
                 continue
             if one_word and s.entity == "LOCATION" and s.source == "ner" \
                     and not _LOCATIVE_BEFORE.search(text, max(0, s.start - 12), s.start):
                 continue
         out.append(s)
     return out
+
+
+_NAME_WORD_BEFORE = re.compile(r"(?<![\w'’])[A-ZÀ-Þ][a-zà-ÿ]+[ \t]+$")  # "Elif Demir": spaCy found only "Demir"
+
+
+_SPEAKER_AT = re.compile(r"[ \t]*:")  # "[10:42] Tendai: ..." (a chat speaker)
+_LINE_START = re.compile(r"(?:^|[\n.!?][ \t]*|[\n.!?]\s*\[[\d:]+\][ \t]*)$")
+
+
+def _sentence_word_only(text: str, thing: Span, spans: list[Span]) -> bool:
+    """A thing span that is a name plus only the first word of its sentence ("Call Björn", "Recipient Rustam
+    Nazarov"): spaCy's misreading of a capitalised sentence start, no evidence against the name."""
+    for s in spans:
+        if s.entity == "PERSON" and s.end == thing.end and s.start > thing.start:
+            head = text[thing.start:s.start]
+            if len(head.split()) == 1 and _LINE_START.search(text[:thing.start]):
+                return True
+    return False
 
 
 _LOCATIVE_BEFORE = re.compile(r"(?i)(?:\b(?:in|at|from|to|near|into|outside|around|across|via|of|visit|visited"
