@@ -60,7 +60,7 @@ ENTITY_HEADS = ("Day|Night|Eve|Week|Hospital|Clinic|Infirmary|University|College
 _ENTITY_HEAD_AFTER = re.compile(rf"(?:'s|’s)?(?:[ \t]+[A-Z][\w'’\-.]*){{0,3}}?[ \t]+(?:{ENTITY_HEADS})(?![\w'’])")
 # A possessive name before a capitalised title: a work or product named after someone ("Tony Hawk's Pro
 # Skater", "Rubik's Cube"); not before a capitalised word starting a new sentence or line.
-_POSSESSIVE_TITLE_AFTER = re.compile(r"(?:'s|’s)[ \t]+[A-Z][a-z]")
+_POSSESSIVE_TITLE_AFTER = re.compile(r"(?<=\w)(?:'s|’s)[ \t]+[A-Z][a-z]")
 _CJK_NAME = re.compile(r"[\u4e00-\u9fff·]{2,4}")
 PLACEHOLDER_NAMES = frozenset("""
 John Doe|Jane Doe|John Q. Public|John Q Public|Jane Q. Public|Richard Roe|Jane Roe|Joe Bloggs|Jane Bloggs|Fred Bloggs
@@ -82,22 +82,29 @@ def _modifies_a_noun(text: str, s: Span, toks: list[str]) -> bool:
         and after.group(1) not in STOP_WORDS
 
 
+def _with_words_before(text: str, start: int, value: str) -> str:
+    """The span with the capitalised words right before it (a name list trims "John" off "John Doe")."""
+    run = _CAPITALISED_BEFORE.search(text, max(0, start - 24), start)
+    return (run.group() if run else "") + value
+
+
 def placeholder_name(value: str) -> bool:
     """A stand-in for a name, not anyone's: the placeholder names of forms and manuals in several languages
     (John Doe, Max Mustermann, Mario Rossi, 张三, 山田太郎, ...) and Chinese names anonymised with 某 (王某, 李某某)."""
     v = " ".join(value.split())
-    return v in PLACEHOLDER_NAMES or (bool(_CJK_NAME.fullmatch(v)) and "某" in v)
+    return any(" ".join(v.split()[i:]) in PLACEHOLDER_NAMES for i in range(len(v.split()))) or (bool(_CJK_NAME.fullmatch(v)) and "某" in v)
 
 
 def not_a_name(text: str, s: Span) -> bool:
     """Whether a PERSON or LOCATION span is an eponym, a product, an acronym or a citation (see the module)."""
     value = text[s.start:s.end]
-    if s.entity == "PERSON" and placeholder_name(value):
+    if s.entity == "PERSON" and placeholder_name(_with_words_before(text, s.start, value)):
         return True
     if not value[:1].isupper():
         return False  # street addresses start with their number
     toks = value.split()
-    if _ENTITY_HEAD_AFTER.match(text, s.end) or _POSSESSIVE_TITLE_AFTER.match(text, s.end):
+    if _ENTITY_HEAD_AFTER.match(text, s.end) or _POSSESSIVE_TITLE_AFTER.match(text, s.end) \
+            or _POSSESSIVE_TITLE_AFTER.search(value):
         return True  # "James Webb Space Telescope", "Johns Hopkins Hospital", "Sid Meier's Civilization"
     if _TITLE_BEFORE.search(text, max(0, s.start - 6), s.start):
         return False  # "Dr Watanabe's test", "a Dr. Okafor"
