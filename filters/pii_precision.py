@@ -16,6 +16,19 @@ evidence against it (what follows it, an article before it) is the same whicheve
 - A one-word all-capitals PERSON of up to five letters is an acronym or a unit (GB, NAICS); one followed
   by a version number is a product ("Chrome 114.0.5406.153").
 - A place between two numbers is a law report or a code ("333 U.S. 55"), not where someone is.
+- General evidence against a name, from the sixth look-alike set's round (bench/RESULTS-pii.md):
+  - the head of a larger proper-noun phrase: a name followed (within three more capitalised words) by an
+    entity-type noun (ENTITY_HEADS: Day, Hospital, University, Prize, Telescope, Scale, ...) names that thing
+    ("James Webb Space Telescope", "Johns Hopkins Hospital"); a possessive before a capitalised title names a
+    work ("Tony Hawk's Pro Skater", "Rubik's Cube");
+  - placeholder names, a small closed class in many languages (John Doe, Max Mustermann, 张三, 山田太郎), and
+    Chinese names anonymised with 某 (王某, 李某某), are no one's;
+  - drop_unsupported_names, for names with no strong cue: a longer span spaCy labels a thing (ORG, PRODUCT,
+    WORK_OF_ART, EVENT, LAW, NORP) around the name; one word that only spaCy calls a person and that is no
+    known first name nor part of a full name in the text; one word only spaCy calls a place, with no
+    locative word before it;
+  - (in pii_detect, with spaCy's tagger on a window) a weak name before a common noun modifies it ("Douglas
+    fir", "Bunsen burner", "the Chandra pictures").
 - A key or password that is a template ("sk-xxxxxxxx...", "AKIAIOSFODNN7EXAMPLE", "xoxb-your-token-here"):
   few distinct characters in its random part, or a placeholder word in it.
 
