@@ -116,8 +116,9 @@ def not_a_name(text: str, s: Span) -> bool:
     if not value[:1].isupper():
         return False  # street addresses start with their number
     toks = value.split()
-    if _ENTITY_HEAD_AFTER.match(text, s.end) or _POSSESSIVE_TITLE_AFTER.match(text, s.end) \
-            or _POSSESSIVE_TITLE_AFTER.search(value):
+    if not any(c.isdigit() for c in value) and (  # (not a street address: "Flat 12, 42 Queen's Drive")
+            _ENTITY_HEAD_AFTER.match(text, s.end) or _POSSESSIVE_TITLE_AFTER.match(text, s.end)
+            or (s.entity == "PERSON" and _POSSESSIVE_TITLE_AFTER.search(value))):
         return True  # "James Webb Space Telescope", "Johns Hopkins Hospital", "Sid Meier's Civilization"
     if _TITLE_BEFORE.search(text, max(0, s.start - 6), s.start):
         return False  # "Dr Watanabe's test", "a Dr. Okafor"
@@ -151,7 +152,8 @@ def drop_unsupported_names(text: str, spans: list[Span]) -> list[Span]:
     - one word that spaCy alone calls a place, that the gazetteer does not know, with no locative word before
       it ("in", "at", "from", "near", ...).
     The thing-label spans themselves are removed here (they are evidence, not PII)."""
-    things = [t for t in spans if t.entity in pii_names.THING_LABELS and not _sentence_word_only(text, t, spans)]
+    things = [_without_possessive(text, t) for t in spans
+              if t.entity in pii_names.THING_LABELS and not _sentence_word_only(text, t, spans)]
     if not any(s.entity in ("PERSON", "LOCATION") for s in spans):
         return [s for s in spans if s.entity not in pii_names.THING_LABELS]
     strong = [s for s in spans if s.entity == "PERSON" and s.source in STRONG_SOURCES]
@@ -189,6 +191,15 @@ _NAME_WORD_BEFORE = re.compile(r"(?<![\w'’])[A-ZÀ-Þ][a-zà-ÿ]+[ \t]+$")  # 
 
 _SPEAKER_AT = re.compile(r"[ \t]*:")  # "[10:42] Tendai: ..." (a chat speaker)
 _LINE_START = re.compile(r"(?:^|[\n.!?][ \t]*|[\n.!?]\s*\[[\d:]+\][ \t]*)$")
+
+
+def _without_possessive(text: str, t: Span) -> Span:
+    """spaCy often ends a thing at a possessive ("Magnus Thorsen's" ORG): that 's is no extra word."""
+    m = _POSSESSIVE_SUFFIX.search(text, t.start, t.end)
+    return Span(t.entity, t.start, m.start(), t.score, t.source) if m else t
+
+
+_POSSESSIVE_SUFFIX = re.compile(r"(?:'s|’s|'|’)$")
 
 
 def _sentence_word_only(text: str, thing: Span, spans: list[Span]) -> bool:

@@ -182,6 +182,9 @@ def test_names_the_new_rules_keep():
     assert ("LOCATION", "Munich") in found("Siobhan worked with us in our Munich office from 2020.")
     assert ("PERSON", "James Baldwin") in found("Summarize the main topics of a James Baldwin book.")
     assert ("PERSON", "Demir") in found("Deliver to: Elif Demir, 71 Albert Terrace, Sheffield S10 2TN")
+    assert ("PERSON", "Magnus Thorsen") in found("After the upgrade Magnus Thorsen's laptop fails.")  # ORG "...'s"
+    assert ("LOCATION", "Flat 12, 42 Queen's Drive, Oxford OX1 3BG") in found(
+        "Our office at Flat 12, 42 Queen's Drive, Oxford OX1 3BG.")  # a possessive inside an address
 
 
 def test_service_numbers_and_placeholder_names():
