@@ -217,7 +217,7 @@ def load_tagger(model: str | None):
 
 
 _WORD_AFTER = re.compile(r"[ \t]+([a-z]{2,})(?![\w'’])")
-_POSSESSIVE_END = re.compile(r"(?:'s|’s|'|’)$")
+POSSESSIVE_END = re.compile(r"(?:'s|’s|'|’)$")
 
 
 def noun_modifier_candidate(text: str, s: Span) -> bool:
@@ -226,7 +226,7 @@ def noun_modifier_candidate(text: str, s: Span) -> bool:
     from spacy.lang.en.stop_words import STOP_WORDS
 
     m = _WORD_AFTER.match(text, s.end)
-    if m is None or m.group(1) in STOP_WORDS or _POSSESSIVE_END.search(text, s.start, s.end):
+    if m is None or m.group(1) in STOP_WORDS or POSSESSIVE_END.search(text, s.start, s.end):
         return False
     toks = text[s.start:s.end].split()
     return not (len(toks) > 1 and toks[0] in first_names())

@@ -104,8 +104,10 @@ def _with_words_before(text: str, start: int, value: str) -> str:
 def placeholder_name(value: str) -> bool:
     """A stand-in for a name, not anyone's: the placeholder names of forms and manuals in several languages
     (John Doe, Max Mustermann, Mario Rossi, 张三, 山田太郎, ...) and Chinese names anonymised with 某 (王某, 李某某)."""
-    v = " ".join(value.split())
-    return any(" ".join(v.split()[i:]) in PLACEHOLDER_NAMES for i in range(len(v.split()))) or (bool(_CJK_NAME.fullmatch(v)) and "某" in v)
+    words = value.split()
+    v = " ".join(words)
+    return any(" ".join(words[i:]) in PLACEHOLDER_NAMES for i in range(len(words))) \
+        or (bool(_CJK_NAME.fullmatch(v)) and "某" in v)
 
 
 def not_a_name(text: str, s: Span) -> bool:
@@ -139,67 +141,57 @@ def not_a_name(text: str, s: Span) -> bool:
 
 
 STRONG_SOURCES = {"cue", "speaker", ""}  # a name label or title, a chat speaker, a Chinese name cue (pattern)
+_NAME_WORD_BEFORE = re.compile(r"(?<![\w'’])[A-ZÀ-Þ][a-zà-ÿ]+[ \t]+$")  # "Elif Demir": spaCy found only "Demir"
+_SPEAKER_AT = re.compile(r"[ \t]*:")  # "[10:42] Tendai: ..." (a chat speaker)
+_LINE_START = re.compile(r"(?:^|[\n.!?][ \t]*|[\n.!?]\s*\[[\d:]+\][ \t]*)$")
+_LOCATIVE_BEFORE = re.compile(r"(?i)(?:\b(?:in|at|from|to|near|into|outside|around|across|via|of|visit|visited"
+                              r"|visiting|based|born|lives|living|moved|toward|towards)|,)[ \t]+$")
 
 
 def drop_unsupported_names(text: str, spans: list[Span]) -> list[Span]:
     """Names with only one weak signal, judged against the other spans of the same text (so after every
     recogniser has run; spans with a strong cue are never touched):
     - inside a longer span spaCy labels a thing (ORG, PRODUCT, WORK_OF_ART, EVENT, LAW, LANGUAGE, NORP), or the
-      same span labelled PRODUCT / WORK_OF_ART / EVENT / LAW: "Roman" in "Times New Roman", "Madden" in
-      "Madden NFL";
-    - one word that spaCy alone calls a PERSON, that is no known first name and no part of a longer name in the
-      same text: a surname alone names someone only once the full name was given ("Kepler", "Spitzer");
+      same span labelled PRODUCT / WORK_OF_ART / EVENT / LAW when only one signal supports the name: "Roman" in
+      "Times New Roman", "Madden" in "Madden NFL"; a place inside an ORG stays ("University of Leipzig");
+    - one word that spaCy alone calls a PERSON, that is no known first name, no part of a full name in the same
+      text, not right after a capitalised word and not a chat speaker ("Kepler", "Spitzer");
     - one word that spaCy alone calls a place, that the gazetteer does not know, with no locative word before
       it ("in", "at", "from", "near", ...).
     The thing-label spans themselves are removed here (they are evidence, not PII)."""
+    names = [s for s in spans if s.entity not in pii_names.THING_LABELS]
     things = [_without_possessive(text, t) for t in spans
               if t.entity in pii_names.THING_LABELS and not _sentence_word_only(text, t, spans)]
-    if not any(s.entity in ("PERSON", "LOCATION") for s in spans):
-        return [s for s in spans if s.entity not in pii_names.THING_LABELS]
-    strong = [s for s in spans if s.entity == "PERSON" and s.source in STRONG_SOURCES]
-    full_name_words = {w for s in spans if s.entity == "PERSON" for w in text[s.start:s.end].split()[:-1] + (
-        text[s.start:s.end].split()[1:] if len(text[s.start:s.end].split()) > 1 else [])}
-    out = []
-    for s in spans:
-        if s.entity in pii_names.THING_LABELS:
+    strong = [s for s in names if s.entity == "PERSON" and s.source in STRONG_SOURCES]
+    full_name_words = {w for s in names if s.entity == "PERSON" and len(text[s.start:s.end].split()) > 1
+                       for w in text[s.start:s.end].split()}
+    return [s for s in names if s.entity not in ("PERSON", "LOCATION") or s.source in STRONG_SOURCES
+            or any(c.start < s.end and s.start < c.end for c in strong)
+            or _supported(text, s, names, things, full_name_words)]
+
+
+def _supported(text: str, s: Span, names: list[Span], things: list[Span], full_name_words: set[str]) -> bool:
+    value = text[s.start:s.end]
+    signals = {o.source for o in names if o.entity == s.entity and o.start < s.end and s.start < o.end}
+    for t in things:
+        if s.entity == "LOCATION" and t.entity == "ORG":
             continue
-        if s.entity in ("PERSON", "LOCATION") and s.source not in STRONG_SOURCES \
-                and not any(c.start < s.end and s.start < c.end for c in strong):
-            value = text[s.start:s.end]
-            signals = {o.source for o in spans if o.entity == s.entity and o.start < s.end and s.start < o.end}
-            inside_thing = any(((t.start <= s.start and s.end <= t.end and (t.end - t.start) > (s.end - s.start))
-                                or (t.start == s.start and t.end == s.end and t.entity not in ("ORG", "NORP")
-                                    and len(signals) < 2))  # two signals for the name outweigh spaCy's label
-                               and (s.entity == "PERSON" or t.entity != "ORG")  # "University of Leipzig": a place
-                               for t in things)
-            one_word = len(value.split()) == 1
-            if inside_thing:
-                continue
-            if one_word and s.entity == "PERSON" and s.source == "ner" and value not in pii_names.first_names() \
-                    and value not in full_name_words and not _SPEAKER_AT.match(text, s.end) \
-                    and not _NAME_WORD_BEFORE.search(text, max(0, s.start - 30), s.start):
-                continue
-            if one_word and s.entity == "LOCATION" and s.source == "ner" \
-                    and not _LOCATIVE_BEFORE.search(text, max(0, s.start - 12), s.start):
-                continue
-        out.append(s)
-    return out
-
-
-_NAME_WORD_BEFORE = re.compile(r"(?<![\w'’])[A-ZÀ-Þ][a-zà-ÿ]+[ \t]+$")  # "Elif Demir": spaCy found only "Demir"
-
-
-_SPEAKER_AT = re.compile(r"[ \t]*:")  # "[10:42] Tendai: ..." (a chat speaker)
-_LINE_START = re.compile(r"(?:^|[\n.!?][ \t]*|[\n.!?]\s*\[[\d:]+\][ \t]*)$")
+        longer = t.start <= s.start and s.end <= t.end and t.end - t.start > s.end - s.start
+        same = (t.start, t.end) == (s.start, s.end) and t.entity not in ("ORG", "NORP") and len(signals) < 2
+        if longer or same:
+            return False
+    if len(value.split()) > 1 or s.source != "ner":
+        return True
+    if s.entity == "PERSON":
+        return value in pii_names.first_names() or value in full_name_words or bool(_SPEAKER_AT.match(text, s.end)) \
+            or bool(_NAME_WORD_BEFORE.search(text, max(0, s.start - 30), s.start))
+    return bool(_LOCATIVE_BEFORE.search(text, max(0, s.start - 12), s.start))
 
 
 def _without_possessive(text: str, t: Span) -> Span:
     """spaCy often ends a thing at a possessive ("Magnus Thorsen's" ORG): that 's is no extra word."""
-    m = _POSSESSIVE_SUFFIX.search(text, t.start, t.end)
+    m = pii_names.POSSESSIVE_END.search(text, t.start, t.end)
     return Span(t.entity, t.start, m.start(), t.score, t.source) if m else t
-
-
-_POSSESSIVE_SUFFIX = re.compile(r"(?:'s|’s|'|’)$")
 
 
 def _sentence_word_only(text: str, thing: Span, spans: list[Span]) -> bool:
@@ -207,14 +199,9 @@ def _sentence_word_only(text: str, thing: Span, spans: list[Span]) -> bool:
     Nazarov"): spaCy's misreading of a capitalised sentence start, no evidence against the name."""
     for s in spans:
         if s.entity == "PERSON" and s.end == thing.end and s.start > thing.start:
-            head = text[thing.start:s.start]
-            if len(head.split()) == 1 and _LINE_START.search(text[:thing.start]):
+            if len(text[thing.start:s.start].split()) == 1 and _LINE_START.search(text[:thing.start]):
                 return True
     return False
-
-
-_LOCATIVE_BEFORE = re.compile(r"(?i)(?:\b(?:in|at|from|to|near|into|outside|around|across|via|of|visit|visited"
-                              r"|visiting|based|born|lives|living|moved|across|toward|towards)|,)[ \t]+$")
 
 
 _KEY_PREFIX = re.compile(r"^(?:sk-(?:proj-|ant-)?|gh[pousr]_|github_pat_|xox[abprs]-|[sr]k_(?:live|test)_|hf_|glpat-"

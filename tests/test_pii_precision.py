@@ -176,9 +176,9 @@ def test_national_groupings_and_kept_name_cases():
 def test_names_the_new_rules_keep():
     """Recall guards for the sixth-set rules: a thing label over a sentence's first word, two signals against
     spaCy's label, a place modifying a noun, a full name before a noun, a one-word name after a capitalised word."""
-    assert ("PERSON", "Rustam Nazarov") in found("Recipient Rustam Nazarov moved last year.")  # ORG "Recipient Rustam Nazarov"
+    assert ("PERSON", "Rustam Nazarov") in found("Recipient Rustam Nazarov moved last year.")  # ORG "Recipient ..."
     assert ("PERSON", "Chukwuemeka Obi") in found("Hi, this is Chukwuemeka Obi calling about the apartment.")  # PRODUCT
-    assert ("PERSON", "Ana Luísa Ferreira") in found("I've updated the contact details for Ana Luísa Ferreira.")  # WORK_OF_ART
+    assert ("PERSON", "Ana Luísa Ferreira") in found("I've updated the details for Ana Luísa Ferreira.")  # WORK_OF_ART
     assert ("LOCATION", "Munich") in found("Siobhan worked with us in our Munich office from 2020.")
     assert ("PERSON", "James Baldwin") in found("Summarize the main topics of a James Baldwin book.")
     assert ("PERSON", "Demir") in found("Deliver to: Elif Demir, 71 Albert Terrace, Sheffield S10 2TN")
