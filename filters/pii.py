@@ -267,7 +267,7 @@ def _mask(value: str) -> str:
 class Pii(Stage[PiiConfig]):
     name = "pii"
     Config = PiiConfig
-    version = "3"  # 3: the look-alike precision rules (pii_precision.py) and more documentation values
+    version = "4"  # 4: general evidence against names and service numbers (pii_precision.py, round 4)
     batch_size = 5000
     holds_model = True  # spaCy NER: one copy per worker process / Ray actor
 

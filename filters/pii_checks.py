@@ -151,26 +151,62 @@ NATIONAL_GROUPS = {"US": {(10,), (11,), (3, 3, 4), (1, 3, 3, 4), (3, 7)},  # "91
                    "BR": {(11,), (2, 5, 4), (2, 9)}}
 
 
+_SERVICE_TYPES = ("TOLL_FREE", "PREMIUM_RATE", "SHARED_COST", "UAN")
+
+
+def _personal(number) -> bool:
+    """Valid, and not in a range a country reserves for services (toll-free, premium, shared cost, UAN)."""
+    import phonenumbers
+    from phonenumbers import PhoneNumberType
+
+    return phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) not in {
+        getattr(PhoneNumberType, t) for t in _SERVICE_TYPES}
+
+
+def service_number(value: str) -> bool:
+    """A toll-free, shared-cost, premium-rate or universal-access number of the first region (North America,
+    China, then the trunk-0 regions) it is valid in: a service's line, not a person's."""
+    import phonenumbers
+
+    try:
+        for r in ("US", "CN", *TRUNK_0_REGIONS):
+            n = phonenumbers.parse(value, r)
+            if phonenumbers.is_valid_number(n):
+                return not _personal(n)
+    except phonenumbers.NumberParseException:
+        return False
+    return False
+
+
+def _personal_somewhere(value: str, regions) -> bool:
+    """Valid and not a service number in at least one of the regions (a national number's country is a guess)."""
+    import phonenumbers
+
+    return any(_personal(phonenumbers.parse(value, r)) for r in regions)
+
+
 @lru_cache(maxsize=65536)
 def phone_ok(value: str) -> bool:
-    """A valid number for its country code, or (written nationally) for a region its shape fits."""
+    """A valid number for its country code, or (written nationally) for a region its shape fits, that can be a
+    person's: toll-free, shared-cost, premium-rate and universal-access numbers (1-800, 0800, 0845, 400, 13 xx xx)
+    are services' lines, whatever the service (libphonenumber knows each country's ranges)."""
     import phonenumbers
 
     v = value.strip()
     try:
         if v.startswith(("+", "00", "(+")):
-            return phonenumbers.is_valid_number(phonenumbers.parse(v.replace("(+", "+").replace("(0)", ""), None))
+            return _personal(phonenumbers.parse(v.replace("(+", "+").replace("(0)", ""), None))
         d = digits(v)
         if d.startswith("0"):
             # 0 + 8-10 digits everywhere we try; hyphenated numbers end in a group of 3+ ("0371-980-71" is a part no.)
             if not 9 <= len(d) <= 11 or ("-" in v and len(re.findall(r"\d+", v)[-1]) < 3):
                 return False
-            return any(phonenumbers.is_valid_number(phonenumbers.parse(v, r)) for r in TRUNK_0_REGIONS)
+            return _personal_somewhere(v, TRUNK_0_REGIONS)
         grouping = tuple(len(g) for g in re.findall(r"\d+", v))
         for shape, regions, hyphens in _NO_TRUNK:
             if shape.fullmatch(d) and (hyphens or "-" not in v.split(")")[-1]) \
                     and (regions[0] not in NATIONAL_GROUPS or grouping in NATIONAL_GROUPS[regions[0]]):
-                if any(phonenumbers.is_valid_number(phonenumbers.parse(v, r)) for r in regions):
+                if _personal_somewhere(v, regions):
                     return True
     except phonenumbers.NumberParseException:
         return False

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from dsforge.filters import pii_names, pii_patterns, pii_places, pii_zh
+from dsforge.filters import pii_names, pii_patterns, pii_places, pii_precision, pii_zh
 from dsforge.filters.pii_spans import Detector, Span
 
 NER_ENTITIES = {"PERSON", "LOCATION"}
@@ -44,12 +44,12 @@ def vote(text: str, s: Span) -> Span:
     toks = value.split()
     person = toks[0] in pii_names.first_names() or (len(toks) > 1 and toks[-1] in pii_names.surnames())
     if s.entity == "PERSON" and place and not person:
-        return Span("LOCATION", s.start, s.end, 0.85)
+        return Span("LOCATION", s.start, s.end, 0.85, "ner+gazetteer")
     if s.entity == "LOCATION":
         if place:
-            return Span("LOCATION", s.start, s.end, 0.85)
+            return Span("LOCATION", s.start, s.end, 0.85, "ner+gazetteer")
         if person:
-            return Span("PERSON", s.start, s.end, 0.8)
+            return Span("PERSON", s.start, s.end, 0.8, "ner+gazetteer")
     return s
 
 
@@ -66,12 +66,34 @@ class PiiDetector:
         self.batch_size = batch_size
         self._nlp = None
         self._nlp_loaded = False
+        self._tagger = None
+        self._tagger_loaded = False
 
     @property
     def nlp(self):
         if not self._nlp_loaded:
             self._nlp, self._nlp_loaded = pii_names.load_spacy(self.spacy_model), True
         return self._nlp
+
+    @property
+    def tagger(self):
+        if not self._tagger_loaded:
+            self._tagger, self._tagger_loaded = pii_names.load_tagger(self.spacy_model), True
+        return self._tagger
+
+    def _drop_noun_modifiers(self, texts: list[str], out: list[list[Span]], rows: list[int]) -> None:
+        """Remove weakly supported names, and places only spaCy knows, that modify the common noun after them
+        (pii_names.modifies_next_noun)."""
+        cands = [(i, s) for i in rows for s in out[i]  # a known place before a noun is still one ("our Munich office")
+                 if (s.entity == "PERSON" and s.source not in pii_precision.STRONG_SOURCES)
+                 or (s.entity == "LOCATION" and s.source == "ner")]
+        cands = [(i, s) for i, s in cands if pii_names.noun_modifier_candidate(texts[i], s)]
+        if not cands or self.tagger is None:
+            return
+        drop = {(i, s) for (i, s), hit in zip(cands, pii_names.modifies_next_noun(
+            self.tagger, [(texts[i], s.start, s.end) for i, s in cands])) if hit}
+        for i in {i for i, _ in drop}:
+            out[i] = [s for s in out[i] if (i, s) not in drop]
 
     @property
     def has_ner(self) -> bool:
@@ -105,7 +127,11 @@ class PiiDetector:
                     out[i].extend(pii_names.find_names(texts[i]))
             if self.nlp is not None and ner_rows:
                 for i, spans in zip(ner_rows, pii_names.ner_spans(self.nlp, [texts[i] for i in ner_rows], self.batch_size)):
-                    out[i].extend(vote(texts[i], s) for s in spans)
+                    out[i].extend(vote(texts[i], s) if s.entity in NER_ENTITIES else s for s in spans)
+            for i in rows[_CAPITALISED]:
+                out[i] = pii_precision.drop_unsupported_names(texts[i], out[i])
+            if self.nlp is not None:
+                self._drop_noun_modifiers(texts, out, rows[_CAPITALISED])
         for i, spans in enumerate(out):
             if spans:
                 spans = relabel_birth_dates(texts[i], spans) if "DATE_OF_BIRTH" in self.entities else spans

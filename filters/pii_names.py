@@ -161,12 +161,12 @@ def find_names(text: str) -> list[Span]:
             continue  # (a name ends where its word ends: not the "Na" of "for NaHCO3")
         weak = _WEAK_CUE.search(text, max(0, m.start("v") - 12), m.start("v")) is not None
         if _plausible(text[cut[0]:cut[1]], strict=weak):
-            out.append(Span("PERSON", cut[0], cut[1], 0.85 if not weak else 0.8))
+            out.append(Span("PERSON", cut[0], cut[1], 0.85 if not weak else 0.8, "weak cue" if weak else "cue"))
     firsts = first_names()
     for m in _SPEAKER.finditer(text):
         v = m.group("v")
         if _name_tokens(v)[0] in firsts and v.lower() not in common_words():
-            out.append(Span("PERSON", m.start("v"), m.end("v"), 0.8))
+            out.append(Span("PERSON", m.start("v"), m.end("v"), 0.8, "speaker"))
     for m in _RUN.finditer(text):
         toks = _name_tokens(m.group())
         if len(toks) < 2:
@@ -175,13 +175,15 @@ def find_names(text: str) -> list[Span]:
         if cut is None or len(_name_tokens(text[cut[0]:cut[1]])) < 2:
             continue
         if _plausible(text[cut[0]:cut[1]], strict=True):
-            out.append(Span("PERSON", cut[0], cut[1], 0.8))
+            out.append(Span("PERSON", cut[0], cut[1], 0.8, "gazetteer"))
     return out
 
 
 # ---------------------------------------------------------------- spaCy NER
 
 NER_LABELS = {"PERSON": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION", "FAC": "LOCATION"}
+# spaCy's labels for names of things; returned as they are, so pii_precision can overrule a name inside one
+THING_LABELS = {"ORG", "PRODUCT", "WORK_OF_ART", "EVENT", "LAW", "LANGUAGE", "NORP"}
 _NEEDS_NER = re.compile(r"[A-Za-z]{2,}[^A-Za-z]+[A-Z][a-z]|^[A-Z][a-z]+\s+[A-Z]")
 
 
@@ -205,6 +207,43 @@ def load_spacy(model: str | None):
     return nlp
 
 
+def load_tagger(model: str | None):
+    """The same spaCy model with only its tagger (tok2vec, tagger, attribute_ruler), or None if it is missing."""
+    if model is None or importlib.util.find_spec(model) is None:
+        return None
+    import spacy
+
+    return spacy.load(model, exclude=["ner", "parser", "lemmatizer", "senter", "morphologizer"])
+
+
+_WORD_AFTER = re.compile(r"[ \t]+([a-z]{2,})(?![\w'’])")
+POSSESSIVE_END = re.compile(r"(?:'s|’s|'|’)$")
+
+
+def noun_modifier_candidate(text: str, s: Span) -> bool:
+    """A PERSON/LOCATION span without a strong cue, followed by a lower-case word that is no function word,
+    and not a full name starting with a known first name ("a James Baldwin book" stays)."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    m = _WORD_AFTER.match(text, s.end)
+    if m is None or m.group(1) in STOP_WORDS or POSSESSIVE_END.search(text, s.start, s.end):
+        return False
+    toks = text[s.start:s.end].split()
+    return not (len(toks) > 1 and toks[0] in first_names())
+
+
+def modifies_next_noun(tagger, items: list[tuple[str, int, int]], batch_size: int = 256) -> list[bool]:
+    """For (text, start, end) spans: whether the word right after the span is a common noun (tagged NN/NNS),
+    so the name is a modifier of a thing ("Douglas fir", "Bunsen burner", "Waldorf salad", "Chandra
+    pictures"), not a person or a place. Tags only a window around each span: cheap, and enough context."""
+    windows = [(t[max(0, s - 60):min(len(t), e + 40)], e - max(0, s - 60)) for t, s, e in items]
+    out = []
+    for doc, (_, at) in zip(tagger.pipe([w for w, _ in windows], batch_size=batch_size), windows):
+        nxt = next((tok for tok in doc if tok.idx >= at), None)
+        out.append(nxt is not None and nxt.tag_ in ("NN", "NNS") and nxt.text.islower())
+    return out
+
+
 def _ner_listens_to_tok2vec(nlp) -> bool:
     try:
         return any(getattr(layer, "name", "") == "tok2vec-listener" for layer in nlp.get_pipe("ner").model.walk())
@@ -218,20 +257,25 @@ def needs_ner(text: str) -> bool:
 
 
 def ner_spans(nlp, texts: list[str], batch_size: int = 64) -> list[list[Span]]:
+    """PERSON and LOCATION spans, and the spans of spaCy's THING_LABELS under their own label (not PII: they
+    are evidence against a name inside them, and pii_precision.drop_unsupported_names removes them)."""
     out: list[list[Span]] = []
     for doc in nlp.pipe(texts, batch_size=batch_size):
         spans = []
         for ent in doc.ents:
             entity = NER_LABELS.get(ent.label_)
             end = ent.start_char + (ent.text.find("\n") if "\n" in ent.text else len(ent.text))
+            if ent.label_ in THING_LABELS:
+                spans.append(Span(ent.label_, ent.start_char, end, 0.0, "ner"))
+                continue
             if entity is None or CJK.search(ent.text) or re.search(r"[\d@/\\_=<>{}]", ent.text) or end - ent.start_char < 2:
                 continue
             if entity == "PERSON":
                 cut = _trim_name(doc.text, ent.start_char, end)
                 if cut is None or not re.match(r"[A-ZÀ-Þ]", doc.text[cut[0]]):
                     continue
-                spans.append(Span("PERSON", cut[0], cut[1], 0.85))
+                spans.append(Span("PERSON", cut[0], cut[1], 0.85, "ner"))
             elif ent.text[:1].isupper() and ent.text.lower().strip(".,") not in common_words():
-                spans.append(Span("LOCATION", ent.start_char, end, 0.75))
+                spans.append(Span("LOCATION", ent.start_char, end, 0.75, "ner"))
         out.append(spans)
     return out

@@ -108,7 +108,7 @@ def _phone_check(text: str, m: re.Match, value: str):
         cued = _PHONE_CUE.search(text, max(0, s - 40), s) is not None
         number = re.sub(r"\s?(?:x|ext\.?)\s?\d{1,5}$", "", v)
         if not C.phone_ok(number):
-            if _NANP_SHAPE.fullmatch(v) and C.digits(number)[-10] in "23456789":
+            if _NANP_SHAPE.fullmatch(v) and C.digits(number)[-10] in "23456789" and not C.service_number(number):
                 return (0.55 + (0.2 if cued else 0.0)), s, e
             continue
         formatted = v.startswith(("+", "(", "00")) or len(groups) >= 2

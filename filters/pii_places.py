@@ -132,7 +132,7 @@ def find_places(text: str) -> list[Span]:
                     e -= 1
                 score = gaz.get(fold(text[s:e]))
                 if score:
-                    out.append(Span("LOCATION", s, e, score))
+                    out.append(Span("LOCATION", s, e, score, "gazetteer"))
                     i += n
                     break
             else:

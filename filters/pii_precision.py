@@ -16,6 +16,19 @@ evidence against it (what follows it, an article before it) is the same whicheve
 - A one-word all-capitals PERSON of up to five letters is an acronym or a unit (GB, NAICS); one followed
   by a version number is a product ("Chrome 114.0.5406.153").
 - A place between two numbers is a law report or a code ("333 U.S. 55"), not where someone is.
+- General evidence against a name, from the sixth look-alike set's round (bench/RESULTS-pii.md):
+  - the head of a larger proper-noun phrase: a name followed (within three more capitalised words) by an
+    entity-type noun (ENTITY_HEADS: Day, Hospital, University, Prize, Telescope, Scale, ...) names that thing
+    ("James Webb Space Telescope", "Johns Hopkins Hospital"); a possessive before a capitalised title names a
+    work ("Tony Hawk's Pro Skater", "Rubik's Cube");
+  - placeholder names, a small closed class in many languages (John Doe, Max Mustermann, 张三, 山田太郎), and
+    Chinese names anonymised with 某 (王某, 李某某), are no one's;
+  - drop_unsupported_names, for names with no strong cue: a longer span spaCy labels a thing (ORG, PRODUCT,
+    WORK_OF_ART, EVENT, LAW, NORP) around the name; one word that only spaCy calls a person and that is no
+    known first name nor part of a full name in the text; one word only spaCy calls a place, with no
+    locative word before it;
+  - (in pii_detect, with spaCy's tagger on a window) a weak name before a common noun modifies it ("Douglas
+    fir", "Bunsen burner", "the Chandra pictures").
 - A key or password that is a template ("sk-xxxxxxxx...", "AKIAIOSFODNN7EXAMPLE", "xoxb-your-token-here"):
   few distinct characters in its random part, or a placeholder word in it.
 
@@ -48,6 +61,28 @@ _VERSION_AFTER = re.compile(r"[ \t]+v?\d+(?:\.\d+)+")
 _NEXT_WORD = re.compile(r"[ \t]+([a-z]+)")
 _NUMBER_BEFORE = re.compile(r"\d[ \t]+$")
 _NUMBER_AFTER = re.compile(r"[ \t]+\d")
+# Nouns that end the name of an institution, place, event, prize, instrument or law: a name followed by one
+# (after at most three more capitalised words) is the head's modifier, not a person or a place of someone.
+ENTITY_HEADS = ("Day|Night|Eve|Week|Hospital|Clinic|Infirmary|University|College|School|Academy|Institute|Museum"
+                "|Gallery|Library|Center|Centre|Foundation|Trust|Fund|Society|Association|Prize|Award|Medal|Trophy"
+                "|Cup|Championship|Games|Lecture|Fellowship|Scholarship|Bridge|Tunnel|Dam|Airport|Station|Stadium"
+                "|Arena|Park|Gardens|Hall|Theatre|Theater|Church|Cathedral|Chapel|Temple|Mosque|Memorial|Monument"
+                "|Tower|Building|Hotel|Telescope|Observatory|Probe|Rover|Satellite|Mission|Programme|Program"
+                "|Scale|Syndrome|Disease|Law|Act|Theorem|Effect|Principle|Festival|Parade|Marathon|Stakes"
+                "|Company|Corporation|Group|Institution|Laboratory|Laboratories|Lab|Labs")
+_ENTITY_HEAD_AFTER = re.compile(rf"(?:'s|’s)?(?:[ \t]+[A-Z][\w'’\-.]*){{0,3}}?[ \t]+(?:{ENTITY_HEADS})(?![\w'’])")
+# A possessive name before a capitalised title: a work or product named after someone ("Tony Hawk's Pro
+# Skater", "Rubik's Cube"); not before a capitalised word starting a new sentence or line.
+_POSSESSIVE_TITLE_AFTER = re.compile(r"(?<=\w)(?:'s|’s)[ \t]+[A-Z][a-z]")
+_CJK_NAME = re.compile(r"[\u4e00-\u9fff·]{2,4}")
+PLACEHOLDER_NAMES = frozenset("""
+John Doe|Jane Doe|John Q. Public|John Q Public|Jane Q. Public|Richard Roe|Jane Roe|Joe Bloggs|Jane Bloggs|Fred Bloggs
+|Joe Public|John Smith Doe|Fred Nurk|A. N. Other|Max Mustermann|Erika Mustermann|Otto Normalverbraucher
+|Mario Rossi|Maria Rossi|Juan Pérez|Juan Perez|Fulano de Tal|Fulano|Beltrano|Sicrano|Jan Kowalski|Jan Jansen
+|Jean Dupont|Pierre Dupont|Jean Dupond|Marie Dupont|Ivan Ivanov|Ivan Ivanovich Ivanov|Matti Meikäläinen
+|Kari Nordmann|Ola Nordmann|Jan Modaal|Tommy Atkins|Average Joe|Joe Sixpack|Anna Svensson|Sven Svensson
+|张三|李四|王五|赵六|钱七|小明|小红|山田太郎|山田花子|田中太郎|홍길동|김철수
+""".replace("\n", "").split("|"))
 
 
 def _modifies_a_noun(text: str, s: Span, toks: list[str]) -> bool:
@@ -60,12 +95,33 @@ def _modifies_a_noun(text: str, s: Span, toks: list[str]) -> bool:
         and after.group(1) not in STOP_WORDS
 
 
+def _with_words_before(text: str, start: int, value: str) -> str:
+    """The span with the capitalised words right before it (a name list trims "John" off "John Doe")."""
+    run = _CAPITALISED_BEFORE.search(text, max(0, start - 24), start)
+    return (run.group() if run else "") + value
+
+
+def placeholder_name(value: str) -> bool:
+    """A stand-in for a name, not anyone's: the placeholder names of forms and manuals in several languages
+    (John Doe, Max Mustermann, Mario Rossi, 张三, 山田太郎, ...) and Chinese names anonymised with 某 (王某, 李某某)."""
+    words = value.split()
+    v = " ".join(words)
+    return any(" ".join(words[i:]) in PLACEHOLDER_NAMES for i in range(len(words))) \
+        or (bool(_CJK_NAME.fullmatch(v)) and "某" in v)
+
+
 def not_a_name(text: str, s: Span) -> bool:
     """Whether a PERSON or LOCATION span is an eponym, a product, an acronym or a citation (see the module)."""
     value = text[s.start:s.end]
+    if s.entity == "PERSON" and placeholder_name(_with_words_before(text, s.start, value)):
+        return True
     if not value[:1].isupper():
         return False  # street addresses start with their number
     toks = value.split()
+    if not any(c.isdigit() for c in value) and (  # (not a street address: "Flat 12, 42 Queen's Drive")
+            _ENTITY_HEAD_AFTER.match(text, s.end) or _POSSESSIVE_TITLE_AFTER.match(text, s.end)
+            or (s.entity == "PERSON" and _POSSESSIVE_TITLE_AFTER.search(value))):
+        return True  # "James Webb Space Telescope", "Johns Hopkins Hospital", "Sid Meier's Civilization"
     if _TITLE_BEFORE.search(text, max(0, s.start - 6), s.start):
         return False  # "Dr Watanabe's test", "a Dr. Okafor"
     if _STORM.match(value) or re.search(rf"(?:{_STORM.pattern})$", text[max(0, s.start - 24):s.start]):
@@ -82,6 +138,70 @@ def not_a_name(text: str, s: Span) -> bool:
                                                      or _VERSION_AFTER.match(text, s.end)):
         return True
     return s.entity == "LOCATION" and bool(_NUMBER_BEFORE.search(before)) and bool(_NUMBER_AFTER.match(text, s.end))
+
+
+STRONG_SOURCES = {"cue", "speaker", ""}  # a name label or title, a chat speaker, a Chinese name cue (pattern)
+_NAME_WORD_BEFORE = re.compile(r"(?<![\w'’])[A-ZÀ-Þ][a-zà-ÿ]+[ \t]+$")  # "Elif Demir": spaCy found only "Demir"
+_SPEAKER_AT = re.compile(r"[ \t]*:")  # "[10:42] Tendai: ..." (a chat speaker)
+_LINE_START = re.compile(r"(?:^|[\n.!?][ \t]*|[\n.!?]\s*\[[\d:]+\][ \t]*)$")
+_LOCATIVE_BEFORE = re.compile(r"(?i)(?:\b(?:in|at|from|to|near|into|outside|around|across|via|of|visit|visited"
+                              r"|visiting|based|born|lives|living|moved|toward|towards)|,)[ \t]+$")
+
+
+def drop_unsupported_names(text: str, spans: list[Span]) -> list[Span]:
+    """Names with only one weak signal, judged against the other spans of the same text (so after every
+    recogniser has run; spans with a strong cue are never touched):
+    - inside a longer span spaCy labels a thing (ORG, PRODUCT, WORK_OF_ART, EVENT, LAW, LANGUAGE, NORP), or the
+      same span labelled PRODUCT / WORK_OF_ART / EVENT / LAW when only one signal supports the name: "Roman" in
+      "Times New Roman", "Madden" in "Madden NFL"; a place inside an ORG stays ("University of Leipzig");
+    - one word that spaCy alone calls a PERSON, that is no known first name, no part of a full name in the same
+      text, not right after a capitalised word and not a chat speaker ("Kepler", "Spitzer");
+    - one word that spaCy alone calls a place, that the gazetteer does not know, with no locative word before
+      it ("in", "at", "from", "near", ...).
+    The thing-label spans themselves are removed here (they are evidence, not PII)."""
+    names = [s for s in spans if s.entity not in pii_names.THING_LABELS]
+    things = [_without_possessive(text, t) for t in spans
+              if t.entity in pii_names.THING_LABELS and not _sentence_word_only(text, t, spans)]
+    strong = [s for s in names if s.entity == "PERSON" and s.source in STRONG_SOURCES]
+    full_name_words = {w for s in names if s.entity == "PERSON" and len(text[s.start:s.end].split()) > 1
+                       for w in text[s.start:s.end].split()}
+    return [s for s in names if s.entity not in ("PERSON", "LOCATION") or s.source in STRONG_SOURCES
+            or any(c.start < s.end and s.start < c.end for c in strong)
+            or _supported(text, s, names, things, full_name_words)]
+
+
+def _supported(text: str, s: Span, names: list[Span], things: list[Span], full_name_words: set[str]) -> bool:
+    value = text[s.start:s.end]
+    signals = {o.source for o in names if o.entity == s.entity and o.start < s.end and s.start < o.end}
+    for t in things:
+        if s.entity == "LOCATION" and t.entity == "ORG":
+            continue
+        longer = t.start <= s.start and s.end <= t.end and t.end - t.start > s.end - s.start
+        same = (t.start, t.end) == (s.start, s.end) and t.entity not in ("ORG", "NORP") and len(signals) < 2
+        if longer or same:
+            return False
+    if len(value.split()) > 1 or s.source != "ner":
+        return True
+    if s.entity == "PERSON":
+        return value in pii_names.first_names() or value in full_name_words or bool(_SPEAKER_AT.match(text, s.end)) \
+            or bool(_NAME_WORD_BEFORE.search(text, max(0, s.start - 30), s.start))
+    return bool(_LOCATIVE_BEFORE.search(text, max(0, s.start - 12), s.start))
+
+
+def _without_possessive(text: str, t: Span) -> Span:
+    """spaCy often ends a thing at a possessive ("Magnus Thorsen's" ORG): that 's is no extra word."""
+    m = pii_names.POSSESSIVE_END.search(text, t.start, t.end)
+    return Span(t.entity, t.start, m.start(), t.score, t.source) if m else t
+
+
+def _sentence_word_only(text: str, thing: Span, spans: list[Span]) -> bool:
+    """A thing span that is a name plus only the first word of its sentence ("Call Björn", "Recipient Rustam
+    Nazarov"): spaCy's misreading of a capitalised sentence start, no evidence against the name."""
+    for s in spans:
+        if s.entity == "PERSON" and s.end == thing.end and s.start > thing.start:
+            if len(text[thing.start:s.start].split()) == 1 and _LINE_START.search(text[:thing.start]):
+                return True
+    return False
 
 
 _KEY_PREFIX = re.compile(r"^(?:sk-(?:proj-|ant-)?|gh[pousr]_|github_pat_|xox[abprs]-|[sr]k_(?:live|test)_|hf_|glpat-"

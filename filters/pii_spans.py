@@ -21,6 +21,7 @@ class Span:
     start: int
     end: int
     score: float
+    source: str = ""  # for names: "cue", "weak cue", "speaker", "gazetteer" or "ner" (pii_precision weighs them)
 
 
 # (text, match, value) -> score, or (score, start, end) when the check moves the edges, or None to drop

@@ -114,6 +114,39 @@ PAIRS = {
         "发票校验码：09276 34864 30875 34003",
         "发票问题请致电 138 0013 8000。",
         ("CN_MOBILE", "138 0013 8000")),
+    # general mechanisms of the sixth-set round (each look-alike here is flagged by the code before it)
+    "a freephone or shared-cost number is a service's line, not a person's": (
+        "Poison control (1-800-222-1222) if a child eats raw dough.\n售后服务请致电400-820-8820，或在官网提交工单。",
+        "Questions? Call me on (617) 824-3306 after six.",
+        ("PHONE_NUMBER", "(617) 824-3306")),
+    "a placeholder name is no one's, in any language": (
+        "Sample form: Name = John Doe\n姓名：张三\nReplace Max Mustermann with the customer's name.",
+        "Name: Juanita Esposito\n姓名：王建华",
+        ("PERSON", "Juanita Esposito")),
+    "a Chinese name anonymised with 某 is no one's": (
+        "患者：林某，女，45岁，主诉头痛三天。",
+        "患者：潘明辉，男，52岁，主诉胸闷。",
+        ("PERSON", "潘明辉")),
+    "a name before an entity-type noun names the thing": (
+        "The James Webb Space Telescope found water vapour; the concert is at Johns Hopkins Hospital.",
+        "Tobiah Lindgren found water vapour in the basement.",
+        ("PERSON", "Tobiah Lindgren")),
+    "a possessive name before a capitalised title names a work": (
+        "Tony Hawk's Pro Skater returns with a remake this autumn.",
+        "Tobiah Lindgren's skateboard returns from repair this autumn.",
+        ("PERSON", "Tobiah Lindgren")),
+    "a name inside a longer span spaCy calls a thing is the thing's": (
+        "The PDF export replaces fonts with Times New Roman in the footnotes.\nPlayers warmed up with Madden NFL.",
+        "The PDF export was fixed by Noor Al-Sayegh in the footnotes.",
+        ("PERSON", "Noor Al-Sayegh")),
+    "one word only spaCy calls a person or a place, with no second signal": (
+        "The outreach talk will cover Kepler and the Juno mission, then Hubble.",
+        "The outreach talk is by Tobiah Lindgren; Lindgren will cover the mission.",
+        ("PERSON", "Lindgren")),
+    "a name before a common noun modifies it": (
+        "Seedlings of Douglas fir grew 18% faster; the Chandra pictures load.",
+        "Katarzyna Zielińska ran the last mile in a dinosaur suit.",
+        ("PERSON", "Katarzyna Zielińska")),
     "a chemical formula is not a name after a cue": (
         "Balance the reaction for NaHCO3.",
         "Balance the budget for Na Young-hee.",
@@ -138,6 +171,28 @@ def test_national_groupings_and_kept_name_cases():
     assert [v for e, v in found(text) if e == "PERSON"] == ["Kenji", "Kenji"]  # a known first name is no eponym
     # the article belongs to the book (real instruction data, alpaca-libre style)
     assert ("PERSON", "James Baldwin") in found("Summarize the main topics of a James Baldwin book.")
+
+
+def test_names_the_new_rules_keep():
+    """Recall guards for the sixth-set rules: a thing label over a sentence's first word, two signals against
+    spaCy's label, a place modifying a noun, a full name before a noun, a one-word name after a capitalised word."""
+    assert ("PERSON", "Rustam Nazarov") in found("Recipient Rustam Nazarov moved last year.")  # ORG "Recipient ..."
+    assert ("PERSON", "Chukwuemeka Obi") in found("Hi, this is Chukwuemeka Obi calling about the apartment.")  # PRODUCT
+    assert ("PERSON", "Ana Luísa Ferreira") in found("I've updated the details for Ana Luísa Ferreira.")  # WORK_OF_ART
+    assert ("LOCATION", "Munich") in found("Siobhan worked with us in our Munich office from 2020.")
+    assert ("PERSON", "James Baldwin") in found("Summarize the main topics of a James Baldwin book.")
+    assert ("PERSON", "Demir") in found("Deliver to: Elif Demir, 71 Albert Terrace, Sheffield S10 2TN")
+    assert ("PERSON", "Magnus Thorsen") in found("After the upgrade Magnus Thorsen's laptop fails.")  # ORG "...'s"
+    assert ("LOCATION", "Flat 12, 42 Queen's Drive, Oxford OX1 3BG") in found(
+        "Our office at Flat 12, 42 Queen's Drive, Oxford OX1 3BG.")  # a possessive inside an address
+
+
+def test_service_numbers_and_placeholder_names():
+    assert C.service_number("1-800-222-1222") and C.service_number("0800 1111") and C.service_number("400-820-8820")
+    assert not C.service_number("(212) 546-2837") and not C.service_number("06 12 34 56 78")
+    assert C.phone_ok("0803 123 4567") and not C.phone_ok("0845 46 47")  # Nigerian mobile; UK premium rate
+    assert P.placeholder_name("Erika Mustermann") and P.placeholder_name("李某某") and P.placeholder_name("山田太郎")
+    assert not P.placeholder_name("Erika Brandt") and not P.placeholder_name("李明")
 
 
 def test_placeholder_secret_rule():
