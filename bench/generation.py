@@ -77,7 +77,7 @@ def bench_transformers(model_spec: str, batches: list[int], max_tokens: int, dev
     from dsforge.pipelines.llm.backends.transformers_local import TransformersBackend
     from dsforge.pipelines.llm.config import SamplingParams, TransformersConfig
 
-    backend = TransformersBackend(TransformersConfig(model_spec, cache=False, device=device, batch_size=1))
+    backend = TransformersBackend(TransformersConfig(model=model_spec, cache=False, device=device, batch_size=1))
     tok = backend.tokenizer
     results, texts = [], {}
     params = SamplingParams(temperature=0, max_tokens=max_tokens)
@@ -233,7 +233,7 @@ def bench_gpu(n_prompts: int, max_tokens: int, hf_prompts: int, hf_batch: int, g
 
     gc.collect()
     torch.cuda.empty_cache()
-    hf = TransformersBackend(TransformersConfig(str(model_dir), cache=False, batch_size=hf_batch, device="cuda"))
+    hf = TransformersBackend(TransformersConfig(model=str(model_dir), cache=False, batch_size=hf_batch, device="cuda"))
     hf_convs = convs[:hf_prompts]
     hf.generate(hf_convs[:hf_batch], params.model_copy(update={"max_tokens": 8}))
     before = hf.usage.completion_tokens
