@@ -14,7 +14,8 @@ PERSON names cues, a name gazetteer and spaCy NER (pii_names.py; the model is th
 Spans are post-processed before anything is written: per-entity score thresholds, allow-lists
 (documentation values such as x@example.com and 127.0.0.1 by default), look-alike checks for number-shaped
 entities (decimals, order numbers, counting sequences), for names (eponyms, products, acronyms, citations)
-and for template keys (pii_precision.py), then overlapping spans are merged into their union
+and for template keys (pii_precision.py), names the language knows (pii_known.py: famous people and things
+WordNet lists, the spelling alphabet, Alice and Bob; `public_names: false` tags them), then overlapping spans are merged into their union
 (a URL found inside an e-mail becomes part of the e-mail), and a span that stops inside an ASCII word is
 widened to the word. So a redaction never leaves part of an entity behind.
 
@@ -154,9 +155,11 @@ _RANK = {e: len(SPECIFIC) - i for i, e in enumerate(SPECIFIC)}
 
 
 def resolve_spans(text: str, found: list[Span], thresholds: dict[str, float], allow: set[str],
-                  allow_patterns: list[re.Pattern], negative: re.Pattern | None = None) -> list[Span]:
+                  allow_patterns: list[re.Pattern], negative: re.Pattern | None = None,
+                  public_names: bool = True) -> list[Span]:
     """Thresholds, allow-lists and look-alike cues, then merge overlapping spans into their union. The merged
-    span takes the entity of its most specific, then highest-scoring member, and that member's score."""
+    span takes the entity of its most specific, then highest-scoring member, and that member's score.
+    `public_names`: leave names the language knows (pii_known) untagged."""
     default = thresholds.get("default", 0.5)
     keep = []
     for s in found:
@@ -168,7 +171,7 @@ def resolve_spans(text: str, found: list[Span], thresholds: dict[str, float], al
             continue
         if s.entity in NUMBERISH and not _plausible_number(text, s, negative):
             continue
-        if (s.entity in ("PERSON", "LOCATION") and pii_precision.not_a_name(text, s)) \
+        if (s.entity in ("PERSON", "LOCATION") and pii_precision.not_a_name(text, s, public_names)) \
                 or (s.entity in SECRETS and pii_precision.placeholder_secret(value)):
             continue
         keep.append(Span(s.entity, *_widen(text, s.start, s.end), s.score))
@@ -234,6 +237,9 @@ class PiiConfig(StageConfig):
                                              "private IPs (see DOCUMENTATION_VALUES)")
     negative_cues: list[str] = Field(default_factory=lambda: list(DEFAULT_NEGATIVE_CUES),
                                      description="number-like spans right after these words are not PII (order no.)")
+    public_names: bool = Field(True, description="leave untagged the names WordNet lists (Abraham Lincoln, Eggs "
+                               "Benedict, Bunsen burner) and labelling words (Team Charlie; Alice and Bob in a protocol) "
+                               "unless a cue says whose name it is; false: tag them like any name")
     redact_with: Literal["placeholder", "fake"] = Field("placeholder", description="<ENTITY> or a consistent fake value")
     drop_entities: list[str] = Field(default_factory=lambda: ["PRIVATE_KEY"],
                                      description="with tag/redact, still drop rows holding these entities")
@@ -267,7 +273,7 @@ def _mask(value: str) -> str:
 class Pii(Stage[PiiConfig]):
     name = "pii"
     Config = PiiConfig
-    version = "4"  # 4: general evidence against names and service numbers (pii_precision.py, round 4)
+    version = "5"  # 5: names the language knows (pii_known.py), Chinese names start with a surname
     batch_size = 5000
     holds_model = True  # spaCy NER: one copy per worker process / Ray actor
 
@@ -306,7 +312,8 @@ class Pii(Stage[PiiConfig]):
         per_row: list[dict[str, list[tuple[Span, str]]]] = [{} for _ in range(df.height)]
         resolved: dict[int, list[Span]] = {}
         for k, ((r, fld, m), text, found) in enumerate(zip(slots, texts, raw)):
-            spans = resolve_spans(text, found, cfg.thresholds, allow, allow_patterns, negative) if found else []
+            spans = resolve_spans(text, found, cfg.thresholds, allow, allow_patterns, negative,
+                                  cfg.public_names) if found else []
             if spans:
                 resolved[k] = spans
                 key = fld if m is None else f"messages.{m}"

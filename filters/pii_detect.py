@@ -18,7 +18,7 @@ from __future__ import annotations
 import polars as pl
 
 from dsforge.filters import pii_names, pii_patterns, pii_places, pii_precision, pii_zh
-from dsforge.filters.pii_spans import Detector, Span
+from dsforge.filters.pii_spans import STRONG_SOURCES, Detector, Span
 
 NER_ENTITIES = {"PERSON", "LOCATION"}
 ALL_DETECTORS: list[Detector] = [*pii_patterns.DETECTORS, *pii_zh.DETECTORS, *pii_places.DETECTORS]
@@ -85,7 +85,7 @@ class PiiDetector:
         """Remove weakly supported names, and places only spaCy knows, that modify the common noun after them
         (pii_names.modifies_next_noun)."""
         cands = [(i, s) for i in rows for s in out[i]  # a known place before a noun is still one ("our Munich office")
-                 if (s.entity == "PERSON" and s.source not in pii_precision.STRONG_SOURCES)
+                 if (s.entity == "PERSON" and s.source not in STRONG_SOURCES)
                  or (s.entity == "LOCATION" and s.source == "ner")]
         cands = [(i, s) for i, s in cands if pii_names.noun_modifier_candidate(texts[i], s)]
         if not cands or self.tagger is None:

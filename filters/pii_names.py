@@ -160,7 +160,10 @@ def find_names(text: str) -> list[Span]:
         if cut is None or (cut[1] < len(text) and text[cut[1]].isalnum()):
             continue  # (a name ends where its word ends: not the "Na" of "for NaHCO3")
         weak = _WEAK_CUE.search(text, max(0, m.start("v") - 12), m.start("v")) is not None
-        if _plausible(text[cut[0]:cut[1]], strict=weak):
+        # a common word trimmed off the end makes the rest its modifier unless it is a known name:
+        # "Dear Hiring Manager", "Hello Support Team" (but "Dear Priya Sharma Team")
+        role = bool(text[cut[1]:m.end("v")].strip(" '’s"))
+        if _plausible(text[cut[0]:cut[1]], strict=weak or role):
             out.append(Span("PERSON", cut[0], cut[1], 0.85 if not weak else 0.8, "weak cue" if weak else "cue"))
     firsts = first_names()
     for m in _SPEAKER.finditer(text):

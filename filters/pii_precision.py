@@ -39,8 +39,8 @@ from __future__ import annotations
 
 import re
 
-from dsforge.filters import pii_names
-from dsforge.filters.pii_spans import Span
+from dsforge.filters import pii_known, pii_names
+from dsforge.filters.pii_spans import STRONG_SOURCES, Span
 
 TERM_NOUNS = ("law|laws|theorem|lemma|conjecture|hypothesis|axiom|algorithm|equation|equations|constant|principle"
               "|effect|transform|transformation|distribution|test|method|network|filter|process|distance|index|sequence"
@@ -61,6 +61,7 @@ _VERSION_AFTER = re.compile(r"[ \t]+v?\d+(?:\.\d+)+")
 _NEXT_WORD = re.compile(r"[ \t]+([a-z]+)")
 _NUMBER_BEFORE = re.compile(r"\d[ \t]+$")
 _NUMBER_AFTER = re.compile(r"[ \t]+\d")
+_THE_BEFORE = re.compile(r"(?<![A-Za-z])the[ \t]+$")
 # Nouns that end the name of an institution, place, event, prize, instrument or law: a name followed by one
 # (after at most three more capitalised words) is the head's modifier, not a person or a place of someone.
 ENTITY_HEADS = ("Day|Night|Eve|Week|Hospital|Clinic|Infirmary|University|College|School|Academy|Institute|Museum"
@@ -70,7 +71,7 @@ ENTITY_HEADS = ("Day|Night|Eve|Week|Hospital|Clinic|Infirmary|University|College
                 "|Tower|Building|Hotel|Telescope|Observatory|Probe|Rover|Satellite|Mission|Programme|Program"
                 "|Scale|Syndrome|Disease|Law|Act|Theorem|Effect|Principle|Festival|Parade|Marathon|Stakes"
                 "|Company|Corporation|Group|Institution|Laboratory|Laboratories|Lab|Labs")
-_ENTITY_HEAD_AFTER = re.compile(rf"(?:'s|’s)?(?:[ \t]+[A-Z][\w'’\-.]*){{0,3}}?[ \t]+(?:{ENTITY_HEADS})(?![\w'’])")
+_ENTITY_HEAD_AFTER = re.compile(rf"(?:'s|’s|\.)?(?:[ \t]+[A-Z][\w'’\-.]*){{0,3}}?[ \t]+(?:{ENTITY_HEADS})(?![\w'’])")
 # A possessive name before a capitalised title: a work or product named after someone ("Tony Hawk's Pro
 # Skater", "Rubik's Cube"); not before a capitalised word starting a new sentence or line.
 _POSSESSIVE_TITLE_AFTER = re.compile(r"(?<=\w)(?:'s|’s)[ \t]+[A-Z][a-z]")
@@ -110,13 +111,16 @@ def placeholder_name(value: str) -> bool:
         or (bool(_CJK_NAME.fullmatch(v)) and "某" in v)
 
 
-def not_a_name(text: str, s: Span) -> bool:
-    """Whether a PERSON or LOCATION span is an eponym, a product, an acronym or a citation (see the module)."""
+def not_a_name(text: str, s: Span, public_names: bool = True) -> bool:
+    """Whether a PERSON or LOCATION span is an eponym, a product, an acronym or a citation (see the module);
+    with `public_names`, also a name the language knows or a labelling word (pii_known)."""
     value = text[s.start:s.end]
     if s.entity == "PERSON" and placeholder_name(_with_words_before(text, s.start, value)):
         return True
     if not value[:1].isupper():
         return False  # street addresses start with their number
+    if public_names and (pii_known.lexicalised_name(text, s) or pii_known.label_name(text, s)):
+        return True  # "Abraham Lincoln", "Eggs Benedict" (WordNet); "Team Charlie", Alice and Bob (closed classes)
     toks = value.split()
     if not any(c.isdigit() for c in value) and (  # (not a street address: "Flat 12, 42 Queen's Drive")
             _ENTITY_HEAD_AFTER.match(text, s.end) or _POSSESSIVE_TITLE_AFTER.match(text, s.end)
@@ -137,10 +141,14 @@ def not_a_name(text: str, s: Span) -> bool:
     if s.entity == "PERSON" and len(toks) == 1 and ((value.isupper() and len(value) <= 5)
                                                      or _VERSION_AFTER.match(text, s.end)):
         return True
+    if len(toks) == 1 and s.source not in STRONG_SOURCES and (
+            (s.entity == "PERSON" and _THE_BEFORE.search(before))  # "the David", "the Thinker": a work, not a person
+            or ((value.lower() in pii_names.common_words() or value in pii_known.LABEL_NOUNS)
+                and _NUMBER_AFTER.match(text, s.end))):  # "Bay 4", "Gate 12": a label and its number
+        return True
     return s.entity == "LOCATION" and bool(_NUMBER_BEFORE.search(before)) and bool(_NUMBER_AFTER.match(text, s.end))
 
 
-STRONG_SOURCES = {"cue", "speaker", ""}  # a name label or title, a chat speaker, a Chinese name cue (pattern)
 _NAME_WORD_BEFORE = re.compile(r"(?<![\w'’])[A-ZÀ-Þ][a-zà-ÿ]+[ \t]+$")  # "Elif Demir": spaCy found only "Demir"
 _SPEAKER_AT = re.compile(r"[ \t]*:")  # "[10:42] Tendai: ..." (a chat speaker)
 _LINE_START = re.compile(r"(?:^|[\n.!?][ \t]*|[\n.!?]\s*\[[\d:]+\][ \t]*)$")
@@ -184,8 +192,18 @@ def _supported(text: str, s: Span, names: list[Span], things: list[Span], full_n
         return True
     if s.entity == "PERSON":
         return value in pii_names.first_names() or value in full_name_words or bool(_SPEAKER_AT.match(text, s.end)) \
-            or bool(_NAME_WORD_BEFORE.search(text, max(0, s.start - 30), s.start))
+            or _name_word_before(text, s.start)
     return bool(_LOCATIVE_BEFORE.search(text, max(0, s.start - 12), s.start))
+
+
+def _name_word_before(text: str, start: int) -> bool:
+    """A capitalised word right before that may itself be part of a name ("Elif Demir", spaCy found only
+    "Demir"); not a capitalised common noun labelling what follows ("Team Charlie", "Project Juliet")."""
+    m = _NAME_WORD_BEFORE.search(text, max(0, start - 30), start)
+    if m is None:
+        return False
+    word = m.group().strip()
+    return word in pii_names.first_names() or word.lower() not in pii_names.common_words()
 
 
 def _without_possessive(text: str, t: Span) -> Span:

@@ -24,6 +24,9 @@ class Span:
     source: str = ""  # for names: "cue", "weak cue", "speaker", "gazetteer" or "ner" (pii_precision weighs them)
 
 
+STRONG_SOURCES = {"cue", "speaker", ""}  # a name label or title, a chat speaker, a Chinese name cue (pattern)
+
+
 # (text, match, value) -> score, or (score, start, end) when the check moves the edges, or None to drop
 Check = Callable[[str, "re.Match[str]", str], Union[float, tuple, None]]
 

@@ -1,5 +1,5 @@
 """Chinese PII patterns: mobile numbers, resident ID numbers (GB 11643 checksum and a real birth date),
-personal names after an explicit cue (我叫X, 姓名：X), and postal addresses (省/市/区/路/号).
+personal names after an explicit cue (我叫X, 姓名：X) that start with a surname, and postal addresses (省/市/区/路/号).
 
 None of them relies on word boundaries: Chinese has no spaces, and Python's `\\b` sees no edge between a
 Chinese character and a Latin letter or digit. Edges are "no digit/Latin letter next to it" instead.
@@ -11,6 +11,7 @@ Not here: Chinese person names without a cue (a bare 2-3 character span is far t
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from dsforge.filters import pii_checks as C
 from dsforge.filters.pii_spans import Detector
@@ -40,9 +41,32 @@ CN_RESIDENT_ID = Detector("CN_RESIDENT_ID", re.compile(
 # Cues that name a person by themselves, and words that do only as a form label ("客户：X", not "客户来电").
 _NAME_CUE = (r"(?:(?:我叫|我的名字是|联系人|收件人|收货人|户名|持卡人)\s*[:：]?"
              r"|(?:姓名|名字|患者|客户|申请人|员工|负责人|经办人|监护人|家属)\s*[:：])\s*")
+# Compound surnames (复姓) Faker's lists lack; with Faker's zh_CN/zh_TW surnames, the closed class a Han
+# name starts with.
+_COMPOUND_SURNAMES = frozenset("欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 令狐 长孙 宇文 司徒 夏侯 轩辕 端木 独孤 "
+                               "南宫 西门 百里 呼延 万俟 闻人 澹台 公羊 赫连 申屠 钟离 拓跋 淳于 单于".split())
+
+
+@lru_cache(maxsize=1)
+def surnames() -> frozenset:
+    from faker.providers.person.zh_CN import Provider as Mainland
+    from faker.providers.person.zh_TW import Provider as Taiwan
+
+    return frozenset(Mainland.last_names) | frozenset(Taiwan.last_names) | _COMPOUND_SURNAMES
+
+
+def _cn_name_check(text: str, m: re.Match, value: str):
+    """After a cue, a name starts with a surname (or is a transliterated name with ·): not a department
+    (收件人：行政部), a form filler (姓名：本人, 联系人：待定) or a role (负责人：课题组)."""
+    if "·" in value or value[0] in surnames() or value[:2] in surnames():
+        return 0.85
+    return None
+
+
 CN_NAME = Detector("PERSON", re.compile(
     _NAME_CUE + r"(?P<v>[\u4e00-\u9fff·]{2,4}?)(?=[，,。.\s;；:：、（()）]|的|先生|女士|同志|$|\d|[A-Za-z]|手机|电话|身份证|，)"),
-    r"我叫|我的名字是|姓名|名字|联系人|收件人|收货人|患者|客户|申请人|户名|员工|持卡人|负责人|经办人", 0.85, name="cn name after cue")
+    r"我叫|我的名字是|姓名|名字|联系人|收件人|收货人|患者|客户|申请人|户名|员工|持卡人|负责人|经办人", 0.85, _cn_name_check,
+    name="cn name after cue")
 
 PROVINCES = ("北京|天津|上海|重庆|河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|湖南|广东|海南|四川"
              "|贵州|云南|陕西|甘肃|青海|台湾|内蒙古|广西|西藏|宁夏|新疆|香港|澳门")

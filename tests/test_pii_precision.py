@@ -170,7 +170,7 @@ def test_national_groupings_and_kept_name_cases():
     text = "Email Kenji about Kenji's code review."
     assert [v for e, v in found(text) if e == "PERSON"] == ["Kenji", "Kenji"]  # a known first name is no eponym
     # the article belongs to the book (real instruction data, alpaca-libre style)
-    assert ("PERSON", "James Baldwin") in found("Summarize the main topics of a James Baldwin book.")
+    assert ("PERSON", "Tomasz Wierzbicki") in found("Summarize the main topics of a Tomasz Wierzbicki book.")
 
 
 def test_names_the_new_rules_keep():
@@ -180,7 +180,7 @@ def test_names_the_new_rules_keep():
     assert ("PERSON", "Chukwuemeka Obi") in found("Hi, this is Chukwuemeka Obi calling about the apartment.")  # PRODUCT
     assert ("PERSON", "Ana Luísa Ferreira") in found("I've updated the details for Ana Luísa Ferreira.")  # WORK_OF_ART
     assert ("LOCATION", "Munich") in found("Siobhan worked with us in our Munich office from 2020.")
-    assert ("PERSON", "James Baldwin") in found("Summarize the main topics of a James Baldwin book.")
+    assert ("PERSON", "Tomasz Wierzbicki") in found("Summarize the main topics of a Tomasz Wierzbicki book.")
     assert ("PERSON", "Demir") in found("Deliver to: Elif Demir, 71 Albert Terrace, Sheffield S10 2TN")
     assert ("PERSON", "Magnus Thorsen") in found("After the upgrade Magnus Thorsen's laptop fails.")  # ORG "...'s"
     assert ("LOCATION", "Flat 12, 42 Queen's Drive, Oxford OX1 3BG") in found(
