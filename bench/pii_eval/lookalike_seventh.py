@@ -9,16 +9,17 @@ the detector round it checks, to be run on once when that round is done.
 How it was written: every text by hand, whole, in one of many settings (tickets, forms, e-mails, chat, CVs, news,
 code comments, logs, config, medical, legal and finance notes, school, shopping, travel, sports, science), with
 each look-alike marked inline as [[value]] and, in the true-PII texts, the PII as {{ENTITY:value}} (the entity
-names of lookalike_sixth.py). No templates and no generator: no two texts share a frame, and none repeats a text
-of the earlier sets. Its writer did not look at the detector's code or results.
+names of lookalike_sixth.py, plus CREDIT_CARD as in first_set.py; `_parse` is a copy of the sixth set's).
+No templates and no generator: no two texts share a frame, and none repeats a text of the earlier sets. Its
+writer did not look at the detector's code or results, and did not run the detector on these texts.
 
 Kinds, part "new" (none in lookalike_set, lookalike_fresh, lookalike_fifth, lookalike_sixth or the templates):
 name-shaped things that are no private person or address (diseases named after places, battles and treaties,
 streets used as metonyms, Latin species names, sports clubs, songs named after people, airports and stadiums
-named after people, famous animals, mascots), number/ID-shaped ones (cell lines and mouse strains, CVE ids, ICD-10 codes,
-bank routing numbers and sort codes, satellite catalogue ids, cron expressions) and Chinese ones (dishes and
-products named after places, idioms that hold a surname, common words that start with a surname character,
-drug approval numbers, food production licence numbers).
+named after people, famous animals, mascots), number/ID-shaped ones (cell lines and mouse strains, CVE ids,
+ICD-10 codes, bank routing numbers and sort codes, satellite catalogue ids, cron expressions) and Chinese ones
+(dishes and products named after places, idioms that hold a surname, common words that start with a surname
+character, drug approval numbers, food production licence numbers).
 Part "familiar": kinds the earlier sets have (order and tracking numbers, ISBNs, versions, Luhn-invalid card
 numbers, resident ids failing GB 11643, ticket ids, hashes, timestamps, public figures), in new frames.
 Checksums: ISBN-13s are valid; BAD_LUHN_CARD numbers fail Luhn; BAD_CN_ID values fail the GB 11643-1999 check
