@@ -79,7 +79,7 @@ DEFAULT_NEGATIVE_CUES = ["order", "order no", "order number", "invoice", "tracki
                          "ver", "v", "build", "serial", "sku", "part", "part no", "ticket", "case", "ref", "reference",
                          "doi", "batch", "pallet", "unix time", "timestamp", "checksum", "commit", "release",
                          "abn", "acn", "vat", "duns", "ein", "kvk", "ean", "upc", "gtin", "barcode", "clause",
-                         "section", "§", "meeting", "webinar", "conference", "bridge", "passcode", "会议号", "会议",
+                         "section", "§", "routing", "aba", "sort code", "ifsc", "swift", "bic", "meeting", "webinar", "conference", "bridge", "passcode", "会议号", "会议",
                          "校验码",
                          "订单", "订单号", "单号", "快递", "运单", "运单号", "版本", "版本号", "发票", "编号", "构建号", "序列号"]
 SECRETS = {"API_KEY", "AWS_KEY", "SECRET"}  # checked for template values (pii_precision.placeholder_secret)
@@ -104,7 +104,8 @@ def negative_cue_regex(cues: list[str]) -> re.Pattern | None:
     if not cues:
         return None
     words = "|".join(re.escape(c) for c in sorted(cues, key=len, reverse=True))
-    return re.compile(rf"(?:^|[^A-Za-z])(?:{words})\.?\s*(?:no\.?|number|num|id|code)?\s*(?:is|was|[#:：=])?\s*[#:：=]?\s*$",
+    return re.compile(rf"(?:^|[^A-Za-z])(?:{words})\.?\s*(?:no\.?|number|num|id|code)?\s*(?:\([^()\n]{{0,24}}\)\s*)?"
+                      rf"(?:is|was|[#:：=])?\s*[#:：=]?\s*$",
                       re.IGNORECASE)
 
 
@@ -120,7 +121,7 @@ def _plausible_number(text: str, s: Span, negative: re.Pattern | None) -> bool:
     numbers are not PII (all seen in real instruction data: `python('100 * 0.621371')`, `"0123456789"`,
     `1 2 3 4 5 6 7 8 9 10`, a letter-number cipher `18-5-1-12-9-20-25`, `[::2]`)."""
     value = text[s.start:s.end]
-    before, after = text[max(0, s.start - 24):s.start], text[s.end:s.end + 2]
+    before, after = text[max(0, s.start - 40):s.start], text[s.end:s.end + 2]
     stray = _STRAY_GROUPS.search(before)  # "ABN 17 " before "041 218 836": the cue stands before the whole run
     cue_before = text[max(0, s.start - len(stray.group()) - 24):s.start - len(stray.group())] if stray else before
     if re.search(r"\d[.,]$", before) or re.match(r"[.,]\d", after) or re.search(r"\d[.,]\d*$", before):

@@ -40,7 +40,7 @@ from dsforge.filters.pii_spans import STRONG_SOURCES, Span
 WORDNET_FILE = Path(__file__).resolve().parent.parent / "data" / "filters" / "wordnet_names.tsv"
 _WORDS_BEFORE = re.compile(r"(?:(?<=[ \t])|^)((?:[^\W\d][\w'’.\-]*[ \t]+){1,2})$")
 _WORDS_AFTER = re.compile(r"((?:[ \t]+[^\W\d][\w'’\-]*){1,2})")
-_EDGE_PUNCT = re.compile(r"[.,;:!?)\]]+$")
+_EDGE_PUNCT = re.compile(r"[.,;:!?)\]'\"’”]+$")
 SPELLING_ALPHABET = frozenset("Alfa Alpha Bravo Charlie Delta Echo Foxtrot Golf Hotel India Juliett Juliet Kilo Lima Mike"
                               " November Oscar Papa Quebec Romeo Sierra Tango Uniform Victor Whiskey Whisky X-ray Xray"
                               " Yankee Zulu".split())
@@ -104,15 +104,17 @@ def lexicalised_name(text: str, s: Span) -> bool:
         return False
     value = pii_names.POSSESSIVE_END.sub("", text[s.start:s.end])
     known = wordnet_names()
-    for key, widened in _windows(text, s, value):
+    if _genus_before_epithet(text, s, value, known):
+        return True  # "Homo neanderthalensis", "Vespa velutina": a binomial name
+    for key, widened in sorted(_windows(text, s, value), key=lambda w: not w[1]):  # the widest reading first
         classes = known.get(key)
         if not classes:
             continue
         if s.entity == "LOCATION":
-            if any(c.startswith(("location", "object")) for c in classes):
-                return False  # "Lake Victoria", "Georgia", "Mount Everest": still a place
+            if any(c.startswith(("location", "object", "group")) or c == "artifact!" for c in classes):
+                return False  # "Lake Victoria", "Mount Everest", "University of Oxford", "Golden Gate Bridge"
             if widened:
-                return True  # "Waldorf salad"
+                return True  # "Waldorf salad", "Battle of Waterloo", "Canada goose"
             continue  # "Eiffel Tower": a landmark is where someone can be
         if widened or len(value.split()) > 1:
             return True  # "Abraham Lincoln", "Eggs Benedict", "Queen Victoria", "Bunsen burner"
@@ -122,6 +124,17 @@ def lexicalised_name(text: str, s: Span) -> bool:
         if s.entity == "PERSON" and _thing_word(value, known):
             return True  # "Helvetica"
     return False
+
+
+_EPITHET = re.compile(r"[ \t]+[a-z]{4,}(?![\w'’\-])")
+
+
+def _genus_before_epithet(text: str, s: Span, value: str, known: dict) -> bool:
+    """A one-word span WordNet has only as a plant or animal (a genus), followed by a lower-case word."""
+    words = value.split()
+    classes = known.get(words[0].lower(), ()) if words else ()
+    return bool(classes) and all(c in ("plant", "animal") for c in classes) \
+        and (len(words) == 2 and words[1].islower() or len(words) == 1 and bool(_EPITHET.match(text, s.end)))
 
 
 def _thing_word(word: str, known: dict) -> bool:

@@ -70,11 +70,16 @@ ENTITY_HEADS = ("Day|Night|Eve|Week|Hospital|Clinic|Infirmary|University|College
                 "|Arena|Park|Gardens|Hall|Theatre|Theater|Church|Cathedral|Chapel|Temple|Mosque|Memorial|Monument"
                 "|Tower|Building|Hotel|Telescope|Observatory|Probe|Rover|Satellite|Mission|Programme|Program"
                 "|Scale|Syndrome|Disease|Law|Act|Theorem|Effect|Principle|Festival|Parade|Marathon|Stakes"
-                "|Company|Corporation|Group|Institution|Laboratory|Laboratories|Lab|Labs")
+                "|Company|Corporation|Group|Institution|Laboratory|Laboratories|Lab|Labs"
+                # street words: a street's name without a house number is neither a person nor an address
+                "|Street|Road|Avenue|Lane|Boulevard|Terrace|Crescent|Highway|Alley|Square|Drive|Garden")
 _ENTITY_HEAD_AFTER = re.compile(rf"(?:'s|’s|\.)?(?:[ \t]+[A-Z][\w'’\-.]*){{0,3}}?[ \t]+(?:{ENTITY_HEADS})(?![\w'’])")
 # A possessive name before a capitalised title: a work or product named after someone ("Tony Hawk's Pro
 # Skater", "Rubik's Cube"); not before a capitalised word starting a new sentence or line.
 _POSSESSIVE_TITLE_AFTER = re.compile(r"(?<=\w)(?:'s|’s)[ \t]+[A-Z][a-z]")
+# "Tony the Tiger", "Paul the Octopus", "Alexander the Great": a one-word name with a capitalised epithet
+_EPITHET_AFTER = re.compile(r"[ \t]+the[ \t]+[A-Z][a-z]+")
+_HEAD_LAST = re.compile(rf"[ \t](?:{ENTITY_HEADS})$")
 _CJK_NAME = re.compile(r"[\u4e00-\u9fff·]{2,4}")
 PLACEHOLDER_NAMES = frozenset("""
 John Doe|Jane Doe|John Q. Public|John Q Public|Jane Q. Public|Richard Roe|Jane Roe|Joe Bloggs|Jane Bloggs|Fred Bloggs
@@ -126,6 +131,8 @@ def not_a_name(text: str, s: Span, public_names: bool = True) -> bool:
             _ENTITY_HEAD_AFTER.match(text, s.end) or _POSSESSIVE_TITLE_AFTER.match(text, s.end)
             or (s.entity == "PERSON" and _POSSESSIVE_TITLE_AFTER.search(value))):
         return True  # "James Webb Space Telescope", "Johns Hopkins Hospital", "Sid Meier's Civilization"
+    if s.entity == "PERSON" and not any(c.isdigit() for c in value) and _HEAD_LAST.search(value):
+        return True  # "Arthur Ashe Stadium", "Abbey Road": the span holds the entity-type noun itself
     if _TITLE_BEFORE.search(text, max(0, s.start - 6), s.start):
         return False  # "Dr Watanabe's test", "a Dr. Okafor"
     if _STORM.match(value) or re.search(rf"(?:{_STORM.pattern})$", text[max(0, s.start - 24):s.start]):
@@ -142,7 +149,8 @@ def not_a_name(text: str, s: Span, public_names: bool = True) -> bool:
                                                      or _VERSION_AFTER.match(text, s.end)):
         return True
     if len(toks) == 1 and s.source not in STRONG_SOURCES and (
-            (s.entity == "PERSON" and _THE_BEFORE.search(before))  # "the David", "the Thinker": a work, not a person
+            (s.entity == "PERSON" and (_THE_BEFORE.search(before)  # "the David", "the Thinker": a work
+                                       or _EPITHET_AFTER.match(text, s.end)))  # "Tony the Tiger"
             or ((value.lower() in pii_names.common_words() or value in pii_known.LABEL_NOUNS)
                 and _NUMBER_AFTER.match(text, s.end))):  # "Bay 4", "Gate 12": a label and its number
         return True

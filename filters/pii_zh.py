@@ -1,5 +1,6 @@
 """Chinese PII patterns: mobile numbers, resident ID numbers (GB 11643 checksum and a real birth date),
-personal names after an explicit cue (我叫X, 姓名：X) that start with a surname, and postal addresses (省/市/区/路/号).
+personal names after an explicit cue (我叫X, 姓名：X, 被告X) or before an honorific (X老师) that start with a
+surname, and postal addresses (省/市/区/路/号).
 
 None of them relies on word boundaries: Chinese has no spaces, and Python's `\\b` sees no edge between a
 Chinese character and a Latin letter or digit. Edges are "no digit/Latin letter next to it" instead.
@@ -39,8 +40,14 @@ CN_RESIDENT_ID = Detector("CN_RESIDENT_ID", re.compile(
     r"[1-9]\d{16}[0-9Xx]", 1.0, lambda t, m, v: 1.0 if C.is_valid_cn_id(v) else None, name="cn resident id")
 
 # Cues that name a person by themselves, and words that do only as a form label ("客户：X", not "客户来电").
-_NAME_CUE = (r"(?:(?:我叫|我的名字是|联系人|收件人|收货人|户名|持卡人)\s*[:：]?"
-             r"|(?:姓名|名字|患者|客户|申请人|员工|负责人|经办人|监护人|家属)\s*[:：])\s*")
+# With the surname check below, role nouns of forms, court papers and logs can be cues too. Without a colon a
+# cue is as often a sentence's subject (患者白天嗜睡), so there the name has 2-3 characters and a delimiter after.
+_CUE_ALONE = (r"我叫|我的名字是|联系人|收件人|收货人|户名|持卡人|被告人|被告|原告|当事人|家长|开户人|旅客|乘客|寄件人"
+              r"|发件人|签收人|审核人|投保人|被保险人|受益人|借款人|担保人|法定代表人|寄给|交给")
+_CUE_LABEL = _CUE_ALONE + r"|姓名|名字|患者|客户|用户|申请人|员工|负责人|经办人|监护人|家属|审核"
+_NAME_END = r"(?=[，,。.\s;；:：、（()）]|的|先生|女士|同志|$|\d|[A-Za-z]|手机|电话|身份证)"
+_CUE_TRIGGER = _CUE_LABEL.replace("被保险人|", "保险人|")
+
 # Compound surnames (复姓) Faker's lists lack; with Faker's zh_CN/zh_TW surnames, the closed class a Han
 # name starts with.
 _COMPOUND_SURNAMES = frozenset("欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 令狐 长孙 宇文 司徒 夏侯 轩辕 端木 独孤 "
@@ -56,17 +63,25 @@ def surnames() -> frozenset:
 
 
 def _cn_name_check(text: str, m: re.Match, value: str):
-    """After a cue, a name starts with a surname (or is a transliterated name with ·): not a department
-    (收件人：行政部), a form filler (姓名：本人, 联系人：待定) or a role (负责人：课题组)."""
+    """A name starts with a surname (or is a transliterated name with ·): not a department (收件人：行政部), a
+    form filler (姓名：本人, 联系人：待定) or a role (负责人：课题组)."""
     if "·" in value or value[0] in surnames() or value[:2] in surnames():
         return 0.85
     return None
 
 
 CN_NAME = Detector("PERSON", re.compile(
-    _NAME_CUE + r"(?P<v>[\u4e00-\u9fff·]{2,4}?)(?=[，,。.\s;；:：、（()）]|的|先生|女士|同志|$|\d|[A-Za-z]|手机|电话|身份证|，)"),
-    r"我叫|我的名字是|姓名|名字|联系人|收件人|收货人|患者|客户|申请人|户名|员工|持卡人|负责人|经办人", 0.85, _cn_name_check,
-    name="cn name after cue")
+    rf"(?:(?:{_CUE_LABEL})\s*[:：=]\s*(?P<v>[\u4e00-\u9fff·]{{2,4}}?){_NAME_END})"),
+    _CUE_TRIGGER, 0.85, _cn_name_check, name="cn name after a labelled cue")
+CN_NAME_ALONE = Detector("PERSON", re.compile(
+    rf"(?:(?:{_CUE_ALONE})\s*(?P<v>[\u4e00-\u9fff·]{{2,3}}?){_NAME_END})"),
+    _CUE_TRIGGER, 0.85, _cn_name_check, name="cn name after a cue word")
+
+# A name right before an honorific (唐晓峰老师, 罗静女士), after a function word or a delimiter.
+CN_NAME_TITLE = Detector("PERSON", re.compile(
+    r"(?:(?<=[由和与给请向找跟是被让对、，,：:\s（(])|^)(?P<v>[\u4e00-\u9fff]{2,3}?)"
+    r"(?=老师|先生|女士|医生|律师|教授|同学|经理|主任)"),
+    r"老师|先生|女士|医生|律师|教授|同学|经理|主任", 0.8, _cn_name_check, name="cn name before honorific")
 
 PROVINCES = ("北京|天津|上海|重庆|河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|湖南|广东|海南|四川"
              "|贵州|云南|陕西|甘肃|青海|台湾|内蒙古|广西|西藏|宁夏|新疆|香港|澳门")
@@ -77,4 +92,4 @@ CN_ADDRESS = Detector("LOCATION", re.compile(
     rf"[\u4e00-\u9fff\d]{{1,10}}?(?:路|街|大道|大街|巷|胡同|道)(?:\d+号(?:院)?)?(?:\d+(?:号楼|栋|幢|座|单元))?(?:\d+室)?)"),
     rf"(?:{PROVINCES}|市){_H}{{0,12}}(?:路|街|大道|巷|胡同|道)", 0.85, name="cn address")
 
-DETECTORS = [CN_MOBILE, CN_RESIDENT_ID, CN_NAME, CN_ADDRESS]
+DETECTORS = [CN_MOBILE, CN_RESIDENT_ID, CN_NAME, CN_NAME_ALONE, CN_NAME_TITLE, CN_ADDRESS]

@@ -74,6 +74,30 @@ PAIRS = {
         "Park on Level 4, Bay 12 and take the lift.",
         "Park at 48 Wren Lane and take the lift.",
         ("LOCATION", "48 Wren Lane")),
+    "a street's name without a house number": (
+        "Vinyl reissue of Abbey Road, 180 g, gatefold sleeve - back in stock.",
+        "Vinyl reissue sent to 14 Abbey Road, London NW8 9AY - back in stock.",
+        ("LOCATION", "14 Abbey Road, London NW8 9AY")),
+    "a venue named after someone": (
+        "Tickets for Arthur Ashe Stadium go on sale Monday.",
+        "Tickets for Arthur Okonkwo go on sale Monday, his agent says.",
+        ("PERSON", "Arthur Okonkwo")),
+    "a one-word name with an epithet": (
+        "Every kid knows Tony the Tiger from the cereal box.",
+        "Every kid knows Tony Ferrante from the cereal box.",
+        ("PERSON", "Tony Ferrante")),
+    "a genus before its epithet": (
+        "Label the diagram: Homo sapiens and Homo neanderthalensis skulls.",
+        "Label the diagram that Keziah Montrose drew of the skulls.",
+        ("PERSON", "Keziah Montrose")),
+    "a place inside the name of an event": (
+        "Tell me more about the Battle of Waterloo.",
+        "Tell me more about the flat she rented in Waterloo.",
+        ("LOCATION", "Waterloo")),
+    "a bank's routing number after its cue": (
+        "Bank routing number (9 digits): 026009593",
+        "Bank manager's mobile (after 6 pm): +1 415 862 3390",
+        ("PHONE_NUMBER", "+1 415 862 3390")),
     "a department after a Chinese name cue": (
         "收件人：行政部\n地址见信封",
         "收件人：周婷婷\n地址见信封",
@@ -82,6 +106,14 @@ PAIRS = {
         "姓名：本人　与申请人关系：本人",
         "姓名：王建华　与申请人关系：本人",
         ("PERSON", "王建华")),
+    "a word after a Chinese cue word without a colon": (
+        "患者白天嗜睡，夜间多梦。",
+        "被告钱凤英，女，住址不详。",
+        ("PERSON", "钱凤英")),
+    "a Chinese honorific after a word": (
+        "各位老师请注意，本周阅读课改到周四。",
+        "本周阅读由唐晓峰老师负责，请写读后感。",
+        ("PERSON", "唐晓峰")),
 }
 
 

@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import re
 
+from lookalike_sixth import _parse  # noqa: E402 (bench/pii_eval is on sys.path)
+
 # part "new": kind -> [(setting, text)]; [[value]] marks a look-alike
 LOOKALIKES_NEW: dict[str, list[tuple[str, str]]] = {
     "DISEASE_PLACE": [
@@ -469,18 +471,6 @@ PII_TEXTS: list[tuple[str, str]] = [
 
 _MARK = re.compile(r"\[\[(.+?)\]\]")
 _PII = re.compile(r"\{\{([A-Z_]+):(.+?)\}\}")
-
-
-def _parse(text: str, pattern: re.Pattern, entity_of) -> tuple[str, list[list]]:
-    """Strip the inline marks; return the plain text and [[LABEL, start, end], ...]."""
-    out, labels, pos = "", [], 0
-    for m in pattern.finditer(text):
-        out += text[pos:m.start()]
-        value = m.group(m.lastindex)
-        labels.append([entity_of(m), len(out), len(out) + len(value)])
-        out += value
-        pos = m.end()
-    return out + text[pos:], labels
 
 
 def build() -> list[dict]:

@@ -14,7 +14,7 @@ database files of any WordNet 3.x install:
 
 Licence of the output: the WordNet 3.1 licence (Princeton University; permissive, notice kept in the file's
 header), see data/README.md. Left out: verbs, adjectives, taxonomic names (genus/family/order ...), lemmas
-of more than four words.
+of more than four words (a genus is kept as its bare name: "Homo", "Quercus").
 """
 
 import re
@@ -49,6 +49,9 @@ def main(folder: str) -> int:
     proper = {k.lower() for k in nouns if k[:1].isupper() and " " not in k}
     keep = {k: v for k, v in nouns.items() if len(k.split()) <= 4 and not TAXON.match(k)
             and (k[:1].isupper() or (" " in k and any(w.lower() in proper for w in k.split())))}
+    for k, v in nouns.items():  # "genus Homo" -> "Homo": the genus name as writers use it in a binomial
+        if k.startswith("genus ") and len(k.split()) == 2 and k.split()[1][:1].isupper():
+            keep.setdefault(k.split()[1], set()).update(v)
     merged: dict[str, set[str]] = defaultdict(set)
     for k, v in keep.items():
         merged[k.lower()] |= v
