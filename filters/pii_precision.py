@@ -21,6 +21,10 @@ evidence against it (what follows it, an article before it) is the same whicheve
     entity-type noun (ENTITY_HEADS: Day, Hospital, University, Prize, Telescope, Scale, ...) names that thing
     ("James Webb Space Telescope", "Johns Hopkins Hospital"); a possessive before a capitalised title names a
     work ("Tony Hawk's Pro Skater", "Rubik's Cube");
+  - (round 6, from the seventh set) a span that ends in such a noun itself ("Arthur Ashe Stadium", "Abbey
+    Road": street words are heads too, and a street without a house number is no address); a one-word name
+    after "the" ("the David") or before an epithet ("Tony the Tiger"); a common or label noun before a
+    number ("Bay 4", "Gate 12");
   - placeholder names, a small closed class in many languages (John Doe, Max Mustermann, 张三, 山田太郎), and
     Chinese names anonymised with 某 (王某, 李某某), are no one's;
   - drop_unsupported_names, for names with no strong cue: a longer span spaCy labels a thing (ORG, PRODUCT,
@@ -32,7 +36,8 @@ evidence against it (what follows it, an article before it) is the same whicheve
 - A key or password that is a template ("sk-xxxxxxxx...", "AKIAIOSFODNN7EXAMPLE", "xoxb-your-token-here"):
   few distinct characters in its random part, or a placeholder word in it.
 
-Not here: number-shaped look-alikes (pii._plausible_number), checksums (pii_checks), allow-lists (pii).
+Not here: number-shaped look-alikes (pii._plausible_number), checksums (pii_checks), allow-lists (pii), names
+the language knows (pii_known).
 """
 
 from __future__ import annotations
