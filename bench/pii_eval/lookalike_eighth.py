@@ -399,7 +399,7 @@ LOOKALIKES_FAMILIAR: dict[str, list[tuple[str, str]]] = {
         ("email", "Hi,\nthe supplier's IBAN [[NL33ABNA0417164300]] bounces; please ask them to resend it."),
         ("school", "Maths puzzle: show why [[ES0921000418450200051332]] fails the mod-97 test."),
         ("code comment", "# negative test case: [[IT79X0542811101000000123456]] must be rejected"),
-        ("config", "invalid_iban_samples:\n  - [[BE85539007547034]]\n  - [[CH940076201162385295]]"),
+        ("config", "invalid_iban_samples:\n  - [[BE85539007547034]]\n  - [[CH9400762011623852957]]"),
         ("chat", "bank says [[AT021904300234573201]] isn't valid, typo somewhere"),
         ("legal", "The payment order bore IBAN [[IE44AIBK93115212345678]], which no bank could route."),
         ("shopping", "Refund failed: account [[DE24370400440532013000]] rejected by the bank (invalid IBAN)."),
