@@ -53,6 +53,7 @@ import first_set  # noqa: E402
 import lookalike_fifth as fifth_set  # noqa: E402
 import lookalike_fresh as fourth_set  # noqa: E402
 import lookalike_set as third_set  # noqa: E402
+import lookalike_eighth as eighth_set  # noqa: E402
 import lookalike_seventh as seventh_set  # noqa: E402
 import lookalike_sixth as sixth_set  # noqa: E402
 
@@ -354,7 +355,8 @@ def main(argv: list[str] | None = None) -> int:
              "fifth set": ("fifth set (fresh look-alikes; run once, then tuned on: see RESULTS-pii.md)", fifth_set.build()),
              "sixth set, dev": ("sixth set (hand-written look-alikes of new kinds), dev half (tuned on)", sixth_set.build("dev")),
              "sixth set, heldout": ("sixth set, held-out half (run once, then tuned on: see RESULTS-pii.md)", sixth_set.build("heldout")),
-             "seventh set": ("seventh set, HELD OUT (hand-written; new kinds and familiar kinds in new frames)", seventh_set.build())}
+             "seventh set": ("seventh set (hand-written, new and familiar kinds; run once, then tuned on)", seventh_set.build()),
+             "eighth set": ("eighth set (hand-written, new and familiar kinds; run once, then tuned on)", eighth_set.build())}
     predicted = {}
     for key, (label, docs) in parts.items():
         t_texts = [d["text"] for d in docs]
@@ -363,18 +365,21 @@ def main(argv: list[str] | None = None) -> int:
         results[key] = lookalike_set_rates(label, docs, t_ours, t_peer)
         predicted[key] = (docs, t_ours, t_peer)
 
-    seventh = results["seventh set"]
-    docs, ours7, peer7 = predicted["seventh set"]
-    for part in ("new", "familiar"):
-        idx = [i for i, d in enumerate(docs) if d["part"] == part]
-        hit, total = lookalike_rate([docs[i] for i in idx], [ours7[i] for i in idx])
-        seventh[part] = {"values": total, "dsforge_fp": hit,
-                         "presidio_fp": lookalike_rate([docs[i] for i in idx], [peer7[i] for i in idx])[0]}
-        print(f"  {part + ' kinds':<26} dsforge {hit}/{total} ({100 * hit / max(1, total):.2f}%), presidio {seventh[part]['presidio_fp']}")
+    for key in ("seventh set", "eighth set"):
+        docs, ours_k, peer_k = predicted[key]
+        print(f"  {key}, by part:")
+        for part in ("new", "familiar"):
+            idx = [i for i, d in enumerate(docs) if d["part"] == part]
+            hit, total = lookalike_rate([docs[i] for i in idx], [ours_k[i] for i in idx])
+            results[key][part] = {"values": total, "dsforge_fp": hit,
+                                  "presidio_fp": lookalike_rate([docs[i] for i in idx], [peer_k[i] for i in idx])[0]}
+            print(f"  {part + ' kinds':<26} dsforge {hit}/{total} ({100 * hit / max(1, total):.2f}%), "
+                  f"presidio {results[key][part]['presidio_fp']}")
 
     twins = {f"sixth set PII, {split}": (f"sixth set, true-PII twins (same settings), {split} half", sixth_set.build_pii(split))
              for split in ("dev", "heldout")}
-    twins["seventh set PII"] = ("seventh set, true-PII texts (same settings, held out)", seventh_set.build_pii())
+    twins["seventh set PII"] = ("seventh set, true-PII texts (same settings)", seventh_set.build_pii())
+    twins["eighth set PII"] = ("eighth set, true-PII texts (same settings)", eighth_set.build_pii())
     for key, (label, docs) in twins.items():
         p_texts = [d["text"] for d in docs]
         p_ours, _, _ = dsforge_predict(p_texts)

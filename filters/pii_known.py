@@ -113,8 +113,8 @@ def lexicalised_name(text: str, s: Span) -> bool:
         if s.entity == "LOCATION":
             if any(c.startswith(("location", "object", "group")) or c == "artifact!" for c in classes):
                 return False  # "Lake Victoria", "Mount Everest", "University of Oxford", "Golden Gate Bridge"
-            if widened:
-                return True  # "Waldorf salad", "Battle of Waterloo", "Canada goose"
+            if widened or len(value.split()) == 1:
+                return True  # "Waldorf salad", "Battle of Waterloo", "Canada goose"; "Stilton", "Rioja"
             continue  # "Eiffel Tower": a landmark is where someone can be
         if widened or len(value.split()) > 1:
             return True  # "Abraham Lincoln", "Eggs Benedict", "Queen Victoria", "Bunsen burner"

@@ -67,6 +67,12 @@ _NEXT_WORD = re.compile(r"[ \t]+([a-z]+)")
 _NUMBER_BEFORE = re.compile(r"\d[ \t]+$")
 _NUMBER_AFTER = re.compile(r"[ \t]+\d")
 _THE_BEFORE = re.compile(r"(?<![A-Za-z])the[ \t]+$")
+# "Marbury v. Madison": the parties' names in a reported case's title
+_CASE_AFTER = re.compile(r"[ \t]+(?:v|vs)\.?[ \t]+[A-Z]")
+_CASE_BEFORE = re.compile(r"[A-Z][\w'’.\-]*[ \t]+(?:v|vs)\.?[ \t]+$")
+_CASE_INSIDE = re.compile(r"[ \t](?:v|vs)\.?(?:[ \t]|$)")
+_HYPHEN_WORD_AFTER = re.compile(r"-[a-z]")  # "Johnny-come-lately": a word, not a name
+_BANK_OF_BEFORE = re.compile(r"(?:Bank|Banco|Banque|Company|Corporation)[ \t]+of[ \t]+(?:the[ \t]+)?$")
 # Nouns that end the name of an institution, place, event, prize, instrument or law: a name followed by one
 # (after at most three more capitalised words) is the head's modifier, not a person or a place of someone.
 ENTITY_HEADS = ("Day|Night|Eve|Week|Hospital|Clinic|Infirmary|University|College|School|Academy|Institute|Museum"
@@ -77,7 +83,10 @@ ENTITY_HEADS = ("Day|Night|Eve|Week|Hospital|Clinic|Infirmary|University|College
                 "|Scale|Syndrome|Disease|Law|Act|Theorem|Effect|Principle|Festival|Parade|Marathon|Stakes"
                 "|Company|Corporation|Group|Institution|Laboratory|Laboratories|Lab|Labs"
                 # street words: a street's name without a house number is neither a person nor an address
-                "|Street|Road|Avenue|Lane|Boulevard|Terrace|Crescent|Highway|Alley|Square|Drive|Garden")
+                "|Street|Road|Avenue|Lane|Boulevard|Terrace|Crescent|Highway|Alley|Square|Drive|Garden"
+                # corporate designators: a place in a firm's name is not where someone is
+                "|Bank|Brewery|Distillery|Bakery|Dairies|Dairy|Ltd|Limited|Inc|Corp|plc|PLC|LLC|LLP|GmbH|Holdings"
+                "|Airlines|Airways|Motors|Insurance|Railways")
 _ENTITY_HEAD_AFTER = re.compile(rf"(?:'s|’s|\.)?(?:[ \t]+[A-Z][\w'’\-.]*){{0,3}}?[ \t]+(?:{ENTITY_HEADS})(?![\w'’])")
 # A possessive name before a capitalised title: a work or product named after someone ("Tony Hawk's Pro
 # Skater", "Rubik's Cube"); not before a capitalised word starting a new sentence or line.
@@ -136,6 +145,13 @@ def not_a_name(text: str, s: Span, public_names: bool = True) -> bool:
             _ENTITY_HEAD_AFTER.match(text, s.end) or _POSSESSIVE_TITLE_AFTER.match(text, s.end)
             or (s.entity == "PERSON" and _POSSESSIVE_TITLE_AFTER.search(value))):
         return True  # "James Webb Space Telescope", "Johns Hopkins Hospital", "Sid Meier's Civilization"
+    if s.source not in STRONG_SOURCES and (_CASE_AFTER.match(text, s.end) or _CASE_INSIDE.search(value)
+                                           or _CASE_BEFORE.search(text, max(0, s.start - 40), s.start)):
+        return True  # "Miranda v. Arizona", "Gideon v. Wainwright"
+    if s.entity == "LOCATION" and _BANK_OF_BEFORE.search(text, max(0, s.start - 30), s.start):
+        return True  # "Bank of America", "Royal Bank of Scotland"
+    if s.entity == "PERSON" and len(toks) == 1 and _HYPHEN_WORD_AFTER.match(text, s.end):
+        return True  # "Johnny-come-lately"
     if s.entity == "PERSON" and not any(c.isdigit() for c in value) and _HEAD_LAST.search(value):
         return True  # "Arthur Ashe Stadium", "Abbey Road": the span holds the entity-type noun itself
     if _TITLE_BEFORE.search(text, max(0, s.start - 6), s.start):

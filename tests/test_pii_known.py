@@ -98,6 +98,22 @@ PAIRS = {
         "Bank routing number (9 digits): 026009593",
         "Bank manager's mobile (after 6 pm): +1 415 862 3390",
         ("PHONE_NUMBER", "+1 415 862 3390")),
+    "the parties of a reported case": (
+        "The lecture covers Miranda v. Arizona and what police must say.",
+        "The lecture is given by Miranda Okeke and covers what police must say.",
+        ("PERSON", "Miranda Okeke")),
+    "a place in a firm's name": (
+        "Dividend received from Bank of America and Jersey Dairies Ltd.",
+        "Dividend cheque posted to 22 Kingsway, Jersey JE2 4WA.",
+        ("LOCATION", "22 Kingsway, Jersey JE2 4WA")),
+    "a word WordNet knows only as a food": (
+        "The product page lists our Rioja as a Reserva but the label says Crianza.",
+        "The product page lists our shop in Logroño, but the label says Haro.",
+        ("LOCATION", "Logroño")),
+    "a name in a hyphenated word": (
+        "No Johnny-come-lately suggestions after Friday please, the menu is final.",
+        "No suggestions from Johnny Castellanos after Friday please, the menu is final.",
+        ("PERSON", "Johnny Castellanos")),
     "a department after a Chinese name cue": (
         "收件人：行政部\n地址见信封",
         "收件人：周婷婷\n地址见信封",
