@@ -251,8 +251,30 @@ def lookalike_set_rates(name: str, docs: list[dict], ours: list, peer: list) -> 
             r = out[g]
             peer_part = f", presidio {r['presidio_fp']}" if "presidio_fp" in r else ""
             print(f"  {g:<26} dsforge {r['dsforge_fp']}/{r['values']} ({100 * r['dsforge_fp'] / r['values']:.2f}%){peer_part}")
+    out["by_shape"] = by_shape(docs, ours, peer)
+    print("  by shape: " + "; ".join(f"{k} dsforge {v['dsforge_fp']}/{v['values']} ({100 * v['dsforge_fp'] / v['values']:.2f}%), "
+                                     f"presidio {v['presidio_fp']}" for k, v in out["by_shape"].items()))
     print("  flagged values by category: " + (", ".join(f"{k} {v}" for k, v in out["flagged_by_category"].items()) or "none"))
     return out
+
+
+def value_shape(value: str) -> str:
+    """Chinese (any Han character), number/ID-shaped (any digit: order numbers, ISBNs, versions, bad
+    checksums) or name-shaped (letters only: names of things, works and famous people)."""
+    if re.search(r"[\u4e00-\u9fff]", value):
+        return "Chinese"
+    return "number/ID-shaped" if re.search(r"\d", value) else "name-shaped"
+
+
+def by_shape(docs: list[dict], ours: list, peer: list) -> dict:
+    out: dict = {}
+    for d, o, p in zip(docs, ours, peer):
+        for _, s, e in d["lookalikes"]:
+            r = out.setdefault(value_shape(d["text"][s:e]), {"values": 0, "dsforge_fp": 0, "presidio_fp": 0})
+            r["values"] += 1
+            r["dsforge_fp"] += any(x[1] < e and s < x[2] for x in o)
+            r["presidio_fp"] += any(x[1] < e and s < x[2] for x in p)
+    return dict(sorted(out.items()))
 
 
 # ---------------------------------------------------------------- report
