@@ -1,0 +1,517 @@
+"""The ninth PII evaluation set: look-alikes of 21 kinds none of the earlier sets has, 10 familiar kinds in new
+frames, and 66 true-PII texts in the same settings, half of them Chinese. It is held out as a whole (no dev half)
+and was committed before the detector round it checks, to be run on once when that round is done.
+
+    from lookalike_ninth import build, build_pii
+    docs = build()               # look-alikes only (no PII at all); each doc has "part" and "kind"
+    docs = build_pii()           # private people, their addresses, phones, e-mails, dates of birth (recall)
+
+How it was written: every text by hand, whole, in one of many settings (tickets, forms, e-mails, chat, CVs, news,
+code comments, logs, config, medical, legal and finance notes, school, shopping, travel, sports, science), with
+each look-alike marked inline as [[value]] and, in the true-PII texts, the PII as {{ENTITY:value}} (the entity
+names of lookalike_sixth.py, plus CREDIT_CARD and CN_RESIDENT_ID as in the earlier sets). The marks are parsed by
+the sixth set's own `_parse` (imported, not copied). No templates and no generator: no two texts share a frame,
+and none repeats a text of the earlier sets. Its writer did not look at the detector's code or results, and did
+not run the detector, presidio or any bench on these texts.
+
+Kinds, part "new" (none in lookalike_set, lookalike_fresh, lookalike_fifth, lookalike_sixth, lookalike_seventh,
+lookalike_eighth or the templates): name-shaped things that are no private person or address (wildflowers whose
+common name holds a first name, knots, dances, musical modes and chords, scales and scores named after people,
+car models named after places and people, supercomputers and clusters, eponymous adages, named chemical
+reactions, comets named after their finders), number/ID-shaped ones (enzyme EC numbers, LOINC and SNOMED CT
+codes, ATC drug codes, METAR weather reports, GHS hazard and precaution codes, vital signs, batch and lot
+numbers) and Chinese ones (the 24 solar terms, herbs of Chinese medicine whose names start with a surname or read
+like a name, reign eras and emperors' era names, queue tickets called at a counter).
+Part "familiar": kinds the earlier sets have (order numbers, tracking numbers, ISBNs, historical figures,
+placeholder names, documentation IP addresses, example e-mail addresses, masked values, flight numbers, the
+Alice/Bob personas of protocol write-ups), in new frames; only the first three are also among the seventh set's
+familiar kinds, none among the eighth's.
+Checksums and reserved ranges: ISBN values carry a correct ISBN-10/ISBN-13 check digit (they are real-shaped book
+numbers, not broken ones); DOC_IP values lie in the RFC 5737 / RFC 3849 documentation ranges; EMAIL_EXAMPLE
+domains are RFC 2606 / RFC 6761 reserved names; true-PII CREDIT_CARD numbers pass Luhn and CN_RESIDENT_ID values
+pass GB 11643-1999 (tests/test_pii_eval_ninth.py checks all of them, with dsforge.filters.pii_checks where it
+has the rule).
+Hard true PII on purpose: single first names in chat, names right after a greeting, addresses without
+postcodes, Chinese names inside running sentences (not only after 姓名：), given names alone in Chinese chat.
+
+Licence: written for dsforge, Apache-2.0 like the project.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lookalike_sixth import _MARK, _PII, _parse
+
+# part "new": kind -> [(setting, text)]; [[value]] marks a look-alike
+LOOKALIKES_NEW: dict[str, list[tuple[str, str]]] = {
+    "WILDFLOWER_FIRSTNAME": [
+        ("shopping", "Seed mix contents: cornflower, [[Sweet William]], [[Ragged Robin]] and poppy. Sow in April."),
+        ("chat", "the [[Busy Lizzies]] on the balcony died again, too much sun?"),
+        ("school", "Nature walk sheet: tick when you spot [[Herb Robert]] or [[Jack-by-the-hedge]]."),
+        ("email", "Hi volunteers,\nplease pull the [[Creeping Charlie]] from the vegetable beds before Saturday."),
+        ("science", "Pollinator visits were highest on [[Black-eyed Susan]] plots (n = 42)."),
+        ("ticket", "The plant finder app labels [[Creeping Jenny]] as a vegetable. It is a ground cover."),
+        ("news", "Rangers say [[Joe Pye weed]] has returned to the restored wetland for the first time in decades."),
+        ("medical", "Patient reports contact dermatitis after handling [[Jack-in-the-pulpit]] roots."),
+        ("travel", "June is the month for [[Sweet Cicely]] along the valley lanes."),
+        ("config", "shade_tolerant = [\"[[Bouncing Bet]]\", \"[[Jacob's ladder]]\", \"hosta\"]"),
+    ],
+    "KNOT_NAME": [
+        ("chat", "is a [[half-Windsor]] too casual for a funeral?"),
+        ("sports", "Climbers must back up the belay loop with a [[Prusik]] on the descent."),
+        ("school", "Scouts badge: tie a bowline, a [[Carrick bend]] and a [[Matthew Walker knot]]."),
+        ("shopping", "Silk tie, extra long - enough for a full [[Windsor]] knot."),
+        ("email", "Crew,\nfor the mooring lines use the [[Zeppelin bend]]; it won't jam when wet."),
+        ("cv", "Arborist; rope work with [[Blake's hitch]] and [[Distel hitch]] systems."),
+        ("ticket", "The knot app's animation for the [[Eldredge knot]] skips step 5."),
+        ("science", "The [[Ashley stopper knot]] held 68% of the rope's breaking strength."),
+        ("news", "A video showing the [[Pratt knot]] in ten seconds has 3 million views."),
+        ("code comment", "# knots[7] is the [[Munter hitch]]; keep the index stable for saved lessons"),
+    ],
+    "DANCE_STYLE": [
+        ("school", "PE: this term's folk dances are the [[Gay Gordons]] and [[Strip the Willow]]."),
+        ("chat", "the wedding DJ played the [[Macarena]] twice, I'm not ok"),
+        ("email", "Hi dancers,\nThursday's class moves from [[Lindy Hop]] to [[Balboa]]. Same hall."),
+        ("news", "A flash mob danced the [[Charleston]] on the pier to mark the centenary."),
+        ("cv", "Choreography: [[Viennese waltz]] and [[Tarantella]] numbers for the opera chorus."),
+        ("shopping", "Suede-sole shoes for [[Salsa]] and [[Bachata]], sizes 36-41"),
+        ("sports", "Couples scored highest in the [[Paso Doble]] and lowest in the [[quickstep]]."),
+        ("ticket", "The booking form lists [[Cotton-Eye Joe]] line dance under the kids' classes."),
+        ("travel", "Evening show: [[flamenco]] and [[sevillanas]] in the old courtyard, 21:30."),
+        ("config", "styles:\n  - [[Polonaise]]\n  - [[Mazurka]]\n  - [[Virginia reel]]"),
+    ],
+    "MUSIC_MODE_CHORD": [
+        ("school", "Compose eight bars in the [[Dorian mode]], ending on the tonic."),
+        ("chat", "that [[Hendrix chord]] in the intro is doing all the work"),
+        ("email", "Hi all,\nbar 12 has a [[Neapolitan sixth]]; the altos keep singing the natural."),
+        ("science", "Listeners rated the [[Tristan chord]] as the most unresolved of all stimuli."),
+        ("cv", "Teaching: harmony up to the [[German sixth]] and the [[Picardy third]]."),
+        ("ticket", "The tuner app shows [[Lydian]] when I pick Ionian from the menu."),
+        ("news", "The film's score leans on the [[Phrygian dominant]] scale for the desert scenes."),
+        ("code comment", "# MODES['[[Mixolydian]]'] = major with a flat seventh"),
+        ("shopping", "Workbook: 50 licks in [[Aeolian]] and [[Locrian]], with audio."),
+        ("sports", "The stadium anthem ends on an [[Andalusian cadence]], which fans chant back."),
+    ],
+    "SCALE_EPONYM": [
+        ("medical", "Admitted with [[GCS]] 13; [[Glasgow Coma Scale]] reassessed hourly."),
+        ("medical", "Newborn: [[Apgar]] 8 at one minute, 9 at five minutes."),
+        ("shopping", "Hot sauce, 350,000 [[Scoville]] units. Not for children."),
+        ("travel", "Ferry cancelled: wind at [[Beaufort]] force 8 in the strait."),
+        ("school", "Rock kit: test each sample against the [[Mohs]] scale using a steel nail."),
+        ("science", "Participants answered on a 7-point [[Likert]] scale."),
+        ("news", "The tornado was rated EF3 on the [[Enhanced Fujita]] scale."),
+        ("medical", "Biopsy: [[Gleason]] score 3 + 4 = 7."),
+        ("form", "Stool type ([[Bristol]] scale): [ ] 1-2  [x] 3-4  [ ] 5-7"),
+        ("log", "weather ingest: cat=[[Saffir-Simpson]] 2 gust_kt=96 station=offshore-4"),
+    ],
+    "VEHICLE_MODEL": [
+        ("shopping", "Roof bars to fit [[Hyundai Tucson]] 2021 onwards, lockable."),
+        ("ticket", "The parts search returns [[Kia Sorento]] brake pads for a [[Kia Sportage]]."),
+        ("chat", "sold the [[Seat Ibiza]], getting a [[Dacia Logan]] for now"),
+        ("finance", "Fleet lease: 12 x [[Renault Zoe]], 4 x [[Skoda Kodiaq]], 36 months."),
+        ("news", "[[Chevrolet Malibu]] production ends this month after 60 years."),
+        ("travel", "Rental group C: [[Seat Leon]] or similar, manual, 5 seats."),
+        ("log", "fleet api: vehicle_model=\"[[Hyundai Santa Fe]]\" odometer_km=48211 status=idle"),
+        ("cv", "Line technician on the [[Jeep Cherokee]] and [[Dodge Durango]] assembly lines."),
+        ("form", "Make/model: [[Lincoln Navigator]]   Year: 2019   Colour: black"),
+        ("email", "Hi,\nthe courtesy car this week is a [[Skoda Octavia]]; the [[Ford Mondeo]] is in service."),
+    ],
+    "HPC_SYSTEM": [
+        ("log", "slurm: job 4410829 submitted to [[Perlmutter]] partition gpu, 16 nodes"),
+        ("science", "Simulations ran on [[Frontier]] and [[Leonardo]]; 2.1 million node-hours in all."),
+        ("email", "Hi group,\nour allocation on [[Archer2]] ends on the 31st; move data off /work first."),
+        ("cv", "Ported the climate model to [[Isambard-AI]] and [[JUWELS Booster]]."),
+        ("ticket", "Login to [[Piz Daint]] hangs after MFA since the maintenance window."),
+        ("config", "clusters:\n  primary: [[Marconi100]]\n  fallback: [[Lumi-G]]"),
+        ("news", "[[Fugaku]] lost its top spot in the supercomputer ranking to [[El Capitan]]."),
+        ("code comment", "# on [[Summit]] the module is called cuda/11.0; on [[Polaris]] use cudatoolkit"),
+        ("school", "Visit: tour of the [[Aurora]] machine room, closed shoes required."),
+        ("chat", "queue on [[Sierra]] is 3 days, try [[Lassen]]"),
+    ],
+    "EPONYMOUS_ADAGE": [
+        ("email", "Team,\n[[Murphy's law]] struck: the backup drive failed during the restore."),
+        ("chat", "[[Hanlon's razor]], he probably just forgot to cc you"),
+        ("code comment", "# [[Conway's law]] in action: three teams, three services, three auth schemes"),
+        ("news", "By [[Betteridge's law]], the answer to the headline is no."),
+        ("school", "Essay: apply [[Occam's razor]] to two explanations of the eclipse myth."),
+        ("ticket", "Adding two more engineers to the late project - see [[Brooks's law]]."),
+        ("finance", "Once the KPI became a target it stopped measuring anything: [[Goodhart's law]]."),
+        ("cv", "Known for beating [[Hofstadter's law]] on two platform migrations."),
+        ("sports", "The manager's choice was a [[Hobson's choice]]: one fit striker."),
+        ("science", "Reviewer 2 invoked [[Sturgeon's law]], which is not an argument."),
+    ],
+    "NAMED_REACTION": [
+        ("science", "The ring was closed by a [[Diels-Alder]] reaction at 80 °C."),
+        ("school", "Revision: draw the mechanism of the [[Grignard]] addition to a ketone."),
+        ("cv", "Scaled up [[Suzuki coupling]] and [[Buchwald-Hartwig]] aminations to 5 kg."),
+        ("chat", "browning on steak is the [[Maillard reaction]], not caramelising"),
+        ("ticket", "The reaction database search for '[[Michael addition]]' returns only people named Michael."),
+        ("news", "The prize honoured the [[Heck reaction]] and related palladium chemistry."),
+        ("email", "Hi,\nthe [[Wittig]] step gave 40% yield; can we order fresh ylide precursor?"),
+        ("code comment", "# template for [[Friedel-Crafts]] acylation; aromatic ring must be activated"),
+        ("medical", "Discoloration of the syrup is a [[Maillard]] browning, not contamination."),
+        ("shopping", "Kit: [[Fischer esterification]] demonstration, makes banana-scented ester."),
+    ],
+    "COMET_NAME": [
+        ("news", "[[Comet Tsuchinshan-ATLAS]] is visible low in the west after sunset."),
+        ("school", "Homework: why does [[Halley's Comet]] return every 76 years?"),
+        ("chat", "saw [[Hale-Bopp]] as a kid, nothing since has come close"),
+        ("science", "Dust from [[67P/Churyumov-Gerasimenko]] was rich in organic molecules."),
+        ("email", "Hi club,\nobserving night moved to Friday for [[Comet Pons-Brooks]]."),
+        ("cv", "Imaging pipeline for the [[Shoemaker-Levy 9]] anniversary exhibit."),
+        ("shopping", "Poster: [[Comet McNaught]] over the mountains, A2 matte"),
+        ("travel", "The Perseids come from [[Swift-Tuttle]]; peak night is the 12th."),
+        ("log", "ephem: target=\"[[C/2020 F3 (NEOWISE)]]\" mag=2.1 alt_deg=14"),
+        ("ticket", "Planetarium show lists [[Comet Hyakutake]] as 2006; it was 1996."),
+    ],
+    "ENZYME_EC": [
+        ("science", "Activity of lactase ([[EC 3.2.1.23]]) dropped after heating."),
+        ("school", "Biology: look up [[EC 1.1.1.1]] and name the enzyme."),
+        ("config", "enzymes:\n  amylase: \"[[3.2.1.1]]\"\n  lipase: \"[[3.1.1.3]]\""),
+        ("log", "annotate: gene=lacZ ec=[[3.2.1.23]] evidence=IEA"),
+        ("shopping", "Supplement with protease ([[EC 3.4.21.62]]), 60 capsules"),
+        ("cv", "Engineered variants of [[EC 4.2.1.1]] for carbon capture."),
+        ("ticket", "The search field treats [[2.7.11.1]] as an IP address and rejects it."),
+        ("medical", "Low [[EC 3.1.1.7]] activity noted in the cholinesterase assay."),
+        ("news", "The plastic-eating enzyme ([[EC 3.1.1.101]]) was improved again."),
+        ("email", "Hi,\nthe reviewer wants the [[EC 2.7.7.49]] number next to reverse transcriptase in table 1."),
+    ],
+    "CLINICAL_CODE": [
+        ("medical", "Order: HbA1c, [[LOINC 4548-4]]; repeat in three months."),
+        ("log", "hl7 OBX|1|NM|[[2345-7]]^Glucose^LN||5.4|mmol/L"),
+        ("config", "problem_list_filter:\n  - snomed: \"[[44054006]]\"  # type 2 diabetes"),
+        ("ticket", "Mapping for [[SNOMED CT 22298006]] (myocardial infarction) is missing in the export."),
+        ("school", "Informatics lab: map [[LOINC 718-7]] to its display name."),
+        ("cv", "Built value sets from [[SNOMED 73211009]] and its descendants."),
+        ("email", "Hi,\nthe lab sends sodium as [[2951-2]]; please map it before go-live."),
+        ("code comment", "// [[8867-4]] is heart rate; do not confuse with [[8480-6]] (systolic)"),
+        ("finance", "Billing audit: 212 claims coded with [[SNOMED 195967001]] but no spirometry."),
+        ("science", "Cases were identified by [[SCTID 840539006]] in the registry."),
+    ],
+    "ATC_CODE": [
+        ("medical", "Current meds: [[N02BE01]] 1 g qds, [[C09AA05]] 5 mg od."),
+        ("config", "opioid_atc_prefix: \"[[N02A]]\"\nexclude: [\"[[N02AX02]]\"]"),
+        ("science", "Exposure was any dispensing of [[A10BA02]] (metformin) in the year before."),
+        ("ticket", "Formulary import drops codes ending in a letter, e.g. [[J01CR02]]."),
+        ("school", "Pharmacy quiz: what class is [[R03AC02]]?"),
+        ("log", "dispense ok atc=[[B01AC06]] qty=28 store=112"),
+        ("cv", "Mapped 3,400 local drug names to ATC level 5, e.g. [[L01XC07]]."),
+        ("finance", "Spend on [[L04AB02]] rose 18% year on year."),
+        ("email", "Hi,\nplease add [[M01AE01]] to the over-the-counter list."),
+        ("news", "Sales of [[A02BC01]] tablets fell after the switch to generics."),
+    ],
+    "METAR_REPORT": [
+        ("log", "wx: [[METAR EGLL 011150Z 24012KT 9999 FEW030 12/06 Q1013]]"),
+        ("chat", "[[KSFO 011756Z 29018G26KT 10SM FEW008 16/11 A3002]] - bumpy landing incoming"),
+        ("school", "Decode this report: [[EDDF 011220Z 07005KT CAVOK 03/M02 Q1027]]."),
+        ("ticket", "Briefing app shows [[LFPG 011130Z 20009KT 4000 BR OVC004 08/07 Q1019]] as 'invalid station'."),
+        ("email", "Hi pilots,\ntoday's [[YSSY 010100Z 16015KT 9999 SCT025 24/15 Q1016]] looks good for the cross-country."),
+        ("config", "fallback_metar: \"[[ZZZZ 000000Z 00000KT 9999 SKC 15/10 Q1013]]\""),
+        ("travel", "The airport board quoted [[RJTT 010600Z 34008KT 9999 FEW020 14/02 Q1021]]."),
+        ("cv", "Wrote the parser for special reports such as [[SPECI KJFK 011314Z 31022G35KT 2SM +SN BKN008 M02/M04 A2968]]."),
+        ("news", "The fog ([[METAR EINN 010700Z 00000KT 0100 FG VV001 05/05 Q1024]]) closed the airport for hours."),
+        ("code comment", "# sample: [[CYYZ 011200Z 27010KT 15SM BKN040 M04/M10 A3010]]"),
+    ],
+    "GHS_CODE": [
+        ("shopping", "Drain cleaner. [[H314]] Causes severe skin burns. [[P280]] Wear gloves."),
+        ("science", "Acetone ([[H225]], [[H319]], [[H336]]) was used in the fume hood only."),
+        ("school", "Lab safety: what does [[P301+P310]] on the bottle tell you to do?"),
+        ("ticket", "SDS generator prints [[EUH208]] twice for the same allergen."),
+        ("config", "hazard_statements: [\"[[H302]]\", \"[[H410]]\"]"),
+        ("log", "label_print sku=cleaner-5l ghs=[[GHS05]],[[GHS07]] status=ok"),
+        ("email", "Hi,\nthe new paint needs [[H317]] on the tin; the printer proof lacks it."),
+        ("cv", "Authored SDS sections 2 and 15, incl. [[H360]] classifications."),
+        ("medical", "Exposure to a product labelled [[H331]] (toxic if inhaled); observed 6 h."),
+        ("finance", "Relabelling cost for [[P273]] on 12,000 units: EUR 3,100."),
+    ],
+    "VITAL_SIGNS": [
+        ("medical", "Obs: [[BP 128/82]], [[HR 74]], [[RR 16]], [[SpO2 97%]], [[T 37.1]]."),
+        ("form", "Blood pressure: [[142/91]] mmHg   Pulse: [[88]] bpm"),
+        ("log", "monitor bed=7 nibp=[[110/70]] hr=[[62]] spo2=[[99]]"),
+        ("chat", "home monitor says [[135/85]], is that bad??"),
+        ("school", "Science: take your resting pulse three times, e.g. [[72]], [[70]], [[75]]."),
+        ("sports", "Post-race check: [[HR 168]], recovered to [[92]] after two minutes."),
+        ("ticket", "The watch reads [[SpO2 88%]] every night at 03:00; sensor error?"),
+        ("science", "Mean arterial pressure rose from [[85]] to [[93]] mmHg after the dose."),
+        ("medical", "NEWS2 score 3: [[RR 22]], [[SpO2 95%]] on air, [[BP 101/64]]."),
+        ("shopping", "Cuff monitor shows readings like [[120/80]] with date and time stamps."),
+    ],
+    "BATCH_LOT": [
+        ("medical", "Vaccine given: lot [[FK8891]], exp 2027-04, left deltoid."),
+        ("shopping", "Recall: peanut butter, batch codes [[L24187B]] to [[L24190B]]."),
+        ("log", "qc reject lot=[[2411-0387-A]] reason=moisture"),
+        ("ticket", "The box says [[LOT 5523D19]] but the blister says [[5523D18]]."),
+        ("finance", "Write-off: batch [[B-240912-03]], 4,800 units, temperature breach."),
+        ("news", "The regulator named lots [[EW0172]] and [[EW0175]] in the contamination alert."),
+        ("form", "Reagent: saline   Lot No.: [[23K04-117]]   Expiry: 09/2026"),
+        ("email", "Hi,\ncan you check whether roast [[R-0419]] went to the café or the web shop?"),
+        ("config", "blocked_lots = {\"[[A1192]]\", \"[[A1193]]\"}"),
+        ("science", "All samples used enzyme lot [[00983214]] to avoid batch effects."),
+    ],
+    "ZH_SOLAR_TERM": [
+        ("news", "今日[[清明]]，各地迎来祭扫高峰。"),
+        ("chat", "[[谷雨]]前后种瓜点豆，我妈又在阳台种菜了"),
+        ("school", "语文作业：背诵二十四节气歌，写出[[小满]]和[[芒种]]的含义。"),
+        ("shopping", "[[白露]]茶上新，一斤装，限时包邮。"),
+        ("medical", "[[霜降]]后天气转凉，老年患者注意保暖。"),
+        ("email", "各位同事：[[冬至]]当天食堂提供饺子，请提前报名。"),
+        ("travel", "[[立秋]]之后去草原露营，早晚温差较大。"),
+        ("ticket", "日历App把[[惊蛰]]显示成了3月7日，应为3月5日。"),
+        ("sports", "[[大寒]]冬泳挑战赛报名截止到本周五。"),
+        ("cv", "策划\u201c[[处暑]]\u201d主题节气海报系列，阅读量超百万。"),
+    ],
+    "ZH_TCM_HERB": [
+        ("medical", "处方：[[黄芪]]30克，[[白术]]15克，[[陈皮]]6克，水煎服。"),
+        ("shopping", "十年[[陈皮]]，250克礼盒装。"),
+        ("chat", "我妈天天拿[[杜仲]]泡水喝，说是补肾"),
+        ("school", "中药学：[[何首乌]]和[[徐长卿]]的功效各是什么？"),
+        ("news", "药监部门抽检发现部分[[刘寄奴]]饮片掺有杂质。"),
+        ("ticket", "商品详情页把[[王不留行]]写成了\u201c王不留\u201d，请更正。"),
+        ("cv", "负责[[马钱子]]、[[胡黄连]]等毒性及贵细药材的验收。"),
+        ("email", "各位：下周进货[[熟地黄]]和[[当归]]，请核对库存。"),
+        ("science", "[[柴胡]]提取物在小鼠模型中显示出退热作用。"),
+        ("finance", "[[甘草]]收购价上涨12%，影响本季度毛利。"),
+    ],
+    "ZH_REIGN_ERA": [
+        ("school", "历史课：[[贞观之治]]出现在哪个朝代？"),
+        ("news", "博物馆新展出一批[[康熙]]年间的青花瓷。"),
+        ("shopping", "[[乾隆]]通宝铜钱一枚，包浆自然，保真。"),
+        ("chat", "这碗底写着\u201c大明[[宣德]]年制\u201d，应该是仿的吧"),
+        ("science", "碳十四测年结果与[[开元]]年号的记载相符。"),
+        ("travel", "景区介绍：此桥始建于[[光绪三十年]]。"),
+        ("ticket", "文物数据库把[[永乐]]年间误标为清代。"),
+        ("cv", "硕士论文：[[万历]]朝的白银流入与物价。"),
+        ("email", "各位：讲座主题为\u201c[[洪武]]年间的户籍制度\u201d，周四晚七点。"),
+        ("finance", "拍卖成交：[[雍正]]粉彩盘，成交价380万元。"),
+    ],
+    "ZH_QUEUE_TICKET": [
+        ("medical", "请[[A027]]号到3号诊室就诊。"),
+        ("finance", "银行叫号：[[B113]]号请到5号窗口办理。"),
+        ("chat", "我拿的是[[C088]]，前面还有四十多桌"),
+        ("travel", "出入境大厅现在叫到[[F015]]号了。"),
+        ("ticket", "叫号屏显示[[A031]]，广播却念[[A013]]，请检查。"),
+        ("shopping", "取餐号[[2047]]，请到前台取餐。"),
+        ("log", "叫号日志 queue=counter_3 ticket=[[V209]] 等待=540秒"),
+        ("school", "新生报到排号[[第58号]]，请按顺序进入礼堂。"),
+        ("email", "各位：政务大厅叫号机升级后，号码改为[[K0001]]起编。"),
+        ("news", "上午十点，挂号处已放出第[[312]]号。"),
+    ],
+}
+
+# part "familiar": kinds the earlier sets have, in new frames
+LOOKALIKES_FAMILIAR: dict[str, list[tuple[str, str]]] = {
+    "ORDER_NUMBER": [
+        ("ticket", "Order [[#112-7734091-5521608]] arrived with a cracked screen protector."),
+        ("chat", "did you get the mugs? order [[W88120477]] says delivered"),
+        ("email", "Hello,\nwe have split order [[SO-2026-31188]] into two parcels."),
+        ("log", "checkout complete order_id=[[ord_8FJ2KQ0W]] items=3"),
+        ("finance", "Refund issued on order [[PO 4500019822]] after the credit note."),
+        ("shopping", "订单编号[[260112093458871]]，已发货。"),
+        ("form", "Order reference: [[ORD-77-4410]]   Reason for return: wrong size"),
+        ("code comment", "# reproduces with order [[100003472]] in staging only"),
+        ("travel", "Souvenir order [[TX-5531]] will be shipped to the hotel desk."),
+        ("school", "Uniform order [[U-2026-0881]] ready for collection at reception."),
+    ],
+    "TRACKING_NUMBER": [
+        ("shopping", "Shipped with DHL, waybill [[1234567890]]."),
+        ("chat", "tracking is [[1Z999AA10123456784]], stuck at the sorting hub"),
+        ("ticket", "Parcel [[JD014600003829123]] shows delivered but nothing came."),
+        ("email", "Hi,\nreturn label attached; the courier reference is [[CP123456789DE]]."),
+        ("log", "carrier webhook tracking=[[9400111899223197428490]] status=in_transit"),
+        ("form", "快递单号：[[SF1402837461923]]　签收状态：未签收"),
+        ("finance", "Claim for lost consignment [[LY937261845CN]]: value EUR 84."),
+        ("travel", "The lost-bag file reference is [[LHRBA71823]]; quote it when you call."),
+        ("code comment", "// FedEx test number [[449044304137821]], returns a delivered event"),
+        ("news", "Customs held 3,000 parcels, among them [[RR902716438GB]], for inspection."),
+    ],
+    "ISBN": [  # every ISBN here has a correct check digit (tests verify it)
+        ("school", "Set text: Great Expectations, Penguin Classics, ISBN [[978-0-14-143951-8]]."),
+        ("shopping", "Used, good condition. ISBN-10: [[0306406152]]"),
+        ("ticket", "Catalogue shows [[9780306406157]] twice with different covers."),
+        ("cv", "Co-author, Design Patterns study guide (ISBN [[9780201633610]])."),
+        ("email", "Hi,\nthe library copy is [[ISBN 978-1-59327-928-8]]; please reserve it."),
+        ("news", "The reprint (ISBN [[9780062315007]]) sold out in a week."),
+        ("config", "reading_list:\n  - isbn: \"[[9781853260155]]\""),
+        ("log", "catalogue import isbn=[[9787111154419]] title_zh=ok"),
+        ("school", "教材：《现代汉语词典》，ISBN [[978-7-100-00132-8]]。"),
+        ("chat", "is [[0140449132]] the good translation or the old one?"),
+    ],
+    "HISTORICAL_FIGURE": [
+        ("school", "Essay: did [[Elizabeth I]] ever intend to marry?"),
+        ("travel", "Tour stop 6: the house where [[Ludwig van Beethoven]] was born."),
+        ("news", "A letter by [[Charles Darwin]] to a pigeon breeder was found in a drawer."),
+        ("chat", "[[Cleopatra]] lived closer to the moon landing than to the pyramids being built"),
+        ("cv", "Dissertation: [[Florence Nightingale]]'s statistical diagrams."),
+        ("ticket", "The quiz app credits the telephone to [[Nikola Tesla]]."),
+        ("science", "[[Gregor Mendel]]'s pea ratios look almost too good."),
+        ("sports", "The trophy is named after [[Pierre de Coubertin]]."),
+        ("email", "Dear parents,\nYear 5 will dress as [[Tutankhamun]] or [[Boudica]] for history day."),
+        ("school", "历史作业：比较[[秦始皇]]和[[汉武帝]]的统一措施。"),
+    ],
+    "PLACEHOLDER_NAME": [
+        ("form", "Cardholder name (as printed), e.g. [[J. SMITH]]"),
+        ("code comment", "# default for anonymous checkout: name = \"[[Guest User]]\""),
+        ("ticket", "The invoice template still says 'Dear [[Firstname Lastname]]'."),
+        ("email", "Hi,\nthe mail merge sent 400 letters to '[[Mr Test Testerson]]'. Apologies."),
+        ("config", "sample_customer:\n  name: \"[[Jan Kowalski]]\"  # Polish placeholder, like John Doe"),
+        ("school", "Form-filling practice: write your name where the sample says [[A. N. Other]]."),
+        ("legal", "Unknown defendants are referred to as [[John Doe 1-10]]."),
+        ("form", "姓名示例：[[张三]]　　身份证号示例：请填写本人证件号码"),
+        ("news", "Police identified the victim only as [[Jane Doe 14]]."),
+        ("log", "seed_users: created [[Test User 01]] .. [[Test User 50]]"),
+    ],
+    "DOC_IP": [  # RFC 5737 / RFC 3849 documentation ranges (tests verify it)
+        ("config", "upstream:\n  - [[192.0.2.10]]:8080\n  - [[192.0.2.11]]:8080"),
+        ("school", "Networking lab: subnet [[198.51.100.0/24]] into four /26 blocks."),
+        ("code comment", "# example peer: [[203.0.113.57]] (documentation range)"),
+        ("ticket", "The firewall docs use [[198.51.100.23]] in the example rule; copy-paste broke prod."),
+        ("log", "test_fixture src=[[2001:db8::1]] dst=[[2001:db8::2]] proto=tcp"),
+        ("email", "Hi,\nin the runbook replace [[203.0.113.0/24]] with our real range."),
+        ("science", "Simulated attackers used [[192.0.2.0/24]] addresses only."),
+        ("cv", "Wrote the training labs (all on [[198.51.100.0/24]] and [[2001:db8:42::/48]])."),
+        ("news", "The manual's example address, [[203.0.113.5]], is reserved for documentation."),
+        ("chat", "just use [[192.0.2.1]] in the slides, nobody can ping it"),
+    ],
+    "EMAIL_EXAMPLE": [  # RFC 2606 / RFC 6761 reserved domains (tests verify it)
+        ("form", "E-mail (e.g. [[name@example.com]]):"),
+        ("code comment", "// fixture: assert send(\"[[noreply@example.org]]\") == 202"),
+        ("config", "smtp_test_recipient: \"[[qa-inbox@mail.example.net]]\""),
+        ("school", "Write a polite e-mail to [[teacher@school.example]] asking for an extension."),
+        ("ticket", "Signup rejects [[user+tag@example.com]]; plus addressing should be allowed."),
+        ("log", "mailer dry-run to=[[alerts@service.test]] subject=\"disk 91%\""),
+        ("email", "Hi,\nthe docs still say to contact [[support@example.com]]; that is a placeholder."),
+        ("chat", "put [[a@b.invalid]] in the field, the form just needs something"),
+        ("science", "Synthetic accounts used addresses like [[u0412@example.org]]."),
+        ("shopping", "Newsletter preview sent to [[preview@example.net]]."),
+    ],
+    "MASKED": [
+        ("shopping", "Paid with Visa ending [[•••• 4417]]."),
+        ("form", "手机号：[[138****6612]]　已验证"),
+        ("log", "auth ok user=[[j***@g***.com]] mfa=totp"),
+        ("ticket", "Statement shows card [[XXXX-XXXX-XXXX-0921]] charged twice."),
+        ("email", "Hi,\nwe've updated the account [[****8830]]; no action needed."),
+        ("finance", "Payee IBAN [[DE89 **** **** **** **30 00]] verified."),
+        ("chat", "收到了，尾号[[5529]]的卡已经退款"),
+        ("config", "mask_format: \"[[***-**-####]]\""),
+        ("medical", "Insurance member ID [[*****2210]] on file."),
+        ("travel", "Booking confirmed for passport [[*******83]]."),
+    ],
+    "FLIGHT_NO": [
+        ("travel", "Connection: [[QR 8]] overnight, then [[QR 960]] onward."),
+        ("chat", "landing on [[EZY8342]] at 10, can you get me?"),
+        ("ticket", "App shows [[LH 2021]] departing from the wrong terminal."),
+        ("email", "Hi,\nthe speakers arrive on [[SQ 322]]; please book the shuttle."),
+        ("log", "fids update flight=[[AF1081]] gate=K42 status=BOARDING"),
+        ("news", "[[MH370]] search resumes with new sonar data."),
+        ("finance", "Expense: [[KL 1002]] change fee, EUR 75."),
+        ("sports", "The squad flew home on charter [[TOM 4401]]."),
+        ("form", "航班号：[[CA1501]]　起飞时间：08:30"),
+        ("school", "Trip info: outbound [[FR 1234]], meet at the check-in desk at 5:45."),
+    ],
+    "CRYPTO_PERSONA": [
+        ("science", "In round 2 [[Bob]] sends his commitment before [[Alice]] reveals hers."),
+        ("ticket", "Docs diagram mislabels [[Eve]] as the server; she is the passive attacker."),
+        ("school", "Exercise: show how [[Mallory]] can swap the public keys in transit."),
+        ("code comment", "# [[alice]] and [[bob]] here are test key pairs generated at startup"),
+        ("chat", "the lecture lost me at [[Trudy]] and [[Oscar]], how many attackers are there"),
+        ("news", "The paper's attack lets [[Eve]] read messages without the key."),
+        ("cv", "TA for cryptography: taught [[Alice]]-[[Bob]] key exchange to 200 students."),
+        ("log", "test_protocol: [[carol]] -> [[dave]] handshake ok (fixture keys)"),
+        ("email", "Hi,\nin the proof sketch [[Victor]] is the verifier, not a user."),
+        ("config", "parties: [\"[[alice]]\", \"[[bob]]\", \"[[eve]]\"]  # simulation roles"),
+    ],
+}
+
+# true PII in the same settings: {{ENTITY:value}}; nothing in these texts is left unmarked
+PII_TEXTS: list[tuple[str, str]] = [
+    ("chat", "{{PERSON:Tomasz}} says he'll bring the speaker, {{PERSON:Ines}} has the cable"),
+    ("chat", "hey {{PERSON:Priyanka}} are you still at {{LOCATION:44 Elm Grove, Cheltenham}}?"),
+    ("chat", "ok {{PERSON:Malik}}, text me on {{PHONE_NUMBER:+44 7931 552 461}} when you land"),
+    ("email", "Hi {{PERSON:Siobhan}},\nthanks for the notes. I'll call you tomorrow.\n{{PERSON:Ravi}}"),
+    ("email", "Dear {{PERSON:Tevita Fifita}},\nyour appointment is confirmed. Reply to {{EMAIL_ADDRESS:tevita.fifita@kalo-mail.to}} if anything changes."),
+    ("email", "Good morning Mrs {{PERSON:Oduya}},\nthe parcel was left with your neighbour at {{LOCATION:12 Larch Road, Stevenage}}."),
+    ("ticket", "Caller {{PERSON:Benedikt Auer}} (born {{DATE_OF_BIRTH:4 April 1971}}) wants his account closed."),
+    ("ticket", "Please ship the replacement to {{LOCATION:908 Juniper Street, Boise, ID}} - no apartment number."),
+    ("ticket", "{{PERSON:Olamide}} from the night shift reported it; her mobile is {{PHONE_NUMBER:+234 803 442 1907}}."),
+    ("form", "Name: {{PERSON:Consuelo Ibarra}}\nDOB: {{DATE_OF_BIRTH:17/02/1989}}\nEmail: {{EMAIL_ADDRESS:c.ibarra89@correo.mx}}"),
+    ("form", "Next of kin: {{PERSON:Hamid Karimi}}   Tel: {{PHONE_NUMBER:+98 912 318 4470}}"),
+    ("cv", "{{PERSON:Lindiwe Khumalo}} · {{LOCATION:27 Bree Street, Cape Town}} · {{PHONE_NUMBER:+27 83 514 2290}}"),
+    ("cv", "Born {{DATE_OF_BIRTH:September 23, 1991}}. Contact: {{EMAIL_ADDRESS:jonas.wirth@posteo.de}}"),
+    ("medical", "Seen with her husband {{PERSON:Arturo}}; patient {{PERSON:Lucía Ferrer}}, DOB {{DATE_OF_BIRTH:1958-06-30}}."),
+    ("medical", "Home visit to {{LOCATION:3 Millbrook Cottages, Hexham}} arranged for Mr {{PERSON:Pattinson}}."),
+    ("log", "password reset requested email={{EMAIL_ADDRESS:m.haddad@cedarnet.lb}} ip={{IP_ADDRESS:185.87.122.40}}"),
+    ("log", "dispatch: driver={{PERSON:Kwame}} drop=\"{{LOCATION:1610 Grant Ave, Apt 4, Denver, CO}}\""),
+    ("code comment", "# hardcoded for the demo - {{PERSON:Yusuf}}'s laptop at {{IP_ADDRESS:86.142.37.18}}, remove!"),
+    ("config", "billing_contact: \"{{PERSON:Annika Laine}} <{{EMAIL_ADDRESS:annika.laine@tuuli.fi}}>\""),
+    ("finance", "Account holder {{PERSON:Desmond Achterberg}}, card {{CREDIT_CARD:4556 7301 8842 9130}}, disputes the fee."),
+    ("finance", "Standing order from {{PERSON:Fionnuala Byrne}} to her son {{PERSON:Cathal}}, monthly."),
+    ("shopping", "Ship to {{PERSON:Ngozi}}, {{LOCATION:Flat 2B, 71 Harcourt Street, Dublin}}. Leave with concierge."),
+    ("shopping", "Paid by {{CREDIT_CARD:5228 1947 0036 2813}}; receipt to {{EMAIL_ADDRESS:paulo.reis@sapo.pt}}."),
+    ("school", "{{PERSON:Aroha}} was off sick today; her dad {{PERSON:Wiremu Ngata}} called on {{PHONE_NUMBER:+64 21 388 4102}}."),
+    ("school", "Thanks {{PERSON:Dmitri}} for reading aloud so well this week!"),
+    ("sports", "Lift to the match: {{PERSON:Sione}} picks up from {{LOCATION:58 Keats Avenue, Ipswich}} at 8."),
+    ("travel", "Guest {{PERSON:Hyun-woo Jang}}, born {{DATE_OF_BIRTH:11 Dec 1986}}, late check-in."),
+    ("legal", "The tenant, {{PERSON:Margit Szabó}}, of {{LOCATION:Andrássy út 29, Budapest}}, gives notice."),
+    ("news", "Neighbour {{PERSON:Gwen Llewellyn}} raised the alarm from her home on {{LOCATION:Heol y Nant, Pontypridd}}."),
+    ("science", "Many thanks to {{PERSON:Emre}} and {{PERSON:Sunniva}} for help with the fieldwork."),
+    ("ticket", "Amex {{CREDIT_CARD:378251660398119}} was charged twice for {{PERSON:Cheyenne Whitehorse}}'s booking."),
+    ("chat", "{{PERSON:Bongani}} lost his phone, use {{EMAIL_ADDRESS:bongani.dlamini@webmail.co.za}} for now"),
+    ("chat", "{{PERSON:晓雯}}你到了吗？我在{{LOCATION:西湖区文三路}}路口等你"),
+    ("chat", "刚才{{PERSON:阿杰}}打电话说晚点到，让我们先吃"),
+    ("chat", "你问问{{PERSON:李思远}}吧，他的手机是{{CN_MOBILE:13857126603}}"),
+    ("chat", "早上好{{PERSON:志强}}，周末我搬到{{LOCATION:朝阳区望京西园四区}}了"),
+    ("email", "{{PERSON:王婷婷}}您好：附件是本月报表，有问题请回复{{EMAIL_ADDRESS:wangtt@sina.com}}。"),
+    ("email", "各位好，我是新来的{{PERSON:周子涵}}，以后项目上的事情可以找我，电话{{CN_MOBILE:186 2931 0457}}。"),
+    ("email", "尊敬的{{PERSON:郑}}先生：您预订的家具将于周三送到{{LOCATION:江苏省苏州市姑苏区人民路1088号}}。"),
+    ("ticket", "客户说是她女儿{{PERSON:欣怡}}下的单，收货人写的却是{{PERSON:马俊杰}}。"),
+    ("ticket", "{{PERSON:冯丽娟}}来电投诉，说快递员把包裹放在了{{LOCATION:天河区体育西路}}的驿站，没有通知她。"),
+    ("ticket", "退款请打到{{PERSON:蔡明轩}}本人账户，他的身份证号是{{CN_RESIDENT_ID:330106198902145134}}。"),
+    ("form", "联系人：{{PERSON:黎晓东}}　电话：{{CN_MOBILE:15920378816}}　地址：{{LOCATION:广州市海珠区新港中路397号}}"),
+    ("form", "{{PERSON:阮氏芳}}，女，出生于{{DATE_OF_BIRTH:1993年7月8日}}，越南籍，现住{{LOCATION:南宁市青秀区民族大道}}。"),
+    ("medical", "患者{{PERSON:宋建国}}由其儿子{{PERSON:宋涛}}陪同就诊，自述胸闷三天。"),
+    ("medical", "{{PERSON:韩美玲}}女士，{{DATE_OF_BIRTH:1978年9月25日}}生，身份证{{CN_RESIDENT_ID:510107197809253427}}，今日复查。"),
+    ("medical", "护士记录：{{PERSON:小周}}的母亲来电，留下号码{{CN_MOBILE:139 5718 2046}}。"),
+    ("legal", "原告{{PERSON:曹立新}}与被告{{PERSON:汪海燕}}系邻居关系，均住{{LOCATION:合肥市蜀山区长江西路}}。"),
+    ("legal", "被申请人{{PERSON:蒋卫东}}，公民身份号码{{CN_RESIDENT_ID:320502198503171938}}，住所地{{LOCATION:苏州市沧浪区十全街}}。"),
+    ("finance", "{{PERSON:付晓燕}}在我行办理了房贷，月供从她的工资卡扣款，预留手机{{CN_MOBILE:17751209938}}。"),
+    ("finance", "经核实，转账人为{{PERSON:邵文杰}}，收款人为其妻子{{PERSON:陆雪}}。"),
+    ("school", "{{PERSON:子轩}}妈妈，孩子今天发烧了，麻烦您来学校接一下。"),
+    ("school", "本学期三好学生：{{PERSON:田雨萱}}、{{PERSON:钟浩然}}、{{PERSON:范思琪}}。"),
+    ("school", "家长会上，{{PERSON:俞佳怡}}的爸爸提出校车应该在{{LOCATION:滨江区江南大道}}多设一站。"),
+    ("shopping", "麻烦放到{{LOCATION:北京市海淀区中关村大街27号}}前台，收件人{{PERSON:袁野}}，谢谢！"),
+    ("shopping", "这是送给{{PERSON:美琪}}的生日礼物，请不要放发票。"),
+    ("cv", "{{PERSON:潘一鸣}}，{{DATE_OF_BIRTH:1995年3月}}出生，本科毕业后一直在{{LOCATION:深圳}}从事嵌入式开发。邮箱{{EMAIL_ADDRESS:panyiming95@outlook.com}}"),
+    ("cv", "证明人：{{PERSON:谭振宇}}（前直属上级），联系电话{{CN_MOBILE:13602847715}}。"),
+    ("travel", "我和{{PERSON:慧敏}}下周去{{LOCATION:厦门}}，住在{{LOCATION:思明区中山路}}附近的民宿。"),
+    ("travel", "导游{{PERSON:巴特尔}}会在酒店大堂等大家，有事打{{CN_MOBILE:15847120931}}。"),
+    ("sports", "{{PERSON:龙飞}}在比赛中扭伤了脚踝，他妈妈已经赶到医院。"),
+    ("news", "家住{{LOCATION:成都市锦江区春熙路}}的{{PERSON:邹}}婆婆说，她每天都到河边散步。"),
+    ("news", "热心市民{{PERSON:贺晓光}}将捡到的钱包交给了民警。"),
+    ("log", "下单成功 用户={{PERSON:廖佳琪}} 手机={{CN_MOBILE:18820476613}} ip={{IP_ADDRESS:117.136.42.88}}"),
+    ("code comment", "# 临时白名单：{{PERSON:柯文杰}}的邮箱 {{EMAIL_ADDRESS:kewenjie@corp-mail.cn}}，上线前删掉"),
+    ("config", "负责人: {{PERSON:司徒嘉欣}}\n值班电话: \"{{PHONE_NUMBER:+86 20 8733 1942}}\""),
+]
+
+
+def build() -> list[dict]:
+    """All look-alike documents (held out); every look-alike of a text is of the text's kind."""
+    docs = []
+    for part, kinds in (("new", LOOKALIKES_NEW), ("familiar", LOOKALIKES_FAMILIAR)):
+        for kind, texts in kinds.items():
+            for i, (setting, raw) in enumerate(texts):
+                text, labels = _parse(raw, _MARK, lambda m: kind)
+                docs.append({"id": f"lookalike9-{kind}-{i}", "set": "lookalike", "split": "heldout",
+                             "setting": setting, "text": text, "spans": [], "lookalikes": labels,
+                             "part": part, "kind": kind})
+    return docs
+
+
+def build_pii() -> list[dict]:
+    """All true-PII documents (held out), labelled like the sixth set's."""
+    docs = []
+    for i, (setting, raw) in enumerate(PII_TEXTS):
+        text, spans = _parse(raw, _PII, lambda m: m.group(1))
+        docs.append({"id": f"pii9-{i}", "set": "zh" if re.search(r"[\u4e00-\u9fff]", text) else "en",
+                     "split": "heldout", "setting": setting, "text": text, "spans": spans, "lookalikes": []})
+    return docs
