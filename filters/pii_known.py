@@ -40,6 +40,7 @@ from dsforge.filters.pii_spans import STRONG_SOURCES, Span
 WORDNET_FILE = Path(__file__).resolve().parent.parent / "data" / "filters" / "wordnet_names.tsv"
 _WORDS_BEFORE = re.compile(r"(?:(?<=[ \t])|^)((?:[^\W\d][\w'’.\-]*[ \t]+){1,2})$")
 _WORDS_AFTER = re.compile(r"((?:[ \t]+[^\W\d][\w'’\-]*){1,2})")
+_POSSESSIVE_AFTER = re.compile(r"(?:'s|’s)")
 _EDGE_PUNCT = re.compile(r"[.,;:!?)\]'\"’”]+$")
 SPELLING_ALPHABET = frozenset("Alfa Alpha Bravo Charlie Delta Echo Foxtrot Golf Hotel India Juliett Juliet Kilo Lima Mike"
                               " November Oscar Papa Quebec Romeo Sierra Tango Uniform Victor Whiskey Whisky X-ray Xray"
@@ -82,7 +83,8 @@ def _windows(text: str, s: Span, value: str) -> list[tuple[str, bool]]:
     """(lower-cased words, whether words around the span are part of it) for the span alone and with up
     to two words before / after it on the same line, at most four words in all."""
     before = _WORDS_BEFORE.search(text, max(0, s.start - 40), s.start)
-    after = _WORDS_AFTER.match(text, s.end)
+    possessive = _POSSESSIVE_AFTER.match(text, s.end)  # "Murphy's law", "Jacob's ladder"
+    after = _WORDS_AFTER.match(text, possessive.end() if possessive else s.end)
     pre = before.group(1).split() if before else []
     post = [_EDGE_PUNCT.sub("", w) for w in after.group(1).split()] if after else []
     if after:
@@ -93,7 +95,8 @@ def _windows(text: str, s: Span, value: str) -> list[tuple[str, bool]]:
     for i in range(len(pre) + 1):
         for j in range(len(post) + 1):
             if (len(pre) - i or j) and n + (len(pre) - i) + j <= 4:
-                out.append((_key(" ".join(pre[i:] + [value] + post[:j])), True))
+                middle = value + "'s" if possessive and j else value
+                out.append((_key(" ".join(pre[i:] + [middle] + post[:j])), True))
     return out
 
 

@@ -55,8 +55,8 @@ TERM_NOUNS = ("law|laws|theorem|lemma|conjecture|hypothesis|axiom|algorithm|equa
               "|reaction|cycle|number|numbers|ratio|limit|metric|spiral|scale|sort|encoding|cipher|code"
               "|phenomenon|manoeuvre|maneuver|lymphoma|sarcoma|palsy|reflex|sign|procedure"
               "|cluster|server|broker|notebook|database|plugin|library|pipeline|instance")
-# A storm's name is not a person's ("Storm Dennis", "Typhoon Haiyan").
-_STORM = re.compile(r"(?:Hurricane|Storm|Typhoon|Cyclone|Tropical Storm|Tropical Depression)[ \t]+")
+# A storm's or a comet's name is not a person's ("Storm Dennis", "Typhoon Haiyan", "Comet McNaught").
+_STORM = re.compile(r"(?:Hurricane|Storm|Typhoon|Cyclone|Tropical Storm|Tropical Depression|Comet)[ \t]+")
 _EPONYM_AFTER = re.compile(rf"(?:'s|’s|'|’)?[ \t\-]+(?:{TERM_NOUNS})(?![A-Za-z])")
 _ARTICLE_BEFORE = re.compile(r"(?:^|[^A-Za-z])(?:a|an|A|An)[ \t]+$")
 _CAPITALISED_BEFORE = re.compile(r"(?:[A-Z][A-Za-z'’\-]*[ \t]+)+$")
@@ -121,12 +121,16 @@ def _with_words_before(text: str, start: int, value: str) -> str:
     return (run.group() if run else "") + value
 
 
+_PLACEHOLDER_NAME_WORD = re.compile(r"(?i)(?<![a-z])(?:firstname|lastname|surname|forename|givenname|testerson|placeholder"
+                               r"|dummy)(?![a-z])")
+
+
 def placeholder_name(value: str) -> bool:
     """A stand-in for a name, not anyone's: the placeholder names of forms and manuals in several languages
     (John Doe, Max Mustermann, Mario Rossi, 张三, 山田太郎, ...) and Chinese names anonymised with 某 (王某, 李某某)."""
     words = value.split()
     v = " ".join(words)
-    return any(" ".join(words[i:]) in PLACEHOLDER_NAMES for i in range(len(words))) \
+    return any(" ".join(words[i:]) in PLACEHOLDER_NAMES for i in range(len(words))) or bool(_PLACEHOLDER_NAME_WORD.search(v)) \
         or (bool(_CJK_NAME.fullmatch(v)) and "某" in v)
 
 

@@ -114,6 +114,18 @@ PAIRS = {
         "No Johnny-come-lately suggestions after Friday please, the menu is final.",
         "No suggestions from Johnny Castellanos after Friday please, the menu is final.",
         ("PERSON", "Johnny Castellanos")),
+    "a possessive name in a lexicalised compound": (
+        "By Murphy's law the build broke on release day.",
+        "By Aoife Murphy's count the build broke on release day.",
+        ("PERSON", "Aoife Murphy")),
+    "a comet's name": (
+        "Comet McNaught was visible in daylight in January 2007.",
+        "Dr McNaught was visible in the lobby in January 2007.",
+        ("PERSON", "McNaught")),
+    "placeholder words in a name": (
+        "Signature block: Firstname Lastname, Job Title",
+        "Signature block: Ingrid Halvorsen, Job Title",
+        ("PERSON", "Ingrid Halvorsen")),
     "a department after a Chinese name cue": (
         "收件人：行政部\n地址见信封",
         "收件人：周婷婷\n地址见信封",
