@@ -130,7 +130,8 @@ def dsforge_predict(texts: list[str], entities: list[str] | None = None) -> tupl
 
     t0 = time.perf_counter()
     det = PiiDetector(entities or pii.DEFAULT_ENTITIES)
-    det.scan(texts[:10])  # loads spaCy, the tagger, gazetteers and name lists (presidio is warmed on the same 10)
+    det.scan(texts[:10])  # loads spaCy, gazetteers and name lists (presidio is warmed on the same 10)
+    assert det.tagger is not None or not det.has_ner  # and the tagger, which loads on the first name before a noun
     t1 = time.perf_counter()
     neg = pii.negative_cue_regex(pii.DEFAULT_NEGATIVE_CUES)
     allow = [re.compile(p, re.I) for p in pii.DOCUMENTATION_VALUES]
