@@ -59,7 +59,7 @@ def test_every_text_parses_into_whole_marked_values():
         for label, value in _values(doc, "lookalikes"):
             assert label == doc["kind"] and value == value.strip() and value, doc["id"]
     raw = [m.group(1) for kinds in (ninth.LOOKALIKES_NEW, ninth.LOOKALIKES_FAMILIAR)
-           for texts in kinds.values() for _, text in texts for m in ninth._MARK.finditer(text)]
+           for texts in kinds.values() for _, text in texts for m in sixth._MARK.finditer(text)]
     assert [v for d in docs for _, v in _values(d, "lookalikes")] == raw
     entities = {m.group(1) for _, text in sixth.PII_TEXTS for m in sixth._PII.finditer(text)}
     entities |= {"CREDIT_CARD", "CN_RESIDENT_ID"}

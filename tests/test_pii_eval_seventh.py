@@ -47,7 +47,7 @@ def test_every_text_parses_into_whole_marked_values():
         for label, value in _values(doc, "lookalikes"):
             assert label == doc["kind"] and value == value.strip() and value, doc["id"]
     raw_values = [m.group(1) for _, raw in (t for k in seventh.LOOKALIKES_NEW.values() for t in k)
-                  for m in seventh._MARK.finditer(raw)]
+                  for m in sixth._MARK.finditer(raw)]
     new_docs = [d for d in docs if d["part"] == "new"]
     assert [v for d in new_docs for _, v in _values(d, "lookalikes")] == raw_values
     # the sixth set's entity names, and the card and resident id names the earlier sets use

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import re
 
-from lookalike_sixth import _MARK, _PII, _parse
+from lookalike_sixth import held_out_docs, held_out_pii_docs  # noqa: E402 (bench/pii_eval is on sys.path)
 
 # part "new": kind -> [(setting, text)]; [[value]] marks a look-alike
 LOOKALIKES_NEW: dict[str, list[tuple[str, str]]] = {
@@ -501,22 +501,9 @@ PII_TEXTS: list[tuple[str, str]] = [
 
 def build() -> list[dict]:
     """All look-alike documents (held out); every look-alike of a text is of the text's kind."""
-    docs = []
-    for part, kinds in (("new", LOOKALIKES_NEW), ("familiar", LOOKALIKES_FAMILIAR)):
-        for kind, texts in kinds.items():
-            for i, (setting, raw) in enumerate(texts):
-                text, labels = _parse(raw, _MARK, lambda m: kind)
-                docs.append({"id": f"lookalike8-{kind}-{i}", "set": "lookalike", "split": "heldout",
-                             "setting": setting, "text": text, "spans": [], "lookalikes": labels,
-                             "part": part, "kind": kind})
-    return docs
+    return held_out_docs({"new": LOOKALIKES_NEW, "familiar": LOOKALIKES_FAMILIAR}, 8)
 
 
 def build_pii() -> list[dict]:
     """All true-PII documents (held out), labelled like the sixth set's."""
-    docs = []
-    for i, (setting, raw) in enumerate(PII_TEXTS):
-        text, spans = _parse(raw, _PII, lambda m: m.group(1))
-        docs.append({"id": f"pii8-{i}", "set": "zh" if re.search(r"[\u4e00-\u9fff]", text) else "en",
-                     "split": "heldout", "setting": setting, "text": text, "spans": spans, "lookalikes": []})
-    return docs
+    return held_out_pii_docs(PII_TEXTS, 8)

@@ -9,7 +9,7 @@ the detector round it checks, to be run on once when that round is done.
 How it was written: every text by hand, whole, in one of many settings (tickets, forms, e-mails, chat, CVs, news,
 code comments, logs, config, medical, legal and finance notes, school, shopping, travel, sports, science), with
 each look-alike marked inline as [[value]] and, in the true-PII texts, the PII as {{ENTITY:value}} (the entity
-names of lookalike_sixth.py, plus CREDIT_CARD as in first_set.py; `_parse` is a copy of the sixth set's).
+names of lookalike_sixth.py, plus CREDIT_CARD as in first_set.py; `_parse` and the builders come from the sixth set).
 No templates and no generator: no two texts share a frame, and none repeats a text of the earlier sets. Its
 writer did not look at the detector's code or results, and did not run the detector on these texts.
 
@@ -31,9 +31,7 @@ Licence: written for dsforge, Apache-2.0 like the project.
 
 from __future__ import annotations
 
-import re
-
-from lookalike_sixth import _parse  # noqa: E402 (bench/pii_eval is on sys.path)
+from lookalike_sixth import held_out_docs, held_out_pii_docs  # noqa: E402 (bench/pii_eval is on sys.path)
 
 # part "new": kind -> [(setting, text)]; [[value]] marks a look-alike
 LOOKALIKES_NEW: dict[str, list[tuple[str, str]]] = {
@@ -469,28 +467,13 @@ PII_TEXTS: list[tuple[str, str]] = [
     ("form", "Guarantor: {{PERSON:Sandeep Kaur Gill}}\nDOB: {{DATE_OF_BIRTH:30/01/1968}}\nAddress: {{LOCATION:62 Hamilton Road, Southall, UB1 3BQ}}"),
 ]
 
-_MARK = re.compile(r"\[\[(.+?)\]\]")
-_PII = re.compile(r"\{\{([A-Z_]+):(.+?)\}\}")
 
 
 def build() -> list[dict]:
     """All look-alike documents (held out); every look-alike of a text is of the text's kind."""
-    docs = []
-    for part, kinds in (("new", LOOKALIKES_NEW), ("familiar", LOOKALIKES_FAMILIAR)):
-        for kind, texts in kinds.items():
-            for i, (setting, raw) in enumerate(texts):
-                text, labels = _parse(raw, _MARK, lambda m: kind)
-                docs.append({"id": f"lookalike7-{kind}-{i}", "set": "lookalike", "split": "heldout",
-                             "setting": setting, "text": text, "spans": [], "lookalikes": labels,
-                             "part": part, "kind": kind})
-    return docs
+    return held_out_docs({"new": LOOKALIKES_NEW, "familiar": LOOKALIKES_FAMILIAR}, 7)
 
 
 def build_pii() -> list[dict]:
     """All true-PII documents (held out), labelled like the sixth set's."""
-    docs = []
-    for i, (setting, raw) in enumerate(PII_TEXTS):
-        text, spans = _parse(raw, _PII, lambda m: m.group(1))
-        docs.append({"id": f"pii7-{i}", "set": "zh" if re.search(r"[\u4e00-\u9fff]", text) else "en",
-                     "split": "heldout", "setting": setting, "text": text, "spans": spans, "lookalikes": []})
-    return docs
+    return held_out_pii_docs(PII_TEXTS, 7)

@@ -572,3 +572,26 @@ def build_pii(split: str) -> list[dict]:
         docs.append({"id": f"pii6-{i}", "set": "zh" if re.search(r"[\u4e00-\u9fff]", text) else "en", "split": split,
                      "setting": setting, "text": text, "spans": spans, "lookalikes": []})
     return docs
+
+
+def held_out_docs(parts: dict[str, dict[str, list[tuple[str, str]]]], number: int) -> list[dict]:
+    """Look-alike documents of a later hand-written set (seventh on), all held out: part -> kind -> texts."""
+    docs = []
+    for part, kinds in parts.items():
+        for kind, texts in kinds.items():
+            for i, (setting, raw) in enumerate(texts):
+                text, labels = _parse(raw, _MARK, lambda m: kind)
+                docs.append({"id": f"lookalike{number}-{kind}-{i}", "set": "lookalike", "split": "heldout",
+                             "setting": setting, "text": text, "spans": [], "lookalikes": labels,
+                             "part": part, "kind": kind})
+    return docs
+
+
+def held_out_pii_docs(texts: list[tuple[str, str]], number: int) -> list[dict]:
+    """True-PII documents of a later hand-written set, labelled like this set's."""
+    docs = []
+    for i, (setting, raw) in enumerate(texts):
+        text, spans = _parse(raw, _PII, lambda m: m.group(1))
+        docs.append({"id": f"pii{number}-{i}", "set": "zh" if re.search(r"[\u4e00-\u9fff]", text) else "en",
+                     "split": "heldout", "setting": setting, "text": text, "spans": spans, "lookalikes": []})
+    return docs
