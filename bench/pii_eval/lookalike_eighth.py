@@ -27,14 +27,12 @@ after people, places inside names of things, invoice ids, UUIDs, IBANs failing m
 resident ids failing GB 11643), in new frames; only the last two are also among the seventh set's familiar kinds.
 Checksums: BAD_IBAN values fail the ISO 13616 mod-97 check; BAD_LUHN_CARD numbers fail Luhn; BAD_CN_ID values
 fail the GB 11643-1999 check character; true-PII CREDIT_CARD numbers pass Luhn and CN_RESIDENT_ID values pass
-GB 11643 (tests/test_pii_eval_eighth.py checks all of them with dsforge.filters.pii_checks).
+GB 11643 (tests/test_pii_eval_sets.py checks all of them with dsforge.filters.pii_checks).
 
 Licence: written for dsforge, Apache-2.0 like the project.
 """
 
 from __future__ import annotations
-
-import re
 
 from lookalike_sixth import held_out_docs, held_out_pii_docs  # noqa: E402 (bench/pii_eval is on sys.path)
 

@@ -29,7 +29,7 @@ familiar kinds, none among the eighth's.
 Checksums and reserved ranges: ISBN values carry a correct ISBN-10/ISBN-13 check digit (they are real-shaped book
 numbers, not broken ones); DOC_IP values lie in the RFC 5737 / RFC 3849 documentation ranges; EMAIL_EXAMPLE
 domains are RFC 2606 / RFC 6761 reserved names; true-PII CREDIT_CARD numbers pass Luhn and CN_RESIDENT_ID values
-pass GB 11643-1999 (tests/test_pii_eval_ninth.py checks all of them, with dsforge.filters.pii_checks where it
+pass GB 11643-1999 (tests/test_pii_eval_sets.py checks all of them, with dsforge.filters.pii_checks where it
 has the rule).
 Hard true PII on purpose: single first names in chat, names right after a greeting, addresses without
 postcodes, Chinese names inside running sentences (not only after 姓名：), given names alone in Chinese chat.
@@ -38,8 +38,6 @@ Licence: written for dsforge, Apache-2.0 like the project.
 """
 
 from __future__ import annotations
-
-import re
 
 from lookalike_sixth import held_out_docs, held_out_pii_docs  # noqa: E402 (bench/pii_eval is on sys.path)
 

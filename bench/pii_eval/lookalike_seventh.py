@@ -23,7 +23,7 @@ character, drug approval numbers, food production licence numbers).
 Part "familiar": kinds the earlier sets have (order and tracking numbers, ISBNs, versions, Luhn-invalid card
 numbers, resident ids failing GB 11643, ticket ids, hashes, timestamps, public figures), in new frames.
 Checksums: ISBN-13s are valid; BAD_LUHN_CARD numbers fail Luhn; BAD_CN_ID values fail the GB 11643-1999 check
-character; ABA routing numbers in BANK_ROUTING pass the ABA 3-7-1 check (tests/test_pii_eval_seventh.py checks
+character; ABA routing numbers in BANK_ROUTING pass the ABA 3-7-1 check (tests/test_pii_eval_sets.py checks
 all of them with dsforge.filters.pii_checks, ABA by its own rule).
 
 Licence: written for dsforge, Apache-2.0 like the project.
