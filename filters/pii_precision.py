@@ -176,8 +176,8 @@ def not_a_name(text: str, s: Span, public_names: bool = True) -> bool:
     if len(toks) == 1 and s.source not in STRONG_SOURCES and (
             (s.entity == "PERSON" and (_THE_BEFORE.search(before)  # "the David", "the Thinker": a work
                                        or _EPITHET_AFTER.match(text, s.end)))  # "Tony the Tiger"
-            or ((value.lower() in pii_names.common_words() or value in pii_known.LABEL_NOUNS)
-                and _NUMBER_AFTER.match(text, s.end))):  # "Bay 4", "Gate 12": a label and its number
+            or ((value in pii_known.LABEL_NOUNS or (s.entity == "PERSON" and value.lower() in pii_names.common_words()))
+                and _NUMBER_AFTER.match(text, s.end))):  # "Bay 4", "Gate 12": a label and its number ("Nice 06000" stays)
         return True
     return s.entity == "LOCATION" and bool(_NUMBER_BEFORE.search(before)) and bool(_NUMBER_AFTER.match(text, s.end))
 
