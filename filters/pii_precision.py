@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import re
 
-from dsforge.filters import pii_compounds, pii_known, pii_names
+from dsforge.filters import pii_compounds, pii_context, pii_known, pii_names
 from dsforge.filters.pii_spans import STRONG_SOURCES, Span
 
 TERM_NOUNS = ("law|laws|theorem|lemma|conjecture|hypothesis|axiom|algorithm|equation|equations|constant|principle"
@@ -144,7 +144,8 @@ def not_a_name(text: str, s: Span, public_names: bool = True) -> bool:
         return False  # street addresses start with their number
     if public_names and (pii_known.lexicalised_name(text, s) or pii_known.label_name(text, s)):
         return True  # "Abraham Lincoln", "Eggs Benedict" (WordNet); "Team Charlie", Alice and Bob (closed classes)
-    if pii_compounds.part_of_a_thing_name(text, s) or (public_names and pii_compounds.vehicle_model(text, s)):
+    if pii_compounds.part_of_a_thing_name(text, s) or pii_context.called_a_thing(text, s) \
+            or (public_names and pii_compounds.vehicle_model(text, s)):
         return True  # "Lindy Hop", "Manchester United", "Congress of Vienna"; "Kia Sorento" (a closed class)
     toks = value.split()
     if not any(c.isdigit() for c in value) and (  # (not a street address: "Flat 12, 42 Queen's Drive")

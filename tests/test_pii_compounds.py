@@ -1,5 +1,7 @@
-"""Known answers for names inside longer proper nouns (pii_compounds): a name made with an ordinary word, a
-place glued to a word that is no place, a town after "X of", a car make and its model. Each class in
+"""Known answers for names inside longer proper nouns (pii_compounds: a name made with an ordinary word, a
+place glued to a word that is no place, a town after "X of", a car make and its model) and for names the
+sentence calls a thing (pii_context: "the song X", a ship prefix, "dressed up as X", "X, played by", "X by
+the Y"). Each class in
 real-looking text is not PII, and the nearest private person or place of someone in the same kind of text
 still is, so a rule cannot pass by finding nothing. Runs with the spaCy model, like the stage's defaults.
 """
@@ -54,6 +56,26 @@ PAIRS = {
         "Fleet check: the Hyundai Tucson is due for its first service.",
         "Fleet check: the driver moved to Tucson last month.",
         ("LOCATION", "Tucson")),
+    "a title after the noun for its kind": (
+        "The band opened with the song Marisol, then two new ones.",
+        "The band opened with a toast from Marisol Ferreira, then two new ones.",
+        ("PERSON", "Marisol Ferreira")),
+    "a costume": (
+        "At the school fair the head teacher was dressed up as Willy Wonka.",
+        "At the school fair the head teacher Wilhelmina Onka handed out prizes.",
+        ("PERSON", "Wilhelmina Onka")),
+    "a ship after its prefix": (
+        "Cargo on the MV Helena Marsh was inspected at 06:00.",
+        "Cargo signed for by Helena Marsh was inspected at 06:00.",
+        ("PERSON", "Helena Marsh")),
+    "a character and who plays it": (
+        "This year Dolores Quiggin, played by our head of science, steals the show.",
+        "This year Dolores Quiggin, our head of science, steals the show.",
+        ("PERSON", "Dolores Quiggin")),
+    "a title and its maker": (
+        "Her audition piece is Marguerite by the Weathervanes.",
+        "Her audition piece was picked by Marguerite Oyelaran.",
+        ("PERSON", "Marguerite Oyelaran")),
 }
 
 
@@ -75,6 +97,11 @@ def test_kept_roles_greetings_addresses_and_places_next_to_places():
         "Deliver to 3 Millbrook Cottages, Hexham NE46 1AA before noon.") if e == "LOCATION")
     # a make that is also a given name, before a surname, is a person
     assert ("PERSON", "Morgan Freeman") in found("Please call Morgan Freeman about the invoice.")
+
+
+def test_a_name_starting_a_clause_or_before_a_deadline_stays():
+    assert ("PERSON", "Priya Raman") in found("The book Priya Raman lent me is overdue.")
+    assert ("PERSON", "Priya Raman") in found("Send the form to Priya Raman by Friday.")
 
 
 def test_ordinary_word_tables():
