@@ -426,7 +426,7 @@ LOOKALIKES_FAMILIAR: dict[str, list[tuple[str, str]]] = {
 # true PII (recall), same settings; {{ENTITY:value}} marks each PII value
 PII_TEXTS: list[tuple[str, str]] = [
     ("ticket", "Customer {{PERSON:Ingrid Solberg}} says the refund never arrived; call her back on {{PHONE_NUMBER:+47 912 44 318}}."),
-    ("ticket", "Replacement router to go to {{LOCATION:4417 Magnolia Drive, Tallahassee, FL 32308}}, attention {{PERSON:Mr. Okafor}}."),
+    ("ticket", "Replacement router to go to {{LOCATION:4417 Magnolia Drive, Tallahassee, FL 32308}}, attention Mr. {{PERSON:Okafor}}."),
     ("form", "Full name: {{PERSON:Rangi Parata}}\nDate of birth: {{DATE_OF_BIRTH:02.11.1984}}\nMobile: {{PHONE_NUMBER:+64 27 519 3306}}"),
     ("form", "Emergency contact: {{PERSON:Siobhan Keane}} ({{EMAIL_ADDRESS:siobhan.keane@eircom.net}})"),
     ("email", "Hi {{PERSON:Tomasz}},\nthe keys are with my sister at {{LOCATION:14 Willow Crescent, Leeds LS6 2QD}}.\nSee you soon"),
