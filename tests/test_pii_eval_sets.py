@@ -1,4 +1,4 @@
-"""The hand-written held-out PII sets (bench/pii_eval/lookalike_seventh.py, _eighth.py, _ninth.py) are well
+"""The hand-written held-out PII sets (bench/pii_eval/lookalike_seventh.py, _eighth.py, _ninth.py, _tenth.py) are well
 formed: every mark parses into a whole value, each kind has 10+ texts, no new kind is in an earlier set, no
 text repeats an earlier set's text, and the checksum and reserved-range claims each set makes hold (checked
 with the project's own validators). Nothing here runs the detector: bench/pii.py does, once per set.
@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from dsforge.filters.pii_checks import digits, iban_ok, is_valid_cn_id, isbn_ok, luhn_ok
+from dsforge.filters.pii_checks import digits, gtin_ok, iban_ok, is_valid_cn_id, isbn_ok, luhn_ok
 
 EVAL = Path(__file__).resolve().parent.parent / "bench" / "pii_eval"
 STRAY = re.compile(r"\[\[|\]\]|\{\{|\}\}")
 HAN = re.compile(r"[\u4e00-\u9fff]")
-ORDER = ["lookalike_seventh", "lookalike_eighth", "lookalike_ninth"]  # each written after the one before
+ORDER = ["lookalike_seventh", "lookalike_eighth", "lookalike_ninth", "lookalike_tenth"]  # each written after the one before
 OLDER_FILES = ["lookalike_set.py", "lookalike_fresh.py", "lookalike_fifth.py", "lookalike_sixth.py",
                "templates_lookalike.txt", "templates_lookalike_extra.txt"]
 sys.path.insert(0, str(EVAL))  # the sets import the sixth set's parser, as bench/pii.py loads them
@@ -150,3 +150,26 @@ def test_ninth_isbns_ranges_and_chinese_names_in_sentences():
     in_sentence = [d for d in zh for label, start, _ in d["spans"]
                    if label == "PERSON" and not d["text"][:start].endswith(("姓名：", "联系人："))]
     assert len(in_sentence) >= 30
+
+
+def test_tenth_checksums_reserved_numbers_and_familiar_kinds():
+    """Test cards pass Luhn (published test numbers, not broken ones), CAS and EAN-13 check digits are right,
+    phone numbers lie in the ranges reserved for fiction, masks are contiguous, and every familiar kind is an
+    earlier set's kind."""
+    tenth = SETS["lookalike_tenth"]
+    by_kind = _by_kind(tenth)
+    assert all(luhn_ok(digits(v)) and len(digits(v)) in (15, 16) for v in by_kind["TEST_CARD"])
+    for value in by_kind["CAS"]:  # CAS: check digit = sum of the other digits times 1, 2, 3, ... from the right, mod 10
+        body, check = digits(value)[:-1], int(value[-1])
+        assert re.fullmatch(r"\d{2,7}-\d\d-\d", value), value
+        assert sum(i * int(d) for i, d in enumerate(reversed(body), 1)) % 10 == check, value
+    assert all(len(v) == 13 and gtin_ok(v) for v in by_kind["EAN13"])
+    # US 555-0100..0199 (any area code); Ofcom drama ranges for London, Leeds, Manchester, 01632 and mobiles
+    fiction = re.compile(r"(1?\d{3})?55501\d\d|02079460\d{3}|01134960\d{3}|01614960\d{3}|01632960\d{3}|07700900\d{3}")
+    assert all(fiction.fullmatch(digits(v)) for v in by_kind["FICTION_PHONE"])
+    for value in by_kind["NETMASK"]:
+        bits = int(ipaddress.IPv4Address(value))
+        assert bits and "0" not in f"{bits:032b}".rstrip("0"), value  # ones, then only zeros
+    earlier = "".join((EVAL / f).read_text(encoding="utf-8") for f in OLDER_FILES)
+    for kind in tenth.LOOKALIKES_FAMILIAR:
+        assert f'"{kind}"' in earlier, kind
