@@ -274,7 +274,7 @@ def _mask(value: str) -> str:
 class Pii(Stage[PiiConfig]):
     name = "pii"
     Config = PiiConfig
-    version = "6"  # 6: names inside longer proper nouns (pii_compounds.py); 5: names the language knows (pii_known.py)
+    version = "7"  # 7: "The" + rank, full-name eponyms, netmasks, more Chinese cues; 6: pii_compounds.py, pii_context.py
     batch_size = 5000
     holds_model = True  # spaCy NER: one copy per worker process / Ray actor
 

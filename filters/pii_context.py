@@ -4,7 +4,7 @@
 
 Why: the words right around a name often say what it names, whatever the name is. A noun for a work, a
 product, a vessel or an animal right before it ("the album Rumours", "the racehorse Desert Orchid", "my dog
-Max"), a ship prefix ("HMS", "USS"), a role or costume construction ("dressed up as", "cosplaying as", "the
+Max"), a ship prefix ("HMS", "USS"), a capitalised "The" ("The Lord Raglan" is a pub), a role or costume construction ("dressed up as", "cosplaying as", "the
 role of", "starred as", "X, played by Y"), or a title followed by "by" and its maker ("Jolene by Dolly
 Parton") tell a name of a thing or of a character from a person's; no knowledge of the name is needed.
 
@@ -38,6 +38,11 @@ _SHIP_PREFIX_BEFORE = re.compile(r"(?<![\w'’])(?:HMS|HMAS|HMCS|HMNZS|USS|USNS|
 _ROLE_BEFORE = re.compile(r"(?i)(?<![\w'’])(?:dressed(?:[ \t]+up)?[ \t]+as|disguised[ \t]+as|costumed?[ \t]+as"
                           r"|cosplay(?:s|ed|ing)?[ \t]+as|starr(?:ed|ing)[ \t]+as|stars[ \t]+as|the[ \t]+role[ \t]+of"
                           r"|the[ \t]+part[ \t]+of|voiced|voicing)[ \t]+(?:the[ \t]+)?$")
+# A capitalised "The" before a name, with a rank between or not: a pub, a band, a work ("The Lord Raglan",
+# "The Duke of Wellington"); people are not written so, bar the styles of clergy and peers ("The Rev. Ann Lee").
+_RANKS = r"Lord|Lady|Sir|Dame|Duke|Duchess|Earl|Count|Countess|King|Queen|Prince|Princess|Marquis|Marquess|Baron|Baroness"
+_THE_BEFORE = re.compile(rf"(?<![\w'’])The[ \t]+(?:(?:{_RANKS}|Admiral|General|Captain|Colonel)[ \t]+(?:of[ \t]+)?)?$")
+_THE_RANK_INSIDE = re.compile(rf"The[ \t]+(?:{_RANKS})[ \t]")
 _PLAYED_BY_AFTER = re.compile(r"[ \t]*(?:,|\()?[ \t]*(?:played|voiced|portrayed)[ \t]+by(?![\w])")
 _BY_MAKER_AFTER = re.compile(r"['\"’”]?[ \t]+by[ \t]+(?:the[ \t]+)?[A-Z][a-z]+")
 _WEEKDAY_MONTH = re.compile(r"[ \t]+by[ \t]+(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January"
@@ -48,9 +53,13 @@ _WEEKDAY_MONTH = re.compile(r"[ \t]+by[ \t]+(?:Monday|Tuesday|Wednesday|Thursday
 def called_a_thing(text: str, s: Span) -> bool:
     """Whether the words right around a PERSON span without a strong cue say it names a thing, an animal or a
     role (see the module)."""
-    if s.source in STRONG_SOURCES or s.entity != "PERSON":
+    if s.source in STRONG_SOURCES:
         return False
+    if s.entity == "LOCATION" or s.entity != "PERSON":
+        return s.entity == "LOCATION" and bool(_THE_RANK_INSIDE.match(text, s.start))  # spaCy's "The Duke of Wellington"
     window = max(0, s.start - 50)
+    if _THE_BEFORE.search(text, max(0, s.start - 30), s.start) or _THE_RANK_INSIDE.match(text, s.start):
+        return True  # "The Lord Raglan", "The Sir Walter Raleigh"
     if (_THING_BEFORE.search(text, window, s.start) and not _CLAUSE_AFTER.match(text, s.end)) \
             or _SHIP_PREFIX_BEFORE.search(text, max(0, s.start - 8), s.start):
         return True  # "the song Jolene", "our cat Luna", "HMS Victory"

@@ -172,10 +172,13 @@ _IP_CUE = re.compile(r"(?i)\bip\b|address|host|server|from|ping|connect|client|l
 def _ipv4_check(text: str, m: re.Match, value: str):
     """A valid dotted quad. One whose first three parts are single digits (1.6.2.68), or whose parts are all
     small (4.6.15.17: a section or version number; the parts of real addresses spread over 0-255) needs an
-    IP word before it."""
+    IP word before it. None from 0.x.x.x or 240.x.x.x up: no host has one (this network, reserved, broadcast),
+    and that is where netmasks (255.255.240.0) and wildcard masks (0.0.0.255) fall."""
     if not C.ipv4_ok(value):
         return None
     parts = value.split(".")
+    if int(parts[0]) == 0 or int(parts[0]) >= 240:
+        return None
     small = all(len(p) == 1 for p in parts[:3]) or max(int(p) for p in parts) < 64
     if small and not _IP_CUE.search(text, max(0, m.start() - 30), m.start()):
         return None

@@ -8,7 +8,8 @@ evidence against it (what follows it, an article before it) is the same whicheve
 - Eponyms: a name right before a term of science, medicine or software ("Hooke's law", "the Doppler
   effect", "Prim's algorithm", "Hodgkin lymphoma", "our Kafka cluster") names an idea or a thing. Only a
   single word that is not a known first name and has no title before it: "Kenji's code" and "Dr
-  Watanabe's test results" stay.
+  Watanabe's test results" stay. (Round 10) A full name right before such a term with no possessive ("the
+  Ben Franklin effect"), and any name before a term only mathematics uses ("Zeno's paradox").
 - An indefinite article before a capitalised run holding the span ("a Porsche Cayenne", "a Hopfield
   network"): people are not counted with "a"; a title in between ("a Dr. Okafor") keeps it, and so does a
   full name before an ordinary word ("a James Baldwin book", where "a" belongs to the book).
@@ -58,6 +59,8 @@ TERM_NOUNS = ("law|laws|theorem|lemma|conjecture|hypothesis|axiom|algorithm|equa
 # A storm's or a comet's name is not a person's ("Storm Dennis", "Typhoon Haiyan", "Comet McNaught").
 _STORM = re.compile(r"(?:Hurricane|Storm|Typhoon|Cyclone|Tropical Storm|Tropical Depression|Comet)[ \t]+")
 _EPONYM_AFTER = re.compile(rf"(?:'s|’s|'|’)?[ \t\-]+(?:{TERM_NOUNS})(?![A-Za-z])")
+_TERM_AFTER = re.compile(rf"[ \t\-]+(?:{TERM_NOUNS})(?![A-Za-z])")
+_STRONG_TERM_AFTER = re.compile(r"(?:'s|’s)?[ \t]+(?:theorem|lemma|conjecture|paradox|axiom|postulate|inequality)(?![A-Za-z])")
 _ARTICLE_BEFORE = re.compile(r"(?:^|[^A-Za-z])(?:a|an|A|An)[ \t]+$")
 _CAPITALISED_BEFORE = re.compile(r"(?:[A-Z][A-Za-z'’\-]*[ \t]+)+$")
 _TITLE = re.compile(r"(?<![A-Za-z])(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Rev)(?![A-Za-z])")
@@ -173,6 +176,8 @@ def not_a_name(text: str, s: Span, public_names: bool = True) -> bool:
     before = text[max(0, s.start - 6):s.start]
     if len(toks) == 1 and value not in pii_names.first_names() and _EPONYM_AFTER.match(text, s.end):
         return True
+    if (len(toks) > 1 and _TERM_AFTER.match(text, s.end)) or _STRONG_TERM_AFTER.match(text, s.end):
+        return True  # "the Ben Franklin effect" (a full name, no possessive); "Zeno's paradox" (even a first name)
     if s.entity == "PERSON" and len(toks) == 1 and ((value.isupper() and len(value) <= 5)
                                                      or _VERSION_AFTER.match(text, s.end)):
         return True

@@ -41,11 +41,13 @@ CN_RESIDENT_ID = Detector("CN_RESIDENT_ID", re.compile(
 
 # Cues that name a person by themselves, and words that do only as a form label ("客户：X", not "客户来电").
 # With the surname check below, role nouns of forms, court papers and logs can be cues too. Without a colon a
-# cue is as often a sentence's subject (患者白天嗜睡), so there the name has 2-3 characters and a delimiter after.
+# cue is as often a sentence's subject (患者白天嗜睡), so there the name has 2-3 characters and a delimiter after
+# (punctuation, 的, a title, a number, or a conjunction or verb that follows names: 与, 和, 由, 陪, 帮, 说, 来电, 系).
 _CUE_ALONE = (r"我叫|我的名字是|联系人|收件人|收货人|户名|持卡人|被告人|被告|原告|当事人|家长|开户人|旅客|乘客|寄件人"
-              r"|发件人|签收人|审核人|投保人|被保险人|受益人|借款人|担保人|法定代表人|寄给|交给")
+              r"|发件人|签收人|审核人|投保人|被保险人|受益人|借款人|担保人|法定代表人|寄给|交给"
+              r"|推荐人|介绍人|汇款人|收款人|付款人|被执行人|领队|导游|丈夫|妻子|老公|儿子|女儿|孙子|孙女|弟弟|哥哥|姐姐|妹妹")
 _CUE_LABEL = _CUE_ALONE + r"|姓名|名字|患者|客户|用户|申请人|员工|负责人|经办人|监护人|家属|审核"
-_NAME_END = r"(?=[，,。.\s;；:：、（()）]|的|先生|女士|同志|$|\d|[A-Za-z]|手机|电话|身份证)"
+_NAME_END = r"(?=[，,。.\s;；:：、（()）]|的|先生|女士|同志|$|\d|[A-Za-z]|手机|电话|身份证|与|和|及|跟|由|陪|帮|说|来电|系)"
 _CUE_TRIGGER = _CUE_LABEL.replace("被保险人|", "保险人|")
 
 # Compound surnames (复姓) Faker's lists lack; with Faker's zh_CN/zh_TW surnames, the closed class a Han
@@ -62,9 +64,14 @@ def surnames() -> frozenset:
     return frozenset(Mainland.last_names) | frozenset(Taiwan.last_names) | _COMPOUND_SURNAMES
 
 
+_UNIT_ENDS = frozenset("部门处科室局厅组司")
+
+
 def _cn_name_check(text: str, m: re.Match, value: str):
     """A name starts with a surname (or is a transliterated name with ·): not a department (收件人：行政部), a
     form filler (姓名：本人, 联系人：待定) or a role (负责人：课题组)."""
+    if value[-1] in _UNIT_ENDS:
+        return None  # a unit of an organisation before a title: （原部门经理）, 财务处主任
     if "·" in value or value[0] in surnames() or value[:2] in surnames():
         return 0.85
     return None

@@ -76,6 +76,18 @@ PAIRS = {
         "Her audition piece is Marguerite by the Weathervanes.",
         "Her audition piece was picked by Marguerite Oyelaran.",
         ("PERSON", "Marguerite Oyelaran")),
+    "a pub written as 'The' and a rank": (
+        "Darts league: the home side lost to The Admiral Rodney 5-3.",
+        "Darts league: the home side lost to a team led by Rodney Ashworth 5-3.",
+        ("PERSON", "Rodney Ashworth")),
+    "a full name before a term of science": (
+        "The onboarding copy leans on the Sandor Mihaly effect and should be reworded.",
+        "The onboarding copy was written by Sandor Mihaly and should be reworded.",
+        ("PERSON", "Sandor Mihaly")),
+    "a first name before a term only mathematics uses": (
+        "Tutorial 4 proves Maria's lemma and then the main bound.",
+        "Tutorial 4 is taken by Maria Vandermeer this week.",
+        ("PERSON", "Maria Vandermeer")),
 }
 
 

@@ -73,6 +73,11 @@ KNOWN = [
     ("收件人：欧阳娜\n电话", "PERSON", "欧阳娜"),
     ("地址：广东省深圳市南山区科技园路88号3栋1201室", "LOCATION", "广东省深圳市南山区科技园路88号3栋1201室"),
     ("寄到北京市朝阳区建国路88号，谢谢", "LOCATION", "北京市朝阳区建国路88号"),
+    # a cue word, then a name ending at a conjunction or a verb that follows names
+    ("原告柏文彬与被告解秀芝系邻居关系。", "PERSON", "柏文彬"),
+    ("原告柏文彬与被告解秀芝系邻居关系。", "PERSON", "解秀芝"),
+    ("推荐人：滕子昂（原项目经理），电话见附件。", "PERSON", "滕子昂"),
+    ("她丈夫蔺海涛帮她办的手续。", "PERSON", "蔺海涛"),
     # street addresses, US and UK, one span from number to ZIP/postcode
     ("Ship to 4759 William Haven Apt. 194\nWest Corey, CA 90152 today", "LOCATION",
      "4759 William Haven Apt. 194\nWest Corey, CA 90152"),
@@ -108,6 +113,8 @@ LOOKALIKES = {
     "year range": "Fitzgerald (1896-1940) wrote it.",
     "nine bare digits without an SSN word": "Row 536228726 updated.",
     "bare 11-digit id in code": "INSERT INTO t VALUES (13085477696, 'x');",
+    "netmask and wildcard mask": "Give the VLAN mask 255.255.252.0 and the ACL wildcard 0.0.3.255.",
+    "a unit of an organisation before a title": "请联系（原部门经理）办理交接。",
 }
 
 
