@@ -59,6 +59,7 @@ import lookalike_eighth as eighth_set  # noqa: E402
 import lookalike_seventh as seventh_set  # noqa: E402
 import lookalike_sixth as sixth_set  # noqa: E402
 import lookalike_tenth as tenth_set  # noqa: E402
+import lookalike_eleventh as eleventh_set  # noqa: E402
 
 EQUIVALENT = {"DATE_OF_BIRTH": "DATE", "CN_MOBILE": "PHONE_NUMBER"}
 SECRETS = {"API_KEY", "AWS_KEY", "SECRET", "PRIVATE_KEY"}
@@ -384,7 +385,8 @@ def main(argv: list[str] | None = None) -> int:
              "seventh set": ("seventh set (hand-written, new and familiar kinds; run once, then tuned on)", seventh_set.build()),
              "eighth set": ("eighth set (hand-written, new and familiar kinds; run once, then tuned on)", eighth_set.build()),
              "ninth set": ("ninth set (hand-written, new and familiar kinds; run once, then tuned on)", ninth_set.build()),
-             "tenth set": ("tenth set (hand-written, new and familiar kinds; held out, never tuned on)", tenth_set.build())}
+             "tenth set": ("tenth set (hand-written, new and familiar kinds; held out, never tuned on)", tenth_set.build()),
+             "eleventh set": ("eleventh set (hand-written, new and familiar kinds; held out, never tuned on)", eleventh_set.build())}
     predicted = {}
     for key, (label, docs) in parts.items():
         t_texts = [d["text"] for d in docs]
@@ -393,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
         results[key] = lookalike_set_rates(label, docs, t_ours, t_peer)
         predicted[key] = (docs, t_ours, t_peer)
 
-    for key in ("seventh set", "eighth set", "ninth set", "tenth set"):
+    for key in ("seventh set", "eighth set", "ninth set", "tenth set", "eleventh set"):
         docs, ours_k, peer_k = predicted[key]
         print(f"  {key}, by part:")
         for part in ("new", "familiar"):
@@ -410,6 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     twins["eighth set PII"] = ("eighth set, true-PII texts (same settings)", eighth_set.build_pii())
     twins["ninth set PII"] = ("ninth set, true-PII texts (hard ones; half Chinese in running text)", ninth_set.build_pii())
     twins["tenth set PII"] = ("tenth set, true-PII texts (hard ones; half Chinese in running text)", tenth_set.build_pii())
+    twins["eleventh set PII"] = ("eleventh set, true-PII texts (hard ones; half Chinese in running text)", eleventh_set.build_pii())
     for key, (label, docs) in twins.items():
         p_texts = [d["text"] for d in docs]
         p_ours, _, _ = dsforge_predict(p_texts)

@@ -18,6 +18,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE / "pii_eval"))
 import lookalike_eighth  # noqa: E402
+import lookalike_eleventh  # noqa: E402
 import lookalike_fifth  # noqa: E402
 import lookalike_fresh  # noqa: E402
 import lookalike_ninth  # noqa: E402
@@ -67,7 +68,8 @@ def main() -> int:
             ("fourth set", lookalike_fresh.build()), ("fifth set", lookalike_fifth.build()),
             ("sixth set, dev", lookalike_sixth.build("dev")), ("sixth set, held-out", lookalike_sixth.build("heldout")),
             ("seventh set", lookalike_seventh.build()), ("eighth set", lookalike_eighth.build()),
-            ("ninth set", lookalike_ninth.build()), ("tenth set", lookalike_tenth.build())]
+            ("ninth set", lookalike_ninth.build()), ("tenth set", lookalike_tenth.build()),
+            ("eleventh set", lookalike_eleventh.build())]
     for name, docs in sets:
         preds, _, _ = bench.dsforge_predict([d["text"] for d in docs])
         hit, total = bench.lookalike_rate(docs, preds)
@@ -78,7 +80,8 @@ def main() -> int:
     for name, docs in [("sixth set PII, dev", lookalike_sixth.build_pii("dev")),
                        ("sixth set PII, held-out", lookalike_sixth.build_pii("heldout")),
                        ("seventh set PII", lookalike_seventh.build_pii()), ("eighth set PII", lookalike_eighth.build_pii()),
-                       ("ninth set PII", lookalike_ninth.build_pii()), ("tenth set PII", lookalike_tenth.build_pii())]:
+                       ("ninth set PII", lookalike_ninth.build_pii()), ("tenth set PII", lookalike_tenth.build_pii()),
+                       ("eleventh set PII", lookalike_eleventh.build_pii())]:
         preds, _, _ = bench.dsforge_predict([d["text"] for d in docs])
         res = bench.score(docs, preds)
         print(f"{name}: micro-F1 {res['ALL']['f1']:.3f}, PERSON recall {res.get('PERSON', {}).get('recall', 0):.3f}")

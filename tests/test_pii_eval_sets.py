@@ -1,4 +1,4 @@
-"""The hand-written held-out PII sets (bench/pii_eval/lookalike_seventh.py, _eighth.py, _ninth.py, _tenth.py) are well
+"""The hand-written held-out PII sets (bench/pii_eval/lookalike_seventh.py, _eighth.py, ... _eleventh.py) are well
 formed: every mark parses into a whole value, each kind has 10+ texts, no new kind is in an earlier set, no
 text repeats an earlier set's text, and the checksum and reserved-range claims each set makes hold (checked
 with the project's own validators). Nothing here runs the detector: bench/pii.py does, once per set.
@@ -6,6 +6,7 @@ with the project's own validators). Nothing here runs the detector: bench/pii.py
 
 from __future__ import annotations
 
+import datetime
 import importlib.util
 import ipaddress
 import re
@@ -19,7 +20,8 @@ from dsforge.filters.pii_checks import digits, gtin_ok, iban_ok, is_valid_cn_id,
 EVAL = Path(__file__).resolve().parent.parent / "bench" / "pii_eval"
 STRAY = re.compile(r"\[\[|\]\]|\{\{|\}\}")
 HAN = re.compile(r"[\u4e00-\u9fff]")
-ORDER = ["lookalike_seventh", "lookalike_eighth", "lookalike_ninth", "lookalike_tenth"]  # each written after the one before
+ORDER = ["lookalike_seventh", "lookalike_eighth", "lookalike_ninth", "lookalike_tenth",
+         "lookalike_eleventh"]  # each written after the one before
 OLDER_FILES = ["lookalike_set.py", "lookalike_fresh.py", "lookalike_fifth.py", "lookalike_sixth.py",
                "templates_lookalike.txt", "templates_lookalike_extra.txt"]
 sys.path.insert(0, str(EVAL))  # the sets import the sixth set's parser, as bench/pii.py loads them
@@ -108,7 +110,7 @@ def test_true_pii_cards_and_resident_ids_are_valid(name):
     assert _pii_values(SETS[name], "CREDIT_CARD") and _pii_values(SETS[name], "CN_RESIDENT_ID")
 
 
-@pytest.mark.parametrize("name", ["lookalike_seventh", "lookalike_eighth"])
+@pytest.mark.parametrize("name", ["lookalike_seventh", "lookalike_eighth", "lookalike_eleventh"])
 def test_wrong_checksum_look_alikes_really_fail(name):
     by_kind = _by_kind(SETS[name])
     assert all(not luhn_ok(digits(v)) and len(digits(v)) in (15, 16) for v in by_kind["BAD_LUHN_CARD"])
@@ -129,14 +131,18 @@ def test_eighth_bad_ibans_fail_only_their_check_digits():
         assert sum(iban_ok(f"{value[:2]}{check:02d}{value[4:]}") for check in range(2, 99)) == 1, value
 
 
-def test_ninth_isbns_ranges_and_chinese_names_in_sentences():
-    ninth = SETS["lookalike_ninth"]
-    by_kind = _by_kind(ninth)
-    for value in by_kind["ISBN"]:  # a correct check digit, and no other would pass
+def _assert_isbns_valid(values: list[str]) -> None:
+    for value in values:  # a correct check digit, and no other would pass
         body = digits(value) if len(digits(value)) == 13 else value.replace("-", "")
         assert isbn_ok(body), value
         others = [body[:-1] + c for c in "0123456789X" if c != body[-1] and not (len(body) == 13 and c == "X")]
         assert not any(isbn_ok(o) for o in others), value
+
+
+def test_ninth_isbns_ranges_and_chinese_names_in_sentences():
+    ninth = SETS["lookalike_ninth"]
+    by_kind = _by_kind(ninth)
+    _assert_isbns_valid(by_kind["ISBN"])
     # RFC 5737 / RFC 3849 documentation ranges; RFC 2606 / RFC 6761 reserved mail domains
     nets = [ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")]
     for value in by_kind["DOC_IP"]:
@@ -172,4 +178,23 @@ def test_tenth_checksums_reserved_numbers_and_familiar_kinds():
         assert bits and "0" not in f"{bits:032b}".rstrip("0"), value  # ones, then only zeros
     earlier = "".join((EVAL / f).read_text(encoding="utf-8") for f in OLDER_FILES)
     for kind in tenth.LOOKALIKES_FAMILIAR:
+        assert f'"{kind}"' in earlier, kind
+
+
+def test_eleventh_checksums_seeds_and_familiar_kinds():
+    """ISBN and ISSN check digits are right, wrong-checksum resident IDs still carry a real date (so only the check
+    character gives them away), game seeds fit a signed 64-bit integer, and every familiar kind is an earlier set's."""
+    eleventh = SETS["lookalike_eleventh"]
+    by_kind = _by_kind(eleventh)
+    _assert_isbns_valid(by_kind["ISBN"])
+    for value in by_kind["ISSN"]:  # ISSN: weights 8..2 on the first seven digits, check = -sum mod 11 (10 is X)
+        body = value.replace("-", "")
+        assert re.fullmatch(r"\d{4}-?\d{3}[\dX]", value), value
+        check = -sum(int(d) * w for d, w in zip(body[:7], range(8, 1, -1))) % 11
+        assert body[7] == ("X" if check == 10 else str(check)), value
+    for value in by_kind["BAD_CN_ID"]:
+        datetime.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))  # raises on an impossible date
+    assert all(-2**63 <= int(v) < 2**63 for v in by_kind["GAME_SEED"])
+    earlier = "".join((EVAL / f).read_text(encoding="utf-8") for f in OLDER_FILES + [f"{b}.py" for b in ORDER[:-1]])
+    for kind in eleventh.LOOKALIKES_FAMILIAR:
         assert f'"{kind}"' in earlier, kind
