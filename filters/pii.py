@@ -15,7 +15,9 @@ Spans are post-processed before anything is written: per-entity score thresholds
 (documentation values such as x@example.com and 127.0.0.1 by default), look-alike checks for number-shaped
 entities (decimals, order numbers, counting sequences), for names (eponyms, products, acronyms, citations)
 and for template keys (pii_precision.py), names the language knows (pii_known.py: famous people and things
-WordNet lists, the spelling alphabet, Alice and Bob; `public_names: false` tags them), then overlapping spans are merged into their union
+WordNet lists, the spelling alphabet, Alice and Bob; `public_names: false` tags them), names inside longer
+proper nouns (pii_compounds.py: "Lindy Hop", "Manchester United", "Kia Sorento") and names the sentence calls a
+thing (pii_context.py: "the song Marisol", "dressed up as Willy Wonka"), then overlapping spans are merged into their union
 (a URL found inside an e-mail becomes part of the e-mail), and a span that stops inside an ASCII word is
 widened to the word. So a redaction never leaves part of an entity behind.
 
@@ -160,7 +162,7 @@ def resolve_spans(text: str, found: list[Span], thresholds: dict[str, float], al
                   public_names: bool = True) -> list[Span]:
     """Thresholds, allow-lists and look-alike cues, then merge overlapping spans into their union. The merged
     span takes the entity of its most specific, then highest-scoring member, and that member's score.
-    `public_names`: leave names the language knows (pii_known) untagged."""
+    `public_names`: leave names the language knows (pii_known) and car models (pii_compounds) untagged."""
     default = thresholds.get("default", 0.5)
     keep = []
     for s in found:

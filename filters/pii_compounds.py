@@ -92,7 +92,7 @@ def census_surnames() -> frozenset:
 
 
 def _lemma(word: str) -> str | None:
-    """The WordNet lemma a lower-cased word is a form of (plural or -ing/-ed forms), or None."""
+    """The WordNet lemma a word is, or whose plural it is ("Swans" -> swan), or None."""
     words = ordinary_words()
     w = word.lower().strip("'’")
     for cand in (w, w[:-1] if w.endswith("s") else "", w[:-2] if w.endswith("es") else "",
@@ -114,7 +114,7 @@ def ordinary_word(word: str) -> bool:
 
 
 def _role(word: str) -> bool:
-    """A title or role noun that goes before a name ("Captain", "Uncle", "Officer", "Bohemian")."""
+    """A noun for a person, which can go before a name as a title or role ("Captain", "Uncle", "Officer")."""
     lemma = _lemma(word)
     return lemma is not None and "p" in ordinary_words()[lemma]
 

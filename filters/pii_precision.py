@@ -38,7 +38,8 @@ evidence against it (what follows it, an article before it) is the same whicheve
   few distinct characters in its random part, or a placeholder word in it.
 
 Not here: number-shaped look-alikes (pii._plausible_number), checksums (pii_checks), allow-lists (pii), names
-the language knows (pii_known).
+the language knows (pii_known), names inside longer proper nouns (pii_compounds), names the words around them
+call a thing (pii_context); not_a_name asks all three.
 """
 
 from __future__ import annotations
