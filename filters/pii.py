@@ -276,7 +276,7 @@ def _mask(value: str) -> str:
 class Pii(Stage[PiiConfig]):
     name = "pii"
     Config = PiiConfig
-    version = "7"  # 7: "The" + rank, full-name eponyms, netmasks, more Chinese cues; 6: pii_compounds.py, pii_context.py
+    version = "8"  # 8: Chinese names before words said of a person; 7: "The" + rank, eponyms, netmasks; 6: pii_compounds, pii_context
     batch_size = 5000
     holds_model = True  # spaCy NER: one copy per worker process / Ray actor
 

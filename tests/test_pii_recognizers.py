@@ -78,6 +78,11 @@ KNOWN = [
     ("原告柏文彬与被告解秀芝系邻居关系。", "PERSON", "解秀芝"),
     ("推荐人：滕子昂（原项目经理），电话见附件。", "PERSON", "滕子昂"),
     ("她丈夫蔺海涛帮她办的手续。", "PERSON", "蔺海涛"),
+    # no cue, but what follows is said only of a person
+    ("杜建平的手机换号了，新号码稍后发你。", "PERSON", "杜建平"),
+    ("莫雅琴来电，说快递柜没收到取件通知。", "PERSON", "莫雅琴"),
+    ("下周是葛晓东生日，记得订蛋糕。", "PERSON", "葛晓东"),
+    ("祝女士来电，说发票抬头写错了。", "PERSON", "祝"),  # a surname and an honorific: the surname, as "Mr. Okafor"
     # street addresses, US and UK, one span from number to ZIP/postcode
     ("Ship to 4759 William Haven Apt. 194\nWest Corey, CA 90152 today", "LOCATION",
      "4759 William Haven Apt. 194\nWest Corey, CA 90152"),
@@ -115,6 +120,7 @@ LOOKALIKES = {
     "bare 11-digit id in code": "INSERT INTO t VALUES (13085477696, 'x');",
     "netmask and wildcard mask": "Give the VLAN mask 255.255.252.0 and the ACL wildcard 0.0.3.255.",
     "a unit of an organisation before a title": "请联系（原部门经理）办理交接。",
+    "words said of a person after no name": "请把对方的手机号码发给我；项目说明分为两部分，据说没有效果。",
 }
 
 
