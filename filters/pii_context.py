@@ -34,7 +34,8 @@ _THING_BEFORE = re.compile(rf"(?i)(?<![\w'’])(?:the|a|an|my|our|his|her|their|
 # After "the book Priya": a relative clause ("the book Priya lent me") keeps the name a person's.
 _CLAUSE_AFTER = re.compile(r"['’”\"]?[ \t]+(?!(?:is|was|and|or|by|in|on|at|for|from|of|with|to|has|had|that|which|as"
                            r"|became|remains|topped|won|sold|got)(?![a-z]))[a-z]")
-_SHIP_PREFIX_BEFORE = re.compile(r"(?<![\w'’])(?:HMS|HMAS|HMCS|HMNZS|USS|USNS|RMS|SS|MV|MS|MY|RV|NS)[ \t]+$")
+# (Not MS or MY: an upper-case "MS PRIYA PATEL" on a form is a title.)
+_SHIP_PREFIX_BEFORE = re.compile(r"(?<![\w'’])(?:HMS|HMAS|HMCS|HMNZS|USS|USNS|RMS|SS|MV|RV)[ \t]+$")
 _ROLE_BEFORE = re.compile(r"(?i)(?<![\w'’])(?:dressed(?:[ \t]+up)?[ \t]+as|disguised[ \t]+as|costumed?[ \t]+as"
                           r"|cosplay(?:s|ed|ing)?[ \t]+as|starr(?:ed|ing)[ \t]+as|stars[ \t]+as|the[ \t]+role[ \t]+of"
                           r"|the[ \t]+part[ \t]+of|voiced|voicing)[ \t]+(?:the[ \t]+)?$")
@@ -52,11 +53,11 @@ _WEEKDAY_MONTH = re.compile(r"[ \t]+by[ \t]+(?:Monday|Tuesday|Wednesday|Thursday
 
 def called_a_thing(text: str, s: Span) -> bool:
     """Whether the words right around a PERSON span without a strong cue say it names a thing, an animal or a
-    role (see the module)."""
+    role, or a LOCATION span is spaCy's reading of a pub's name ("The Duke of Wellington") (see the module)."""
     if s.source in STRONG_SOURCES:
         return False
-    if s.entity == "LOCATION" or s.entity != "PERSON":
-        return s.entity == "LOCATION" and bool(_THE_RANK_INSIDE.match(text, s.start))  # spaCy's "The Duke of Wellington"
+    if s.entity != "PERSON":
+        return s.entity == "LOCATION" and bool(_THE_RANK_INSIDE.match(text, s.start))
     window = max(0, s.start - 50)
     if _THE_BEFORE.search(text, max(0, s.start - 30), s.start) or _THE_RANK_INSIDE.match(text, s.start):
         return True  # "The Lord Raglan", "The Sir Walter Raleigh"
