@@ -1,12 +1,13 @@
 """Chinese PII patterns: mobile numbers, resident ID numbers (GB 11643 checksum and a real birth date),
-personal names after an explicit cue (我叫X, 姓名：X, 被告X) or before an honorific (X老师) that start with a
-surname, and postal addresses (省/市/区/路/号).
+personal names that start with a surname, after an explicit cue (我叫X, 姓名：X, 被告X), before an honorific
+(X老师) or before words said only of a person (X的手机, X来电), and postal addresses (省/市/区/路/号).
 
 None of them relies on word boundaries: Chinese has no spaces, and Python's `\\b` sees no edge between a
 Chinese character and a Latin letter or digit. Edges are "no digit/Latin letter next to it" instead.
 Chinese dates (2021年5月3日) are in pii_patterns.DATE.
 
-Not here: Chinese person names without a cue (a bare 2-3 character span is far too often an ordinary word).
+Not here: Chinese person names with nothing person-only around them (a bare 2-3 character span is far too
+often an ordinary word).
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ _HONORIFICS = "老师|先生|女士|小姐|医生|律师|教授|同学|经理|�
 CN_NAME_TITLE = Detector("PERSON", re.compile(
     r"(?:(?<=[由和与给请向找跟是被让对、，,：:\s（(])|^)(?P<v>[\u4e00-\u9fff]{2,3}?)"
     rf"(?={_HONORIFICS})"), _HONORIFICS, 0.8, _cn_name_check, name="cn name before honorific")
+
 
 def _without_honorific(m: re.Match, value: str):
     """A surname and an honorific (葛先生反映) is the surname alone, as after a Latin title ("Mr. Okafor")."""
