@@ -22,3 +22,10 @@ def found(text: str, public_names: bool = True) -> list[tuple[str, str]]:
 
 def names(text: str) -> list[str]:
     return [v for e, v in found(text) if e in ("PERSON", "LOCATION")]
+
+
+def check_pair(case: str, lookalike: str, private: str, want: tuple[str, str]) -> None:
+    """A look-alike class in real-looking text is not PII, and the nearest private one in the same kind of text
+    still is (so a rule cannot pass by finding nothing)."""
+    assert names(lookalike) == [], (case, found(lookalike))
+    assert want in found(private), (case, found(private))

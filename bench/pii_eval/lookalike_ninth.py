@@ -39,7 +39,7 @@ Licence: written for dsforge, Apache-2.0 like the project.
 
 from __future__ import annotations
 
-from lookalike_sixth import held_out_docs, held_out_pii_docs  # noqa: E402 (bench/pii_eval is on sys.path)
+from lookalike_sixth import held_out_set  # noqa: E402 (bench/pii_eval is on sys.path)
 
 # part "new": kind -> [(setting, text)]; [[value]] marks a look-alike
 LOOKALIKES_NEW: dict[str, list[tuple[str, str]]] = {
@@ -492,11 +492,5 @@ PII_TEXTS: list[tuple[str, str]] = [
 ]
 
 
-def build() -> list[dict]:
-    """All look-alike documents (held out); every look-alike of a text is of the text's kind."""
-    return held_out_docs({"new": LOOKALIKES_NEW, "familiar": LOOKALIKES_FAMILIAR}, 9)
-
-
-def build_pii() -> list[dict]:
-    """All true-PII documents (held out), labelled like the sixth set's."""
-    return held_out_pii_docs(PII_TEXTS, 9)
+# build() -> look-alike documents, build_pii() -> true-PII documents (see lookalike_sixth.held_out_set)
+build, build_pii = held_out_set(9, LOOKALIKES_NEW, LOOKALIKES_FAMILIAR, PII_TEXTS)

@@ -595,3 +595,10 @@ def held_out_pii_docs(texts: list[tuple[str, str]], number: int) -> list[dict]:
         docs.append({"id": f"pii{number}-{i}", "set": "zh" if re.search(r"[\u4e00-\u9fff]", text) else "en",
                      "split": "heldout", "setting": setting, "text": text, "spans": spans, "lookalikes": []})
     return docs
+
+
+def held_out_set(number: int, new: dict, familiar: dict, pii_texts: list[tuple[str, str]]):
+    """(build, build_pii) of a later hand-written set: its look-alike documents ("new" and "familiar" parts,
+    every look-alike of a text of the text's kind) and its true-PII documents, all held out."""
+    return (lambda: held_out_docs({"new": new, "familiar": familiar}, number),
+            lambda: held_out_pii_docs(pii_texts, number))
