@@ -276,7 +276,7 @@ def _mask(value: str) -> str:
 class Pii(Stage[PiiConfig]):
     name = "pii"
     Config = PiiConfig
-    version = "8"  # 8: Chinese names before words said of a person; 7: "The" + rank, eponyms, netmasks; 6: pii_compounds, pii_context
+    version = "9"  # 9: pii_lone (a lone given name needs a cue); 8: Chinese names before person words; 7: "The" + rank, eponyms, netmasks; 6: pii_compounds, pii_context
     batch_size = 5000
     holds_model = True  # spaCy NER: one copy per worker process / Ray actor
 

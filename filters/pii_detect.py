@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from dsforge.filters import pii_names, pii_patterns, pii_places, pii_precision, pii_zh
+from dsforge.filters import pii_lone, pii_names, pii_patterns, pii_places, pii_precision, pii_zh
 from dsforge.filters.pii_spans import STRONG_SOURCES, Detector, Span
 
 NER_ENTITIES = {"PERSON", "LOCATION"}
@@ -132,6 +132,7 @@ class PiiDetector:
                 out[i] = pii_precision.drop_unsupported_names(texts[i], out[i])
             if self.nlp is not None:
                 self._drop_noun_modifiers(texts, out, rows[_CAPITALISED])
+                pii_lone.drop_lone_names(self.tagger, texts, out, rows[_CAPITALISED])
         for i, spans in enumerate(out):
             if spans:
                 spans = relabel_birth_dates(texts[i], spans) if "DATE_OF_BIRTH" in self.entities else spans
