@@ -60,6 +60,7 @@ import lookalike_seventh as seventh_set  # noqa: E402
 import lookalike_sixth as sixth_set  # noqa: E402
 import lookalike_tenth as tenth_set  # noqa: E402
 import lookalike_eleventh as eleventh_set  # noqa: E402
+import lookalike_twelfth as twelfth_set  # noqa: E402
 
 EQUIVALENT = {"DATE_OF_BIRTH": "DATE", "CN_MOBILE": "PHONE_NUMBER"}
 SECRETS = {"API_KEY", "AWS_KEY", "SECRET", "PRIVATE_KEY"}
@@ -394,7 +395,8 @@ def main(argv: list[str] | None = None) -> int:
              "eighth set": ("eighth set (hand-written, new and familiar kinds; run once, then tuned on)", eighth_set.build()),
              "ninth set": ("ninth set (hand-written, new and familiar kinds; run once, then tuned on)", ninth_set.build()),
              "tenth set": ("tenth set (hand-written, new and familiar kinds; run once, then tuned on)", tenth_set.build()),
-             "eleventh set": ("eleventh set (hand-written, new and familiar kinds; held out, never tuned on)", eleventh_set.build())}
+             "eleventh set": ("eleventh set (hand-written, new and familiar kinds; held out, never tuned on)", eleventh_set.build()),
+             "twelfth set": ("twelfth set (hand-written, new and familiar kinds; held out, never tuned on)", twelfth_set.build())}
     predicted = {}
     for key, (label, docs) in parts.items():
         t_texts = [d["text"] for d in docs]
@@ -403,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
         results[key] = lookalike_set_rates(label, docs, t_ours, t_peer)
         predicted[key] = (docs, t_ours, t_peer)
 
-    for key in ("seventh set", "eighth set", "ninth set", "tenth set", "eleventh set"):
+    for key in ("seventh set", "eighth set", "ninth set", "tenth set", "eleventh set", "twelfth set"):
         docs, ours_k, peer_k = predicted[key]
         print(f"  {key}, by part:")
         for part in ("new", "familiar"):
@@ -421,6 +423,7 @@ def main(argv: list[str] | None = None) -> int:
     twins["ninth set PII"] = ("ninth set, true-PII texts (hard ones; half Chinese in running text)", ninth_set.build_pii())
     twins["tenth set PII"] = ("tenth set, true-PII texts (hard ones; half Chinese in running text)", tenth_set.build_pii())
     twins["eleventh set PII"] = ("eleventh set, true-PII texts (hard ones; half Chinese in running text)", eleventh_set.build_pii())
+    twins["twelfth set PII"] = ("twelfth set, true-PII texts (consumer settings; 27 of 64 Chinese)", twelfth_set.build_pii())
     for key, (label, docs) in twins.items():
         p_texts = [d["text"] for d in docs]
         p_ours, _, _ = dsforge_predict(p_texts)
@@ -447,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
           f"one clean run, see RESULTS-pii.md, except the eleventh): "
           + ", ".join(f"{k.replace(' set', '').replace(', heldout', ' held-out').replace(', dev', ' dev')} "
                       f"{100 * results[k]['all']['rate']:.2f}%" for k in (
-                          "eleventh set", "tenth set", "ninth set", "eighth set", "seventh set", "sixth set, heldout",
+                          "twelfth set", "eleventh set", "tenth set", "ninth set", "eighth set", "seventh set", "sixth set, heldout",
                           "sixth set, dev", "fifth set", "fourth set", "third set, heldout"))
           + f", second {100 * h['lookalikes']['dsforge_fp'] / max(1, h['lookalikes']['values']):.1f}%); "
           f"pattern-only {p['rows_per_s']:,} rows/s (>= 20,000); NER {s['speedup']}x presidio (>= 4x)")

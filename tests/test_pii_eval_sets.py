@@ -1,4 +1,4 @@
-"""The hand-written held-out PII sets (bench/pii_eval/lookalike_seventh.py, _eighth.py, ... _eleventh.py) are well
+"""The hand-written held-out PII sets (bench/pii_eval/lookalike_seventh.py, _eighth.py, ... _twelfth.py) are well
 formed: every mark parses into a whole value, each kind has 10+ texts, no new kind is in an earlier set, no
 text repeats an earlier set's text, and the checksum and reserved-range claims each set makes hold (checked
 with the project's own validators). Nothing here runs the detector: bench/pii.py does, once per set.
@@ -21,7 +21,7 @@ EVAL = Path(__file__).resolve().parent.parent / "bench" / "pii_eval"
 STRAY = re.compile(r"\[\[|\]\]|\{\{|\}\}")
 HAN = re.compile(r"[\u4e00-\u9fff]")
 ORDER = ["lookalike_seventh", "lookalike_eighth", "lookalike_ninth", "lookalike_tenth",
-         "lookalike_eleventh"]  # each written after the one before
+         "lookalike_eleventh", "lookalike_twelfth"]  # each written after the one before
 OLDER_FILES = ["lookalike_set.py", "lookalike_fresh.py", "lookalike_fifth.py", "lookalike_sixth.py",
                "templates_lookalike.txt", "templates_lookalike_extra.txt"]
 sys.path.insert(0, str(EVAL))  # the sets import the sixth set's parser, as bench/pii.py loads them
@@ -110,7 +110,7 @@ def test_true_pii_cards_and_resident_ids_are_valid(name):
     assert _pii_values(SETS[name], "CREDIT_CARD") and _pii_values(SETS[name], "CN_RESIDENT_ID")
 
 
-@pytest.mark.parametrize("name", ["lookalike_seventh", "lookalike_eighth", "lookalike_eleventh"])
+@pytest.mark.parametrize("name", ["lookalike_seventh", "lookalike_eighth", "lookalike_eleventh", "lookalike_twelfth"])
 def test_wrong_checksum_look_alikes_really_fail(name):
     by_kind = _by_kind(SETS[name])
     assert all(not luhn_ok(digits(v)) and len(digits(v)) in (15, 16) for v in by_kind["BAD_LUHN_CARD"])
@@ -195,6 +195,52 @@ def test_eleventh_checksums_seeds_and_familiar_kinds():
     for value in by_kind["BAD_CN_ID"]:
         datetime.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))  # raises on an impossible date
     assert all(-2**63 <= int(v) < 2**63 for v in by_kind["GAME_SEED"])
-    earlier = "".join((EVAL / f).read_text(encoding="utf-8") for f in OLDER_FILES + [f"{b}.py" for b in ORDER[:-1]])
+    before = ORDER[:ORDER.index("lookalike_eleventh")]
+    earlier = "".join((EVAL / f).read_text(encoding="utf-8") for f in OLDER_FILES + [f"{b}.py" for b in before])
     for kind in eleventh.LOOKALIKES_FAMILIAR:
+        assert f'"{kind}"' in earlier, kind
+
+
+_DART = re.compile(r"([SDT])(\d{1,2})|(Bull)")
+
+
+def _dart_score(dart: str) -> tuple[int, bool]:
+    """(points, is a double) of one dart: S/D/T and a segment 1-20, or Bull (50, a double)."""
+    m = _DART.fullmatch(dart)
+    assert m, dart
+    if m.group(3):
+        return 50, True
+    assert 1 <= int(m.group(2)) <= 20, dart
+    return int(m.group(2)) * "SDT".index(m.group(1)) + int(m.group(2)), m.group(1) == "D"
+
+
+def test_twelfth_card_prefixes_darts_bag_tags_and_familiar_kinds():
+    """Wrong-checksum cards still carry an issuer prefix (Visa 4, Mastercard 51-55 or 2221-2720), so only Luhn gives
+    them away; every darts checkout ends on a double and adds up to the finish its text names (where it names one);
+    bag tags are IATA licence plates or an airline code and six digits; every familiar kind is an earlier set's."""
+    twelfth = SETS["lookalike_twelfth"]
+    by_kind = _by_kind(twelfth)
+    cards = [digits(v) for v in by_kind["BAD_LUHN_CARD"]]
+    assert all(len(v) == 16 and re.match(r"4|5[1-5]|2(22[1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720)", v) for v in cards)
+    for value in by_kind["BAD_CN_ID"]:
+        datetime.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))  # raises on an impossible date
+    named = 0
+    for doc in twelfth.build():
+        if doc["kind"] != "DARTS_CHECKOUT":
+            continue
+        rest = doc["text"]
+        for _, start, end in sorted(doc["lookalikes"], reverse=True):
+            rest = rest[:start] + " " + rest[end:]
+        finishes = {int(n) for n in re.findall(r"\b\d{2,3}\b", rest)}
+        for _, value in _values(doc, "lookalikes"):
+            darts = [_dart_score(d) for d in value.split()]
+            assert 1 <= len(darts) <= 3 and darts[-1][1], value
+            total = sum(points for points, _ in darts)
+            assert total <= 170 and (not finishes or total in finishes), (value, finishes)
+            named += bool(finishes)
+    assert named >= 7
+    assert all(re.fullmatch(r"0\d{3} ?\d{6}|[A-Z0-9]{2} \d{6}", v) for v in by_kind["BAG_TAG"])
+    before = ORDER[:ORDER.index("lookalike_twelfth")]
+    earlier = "".join((EVAL / f).read_text(encoding="utf-8") for f in OLDER_FILES + [f"{b}.py" for b in before])
+    for kind in twelfth.LOOKALIKES_FAMILIAR:
         assert f'"{kind}"' in earlier, kind
