@@ -21,7 +21,7 @@ EVAL = Path(__file__).resolve().parent.parent / "bench" / "pii_eval"
 STRAY = re.compile(r"\[\[|\]\]|\{\{|\}\}")
 HAN = re.compile(r"[\u4e00-\u9fff]")
 ORDER = ["lookalike_seventh", "lookalike_eighth", "lookalike_ninth", "lookalike_tenth",
-         "lookalike_eleventh"]  # each written after the one before
+         "lookalike_eleventh", "lookalike_thirteenth"]  # each written after the one before
 OLDER_FILES = ["lookalike_set.py", "lookalike_fresh.py", "lookalike_fifth.py", "lookalike_sixth.py",
                "templates_lookalike.txt", "templates_lookalike_extra.txt"]
 sys.path.insert(0, str(EVAL))  # the sets import the sixth set's parser, as bench/pii.py loads them
@@ -195,6 +195,44 @@ def test_eleventh_checksums_seeds_and_familiar_kinds():
     for value in by_kind["BAD_CN_ID"]:
         datetime.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))  # raises on an impossible date
     assert all(-2**63 <= int(v) < 2**63 for v in by_kind["GAME_SEED"])
-    earlier = "".join((EVAL / f).read_text(encoding="utf-8") for f in OLDER_FILES + [f"{b}.py" for b in ORDER[:-1]])
+    before = ORDER[:ORDER.index("lookalike_eleventh")]
+    earlier = "".join((EVAL / f).read_text(encoding="utf-8") for f in OLDER_FILES + [f"{b}.py" for b in before])
     for kind in eleventh.LOOKALIKES_FAMILIAR:
+        assert f'"{kind}"' in earlier, kind
+
+
+def _lei_ok(value: str) -> bool:
+    """ISO 17442 (ISO 7064 mod 97-10): letters as 10..35, the whole number mod 97 is 1."""
+    return bool(re.fullmatch(r"[0-9A-Z]{18}\d\d", value)) and int("".join(str(int(c, 36)) for c in value)) % 97 == 1
+
+
+def test_thirteenth_checksums_ranges_and_familiar_kinds():
+    """LEIs pass ISO 17442 and no other check pair would; wrong-checksum resident IDs carry a real date and fail only
+    GB 11643; bad IBANs fail only mod-97; CAS check digits are right; documentation IPs lie in RFC 5737 / 3849;
+    every familiar kind is an earlier set's kind."""
+    thirteenth = SETS["lookalike_thirteenth"]
+    by_kind = _by_kind(thirteenth)
+    for value in by_kind["LEI"]:
+        assert _lei_ok(value), value
+        assert sum(_lei_ok(f"{value[:18]}{check:02d}") for check in range(100)) == 1, value
+    for value in by_kind["BAD_CN_ID"]:
+        assert len(value) == 18 and not is_valid_cn_id(value), value
+        datetime.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))  # raises on an impossible date
+        assert any(is_valid_cn_id(value[:17] + c) for c in "0123456789X"), value
+    for value in by_kind["BAD_IBAN"]:
+        assert not iban_ok(value)
+        assert sum(iban_ok(f"{value[:2]}{check:02d}{value[4:]}") for check in range(2, 99)) == 1, value
+    for value in by_kind["CAS"]:
+        body, check = digits(value)[:-1], int(value[-1])
+        assert re.fullmatch(r"\d{2,7}-\d\d-\d", value), value
+        assert sum(i * int(d) for i, d in enumerate(reversed(body), 1)) % 10 == check, value
+    nets = [ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")]
+    for value in by_kind["DOC_IP"]:
+        net = ipaddress.ip_network(value)
+        assert any(net.version == doc.version and net.subnet_of(doc) for doc in nets), value
+    for value in _pii_values(thirteenth, "IP_ADDRESS"):  # true PII must not be a documentation address
+        assert not any(ipaddress.ip_address(value) in doc for doc in nets), value
+    before = ORDER[:ORDER.index("lookalike_thirteenth")]
+    earlier = "".join((EVAL / f).read_text(encoding="utf-8") for f in OLDER_FILES + [f"{b}.py" for b in before])
+    for kind in thirteenth.LOOKALIKES_FAMILIAR:
         assert f'"{kind}"' in earlier, kind
