@@ -130,7 +130,7 @@ LOOKALIKES_NEW: dict[str, list[tuple[str, str]]] = {
     "GESTATIONAL_AGE": [
         ("medical", "G2P1 at [[34+2]] weeks, reduced fetal movements, CTG reassuring."),
         ("medical", "Dating scan: [[12+3]], single viable pregnancy, NT 1.4 mm."),
-        ("medical", "Booked for induction at [[41+3]]/40 if no spontaneous labour."),
+        ("medical", "Booked for induction at [[41+3/40]] if no spontaneous labour."),
         ("log", "maternity-ews: ga=\"[[28+6]]\" score=3 escalate=registrar"),
         ("science", "Infants born before [[32+0]] weeks were excluded from the cohort."),
         ("config", "thresholds:\n  preterm_before: \"[[37+0]]\"\n  viability: \"[[22+0]]\""),
@@ -368,7 +368,7 @@ LOOKALIKES_FAMILIAR: dict[str, list[tuple[str, str]]] = {
         ("config", "artifact:\n  sha256: \"[[e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855]]\""),
         ("science", "Raw data archive checksum (MD5): [[9e107d9d372bb6826bd81d3542a419d6]]"),
         ("legal", "The exhibit's image file has SHA-1 [[2fd4e1c67a2d28fced849ee1bb76e7391b93eb12]], matching the forensic copy."),
-        ("log", "pip: hash mismatch for numpy, expected [[sha256:1f0c8d21]]..., got a different file"),
+        ("log", "pip: hash mismatch for numpy-1.26.4.tar.gz, expected sha256 [[6c5d7f0e9a1b2c3d]] (first 16 shown), got a different file"),
         ("university", "Submit the commit hash of your final version (e.g. [[b1c9f0e]]) on the coursework form."),
         ("finance", "Statement batch file verified: SHA-256 [[5feceb66ffc86f38d952786c6d696c79c2dbc239dd4e91b46729d73a27fb57e9]]."),
         ("engineering", "Firmware image CRC32 [[0x1C291CA3]] matches the release notes."),
