@@ -38,6 +38,12 @@ SETS = {name: _load(name) for name in ORDER}
 sixth = _load("lookalike_sixth")
 
 
+def _earlier_text(name: str) -> str:
+    """The source of every set written before `name` (the older files and the sets before it in ORDER)."""
+    before = ORDER[:ORDER.index(name)]
+    return "".join((EVAL / f).read_text(encoding="utf-8") for f in OLDER_FILES + [f"{b}.py" for b in before])
+
+
 def _values(doc: dict, key: str) -> list[tuple[str, str]]:
     return [(label, doc["text"][start:end]) for label, start, end in doc[key]]
 
@@ -92,7 +98,7 @@ def test_kinds_and_counts(name):
 @pytest.mark.parametrize("name", ORDER)
 def test_new_kinds_and_texts_are_new(name):
     module, before = SETS[name], ORDER[:ORDER.index(name)]
-    earlier = "".join((EVAL / f).read_text(encoding="utf-8") for f in OLDER_FILES + [f"{b}.py" for b in before])
+    earlier = _earlier_text(name)
     for kind in module.LOOKALIKES_NEW:
         assert f'"{kind}"' not in earlier and f"{{{kind}}}" not in earlier, kind
     old = {sixth._parse(raw, sixth._MARK, lambda m: "")[0] for texts in sixth.LOOKALIKES.values() for _, raw in texts}
@@ -124,11 +130,33 @@ def test_seventh_isbns_and_routing_numbers_are_valid():
     assert len(aba) >= 6 and all(sum(int(d) * w for d, w in zip(v, (3, 7, 1) * 3)) % 10 == 0 for v in aba)
 
 
-def test_eighth_bad_ibans_fail_only_their_check_digits():
+DOC_NETS = [ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")]
+
+
+def _assert_bad_ibans(values: list[str]) -> None:
     """An IBAN that fails for its length would test nothing: each one must only miss mod-97."""
-    for value in _by_kind(SETS["lookalike_eighth"])["BAD_IBAN"]:
+    for value in values:
         assert not iban_ok(value)
         assert sum(iban_ok(f"{value[:2]}{check:02d}{value[4:]}") for check in range(2, 99)) == 1, value
+
+
+def _assert_doc_ips(values: list[str]) -> None:
+    """Each address or network lies in an RFC 5737 / RFC 3849 documentation range."""
+    for value in values:
+        net = ipaddress.ip_network(value)
+        assert any(net.version == doc.version and net.subnet_of(doc) for doc in DOC_NETS), value
+
+
+def _assert_cas_valid(values: list[str]) -> None:
+    """CAS: check digit = sum of the other digits times 1, 2, 3, ... from the right, mod 10."""
+    for value in values:
+        body, check = digits(value)[:-1], int(value[-1])
+        assert re.fullmatch(r"\d{2,7}-\d\d-\d", value), value
+        assert sum(i * int(d) for i, d in enumerate(reversed(body), 1)) % 10 == check, value
+
+
+def test_eighth_bad_ibans_fail_only_their_check_digits():
+    _assert_bad_ibans(_by_kind(SETS["lookalike_eighth"])["BAD_IBAN"])
 
 
 def _assert_isbns_valid(values: list[str]) -> None:
@@ -143,11 +171,8 @@ def test_ninth_isbns_ranges_and_chinese_names_in_sentences():
     ninth = SETS["lookalike_ninth"]
     by_kind = _by_kind(ninth)
     _assert_isbns_valid(by_kind["ISBN"])
-    # RFC 5737 / RFC 3849 documentation ranges; RFC 2606 / RFC 6761 reserved mail domains
-    nets = [ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")]
-    for value in by_kind["DOC_IP"]:
-        net = ipaddress.ip_network(value)
-        assert any(net.version == doc.version and net.subnet_of(doc) for doc in nets), value
+    _assert_doc_ips(by_kind["DOC_IP"])
+    # mail domains reserved by RFC 2606 / RFC 6761
     reserved = re.compile(r"(^|\.)(example\.(com|org|net)|example|test|invalid|localhost)$")
     assert all(reserved.search(v.rsplit("@", 1)[1]) for v in by_kind["EMAIL_EXAMPLE"])
     pii = ninth.build_pii()
@@ -165,10 +190,7 @@ def test_tenth_checksums_reserved_numbers_and_familiar_kinds():
     tenth = SETS["lookalike_tenth"]
     by_kind = _by_kind(tenth)
     assert all(luhn_ok(digits(v)) and len(digits(v)) in (15, 16) for v in by_kind["TEST_CARD"])
-    for value in by_kind["CAS"]:  # CAS: check digit = sum of the other digits times 1, 2, 3, ... from the right, mod 10
-        body, check = digits(value)[:-1], int(value[-1])
-        assert re.fullmatch(r"\d{2,7}-\d\d-\d", value), value
-        assert sum(i * int(d) for i, d in enumerate(reversed(body), 1)) % 10 == check, value
+    _assert_cas_valid(by_kind["CAS"])
     assert all(len(v) == 13 and gtin_ok(v) for v in by_kind["EAN13"])
     # US 555-0100..0199 (any area code); Ofcom drama ranges for London, Leeds, Manchester, 01632 and mobiles
     fiction = re.compile(r"(1?\d{3})?55501\d\d|02079460\d{3}|01134960\d{3}|01614960\d{3}|01632960\d{3}|07700900\d{3}")
@@ -176,7 +198,7 @@ def test_tenth_checksums_reserved_numbers_and_familiar_kinds():
     for value in by_kind["NETMASK"]:
         bits = int(ipaddress.IPv4Address(value))
         assert bits and "0" not in f"{bits:032b}".rstrip("0"), value  # ones, then only zeros
-    earlier = "".join((EVAL / f).read_text(encoding="utf-8") for f in OLDER_FILES)
+    earlier = "".join((EVAL / f).read_text(encoding="utf-8") for f in OLDER_FILES)  # the older sets only
     for kind in tenth.LOOKALIKES_FAMILIAR:
         assert f'"{kind}"' in earlier, kind
 
@@ -195,8 +217,7 @@ def test_eleventh_checksums_seeds_and_familiar_kinds():
     for value in by_kind["BAD_CN_ID"]:
         datetime.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))  # raises on an impossible date
     assert all(-2**63 <= int(v) < 2**63 for v in by_kind["GAME_SEED"])
-    before = ORDER[:ORDER.index("lookalike_eleventh")]
-    earlier = "".join((EVAL / f).read_text(encoding="utf-8") for f in OLDER_FILES + [f"{b}.py" for b in before])
+    earlier = _earlier_text("lookalike_eleventh")
     for kind in eleventh.LOOKALIKES_FAMILIAR:
         assert f'"{kind}"' in earlier, kind
 
@@ -219,20 +240,11 @@ def test_thirteenth_checksums_ranges_and_familiar_kinds():
         assert len(value) == 18 and not is_valid_cn_id(value), value
         datetime.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))  # raises on an impossible date
         assert any(is_valid_cn_id(value[:17] + c) for c in "0123456789X"), value
-    for value in by_kind["BAD_IBAN"]:
-        assert not iban_ok(value)
-        assert sum(iban_ok(f"{value[:2]}{check:02d}{value[4:]}") for check in range(2, 99)) == 1, value
-    for value in by_kind["CAS"]:
-        body, check = digits(value)[:-1], int(value[-1])
-        assert re.fullmatch(r"\d{2,7}-\d\d-\d", value), value
-        assert sum(i * int(d) for i, d in enumerate(reversed(body), 1)) % 10 == check, value
-    nets = [ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")]
-    for value in by_kind["DOC_IP"]:
-        net = ipaddress.ip_network(value)
-        assert any(net.version == doc.version and net.subnet_of(doc) for doc in nets), value
+    _assert_bad_ibans(by_kind["BAD_IBAN"])
+    _assert_cas_valid(by_kind["CAS"])
+    _assert_doc_ips(by_kind["DOC_IP"])
     for value in _pii_values(thirteenth, "IP_ADDRESS"):  # true PII must not be a documentation address
-        assert not any(ipaddress.ip_address(value) in doc for doc in nets), value
-    before = ORDER[:ORDER.index("lookalike_thirteenth")]
-    earlier = "".join((EVAL / f).read_text(encoding="utf-8") for f in OLDER_FILES + [f"{b}.py" for b in before])
+        assert not any(ipaddress.ip_address(value) in doc for doc in DOC_NETS), value
+    earlier = _earlier_text("lookalike_thirteenth")
     for kind in thirteenth.LOOKALIKES_FAMILIAR:
         assert f'"{kind}"' in earlier, kind
