@@ -1,4 +1,4 @@
-"""The hand-written held-out PII sets (bench/pii_eval/lookalike_seventh.py, _eighth.py, ... _twelfth.py) are well
+"""The hand-written held-out PII sets (bench/pii_eval/lookalike_seventh.py, _eighth.py, ... _thirteenth.py) are well
 formed: every mark parses into a whole value, each kind has 10+ texts, no new kind is in an earlier set, no
 text repeats an earlier set's text, and the checksum and reserved-range claims each set makes hold (checked
 with the project's own validators). Nothing here runs the detector: bench/pii.py does, once per set.
@@ -21,7 +21,7 @@ EVAL = Path(__file__).resolve().parent.parent / "bench" / "pii_eval"
 STRAY = re.compile(r"\[\[|\]\]|\{\{|\}\}")
 HAN = re.compile(r"[\u4e00-\u9fff]")
 ORDER = ["lookalike_seventh", "lookalike_eighth", "lookalike_ninth", "lookalike_tenth",
-         "lookalike_eleventh", "lookalike_twelfth"]  # each written after the one before
+         "lookalike_eleventh", "lookalike_twelfth", "lookalike_thirteenth"]  # each written after the one before
 OLDER_FILES = ["lookalike_set.py", "lookalike_fresh.py", "lookalike_fifth.py", "lookalike_sixth.py",
                "templates_lookalike.txt", "templates_lookalike_extra.txt"]
 sys.path.insert(0, str(EVAL))  # the sets import the sixth set's parser, as bench/pii.py loads them
@@ -36,6 +36,12 @@ def _load(name: str):
 
 SETS = {name: _load(name) for name in ORDER}
 sixth = _load("lookalike_sixth")
+
+
+def _earlier_text(name: str) -> str:
+    """The source of every set written before `name` (the older files and the sets before it in ORDER)."""
+    before = ORDER[:ORDER.index(name)]
+    return "".join((EVAL / f).read_text(encoding="utf-8") for f in OLDER_FILES + [f"{b}.py" for b in before])
 
 
 def _values(doc: dict, key: str) -> list[tuple[str, str]]:
@@ -92,7 +98,7 @@ def test_kinds_and_counts(name):
 @pytest.mark.parametrize("name", ORDER)
 def test_new_kinds_and_texts_are_new(name):
     module, before = SETS[name], ORDER[:ORDER.index(name)]
-    earlier = "".join((EVAL / f).read_text(encoding="utf-8") for f in OLDER_FILES + [f"{b}.py" for b in before])
+    earlier = _earlier_text(name)
     for kind in module.LOOKALIKES_NEW:
         assert f'"{kind}"' not in earlier and f"{{{kind}}}" not in earlier, kind
     old = {sixth._parse(raw, sixth._MARK, lambda m: "")[0] for texts in sixth.LOOKALIKES.values() for _, raw in texts}
@@ -124,11 +130,33 @@ def test_seventh_isbns_and_routing_numbers_are_valid():
     assert len(aba) >= 6 and all(sum(int(d) * w for d, w in zip(v, (3, 7, 1) * 3)) % 10 == 0 for v in aba)
 
 
-def test_eighth_bad_ibans_fail_only_their_check_digits():
+DOC_NETS = [ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")]
+
+
+def _assert_bad_ibans(values: list[str]) -> None:
     """An IBAN that fails for its length would test nothing: each one must only miss mod-97."""
-    for value in _by_kind(SETS["lookalike_eighth"])["BAD_IBAN"]:
+    for value in values:
         assert not iban_ok(value)
         assert sum(iban_ok(f"{value[:2]}{check:02d}{value[4:]}") for check in range(2, 99)) == 1, value
+
+
+def _assert_doc_ips(values: list[str]) -> None:
+    """Each address or network lies in an RFC 5737 / RFC 3849 documentation range."""
+    for value in values:
+        net = ipaddress.ip_network(value)
+        assert any(net.version == doc.version and net.subnet_of(doc) for doc in DOC_NETS), value
+
+
+def _assert_cas_valid(values: list[str]) -> None:
+    """CAS: check digit = sum of the other digits times 1, 2, 3, ... from the right, mod 10."""
+    for value in values:
+        body, check = digits(value)[:-1], int(value[-1])
+        assert re.fullmatch(r"\d{2,7}-\d\d-\d", value), value
+        assert sum(i * int(d) for i, d in enumerate(reversed(body), 1)) % 10 == check, value
+
+
+def test_eighth_bad_ibans_fail_only_their_check_digits():
+    _assert_bad_ibans(_by_kind(SETS["lookalike_eighth"])["BAD_IBAN"])
 
 
 def _assert_isbns_valid(values: list[str]) -> None:
@@ -143,11 +171,8 @@ def test_ninth_isbns_ranges_and_chinese_names_in_sentences():
     ninth = SETS["lookalike_ninth"]
     by_kind = _by_kind(ninth)
     _assert_isbns_valid(by_kind["ISBN"])
-    # RFC 5737 / RFC 3849 documentation ranges; RFC 2606 / RFC 6761 reserved mail domains
-    nets = [ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")]
-    for value in by_kind["DOC_IP"]:
-        net = ipaddress.ip_network(value)
-        assert any(net.version == doc.version and net.subnet_of(doc) for doc in nets), value
+    _assert_doc_ips(by_kind["DOC_IP"])
+    # mail domains reserved by RFC 2606 / RFC 6761
     reserved = re.compile(r"(^|\.)(example\.(com|org|net)|example|test|invalid|localhost)$")
     assert all(reserved.search(v.rsplit("@", 1)[1]) for v in by_kind["EMAIL_EXAMPLE"])
     pii = ninth.build_pii()
@@ -165,10 +190,7 @@ def test_tenth_checksums_reserved_numbers_and_familiar_kinds():
     tenth = SETS["lookalike_tenth"]
     by_kind = _by_kind(tenth)
     assert all(luhn_ok(digits(v)) and len(digits(v)) in (15, 16) for v in by_kind["TEST_CARD"])
-    for value in by_kind["CAS"]:  # CAS: check digit = sum of the other digits times 1, 2, 3, ... from the right, mod 10
-        body, check = digits(value)[:-1], int(value[-1])
-        assert re.fullmatch(r"\d{2,7}-\d\d-\d", value), value
-        assert sum(i * int(d) for i, d in enumerate(reversed(body), 1)) % 10 == check, value
+    _assert_cas_valid(by_kind["CAS"])
     assert all(len(v) == 13 and gtin_ok(v) for v in by_kind["EAN13"])
     # US 555-0100..0199 (any area code); Ofcom drama ranges for London, Leeds, Manchester, 01632 and mobiles
     fiction = re.compile(r"(1?\d{3})?55501\d\d|02079460\d{3}|01134960\d{3}|01614960\d{3}|01632960\d{3}|07700900\d{3}")
@@ -176,7 +198,7 @@ def test_tenth_checksums_reserved_numbers_and_familiar_kinds():
     for value in by_kind["NETMASK"]:
         bits = int(ipaddress.IPv4Address(value))
         assert bits and "0" not in f"{bits:032b}".rstrip("0"), value  # ones, then only zeros
-    earlier = "".join((EVAL / f).read_text(encoding="utf-8") for f in OLDER_FILES)
+    earlier = "".join((EVAL / f).read_text(encoding="utf-8") for f in OLDER_FILES)  # the older sets only
     for kind in tenth.LOOKALIKES_FAMILIAR:
         assert f'"{kind}"' in earlier, kind
 
@@ -195,8 +217,7 @@ def test_eleventh_checksums_seeds_and_familiar_kinds():
     for value in by_kind["BAD_CN_ID"]:
         datetime.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))  # raises on an impossible date
     assert all(-2**63 <= int(v) < 2**63 for v in by_kind["GAME_SEED"])
-    before = ORDER[:ORDER.index("lookalike_eleventh")]
-    earlier = "".join((EVAL / f).read_text(encoding="utf-8") for f in OLDER_FILES + [f"{b}.py" for b in before])
+    earlier = _earlier_text("lookalike_eleventh")
     for kind in eleventh.LOOKALIKES_FAMILIAR:
         assert f'"{kind}"' in earlier, kind
 
@@ -240,7 +261,34 @@ def test_twelfth_card_prefixes_darts_bag_tags_and_familiar_kinds():
             named += bool(finishes)
     assert named >= 7
     assert all(re.fullmatch(r"0\d{3} ?\d{6}|[A-Z0-9]{2} \d{6}", v) for v in by_kind["BAG_TAG"])
-    before = ORDER[:ORDER.index("lookalike_twelfth")]
-    earlier = "".join((EVAL / f).read_text(encoding="utf-8") for f in OLDER_FILES + [f"{b}.py" for b in before])
+    earlier = _earlier_text("lookalike_twelfth")
     for kind in twelfth.LOOKALIKES_FAMILIAR:
+        assert f'"{kind}"' in earlier, kind
+
+
+def _lei_ok(value: str) -> bool:
+    """ISO 17442 (ISO 7064 mod 97-10): letters as 10..35, the whole number mod 97 is 1."""
+    return bool(re.fullmatch(r"[0-9A-Z]{18}\d\d", value)) and int("".join(str(int(c, 36)) for c in value)) % 97 == 1
+
+
+def test_thirteenth_checksums_ranges_and_familiar_kinds():
+    """LEIs pass ISO 17442 and no other check pair would; wrong-checksum resident IDs carry a real date and fail only
+    GB 11643; bad IBANs fail only mod-97; CAS check digits are right; documentation IPs lie in RFC 5737 / 3849;
+    every familiar kind is an earlier set's kind."""
+    thirteenth = SETS["lookalike_thirteenth"]
+    by_kind = _by_kind(thirteenth)
+    for value in by_kind["LEI"]:
+        assert _lei_ok(value), value
+        assert sum(_lei_ok(f"{value[:18]}{check:02d}") for check in range(100)) == 1, value
+    for value in by_kind["BAD_CN_ID"]:
+        assert len(value) == 18 and not is_valid_cn_id(value), value
+        datetime.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))  # raises on an impossible date
+        assert any(is_valid_cn_id(value[:17] + c) for c in "0123456789X"), value
+    _assert_bad_ibans(by_kind["BAD_IBAN"])
+    _assert_cas_valid(by_kind["CAS"])
+    _assert_doc_ips(by_kind["DOC_IP"])
+    for value in _pii_values(thirteenth, "IP_ADDRESS"):  # true PII must not be a documentation address
+        assert not any(ipaddress.ip_address(value) in doc for doc in DOC_NETS), value
+    earlier = _earlier_text("lookalike_thirteenth")
+    for kind in thirteenth.LOOKALIKES_FAMILIAR:
         assert f'"{kind}"' in earlier, kind
