@@ -81,7 +81,7 @@ DEFAULT_NEGATIVE_CUES = ["order", "order no", "order number", "invoice", "tracki
                          "ver", "v", "build", "serial", "sku", "part", "part no", "ticket", "case", "ref", "reference",
                          "doi", "batch", "pallet", "unix time", "timestamp", "checksum", "commit", "release",
                          "abn", "acn", "vat", "duns", "ein", "kvk", "ean", "upc", "gtin", "barcode", "clause",
-                         "section", "§", "routing", "aba", "sort code", "ifsc", "swift", "bic", "meeting", "webinar", "conference", "bridge", "passcode", "会议号", "会议",
+                         "section", "§", "routing", "aba", "sort code", "ifsc", "swift", "bic", "meeting", "webinar", "conference", "bridge", "passcode", "tag", "baggage", "luggage", "会议号", "会议",
                          "校验码",
                          "订单", "订单号", "单号", "快递", "运单", "运单号", "版本", "版本号", "发票", "编号", "构建号", "序列号"]
 SECRETS = {"API_KEY", "AWS_KEY", "SECRET"}  # checked for template values (pii_precision.placeholder_secret)
@@ -276,7 +276,7 @@ def _mask(value: str) -> str:
 class Pii(Stage[PiiConfig]):
     name = "pii"
     Config = PiiConfig
-    version = "9"  # 9: pii_lone (a lone given name needs a cue); 8: Chinese names before person words; 7: "The" + rank, eponyms, netmasks; 6: pii_compounds, pii_context
+    version = "10"  # 10: "a" + full name + noun, English-word places, medical suffixes; 9: pii_lone; 8: Chinese names before person words; 7: "The" + rank, eponyms, netmasks; 6: pii_compounds, pii_context
     batch_size = 5000
     holds_model = True  # spaCy NER: one copy per worker process / Ray actor
 

@@ -91,7 +91,7 @@ def census_surnames() -> frozenset:
     return frozenset(w for w in SURNAMES_FILE.read_text(encoding="utf-8").splitlines() if w and not w.startswith("#"))
 
 
-def _lemma(word: str) -> str | None:
+def lemma(word: str) -> str | None:
     """The WordNet lemma a word is, or whose plural it is ("Swans" -> swan), or None."""
     words = ordinary_words()
     w = word.lower().strip("'’")
@@ -109,14 +109,14 @@ def _a_name(word: str) -> bool:
 def ordinary_word(word: str) -> bool:
     """A capitalised word that is an ordinary English word and no known given name or surname ("Rhapsody",
     "Hatchet", "Swans"; not "Rose", "Baker", "Stone")."""
-    return not _a_name(word) and _lemma(word) is not None \
+    return not _a_name(word) and lemma(word) is not None \
         and word.lower() not in GREETINGS and word.lower() not in PARTICLES
 
 
 def _role(word: str) -> bool:
     """A noun for a person, which can go before a name as a title or role ("Captain", "Uncle", "Officer")."""
-    lemma = _lemma(word)
-    return lemma is not None and "p" in ordinary_words()[lemma]
+    base = lemma(word)
+    return base is not None and "p" in ordinary_words()[base]
 
 
 def _mid_sentence(text: str, start: int) -> bool:
@@ -170,7 +170,7 @@ def _place_in_a_phrase(text: str, s: Span, value: str) -> bool:
         if _place(word) or word in MONTHS_DAYS or pii_names.POSSESSIVE_END.search(word) \
                 or any(c.isdigit() for c in word):
             continue  # "Boston MA", "Paris Monday", "Leeds LS1 4AB"
-        if at == "before" and (not _mid_sentence(text, m.start(1)) and _lemma(word) is not None):
+        if at == "before" and (not _mid_sentence(text, m.start(1)) and lemma(word) is not None):
             continue  # "Yesterday Paris was hot": an ordinary word starting the sentence
         if at == "before" and (_ROLE_BEFORE.search(word + " ") or re.search(r"-[a-z]", word)):
             continue  # "Dr Paris", "Nazi-occupied France"

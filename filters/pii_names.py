@@ -225,7 +225,7 @@ POSSESSIVE_END = re.compile(r"(?:'s|’s|'|’)$")
 
 def noun_modifier_candidate(text: str, s: Span) -> bool:
     """A PERSON/LOCATION span without a strong cue, followed by a lower-case word that is no function word,
-    and not a full name starting with a known first name ("a James Baldwin book" stays)."""
+    and not a full name starting with a known first name ("the Maria Lopez file" stays)."""
     from spacy.lang.en.stop_words import STOP_WORDS
 
     m = _WORD_AFTER.match(text, s.end)

@@ -12,7 +12,8 @@ evidence against it (what follows it, an article before it) is the same whicheve
   Ben Franklin effect"), and any name before a term only mathematics uses ("Zeno's paradox").
 - An indefinite article before a capitalised run holding the span ("a Porsche Cayenne", "a Hopfield
   network"): people are not counted with "a"; a title in between ("a Dr. Okafor") keeps it, and so does a
-  full name before an ordinary word ("a James Baldwin book", where "a" belongs to the book).
+  full name before a participle or a word that is no noun ("a John Smith waiting"). (Round 13) Before a
+  noun the name is a maker's or a famous person's ("a Paul Smith scarf", "a James Baldwin book").
 - A name right after Hurricane / Storm / Typhoon / Cyclone is a storm's.
 - A one-word all-capitals PERSON of up to five letters is an acronym or a unit (GB, NAICS); one followed
   by a version number is a product ("Chrome 114.0.5406.153").
@@ -56,7 +57,9 @@ TERM_NOUNS = ("law|laws|theorem|lemma|conjecture|hypothesis|axiom|algorithm|equa
               "|exchange|elimination|chain|chains|estimator|correction|kernel|entropy|bound|blur|syndrome|disease"
               "|reaction|cycle|number|numbers|ratio|limit|metric|spiral|scale|sort|encoding|cipher|code"
               "|phenomenon|manoeuvre|maneuver|lymphoma|sarcoma|palsy|reflex|sign|procedure"
-              "|cluster|server|broker|notebook|database|plugin|library|pipeline|instance")
+              "|cluster|server|broker|notebook|database|plugin|library|pipeline|instance"
+              # a medical term by its suffix ("Hashimoto's thyroiditis", "Baker's cyst" is above as a noun)
+              r"|(?!diagnosis|prognosis|academia)[a-z]+(?:itis|osis|aemia|emia|pathy|plasia|algia|ectomy|otomy)")
 # A storm's or a comet's name is not a person's ("Storm Dennis", "Typhoon Haiyan", "Comet McNaught").
 _STORM = re.compile(r"(?:Hurricane|Storm|Typhoon|Cyclone|Tropical Storm|Tropical Depression|Comet)[ \t]+")
 _EPONYM_AFTER = re.compile(rf"(?:'s|’s|'|’)?[ \t\-]+(?:{TERM_NOUNS})(?![A-Za-z])")
@@ -109,14 +112,20 @@ John Doe|Jane Doe|John Q. Public|John Q Public|Jane Q. Public|Richard Roe|Jane R
 """.replace("\n", "").split("|"))
 
 
-def _modifies_a_noun(text: str, s: Span, toks: list[str]) -> bool:
-    """A full name (known first name first) followed by an ordinary word: "a James Baldwin book", where the
-    article belongs to the book. Not "a Porsche Cayenne with ...": a function word follows there."""
+def _someone_called(text: str, s: Span, toks: list[str]) -> bool:
+    """A full name (known first name first) after "a" and before a word that is no noun, or a participle: "a
+    John Smith waiting in reception", "a Maria Lopez called", where the article means someone of that name.
+    Before a noun the article belongs to the noun and the name to a maker or a famous person ("a James Baldwin
+    book", "a Paul Smith scarf", "an Anton Piller order"); before a function word it belongs to the name, which
+    is a product ("a Porsche Cayenne with ...")."""
     from spacy.lang.en.stop_words import STOP_WORDS
 
     after = _NEXT_WORD.match(text, s.end)
-    return len(toks) > 1 and toks[0] in pii_names.first_names() and after is not None \
-        and after.group(1) not in STOP_WORDS
+    if not (len(toks) > 1 and toks[0] in pii_names.first_names() and after is not None):
+        return False
+    word = after.group(1)
+    return word not in STOP_WORDS and ("n" not in pii_compounds.ordinary_words().get(word, "")
+                                       or word.endswith(("ing", "ed")))
 
 
 def _with_words_before(text: str, start: int, value: str) -> str:
@@ -172,7 +181,7 @@ def not_a_name(text: str, s: Span, public_names: bool = True) -> bool:
     run = _CAPITALISED_BEFORE.search(text, max(0, s.start - 40), s.start)  # "a Porsche " before "Cayenne"
     run_start = run.start() if run else s.start
     if _ARTICLE_BEFORE.search(text, max(0, run_start - 6), run_start) and not _TITLE.search(text, run_start, s.start) \
-            and not _modifies_a_noun(text, s, toks):
+            and not _someone_called(text, s, toks):
         return True
     before = text[max(0, s.start - 6):s.start]
     if len(toks) == 1 and value not in pii_names.first_names() and _EPONYM_AFTER.match(text, s.end):
@@ -207,7 +216,8 @@ def drop_unsupported_names(text: str, spans: list[Span]) -> list[Span]:
     - one word that spaCy alone calls a PERSON, that is no known first name, no part of a full name in the same
       text, not right after a capitalised word and not a chat speaker ("Kepler", "Spitzer");
     - one word that spaCy alone calls a place, that the gazetteer does not know, with no locative word before
-      it ("in", "at", "from", "near", ...).
+      it ("in", "at", "from", "near", ...); (round 13) words spaCy alone calls a place that are all English
+      words ("Big Slick", "Warm Honey").
     The thing-label spans themselves are removed here (they are evidence, not PII)."""
     names = [s for s in spans if s.entity not in pii_names.THING_LABELS]
     things = [_without_possessive(text, t) for t in spans
@@ -230,6 +240,10 @@ def _supported(text: str, s: Span, names: list[Span], things: list[Span], full_n
         same = (t.start, t.end) == (s.start, s.end) and t.entity not in ("ORG", "NORP") and len(signals) < 2
         if longer or same:
             return False
+    words = value.split()
+    if s.entity == "LOCATION" and s.source == "ner" and len(words) > 1 and not any(
+            w in pii_compounds.PLACE_WORDS for w in words) and all(pii_compounds.lemma(w) for w in words):
+        return False  # "Big Slick", "Warm Honey": English words only spaCy calls a place ("Mount Fuji" stays)
     if len(value.split()) > 1 or s.source != "ner":
         return True
     if s.entity == "PERSON":

@@ -147,6 +147,22 @@ PAIRS = {
         "Seedlings of Douglas fir grew 18% faster; the Chandra pictures load.",
         "Katarzyna Zielińska ran the last mile in a dinosaur suit.",
         ("PERSON", "Katarzyna Zielińska")),
+    "a full name after 'a' and before a noun is a maker's or an author's": (
+        "Found a Paul Smith scarf for £6 in the charity shop, best day. Summarize a Tomasz Wierzbicki book.",
+        "There is a Maria Lopez waiting in reception for the 3 pm viewing.",
+        ("PERSON", "Maria Lopez")),
+    "English words only spaCy calls a place": (
+        "Shipped it in with Big Slick and ran into aces. Classic.",
+        "Shipped it to Long Beach and ran into traffic. Classic.",
+        ("LOCATION", "Long Beach")),
+    "a name before a medical term named by its suffix": (
+        "TFTs consistent with Hashimoto's thyroiditis; start levothyroxine 50 micrograms.",
+        "TFTs requested by Dr Hashimoto; start levothyroxine 50 micrograms.",
+        ("PERSON", "Hashimoto")),
+    "a bag tag is not a phone number": (
+        "My suitcase never arrived. Bag tag 0125 734912, grey hard shell.",
+        "My suitcase never arrived. Call me on 01253 734912, grey hard shell.",
+        ("PHONE_NUMBER", "01253 734912")),
     "a chemical formula is not a name after a cue": (
         "Balance the reaction for NaHCO3.",
         "Balance the budget for Na Young-hee.",
@@ -169,18 +185,17 @@ def test_national_groupings_and_kept_name_cases():
     assert C.phone_ok("+34 888 0097 82") == C.phone_ok("+34 888009782")  # with a country code, grouping is free
     text = "Email Kenji about Kenji's code review."
     assert [v for e, v in found(text) if e == "PERSON"] == ["Kenji", "Kenji"]  # a known first name is no eponym
-    # the article belongs to the book (real instruction data, alpaca-libre style)
-    assert ("PERSON", "Tomasz Wierzbicki") in found("Summarize the main topics of a Tomasz Wierzbicki book.")
+    # "a" before a full name and a participle means someone of that name
+    assert ("PERSON", "Tomasz Wierzbicki") in found("A Tomasz Wierzbicki called about the lease.")
 
 
 def test_names_the_new_rules_keep():
     """Recall guards for the sixth-set rules: a thing label over a sentence's first word, two signals against
-    spaCy's label, a place modifying a noun, a full name before a noun, a one-word name after a capitalised word."""
+    spaCy's label, a place modifying a noun, a one-word name after a capitalised word."""
     assert ("PERSON", "Rustam Nazarov") in found("Recipient Rustam Nazarov moved last year.")  # ORG "Recipient ..."
     assert ("PERSON", "Chukwuemeka Obi") in found("Hi, this is Chukwuemeka Obi calling about the apartment.")  # PRODUCT
     assert ("PERSON", "Ana Luísa Ferreira") in found("I've updated the details for Ana Luísa Ferreira.")  # WORK_OF_ART
     assert ("LOCATION", "Munich") in found("Siobhan worked with us in our Munich office from 2020.")
-    assert ("PERSON", "Tomasz Wierzbicki") in found("Summarize the main topics of a Tomasz Wierzbicki book.")
     assert ("PERSON", "Demir") in found("Deliver to: Elif Demir, 71 Albert Terrace, Sheffield S10 2TN")
     assert ("PERSON", "Magnus Thorsen") in found("After the upgrade Magnus Thorsen's laptop fails.")  # ORG "...'s"
     assert ("LOCATION", "Flat 12, 42 Queen's Drive, Oxford OX1 3BG") in found(
