@@ -5,7 +5,7 @@
 Why: the words right around a name often say what it names, whatever the name is. A noun for a work, a
 product, a vessel or an animal right before it ("the album Rumours", "the racehorse Desert Orchid", "my dog
 Max"), a ship prefix ("HMS", "USS"), a capitalised "The" ("The Lord Raglan" is a pub), a role or costume construction ("dressed up as", "cosplaying as", "the
-role of", "starred as", "X, played by Y"), or a title followed by "by" and its maker ("Jolene by Dolly
+role of", "starred as", "playing as" in a game, "X, played by Y"), or a title followed by "by" and its maker ("Jolene by Dolly
 Parton") tell a name of a thing or of a character from a person's; no knowledge of the name is needed.
 
 Kept: spans with a strong cue ("Name: Max"); nouns for people before a name ("the plumber Ahmed", "my
@@ -27,7 +27,7 @@ THING_NOUNS = ("song|songs|single|album|ballad|anthem|aria|opera|musical|symphon
                "|submarine|locomotive|rocket|spacecraft|probe|rover|robot|chatbot|supercomputer|cocktail|beer|ale"
                "|lager|wine|whisky|whiskey|cheese|font|typeface|cultivar|hurricane|typhoon|horse|racehorse|pony|dog"
                "|puppy|cat|kitten|parrot|hamster|rabbit|tortoise|goldfish|mascot|doll|puppet|character|codename"
-               "|code name")
+               "|code name|perfume|fragrance|scent|lipstick|shade|paint|ship|boat|car|truck|ride|coaster|game|map")
 _THING_BEFORE = re.compile(rf"(?i)(?<![\w'’])(?:the|a|an|my|our|his|her|their|your|its)[ \t]+"
                            rf"(?:(?:new|old|famous|classic|latest|favourite|favorite|first|debut|hit|pet|little|title)[ \t]+)?"
                            rf"(?:{THING_NOUNS})[ \t,:]*[\"'“‘]?$")
@@ -38,7 +38,7 @@ _CLAUSE_AFTER = re.compile(r"['’”\"]?[ \t]+(?!(?:is|was|and|or|by|in|on|at|f
 _SHIP_PREFIX_BEFORE = re.compile(r"(?<![\w'’])(?:HMS|HMAS|HMCS|HMNZS|USS|USNS|RMS|SS|MV|RV)[ \t]+$")
 _ROLE_BEFORE = re.compile(r"(?i)(?<![\w'’])(?:dressed(?:[ \t]+up)?[ \t]+as|disguised[ \t]+as|costumed?[ \t]+as"
                           r"|cosplay(?:s|ed|ing)?[ \t]+as|starr(?:ed|ing)[ \t]+as|stars[ \t]+as|the[ \t]+role[ \t]+of"
-                          r"|the[ \t]+part[ \t]+of|voiced|voicing)[ \t]+(?:the[ \t]+)?$")
+                          r"|the[ \t]+part[ \t]+of|voiced|voicing|(?:re)?play(?:s|ed|ing)?[ \t]+as)[ \t]+(?:the[ \t]+)?$")
 # A capitalised "The" before a name, with a rank between or not: a pub, a band, a work ("The Lord Raglan",
 # "The Duke of Wellington"); people are not written so, bar the styles of clergy and peers ("The Rev. Ann Lee").
 _RANKS = r"Lord|Lady|Sir|Dame|Duke|Duchess|Earl|Count|Countess|King|Queen|Prince|Princess|Marquis|Marquess|Baron|Baroness"

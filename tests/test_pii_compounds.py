@@ -68,6 +68,10 @@ PAIRS = {
         "Cargo on the MV Helena Marsh was inspected at 06:00.",
         "Cargo signed for by Helena Marsh was inspected at 06:00.",
         ("PERSON", "Helena Marsh")),
+    "a character someone plays in a game": (
+        "Replaying as Arthur Morgan and the camp chores are still the best part.",
+        "Replaying the level with Arthur Morgan from next door, he is still the best part.",
+        ("PERSON", "Arthur Morgan")),
     "a character and who plays it": (
         "This year Dolores Quiggin, played by our head of science, steals the show.",
         "This year Dolores Quiggin, our head of science, steals the show.",
