@@ -1,4 +1,4 @@
-"""The hand-written held-out PII sets (bench/pii_eval/lookalike_seventh.py, _eighth.py, ... _thirteenth.py) are well
+"""The hand-written held-out PII sets (bench/pii_eval/lookalike_seventh.py, _eighth.py, ... _fourteenth.py) are well
 formed: every mark parses into a whole value, each kind has 10+ texts, no new kind is in an earlier set, no
 text repeats an earlier set's text, and the checksum and reserved-range claims each set makes hold (checked
 with the project's own validators). Nothing here runs the detector: bench/pii.py does, once per set.
@@ -21,7 +21,8 @@ EVAL = Path(__file__).resolve().parent.parent / "bench" / "pii_eval"
 STRAY = re.compile(r"\[\[|\]\]|\{\{|\}\}")
 HAN = re.compile(r"[\u4e00-\u9fff]")
 ORDER = ["lookalike_seventh", "lookalike_eighth", "lookalike_ninth", "lookalike_tenth",
-         "lookalike_eleventh", "lookalike_twelfth", "lookalike_thirteenth"]  # each written after the one before
+         "lookalike_eleventh", "lookalike_twelfth", "lookalike_thirteenth",
+         "lookalike_fourteenth"]  # each written after the one before
 OLDER_FILES = ["lookalike_set.py", "lookalike_fresh.py", "lookalike_fifth.py", "lookalike_sixth.py",
                "templates_lookalike.txt", "templates_lookalike_extra.txt"]
 sys.path.insert(0, str(EVAL))  # the sets import the sixth set's parser, as bench/pii.py loads them
@@ -116,7 +117,8 @@ def test_true_pii_cards_and_resident_ids_are_valid(name):
     assert _pii_values(SETS[name], "CREDIT_CARD") and _pii_values(SETS[name], "CN_RESIDENT_ID")
 
 
-@pytest.mark.parametrize("name", ["lookalike_seventh", "lookalike_eighth", "lookalike_eleventh", "lookalike_twelfth"])
+@pytest.mark.parametrize("name", ["lookalike_seventh", "lookalike_eighth", "lookalike_eleventh", "lookalike_twelfth",
+                                  "lookalike_fourteenth"])
 def test_wrong_checksum_look_alikes_really_fail(name):
     by_kind = _by_kind(SETS[name])
     assert all(not luhn_ok(digits(v)) and len(digits(v)) in (15, 16) for v in by_kind["BAD_LUHN_CARD"])
@@ -291,4 +293,22 @@ def test_thirteenth_checksums_ranges_and_familiar_kinds():
         assert not any(ipaddress.ip_address(value) in doc for doc in DOC_NETS), value
     earlier = _earlier_text("lookalike_thirteenth")
     for kind in thirteenth.LOOKALIKES_FAMILIAR:
+        assert f'"{kind}"' in earlier, kind
+
+
+def test_fourteenth_checksums_prefixes_addresses_and_familiar_kinds():
+    """Wrong-checksum cards carry a Visa or Mastercard prefix, so only Luhn gives them away; wrong-checksum resident
+    IDs carry a real date and fail only GB 11643; true-PII IP addresses are no documentation address; every familiar
+    kind is an earlier set's kind."""
+    fourteenth = SETS["lookalike_fourteenth"]
+    by_kind = _by_kind(fourteenth)
+    cards = [digits(v) for v in by_kind["BAD_LUHN_CARD"]]
+    assert all(len(v) == 16 and re.match(r"4|5[1-5]|2(22[1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720)", v) for v in cards)
+    for value in by_kind["BAD_CN_ID"]:
+        datetime.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))  # raises on an impossible date
+        assert any(is_valid_cn_id(value[:17] + c) for c in "0123456789X"), value
+    ips = _pii_values(fourteenth, "IP_ADDRESS")
+    assert ips and not any(ipaddress.ip_address(v) in doc for v in ips for doc in DOC_NETS)
+    earlier = _earlier_text("lookalike_fourteenth")
+    for kind in fourteenth.LOOKALIKES_FAMILIAR:
         assert f'"{kind}"' in earlier, kind
