@@ -28,6 +28,7 @@ import lookalike_sixth  # noqa: E402
 import lookalike_tenth  # noqa: E402
 import lookalike_twelfth  # noqa: E402
 import lookalike_thirteenth  # noqa: E402
+import lookalike_fifteenth  # noqa: E402
 import pii as bench  # noqa: E402
 
 
@@ -72,7 +73,7 @@ def main() -> int:
             ("seventh set", lookalike_seventh.build()), ("eighth set", lookalike_eighth.build()),
             ("ninth set", lookalike_ninth.build()), ("tenth set", lookalike_tenth.build()),
             ("eleventh set", lookalike_eleventh.build()), ("twelfth set", lookalike_twelfth.build()),
-            ("thirteenth set", lookalike_thirteenth.build())]
+            ("thirteenth set", lookalike_thirteenth.build()), ("fifteenth set", lookalike_fifteenth.build())]
     for name, docs in sets:
         preds, _, _ = bench.dsforge_predict([d["text"] for d in docs])
         hit, total = bench.lookalike_rate(docs, preds)
@@ -86,7 +87,8 @@ def main() -> int:
                        ("ninth set PII", lookalike_ninth.build_pii()), ("tenth set PII", lookalike_tenth.build_pii()),
                        ("eleventh set PII", lookalike_eleventh.build_pii()),
                        ("twelfth set PII", lookalike_twelfth.build_pii()),
-                       ("thirteenth set PII", lookalike_thirteenth.build_pii())]:
+                       ("thirteenth set PII", lookalike_thirteenth.build_pii()),
+                       ("fifteenth set PII", lookalike_fifteenth.build_pii())]:
         preds, _, _ = bench.dsforge_predict([d["text"] for d in docs])
         res = bench.score(docs, preds)
         print(f"{name}: micro-F1 {res['ALL']['f1']:.3f}, PERSON recall {res.get('PERSON', {}).get('recall', 0):.3f}")

@@ -20,7 +20,8 @@ from dsforge.filters.pii_checks import digits, gtin_ok, iban_ok, is_valid_cn_id,
 EVAL = Path(__file__).resolve().parent.parent / "bench" / "pii_eval"
 STRAY = re.compile(r"\[\[|\]\]|\{\{|\}\}")
 HAN = re.compile(r"[\u4e00-\u9fff]")
-ORDER = ["lookalike_seventh", "lookalike_eighth", "lookalike_ninth", "lookalike_tenth",  # each written after the one before
+# each written after the one before
+ORDER = ["lookalike_seventh", "lookalike_eighth", "lookalike_ninth", "lookalike_tenth",
          "lookalike_eleventh", "lookalike_twelfth", "lookalike_thirteenth", "lookalike_fifteenth"]
 OLDER_FILES = ["lookalike_set.py", "lookalike_fresh.py", "lookalike_fifth.py", "lookalike_sixth.py",
                "templates_lookalike.txt", "templates_lookalike_extra.txt"]
