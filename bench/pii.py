@@ -63,6 +63,7 @@ import lookalike_eleventh as eleventh_set  # noqa: E402
 import lookalike_twelfth as twelfth_set  # noqa: E402
 import lookalike_thirteenth as thirteenth_set  # noqa: E402
 import lookalike_fourteenth as fourteenth_set  # noqa: E402
+import lookalike_fifteenth as fifteenth_set  # noqa: E402
 
 EQUIVALENT = {"DATE_OF_BIRTH": "DATE", "CN_MOBILE": "PHONE_NUMBER"}
 SECRETS = {"API_KEY", "AWS_KEY", "SECRET", "PRIVATE_KEY"}
@@ -398,10 +399,12 @@ def main(argv: list[str] | None = None) -> int:
              "ninth set": ("ninth set (hand-written, new and familiar kinds; run once, then tuned on)", ninth_set.build()),
              "tenth set": ("tenth set (hand-written, new and familiar kinds; run once, then tuned on)", tenth_set.build()),
              "eleventh set": ("eleventh set (hand-written, new and familiar kinds; run once, then tuned on)", eleventh_set.build()),
-             "twelfth set": ("twelfth set (hand-written, new and familiar kinds; held out, never tuned on)", twelfth_set.build()),
+             "twelfth set": ("twelfth set (hand-written, new and familiar kinds; run once, then tuned on)", twelfth_set.build()),
 
-             "thirteenth set": ("thirteenth set (hand-written, new and familiar kinds; held out, never tuned on)", thirteenth_set.build()),
-             "fourteenth set": ("fourteenth set (hand-written, new and familiar kinds; held out, never tuned on)", fourteenth_set.build())}
+             "thirteenth set": ("thirteenth set (hand-written, new and familiar kinds; run once, then tuned on)", thirteenth_set.build()),
+             "fourteenth set": ("fourteenth set (hand-written, new and familiar kinds; held out, never tuned on)", fourteenth_set.build()),
+
+             "fifteenth set": ("fifteenth set (hand-written, new and familiar kinds; held out, never tuned on)", fifteenth_set.build())}
     predicted = {}
     for key, (label, docs) in parts.items():
         t_texts = [d["text"] for d in docs]
@@ -410,7 +413,8 @@ def main(argv: list[str] | None = None) -> int:
         results[key] = lookalike_set_rates(label, docs, t_ours, t_peer)
         predicted[key] = (docs, t_ours, t_peer)
 
-    for key in ("seventh set", "eighth set", "ninth set", "tenth set", "eleventh set", "twelfth set", "thirteenth set", "fourteenth set"):
+    for key in ("seventh set", "eighth set", "ninth set", "tenth set", "eleventh set", "twelfth set", "thirteenth set",
+                "fourteenth set", "fifteenth set"):
         docs, ours_k, peer_k = predicted[key]
         print(f"  {key}, by part:")
         for part in ("new", "familiar"):
@@ -431,6 +435,7 @@ def main(argv: list[str] | None = None) -> int:
     twins["twelfth set PII"] = ("twelfth set, true-PII texts (consumer settings; 27 of 64 Chinese)", twelfth_set.build_pii())
     twins["thirteenth set PII"] = ("thirteenth set, true-PII texts (same settings; 28 of 63 Chinese)", thirteenth_set.build_pii())
     twins["fourteenth set PII"] = ("fourteenth set, true-PII texts (same settings; 26 of 62 Chinese)", fourteenth_set.build_pii())
+    twins["fifteenth set PII"] = ("fifteenth set, true-PII texts (same settings; 26 of 64 Chinese)", fifteenth_set.build_pii())
     for key, (label, docs) in twins.items():
         p_texts = [d["text"] for d in docs]
         p_ours, _, _ = dsforge_predict(p_texts)
@@ -454,10 +459,10 @@ def main(argv: list[str] | None = None) -> int:
     print("\ntargets on held-out parts: English micro-F1 "
           f"{h['English']['dsforge']['ALL']['f1']:.3f} (>= 0.80), Chinese text and secrets "
           f"{h['chinese_and_secrets']['f1']:.3f} (>= 0.95), look-alike FP (<= 1%; every set has been tuned on after its "
-          f"one clean run, see RESULTS-pii.md, except the twelfth to fourteenth): "
+          f"one clean run, see RESULTS-pii.md, except the fourteenth and fifteenth): "
           + ", ".join(f"{k.replace(' set', '').replace(', heldout', ' held-out').replace(', dev', ' dev')} "
                       f"{100 * results[k]['all']['rate']:.2f}%" for k in (
-                          "fourteenth set", "thirteenth set", "twelfth set", "eleventh set", "tenth set", "ninth set", "eighth set",
+                          "fifteenth set", "fourteenth set", "thirteenth set", "twelfth set", "eleventh set", "tenth set", "ninth set", "eighth set",
                           "seventh set", "sixth set, heldout", "sixth set, dev", "fifth set", "fourth set",
                           "third set, heldout"))
           + f", second {100 * h['lookalikes']['dsforge_fp'] / max(1, h['lookalikes']['values']):.1f}%); "

@@ -29,6 +29,7 @@ import lookalike_tenth  # noqa: E402
 import lookalike_twelfth  # noqa: E402
 import lookalike_thirteenth  # noqa: E402
 import lookalike_fourteenth  # noqa: E402
+import lookalike_fifteenth  # noqa: E402
 import pii as bench  # noqa: E402
 
 
@@ -73,7 +74,8 @@ def main() -> int:
             ("seventh set", lookalike_seventh.build()), ("eighth set", lookalike_eighth.build()),
             ("ninth set", lookalike_ninth.build()), ("tenth set", lookalike_tenth.build()),
             ("eleventh set", lookalike_eleventh.build()), ("twelfth set", lookalike_twelfth.build()),
-            ("thirteenth set", lookalike_thirteenth.build()), ("fourteenth set", lookalike_fourteenth.build())]
+            ("thirteenth set", lookalike_thirteenth.build()), ("fourteenth set", lookalike_fourteenth.build()),
+            ("fifteenth set", lookalike_fifteenth.build())]
     for name, docs in sets:
         preds, _, _ = bench.dsforge_predict([d["text"] for d in docs])
         hit, total = bench.lookalike_rate(docs, preds)
@@ -88,7 +90,8 @@ def main() -> int:
                        ("eleventh set PII", lookalike_eleventh.build_pii()),
                        ("twelfth set PII", lookalike_twelfth.build_pii()),
                        ("thirteenth set PII", lookalike_thirteenth.build_pii()),
-                       ("fourteenth set PII", lookalike_fourteenth.build_pii())]:
+                       ("fourteenth set PII", lookalike_fourteenth.build_pii()),
+                       ("fifteenth set PII", lookalike_fifteenth.build_pii())]:
         preds, _, _ = bench.dsforge_predict([d["text"] for d in docs])
         res = bench.score(docs, preds)
         print(f"{name}: micro-F1 {res['ALL']['f1']:.3f}, PERSON recall {res.get('PERSON', {}).get('recall', 0):.3f}")

@@ -1,4 +1,4 @@
-"""The hand-written held-out PII sets (bench/pii_eval/lookalike_seventh.py, _eighth.py, ... _fourteenth.py) are well
+"""The hand-written held-out PII sets (bench/pii_eval/lookalike_seventh.py, _eighth.py, ... _fifteenth.py) are well
 formed: every mark parses into a whole value, each kind has 10+ texts, no new kind is in an earlier set, no
 text repeats an earlier set's text, and the checksum and reserved-range claims each set makes hold (checked
 with the project's own validators). Nothing here runs the detector: bench/pii.py does, once per set.
@@ -20,9 +20,10 @@ from dsforge.filters.pii_checks import digits, gtin_ok, iban_ok, is_valid_cn_id,
 EVAL = Path(__file__).resolve().parent.parent / "bench" / "pii_eval"
 STRAY = re.compile(r"\[\[|\]\]|\{\{|\}\}")
 HAN = re.compile(r"[\u4e00-\u9fff]")
+# each written after the one before
 ORDER = ["lookalike_seventh", "lookalike_eighth", "lookalike_ninth", "lookalike_tenth",
-         "lookalike_eleventh", "lookalike_twelfth", "lookalike_thirteenth",
-         "lookalike_fourteenth"]  # each written after the one before
+         "lookalike_eleventh", "lookalike_twelfth", "lookalike_thirteenth", "lookalike_fourteenth",
+         "lookalike_fifteenth"]
 OLDER_FILES = ["lookalike_set.py", "lookalike_fresh.py", "lookalike_fifth.py", "lookalike_sixth.py",
                "templates_lookalike.txt", "templates_lookalike_extra.txt"]
 sys.path.insert(0, str(EVAL))  # the sets import the sixth set's parser, as bench/pii.py loads them
@@ -118,7 +119,7 @@ def test_true_pii_cards_and_resident_ids_are_valid(name):
 
 
 @pytest.mark.parametrize("name", ["lookalike_seventh", "lookalike_eighth", "lookalike_eleventh", "lookalike_twelfth",
-                                  "lookalike_fourteenth"])
+                                  "lookalike_fourteenth", "lookalike_fifteenth"])
 def test_wrong_checksum_look_alikes_really_fail(name):
     by_kind = _by_kind(SETS[name])
     assert all(not luhn_ok(digits(v)) and len(digits(v)) in (15, 16) for v in by_kind["BAD_LUHN_CARD"])
@@ -224,6 +225,7 @@ def test_eleventh_checksums_seeds_and_familiar_kinds():
         assert f'"{kind}"' in earlier, kind
 
 
+CARD_PREFIX = re.compile(r"4|5[1-5]|2(22[1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720)")  # Visa, Mastercard
 _DART = re.compile(r"([SDT])(\d{1,2})|(Bull)")
 
 
@@ -244,7 +246,7 @@ def test_twelfth_card_prefixes_darts_bag_tags_and_familiar_kinds():
     twelfth = SETS["lookalike_twelfth"]
     by_kind = _by_kind(twelfth)
     cards = [digits(v) for v in by_kind["BAD_LUHN_CARD"]]
-    assert all(len(v) == 16 and re.match(r"4|5[1-5]|2(22[1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720)", v) for v in cards)
+    assert all(len(v) == 16 and CARD_PREFIX.match(v) for v in cards)
     for value in by_kind["BAD_CN_ID"]:
         datetime.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))  # raises on an impossible date
     named = 0
@@ -302,8 +304,7 @@ def test_fourteenth_checksums_prefixes_addresses_and_familiar_kinds():
     kind is an earlier set's kind."""
     fourteenth = SETS["lookalike_fourteenth"]
     by_kind = _by_kind(fourteenth)
-    cards = [digits(v) for v in by_kind["BAD_LUHN_CARD"]]
-    assert all(len(v) == 16 and re.match(r"4|5[1-5]|2(22[1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720)", v) for v in cards)
+    assert all(len(v) == 16 and CARD_PREFIX.match(v) for v in (digits(v) for v in by_kind["BAD_LUHN_CARD"]))
     for value in by_kind["BAD_CN_ID"]:
         datetime.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))  # raises on an impossible date
         assert any(is_valid_cn_id(value[:17] + c) for c in "0123456789X"), value
@@ -311,4 +312,38 @@ def test_fourteenth_checksums_prefixes_addresses_and_familiar_kinds():
     assert ips and not any(ipaddress.ip_address(v) in doc for v in ips for doc in DOC_NETS)
     earlier = _earlier_text("lookalike_fourteenth")
     for kind in fourteenth.LOOKALIKES_FAMILIAR:
+        assert f'"{kind}"' in earlier, kind
+
+
+def _isin_ok(value: str) -> bool:
+    """ISO 6166: letters as 10..35, then Luhn over the digit string (check digit included)."""
+    return bool(re.fullmatch(r"[A-Z]{2}[0-9A-Z]{9}\d", value)) and luhn_ok("".join(str(int(c, 36)) for c in value))
+
+
+def test_fifteenth_checksums_formats_and_familiar_kinds():
+    """Wrong-checksum cards carry an issuer prefix and another last digit would pass Luhn; wrong-checksum resident IDs
+    carry a real date and fail only GB 11643; ISINs pass ISO 6166 and no other check digit would; option symbols
+    follow the OCC layout with a real expiry; Ensembl ids have an Ensembl prefix and 11 digits; true-PII IPs are not
+    documentation addresses; every familiar kind is an earlier set's kind."""
+    fifteenth = SETS["lookalike_fifteenth"]
+    by_kind = _by_kind(fifteenth)
+    for value in (digits(v) for v in by_kind["BAD_LUHN_CARD"]):
+        assert len(value) == 16 and CARD_PREFIX.match(value), value
+        assert any(luhn_ok(value[:15] + c) for c in "0123456789"), value
+    for value in by_kind["BAD_CN_ID"]:
+        assert len(value) == 18 and not is_valid_cn_id(value), value
+        datetime.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))  # raises on an impossible date
+        assert any(is_valid_cn_id(value[:17] + c) for c in "0123456789X"), value
+    for value in by_kind["ISIN"]:
+        assert _isin_ok(value), value
+        assert sum(_isin_ok(value[:11] + c) for c in "0123456789") == 1, value
+    for value in by_kind["OPTION_SYMBOL"]:  # root, yymmdd, C/P, strike x 1000 in 8 digits
+        m = re.fullmatch(r"([A-Z]{1,6})(\d\d)(\d\d)(\d\d)([CP])(\d{8})", value)
+        assert m and int(m.group(6)) > 0, value
+        datetime.date(2000 + int(m.group(2)), int(m.group(3)), int(m.group(4)))
+    assert all(re.fullmatch(r"ENS[A-Z]*[GTP]\d{11}(\.\d+)?", v) for v in by_kind["ENSEMBL_ID"])
+    for value in _pii_values(fifteenth, "IP_ADDRESS"):
+        assert not any(ipaddress.ip_address(value) in doc for doc in DOC_NETS), value
+    earlier = _earlier_text("lookalike_fifteenth")
+    for kind in fifteenth.LOOKALIKES_FAMILIAR:
         assert f'"{kind}"' in earlier, kind
