@@ -81,7 +81,7 @@ DEFAULT_NEGATIVE_CUES = ["order", "order no", "order number", "invoice", "tracki
                          "ver", "v", "build", "serial", "sku", "part", "part no", "ticket", "case", "ref", "reference",
                          "doi", "batch", "pallet", "unix time", "timestamp", "checksum", "commit", "release",
                          "abn", "acn", "vat", "duns", "ein", "kvk", "ean", "upc", "gtin", "barcode", "clause",
-                         "section", "§", "routing", "aba", "sort code", "ifsc", "swift", "bic", "meeting", "webinar", "conference", "bridge", "passcode", "tag", "baggage", "luggage", "会议号", "会议",
+                         "section", "§", "routing", "aba", "sort code", "ifsc", "swift", "bic", "meeting", "webinar", "conference", "bridge", "passcode", "tag", "baggage", "luggage", "confirmation", "reservation", "booking", "会议号", "会议",
                          "校验码",
                          "订单", "订单号", "单号", "快递", "运单", "运单号", "版本", "版本号", "发票", "编号", "构建号", "序列号"]
 SECRETS = {"API_KEY", "AWS_KEY", "SECRET"}  # checked for template values (pii_precision.placeholder_secret)

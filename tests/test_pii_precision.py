@@ -163,6 +163,10 @@ PAIRS = {
         "My suitcase never arrived. Bag tag 0125 734912, grey hard shell.",
         "My suitcase never arrived. Call me on 01253 734912, grey hard shell.",
         ("PHONE_NUMBER", "01253 734912")),
+    "a booking confirmation number is not a phone number": (
+        "Your hotel reservation is confirmed. Confirmation number: 83920174.",
+        "Your hotel reservation is confirmed. Call Amara on 83920174 if you are late.",
+        ("PHONE_NUMBER", "83920174")),
     "a chemical formula is not a name after a cue": (
         "Balance the reaction for NaHCO3.",
         "Balance the budget for Na Young-hee.",
