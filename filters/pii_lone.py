@@ -37,8 +37,10 @@ _BEFORE = re.compile(
     r"|message|messaged|ping|pinged|dm|cc|bcc|thank|thanked|meet|met|meeting|invite|invited|remind|reminded"
     r"|contact|contacted|phone|phoned|visit|visited|pay|paid|hire|hired|interview|interviewed|introduce"
     r"|introduced|help|helped|send|sent|let|tag|tagged|congratulate|blame|blamed|miss|missed|married|marry"
-    r"|named|nicknamed|with|from|to|by|for|attn|attention|c/o)[ \t]*[,:]?[ \t]*"
-    r"(?:[A-Z][\w'’\-]+[ \t]*(?:,|and|&|or)[ \t]*)*$")  # or a list after one: "From Isla and Finn"
+    r"|named|nicknamed|with|from|to|by|for|attn|attention|c/o|name|user|username|customer|contact|author|owner)"
+    r"[ \t]*[,:=]?[ \t]*[\"'“]?"
+    # or a list after one ("From Isla and Finn"), or a given name spaCy left out ('name="Anil Gurung"')
+    r"(?:[A-Z][\w'’\-]+[ \t]*(?:,|and|&|or)[ \t]*)*(?:[A-Z][\w'’\-]+[ \t]+)?$")
 _PERSON_NOUN_BEFORE = re.compile(r"(?<![\w'’])([A-Za-z]+)[ \t]*[=:]?[ \t]*$")
 # Titles of rulers, saints and fiction are not a private person's role ("Queen Anne", "Lady Macbeth").
 _NOT_A_ROLE = frozenset("queen king lady lord prince princess saint emperor empress pope duke duchess baron count"

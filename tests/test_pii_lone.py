@@ -68,6 +68,9 @@ def test_each_look_alike_was_a_person_without_the_rule(monkeypatch):
 def test_evidence_once_keeps_every_mention_and_a_full_name_is_never_a_candidate():
     text = "Hi Emre, the slides are fine. Later Emre and the team meet at 3."
     assert [v for e, v in found(text) if e == "PERSON"].count("Emre") == 2
+    # a cue before a list of names, or before a given name spaCy left out of the span
+    assert ("PERSON", "Finn") in found("Gift note: To Grandpa Ewan, happy 80th! From Isla and Finn")
+    assert ("PERSON", "Gurung") in found('session start name="Anil Gurung" ip=94.173.20.8 device=android')
     text = "Priya Raman from accounts left; Priya was on the list for the quiz."
     assert ("PERSON", "Priya Raman") in found(text) and ("PERSON", "Priya") in found(text)
     assert pii_lone.candidates(text, [Span("PERSON", 0, 11, 0.85, "ner"), Span("PERSON", 32, 37, 0.85, "ner")]) == []
