@@ -1,7 +1,9 @@
 """A lone given name is a person only when the words around it say so.
 
-    candidates(text, spans)              # one-word PERSON spans with no cue, no surname, no full name
-    person_evidence(text, span, doc)     # greeted, signed, said to act, referred to as he/she ...
+    drop_lone_names(tagger, texts, spans_per_text, rows)   # what pii_detect calls, in place
+    candidates(text, spans)             # one-word PERSON spans with no cue, no surname, no full name
+    evidence_before(text, span)         # greeted, thanked, given a role, signed off with
+    evidence_after(text, span, doc, at) # owns something, does something, is he or she later on
 
 Why: one capitalised word that a name list or spaCy calls a person ("Lucy", "Valerie", "Leonardo", "Kelvin")
 names a song, a fossil, a supercomputer or a unit as often as someone; a private person written by a given

@@ -58,7 +58,7 @@ TERM_NOUNS = ("law|laws|theorem|lemma|conjecture|hypothesis|axiom|algorithm|equa
               "|reaction|cycle|number|numbers|ratio|limit|metric|spiral|scale|sort|encoding|cipher|code"
               "|phenomenon|manoeuvre|maneuver|lymphoma|sarcoma|palsy|reflex|sign|procedure"
               "|cluster|server|broker|notebook|database|plugin|library|pipeline|instance"
-              # a medical term by its suffix ("Hashimoto's thyroiditis", "Baker's cyst" is above as a noun)
+              # a medical term by its suffix ("Hashimoto's thyroiditis", "Guillain-Barré neuropathy")
               r"|(?!diagnosis|prognosis|academia)[a-z]+(?:itis|osis|aemia|emia|pathy|plasia|algia|ectomy|otomy)")
 # A storm's or a comet's name is not a person's ("Storm Dennis", "Typhoon Haiyan", "Comet McNaught").
 _STORM = re.compile(r"(?:Hurricane|Storm|Typhoon|Cyclone|Tropical Storm|Tropical Depression|Comet)[ \t]+")
@@ -244,7 +244,7 @@ def _supported(text: str, s: Span, names: list[Span], things: list[Span], full_n
     if s.entity == "LOCATION" and s.source == "ner" and len(words) > 1 and not any(
             w in pii_compounds.PLACE_WORDS for w in words) and all(pii_compounds.lemma(w) for w in words):
         return False  # "Big Slick", "Warm Honey": English words only spaCy calls a place ("Mount Fuji" stays)
-    if len(value.split()) > 1 or s.source != "ner":
+    if len(words) > 1 or s.source != "ner":
         return True
     if s.entity == "PERSON":
         return value in pii_names.first_names() or value in full_name_words or bool(_SPEAKER_AT.match(text, s.end)) \
