@@ -185,20 +185,22 @@ def cmd_recipes(args: argparse.Namespace) -> int:
 
 
 def cmd_stages(args: argparse.Namespace) -> int:
-    from dsforge.pipelines.registry import STAGES, stage_class
+    from dsforge.pipelines.registry import stage_class, stage_entries
 
-    names = [args.name] if args.name else list(STAGES)
+    entries = stage_entries()
+    names = [args.name] if args.name else list(entries)
     out = {}
     for name in names:
         cls = stage_class(name)
-        doc = (cls.__doc__ or sys.modules[cls.__module__].__doc__ or "").strip().splitlines()[0]
-        doc = doc.removeprefix(f"{name}: ")  # module docstrings start with the stage's name
-        out[name] = {"doc": doc, "params": cls.describe()}
+        entry = entries.get(name)
+        origin = entry.origin if entry else cls.__module__.split(".")[0]
+        out[name] = {"doc": cls.summary(), "package": origin, "params": cls.describe()}
     if args.json:
         print(json.dumps(out, indent=2, default=str))
         return 0
     for name, info in out.items():
-        print(f"{name}: {info['doc']}")
+        source = "" if info["package"] == "dsforge" else f"  [from {info['package']}]"
+        print(f"{name}: {info['doc']}{source}")
         for p in info["params"]:
             default = "required" if p["required"] else f"default {json.dumps(p['default'], default=str)}"
             print(f"    {p['name']} ({p['type']}, {default}){': ' + p['help'] if p['help'] else ''}")

@@ -42,7 +42,9 @@ Not here: the list of stages (registry.py) and how recipes name them (recipe.py)
 
 from __future__ import annotations
 
+import inspect
 import logging
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar, cast
@@ -51,6 +53,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from dsforge.pipelines import records
+from dsforge.pipelines.readers import resolve_path
 
 log = logging.getLogger("dsforge")
 
@@ -86,8 +89,6 @@ class StageContext:
 
     def resolve(self, path: str | Path) -> Path:
         """Resolve a user-given path: absolute, `data:NAME` (shipped data), or relative to base_dir."""
-        from dsforge.pipelines.readers import resolve_path
-
         return resolve_path(path, self.base_dir)
 
 
@@ -172,6 +173,12 @@ class Stage(Generic[C]):
         (the default) to get the table in `process`."""
         return None
 
+    @classmethod
+    def fingerprint_files(cls) -> list[Path]:
+        """Files besides its source code that decide what the stage writes (an LLM stage's own prompt
+        files); a plugin stage's step fingerprint covers them (fingerprint.py: code_hash)."""
+        return []
+
     def close(self) -> None:
         """Free what the stage loaded (models, backends). Called by the runner when the step is done."""
 
@@ -208,6 +215,14 @@ class Stage(Generic[C]):
         if isinstance(reason, str) and not reason.startswith(f"{self.name}:"):
             reason = f"{self.name}:{reason}"
         return records.rejects(df, self.name, reason, detail)
+
+    @classmethod
+    def summary(cls) -> str:
+        """What the stage does, for `dsforge stages`: the first paragraph of the class docstring (of the module's,
+        without its leading `name:`, when the class has none), on one line."""
+        doc = inspect.getdoc(cls) if cls.__doc__ else inspect.getdoc(sys.modules.get(cls.__module__))
+        first = " ".join((doc or "").strip().split("\n\n")[0].split()).removeprefix(f"{cls.name}:").strip()
+        return first[:1].upper() + first[1:]
 
     @classmethod
     def describe(cls) -> list[dict[str, Any]]:

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from dsforge.pipelines.llm.backends.base import BaseBackend, OnDone, Request
-from dsforge.pipelines.llm.seam import Generation, Messages, SamplingParams
+from dsforge.pipelines.llm.config import SamplingParams
+from dsforge.pipelines.llm.generation import Generation, Messages
 
 SCHEMA_VERSION = 1
 
