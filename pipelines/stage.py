@@ -1,16 +1,21 @@
 """The stage interface: a named unit with a validated config and a function from records to (kept, rejected).
 
 A stage subclasses `Stage`, sets `name`, a pydantic `Config` (unknown keys are an error) and implements
-`process(df, ctx)`, returning a `StageResult`. That is the whole contract:
+`process(df, ctx)`, returning a `StageResult`. That is the whole contract (docs/architecture.md, "The
+stage interface", has the longer example):
 
-    class DropEmpty(Stage):
+    class DropEmptyConfig(StageConfig):
+        field: TextField = ref("answer")          # a field reference (fields.py), checked when the recipe loads
+
+    class DropEmpty(Stage[DropEmptyConfig]):      # its docstring is what `dsforge stages` shows
         name = "drop-empty"
-        class Config(StageConfig):
-            field: str = "response"
+        Config = DropEmptyConfig
+        batch_size = 10_000                       # row-wise: parts of <= 10k rows, in parallel workers
+
         def process(self, df, ctx):
-            empty = pl.col(self.config.field).str.strip_chars().fill_null("") == ""
+            empty = (self.config.field.expr().str.strip_chars() == "").fill_null(False)   # null: kept
             return StageResult(kept=df.filter(~empty),
-                               rejected=rejects(df.filter(empty), self.name, "drop-empty:empty"))
+                               rejected=self.reject(df.filter(empty), "empty", "the answer is blank"))
 
 Stages are plain Python: they know nothing of Prefect, of run directories, of workers or of other stages.
 The runner (runner.py) hands them a table and writes what they return. How it may split the work is

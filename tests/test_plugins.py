@@ -235,3 +235,25 @@ def test_a_stage_named_by_class_is_checked():
     assert stage_class("dsforge.dedup.exact:ExactDedup") is stage_class("exact-dedup")
     r = load_recipe(ROOT / "pipelines" / "recipes" / "alpaca-sft.yaml")
     assert all(s.ref == s.name for s in r.steps[1:])  # a shipped recipe names its stages by name
+
+
+def test_the_stage_interface_example_in_stage_py_runs():
+    """pipelines/stage.py's own example is code that works, written the way docs/architecture.md writes stages."""
+    import textwrap
+
+    from dsforge.pipelines import stage as stage_module
+    from dsforge.pipelines.fields import TextField, ref
+    from dsforge.pipelines.stage import Stage, StageConfig, StageResult
+
+    doc = stage_module.__doc__
+    code = textwrap.dedent(doc[doc.index("    class DropEmptyConfig"):doc.index("Stages are plain Python")])
+    scope = {"Stage": Stage, "StageConfig": StageConfig, "StageResult": StageResult, "TextField": TextField, "ref": ref}
+    exec(compile(code, "stage.py docstring", "exec", dont_inherit=True), scope)
+    seeds = records.from_rows([{"id": s["id"], "source": "seeds", "kind": "instruction", "instruction": s["instruction"],
+                                "input": s["instances"][0]["input"], "response": s["instances"][0]["output"]}
+                               for s in seed_rows()[:20]] + [
+        {"id": "blank", "source": "t", "kind": "instruction", "instruction": "q", "input": "", "response": "  "},
+        {"id": "none", "source": "t", "kind": "instruction", "instruction": "q", "input": ""}])
+    result = scope["DropEmpty"]().process(seeds, None)
+    assert result.rejected.select("id", "reason").rows() == [("blank", "drop-empty:empty")]
+    assert result.kept.height == 21  # the 20 seeds and the row with no response (a null is kept, never lost)
