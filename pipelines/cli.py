@@ -211,12 +211,14 @@ def cmd_stages(args: argparse.Namespace) -> int:
 
 def cmd_stage(args: argparse.Namespace) -> int:
     from dsforge.pipelines.recipe import build_recipe
+    from dsforge.pipelines.registry import stage_class
     from dsforge.pipelines.runner import ExecutorSpec, format_summary, run_recipe
 
     params = _parse_params(args.param)
     args.input = _stdin_inputs(args.input, args.out)
+    step = stage_class(args.name).name if ":" in args.name else args.name  # module:Class: the class's name
     data = {
-        "name": args.name,
+        "name": step,
         "inputs": [{"path": str(Path(p).resolve()), **({"mapping": args.mapping} if args.mapping else {})} for p in args.input],
         "stages": [{"stage": args.name, **params}],
     }
@@ -224,7 +226,7 @@ def cmd_stage(args: argparse.Namespace) -> int:
     summary = run_recipe(recipe, args.out, args.sample, args.strict, args.force, _progress(args),
                          ExecutorSpec(**_executor(args, recipe)))
     print(format_summary(summary))
-    step_dir = Path(summary["run_dir"]) / "stages" / f"01-{args.name}"
+    step_dir = Path(summary["run_dir"]) / "stages" / f"01-{step}"
     print(f"kept: {step_dir / 'kept'}\nrejected: {step_dir / 'rejected'}\nstats: {step_dir / 'stats.json'}")
     return 0
 

@@ -129,7 +129,7 @@ def test_a_recipe_runs_plugin_stages_and_a_plugin_backend(plugin, tmp_path):
     assert stats["stage_stats"]["llm_calls"] == kept.height
 
 
-def test_dsforge_stages_lists_plugins_with_their_package(plugin):
+def test_dsforge_stages_lists_plugins_with_their_package(plugin, tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(plugin), os.environ.get("PYTHONPATH", "")])}
     dsforge = Path(sys.executable).with_name("dsforge")
     out = subprocess.run([str(dsforge), "stages"], capture_output=True, text=True, env=env, timeout=120)
@@ -143,6 +143,15 @@ def test_dsforge_stages_lists_plugins_with_their_package(plugin):
     info = json.loads(one.stdout)["title"]
     assert info["package"] == "dsforge-plugin-example 0.1.0"
     assert [p["name"] for p in info["params"]] == ["model", "sampling", "template", "max_words"]
+    # `dsforge stage` runs a class named as module:Class alone, in a step named after the stage
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_text("".join(line + "\n" for line in SEEDS.read_text().splitlines()[:5]))
+    alone = subprocess.run([str(dsforge), "stage", "dsforge_plugin_example.keyword_drop:KeywordDrop", "--input",
+                            str(seeds), "--out", str(tmp_path / "runs"), "--param", "words=[egg]", "--workers", "1"],
+                           capture_output=True, text=True, env=env, timeout=300)
+    assert alone.returncode == 0, alone.stderr
+    stats = Path(alone.stdout.splitlines()[-1].removeprefix("stats: "))
+    assert stats.parent.name == "01-keyword-drop" and json.loads(stats.read_text())["rejected"] == 1  # seed_task_0
 
 
 def test_the_fingerprint_covers_the_plugins_code_prompts_and_version(plugin, monkeypatch):
