@@ -266,3 +266,17 @@ def test_the_stage_interface_example_in_stage_py_runs():
     result = scope["DropEmpty"]().process(seeds, None)
     assert result.rejected.select("id", "reason").rows() == [("blank", "drop-empty:empty")]
     assert result.kept.height == 21  # the 20 seeds and the row with no response (a null is kept, never lost)
+
+
+def test_dsforge_stages_shows_each_stages_own_summary_whole():
+    """The summary is the class docstring's first paragraph on one line: never cut mid-sentence, never a note
+    on how the stage runs (quality-filter's used to show 'Keyed (stage.py): the per-row rules run per ...')."""
+    from dsforge.pipelines.registry import STAGES
+
+    summaries = {name: stage_class(name).summary() for name in STAGES}
+    assert summaries["quality-filter"] == ("Drop rows that fail heuristic quality rules: datatrove's web-text filters "
+                                           "and Self-Instruct's rules.")
+    assert summaries["preference-pairs"].endswith("when the verdicts agree.")
+    assert summaries["pii"] == "Find personal data and secrets, then tag, redact or drop."  # from the module docstring
+    for name, text in summaries.items():
+        assert text and "\n" not in text and not text.startswith(("Keyed", f"{name}:")), (name, text)
