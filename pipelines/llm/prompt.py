@@ -3,8 +3,8 @@
 Shipped prompts live in prompts/ beside this module, one file per version (`pairwise_judge_v2.jinja` is a
 new version, never an edit of v1); a stage may ship its own in a prompts/ folder beside its module (a
 plugin package's data: `LLMStage.prompt_dirs`), found first by id; a recipe may name a shipped id or its
-own .jinja/.txt file. Rendering
-uses StrictUndefined: a variable the caller did not pass is an error naming it, never an empty string.
+own .jinja/.txt file. Rendering uses StrictUndefined: a variable the caller did not pass is an error
+naming it, never an empty string.
 
     t = load_template("respond_v1")
     t.render(instruction="Name a colour.", input=""), t.lineage()   # {"id": "respond_v1", "sha256": "..."}
@@ -63,10 +63,9 @@ def shipped_templates() -> dict[str, Path]:
 def load_template(spec: str, base_dir: Path | None = None, own: tuple[Path, ...] = ()) -> PromptTemplate:
     """A template by id from the stage's `own` prompt folders (e.g. a plugin's package data), else shipped
     (e.g. "self_instruct_v1"), else a user's .jinja/.txt file (relative paths from `base_dir`)."""
-    for folder in own:
-        for found in (folder / f"{spec}.jinja", folder / f"{spec}.txt"):
-            if "/" not in spec and found.is_file():
-                return PromptTemplate(spec, found.read_text(encoding="utf-8"))
+    for found in (folder / f"{spec}{suffix}" for folder in own for suffix in (".jinja", ".txt")):
+        if "/" not in spec and found.is_file():
+            return PromptTemplate(spec, found.read_text(encoding="utf-8"))
     shipped = shipped_templates()
     if spec in shipped:
         return PromptTemplate(spec, shipped[spec].read_text(encoding="utf-8"))

@@ -14,8 +14,9 @@ never part of either.
 
 The backends live in backends/ (each engine's module imported lazily: opening an openai backend never
 imports torch), or in another installed package (entry-point group `dsforge.backends`, plugins.py); the
-response cache in cache.py; `Generation`, `UsageCounter` and the `Backend` protocol in generation.py. Stages do not call this module directly: they use the LLM-stage base
-(task.py), which calls `generate_rows` for them. Not here: prompt files (prompt.py) and parsing (parse.py).
+response cache in cache.py; `Generation`, `UsageCounter` and the `Backend` protocol in generation.py.
+Stages do not call this module directly: they use the LLM-stage base (task.py), which calls
+`generate_rows` for them. Not here: prompt files (prompt.py) and parsing (parse.py).
 """
 
 from __future__ import annotations

@@ -46,9 +46,9 @@ from pydantic import Field
 
 from dsforge.pipelines import records
 from dsforge.pipelines.generated import reject_row
+from dsforge.pipelines.llm import seam
 from dsforge.pipelines.llm.config import BackendConfig, SamplingParams, TransformersConfig
 from dsforge.pipelines.llm.prompt import PROMPTS_DIR, PromptTemplate, load_template
-from dsforge.pipelines.llm import seam
 from dsforge.pipelines.llm.seam import BudgetExceeded, Generation, Messages
 from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
 
