@@ -126,7 +126,8 @@ def test_a_recipe_runs_plugin_stages_and_a_plugin_backend(plugin, tmp_path):
     assert lineage["backend"] == {"backend": "replay", "model": "replay", "answers": "answers.jsonl"}
     assert lineage["template"] == template.lineage() and template.id == "title_v1"
     stats = json.loads((step / "stats.json").read_text())
-    assert stats["stage_stats"]["llm_calls"] == kept.height
+    usage = stats["stage_stats"]  # replies may come from the response cache of an earlier run; failures never do
+    assert usage["llm_calls"] + usage["llm_cache_hits"] == kept.height and usage["llm_calls"] >= kept.height // 3
 
 
 def test_dsforge_stages_lists_plugins_with_their_package(plugin, tmp_path):
