@@ -49,8 +49,9 @@ class Plugin:
 
 
 @lru_cache(maxsize=None)
-def plugins(group: str) -> dict[str, Plugin]:
-    """The entry points of `group` of every installed distribution, by name (the first of a name wins).
+def plugins(group: str, builtin: frozenset[str] = frozenset()) -> dict[str, Plugin]:
+    """The entry points of `group` of every installed distribution, by name, leaving out the `builtin` names
+    (dsforge's own win; the first distribution of a name wins). Each clash is logged once.
 
     Cached per process; `refresh()` forgets it (after installing a package into a running process)."""
     found: dict[str, Plugin] = {}
@@ -59,11 +60,13 @@ def plugins(group: str) -> dict[str, Plugin]:
         package = dist.metadata["Name"] if dist is not None else "?"
         version = dist.version if dist is not None else "?"
         plugin = Plugin(ep.name, ep.value, package, version)
-        if ep.name in found and found[ep.name].target != plugin.target:
+        if ep.name in builtin:
+            log.warning("%s %r of package %s is ignored: dsforge has one of that name", group, ep.name, plugin.origin)
+        elif ep.name in found and found[ep.name].target != plugin.target:
             log.warning("%s %r is declared by %s and by %s; using %s's", group, ep.name, found[ep.name].origin,
                         plugin.origin, found[ep.name].origin)
-            continue
-        found.setdefault(ep.name, plugin)
+        else:
+            found.setdefault(ep.name, plugin)
     return found
 
 

@@ -82,11 +82,7 @@ class StageEntry:
 def stage_entries() -> dict[str, StageEntry]:
     """Every stage a recipe may name: the built-in table, then installed plugins (a built-in name wins)."""
     entries = {name: StageEntry(name, target) for name, target in STAGES.items()}
-    for name, plugin in plugins.plugins(plugins.STAGE_GROUP).items():
-        if name in entries:
-            plugins.log.warning("stage %r of package %s is ignored: dsforge has a stage of that name",
-                                name, plugin.origin)
-            continue
+    for name, plugin in plugins.plugins(plugins.STAGE_GROUP, frozenset(STAGES)).items():
         entries[name] = StageEntry(name, plugin.target, plugin)
     return entries
 

@@ -213,16 +213,20 @@ def write_broken_package(folder: Path) -> None:
     info = folder / "dsforge_broken_plugin-0.0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: dsforge-broken-plugin\nVersion: 0.0.1\n")
-    (info / "entry_points.txt").write_text("[dsforge.stages]\nbroken = broken_plugin:Broken\n")
+    (info / "entry_points.txt").write_text("[dsforge.stages]\nbroken = broken_plugin:Broken\npii = broken_plugin:Pii\n")
     (info / "top_level.txt").write_text("broken_plugin\n")
 
 
-def test_a_plugin_that_fails_to_import_is_named_with_its_package(tmp_path):
+def test_a_plugin_that_fails_to_import_is_named_with_its_package(tmp_path, caplog):
     write_broken_package(tmp_path)
     sys.path.insert(0, str(tmp_path))
     plugins.refresh()
     try:
         assert stage_entries()["broken"].origin == "dsforge-broken-plugin 0.0.1"
+        assert stage_entries()["pii"].origin == "dsforge" and stage_class("pii").__module__ == "dsforge.filters.pii"
+        clash = [r.getMessage() for r in caplog.records if "'pii'" in r.getMessage()]
+        assert clash == ["dsforge.stages 'pii' of package dsforge-broken-plugin 0.0.1 is ignored: dsforge has one "
+                         "of that name"]  # said once, however often the stages are looked up
         with pytest.raises(ConfigError) as e:
             build_recipe({"inputs": [str(SEEDS)], "stages": [{"stage": "broken"}]})
         assert str(e.value) == (

@@ -109,7 +109,7 @@ def _which(value: Any) -> str:
     name = value.get("backend", "transformers") if isinstance(value, dict) else getattr(value, "backend", "")
     if name in _CLASSES:
         return name
-    return "plugin" if name in plugins.plugins(plugins.BACKEND_GROUP) else "unknown"
+    return "plugin" if name in plugins.plugins(plugins.BACKEND_GROUP, frozenset(_CLASSES)) else "unknown"
 
 
 class _Unknown(StageConfig):
@@ -117,13 +117,13 @@ class _Unknown(StageConfig):
 
     @model_validator(mode="after")
     def _refuse(self):
-        names = [*_CLASSES, *plugins.plugins(plugins.BACKEND_GROUP)]
+        names = [*_CLASSES, *plugins.plugins(plugins.BACKEND_GROUP, frozenset(_CLASSES))]
         raise ValueError(f"unknown backend {self.backend!r}: use one of {', '.join(names)}")
 
 
 def plugin_backend_class(name: str) -> type:
     """The backend class an installed package declares under `dsforge.backends` (plugins.py)."""
-    plugin = plugins.plugins(plugins.BACKEND_GROUP).get(name)
+    plugin = plugins.plugins(plugins.BACKEND_GROUP, frozenset(_CLASSES)).get(name)
     if plugin is None:
         raise ConfigError(f"unknown backend {name!r}")
     cls = plugin.load()
