@@ -182,7 +182,9 @@ def _web_problem(text: str, filters: list[tuple[str, Any]], cfg: QualityFilterCo
 
 
 class QualityFilter(Stage[QualityFilterConfig]):
-    """Keyed (stage.py): the per-row rules run per shard in workers; only the conflict check needs every
+    """Drop rows that fail heuristic quality rules: datatrove's web-text filters and Self-Instruct's rules.
+
+    Keyed (stage.py): the per-row rules run per shard in workers; only the conflict check needs every
     row, and it needs just two hashes per row (the prompt's and the response's), never the rows."""
 
     name = "quality-filter"

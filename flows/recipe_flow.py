@@ -6,22 +6,22 @@ flow as a deployment; see README "Scheduling".
 
 The tasks only wire runner.execute_step together: every byte a run writes comes from the same code
 whether or not Prefect is in the loop. Task results are not cached by Prefect (the runner's own
-fingerprints decide what is reused, across runs and processes).
+fingerprints decide what is reused, across runs and processes). Importing this module changes no
+environment variable: `run_flow` (what `dsforge run` calls) turns Prefect's telemetry off for the run,
+and the flow itself sends the `dsforge` logger's records to Prefect.
 """
 
 from __future__ import annotations
 
-import os
+import logging
 
-os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "dsforge")
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemetry calls from offline machines
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.settings import PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings
 
-from prefect import flow, get_run_logger, task  # noqa: E402
-from prefect.artifacts import create_markdown_artifact  # noqa: E402
-from prefect.cache_policies import NO_CACHE  # noqa: E402
-
-from dsforge.pipelines.recipe import load_recipe  # noqa: E402
-from dsforge.pipelines.runner import (  # noqa: E402
+from dsforge.pipelines.recipe import load_recipe
+from dsforge.pipelines.runner import (
     ExecutorSpec, RunPlan, StepOutcome, execute_step, format_summary, plan_run, run_plan)
 
 
@@ -63,6 +63,21 @@ def recipe_display_name(recipe: str) -> str:
     return recipe
 
 
+def run_flow(**params) -> dict:
+    """`recipe_flow(**params)` with no telemetry calls from Prefect's temporary server (offline machines)."""
+    with temporary_settings(updates={PREFECT_SERVER_ANALYTICS_ENABLED: False}):
+        return recipe_flow(**params)
+
+
+def _send_dsforge_logs_to_prefect() -> None:
+    """What PREFECT_LOGGING_EXTRA_LOGGERS=dsforge does, at run time: the flow's and tasks' logs in Prefect
+    include the runner's and the stages' own records (Prefect's `prefect.extra` handlers, added once)."""
+    ours = logging.getLogger("dsforge")
+    for handler in logging.getLogger("prefect.extra").handlers:
+        if handler not in ours.handlers:
+            ours.addHandler(handler)
+
+
 def _flow_run_name() -> str:
     from prefect.runtime import flow_run
 
@@ -76,6 +91,7 @@ def recipe_flow(recipe: str, inputs: list[str] | None = None, out: str | None = 
     """Run a dsforge recipe (a shipped name or a YAML path) into a new run directory.
 
     executor: {name: local|ray, workers: N, address: HOST:PORT}; default: the recipe's, else every core here."""
+    _send_dsforge_logs_to_prefect()
     r = load_recipe(recipe, inputs)
     plan = plan_run(r, out, sample, strict, force, progress, ExecutorSpec(**(executor or r.executor)))
     get_run_logger().info("run directory: %s", plan.run_dir)

@@ -130,11 +130,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         summary = run_recipe(recipe, args.out, args.sample, args.strict, args.force, _progress(args),
                              ExecutorSpec(**executor))
     else:
-        from dsforge.flows.recipe_flow import recipe_flow
+        from dsforge.flows.recipe_flow import run_flow
 
         try:
-            summary = recipe_flow(recipe=args.recipe, inputs=args.input, out=args.out, sample=args.sample,
-                                  strict=args.strict, force=args.force, progress=_progress(args), executor=executor)
+            summary = run_flow(recipe=args.recipe, inputs=args.input, out=args.out, sample=args.sample,
+                               strict=args.strict, force=args.force, progress=_progress(args), executor=executor)
         except RuntimeError as e:
             if "Prefect API server" not in str(e):
                 raise
@@ -185,20 +185,22 @@ def cmd_recipes(args: argparse.Namespace) -> int:
 
 
 def cmd_stages(args: argparse.Namespace) -> int:
-    from dsforge.pipelines.registry import STAGES, stage_class
+    from dsforge.pipelines.registry import stage_class, stage_entries
 
-    names = [args.name] if args.name else list(STAGES)
+    entries = stage_entries()
+    names = [args.name] if args.name else list(entries)
     out = {}
     for name in names:
         cls = stage_class(name)
-        doc = (cls.__doc__ or sys.modules[cls.__module__].__doc__ or "").strip().splitlines()[0]
-        doc = doc.removeprefix(f"{name}: ")  # module docstrings start with the stage's name
-        out[name] = {"doc": doc, "params": cls.describe()}
+        entry = entries.get(name)
+        origin = entry.origin if entry else cls.__module__.split(".")[0]
+        out[name] = {"doc": cls.summary(), "package": origin, "params": cls.describe()}
     if args.json:
         print(json.dumps(out, indent=2, default=str))
         return 0
     for name, info in out.items():
-        print(f"{name}: {info['doc']}")
+        source = "" if info["package"] == "dsforge" else f"  [from {info['package']}]"
+        print(f"{name}: {info['doc']}{source}")
         for p in info["params"]:
             default = "required" if p["required"] else f"default {json.dumps(p['default'], default=str)}"
             print(f"    {p['name']} ({p['type']}, {default}){': ' + p['help'] if p['help'] else ''}")
@@ -209,12 +211,14 @@ def cmd_stages(args: argparse.Namespace) -> int:
 
 def cmd_stage(args: argparse.Namespace) -> int:
     from dsforge.pipelines.recipe import build_recipe
+    from dsforge.pipelines.registry import stage_class
     from dsforge.pipelines.runner import ExecutorSpec, format_summary, run_recipe
 
     params = _parse_params(args.param)
     args.input = _stdin_inputs(args.input, args.out)
+    step = stage_class(args.name).name if ":" in args.name else args.name  # module:Class: the class's name
     data = {
-        "name": args.name,
+        "name": step,
         "inputs": [{"path": str(Path(p).resolve()), **({"mapping": args.mapping} if args.mapping else {})} for p in args.input],
         "stages": [{"stage": args.name, **params}],
     }
@@ -222,7 +226,7 @@ def cmd_stage(args: argparse.Namespace) -> int:
     summary = run_recipe(recipe, args.out, args.sample, args.strict, args.force, _progress(args),
                          ExecutorSpec(**_executor(args, recipe)))
     print(format_summary(summary))
-    step_dir = Path(summary["run_dir"]) / "stages" / f"01-{args.name}"
+    step_dir = Path(summary["run_dir"]) / "stages" / f"01-{step}"
     print(f"kept: {step_dir / 'kept'}\nrejected: {step_dir / 'rejected'}\nstats: {step_dir / 'stats.json'}")
     return 0
 

@@ -1,7 +1,9 @@
 """A step's fingerprint: what must be equal for an earlier run's step to be reused instead of recomputed.
 
 It covers the stage's name, version and code (the source files of the stage class and its dsforge base
-classes), its parameters, the content of every file or folder its parameters name (eval sets, Jinja
+classes; for a stage from another package also that package's name and version, the source files of its
+classes from that package, and the files the class lists in `fingerprint_files()`, e.g. its prompt files),
+its parameters, the content of every file or folder its parameters name (eval sets, Jinja
 templates, word lists, prompt files, tokenizer folders), the recipe seed, the previous step's
 fingerprint, and for ingest the inputs' sha256, the sample and strictness. Change any of them and the
 step (and every step after it) is recomputed.
@@ -18,6 +20,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
+from dsforge.pipelines.plugins import distribution_of
+
 BIG_FILE = 64 << 20  # files above this are fingerprinted by size and mtime, not content
 
 
@@ -27,15 +31,21 @@ def hash_json(obj: Any) -> str:
 
 @lru_cache(maxsize=256)
 def code_hash(cls: type) -> str:
-    """sha256 over the source files of a stage class and its dsforge base classes."""
+    """sha256 over the source files of a stage class and its base classes from dsforge or from the stage's own
+    package; for a plugin stage (not dsforge's) also its distribution's name and version and its own files."""
+    own = cls.__module__.split(".")[0]
     h = hashlib.sha256()
     for klass in cls.__mro__:
-        if not klass.__module__.startswith("dsforge."):
+        if not (klass.__module__.startswith("dsforge.") or klass.__module__.split(".")[0] == own):
             continue
         try:
             h.update(Path(inspect.getsourcefile(klass)).read_bytes())
         except (TypeError, OSError):
             h.update(klass.__qualname__.encode())
+    if own != "dsforge":
+        h.update(repr(distribution_of(cls.__module__)).encode())
+        for f in sorted(getattr(cls, "fingerprint_files", lambda: [])()):
+            h.update(f"{Path(f).name}={file_hash(Path(f))}".encode())
     return h.hexdigest()
 
 

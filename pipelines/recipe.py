@@ -10,7 +10,8 @@
       - {stage: chat-format, template: smollm2}
       - stage: save
 
-Every key of a stage entry other than `stage`, `id`, `retries` and `resources` is a parameter of that
+`stage:` is a name from `dsforge stages` (built-in or from an installed plugin package) or a class as
+`my_pkg.my_mod:MyStage`. Every key of a stage entry other than `stage`, `id`, `retries` and `resources` is a parameter of that
 stage. `id` names a step when one stage is used twice (e.g. inspect before and after cleaning); `retries`
 asks the orchestrator to retry a flaky step (an LLM endpoint, say); `resources` is what each worker of
 the step needs on Ray (`{num_gpus: 1}` for a vLLM engine, `{num_cpus: 2}`). Top-level `executor:`
@@ -47,6 +48,7 @@ class Step:
     stage: Stage
     retries: int = 0  # how often the orchestrator retries this step after an exception
     resources: dict[str, Any] = field(default_factory=dict)  # per worker/actor on Ray: num_cpus, num_gpus, ...
+    ref: str = ""  # how the recipe named the stage (a registry name or `module:Class`); "" = by its name
 
     @property
     def name(self) -> str:
@@ -150,11 +152,15 @@ def build_recipe(data: Any, path: Path | None = None, inputs: list[str] | None =
         if not isinstance(entry, dict) or "stage" not in entry:
             raise ConfigError(f"{where}: stages[{n}]: expected a mapping with a `stage:` key, got {entry!r}")
         params = dict(entry)
-        name = params.pop("stage")
+        name = str(params.pop("stage"))
         if name == "ingest":
             raise ConfigError(f"{where}: stages[{n}]: ingest is added by the runner from `inputs:`; "
                               "do not list it under stages")
-        step_id = str(params.pop("id", name))
+        try:
+            cls = stage_class(name)
+        except ConfigError as e:
+            raise ConfigError(f"{where}: stages[{n}] ({name}): {e}") from None
+        step_id = str(params.pop("id", cls.name if ":" in name else name))
         retries = params.pop("retries", 0)
         if not isinstance(retries, int) or retries < 0:
             raise ConfigError(f"{where}: stages[{n}]: retries must be a whole number >= 0, got {retries!r}")
@@ -168,8 +174,7 @@ def build_recipe(data: Any, path: Path | None = None, inputs: list[str] | None =
             raise ConfigError(f"{where}: stages[{n}]: step id {step_id!r} is used twice; give one an `id:`")
         seen.add(step_id)
         try:
-            cls = stage_class(name)
-            steps.append(Step(step_id, cls(params), retries, resources))
+            steps.append(Step(step_id, cls(params), retries, resources, ref=name))
         except ConfigError as e:
             raise ConfigError(f"{where}: stages[{n}] ({name}): {e}") from None
     return Recipe(

@@ -1,14 +1,19 @@
 """The list of stages: recipe name -> where its class lives.
 
-Explicit on purpose (no self-registration): to add a stage, write its class and add one line here.
-Classes are imported only when used, so `dsforge --help` stays fast and heavy dependencies (torch,
-presidio, vLLM) load only for the stages that need them.
+Explicit on purpose (no self-registration): to add a stage to dsforge, write its class and add one line
+here; to add one from your own package, declare it under the entry-point group `dsforge.stages`
+(plugins.py), or name its class in the recipe (`stage: my_pkg.stages:KeywordDrop`). Classes are imported
+only when used, so `dsforge --help` stays fast and heavy dependencies (torch, presidio, vLLM) load only
+for the stages that need them.
 """
 
 from __future__ import annotations
 
+import difflib
 import importlib
+from dataclasses import dataclass
 
+from dsforge.pipelines import plugins
 from dsforge.pipelines.stage import ConfigError, Stage
 
 STAGES: dict[str, str] = {
@@ -61,18 +66,51 @@ STAGES: dict[str, str] = {
 }
 
 
-def stage_class(name: str) -> type[Stage]:
-    """The class of a stage by its recipe name; a clear error with close matches for a typo."""
-    target = STAGES.get(name)
-    if target is None:
-        import difflib
+@dataclass(frozen=True)
+class StageEntry:
+    """Where a stage comes from: `target` is "module:Class"; `plugin` is set for another package's stage."""
 
-        close = difflib.get_close_matches(name, STAGES, n=3)
+    name: str
+    target: str
+    plugin: plugins.Plugin | None = None
+
+    @property
+    def origin(self) -> str:
+        return self.plugin.origin if self.plugin else "dsforge"
+
+
+def stage_entries() -> dict[str, StageEntry]:
+    """Every stage a recipe may name: the built-in table, then installed plugins (a built-in name wins)."""
+    entries = {name: StageEntry(name, target) for name, target in STAGES.items()}
+    for name, plugin in plugins.plugins(plugins.STAGE_GROUP, frozenset(STAGES)).items():
+        entries[name] = StageEntry(name, plugin.target, plugin)
+    return entries
+
+
+def stage_class(name: str) -> type[Stage]:
+    """The class of a stage by its recipe name or `module:Class`; a clear error with close matches for a typo."""
+    if ":" in name:
+        return _checked(plugins.load_object(name), name, None)
+    entries = stage_entries()
+    entry = entries.get(name)
+    if entry is None:
+        close = difflib.get_close_matches(name, entries, n=3)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise ConfigError(f"unknown stage {name!r}.{hint} Run `dsforge stages` to list them.")
-    module, cls = target.split(":")
+    if entry.plugin is not None:
+        return _checked(entry.plugin.load(), name, entry.plugin)
+    module, cls = entry.target.split(":")
     return getattr(importlib.import_module(module), cls)
 
 
-def all_stages() -> dict[str, type[Stage]]:
-    return {name: stage_class(name) for name in STAGES}
+def _checked(obj: object, name: str, plugin: plugins.Plugin | None) -> type[Stage]:
+    """A stage class from outside the table must be one, and carry the name its rejects and steps use."""
+    where = f"{name} (package {plugin.origin})" if plugin else name
+    if not (isinstance(obj, type) and issubclass(obj, Stage)):
+        raise ConfigError(f"stage {where}: {obj!r} is not a subclass of dsforge.pipelines.stage.Stage")
+    if not obj.name:
+        raise ConfigError(f"stage {where}: the class sets no `name` (its rejects are named `<name>:<reason>`)")
+    if plugin is not None and obj.name != name:
+        raise ConfigError(f"stage {where}: the entry point is named {name!r} but the class's name is "
+                          f"{obj.name!r}; make them equal")
+    return obj

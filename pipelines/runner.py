@@ -131,7 +131,7 @@ def recipe_as_dict(recipe: Recipe) -> dict[str, Any]:
         "seed": recipe.seed,
         "source_file": str(recipe.path) if recipe.path else None,
         "inputs": steps[0].stage.config.model_dump(mode="json")["inputs"] if steps and steps[0].name == "ingest" else [],
-        "stages": [{"stage": s.name, "id": s.id, **s.stage.config.model_dump(mode="json")} for s in steps
+        "stages": [{"stage": s.ref or s.name, "id": s.id, **s.stage.config.model_dump(mode="json")} for s in steps
                    if s.name != "ingest"],
     }
 

@@ -1,16 +1,21 @@
 """The stage interface: a named unit with a validated config and a function from records to (kept, rejected).
 
 A stage subclasses `Stage`, sets `name`, a pydantic `Config` (unknown keys are an error) and implements
-`process(df, ctx)`, returning a `StageResult`. That is the whole contract:
+`process(df, ctx)`, returning a `StageResult`. That is the whole contract (docs/architecture.md, "The
+stage interface", has the longer example):
 
-    class DropEmpty(Stage):
+    class DropEmptyConfig(StageConfig):
+        field: TextField = ref("answer")          # a field reference (fields.py), checked when the recipe loads
+
+    class DropEmpty(Stage[DropEmptyConfig]):      # its docstring is what `dsforge stages` shows
         name = "drop-empty"
-        class Config(StageConfig):
-            field: str = "response"
+        Config = DropEmptyConfig
+        batch_size = 10_000                       # row-wise: parts of <= 10k rows, in parallel workers
+
         def process(self, df, ctx):
-            empty = pl.col(self.config.field).str.strip_chars().fill_null("") == ""
+            empty = (self.config.field.expr().str.strip_chars() == "").fill_null(False)   # null: kept
             return StageResult(kept=df.filter(~empty),
-                               rejected=rejects(df.filter(empty), self.name, "drop-empty:empty"))
+                               rejected=self.reject(df.filter(empty), "empty", "the answer is blank"))
 
 Stages are plain Python: they know nothing of Prefect, of run directories, of workers or of other stages.
 The runner (runner.py) hands them a table and writes what they return. How it may split the work is
@@ -42,7 +47,9 @@ Not here: the list of stages (registry.py) and how recipes name them (recipe.py)
 
 from __future__ import annotations
 
+import inspect
 import logging
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar, cast
@@ -51,6 +58,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from dsforge.pipelines import records
+from dsforge.pipelines.readers import resolve_path
 
 log = logging.getLogger("dsforge")
 
@@ -86,8 +94,6 @@ class StageContext:
 
     def resolve(self, path: str | Path) -> Path:
         """Resolve a user-given path: absolute, `data:NAME` (shipped data), or relative to base_dir."""
-        from dsforge.pipelines.readers import resolve_path
-
         return resolve_path(path, self.base_dir)
 
 
@@ -172,6 +178,12 @@ class Stage(Generic[C]):
         (the default) to get the table in `process`."""
         return None
 
+    @classmethod
+    def fingerprint_files(cls) -> list[Path]:
+        """Files besides its source code that decide what the stage writes (an LLM stage's own prompt
+        files); a plugin stage's step fingerprint covers them (fingerprint.py: code_hash)."""
+        return []
+
     def close(self) -> None:
         """Free what the stage loaded (models, backends). Called by the runner when the step is done."""
 
@@ -208,6 +220,14 @@ class Stage(Generic[C]):
         if isinstance(reason, str) and not reason.startswith(f"{self.name}:"):
             reason = f"{self.name}:{reason}"
         return records.rejects(df, self.name, reason, detail)
+
+    @classmethod
+    def summary(cls) -> str:
+        """What the stage does, for `dsforge stages`: the first paragraph of the class docstring (of the module's,
+        without its leading `name:`, when the class has none), on one line."""
+        doc = inspect.getdoc(cls) if cls.__doc__ else inspect.getdoc(sys.modules.get(cls.__module__))
+        first = " ".join((doc or "").strip().split("\n\n")[0].split()).removeprefix(f"{cls.name}:").strip()
+        return first[:1].upper() + first[1:]
 
     @classmethod
     def describe(cls) -> list[dict[str, Any]]:

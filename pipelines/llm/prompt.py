@@ -1,8 +1,10 @@
 """Prompt files: every prompt a stage sends comes from a versioned Jinja file, and its id and sha256 go to lineage.
 
 Shipped prompts live in prompts/ beside this module, one file per version (`pairwise_judge_v2.jinja` is a
-new version, never an edit of v1); a recipe may name a shipped id or its own .jinja/.txt file. Rendering
-uses StrictUndefined: a variable the caller did not pass is an error naming it, never an empty string.
+new version, never an edit of v1); a stage may ship its own in a prompts/ folder beside its module (a
+plugin package's data: `LLMStage.prompt_dirs`), found first by id; a recipe may name a shipped id or its
+own .jinja/.txt file. Rendering uses StrictUndefined: a variable the caller did not pass is an error
+naming it, never an empty string.
 
     t = load_template("respond_v1")
     t.render(instruction="Name a colour.", input=""), t.lineage()   # {"id": "respond_v1", "sha256": "..."}
@@ -58,8 +60,12 @@ def shipped_templates() -> dict[str, Path]:
     return {p.stem: p for p in sorted(PROMPTS_DIR.glob("*.jinja"))}
 
 
-def load_template(spec: str, base_dir: Path | None = None) -> PromptTemplate:
-    """A shipped template by id (e.g. "self_instruct_v1") or a user's .jinja/.txt file."""
+def load_template(spec: str, base_dir: Path | None = None, own: tuple[Path, ...] = ()) -> PromptTemplate:
+    """A template by id from the stage's `own` prompt folders (e.g. a plugin's package data), else shipped
+    (e.g. "self_instruct_v1"), else a user's .jinja/.txt file (relative paths from `base_dir`)."""
+    for found in (folder / f"{spec}{suffix}" for folder in own for suffix in (".jinja", ".txt")):
+        if "/" not in spec and found.is_file():
+            return PromptTemplate(spec, found.read_text(encoding="utf-8"))
     shipped = shipped_templates()
     if spec in shipped:
         return PromptTemplate(spec, shipped[spec].read_text(encoding="utf-8"))

@@ -12,65 +12,30 @@ never part of either.
     out = generate_rows(backend, [[{"role": "user", "content": "Hi"}]], SamplingParams(max_tokens=32))
     out[0][0].text, backend.usage.cache_hits
 
-The backends live in backends/ (imported lazily: opening an openai backend never imports torch); the
-response cache in cache.py. Stages do not call this module directly: they use the LLM-stage base
-(task.py), which calls `generate_rows` for them. Not here: prompt files (prompt.py) and parsing (parse.py).
+The backends live in backends/ (each engine's module imported lazily: opening an openai backend never
+imports torch), or in another installed package (entry-point group `dsforge.backends`, plugins.py); the
+response cache in cache.py; `Generation`, `UsageCounter` and the `Backend` protocol in generation.py.
+Stages do not call this module directly: they use the LLM-stage base (task.py), which calls
+`generate_rows` for them. Not here: prompt files (prompt.py) and parsing (parse.py).
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
-from dsforge.pipelines.llm.config import BackendConfig, SamplingParams, parse_backend_config
+from dsforge.pipelines.llm.backends.base import BaseBackend
+from dsforge.pipelines.llm.cache import CachedBackend, ResponseCache
+from dsforge.pipelines.llm.config import BackendConfig, SamplingParams, parse_backend_config, plugin_backend_class
+from dsforge.pipelines.llm.generation import Backend, Generation, Messages, UsageCounter
+from dsforge.pipelines.stage import ConfigError
 
-Messages = list[dict[str, str]]
+__all__ = ["Backend", "BudgetExceeded", "Generation", "Messages", "UsageCounter", "generate_rows",
+           "generation_lineage", "open_backend", "usage_stats"]
+
 log = logging.getLogger("dsforge")
-
-
-@dataclass
-class Generation:
-    text: str
-    finish_reason: str  # "stop", "length", "error", ...
-    prompt_tokens: int
-    completion_tokens: int
-    model: str
-    cached: bool = False
-    error: str | None = None  # set when finish_reason == "error" (the row failed after all retries)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class UsageCounter:
-    calls: int = 0
-    cache_hits: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-    seconds: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-class Backend(Protocol):
-    name: str
-    model_id: str
-    usage: UsageCounter
-
-    def generate(self, conversations: list[Messages], params: SamplingParams) -> list[list[Generation]]:
-        """One list of `params.n` generations per conversation, in order."""
-        ...
-
-    def describe(self) -> dict[str, Any]:
-        """What lineage records about this backend (never secrets)."""
-        ...
-
-    def close(self) -> None:
-        """Free the engine; the stage that opened the backend calls this from its own `close()`."""
-        ...
 
 
 # ---------------------------------------------------------------- opening a backend
@@ -85,17 +50,20 @@ _MODULES = {
 def open_backend(config: BackendConfig | dict[str, Any] | None = None) -> Backend:
     """Open the backend a config names, wrapped in the on-disk response cache unless `cache: false`.
 
-    Heavy imports (torch, vllm, openai) happen here, not at import time of this module.
+    Heavy imports (torch, vllm, openai) happen here, not at import time of this module. A name not in
+    `_MODULES` is a backend of an installed package (entry-point group `dsforge.backends`, plugins.py).
     """
-    import importlib
-
     config = parse_backend_config(config)
-    module, cls = _MODULES[config.backend]
-    backend = getattr(importlib.import_module(module), cls)(config)
+    if config.backend in _MODULES:
+        module, cls = _MODULES[config.backend]
+        backend = getattr(importlib.import_module(module), cls)(config)
+    else:
+        backend = plugin_backend_class(config.backend)(config)
     if not config.cache:
         return backend
-    from dsforge.pipelines.llm.cache import CachedBackend, ResponseCache
-
+    if not isinstance(backend, BaseBackend):
+        raise ConfigError(f"backend {config.backend!r}: {type(backend).__name__} does not subclass BaseBackend "
+                          "(llm/backends/base.py), which the response cache needs; set `cache: false` or subclass it")
     return CachedBackend(backend, ResponseCache(config.cache_dir))
 
 
@@ -171,8 +139,6 @@ def generate_rows(backend: Backend, conversations: list[Messages], params: Sampl
 
 def _generate(backend: Backend, part: list[Messages], params: SamplingParams, tick) -> list[list[Generation]]:
     """backend.generate with per-request progress where the backend reports it (BaseBackend does)."""
-    from dsforge.pipelines.llm.backends.base import BaseBackend
-
     if isinstance(backend, BaseBackend):
         return backend.generate(part, params, on_done=tick)
     got = backend.generate(part, params)

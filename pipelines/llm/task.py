@@ -22,26 +22,33 @@ how a reply becomes a value (`parse_output`, raising `Unusable(reason, detail)` 
                 raise Unusable("empty", "the model wrote nothing")
             return text.upper()
 
-        def process(self, df, ctx):
-            rows = input_rows(df)
-            asked = self.ask(ctx, rows, template=self.config.template)
-            ...   # asked.answers[i].outputs[j].value / .problem, asked.lineage
+    With `output_column = "shout"` and a `template` in its config, that is the whole stage: the default
+    `process` asks once per row and writes each usable value to that column (rows with an unusable reply
+    are rejected with its reason). A stage with several outputs per row, or several calls, writes its own
+    `process` around `self.ask(ctx, rows, template=...)` (asked.answers[i].outputs[j].value / .problem).
+
+A prompt id is looked up first in a prompts/ folder beside the stage's module (`prompt_dirs`: a plugin
+package ships its prompts as package data there), then among the shipped prompts (prompt.py); a recipe
+may also give a .jinja file path.
 
 Not here: the backends (seam.py, backends/), prompt files (prompt.py), text parsers (parse.py).
 """
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, TypeVar
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Literal, TypeVar
 
 import polars as pl
 from pydantic import Field
 
 from dsforge.pipelines import records
 from dsforge.pipelines.generated import reject_row
+from dsforge.pipelines.llm import seam
 from dsforge.pipelines.llm.config import BackendConfig, SamplingParams, TransformersConfig
-from dsforge.pipelines.llm.prompt import PromptTemplate, load_template
+from dsforge.pipelines.llm.prompt import PROMPTS_DIR, PromptTemplate, load_template
 from dsforge.pipelines.llm.seam import BudgetExceeded, Generation, Messages
 from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
 
@@ -143,6 +150,9 @@ class LLMStage(Stage[LC]):
 
     holds_model = True
     Config = LLMConfig
+    # One-output tasks: the column the default `process` writes each row's parsed value to, and its type.
+    output_column: ClassVar[str | None] = None
+    output_dtype: ClassVar[Any] = pl.String
 
     def __init__(self, config=None):
         super().__init__(config)
@@ -160,6 +170,38 @@ class LLMStage(Stage[LC]):
         """The value read from one reply; raise Unusable(reason, detail) when it cannot be used."""
         return text
 
+    def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
+        """The default for a one-output task: one completion per row from the config's `template`, its parsed
+        value in `output_column`; rows whose reply is unusable are rejected with its reason and raw text."""
+        if not self.output_column:
+            raise NotImplementedError(f"{type(self).__name__}: set `output_column` to use the default process, "
+                                      "or write process()")
+        asked = self.ask(ctx, list(df.iter_rows(named=True)), template=getattr(self.config, "template", None),
+                         n=1)
+        outs = [answer.first for answer in asked]
+        df = df.with_columns(pl.Series(self.output_column, [o.value for o in outs], dtype=self.output_dtype,
+                                       strict=False))
+        kept, rejected = self.split_usable(records.append_lineage(df, self.name, asked.lineage), outs)
+        return StageResult(kept=kept, rejected=rejected, stats=self.take_usage())
+
+    @classmethod
+    def prompt_dirs(cls) -> tuple[Path, ...]:
+        """Folders searched first for a prompt id: prompts/ beside the module of this class and of its bases."""
+        dirs = []
+        for klass in cls.__mro__:
+            try:
+                folder = Path(inspect.getfile(klass)).parent / "prompts"
+            except (TypeError, OSError):
+                continue
+            if folder.is_dir() and folder not in dirs and folder.resolve() != PROMPTS_DIR.resolve():
+                dirs.append(folder)
+        return tuple(dirs)
+
+    @classmethod
+    def fingerprint_files(cls) -> list[Path]:
+        """The stage's own prompt files: a plugin's step fingerprint changes when one does."""
+        return [p for d in cls.prompt_dirs() for p in sorted(d.iterdir()) if p.suffix in (".jinja", ".txt")]
+
     # ------------------------------------------------------------ what the base does
 
     def ask(self, ctx: StageContext, items: list[Any], *, template: str | PromptTemplate | None,
@@ -171,7 +213,7 @@ class LLMStage(Stage[LC]):
 
         `template` is a shipped prompt id or a file (None only for a call that sends a conversation as it
         is, such as dialogue's assistant turns); it is passed to `format_input` and named in lineage."""
-        tmpl = load_template(template, ctx.base_dir) if isinstance(template, str) else template
+        tmpl = load_template(template, ctx.base_dir, self.prompt_dirs()) if isinstance(template, str) else template
         fmt = format_input or self.format_input
         parse = parse_output or self.parse_output
         params = params or self.config.sampling
@@ -219,9 +261,7 @@ class LLMStage(Stage[LC]):
         if key != "backend" and config is None:  # a judge / user model not configured: the main model
             return self.backend(ctx)
         if key not in self._backends:
-            from dsforge.pipelines.llm.seam import open_backend
-
-            self._backends[key] = open_backend(config or self.config.model)
+            self._backends[key] = seam.open_backend(config or self.config.model)
         return self._backends[key]
 
     def generate(self, ctx: StageContext, conversations: list[Messages], params: SamplingParams | None = None,
@@ -233,22 +273,20 @@ class LLMStage(Stage[LC]):
         backend sorts all of them by length. If every call fails (server down, bad model name) the first
         error is raised: a setup problem, not a data problem. Once the budget is reached, the rest (and
         every later call of this stage instance) get `error:budget` generations instead."""
-        from dsforge.pipelines.llm.seam import generate_rows, usage_stats
-
         params = params or self.config.sampling
         if not conversations:
             return []
         backend = self.backend(ctx, key, config)
         if self._budget_note is not None:
             return [self._budget_gens(backend, params)] * len(conversations)
-        before = usage_stats(backend)
+        before = seam.usage_stats(backend)
         try:
-            out = generate_rows(backend, conversations, params, progress=ctx.progress,
+            out = seam.generate_rows(backend, conversations, params, progress=ctx.progress,
                                 desc=f"{self.name} {desc}".strip(), errors="reject")
         except BudgetExceeded as e:
             self._budget_note = str(e)
             out = list(e.partial) + [self._budget_gens(backend, params)] * (len(conversations) - len(e.partial))
-        for k, v in usage_stats(backend, since=before).items():
+        for k, v in seam.usage_stats(backend, since=before).items():
             self.usage[k] = self.usage.get(k, 0) + v
         return out
 

