@@ -98,7 +98,7 @@ def plot_png(curve: dict[str, Any]) -> bytes:
     fit = curve["fit"]
     if fit:
         grid = [min(xs) * (2 * fit["n_max"] / min(xs)) ** (i / 50) for i in range(51)]
-        ax.plot(grid, [fit["a"] * g ** -fit["b"] for g in grid], "--", label=f"fit L = {fit['a']:.3g}·n^-{fit['b']:.3g}")
+        ax.plot(grid, [fit["a"] * g ** -fit["b"] for g in grid], "--", label=f"fit L = a·n^(-b), b = {fit['b']:.3g}")
         ax.plot([2 * fit["n_max"]], [fit["fit_at_double"]], "x", ms=9, label="extrapolated: twice the data")
     ax.set_xscale("log")
     ax.set_xlabel("training rows (log)")
@@ -133,7 +133,7 @@ def markdown(rows: list[dict[str, Any]], comparisons: list[dict[str, Any]], curv
         lines += [f"| {c['variant']} | {c['baseline']} | {c['eval_loss_diff']:+.4f} | {c['verdict']} |" for c in comparisons]
     if curve and curve["fit"]:
         f = curve["fit"]
-        lines += ["", f"Scaling ({curve['ladder']}): L(n) = {f['a']:.4g}·n^-{f['b']:.4g}; at {f['n_max']:,} rows "
+        lines += ["", f"Scaling ({curve['ladder']}): L(n) = a·n^(-b) with a = {f['a']:.4g}, b = {f['b']:.4g}; at {f['n_max']:,} rows "
                       f"{f['fit_at_max']:.4f}, extrapolated to {2 * f['n_max']:,} rows {f['fit_at_double']:.4f} "
                       f"(doubling the data gains {f['doubling_gain']:.4f} eval loss; an extrapolation from "
                       f"{len(curve['points'])} points)."]

@@ -98,9 +98,6 @@ def budget_stream(enc: Encoded, budget: int, seed: int) -> Encoded:
         rng.shuffle(order)
         for i in order:
             take = min(len(enc.input_ids[i]), budget - total)
-            if take < 2:
-                total = budget
-                break
             ids.append(enc.input_ids[i][:take])
             labels.append(enc.labels[i][:take])
             total += take
