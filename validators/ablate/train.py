@@ -116,6 +116,10 @@ def pick_device(device: str) -> str:
 
 def train_variant(model_dir: Path, stream: Encoded, settings: TrainSettings, seed: int, out_dir: Path) -> tuple[Any, dict]:
     """Fine-tune a fresh copy of the model on the stream, one pass, with TRL's SFTTrainer; (model, figures)."""
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # local folders only, and no telemetry thread calling out
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     import datasets
     import transformers
     import trl
