@@ -56,3 +56,13 @@ def publish_run_artifacts(summary: dict) -> list[str]:
     create_table_artifact(key=key, table=rows or [{"reason": "(none)", "rows": 0}],
                           description=f"rejected rows by reason, run {run_dir.name}")
     return [*keys, key]
+
+
+def publish_ablation_artifact(run_name: str, figures: dict) -> str:
+    """The ablation's table (variant, rows, tokens, train/eval loss, spread, metric) as a table artifact."""
+    slug = re.sub(r"[^a-z0-9-]+", "-", f"dsforge-ablate-{run_name}".lower()).strip("-")
+    rows = [{k: v.get(k) for k in ("variant", "rows", "tokens", "train_loss", "eval_loss", "eval_loss_sd", "metric")}
+            for v in figures.get("variants", [])]
+    create_table_artifact(key=slug[:100].strip("-"), table=rows or [{"variant": "(none)"}],
+                          description=f"ablation of {run_name}: eval loss per variant (lower is better)")
+    return slug

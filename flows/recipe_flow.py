@@ -37,6 +37,10 @@ def run_step(plan: RunPlan, index: int, prev_fingerprint: str | None) -> StepOut
         from dsforge.flows.artifacts import publish_step_artifacts
 
         publish_step_artifacts(plan.step_dir(index), s)
+    elif s.get("stage") == "ablate" and s.get("stage_stats"):
+        from dsforge.flows.artifacts import publish_ablation_artifact
+
+        publish_ablation_artifact(plan.run_dir.name, s["stage_stats"])
     return outcome
 
 

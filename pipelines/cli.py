@@ -231,6 +231,28 @@ def cmd_stage(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ablate(args: argparse.Namespace) -> int:
+    """Train one small model per variant of a finished run; the table and curve land in RUN_DIR/ablate/."""
+    from dsforge.pipelines.registry import stage_class
+
+    params = _parse_params(args.param)
+    for key in ("variants", "eval", "eval_mapping", "model", "budget_tokens", "seeds", "device", "metric"):
+        if getattr(args, key) is not None:
+            params[key] = getattr(args, key)
+    stage = stage_class("ablate")(params)  # a bad parameter fails here, before any training
+    if args.no_prefect:
+        figures = stage.on_run_dir(Path(args.run_dir), progress=_progress(args))
+    else:
+        from dsforge.flows.ablate_flow import ablate_flow
+
+        figures = ablate_flow(run_dir=str(args.run_dir), params=params, progress=_progress(args))
+    print(figures["results_md"])
+    out = Path(args.run_dir) / "ablate"
+    print(f"{figures['trained']} trained, {figures['reused']} reused\ntable: {out / 'results.md'}\n"
+          f"report: {out / 'report.html'}" + (f"\ncurve: {out / 'scaling.png'}" if (out / "scaling.png").exists() else ""))
+    return 0
+
+
 def cmd_inspect(args: argparse.Namespace) -> int:
     from dsforge.pipelines.inspect.cli import run_inspect_command
 
@@ -349,6 +371,22 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--param", action="append", metavar="KEY=VALUE", help="stage parameter; VALUE is YAML (repeat)")
     running(sp)
     sp.set_defaults(func=cmd_stage)
+
+    sp = sub.add_parser("ablate", help="train a small model per variant of a finished run and compare eval losses")
+    sp.add_argument("run_dir", help="a finished run folder (runs/<run>)")
+    sp.add_argument("--variants", nargs="+", metavar="V",
+                    help="STEP, ladder[:STEP], mix, without:SOURCE[@STEP], only:SOURCE[@STEP] (default: a ladder's "
+                         "rungs, else the first and last step)")
+    sp.add_argument("--eval", metavar="PATH", help="held-out rows with references (default: drawn from the run)")
+    sp.add_argument("--eval-mapping", dest="eval_mapping", metavar="NAME", help="mapping preset of the eval file")
+    sp.add_argument("--model", help="'smollm2' (default, embedded) or a local model folder")
+    sp.add_argument("--budget-tokens", dest="budget_tokens", type=_positive_int, metavar="N", help="tokens per variant")
+    sp.add_argument("--seeds", type=_positive_int, metavar="N", help="seeds per variant (2+ shows the spread)")
+    sp.add_argument("--device", choices=["auto", "cpu", "cuda"], help="default auto: the GPU when there is one")
+    sp.add_argument("--metric", choices=["none", "exact_match"], help="also score generated answers")
+    sp.add_argument("--param", action="append", metavar="KEY=VALUE", help="any other ablate parameter (YAML value)")
+    sp.add_argument("--no-prefect", action="store_true", help="run without Prefect (same results, no flow run)")
+    sp.set_defaults(func=cmd_ablate)
 
     sp = sub.add_parser("inspect", help="statistics and a self-contained HTML report of a dataset (or a run's steps)")
     from dsforge.pipelines.inspect.cli import add_inspect_arguments

@@ -63,6 +63,8 @@ STAGES: dict[str, str] = {
     "quality-classifier": "dsforge.filters.curate.quality_classifier:QualityClassifier",
     # review labels fed back (issue 19)
     "annotations": "dsforge.pipelines.review.stage:Annotations",
+    # prove the data (issue 33): small-model ablations over the steps of a run
+    "ablate": "dsforge.validators.ablate.stage:Ablate",
 }
 
 
