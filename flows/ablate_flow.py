@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from prefect import flow, get_run_logger
+from prefect.settings import PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings
 
 from dsforge.flows.artifacts import publish_ablation_artifact
 from dsforge.pipelines.registry import stage_class
@@ -28,3 +29,9 @@ def ablate_flow(run_dir: str, params: dict, progress: bool | None = None) -> dic
                           Path(run_dir) / "ablate" / "results.md")
     publish_ablation_artifact(Path(run_dir).name, figures)
     return figures
+
+
+def run_ablate_flow(**params) -> dict:
+    """`ablate_flow(**params)` with no telemetry calls from Prefect's temporary server (as recipe_flow.run_flow)."""
+    with temporary_settings(updates={PREFECT_SERVER_ANALYTICS_ENABLED: False}):
+        return ablate_flow(**params)

@@ -243,9 +243,9 @@ def cmd_ablate(args: argparse.Namespace) -> int:
     if args.no_prefect:
         figures = stage.on_run_dir(Path(args.run_dir), progress=_progress(args))
     else:
-        from dsforge.flows.ablate_flow import ablate_flow
+        from dsforge.flows.ablate_flow import run_ablate_flow
 
-        figures = ablate_flow(run_dir=str(args.run_dir), params=params, progress=_progress(args))
+        figures = run_ablate_flow(run_dir=str(args.run_dir), params=params, progress=_progress(args))
     print(figures["results_md"])
     out = Path(args.run_dir) / "ablate"
     print(f"{figures['trained']} trained, {figures['reused']} reused\ntable: {out / 'results.md'}\n"

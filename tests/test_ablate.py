@@ -130,3 +130,21 @@ def test_a_folder_that_is_not_a_run_is_a_clear_error(tmp_path):
         Ablate({}).on_run_dir(tmp_path)
     with pytest.raises(ConfigError, match="unknown parameter"):
         Ablate({"budget": 10})
+
+
+def test_the_flow_publishes_the_table_as_a_prefect_artifact(prefect_harness, run_dir, tiny_model):
+    import anyio
+    from prefect.client.orchestration import get_client
+
+    from dsforge.flows.ablate_flow import run_ablate_flow
+
+    figures = run_ablate_flow(run_dir=str(run_dir), params={"model": str(tiny_model), "variants": ["ladder"], **SETTINGS},
+                              progress=False)
+    assert figures["trained"] == 0 and figures["reused"] == 3  # the ablate step trained these already
+
+    async def artifacts():
+        async with get_client() as client:
+            return {a.key: a for a in await client.read_artifacts() if a.key}
+
+    table = anyio.run(artifacts)[f"dsforge-ablate-{run_dir.name}".lower()]
+    assert table.type == "table" and "p100" in str(table.data) and "eval_loss" in str(table.data)
