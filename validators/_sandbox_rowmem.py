@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import threading
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -132,8 +133,16 @@ class RowCgroup:
         return round(peak, 1)
 
     def remove(self) -> None:
-        if self.path is not None:
-            _remove(self.path)
+        """rmdir now, or (while the last killed processes are still leaving) from a thread, so the caller
+        does not wait for them."""
+        if self.path is None:
+            return
+        try:
+            self.path.rmdir()
+        except FileNotFoundError:
+            pass
+        except OSError:
+            threading.Thread(target=_remove, args=(self.path,), daemon=True, name="dsforge-cgroup-rm").start()
 
 
 def _try_write(path: Path, value: str) -> None:

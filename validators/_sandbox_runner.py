@@ -415,6 +415,9 @@ def main():
     """argv[1]: "contained" inside bwrap or docker (kill(-1) and /work clean-up are safe there), or "bare"."""
     contained = sys.argv[1:2] == ["contained"]
     me = os.getpid()
+    import ast  # noqa: F401 - what every row's child needs, imported once here rather than per fork
+    import fcntl  # noqa: F401
+    import types  # noqa: F401
     try:  # nobody in the sandbox may read this process's memory or descriptors (the next rows' jobs)
         import ctypes
 
