@@ -170,6 +170,20 @@ for i in range(0, len(b), 4096):
 for pid in kids:
     os.waitpid(pid, 0)
 """
+FORK_ALL = """
+import os, time
+pids = []
+for i in range(6):
+    try:
+        pid = os.fork()
+    except OSError:
+        break
+    if pid == 0:
+        time.sleep(1)
+        os._exit(0)
+    pids.append(pid)
+print("forked", len(pids))
+"""
 FIFTY_MEMFDS = """
 import os
 fds = []
@@ -196,12 +210,15 @@ def test_without_a_cgroup_rlimits_bound_the_row(monkeypatch):
     rowmem._base.cache_clear()
     try:
         assert rowmem.mode() == "rlimits"
-        process_mb, processes = rowmem.per_process(512, 16)
-        assert process_mb * processes <= 512 and processes >= 1
+        process_mb, nproc = rowmem.per_process(512, 16)
+        row_processes = nproc - rowmem.HARNESS_PROCESSES
+        assert process_mb * row_processes <= 512 and row_processes == 4
         seven, memfds, honest = run_python_batch(
             [(SEVEN_BY_440, None), (FIFTY_MEMFDS, "assert False"), (RIGHT, TESTS)], memory_mb=512, timeout=20)
         assert not seven.passed and seven.status in ("memory", "failed"), (seven.status, seven.error)
         assert not memfds.passed and "PermissionError" in memfds.error, memfds.error  # memfd_create is denied
         assert honest.passed and honest.memory_peak_mb is None
+        forks = run_python(FORK_ALL, None, memory_mb=512)  # the row may hold all of its 4 processes, no more
+        assert forks.passed and forks.stdout.splitlines()[-1] == "forked 3", forks.stdout
     finally:
         rowmem._base.cache_clear()

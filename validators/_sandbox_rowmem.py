@@ -22,7 +22,8 @@ from functools import lru_cache
 from pathlib import Path
 
 ENV = "DSFORGE_SANDBOX_CGROUP"
-MIN_PROCESS_MB = 128  # the smallest address space a Python process gets in the fallback
+MIN_PROCESS_MB = 128
+HARNESS_PROCESSES = 2  # bwrap's init and the harness server, same user as the row inside the sandbox  # the smallest address space a Python process gets in the fallback
 log = logging.getLogger(__name__)
 
 
@@ -69,11 +70,13 @@ def mode() -> str:
 
 def per_process(memory_mb: int, max_processes: int) -> tuple[int, int]:
     """(RLIMIT_AS in MB, RLIMIT_NPROC) for the row's processes. Under a cgroup the cgroup bounds the row
-    and RLIMIT_AS only turns one huge allocation into a MemoryError; without one, their product does."""
+    and RLIMIT_AS only turns one huge allocation into a MemoryError; without one, RLIMIT_AS times the
+    row's share of RLIMIT_NPROC (the limit less the harness's two processes) does."""
     if _base():
         return memory_mb, max_processes
     processes = max(1, min(max_processes, memory_mb // MIN_PROCESS_MB))
-    return max(16, memory_mb // processes), processes
+    # RLIMIT_NPROC counts the sandbox's user: bwrap's init and the harness server are two of them
+    return max(16, memory_mb // processes), processes + HARNESS_PROCESSES
 
 
 class RowCgroup:
