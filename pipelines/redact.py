@@ -4,7 +4,8 @@
 dropped (`***@`), every query value replaced by `***` (names kept: `?subscription-key=***`) and long
 opaque path segments (`/sk-live-4f9a8c.../v1`, a hex or base64 token, a UUID) replaced by `***`.
 `redact_text` does the same to every URL inside free text (a log line, a server's error echoing the URL),
-to `name=value` query fragments outside a URL, and replaces any literal secret it is given (the API key,
+to `name=value` query fragments outside a URL and credential-named pairs anywhere (`api-key=…`,
+`"client_secret": "…"`, `token: …`), and replaces any literal secret it is given (the API key,
 the values masked in the configured URL) wherever it appears.
 
 Used by: BackendConfig's serialisation (recipe.yaml, stats.json, fingerprints, the card), the openai
@@ -22,6 +23,9 @@ from urllib.parse import quote, urlsplit, urlunsplit
 MASK = "***"
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>`]+")
 _QUERY_PAIR = re.compile(r"(?P<name>[?&;][A-Za-z0-9_.\-\[\]]+=)(?P<value>[^&#\s\"'<>]+)")
+_CREDENTIAL = re.compile(r"(?P<name>(?<![\w-])(?:[\w-]*(?:api[-_]?key|token|secret|password|passwd|signature|"
+                         r"subscription[-_]?key)|key|sig|auth|code)[\"']?\s*[=:]\s*[\"']?)(?P<value>[^&#\s\"'<>,;)]{4,})",
+                         re.IGNORECASE)
 _PIECES = re.compile(r"[-_.~:+]")
 _KEY_PREFIXES = ("sk-", "sk_", "pk_", "rk_", "hf_", "ghp_", "gho_", "github_pat_", "xox", "AKIA", "ASIA", "AIza",
                  "glpat-", "eyJ")
@@ -92,7 +96,9 @@ def _unquote(value: str) -> str:
 
 
 def _mask_pairs(text: str) -> str:
-    return _QUERY_PAIR.sub(lambda m: f"{m['name']}{MASK}", text)
+    """`?name=value` fragments, and `api-key=value`, `token: value`, ... anywhere, with the value masked."""
+    text = _QUERY_PAIR.sub(lambda m: f"{m['name']}{MASK}", text)
+    return _CREDENTIAL.sub(lambda m: m["name"] + (m["value"] if m["value"] == MASK else MASK), text)
 
 
 def redact_text(text: str | None, secrets: list[str] | tuple[str, ...] = ()) -> str | None:

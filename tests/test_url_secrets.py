@@ -116,3 +116,29 @@ def test_url_secrets_reach_no_file_log_or_reject(echo_server, tmp_path, monkeypa
             if f.is_file():
                 assert secret.encode() not in f.read_bytes(), f"{secret} leaked into {f}"
         assert secret not in caplog.text, secret
+
+
+def test_cli_verbose_log_and_run_dir_hold_no_url_secret(echo_server, tmp_path):
+    """`dsforge -v stage judge` as a user runs it: stderr (the -v log, httpx's request lines included)
+    and every file of the run hold none of the URL's secrets."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    data = tmp_path / "rows.jsonl"
+    data.write_text(json.dumps({"instruction": "q", "input": "", "output": "a"}) + "\n")
+    base = f"http://{echo_server}/{PATH_KEY}/v1?subscription-key={SUB_KEY}&client_secret={CLIENT_SECRET}"
+    model = json.dumps({"backend": "openai", "model": "gpt-x", "base_url": base, "api_key_env": "DSFORGE_TEST_URL_KEY",
+                        "cache": False, "max_retries": 0})
+    dsforge = str(Path(sys.executable).with_name("dsforge"))
+    env = {**os.environ, "DSFORGE_TEST_URL_KEY": ENV_KEY}
+    out = subprocess.run([dsforge, "-v", "stage", "judge", "--input", str(data), "--out", str(tmp_path / "runs"),
+                          "--param", f"model={model}"], capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "HTTP Request: POST" in out.stderr and f"http://{echo_server}/***/v1" in out.stderr
+    for secret in (SUB_KEY, CLIENT_SECRET, PATH_KEY, API_KEY, ENV_KEY):
+        assert secret not in out.stdout + out.stderr, secret
+        for f in (tmp_path / "runs").rglob("*"):
+            if f.is_file():
+                assert secret.encode() not in f.read_bytes(), f"{secret} leaked into {f}"
