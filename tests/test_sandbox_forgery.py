@@ -168,7 +168,7 @@ b = bytearray(440 * 1024 * 1024)
 for i in range(0, len(b), 4096):
     b[i] = 1
 for pid in kids:
-    os.waitpid(pid, 0)
+    assert os.waitpid(pid, 0)[1] == 0, "a child was killed"   # each of the 7 must have held its 440 MB
 """
 FORK_ALL = """
 import os, time
