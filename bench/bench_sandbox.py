@@ -5,7 +5,8 @@
 Each run is one row's work in the `execute` stage: a solution plus its asserts, judged by its verdict.
 Printed, all with `workers` parallel threads:
 - bare: `python -I -S -c CODE` per run, no isolation at all (the peer);
-- one sandbox per row: `run_python` (a fresh bubblewrap sandbox, seccomp, rlimits, harness, nonce);
+- one sandbox per row: `run_python` (a fresh bubblewrap sandbox in its memory cgroup, seccomp, rlimits,
+  harness, step ledger);
 - batched: `run_python_batch` with `rows_per_sandbox` rows per sandbox, each row still in its own
   process, folder and verdict, with everything it left killed before the next (what `execute` does);
 then the ratios and the load average before and after (the machine is shared: say so with the figures).

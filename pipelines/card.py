@@ -191,6 +191,12 @@ def card_header(df: pl.DataFrame, written: Written, name: str, licences: list[st
     return header
 
 
+def input_name(inp: dict[str, Any]) -> str:
+    """The input's file name as the card shows it: never a path of this machine."""
+    given = str(inp.get("given_path") or inp.get("path") or "")
+    return given if given.startswith("data:") else Path(given).name  # data:NAME is a shipped file's name
+
+
 def render_card(df: pl.DataFrame, *, name: str, written: Written, run: RunInfo | None, licenses: dict[str, str],
                 license: str | None = None, description: str | None = None, tags: list[str] | None = None,
                 repo_id: str | None = None, figures: list[str] | None = None,
@@ -230,7 +236,7 @@ def render_card(df: pl.DataFrame, *, name: str, written: Written, run: RunInfo |
     if inputs:
         out += ["| source | file | format | rows read | rows kept | licence | sha256 |", "|---|---|---|---:|---:|---|---|"]
         for i, lic in zip(inputs, licences):
-            out.append(f"| {_cell(i.get('source'))} | {_cell(i.get('given_path') or i.get('path'))} | {i.get('format')} | "
+            out.append(f"| {_cell(i.get('source'))} | {_cell(input_name(i))} | {i.get('format')} | "
                        f"{i.get('rows_read', 0):,} | {i.get('rows_kept', 0):,} | {_cell(lic)} | `{str(i.get('sha256', ''))[:12]}` |")
     else:
         src = Counter(df["source"].to_list()) if "source" in df.columns else {}

@@ -8,9 +8,15 @@ layout chat-format produced (layouts.py), with trainer configs beside it (traine
 
 `push_to_hub: user/name` uploads the folder with huggingface_hub (private by default; the token comes
 from the environment variable `token_env`, never from the recipe; `HF_ENDPOINT` is honoured, which is
-how tests talk to a fake hub on 127.0.0.1). What is uploaded is what the card lists: the Parquet shards
-(written for a push even when `formats` leaves them out), README.md, the trainer configs and the
-inspect reports; never `hf/` (a local save_to_disk copy).
+how tests talk to a fake hub on 127.0.0.1). What is uploaded is exactly what the card lists, by name
+(`upload_list`, an allow-list given to huggingface_hub): the Parquet shards (written for a push even when
+`formats` leaves them out), README.md, the trainer configs and the inspect reports that may leave the
+machine; never `hf/`, JSONL copies or anything else in the folder.
+
+Inspect reports of steps that come before a `pii` step show raw rows (e-mail addresses, phone numbers):
+they stay in the run's stages/ folder and are neither copied next to the card nor uploaded, unless the
+recipe says `reports_before_pii: redacted`, which copies them with every text passage run through the
+recipe's own pii step (action redact).
 
 Not here: dataset scripts, gated-access settings, pushing to anything but a Hugging Face-compatible hub.
 """
@@ -20,6 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any, Literal
@@ -156,10 +163,29 @@ class PublishConfig(SaveConfig):
     push_to_hub: str | None = Field(None, description="repo id (user/name) to upload to; nothing is uploaded without it")
     private: bool = Field(True, description="create the Hub repo as private")
     token_env: str = Field("HF_TOKEN", description="environment variable holding the Hub token")
+    reports_before_pii: Literal["local", "redacted"] = Field("local", description=(
+        "inspect reports of steps before a pii step: local (not copied next to the card, never uploaded) or "
+        "redacted (copied and uploaded with their text passed through the recipe's pii step)"))
 
 
-def push_folder(folder: Path, repo_id: str, private: bool, token_env: str) -> str:
-    """Create the dataset repo (private by default) and upload the folder; returns the commit URL."""
+def upload_list(folder: Path, written: Written, extra: list[str], figures: list[str]) -> list[str]:
+    """The files of `folder` a push uploads: what the card describes, filtered by huggingface_hub's own
+    filter (the one upload_folder applies) with that allow-list."""
+    from huggingface_hub.utils import filter_repo_objects
+
+    allowed = ["README.md", *[f for names in written.files.values() for f in names], *extra, *figures]
+    present = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    return list(filter_repo_objects(present, allow_patterns=[_literal(a) for a in allowed],
+                                    ignore_patterns=["hf/**", "*.jsonl"]))
+
+
+def _literal(path: str) -> str:
+    """An fnmatch pattern that matches only `path` (brackets and wildcards in names escaped)."""
+    return re.sub(r"([*?\[])", r"[\1]", path)
+
+
+def push_folder(folder: Path, repo_id: str, private: bool, token_env: str, files: list[str]) -> str:
+    """Create the dataset repo (private by default) and upload `files` of the folder; returns the commit URL."""
     from huggingface_hub import HfApi, constants
 
     if constants.is_offline_mode():
@@ -172,7 +198,8 @@ def push_folder(folder: Path, repo_id: str, private: bool, token_env: str) -> st
     api = HfApi(endpoint=os.environ.get("HF_ENDPOINT") or None, token=token)
     api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
     info = api.upload_folder(repo_id=repo_id, repo_type="dataset", folder_path=str(folder),
-                             commit_message="Upload dataset built with dsforge", ignore_patterns=["hf/**", "*.jsonl"])
+                             commit_message="Upload dataset built with dsforge",
+                             allow_patterns=[_literal(f) for f in files], ignore_patterns=["hf/**", "*.jsonl"])
     return str(getattr(info, "commit_url", info))
 
 
@@ -195,28 +222,69 @@ class Publish(Stage[PublishConfig]):
         run = run_of(ctx)
         name = cfg.name or (run and run.recipe_name) or "dataset"
         written, extra = write_dataset(df, out_dir, cfg, name, formats, cfg.push_to_hub)
-        figures = self._copy_figures(run, out_dir)
+        figures = copy_reports(run, out_dir, cfg.reports_before_pii)
         if cfg.card:
             card = render_card(df, name=name, written=written, run=run, licenses=cfg.licenses,
                                license=cfg.license, description=cfg.description, tags=cfg.tags,
                                repo_id=cfg.push_to_hub, figures=figures, trainer_files=extra)
             (out_dir / "README.md").write_text(card, encoding="utf-8")
         stats = written_stats(out_dir, written, extra)
+        stats["upload"] = upload_list(out_dir, written, extra, figures)
         if cfg.push_to_hub:
-            stats["pushed"] = push_folder(out_dir, cfg.push_to_hub, cfg.private, cfg.token_env)
+            stats["pushed"] = push_folder(out_dir, cfg.push_to_hub, cfg.private, cfg.token_env, stats["upload"])
             stats["private"] = cfg.private
         return StageResult(kept=df, stats=stats)
 
-    @staticmethod
-    def _copy_figures(run: RunInfo | None, dest: Path) -> list[str]:
-        """The inspect steps' reports (report.html, plots inlined) and any PNG/SVG plots, copied next to the card."""
-        found = []
-        for step in run.steps if run else ():
-            if not step.stage.startswith("inspect"):
-                continue
-            (dest / "inspect").mkdir(exist_ok=True)
-            for f in [f for f in step.files if f.suffix in (".html", ".png", ".svg")][:12]:
-                name = f"{f.parent.name}-{f.name}"
+
+def copy_reports(run: RunInfo | None, dest: Path, before_pii: str = "local") -> list[str]:
+    """The inspect steps' reports (report.html, plots inlined) and PNG/SVG plots, copied next to the card;
+    those of steps before a pii step only with before_pii="redacted", and then redacted."""
+    steps = list(run.steps) if run else []
+    last_pii = max((k for k, st in enumerate(steps) if st.stage == "pii"), default=-1)
+    found = []
+    for k, step in enumerate(steps):
+        if not step.stage.startswith("inspect"):
+            continue
+        raw = k < last_pii
+        if raw and before_pii != "redacted":
+            log.info("publish: %s ran before the pii step; its report stays local", step.stats.get("step"))
+            continue
+        (dest / "inspect").mkdir(exist_ok=True)
+        for f in [f for f in step.files if f.suffix in (".html", ".png", ".svg")][:12]:
+            name = f"{f.parent.name}-{f.name}"
+            if raw and f.suffix == ".png":
+                continue  # pixels cannot be redacted
+            if raw:
+                (dest / "inspect" / name).write_text(redact_report(f.read_text(encoding="utf-8"),
+                                                                   steps[last_pii].stats.get("config", {})),
+                                                     encoding="utf-8")
+            else:
                 shutil.copy(f, dest / "inspect" / name)
-                found.append(f"inspect/{name}")
-        return found
+            found.append(f"inspect/{name}")
+    return found
+
+
+_TAG = re.compile(r"(<[^>]*>)")
+
+
+def redact_report(html: str, pii_config: dict[str, Any]) -> str:
+    """The report with every text passage between tags (script and style bodies included) passed
+    through the pii stage with the recipe's own settings and action redact. Attribute values are kept."""
+    import tempfile
+
+    from dsforge.pipelines import records
+    from dsforge.pipelines.registry import stage_class
+
+    parts = _TAG.split(html)
+    texts = [(k, p) for k, p in enumerate(parts) if k % 2 == 0 and len(p.strip()) >= 6]
+    if not texts:
+        return html
+    pii = stage_class("pii")
+    config = {key: v for key, v in pii_config.items() if key in pii.Config.model_fields}
+    stage = pii({**config, "action": "redact", "drop_entities": [], "fields": ["text"]})
+    df = records.from_rows([{"id": f"t{k}", "source": "report", "kind": "document", "text": p} for k, p in texts])
+    with tempfile.TemporaryDirectory() as tmp:
+        out = stage.process(df, StageContext(work_dir=Path(tmp), base_dir=Path(tmp))).kept
+    for row_id, text in zip(out["id"].to_list(), out["text"].to_list()):
+        parts[int(row_id[1:])] = text
+    return "".join(parts)

@@ -278,7 +278,9 @@ def _explain(err: dict[str, Any]) -> str:
         return "unknown parameter"
     if err["type"] == "missing":
         return "required parameter is missing"
-    return f"{err['msg']} (got {err.get('input')!r})"
+    from dsforge.pipelines.redact import mask_tokens  # a key typed in the wrong field is never echoed
+
+    return f"{err['msg']} (got {mask_tokens(repr(err.get('input')))})"
 
 
 def _type_name(annotation: Any) -> str:

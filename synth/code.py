@@ -36,7 +36,7 @@ _DEF = re.compile(r"^def\s+([A-Za-z_]\w*)\s*\((.*?)\)\s*(->\s*[^:]+)?:", re.M | 
 class CodeConfig(LLMConfig):
     max_repairs: int = Field(2, ge=0, description="repair rounds for a failing solution")
     timeout: float = Field(10.0, gt=0, description="sandbox seconds per run")
-    memory_mb: int = Field(512, ge=64, description="sandbox address-space limit")
+    memory_mb: int = Field(512, ge=64, description="memory of each solution's whole process tree, MB (docs/verification.md)")
     workers: int = Field(2, ge=1, description="sandboxes run in parallel")
     rows_per_sandbox: int = Field(16, ge=1, description="solutions run one after another in one sandbox")
     isolation: Literal["bwrap", "docker", "none"] = Field(

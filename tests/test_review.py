@@ -174,7 +174,7 @@ def _threads(folder: str, prefix: str) -> None:
 def test_api_serves_rows_labels_and_never_touches_the_run(run_dir, tmp_path):
     labels = tmp_path / "labels.parquet"
     before = tree_hashes(run_dir)
-    client = TestClient(create_app(run_dir, guideline="Be strict.", labels_file=labels))
+    client = TestClient(create_app(run_dir, guideline="Be strict.", labels_file=labels), base_url="http://127.0.0.1")
     assert "dsforge review" in client.get("/").text and "function" in client.get("/static/app.js").text
     run = client.get("/api/run").json()
     assert run["guideline"] == "Be strict." and run["steps"][-1]["stage"] == "length-filter"

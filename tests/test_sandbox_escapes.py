@@ -270,21 +270,19 @@ THROW = """
                 os._exit(0)"""
 
 
-@pytest.mark.parametrize("attack,expected", [
-    # not in the hook's frame: the KeyError ends the row, or (when the signal lands inside the hook's own
-    # guarded part) the hook sees itself interrupted and refuses a verdict; both are defeats
-    ('os.write(1, loc["verdict"]); os._exit(0)', ("KeyError", "tampered with the harness's audit hook")),
-    ('os.write(1, next(loc["gen"])); os._exit(0)', "asked the harness for a verdict"),
-    ('os.write(1, loc["gen"].gi_frame.f_locals["verdict"]); os._exit(0)', "refuses object.__getattr__"),
-    (THROW, "asked the harness for a verdict"),
-    ('loc["gen"].close(); os._exit(0)', "asked the harness for a verdict"),
+@pytest.mark.parametrize("attack", [
+    'os.write(1, loc["verdict"]); os._exit(0)',
+    'os.write(1, next(loc["gen"])); os._exit(0)',
+    'os.write(1, loc["gen"].gi_frame.f_locals["verdict"]); os._exit(0)',
+    THROW,
+    'loc["gen"].close(); os._exit(0)',
 ])
-def test_signal_handler_inside_the_harness_hook_cannot_take_the_verdict(attack, expected):
-    """A handler gets the interrupted frame: the hook's. Without a verdict in that frame, and with the
-    generator that holds it checking its caller, each of these fails (an earlier version was forged so)."""
+def test_signal_handler_inside_the_harness_hook_cannot_take_the_verdict(attack):
+    """A handler gets the interrupted frame: the audit hook's. An earlier harness kept the verdict behind
+    that hook and was forged so; now no verdict is in the row's process at all (it is the server's
+    ledger), so each of these ends the row uncounted."""
     r = run_python_batch([(SIGNAL_HANDLER_ATTACK.replace("ATTACK", attack.strip()), ADD_TESTS)], timeout=20)[0]
-    expected = (expected,) if isinstance(expected, str) else expected
-    assert not r.passed and any(e in r.error for e in expected), (r.status, r.error)
+    assert not r.passed and r.status in ("failed", "refused"), (r.status, r.error)
 
 
 # ---------------------------------------------------------------- 5, 6. writes outside the folder

@@ -1,22 +1,26 @@
 """The harness inside the sandbox: `python -I -S -B _sandbox_runner.py`, started once per batch of rows.
 
 The OS sandbox (bubblewrap + seccomp, see sandbox.py) is what contains the code; this file runs the rows
-and reports. It is a small server that never runs untrusted code itself. For each job it reads from
-stdin (marshalled: code, tests, files, limits, the row's nonce) it forks a child that:
-closes every inherited descriptor, gets /dev/null and two fresh pipes as stdin/stdout/stderr, works in
-its own empty folder, sets the rlimits, installs the audit hook that holds the nonce, execs the code
-then the tests in one namespace, and if both ran to the end prints `<nonce> passed` as the last line.
-When the child ends (or runs out of time or output) the server kills every other process in the
-sandbox (kill(-1), repeated until none is left) and empties /work and /dev/shm, so nothing of one row
-is alive or on disk when the next starts. Output goes to the outer side in frames (row, kind, bytes).
+and keeps the verdict. It is a small server that never runs untrusted code itself. For each job it reads
+from stdin (marshalled: code, tests, files, limits) it forks a child that closes every inherited
+descriptor, gets /dev/null and two fresh pipes as stdin/stdout/stderr plus a private step channel (fds 3
+and 4), works in its own empty folder, sets the rlimits, then runs the code and then each top-level
+test statement, one step at a time, in one namespace.
 
-Why the nonce: the outer side calls a row passed only when that exact line ends the row's stdout, so
-writing "done", exiting early with status 0, or printing a guessed verdict fails. The verdict lives only
-in a suspended generator held by the audit hook (install_guard); the hook refuses the Python-level ways
-of reaching it (gc, tracing, gi_frame, ctypes, /proc/*/mem) and the generator yields it only to the
-hook called by `finish` called by `run_row`. The server is made non-dumpable, so no process in the
-sandbox can read its memory or descriptors (the next rows' jobs) through /proc. What this cannot stop
-is listed in docs/verification.md.
+The verdict is the server's ledger, not anything the child prints or its exit status. After each step
+ends normally the child asks the server for that step's token (fresh random bytes made by the server
+then, so no token exists anywhere before the step has finished) and sends it back; the server counts a
+step only on its own token, in order, and a "failed" message for a step is final. The outer side
+calls a row passed only when the server counted the code plus every test statement it parsed itself.
+So exiting early (sys.exit, os._exit, atexit, an exception's hostile __str__/__del__, a patched
+builtin, KeyboardInterrupt, printing a verdict-looking line) can only leave steps uncounted. The child
+reports a failure to the ledger before it touches the exception object. What this does not stop (code
+that runs during a test and speaks this protocol itself) is in docs/verification.md.
+
+When the child ends (or runs out of time or output) the server kills every other process in the
+sandbox (kill(-1), repeated until none is left) and empties /work and /dev/shm, so nothing of one row is
+alive or on disk when the next starts. The server is non-dumpable: nothing in the sandbox can read its
+memory or descriptors through /proc. Output goes to the outer side in frames (row, kind, bytes).
 
 Failures are described (untrusted, for messages only) by a last stderr line
 `dsforge-report STATUS<TAB>PHASE<TAB>ERROR`. Stdlib only; a bare interpreter without site-packages.
@@ -34,8 +38,11 @@ import time
 REPORT = "dsforge-report "
 REFUSED = {"gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys.settrace", "sys.setprofile",
            "sys._current_frames"}
-EXIT_REFUSED, EXIT_FORGED, EXIT_HOOK = 87, 86, 88
+EXIT_REFUSED, EXIT_HOOK = 87, 88
 FRAME = struct.Struct("=IBI")  # row index, kind, payload length
+STEP = struct.Struct("=I16s")  # the step channel: step index, ASK | FAIL | the step's token
+ASK, FAIL = b"\0" * 16, b"\xff" * 16
+STEP_OUT, STEP_IN = 3, 4  # the child's ends of the step channel
 OUT, ERR, END = 0, 1, 2
 SCRATCH = ("/work", "/dev/shm")
 
@@ -66,50 +73,17 @@ def set_limits(job):
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
 
 
-def install_guard(nonce, main_frame, finish_code, write, exit_):
-    """The audit hook that keeps the verdict out of the code's reach and prints it for `finish` only.
-
-    The verdict bytes live only in a suspended generator's frame. The hook's own frame (which a signal
-    handler, gc callback or finaliser running inside the hook can see) holds just the generator, and the
-    generator hands the verdict out only when its caller is the hook, called by `finish`, called by
-    `run_row`'s frame, on the main thread; anything else ends the process. Its frame is out of reach:
-    `gi_frame` on it and gc's referents are refused, and it never lets an exception (and so a traceback)
-    out. The hook never raises either and calls nothing the code could have replaced; refusals end the
-    process with EXIT_REFUSED and a fixed report line."""
-    import _thread
-
-    get_ident, main_thread = _thread.get_ident, _thread.get_ident()
-    getframe = sys._getframe
+def install_guard(write, exit_):
+    """An audit hook that refuses the Python-level ways into other frames' memory (gc walks, tracing,
+    ctypes, /proc/*/mem): defence in depth for the few microseconds a step token sits in the harness's
+    frame. The verdict does not rest on it (it is the server's ledger). The hook never raises."""
     refused = frozenset(REFUSED)
-    hook_code = []
-
-    def verdicts(verdict):
-        try:
-            yield None  # primed below, so that throw()/close() always land inside this try
-            while True:
-                caller = getframe(1)
-                up = caller.f_back
-                if (caller.f_code is not hook_code[0] or up is None or up.f_code is not finish_code
-                        or up.f_back is not main_frame or get_ident() != main_thread):
-                    exit_(EXIT_FORGED)
-                yield verdict
-        except BaseException:  # noqa: BLE001 - no traceback (it would hold this frame), no verdict
-            exit_(EXIT_FORGED)
-
-    gen = verdicts((nonce + " passed\n").encode())
-    next(gen)
-    del nonce
 
     def hook(event, args):
         try:
             if type(event) is not str:
                 exit_(EXIT_HOOK)
-            if event == "dsforge.verdict":
-                write(1, next(gen))  # the generator checks who is asking
-                exit_(0)
             bad = event in refused or event.startswith("ctypes.")
-            if not bad and event == "object.__getattr__" and type(args) is tuple and len(args) == 2:
-                bad = args[0] is gen
             if not bad and event == "open" and type(args) is tuple and args:
                 name = args[0]
                 if type(name) is bytes:
@@ -117,27 +91,56 @@ def install_guard(nonce, main_frame, finish_code, write, exit_):
                 bad = type(name) is str and name.rstrip("/").rsplit("/", 1)[-1] == "mem"
             if bad:
                 write(2, ("\n" + REPORT + "refused\tcode\tthe harness refuses " + event
-                          + " (it could reach the verdict)\n").encode("utf-8", "replace"))
+                          + " (it could reach the harness's memory)\n").encode("utf-8", "replace"))
                 exit_(EXIT_REFUSED)
         except BaseException:  # noqa: BLE001 - never let a traceback carry this frame out
             exit_(EXIT_HOOK)
 
-    hook_code.append(hook.__code__)
     sys.addaudithook(hook)
 
 
-def finish():
-    sys.audit("dsforge.verdict")
+def split_tests(source):
+    """The tests as one code object per top-level statement (the outer side counts them the same way)."""
+    import ast
+
+    tree = ast.parse(source, "tests.py")
+    return [compile(ast.Module(body=[node], type_ignores=[]), "tests.py", "exec") for node in tree.body]
 
 
-def run_row(job, out_w, err_w, folder):
+def describe(e):
+    """'Type: first line' of an exception; it may run the code's own __str__, so it is called only after
+    the failure is in the ledger, and anything it raises is swallowed."""
+    try:
+        name = type.__dict__["__name__"].__get__(type(e))
+    except BaseException:  # noqa: BLE001
+        name = "Exception"
+    try:
+        import traceback
+
+        traceback.print_exception(e)
+    except BaseException:  # noqa: BLE001
+        pass
+    try:
+        text = str(e)
+        msg = text.splitlines()[0] if text else ""
+    except BaseException:  # noqa: BLE001 - an exception whose str() raises
+        msg = ""
+    return f"{name}: {msg}" if msg else name
+
+
+def run_row(job, out_w, err_w, step_w, token_r, folder):
     """In the forked child: become the row's process and run it. Never returns."""
     try:
+        import fcntl
+
+        step_w, token_r = (fcntl.fcntl(fd, fcntl.F_DUPFD, 16) for fd in (step_w, token_r))
         devnull = os.open("/dev/null", os.O_RDONLY)
         os.dup2(devnull, 0)
         os.dup2(out_w, 1)
         os.dup2(err_w, 2)
-        os.closerange(3, 65536)
+        os.dup2(step_w, STEP_OUT)
+        os.dup2(token_r, STEP_IN)
+        os.closerange(STEP_IN + 1, 65536)
         os.chdir(folder)
         for name, text in job["files"].items():
             d = os.path.dirname(name)
@@ -147,49 +150,68 @@ def run_row(job, out_w, err_w, folder):
                 f.write(text)
         sys.stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
         sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
+        try:  # under a memory cgroup, the row is what the kernel's OOM killer picks, not the server
+            import ctypes  # (the server is non-dumpable; the row must own its /proc files to write this)
+
+            ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE = 4
+            with open("/proc/self/oom_score_adj", "w") as f:
+                f.write("1000")
+        except (ImportError, OSError, AttributeError):
+            pass
         set_limits(job)
     except BaseException as e:  # noqa: BLE001
         report("crashed", "", f"harness set-up failed: {type(e).__name__}: {e}")
         os._exit(70)
-    compiled = []
-    for name, src in (("solution.py", job["code"]), ("tests.py", job["tests"])):
-        try:
-            compiled.append(compile(src, name, "exec") if src else None)
-        except SyntaxError as e:
-            report("syntax_error", "code" if name == "solution.py" else "tests", f"SyntaxError: {e.msg} (line {e.lineno})")
-            os._exit(3)
-    # Everything used from here on is a local: the code can rebind module globals, not these.
-    run_exec, exit_, fin = exec, os._exit, finish
-    install_guard(job.pop("nonce"), sys._getframe(), finish.__code__, os.write, os._exit)
+    steps = []
+    try:
+        steps.append(("code", compile(job["code"], "solution.py", "exec")))
+        steps += [("tests", obj) for obj in split_tests(job["tests"])]
+    except SyntaxError as e:
+        report("syntax_error", "tests" if steps else "code", f"SyntaxError: {e.msg} (line {e.lineno})")
+        os._exit(3)
+    except (ValueError, MemoryError, RecursionError) as e:
+        report("syntax_error", "tests" if steps else "code", f"{type(e).__name__}: {e}")
+        os._exit(3)
     del job
-    namespace = {"__name__": "__main__", "__builtins__": __builtins__}
-    ok = True
-    for phase, obj in (("code", compiled[0]), ("tests", compiled[1])):
-        if obj is None or not ok:
-            continue
-        try:
-            run_exec(obj, namespace)
-        except SystemExit as e:
-            if e.code not in (None, 0):
-                ok = False
-                report("failed", phase, f"SystemExit: {e.code}")
-        except BaseException as e:  # noqa: BLE001 - reported, not swallowed
-            ok = False
-            try:
-                msg = str(e).splitlines()[0] if str(e) else ""
-                import traceback
+    # Everything used from here on is a local: the code can rebind module globals and builtins, not these.
+    run_exec, exit_, write, read, pack, is_type, base_exit = exec, os._exit, os.write, os.read, STEP.pack, type, SystemExit
+    install_guard(write, exit_)
+    import types
 
-                traceback.print_exc()
-            except BaseException:  # noqa: BLE001 - an exception whose str() raises
-                msg = ""
-            report("memory" if isinstance(e, MemoryError) else "failed", phase, f"{type(e).__name__}: {msg}")
-    if ok:
+    module = types.ModuleType("__main__")  # `import __main__` gives the code its own namespace, not this file
+    module.__builtins__ = __builtins__
+    sys.modules["__main__"] = module
+    namespace = module.__dict__
+    try:
+        for k, (phase, obj) in enumerate(steps):
+            try:
+                run_exec(obj, namespace)
+            except base_exit as e:
+                # a program's own sys.exit(0) ends its code; anything else, and any exit in the tests, fails
+                args = e.args if is_type(e) is base_exit else None
+                if not (k == 0 and args is not None and (len(args) == 0 or (len(args) == 1 and (
+                        args[0] is None or (is_type(args[0]) is int and args[0] == 0))))):
+                    write(STEP_OUT, pack(k, FAIL))
+                    report("failed", phase, "SystemExit: " + ("?" if args is None else repr(args[0] if args else None)))
+                    exit_(1)
+            except BaseException as e:  # noqa: BLE001 - in the ledger first, then worded
+                write(STEP_OUT, pack(k, FAIL))
+                report("memory" if isinstance(e, MemoryError) else "failed", phase, describe(e))
+                exit_(1)
+            write(STEP_OUT, pack(k, ASK))
+            token = read(STEP_IN, 16)
+            if len(token) != 16:
+                exit_(1)
+            write(STEP_OUT, pack(k, token))
+            del token
         try:
             sys.stdout.flush()
+            sys.stderr.flush()
         except BaseException:  # noqa: BLE001
             pass
-        fin()
-    exit_(1)
+        exit_(0)
+    finally:
+        exit_(1)
 
 
 # ---------------------------------------------------------------- the server (trusted; runs no row code)
@@ -248,10 +270,44 @@ def empty_scratch():
                     pass
 
 
+class Ledger:
+    """The server's count of the row's steps: a step counts only when the child sends back the token the
+    server made for it after the child said the step had ended; in order; a failure or any other message
+    closes the ledger for this row."""
+
+    def __init__(self, token_w):
+        self.token_w, self.counted, self.pending, self.closed, self.buf = token_w, 0, None, False, b""
+
+    def feed(self, data):
+        self.buf += data
+        while len(self.buf) >= STEP.size and not self.closed:
+            k, payload = STEP.unpack(self.buf[:STEP.size])
+            self.buf = self.buf[STEP.size:]
+            if k != self.counted or payload == FAIL:
+                self.closed = True
+            elif self.pending is None and payload == ASK:
+                self.pending = os.urandom(16)
+                while self.pending in (ASK, FAIL):
+                    self.pending = os.urandom(16)
+                try:
+                    os.write(self.token_w, self.pending)
+                except OSError:
+                    self.closed = True
+            elif self.pending is not None and payload == self.pending:
+                self.counted += 1
+                self.pending = None
+            else:
+                self.closed = True
+        if self.closed:
+            self.buf = b""
+
+
 def serve_row(index, job, contained):
     """Fork the row's child in a fresh folder; returns what supervise_row needs."""
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
+    step_r, step_w = os.pipe()
+    token_r, token_w = os.pipe()
     folder = os.path.join(os.getcwd(), f"row{index}")
     os.mkdir(folder)
     started = time.monotonic()
@@ -259,18 +315,20 @@ def serve_row(index, job, contained):
     if pid == 0:
         if not contained:
             os.setsid()  # without a sandbox, the row's process group is all there is to kill
-        run_row(job, out_w, err_w, folder)
-    os.close(out_w)
-    os.close(err_w)
-    return pid, out_r, err_r, started, folder
+        run_row(job, out_w, err_w, step_w, token_r, folder)
+    for fd in (out_w, err_w, step_w, token_r):
+        os.close(fd)
+    return pid, out_r, err_r, step_r, token_w, started, folder
 
 
-def supervise_row(index, pid, out_r, err_r, started, folder, job_limits, contained, me):
-    """Relay the row's output (capped), end it on timeout or overflow, then clear the sandbox."""
+def supervise_row(index, pid, out_r, err_r, step_r, token_w, started, folder, job_limits, contained, me):
+    """Relay the row's output (capped) and keep its ledger, end it on timeout or overflow, then clear
+    the sandbox."""
     timeout, max_output = job_limits
     deadline = started + timeout + 1.0
     sent, status, timed_out, over = 0, None, False, False
-    open_fds = {out_r: OUT, err_r: ERR}
+    ledger = Ledger(token_w)
+    open_fds = {out_r: OUT, err_r: ERR, step_r: None}
     poller = select.poll()
     for fd in open_fds:
         poller.register(fd, select.POLLIN | select.POLLHUP)
@@ -279,13 +337,16 @@ def supervise_row(index, pid, out_r, err_r, started, folder, job_limits, contain
         if left <= 0:
             timed_out = True
             break
-        if not open_fds:  # the row closed its stdout and stderr but still runs
+        if not open_fds:  # the row closed its stdout, stderr and step channel but still runs
             time.sleep(min(left, 0.01))
         for fd, _ in poller.poll(min(left, 0.05) * 1000) if open_fds else ():
             data = os.read(fd, 65536)
             if not data:
                 poller.unregister(fd)
                 del open_fds[fd]
+                continue
+            if fd == step_r:
+                ledger.feed(data)
                 continue
             room = max_output - sent
             if room > 0:
@@ -316,12 +377,15 @@ def supervise_row(index, pid, out_r, err_r, started, folder, job_limits, contain
             data = os.read(fd, 65536)
             if not data:
                 break
+            if fd == step_r:
+                ledger.feed(data)
+                continue
             room = max_output - sent
             if room > 0:
                 send(index, open_fds[fd], data[:room])
             sent += len(data)
             over = over or sent > max_output
-    for fd in (out_r, err_r):
+    for fd in (out_r, err_r, step_r, token_w):
         os.close(fd)
     if contained:
         empty_scratch()
@@ -330,7 +394,8 @@ def supervise_row(index, pid, out_r, err_r, started, folder, job_limits, contain
 
         shutil.rmtree(folder, ignore_errors=True)
     rc = None if status is None else (os.waitstatus_to_exitcode(status))
-    end = {"rc": rc, "timed_out": timed_out, "over": over, "seconds": round(time.monotonic() - started, 4)}
+    end = {"rc": rc, "timed_out": timed_out, "over": over, "seconds": round(time.monotonic() - started, 4),
+           "steps": ledger.counted, "closed": ledger.closed}
     send(index, END, marshal.dumps(end))
     return clean
 
@@ -350,6 +415,9 @@ def main():
     """argv[1]: "contained" inside bwrap or docker (kill(-1) and /work clean-up are safe there), or "bare"."""
     contained = sys.argv[1:2] == ["contained"]
     me = os.getpid()
+    import ast  # noqa: F401 - what every row's child needs, imported once here rather than per fork
+    import fcntl  # noqa: F401
+    import types  # noqa: F401
     try:  # nobody in the sandbox may read this process's memory or descriptors (the next rows' jobs)
         import ctypes
 
@@ -363,9 +431,9 @@ def main():
             break
         job = marshal.loads(read_exact(struct.unpack("=I", head)[0]) or b"")
         limits = (job["timeout"], job["max_output"])
-        pid, out_r, err_r, started, folder = serve_row(index, job, contained)
+        pid, out_r, err_r, step_r, token_w, started, folder = serve_row(index, job, contained)
         del job
-        if not supervise_row(index, pid, out_r, err_r, started, folder, limits, contained, me):
+        if not supervise_row(index, pid, out_r, err_r, step_r, token_w, started, folder, limits, contained, me):
             break  # processes that cannot be killed: give up on this batch, the outer side re-runs the rest
         index += 1
 

@@ -72,7 +72,10 @@ def _ins(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
     return struct.pack("=HBBI", code, jt, jf, k)
 
 
-def filter_program(machine: str | None = None) -> bytes:
+MEMFD_CREATE = 319  # denied only where no memory cgroup bounds the row (memfds are not in RLIMIT_AS)
+
+
+def filter_program(machine: str | None = None, deny_memfd: bool = False) -> bytes:
     """The BPF program (bytes of struct sock_filter[]) for this machine's architecture."""
     machine = machine or platform.machine()
     if machine != "x86_64":
@@ -86,7 +89,7 @@ def filter_program(machine: str | None = None) -> bytes:
         _ins(BPF_JGE_K, X32_SYSCALL_BIT, jt=0, jf=1),
         _ins(BPF_RET_K, SECCOMP_RET_KILL_PROCESS),
     ]
-    for nr in sorted(X86_64_DENIED.values()):
+    for nr in sorted(X86_64_DENIED.values()) + ([MEMFD_CREATE] if deny_memfd else []):
         prog += [_ins(BPF_JEQ_K, nr, jt=0, jf=1), deny]
     prog += [_ins(BPF_JEQ_K, X86_64_CLONE3, jt=0, jf=1), _ins(BPF_RET_K, SECCOMP_RET_ERRNO | errno.ENOSYS)]
     # clone: deny any CLONE_NEW* flag (flags are the first argument on x86_64)

@@ -73,7 +73,7 @@ class ExecuteConfig(StageConfig):
     extract: Literal["auto", "fenced", "raw"] = Field("auto", description="take ```python blocks (auto: when present)")
     tests: ValueField | None = Field(None, description="column or metadata.KEY holding test code run after the code (asserts)")
     timeout: float = Field(10.0, gt=0, description="seconds per row (wall clock and CPU)")
-    memory_mb: int = Field(512, ge=32, description="address-space limit per row")
+    memory_mb: int = Field(512, ge=32, description="memory of the row's whole process tree, MB (a cgroup; docs/verification.md)")
     max_output: int = Field(64_000, ge=1, description="bytes of stdout+stderr before the run is killed")
     workers: int = Field(2, ge=1, description="sandboxes run in parallel")
     rows_per_sandbox: int = Field(16, ge=1, description="rows run one after another in one sandbox (isolated from each other)")

@@ -17,14 +17,18 @@
   a recipe that says so explicitly. Logged as a warning on every run.
 Where the chosen one cannot start, `SandboxUnavailable` says what is missing.
 
-The verdict: the runner inside (_sandbox_runner.py) prints `<nonce> passed` as the last line of stdout
-only after the code and then the tests ran to the end; the nonce is fresh per run and never reaches
-the code's namespace. Everything read back is capped (`max_output` for stdout+stderr together).
+The verdict: the server inside (_sandbox_runner.py, which runs no row code) counts the row's steps, the
+code and then each top-level test statement, each on a token it makes only after the step ended; a row
+passed only when that count equals 1 + the statements this side parsed (`ast`). Nothing the row prints
+or its exit status can make it pass. Memory: a memory cgroup per sandbox caps the whole process tree
+(memfds, /work and /dev/shm included) where one can be made (root); elsewhere RLIMIT_AS x RLIMIT_NPROC
+bound it and memfd_create is denied (rowmem.py). Everything read back is capped (`max_output`).
 What this does not stop is in docs/verification.md.
 """
 
 from __future__ import annotations
 
+import ast
 import logging
 import marshal
 import os
@@ -42,13 +46,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dsforge.validators import _sandbox_view as view
-from dsforge.validators._sandbox_runner import EXIT_FORGED, EXIT_HOOK, FRAME, REPORT
+from dsforge.validators import _sandbox_rowmem as rowmem
+from dsforge.validators._sandbox_runner import EXIT_HOOK, FRAME, REPORT
 from dsforge.validators._seccomp import filter_program
 
 RUNNER = Path(__file__).with_name("_sandbox_runner.py")
 RUNNER_INSIDE = "/harness/runner.py"
 Isolation = Literal["bwrap", "docker", "none"]
 SHM_MB = 8  # /dev/shm (POSIX semaphores for multiprocessing), on top of disk_mb for /work
+OUT_OF_MEMORY = "the sandbox ran out of memory"
 STARTUP_SECONDS = 2.0  # allowance on top of `timeout` for namespace set-up and interpreter start
 log = logging.getLogger(__name__)
 
@@ -68,6 +74,7 @@ class SandboxResult:
     seconds: float = 0.0
     phase: str | None = None  # where it failed: code or tests
     isolation: list[str] = field(default_factory=list)
+    memory_peak_mb: float | None = None  # the sandbox's peak (row + harness) from its memory cgroup, if any
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -75,7 +82,8 @@ class SandboxResult:
 
 def run_python(code: str, tests: str | list[str] | None = None, **options) -> SandboxResult:
     """Run `code`, then `tests` (source, or a list of statements such as asserts) in the same namespace.
-    Passed means both ran to the end without an exception, as attested by the runner's nonce line.
+    Passed means the code and every top-level test statement ran to the end without an exception (or any
+exit), as counted by the harness's server outside the row's process.
     Options as for run_python_batch."""
     return run_python_batch([(code, tests)], **options)[0]
 
@@ -89,7 +97,8 @@ def run_python_batch(items: list[tuple[str, str | list[str] | None]], *, timeout
     Between rows the harness kills every process the row left and empties /work, so rows cannot see or
     touch each other; one sandbox start is shared, which is what makes ~20+ rows/s possible.
     timeout: wall-clock seconds per row (CPU seconds are capped at the same figure). memory_mb: address
-    space per process. max_output: bytes of stdout+stderr kept per row; past that the row is killed
+    space of the whole row (a memory cgroup: every process, memfd and tmpfs page; without one,
+    RLIMIT_AS x process cap, see docs/verification.md). max_output: bytes of stdout+stderr kept per row; past that the row is killed
     (status output_limit). disk_mb: size of the writable /work. files: extra files written into each
     row's folder first. isolation: "bwrap" | "docker" | "none" (see the module docstring).
     """
@@ -101,26 +110,38 @@ def run_python_batch(items: list[tuple[str, str | list[str] | None]], *, timeout
         log.warning("sandbox: isolation 'none' — running %d model-written rows WITHOUT a sandbox (rlimits only)",
                     len(items))
     jobs = []
+    process_mb, processes = rowmem.per_process(int(memory_mb), int(max_processes))
     for code, tests in items:
-        jobs.append({"code": code or "", "tests": "\n".join(tests) if isinstance(tests, list) else (tests or ""),
-                     "files": dict(files or {}), "nonce": secrets.token_hex(16), "timeout": float(timeout),
-                     "memory_mb": int(memory_mb), "file_mb": int(max_file_mb), "max_processes": int(max_processes),
-                     "max_output": int(max_output)})
+        text = "\n".join(tests) if isinstance(tests, list) else (tests or "")
+        jobs.append({"code": code or "", "tests": text, "files": dict(files or {}), "timeout": float(timeout),
+                     "memory_mb": process_mb, "file_mb": int(max_file_mb), "max_processes": processes,
+                     "max_output": int(max_output), "steps": expected_steps(text), "row_memory_mb": int(memory_mb)})
     results: list[SandboxResult | None] = [None] * len(jobs)
     pending = list(range(len(jobs)))
     while pending:
-        done, stopped_cleanly, diag = _run_batch([jobs[i] for i in pending], isolation, disk_mb, docker_image)
+        done, stopped_cleanly, diag = _run_batch([jobs[i] for i in pending], isolation, disk_mb, docker_image,
+                                                 int(memory_mb))
         for k, res in done.items():
-            res.isolation = list(layers)
+            res.isolation = [*layers, f"row-memory-{rowmem.mode()}"]
             results[pending[k]] = res
         rest = [pending[k] for k in range(len(pending)) if k not in done]
         if rest and not (stopped_cleanly and done):
             # the row in progress when the harness died (or a sandbox that never started) is failed
-            results[rest[0]] = SandboxResult(False, "crashed", f"the sandbox stopped while this row ran: {diag}",
+            status = "memory" if diag.startswith(OUT_OF_MEMORY) else "crashed"
+            results[rest[0]] = SandboxResult(False, status, f"the sandbox stopped while this row ran: {diag}",
                                              isolation=list(layers))
             rest = rest[1:]
         pending = rest
     return results  # type: ignore[return-value]
+
+
+def expected_steps(tests: str) -> int | None:
+    """1 (the code) + the top-level statements of `tests`, counted here, outside the sandbox; None when
+    they do not parse (the row cannot pass)."""
+    try:
+        return 1 + len(ast.parse(tests, "tests.py").body)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
 
 
 # ---------------------------------------------------------------- availability
@@ -152,10 +173,10 @@ def ensure_available(isolation: Isolation, docker_image: str = "python:3.11-slim
                   "read-only-runtime-view", "tmpfs-work", "seccomp", "rlimits", "empty-env", "tree-teardown")
     else:
         raise ValueError(f"isolation must be bwrap, docker or none, not {isolation!r}")
-    probe = {"code": "x = 1", "tests": "assert x == 1", "files": {}, "nonce": secrets.token_hex(16),
+    probe = {"code": "x = 1", "tests": "assert x == 1", "files": {}, "steps": 2,
              "timeout": 10.0, "memory_mb": 512, "file_mb": 1, "max_processes": 8, "max_output": 4096}
     try:
-        done, _, diag = _run_batch([probe], isolation, 8, docker_image)
+        done, _, diag = _run_batch([probe], isolation, 8, docker_image, 512)
     except OSError as e:
         raise SandboxUnavailable(f"isolation {isolation!r} cannot start here: {e}") from None
     if 0 not in done or not done[0].passed:
@@ -244,15 +265,21 @@ def bwrap_argv(seccomp_fd: int, runner_fd: int, disk_mb: int, command: list[str]
     return argv + (command or [str(view.interpreter()), "-I", "-S", "-B", RUNNER_INSIDE, "contained"])
 
 
-def _spawn(isolation: Isolation, disk_mb: int, docker_image: str, command: list[str] | None = None):
-    """Start the harness (or `command`) under `isolation`; returns (Popen, clean-up callable)."""
+def _spawn(isolation: Isolation, disk_mb: int, docker_image: str, command: list[str] | None = None,
+           cgroup: rowmem.RowCgroup | None = None, memory_mb: int = 0):
+    """Start the harness (or `command`) under `isolation`, inside `cgroup` when it has a path; returns
+    (Popen, clean-up callable)."""
     env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
     pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "env": env,
              "start_new_session": True}
+    in_cgroup = cgroup is not None and cgroup.path is not None
     if isolation == "bwrap":
-        sfd = _memfd("dsforge-seccomp", filter_program())
+        sfd = _memfd("dsforge-seccomp", filter_program(deny_memfd=not in_cgroup))
         rfd = _memfd("dsforge-runner", RUNNER.read_bytes())
-        ids = {"user": view.SANDBOX_UID, "group": view.SANDBOX_UID, "extra_groups": []} if _as_nobody() else {}
+        if in_cgroup:  # join the cgroup as root, then become nobody (Popen's user= would come first)
+            ids = {"preexec_fn": _enter_then_drop(cgroup, _as_nobody())}
+        else:
+            ids = {"user": view.SANDBOX_UID, "group": view.SANDBOX_UID, "extra_groups": []} if _as_nobody() else {}
         try:
             proc = subprocess.Popen(bwrap_argv(sfd, rfd, disk_mb, command), cwd="/", pass_fds=(sfd, rfd),
                                     **pipes, **ids)
@@ -266,13 +293,25 @@ def _spawn(isolation: Isolation, disk_mb: int, docker_image: str, command: list[
         cmd = [docker, "run", "--rm", "-i", "--name", name, "--network", "none", "--read-only", "--init",
                "--tmpfs", f"/work:rw,nosuid,nodev,size={int(disk_mb)}m,mode=1777", "--workdir", "/work",
                "--pids-limit", "64", "--cpus", "1", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+               "--memory", f"{max(int(memory_mb), 64)}m", "--memory-swap", f"{max(int(memory_mb), 64)}m",
                "--user", "65534:65534", "--ipc", "private", "-v", f"{RUNNER}:{RUNNER_INSIDE}:ro", docker_image,
                "python", "-I", "-S", "-B", RUNNER_INSIDE, "contained"]
         proc = subprocess.Popen(cmd, **pipes)
         return proc, lambda: subprocess.run([docker, "kill", name], capture_output=True, timeout=30)
     work = tempfile.mkdtemp(prefix="dsforge-unsandboxed-")
-    proc = subprocess.Popen([sys.executable, "-I", "-S", "-B", str(RUNNER), "bare"], cwd=work, **pipes)
+    extra = {"preexec_fn": _enter_then_drop(cgroup, False)} if in_cgroup else {}
+    proc = subprocess.Popen([sys.executable, "-I", "-S", "-B", str(RUNNER), "bare"], cwd=work, **pipes, **extra)
     return proc, lambda: shutil.rmtree(work, ignore_errors=True)
+
+
+def _enter_then_drop(cgroup: rowmem.RowCgroup, as_nobody: bool):
+    def preexec() -> None:
+        cgroup.enter()
+        if as_nobody:
+            os.setgroups([])
+            os.setgid(view.SANDBOX_UID)
+            os.setuid(view.SANDBOX_UID)
+    return preexec
 
 
 def run_command(command: list[str], stdin: bytes = b"", *, timeout: float = 10.0, max_output: int = 64_000,
@@ -291,9 +330,19 @@ def run_command(command: list[str], stdin: bytes = b"", *, timeout: float = 10.0
 
 # ---------------------------------------------------------------- one batch
 
-def _run_batch(jobs: list[dict], isolation: Isolation, disk_mb: int, docker_image: str):
+def _run_batch(jobs: list[dict], isolation: Isolation, disk_mb: int, docker_image: str, memory_mb: int):
     """Run jobs in one harness. Returns ({index: result} for rows that ended, stopped cleanly?, diagnostics)."""
-    proc, cleanup = _spawn(isolation, disk_mb, docker_image)
+    cgroup = rowmem.RowCgroup(memory_mb) if isolation != "docker" else None
+    try:
+        return _run_in(jobs, isolation, disk_mb, docker_image, memory_mb, cgroup)
+    finally:
+        if cgroup is not None:
+            cgroup.remove()
+
+
+def _run_in(jobs: list[dict], isolation: Isolation, disk_mb: int, docker_image: str, memory_mb: int,
+            cgroup: rowmem.RowCgroup | None):
+    proc, cleanup = _spawn(isolation, disk_mb, docker_image, cgroup=cgroup, memory_mb=memory_mb)
     per_row = [{"out": bytearray(), "err": bytearray(), "tail": b"", "etail": b"", "cap": j["max_output"]}
                for j in jobs]
     ends: dict[int, dict] = {}
@@ -324,7 +373,12 @@ def _run_batch(jobs: list[dict], isolation: Isolation, disk_mb: int, docker_imag
             data = stream.read(length)
             row = per_row[index]
             if kind == 2:
-                ends[index] = marshal.loads(data)
+                end = marshal.loads(data)
+                if cgroup is not None:  # rows run one at a time: what the cgroup saw since the last end
+                    end["peak_mb"] = cgroup.take_peak_mb()
+                    kills = cgroup.oom_kills()
+                    end["oom"], cgroup.oom_seen = kills > cgroup.oom_seen, kills
+                ends[index] = end
                 continue
             buf, tail = ("out", "tail") if kind == 0 else ("err", "etail")
             room = row["cap"] - len(row["out"]) - len(row["err"])
@@ -351,6 +405,8 @@ def _run_batch(jobs: list[dict], isolation: Isolation, disk_mb: int, docker_imag
     _kill_group(proc)
     cleanup()
     proc.wait()
+    if cgroup is not None and cgroup.oom_kills() > cgroup.oom_seen:
+        errbuf[:0] = OUT_OF_MEMORY.encode() + b" (memory_mb, its memory cgroup's limit) "
     for t in threads:
         t.join(timeout=5)
     done = {}
@@ -363,10 +419,9 @@ def _run_batch(jobs: list[dict], isolation: Isolation, disk_mb: int, docker_imag
 
 def _judge(end: dict, out: bytes, err: bytes, tail: bytes, etail: bytes, job: dict) -> SandboxResult:
     rc, timed_out, over = end["rc"], end["timed_out"], end["over"]
-    verdict = f"{job['nonce']} passed\n".encode()
-    passed = rc == 0 and not (timed_out or over) and tail.endswith(verdict)
-    if passed and out.endswith(verdict):
-        out = out[: len(out) - len(verdict)]
+    # the only thing that makes a pass: the server's count of steps, against the statements parsed here
+    passed = (job["steps"] is not None and end.get("steps") == job["steps"] and not end.get("closed")
+              and not (timed_out or over))
     report = None
     for line in reversed(etail.decode("utf-8", "replace").splitlines()):
         if line.startswith(REPORT):
@@ -375,11 +430,15 @@ def _judge(end: dict, out: bytes, err: bytes, tail: bytes, etail: bytes, job: di
             break
     stderr = "\n".join(ln for ln in err.decode("utf-8", "replace").splitlines() if not ln.startswith(REPORT))
     res = SandboxResult(passed=passed, status="passed" if passed else "failed", stdout=out.decode("utf-8", "replace"),
-                        stderr=stderr.strip("\n"), returncode=rc, seconds=end["seconds"])
+                        stderr=stderr.strip("\n"), returncode=rc, seconds=end["seconds"],
+                        memory_peak_mb=end.get("peak_mb"))
     if passed:
         return res
     timeout = job["timeout"]
-    if over:
+    counted = f"{max(0, (end.get('steps') or 0) - 1)} of {(job['steps'] or 1) - 1} test statements"
+    if end.get("oom"):
+        res.status, res.error = "memory", f"the row reached memory_mb ({job.get('row_memory_mb', job['memory_mb'])} MB, whole process tree)"
+    elif over:
         res.status, res.error = "output_limit", f"output passed {job['max_output']} bytes; row killed"
     elif timed_out or rc == -signal.SIGXCPU:
         res.status, res.error = "timeout", f"timeout after {timeout:g} s"
@@ -387,10 +446,10 @@ def _judge(end: dict, out: bytes, err: bytes, tail: bytes, etail: bytes, job: di
         res.status, res.phase, res.error = report[0], report[1] or None, report[2]
         if res.status not in ("failed", "syntax_error", "memory", "refused", "crashed"):
             res.status = "failed"
-    elif rc == 0:
-        res.error = "exited before the tests finished (no verdict from the harness)"
-    elif rc == EXIT_FORGED:
-        res.error = "the code asked the harness for a verdict itself (only the harness may: no verdict)"
+    elif rc == 0 or rc is not None and rc > 0 and rc not in (EXIT_HOOK,):
+        tail_line = stderr.strip().splitlines()[-1:] if stderr.strip() else []
+        res.error = (f"exited (code {rc}) before the tests finished: {counted} counted"
+                     + (f"; last stderr: {tail_line[0][:300]}" if tail_line else ""))
     elif rc == EXIT_HOOK:
         res.error = "the code tampered with the harness's audit hook (no verdict)"
     elif rc is not None and rc < 0:

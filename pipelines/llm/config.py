@@ -15,13 +15,14 @@ Not here: opening a backend (seam.py) or the backends themselves (backends/).
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (Discriminator, Field, GetCoreSchemaHandler, PlainValidator, SerializeAsAny, Tag, TypeAdapter,
-                      field_serializer, model_validator)
+                      field_serializer, field_validator, model_validator)
 
 from dsforge.pipelines import plugins
-from dsforge.pipelines.redact import redact_url
+from dsforge.pipelines.redact import looks_like_secret, redact_url
 from dsforge.pipelines.stage import ConfigError, StageConfig
 
 
@@ -75,6 +76,9 @@ class TransformersConfig(BackendFields):
     device: str | None = Field(None, description="cuda, cpu, ... (default: cuda if present)")
 
 
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+
+
 class OpenAIConfig(BackendFields):
     """Any OpenAI-compatible chat-completions endpoint (OpenAI, `vllm serve`, llama.cpp, SGLang)."""
 
@@ -86,6 +90,17 @@ class OpenAIConfig(BackendFields):
     max_retries: int = Field(5, ge=0)
     retry_backoff: float = Field(1.0, ge=0, description="first wait before a retry, doubled each time")
     retry_backoff_max: float = Field(60.0, ge=0, description="longest wait between retries")
+
+    @field_validator("api_key_env", mode="before")
+    @classmethod
+    def _a_name_not_a_key(cls, value: Any) -> Any:
+        """A key pasted where the variable's name belongs is refused, and never repeated in the message
+        (pydantic's own errors would show it, so this one carries no input)."""
+        if isinstance(value, str) and (looks_like_secret(value) or not _ENV_NAME.fullmatch(value)):
+            shown = f"{len(value)} characters" if looks_like_secret(value) else repr(value)
+            raise ValueError(f"api_key_env must name an environment variable (e.g. OPENAI_API_KEY), not hold the "
+                             f"key itself ({shown}, not shown); export the key and give the variable's name")
+        return value
 
     @field_serializer("base_url")
     def _no_secrets(self, url: str | None) -> str | None:

@@ -90,12 +90,13 @@ def run_review_command(args: argparse.Namespace) -> int:
 
     run_dir = Path(args.run_dir).expanduser().resolve()
     text, where = find_guideline(run_dir, args.guideline)
-    try:
-        app = create_app(run_dir, guideline=text, labels_file=args.labels)
+    sock = bind_socket(args.port)
+    try:  # the app answers only the Host it listens on (127.0.0.1:PORT, localhost:PORT)
+        app = create_app(run_dir, guideline=text, labels_file=args.labels, port=sock.getsockname()[1])
     except ReviewError as e:
+        sock.close()
         print(f"error: {e}", file=sys.stderr)
         return 2
-    sock = bind_socket(args.port)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
     print(f"review: {url}  (run {run_dir}; labels -> {Path(args.labels) if args.labels else run_dir / 'labels.parquet'}; "
           f"guideline: {where})\nCtrl-C stops it.", flush=True)

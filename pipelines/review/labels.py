@@ -16,6 +16,7 @@ Not here: reading the labels in a recipe (stage.py) or agreement figures (pipeli
 from __future__ import annotations
 
 import fcntl
+import math
 import os
 import threading
 import uuid
@@ -28,6 +29,7 @@ import polars as pl
 
 LABELS_FILE = "labels.parquet"
 LABELS = ("accept", "reject")
+SCORES = (1.0, 5.0)  # the page's score field (index.html: min 1, max 5)
 SCHEMA = pl.Schema({"id": pl.String, "step": pl.String, "annotator": pl.String, "label": pl.String,
                     "score": pl.Float64, "note": pl.String, "updated": pl.String})
 
@@ -72,8 +74,8 @@ def check_label(annotator: str, label: str | None, score: Any, note: str | None)
             score = float(score)
         except (TypeError, ValueError):
             raise LabelError(f"score must be a number, got {score!r}") from None
-        if score != score:  # NaN
-            raise LabelError("score must be a number, got NaN")
+        if not math.isfinite(score) or not SCORES[0] <= score <= SCORES[1]:
+            raise LabelError(f"score must be a finite number from {SCORES[0]:g} to {SCORES[1]:g}, got {score!r}")
     return {"annotator": annotator, "label": label or None, "score": score, "note": (note or "").strip() or None}
 
 

@@ -9,7 +9,9 @@
     GET  /api/labels          every label and the annotators' agreement
 
 Endpoints are plain (sync) functions: Starlette runs them in its thread pool, so a slow scan does not
-block other requests, and the label store's lock serialises writes. It serves 127.0.0.1 only (cli.py).
+block other requests, and the label store's lock serialises writes. It serves 127.0.0.1 only (cli.py),
+answers only its own Host, refuses cross-origin writes and caps bodies (guard.py); every field of a label
+is checked, and the row must exist in the step.
 """
 
 from __future__ import annotations
@@ -18,32 +20,54 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, HTTPException
+import polars as pl
+from fastapi import FastAPI, HTTPException, Query as Param
 from fastapi.responses import FileResponse, HTMLResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, field_validator
 
 from dsforge.pipelines.inspect.annotators import label_agreement
-from dsforge.pipelines.review.labels import LabelError, LabelStore
+from dsforge.pipelines.review import guard as guards
+from dsforge.pipelines.review.labels import LabelError, LabelStore, check_label
 from dsforge.pipelines.review.run_data import Query, ReviewError, RunData
 
 STATIC = files("dsforge.pipelines.review") / "static"
 STATIC_FILES = {"app.js": "text/javascript", "app.css": "text/css"}
 
 
+MAX_NOTE, MAX_NAME, MAX_ID = 5000, 100, 1000  # characters
+MAX_OFFSET = 10**9
+
+
 class LabelIn(BaseModel):
+    """One label as posted; booleans are not scores and every text is capped and valid Unicode."""
+
+    model_config = ConfigDict(extra="forbid")
     id: str
     step: str = ""
     annotator: str
     label: str | None = None
-    score: float | str | None = None
+    score: StrictFloat | StrictInt | str | None = Field(None, union_mode="left_to_right")
     note: str | None = None
 
+    @field_validator("id", "step", "annotator", "label", "score", "note", mode="before")
+    @classmethod
+    def _text(cls, value, info):
+        if info.field_name == "score" and not isinstance(value, str):
+            if isinstance(value, bool):
+                raise ValueError("score must be a number, not true/false")
+            return value
+        limit = {"note": MAX_NOTE, "annotator": MAX_NAME, "score": 32}.get(info.field_name, MAX_ID)
+        return guards.valid_text(info.field_name, value, limit, required=info.field_name == "id")
 
-def create_app(run_dir: str | Path, guideline: str = "", labels_file: str | Path | None = None) -> FastAPI:
-    """The app for one run; `guideline` is the annotation guideline text shown beside each row."""
+
+def create_app(run_dir: str | Path, guideline: str = "", labels_file: str | Path | None = None,
+               port: int | None = None) -> FastAPI:
+    """The app for one run; `guideline` is the annotation guideline text shown beside each row; `port`:
+    the one it listens on (only that Host is answered; None: the loopback names on any port)."""
     data = RunData(run_dir)
     store = LabelStore(labels_file or data.run_dir)
     app = FastAPI(title="dsforge review", docs_url=None, redoc_url=None, openapi_url=None)
+    guards.install(app, guards.allowed_hosts(port))
 
     def guard(fn, *args, **kwargs) -> Any:
         try:
@@ -77,7 +101,8 @@ def create_app(run_dir: str | Path, guideline: str = "", labels_file: str | Path
     @app.get("/api/rows")
     def rows(step: str, which: str = "kept", q: str = "", source: str = "", reason: str = "", kind: str = "",
              column: str = "", op: str = "=", value: str = "", label: str = "", annotator: str = "",
-             offset: int = 0, limit: int = 25, sample: int = 0, seed: int = 0) -> dict[str, Any]:
+             offset: int = Param(0, ge=0, le=MAX_OFFSET), limit: int = Param(25, ge=1, le=1000),
+             sample: int = Param(0, ge=0, le=MAX_OFFSET), seed: int = Param(0, ge=0, le=2**63 - 1)) -> dict[str, Any]:
         query = Query(step=step, which=which, q=q, source=source, reason=reason, kind=kind, column=column, op=op,
                       value=value, label=label, annotator=annotator, offset=offset, limit=limit, sample=sample,
                       seed=seed, label_ids=store.id_sets(annotator) if label else {})
@@ -95,8 +120,19 @@ def create_app(run_dir: str | Path, guideline: str = "", labels_file: str | Path
         out["labels"] = store.for_row(id)
         return out
 
+    def row_exists(step: str, row_id: str) -> None:
+        if not step:
+            raise ReviewError("a label needs the step its row is in")
+        for which in ("kept", "rejected"):
+            lf = data.scan(step, which)
+            if lf is not None and lf.filter(pl.col("id") == row_id).select(pl.len()).collect().item():
+                return
+        raise ReviewError(f"no row {row_id!r} in step {step}")
+
     @app.post("/api/labels")
     def save_label(body: LabelIn) -> dict[str, Any]:
+        guard(check_label, body.annotator, body.label, body.score, body.note)
+        guard(row_exists, body.step, body.id)
         return guard(store.save, body.id, body.step, body.annotator, body.label, body.score, body.note)
 
     @app.get("/api/labels")

@@ -23,11 +23,11 @@ import random
 import threading
 import time
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from dsforge.pipelines.llm.backends.base import BaseBackend, OnDone, Request
 from dsforge.pipelines.llm.config import OpenAIConfig, SamplingParams
 from dsforge.pipelines.llm.generation import Generation
+from dsforge.pipelines.redact import redact_text, redact_url, url_secrets
 
 RETRY_STATUS = {408, 409, 429}
 
@@ -37,14 +37,9 @@ class BackendFatalError(RuntimeError):
 
 
 def _public_url(url: str | None) -> str | None:
-    """The endpoint without user:password@ or query string (safe for lineage)."""
-    if not url:
-        return None
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    """The endpoint as it may be recorded (pipelines/redact.py: no user-info, query values or opaque path
+    segments)."""
+    return redact_url(url)
 
 
 def run_coroutine(coro):
@@ -101,8 +96,10 @@ class OpenAIBackend(BaseBackend):
         return os.environ.get(self.config.api_key_env) or "EMPTY"
 
     def _scrub(self, text: str) -> str:
+        """A backend's error text as it may be recorded: the key, whatever the URL hides, and every URL
+        or query fragment in it scrubbed (servers echo the request URL, `?api-key=` included)."""
         key = os.environ.get(self.config.api_key_env)
-        return text.replace(key, "***") if key and len(key) >= 4 else text
+        return redact_text(text, [*([key] if key else []), *url_secrets(self.base_url)]) or ""
 
     # ---- requests
     def run_requests(self, requests: list[Request], params: SamplingParams,
@@ -193,7 +190,7 @@ class OpenAIBackend(BaseBackend):
 
     def _error(self, req: Request, params: SamplingParams, message: str) -> Generation:
         return Generation(text="", finish_reason="error", prompt_tokens=0, completion_tokens=0,
-                          model=self.model_id, error=message)
+                          model=self.model_id, error=self._scrub(message))
 
     def _parse(self, resp) -> Generation:
         choice = resp.choices[0]
