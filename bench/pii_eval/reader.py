@@ -83,7 +83,7 @@ def check_rows(rows: list[dict], strict_checksums: bool = True) -> list[str]:
                 problems.append(f"{rid}: overlapping spans at {s['start']}")
             prev_end = max(prev_end, s["end"])
             digits = "".join(c for c in s["value"] if c.isdigit())
-            if strict_checksums and s["entity"] == "CREDIT_CARD" and not (13 <= len(digits) <= 19 and luhn_ok(digits)):
+            if strict_checksums and s["entity"] == "CREDIT_CARD" and not (12 <= len(digits) <= 19 and luhn_ok(digits)):
                 problems.append(f"{rid}: card {s['value']!r} fails Luhn")
             if strict_checksums and s["entity"] == "IBAN_CODE" and not iban_ok(s["value"]):
                 problems.append(f"{rid}: IBAN {s['value']!r} fails mod 97")
