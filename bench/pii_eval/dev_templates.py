@@ -189,6 +189,27 @@ Q4. How many times did you use the app last week? {QTY}
 Q5. May we contact you at {EMAIL}? yes"""),
     T("support-01", "ticket", """
 Hi, I'm {NAME}. I ordered a blender ({SKU}) on {DATE} but it was sent to my old address, {ADDRESS}. My new one is {ADDRESS:2}. Phone: {PHONE}"""),
+    # running prose: no field labels before the values
+    T("prose-01", "letter", """
+I grew up in {CITY}, {COUNTRY}, and moved to {CITY:2} after university. These days I share a flat with {NAME} at {ADDRESS}, so if the post goes missing, that's where it went."""),
+    T("prose-02", "chat", """
+so {FIRST} finally called back lol. she's staying with her aunt in {CITY} until {DATE} and said to text her on {PHONE} if anything comes up"""),
+    T("prose-03", "email", """
+Hi both, quick update: {NAME} signed the lease for {ADDRESS} yesterday and moves in on {DATE}. {FIRST} asked me to pass on the new number, {PHONE}, and said the old landline is gone."""),
+    T("prose-04", "social", """
+Throwback to {DATE}, when {NAME} and I drove from {CITY} to {CITY:2} in one go. Still can't believe we made it to {COUNTRY:2} on one tank."""),
+    T("prose-05", "ticket", """
+Caller said her name was {NAME}, born {DOB}, and that she had been living at {ADDRESS} since {DATE}. She wants the statements sent there rather than to her mother's house on {STREET:2}."""),
+    T("prose-06", "letter", """
+My grandfather, {NAME}, was born on {DOB} in a small village outside {CITY}. He emigrated to {FOREIGN_COUNTRY} when he was {YEARS} and never went back."""),
+    T("prose-07", "chat", """
+ya the party is at {FIRST}'s, {STREET}, ring twice. if u get lost call {PHONE} or ask for {NAME:2}"""),
+    T("prose-08", "medical", """
+{NAME} is a {YEARS}-year-old carpenter from {CITY} who presented on {DATE} with back pain. Lives alone at {ADDRESS}; daughter {FIRST:2} ({PHONE:2}) is the main contact."""),
+    T("prose-09", "hr", """
+Following our call I can confirm that {NAME} will relocate from our office in {CITY} to {CITY:2}, {COUNTRY:2} on {DATE}, and that the company will cover the move to {ADDRESS:2}."""),
+    T("prose-10", "review", """
+Ordered on {DATE}, arrived three weeks later at my place in {CITY}. The courier ({FIRST}) called me on {PHONE} from the wrong street. Two stars."""),
     # texts without PII: numbers, codes, prices and times only
     T("neg-01", "negative", """
 A train leaves at {TIME} and travels at {QTY} km/h. A second train leaves {YEARS} hours later at {QTY:2} km/h. How long until the second train catches up?"""),

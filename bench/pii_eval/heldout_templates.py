@@ -157,6 +157,27 @@ I'm writing to complain about case {TICKET}. I'm {NAME}, my account email is {EM
 Registration: {NAME} ({COMPANY}, {CITY}, {COUNTRY}). Dietary needs: none. Invoice to {ADDRESS}. Mobile during the event: {PHONE_ANY}."""),
     T("library-01", "form", """
 Library card application: {NAME}, {ADDRESS}, date of birth {DOB}, tel. {PHONE}. Card no. {ID}."""),
+    # running prose: no field labels before the values
+    T("story-01", "letter", """
+When {NAME} left {CITY} in {DATE}, nobody expected her to end up running a bakery on {STREET} in {CITY:2}. You can still find her there most mornings, or ring the shop on {PHONE}."""),
+    T("story-02", "chat", """
+btw {FIRST:2} moved!! she's in {CITY}, {COUNTRY} now, near {STREET}. her new number is {PHONE_ANY}, birthday is {DOB} so don't forget"""),
+    T("story-03", "email", """
+Dear all, {NAME} has kindly offered to host the reunion at her home, {ADDRESS}, on {DATE}. Please let {FIRST} know by phone ({PHONE}) whether you're coming."""),
+    T("story-04", "social", """
+Twenty years ago today ({DATE}) {NAME} and {NAME:2} got married in {CITY}. Happy anniversary to my parents! Celebrating at their place on {STREET} tonight."""),
+    T("story-05", "ticket", """
+Spoke to {NAME} again. He says the meter at {ADDRESS} was read on {DATE} but he'd already moved to {CITY:2} by then. Wants a final bill sent to his sister, {NAME:3}, at {ADDRESS:3}."""),
+    T("story-06", "letter", """
+I am writing in support of my neighbour {NAME}, who has lived next door to me at {ADDRESS} since {DATE}. I can be reached on {PHONE:2} should you need to verify this."""),
+    T("story-07", "chat", """
+u still at {STREET}? {FIRST} says the gig moved to {CITY}, starts {TIME}. her bf {FIRST:3} is driving, his cell {PHONE}"""),
+    T("story-08", "medical", """
+Mrs {LAST} ({DOB}) attended with her son, {NAME:2}, who drove her in from {CITY}. She was last seen here on {DATE}. Home address unchanged ({ADDRESS}); son's mobile {PHONE:2}."""),
+    T("story-09", "hr", """
+As discussed, {NAME} joins the {CITY} team on {DATE}, moving from {FOREIGN_COUNTRY}. Until the flat on {STREET} is ready we'll put {FIRST} up at a hotel. Personal email: {EMAIL}."""),
+    T("story-10", "review", """
+The host, {FIRST}, was lovely, and the flat at {ADDRESS} is exactly as pictured. We stayed from {DATE} to {DATE:2}. She even gave us her cousin's number ({PHONE}) for a taxi in {CITY:2}."""),
     # texts without PII
     T("neg-01", "negative", """
 A ball is thrown upward at {QTY} m/s. Ignoring drag, after {YEARS} seconds its height is h = v t - 4.9 t^2. Find t when h is {QTY:2} m."""),
