@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from checks import iban_ok, luhn_ok  # bench/pii_eval is on sys.path wherever the reader is used
+
 HERE = Path(__file__).resolve().parent
 REQUIRED = ("id", "text", "spans", "source", "template", "lang")
 ENTITIES = {"PERSON", "LOCATION", "DATE", "DATE_OF_BIRTH", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD",
@@ -45,24 +47,6 @@ def read_jsonl(path: str | Path) -> list[dict]:
 def read_set(name: str) -> list[dict]:
     """A set by its path under bench/pii_eval/ without the suffix, e.g. 'dev/en_dev' or 'lookalikes/sixth'."""
     return read_jsonl(HERE / f"{name}.jsonl")
-
-
-def luhn_ok(digits: str) -> bool:
-    total, alt = 0, False
-    for ch in reversed(digits):
-        n = int(ch)
-        if alt:
-            n = n * 2 - 9 if n > 4 else n * 2
-        total, alt = total + n, not alt
-    return total % 10 == 0
-
-
-def iban_ok(value: str) -> bool:
-    s = value.replace(" ", "").upper()
-    if len(s) < 15 or not s.isalnum():
-        return False
-    s = s[4:] + s[:4]
-    return int("".join(str(int(ch, 36)) for ch in s)) % 97 == 1
 
 
 def check_rows(rows: list[dict], strict_checksums: bool = True) -> list[str]:
