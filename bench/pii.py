@@ -77,8 +77,10 @@ class Dsforge:
 
         df = records.from_rows([{"id": f"t:{i}", "source": "bench", "kind": "document", "text": t}
                                 for i, t in enumerate(texts)])
-        kept = self.stage.process(df, self.ctx).kept
-        by_id = dict(zip(kept["id"].to_list(), kept["pii_spans"].to_list()))
+        res = self.stage.process(df, self.ctx)
+        by_id = dict(zip(res.kept["id"].to_list(), res.kept["pii_spans"].to_list()))
+        if res.rejected is not None and "pii_spans" in res.rejected.columns:  # rows dropped for a secret keep their spans
+            by_id.update(zip(res.rejected["id"].to_list(), res.rejected["pii_spans"].to_list()))
         return [[(s["entity"], s["start"], s["end"]) for s in (by_id.get(f"t:{i}") or []) if s.get("field", "text") == "text"]
                 for i in range(len(texts))]
 
@@ -112,7 +114,7 @@ class Systems:
         self.engine = presidio_engine() if peer else None
         self.seconds = {"dsforge": 0.0, "presidio": 0.0}
 
-    def run(self, texts: list[str], entities: list[str]) -> tuple[list, list | None]:
+    def run(self, texts: list[str], entities: list[str], peer: bool = True) -> tuple[list, list | None]:
         key = tuple(entities)
         if key not in self.ours:
             self.ours[key] = Dsforge(entities)
@@ -120,7 +122,7 @@ class Systems:
         t = time.perf_counter()
         ours = self.ours[key].predict(texts)
         self.seconds["dsforge"] += time.perf_counter() - t
-        if self.engine is None:
+        if self.engine is None or not peer:
             return ours, None
         t = time.perf_counter()
         peer = presidio_predict(self.engine, texts)
@@ -193,8 +195,7 @@ def lookalike_sets(systems: Systems, results: dict) -> None:
     print("| set | dsforge | presidio | true-PII texts: dsforge micro-F1 | presidio |\n|---|---|---|---|---|")
     for name in LOOKALIKE_SETS + ["bare_lookalikes"]:
         rows = read_set(f"legacy/{name}")
-        ours, peer = systems.run([r["text"] for r in rows], ALL_ENTITIES) if name != "bare_lookalikes" else \
-            (systems.run([r["text"] for r in rows], ALL_ENTITIES)[0], None)
+        ours, peer = systems.run([r["text"] for r in rows], ALL_ENTITIES, peer=name != "bare_lookalikes")
         la = [i for i, r in enumerate(rows) if r.get("lookalikes")]
         pii = [i for i, r in enumerate(rows) if r["spans"] and r.get("part") == "pii"]
         hit, total = lookalike_rate([rows[i] for i in la], [ours[i] for i in la])
