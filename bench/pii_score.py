@@ -99,8 +99,11 @@ def table(title: str, ours: dict, peer: dict | None, names: tuple[str, str] = ("
         cells = []
         for res in (ours, peer or {}):
             r = res.get(e)
-            cells += ([f"{r['precision']:.2f} / {r['recall']:.2f} / {r['f1']:.2f}", f"{r['strict_f1']:.2f}"]
-                      if r else ["-", "-"])
+            if r and not r["gold"]:  # predictions of an entity the set has no gold of: all false positives
+                cells += [f"{r['predicted']} spans, all wrong", "-"]
+            else:
+                cells += ([f"{r['precision']:.2f} / {r['recall']:.2f} / {r['f1']:.2f}", f"{r['strict_f1']:.2f}"]
+                          if r else ["-", "-"])
         gold = (ours.get(e) or (peer or {}).get(e))["gold"]
         name = "micro" if e == "ALL" else SHORT.get(e, e)
         lines.append(f"| {name} | {' | '.join(cells)} | {gold:,} |")

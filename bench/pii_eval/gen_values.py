@@ -9,6 +9,7 @@ mirror it. Every maker takes the `Profile` of the text (a country) so the values
 
 from __future__ import annotations
 
+import datetime
 import json
 import random
 import string
@@ -107,6 +108,8 @@ class Profile:
         full = f"{first} {mid}. {last}" if r < 0.1 else f"{first} {last}"
         user = self.rng.choice([f"{first}.{last}", f"{first[0]}{last}", f"{first}{last[0]}", f"{first}_{last}",
                                 f"{last}.{first}", f"{first}{self.rng.randint(1, 99)}"])
+        if r > 0.96:  # forms and labels often write the whole name in capitals
+            full = full.upper()
         return {"NAME": full, "FIRST": first, "LAST": last, "INITIAL_LAST": f"{first[0]}. {last}",
                 "LAST_FIRST": f"{last}, {first}", "UPPER_NAME": f"{last.upper()} {first}",
                 "LOWER_FIRST": first.lower(), "user": strip_accents_for_mail(user) or "user"}
@@ -220,7 +223,14 @@ class Profile:
             lines.append(f"{pc} {city}".strip() if c not in ("BR", "MX") else f"{city}{' - ' + region if region else ''}{', ' + pc if pc else ''}")
         if country and c != "SG":
             lines.append(country)
-        return "\n".join(lines) if multiline else ", ".join(lines)
+        if c in ("US", "CA", "AU", "NZ", "ZA") and rng.random() < 0.06:  # a post-office box in place of the street
+            i = next(i for i, line in enumerate(lines) if street in line)
+            lines[i] = lines[i].replace(street, rng.choice(["PO Box", "P.O. Box", "Post Office Box"]) + f" {rng.randint(1, 9999)}")
+        if multiline:
+            return "\n".join(lines)
+        joined = rng.choices([", ".join(lines), " ".join(lines), " - ".join(lines), "; ".join(lines), " · ".join(lines)],
+                             [80, 9, 4, 4, 3])[0]
+        return joined.upper() if rng.random() < 0.05 else joined
 
     # ------------------------------------------------------------ contact
     def phone(self, region: str | None = None) -> str:
@@ -254,8 +264,11 @@ class Profile:
         elif fmt < 0.93:
             s = f"00{ex.country_code} " + pn.format_number(num, pn.PhoneNumberFormat.NATIONAL).lstrip("0").lstrip("(")
             s = s.replace(")", "")
-        else:
+        elif fmt < 0.96:
             s = pn.format_number(num, pn.PhoneNumberFormat.INTERNATIONAL).replace(" ", "-")
+        else:
+            cc, rest = pn.format_number(num, pn.PhoneNumberFormat.INTERNATIONAL).split(" ", 1)
+            s = f"({cc}) {rest}"
         if rng.random() < 0.12:
             s += rng.choice([" x", " ext. ", " ext ", " Ext. ", " extension ", " x"]) + str(rng.randint(2, 9999))
         return s
@@ -279,8 +292,11 @@ class Profile:
                  f"{d} {mon[:3]} {y}", f"{mon} {d}{th} {y}", f"{mon[:3]} {d}, {y}", f"{y}/{m:02d}/{d:02d}",
                  f"{d}{th} {mon} {y}", f"{m:02d}-{d:02d}-{y}" if us else f"{d:02d}-{m:02d}-{y}",
                  f"{m}/{d}/{str(y)[2:]}" if us else f"{d}/{m}/{str(y)[2:]}", f"{d:02d}{mon[:3].upper()}{y}"]
+        forms += [f"{d}.{m}.{y}", f"{d:02d} {mon[:3]} {str(y)[2:]}"]
         if not birth:
-            forms += [f"{mon} {d}", f"{d} {mon}", f"the {d}{th} of {mon}"]
+            wd = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][datetime.date(y, m, d).weekday()]
+            forms += [f"{mon} {d}", f"{d} {mon}", f"the {d}{th} of {mon}", f"{wd}, {d} {mon[:3]} {y}",
+                      f"{wd} {mon} {d}{th}, {y}"]
         return rng.choice(forms)
 
 
