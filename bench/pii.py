@@ -69,7 +69,8 @@ class Dsforge:
         from dsforge.pipelines import registry
         from dsforge.pipelines.stage import StageContext
 
-        self.stage = registry.stage_class("pii")({"action": "tag", "entities": entities})
+        # drop_entities []: tag every row; by default a row holding a private key is dropped, and its spans with it
+        self.stage = registry.stage_class("pii")({"action": "tag", "entities": entities, "drop_entities": []})
         self.ctx = StageContext(work_dir=Path(tempfile.mkdtemp(prefix="pii-bench-")))
 
     def predict(self, texts: list[str]) -> list[list[tuple]]:
