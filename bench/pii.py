@@ -149,10 +149,28 @@ def english_split(name: str, systems: Systems, results: dict, limit: int | None 
         res["presidio_spans_on_texts_without_pii"] = sum(len(peer[i]) for i in neg)
     print(f"  spans predicted on the {len(neg)} texts without PII: dsforge {res['dsforge_spans_on_texts_without_pii']}"
           + (f", presidio {res['presidio_spans_on_texts_without_pii']}" if peer else ""))
+    res["location_recall_by_shape"] = {"dsforge": location_by_shape(rows, ours), "presidio": location_by_shape(rows, peer) if peer else None}
+    print("  LOCATION recall by shape: " + "; ".join(
+        f"{k} ({v[1]}) dsforge {v[0] / v[1]:.2f}" + (f", presidio {res['location_recall_by_shape']['presidio'][k][0] / v[1]:.2f}" if peer else "")
+        for k, v in res["location_recall_by_shape"]["dsforge"].items()))
     kinds = sorted({r["kind"] for r in rows if r["spans"]})
     res["recall_by_kind"] = {k: score([r for r in rows if r["kind"] == k],
                                       [o for r, o in zip(rows, ours) if r["kind"] == k])["ALL"]["recall"] for k in kinds}
     print("  dsforge recall by kind of text: " + ", ".join(f"{k} {v:.2f}" for k, v in res["recall_by_kind"].items()))
+
+
+def location_by_shape(rows: list[dict], preds: list[list[tuple]]) -> dict[str, list[int]]:
+    """[found, gold] of LOCATION gold by shape: multi-line address, one-line address (has a digit), place name."""
+    out: dict[str, list[int]] = {"multi-line address": [0, 0], "one-line address": [0, 0], "city/region/country": [0, 0]}
+    for row, pred in zip(rows, preds):
+        for g in row["spans"]:
+            if g["entity"] != "LOCATION":
+                continue
+            shape = "multi-line address" if "\n" in g["value"] else "one-line address" if any(c.isdigit() for c in g["value"]) else "city/region/country"
+            one = {**row, "spans": [g]}
+            out[shape][0] += score([one], [[p for p in pred if p[0] == "LOCATION"]], only={"LOCATION"})["ALL"]["found"]
+            out[shape][1] += 1
+    return out
 
 
 def second_set(systems: Systems, results: dict) -> None:
