@@ -1,7 +1,6 @@
-"""Look-alike false-positive rates (all, and by shape) of whichever dsforge is on PYTHONPATH, on every
-look-alike set, and F1 on the true-PII texts of the sixth to ninth sets: for comparing versions of the code on
-the same sets (bench/RESULTS-pii.md, "every set under every version of the code"). The full benchmark, with
-presidio and speed, is bench/pii.py. A new set's first run is its only clean figure: run it once.
+"""Look-alike false-positive rates (all, and by shape) of whichever dsforge is on PYTHONPATH, on every look-alike
+set of bench/pii_eval/legacy/ (read by the one reader), and F1 on their true-PII texts: for comparing versions of
+the code on the same sets (bench/RESULTS-pii.md). The full benchmark, with presidio and speed, is bench/pii.py.
 
     git worktree add /tmp/old-tree 8477457 && mkdir -p /tmp/old && ln -s /tmp/old-tree /tmp/old/dsforge
     PYTHONPATH=/tmp/old .venv/bin/python bench/pii_lookalikes.py --spans-out /tmp/old.jsonl   # an old version
@@ -11,29 +10,49 @@ presidio and speed, is bench/pii.py. A new set's first run is its only clean fig
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE / "pii_eval"))
-import lookalike_eighth  # noqa: E402
-import lookalike_eleventh  # noqa: E402
-import lookalike_fifth  # noqa: E402
-import lookalike_fresh  # noqa: E402
-import lookalike_ninth  # noqa: E402
-import lookalike_set  # noqa: E402
-import lookalike_seventh  # noqa: E402
-import lookalike_sixth  # noqa: E402
-import lookalike_tenth  # noqa: E402
-import lookalike_twelfth  # noqa: E402
-import lookalike_thirteenth  # noqa: E402
-import lookalike_fourteenth  # noqa: E402
-import lookalike_fifteenth  # noqa: E402
 import pii as bench  # noqa: E402
+from pii_score import lookalike_rate, score  # noqa: E402
+from reader import read_set  # noqa: E402
+
+# kinds whose value is a real or fictional person's own name: personal data since issue 28 (GDPR's reading)
+PERSON_KINDS = re.compile(r"PUBLIC_FIGURE|HISTORICAL_FIGURE|FICTIONAL_CHARACTER|BRAND_PERSON|CRYPTO_PERSONA")
 
 
-def real_spans(path: str, n: int = 6000) -> None:
+def value_shape(value: str, kind: str) -> str:
+    """Chinese (any Han character), number/ID-shaped (any digit) or name-shaped: people's names or things'."""
+    if re.search(r"[\u4e00-\u9fff]", value):
+        return "Chinese"
+    if re.search(r"\d", value):
+        return "number/ID-shaped"
+    return "name-shaped, people" if PERSON_KINDS.search(kind) else "name-shaped, things"
+
+
+def by_shape(rows: list[dict], preds: list[list[tuple]]) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for r, p in zip(rows, preds):
+        for la in r.get("lookalikes", []):
+            cell = out.setdefault(value_shape(la["value"], la["kind"]), [0, 0])
+            cell[0] += any(x[1] < la["end"] and la["start"] < x[2] for x in p)
+            cell[1] += 1
+    return dict(sorted(out.items()))
+
+
+def flagged_by_kind(rows: list[dict], preds: list[list[tuple]]) -> str:
+    fired: dict[str, int] = {}
+    for r, p in zip(rows, preds):
+        for la in r.get("lookalikes", []):
+            fired[la["kind"]] = fired.get(la["kind"], 0) + any(x[1] < la["end"] and la["start"] < x[2] for x in p)
+    return ", ".join(f"{k} {v}" for k, v in sorted(fired.items()) if v) or "none"
+
+
+def real_spans(path: str, detector: bench.Dsforge, n: int = 6000) -> None:
     """Spans found on n distinct real texts (the pattern-speed rows, shuffled with seed 1), one JSON line each."""
     import json
     import random
@@ -41,7 +60,7 @@ def real_spans(path: str, n: int = 6000) -> None:
     texts = list(dict.fromkeys(x for r in bench.real_rows(200_000) for x in r if x))
     random.Random(1).shuffle(texts)
     texts = texts[:n]
-    preds, _, _ = bench.dsforge_predict(texts)
+    preds = detector.predict(texts)
     with open(path, "w", encoding="utf-8") as f:
         for i, (text, pred) in enumerate(zip(texts, preds)):
             for entity, s, e in pred:
@@ -49,54 +68,32 @@ def real_spans(path: str, n: int = 6000) -> None:
     print(f"real texts: {len(texts)}, spans: {sum(map(len, preds))} -> {path}")
 
 
-def flagged_by_kind(docs: list[dict], preds: list[list[tuple]]) -> str:
-    fired: dict[str, int] = {}
-    for d, p in zip(docs, preds):
-        for k, s, e in d["lookalikes"]:
-            fired[k] = fired.get(k, 0) + any(x[1] < e and s < x[2] for x in p)
-    return ", ".join(f"{k} {v}" for k, v in sorted(fired.items()) if v) or "none"
-
-
 def main() -> int:
     import argparse
 
-    import dsforge.filters.pii as stage
+    import dsforge.filters
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--spans-out", help="also write the spans found on 6,000 real texts to this file")
     args = ap.parse_args()
-
-    print("dsforge from", stage.__file__)
-    sets = [("third set, dev", lookalike_set.build("dev") + lookalike_set.real_code_lookalikes("dev")),
-            ("third set, held-out", lookalike_set.build("heldout") + lookalike_set.real_code_lookalikes("heldout")),
-            ("fourth set", lookalike_fresh.build()), ("fifth set", lookalike_fifth.build()),
-            ("sixth set, dev", lookalike_sixth.build("dev")), ("sixth set, held-out", lookalike_sixth.build("heldout")),
-            ("seventh set", lookalike_seventh.build()), ("eighth set", lookalike_eighth.build()),
-            ("ninth set", lookalike_ninth.build()), ("tenth set", lookalike_tenth.build()),
-            ("eleventh set", lookalike_eleventh.build()), ("twelfth set", lookalike_twelfth.build()),
-            ("thirteenth set", lookalike_thirteenth.build()), ("fourteenth set", lookalike_fourteenth.build()),
-            ("fifteenth set", lookalike_fifteenth.build())]
-    for name, docs in sets:
-        preds, _, _ = bench.dsforge_predict([d["text"] for d in docs])
-        hit, total = bench.lookalike_rate(docs, preds)
-        shapes = bench.by_shape(docs, preds, preds)
+    print("dsforge from", Path(dsforge.filters.__file__).parent.parent)
+    detector = bench.Dsforge(bench.ALL_ENTITIES)
+    for name in bench.LOOKALIKE_SETS + ["bare_lookalikes"]:
+        rows = read_set(f"legacy/{name}")
+        preds = detector.predict([r["text"] for r in rows])
+        la = [(r, p) for r, p in zip(rows, preds) if r.get("lookalikes")]
+        hit, total = lookalike_rate([r for r, _ in la], [p for _, p in la])
+        shapes = by_shape([r for r, _ in la], [p for _, p in la])
         print(f"{name}: {hit}/{total} = {100 * hit / total:.2f}%  ("
-              + ", ".join(f"{k} {v['dsforge_fp']}/{v['values']}" for k, v in shapes.items()) + ")")
-        print("  flagged by kind: " + flagged_by_kind(docs, preds))
-    for name, docs in [("sixth set PII, dev", lookalike_sixth.build_pii("dev")),
-                       ("sixth set PII, held-out", lookalike_sixth.build_pii("heldout")),
-                       ("seventh set PII", lookalike_seventh.build_pii()), ("eighth set PII", lookalike_eighth.build_pii()),
-                       ("ninth set PII", lookalike_ninth.build_pii()), ("tenth set PII", lookalike_tenth.build_pii()),
-                       ("eleventh set PII", lookalike_eleventh.build_pii()),
-                       ("twelfth set PII", lookalike_twelfth.build_pii()),
-                       ("thirteenth set PII", lookalike_thirteenth.build_pii()),
-                       ("fourteenth set PII", lookalike_fourteenth.build_pii()),
-                       ("fifteenth set PII", lookalike_fifteenth.build_pii())]:
-        preds, _, _ = bench.dsforge_predict([d["text"] for d in docs])
-        res = bench.score(docs, preds)
-        print(f"{name}: micro-F1 {res['ALL']['f1']:.3f}, PERSON recall {res.get('PERSON', {}).get('recall', 0):.3f}")
+              + ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in shapes.items()) + ")")
+        print("  flagged by kind: " + flagged_by_kind([r for r, _ in la], [p for _, p in la]))
+        pii = [(r, p) for r, p in zip(rows, preds) if r.get("part") == "pii"]
+        if pii:
+            res = score([r for r, _ in pii], [p for _, p in pii])
+            print(f"  true-PII texts ({len(pii)}): micro-F1 {res['ALL']['f1']:.3f}, "
+                  f"PERSON recall {res.get('PERSON', {}).get('recall', 0):.3f}")
     if args.spans_out:
-        real_spans(args.spans_out)
+        real_spans(args.spans_out, detector)
     return 0
 
 
