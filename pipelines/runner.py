@@ -39,7 +39,7 @@ from typing import Any
 import polars as pl
 import yaml
 
-from dsforge.pipelines import shards, step_modes
+from dsforge.pipelines import part_records, shards, step_modes
 from dsforge.pipelines.fingerprint import code_hash, hash_json, referenced_files
 from dsforge.pipelines.readers import file_fingerprint, resolve_path
 from dsforge.pipelines.recipe import Recipe
@@ -167,7 +167,7 @@ def execute_step(plan: RunPlan, i: int, prev_fp: str | None) -> StepOutcome:
     out = plan.step_dir(i)
     fp = step_fingerprint(plan, i, prev_fp)
     index = plan.out_root / ".index"
-    if not plan.force and (previous := _find_finished(plan.out_root, fp)) is not None:
+    if not plan.force and (previous := _find_reusable(plan.out_root, fp)) is not None:
         _link_tree(previous, out)
         stats = json.loads((out / "stats.json").read_text())
         stats.update(reused_from=str(previous), seconds=0.0)
@@ -183,7 +183,7 @@ def execute_step(plan: RunPlan, i: int, prev_fp: str | None) -> StepOutcome:
     extras = {"run": RunInfo.of_run_dir(plan.run_dir)} if step.stage.needs_run_info else {}
     ctx = StageContext(work_dir=out, base_dir=plan.recipe.base_dir, seed=plan.recipe.seed, strict=plan.strict,
                        sample=plan.sample, progress=plan.progress, extras=extras)
-    src = shards.parts(plan.step_dir(i - 1)) if i > 0 and step.stage.reads_input_table else []
+    src = part_records.verified_parts(plan.step_dir(i - 1)) if i > 0 and step.stage.reads_input_table else []
     started = time.perf_counter()
     try:
         parts, stage_stats, mode = step_modes.run(plan, step, i, fp, ctx, src)
@@ -218,6 +218,7 @@ def execute_step(plan: RunPlan, i: int, prev_fp: str | None) -> StepOutcome:
         "parts": len(parts),
         "executor": plan.executor.describe() if plan._executor is not None else {"name": "driver"},
         "stage_stats": stage_stats,
+        part_records.RECORD_KEY: part_records.record(out),  # checked before any reuse or read
     }
     shards.atomic_write_json(out / "stats.json", stats)  # last: marks the step finished
     shards.atomic_write_json(index / f"{fp}.json", {"dir": str(out)})
@@ -236,6 +237,22 @@ def _find_finished(out_root: Path, fp: str) -> Path | None:
     return d if (d / "stats.json").exists() and (d / shards.KEPT).is_dir() else None
 
 
+def _find_reusable(out_root: Path, fp: str) -> Path | None:
+    """The finished step with this fingerprint, unless one of its files changed since it was written
+    (then it is recomputed, and the log says which file was wrong)."""
+    previous = _find_finished(out_root, fp)
+    if previous is None:
+        return None
+    try:
+        stats = json.loads((previous / "stats.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if problem := part_records.check(previous, stats):
+        log.warning("%s; recomputing", problem)
+        return None
+    return previous
+
+
 def _adopt_finished_parts(pointer: Path, out: Path) -> None:
     """Link the done parts of an earlier, unfinished run of this same step (a crash loses only parts in flight)."""
     try:
@@ -248,7 +265,7 @@ def _adopt_finished_parts(pointer: Path, out: Path) -> None:
     for marker in sorted((earlier / shards.PARTS).glob("*.json")):
         part = int(marker.stem)
         files = [shards.part_path(earlier, w, part) for w in (shards.KEPT, shards.REJECTED)]
-        if all(f.exists() for f in files):
+        if all(f.exists() for f in files) and _part_intact(marker, files):
             for w in (shards.KEPT, shards.REJECTED, "id_keys"):  # id_keys: ingest's, for its id check
                 if (f := shards.part_path(earlier, w, part)).exists():
                     shards.link_part(f, shards.part_path(out, w, part))
@@ -256,6 +273,21 @@ def _adopt_finished_parts(pointer: Path, out: Path) -> None:
             n += 1
     if n:
         log.info("%s: %d finished parts taken over from the unfinished %s", out.name, n, earlier)
+
+
+def _part_intact(marker: Path, files: list[Path]) -> bool:
+    """The kept and rejected files of a done part still hold the rows its marker says."""
+    try:
+        info = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        return False
+    rows = [part_records.parquet_rows(f) for f in files]
+    if rows != [info.get("kept"), info.get("rejected")]:
+        log.warning("%s: part %s of the unfinished %s changed since it was written (rows %s, its record %s); "
+                    "recomputing it", marker.parent.parent.name, marker.stem, marker.parent.parent, rows,
+                    [info.get("kept"), info.get("rejected")])
+        return False
+    return True
 
 
 def _link_tree(src: Path, dst: Path) -> None:

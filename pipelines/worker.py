@@ -45,6 +45,7 @@ class Task:
     step_dir: str
     src: str | None = None  # the input part (rows, keys, apply)
     arg: Any = None         # ingest: (input spec, chunk); apply: the verdicts folder
+    src_rows: int | None = None  # the rows `src` held when its step wrote it (part_records.py)
 
 
 def init_worker(threads: int, log_queue: Any = None, level: int = 20) -> None:
@@ -100,12 +101,21 @@ def run_task(task: Task, stage: Any = None) -> dict[str, Any]:
     return info
 
 
-def _read(path: str):
+def _read(task: Task):
+    """The task's input part, checked against the rows its step recorded (a damaged part is never used)."""
     import polars as pl
 
-    from dsforge.pipelines import records
+    from dsforge.pipelines import part_records, records
 
-    return records.conform(pl.read_parquet(path))
+    try:
+        df = pl.read_parquet(task.src)
+    except (OSError, pl.exceptions.ComputeError) as e:
+        from dsforge.pipelines.errors import PartChangedError
+
+        src = Path(task.src)
+        raise PartChangedError(f"{src.name} of {src.parent.parent.name} cannot be read any more ({e})") from None
+    part_records.check_read(task.src, df.height, task.src_rows)
+    return records.conform(df)
 
 
 def _keys(task: Task, stage: Any, step_dir: Path) -> dict[str, Any]:
@@ -113,7 +123,7 @@ def _keys(task: Task, stage: Any, step_dir: Path) -> dict[str, Any]:
 
     from dsforge.pipelines import shards
 
-    df = _read(task.src)
+    df = _read(task)
     keys = stage.shard_keys(df, task.ctx)
     keys = keys.with_columns(pl.lit(task.part, dtype=pl.Int32).alias("__part"),
                              pl.int_range(pl.len(), dtype=pl.Int64).alias("__row"))
@@ -180,7 +190,7 @@ def summary_dir(step_dir: Path, part: int) -> Path:
 
 
 def _summarize(task: Task, stage: Any, step_dir: Path) -> dict[str, Any]:
-    df = _read(task.src)
+    df = _read(task)
     write_summary(stage.summarize(df, task.ctx), summary_dir(step_dir, task.part))
     return {"rows_in": df.height}
 
@@ -250,7 +260,7 @@ def _split(task: Task, stage: Any, step_dir: Path) -> dict[str, Any]:
         result, rows_in = read_chunk_task(task.arg, task.ctx)
         in_ids = None
     else:
-        df = _read(task.src)
+        df = _read(task)
         if task.phase == "rows" and task.arg is not None:
             df = df.slice(*task.arg)
         rows_in, in_ids = df.height, df["id"]
