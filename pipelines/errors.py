@@ -18,6 +18,9 @@ class DsforgeError(Exception):
         if hint is not None:
             self.hint = hint
 
+    def __reduce__(self):  # keeps the hint when a worker process sends the error back
+        return (type(self), (str(self), self.hint))
+
 
 class PartChangedError(DsforgeError):
     """A step's part file differs from what the step recorded when it wrote it."""
@@ -35,6 +38,18 @@ class UnsafePathError(DsforgeError):
     """A path dsforge would write through is a symbolic link."""
 
     hint = "remove the link (dsforge never writes through links inside its output folder) and run again"
+
+
+class UsageError(DsforgeError):
+    """A command line that cannot work (a bad option value, a folder where a file is needed)."""
+
+    hint = "see dsforge COMMAND --help"
+
+
+class PrefectUnreachableError(DsforgeError):
+    """The Prefect API (a configured server, or the temporary local one) does not answer."""
+
+    hint = "start the server (prefect server start) or use --no-prefect"
 
 
 class WorkerDiedError(DsforgeError):

@@ -50,7 +50,7 @@ def _result_files(step_dir: Path) -> list[Path]:
     out = []
     for p in sorted(step_dir.rglob("*")):
         rel = p.relative_to(step_dir)
-        if rel.parts[0] in SKIP_DIRS or p.name.startswith(".") or rel.as_posix() == "stats.json":
+        if rel.parts[0] in SKIP_DIRS or any(x.startswith(".") for x in rel.parts) or rel.as_posix() == "stats.json":
             continue
         if p.is_file() and not p.is_symlink():
             out.append(p)

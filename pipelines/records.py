@@ -28,6 +28,8 @@ Not here: reading files (readers.py) and anything that decides what to keep (sta
 
 from __future__ import annotations
 
+from dsforge.pipelines.errors import DsforgeError
+
 import json
 from typing import Any, Iterable, Literal
 
@@ -61,8 +63,10 @@ REJECT_SCHEMA: dict[str, pl.DataType] = {**SCHEMA, **{c: pl.String for c in REJE
 LEGACY_COLUMNS = {"chosen": "chosen_response", "rejected": "rejected_response"}
 
 
-class RecordError(ValueError):
+class RecordError(DsforgeError, ValueError):
     """A table does not follow the record format."""
+
+    hint = "see docs/architecture.md, \"The record format\""
 
 
 def empty() -> pl.DataFrame:

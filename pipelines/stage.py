@@ -42,6 +42,8 @@ Not here: the list of stages (registry.py) and how recipes name them (recipe.py)
 
 from __future__ import annotations
 
+from dsforge.pipelines.errors import DsforgeError
+
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,8 +66,10 @@ class StageConfig(BaseModel):
 C = TypeVar("C", bound=StageConfig)
 
 
-class ConfigError(ValueError):
+class ConfigError(DsforgeError, ValueError):
     """A recipe or command line names an unknown stage or gives it a bad parameter."""
+
+    hint = "fix the recipe, then check it with: dsforge validate RECIPE (dsforge stages NAME lists a stage's parameters)"
 
 
 @dataclass

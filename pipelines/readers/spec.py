@@ -5,6 +5,8 @@ Not here: parsing rows (formats.py), mapping them to records (rows.py), planning
 
 from __future__ import annotations
 
+from dsforge.pipelines.errors import DsforgeError
+
 import hashlib
 import json
 import stat
@@ -19,8 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field
 FORMATS = ("jsonl", "json", "parquet", "csv", "hf")
 
 
-class DataError(ValueError):
+class DataError(DsforgeError, ValueError):
     """Bad input data; the message names file, line (or row) and field."""
+
+    hint = "fix or replace the input the message names (without --strict, bad rows are rejected, not fatal)"
 
 
 class InputSpec(BaseModel):

@@ -17,6 +17,8 @@ accept it). Left out: streaming, tool calls, the Batch API.
 
 from __future__ import annotations
 
+from dsforge.pipelines.errors import DsforgeError
+
 import asyncio
 import os
 import random
@@ -32,8 +34,10 @@ from dsforge.pipelines.llm.seam import Generation
 RETRY_STATUS = {408, 409, 429}
 
 
-class BackendFatalError(RuntimeError):
+class BackendFatalError(DsforgeError, RuntimeError):
     """An error no retry can fix (bad key, unknown model): the run stops with what to do next."""
+
+    hint = "fix the backend settings as the message says (docs/backends.md), then run again: finished steps are reused"
 
 
 def _public_url(url: str | None) -> str | None:
