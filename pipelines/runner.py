@@ -40,6 +40,7 @@ import polars as pl
 import yaml
 
 from dsforge.pipelines import part_records, shards, step_modes
+from dsforge.pipelines.errors import DsforgeError, UnsafePathError, UsageError
 from dsforge.pipelines.fingerprint import code_hash, hash_json, referenced_files
 from dsforge.pipelines.readers import file_fingerprint, resolve_path
 from dsforge.pipelines.recipe import Recipe
@@ -108,19 +109,35 @@ def plan_run(recipe: Recipe, out_root: str | Path | None = None, sample: int | N
     out_root = Path(out_root or recipe.output.get("dir") or DEFAULT_OUT).resolve()
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     base = f"{recipe.name}-{stamp}" + (f"-sample{sample}" if sample else "")
-    out_root.mkdir(parents=True, exist_ok=True)
-    mark_dead_runs(out_root)
-    for n in range(1000):
-        run_dir = out_root / (base if n == 0 else f"{base}-{n}")
-        try:
-            run_dir.mkdir()
-            break
-        except FileExistsError:
-            continue
-    (run_dir / "stages").mkdir()
-    (run_dir / "recipe.yaml").write_text(yaml.safe_dump(recipe_as_dict(recipe), sort_keys=False, allow_unicode=True))
+    run_dir = _new_run_dir(out_root, base)
+    with shards.writing(run_dir / "recipe.yaml"):
+        (run_dir / "stages").mkdir()
+        (run_dir / "recipe.yaml").write_text(yaml.safe_dump(recipe_as_dict(recipe), sort_keys=False, allow_unicode=True))
     spec = executor or ExecutorSpec(**(recipe.executor or {}))
     return RunPlan(recipe, run_dir, out_root, sample, strict, force, progress, spec)
+
+
+def _new_run_dir(out_root: Path, base: str) -> Path:
+    """A new folder under out_root; an out_root that cannot hold one (a file, /proc, read-only) is a UsageError."""
+    hint = "give --out (or the recipe's output.dir) a folder you can write to"
+    if out_root.exists() and not out_root.is_dir():
+        raise UsageError(f"output folder {out_root} is a file, not a folder", hint=hint)
+    try:
+        out_root.mkdir(parents=True, exist_ok=True)
+        mark_dead_runs(out_root)
+        for n in range(1000):
+            run_dir = out_root / (base if n == 0 else f"{base}-{n}")
+            try:
+                run_dir.mkdir()
+                return run_dir
+            except FileExistsError:
+                continue
+    except OSError as e:
+        if shards.is_disk_full(e):
+            raise UsageError(f"no space left on device while creating a run folder in {out_root}",
+                             hint="free some space or give --out a bigger disk") from None
+        raise UsageError(f"cannot create a run folder in {out_root}: {e.strerror or e}", hint=hint) from None
+    raise UsageError(f"{out_root}: 1000 runs of {base} already", hint=hint)
 
 
 def recipe_as_dict(recipe: Recipe) -> dict[str, Any]:
@@ -168,6 +185,7 @@ def execute_step(plan: RunPlan, i: int, prev_fp: str | None) -> StepOutcome:
     fp = step_fingerprint(plan, i, prev_fp)
     index = plan.out_root / ".index"
     if not plan.force and (previous := _find_reusable(plan.out_root, fp)) is not None:
+        refuse_links(plan.run_dir / "stages", out)
         _link_tree(previous, out)
         stats = json.loads((out / "stats.json").read_text())
         stats.update(reused_from=str(previous), seconds=0.0)
@@ -175,6 +193,7 @@ def execute_step(plan: RunPlan, i: int, prev_fp: str | None) -> StepOutcome:
         log.info("%s: unchanged since %s, reused", step.id, previous)
         return StepOutcome(i, fp, stats)
 
+    refuse_links(index, plan.run_dir / "stages", out, *(out / w for w in (shards.KEPT, shards.REJECTED, shards.PARTS)))
     out.mkdir(parents=True, exist_ok=True)
     index.mkdir(exist_ok=True)
     if not plan.force:
@@ -235,6 +254,14 @@ def _find_finished(out_root: Path, fp: str) -> Path | None:
     except (ValueError, KeyError):
         return None
     return d if (d / "stats.json").exists() and (d / shards.KEPT).is_dir() else None
+
+
+def refuse_links(*paths: Path) -> None:
+    """Never write through a symbolic link inside the output folder (a linked `.index` or step folder
+    would send the run's files wherever it points)."""
+    for p in paths:
+        if p.is_symlink():
+            raise UnsafePathError(f"{p} is a symbolic link; dsforge does not write through links in its output folder")
 
 
 def _find_reusable(out_root: Path, fp: str) -> Path | None:
@@ -343,7 +370,12 @@ def finish_run(plan: RunPlan, outcomes: list[StepOutcome], started: float, error
         shards.atomic_write_json(plan.run_dir / "manifest.json",
                                  {"inputs": outcomes[0].stats["stage_stats"].get("inputs", [])})
     rejected = [f for o in outcomes for f in shards.parts(plan.step_dir(o.index), shards.REJECTED)]
-    shards.write_rejects_table(rejected, plan.run_dir / "rejected.parquet")
+    try:
+        shards.write_rejects_table(rejected, plan.run_dir / "rejected.parquet")
+    except DsforgeError as e:  # e.g. the disk is full: run.json must still say what happened
+        if error is None:
+            raise
+        log.warning("%s", e)
     dataset = None
     for o in reversed(outcomes):
         if (plan.step_dir(o.index) / "dataset").is_dir():
@@ -413,7 +445,10 @@ def run_plan(plan: RunPlan, execute=execute_step) -> dict[str, Any]:
             fp = outcome.fingerprint
     except BaseException as e:
         plan.close()
-        finish_run(plan, outcomes, started, e)
+        try:
+            finish_run(plan, outcomes, started, e)
+        except Exception as again:  # never hide the error that stopped the run
+            log.error("could not write %s/run.json: %s", plan.run_dir, again)
         raise
     plan.close()
     return finish_run(plan, outcomes, started)
