@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -40,13 +41,16 @@ EPILOG = """examples:
 """
 
 
+PARAM_HINT = "VALUE is plain YAML: --param min_chars=10, --param fields=[prompt,response] (dsforge stages NAME)"
+
+
 def _parse_params(items: list[str]) -> dict[str, Any]:
     params: dict[str, Any] = {}
     for item in items or []:
         if "=" not in item:
             raise UsageError(f"--param {item!r}: expected key=value (e.g. --param min_chars=10)")
         key, value = item.split("=", 1)
-        params[key.strip()] = load_yaml(value, f"--param {key.strip()}") if value.strip() else ""
+        params[key.strip()] = load_yaml(value, f"--param {key.strip()}", hint=PARAM_HINT) if value.strip() else ""
     return params
 
 
@@ -219,7 +223,7 @@ def cmd_stage(args: argparse.Namespace) -> int:
     args.input = _stdin_inputs(args.input, args.out)
     data = {
         "name": args.name,
-        "inputs": [{"path": str(Path(p).resolve()), **({"mapping": args.mapping} if args.mapping else {})} for p in args.input],
+        "inputs": [{"path": os.path.abspath(Path(p).expanduser()), **({"mapping": args.mapping} if args.mapping else {})} for p in args.input],
         "stages": [{"stage": args.name, **params}],
     }
     recipe = build_recipe(data)

@@ -52,6 +52,12 @@ class PrefectUnreachableError(DsforgeError):
     hint = "start the server (prefect server start) or use --no-prefect"
 
 
+class NothingToSaveError(DsforgeError):
+    """Every row was rejected before the step that writes the dataset."""
+
+    hint = "see why in RUN/rejected.parquet (or dsforge review RUN) and loosen the step that dropped them"
+
+
 class WorkerDiedError(DsforgeError):
     """A worker process ended without finishing its task (killed, out of memory)."""
 

@@ -23,6 +23,7 @@ Shipped recipes live in pipelines/recipes/ and can be named without a path (`dsf
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,15 +113,16 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def load_yaml(text: str, where: str) -> Any:
+def load_yaml(text: str, where: str, hint: str | None = None) -> Any:
     """YAML of a recipe or a --param value: safe (no !!python tags), no duplicate keys, bounded nesting;
     any problem is a ConfigError naming `where`."""
     try:
         return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - _StrictLoader is a SafeLoader
     except yaml.YAMLError as e:
-        raise ConfigError(f"{where}: not valid YAML: {e}") from None
+        problem = " ".join(str(e).split())  # one line
+        raise ConfigError(f"{where}: not valid YAML: {problem}", hint=hint) from None
     except RecursionError:
-        raise ConfigError(f"{where}: nested too deeply to be a recipe") from None
+        raise ConfigError(f"{where}: nested too deeply to be a recipe", hint=hint) from None
 
 
 def build_recipe(data: Any, path: Path | None = None, inputs: list[str] | None = None,
@@ -160,7 +162,7 @@ def build_recipe(data: Any, path: Path | None = None, inputs: list[str] | None =
         template.pop("path", None)
         template.pop("source", None)
         template.pop("limit", None)
-        raw_inputs = [{**template, "path": str(Path(p).resolve())} for p in inputs]
+        raw_inputs = [{**template, "path": os.path.abspath(Path(p).expanduser())} for p in inputs]
     if not raw_inputs:
         raise ConfigError(f"{where}: no inputs (add `inputs:` or pass --input)")
     try:
