@@ -177,6 +177,9 @@ def build_recipe(data: Any, path: Path | None = None, inputs: list[str] | None =
             resolved = resolve_path(spec.path, base)
         except DataError as e:
             raise ConfigError(f"{where}: inputs: {e}") from None
+        if resolved.is_symlink() and not resolved.exists():
+            raise ConfigError(f"{where}: inputs: {spec.path}: a symbolic link that leads nowhere (a loop, or its "
+                              "target is missing)")
         if not resolved.exists():
             looked = resolve_path(spec.path, base) if Path(spec.path).is_absolute() or spec.path.startswith("data:") \
                 else f"{base} and {Path.cwd()}"
