@@ -65,27 +65,27 @@ class LocalExecutor:
 
         pool = self._get_pool()
         futures = {pool.submit(run_task, t): n for n, t in enumerate(tasks)}
+        workers = dict(getattr(pool, "_processes", None) or {})  # pid -> Process, to name a dead one later
         results: list[dict | None] = [None] * len(tasks)
         try:
             for fut in as_completed(futures):
                 results[futures[fut]] = fut.result()
                 on_done(results[futures[fut]])
         except BrokenProcessPool:
-            raise self._worker_died(tasks[0]) from None
+            raise self._worker_died(tasks[0], workers) from None
         except BaseException:
             for f in futures:
                 f.cancel()
             raise
         return results  # type: ignore[return-value]
 
-    def _worker_died(self, task: Task) -> WorkerDiedError:
+    def _worker_died(self, task: Task, workers: dict[int, Any]) -> WorkerDiedError:
         """A worker ended without finishing its task (kill -9, the OOM killer): say which step and part."""
         import signal
 
-        dead = {pid: p.exitcode for pid, p in (getattr(self._pool, "_processes", None) or {}).items()
-                if p.exitcode is not None}
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)  # the pool stops (SIGTERM) and reaps the others
         self._pool = None
+        dead = {pid: p.exitcode for pid, p in workers.items() if p.exitcode is not None}
         died = tasks_of_dead_workers(Path(task.step_dir), dead)
         died.sort(key=lambda d: d[3] == -signal.SIGTERM)  # the pool itself stops the others with SIGTERM
         if died:
