@@ -139,6 +139,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         from dsforge.flows.recipe_flow import recipe_flow
 
+        if not args.verbose:  # Prefect logs a failed task's traceback itself: not for a foreseen error
+            for name in ("prefect.task_runs", "prefect.flow_runs"):
+                logging.getLogger(name).addFilter(_drop_foreseen_tracebacks)
         try:
             summary = recipe_flow(recipe=args.recipe, inputs=args.input, out=args.out, sample=args.sample,
                                   strict=args.strict, force=args.force, progress=_progress(args), executor=executor)
@@ -160,6 +163,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"\nThat was a dry run on {args.sample} rows. Look at the rejects and the dataset, then run without --sample.",
               file=out)
     return 0 if summary["status"] == "ok" else 1
+
+
+def _drop_foreseen_tracebacks(record: logging.LogRecord) -> bool:
+    """Leave out Prefect's "failed with exception" record (and its traceback) for a DsforgeError: main()
+    prints it as one line and a hint."""
+    return not (record.exc_info and isinstance(record.exc_info[1], DsforgeError))
 
 
 def prefect_start_hint() -> str:

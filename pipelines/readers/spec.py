@@ -5,8 +5,6 @@ Not here: parsing rows (formats.py), mapping them to records (rows.py), planning
 
 from __future__ import annotations
 
-from dsforge.pipelines.errors import DsforgeError
-
 import hashlib
 import json
 import stat
@@ -17,6 +15,8 @@ from typing import Any, Literal
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
+
+from dsforge.pipelines.errors import DsforgeError
 
 FORMATS = ("jsonl", "json", "parquet", "csv", "hf")
 

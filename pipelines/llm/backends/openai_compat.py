@@ -17,8 +17,6 @@ accept it). Left out: streaming, tool calls, the Batch API.
 
 from __future__ import annotations
 
-from dsforge.pipelines.errors import DsforgeError
-
 import asyncio
 import os
 import random
@@ -27,6 +25,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from dsforge.pipelines.errors import DsforgeError
 from dsforge.pipelines.llm.backends.base import BaseBackend, OnDone, Request
 from dsforge.pipelines.llm.config import OpenAIConfig, SamplingParams
 from dsforge.pipelines.llm.seam import Generation
