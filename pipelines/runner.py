@@ -40,7 +40,7 @@ import polars as pl
 import yaml
 
 from dsforge.pipelines import part_records, shards, step_modes
-from dsforge.pipelines.errors import DsforgeError, UnsafePathError, UsageError
+from dsforge.pipelines.errors import DiskFullError, DsforgeError, UnsafePathError, UsageError
 from dsforge.pipelines.fingerprint import code_hash, hash_json, referenced_files
 from dsforge.pipelines.readers import file_fingerprint, resolve_path
 from dsforge.pipelines.recipe import Recipe
@@ -206,6 +206,14 @@ def execute_step(plan: RunPlan, i: int, prev_fp: str | None) -> StepOutcome:
     started = time.perf_counter()
     try:
         parts, stage_stats, mode = step_modes.run(plan, step, i, fp, ctx, src)
+    except Exception as e:
+        if not shards.is_disk_full(e):
+            raise
+        _drop_unfinished(out)  # so that run.json can still be written
+        if isinstance(e, DsforgeError):
+            raise
+        where = getattr(e, "filename", None) or f"the files of step {step.id} under {out}"  # a library's write
+        raise DiskFullError(f"no space left on device while writing {where}") from e
     finally:
         step.stage.close()
     seconds = time.perf_counter() - started
@@ -262,6 +270,16 @@ def refuse_links(*paths: Path) -> None:
     for p in paths:
         if p.is_symlink():
             raise UnsafePathError(f"{p} is a symbolic link; dsforge does not write through links in its output folder")
+
+
+def _drop_unfinished(step_dir: Path) -> None:
+    """Remove what a failed step left half-written (temporary files, a `.partial` dataset folder); its done
+    parts stay for the next run."""
+    for p in sorted(step_dir.rglob("*"), reverse=True):
+        if p.name.endswith(".partial") and p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        elif p.name.startswith(".") and p.name.endswith(".tmp") and p.is_file():
+            p.unlink(missing_ok=True)
 
 
 def _find_reusable(out_root: Path, fp: str) -> Path | None:
@@ -366,11 +384,11 @@ def _alive(pid: int, started: float | None, psutil) -> bool:
 
 def finish_run(plan: RunPlan, outcomes: list[StepOutcome], started: float, error: BaseException | None = None) -> dict[str, Any]:
     """Write manifest.json, the combined rejects table, the dataset link and run.json."""
-    if outcomes and outcomes[0].stats.get("stage") == "ingest":
-        shards.atomic_write_json(plan.run_dir / "manifest.json",
-                                 {"inputs": outcomes[0].stats["stage_stats"].get("inputs", [])})
     rejected = [f for o in outcomes for f in shards.parts(plan.step_dir(o.index), shards.REJECTED)]
     try:
+        if outcomes and outcomes[0].stats.get("stage") == "ingest":
+            shards.atomic_write_json(plan.run_dir / "manifest.json",
+                                     {"inputs": outcomes[0].stats["stage_stats"].get("inputs", [])})
         shards.write_rejects_table(rejected, plan.run_dir / "rejected.parquet")
     except DsforgeError as e:  # e.g. the disk is full: run.json must still say what happened
         if error is None:

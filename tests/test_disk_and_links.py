@@ -31,15 +31,42 @@ def recipe(external: Path) -> dict:
                        {"stage": "clean-markup"}, {"stage": "rules"}, {"stage": "save", "formats": ["hf", "parquet"]}]}
 
 
+def mount_small_disk(mnt: Path, size: str) -> None:
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)], capture_output=True).returncode:
+        pytest.skip("mounting a tmpfs is not allowed here (needs root)")
+
+
 @pytest.fixture()
 def small_disk(tmp_path):
     """A 2 MB tmpfs (root only): the run above fills it in its fourth or fifth step."""
+    mount_small_disk(tmp_path / "small", "2m")
+    yield tmp_path / "small"
+    subprocess.run(["umount", "-l", str(tmp_path / "small")], check=False)
+
+
+def test_a_disk_filled_by_the_dataset_writer_still_gets_its_run_json(tmp_path, external):
+    """The save step's own writers (Arrow, datasets) fill the disk: its half-written folder is removed, so
+    run.json can say "failed"."""
     mnt = tmp_path / "small"
-    mnt.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], capture_output=True).returncode:
-        pytest.skip("mounting a tmpfs is not allowed here (needs root)")
-    yield mnt
-    subprocess.run(["umount", "-l", str(mnt)], check=False)
+    mount_small_disk(mnt, "1400k")
+    try:
+        data = {"name": "sv", "inputs": [{"path": str(external / "alpaca_libre/alpaca_libre_tasks_v2.jsonl"),
+                                          "mapping": "alpaca"}],
+                "stages": [{"stage": "save", "formats": ["hf", "parquet", "jsonl"]}]}
+        path = tmp_path / "sv.yaml"
+        path.write_text(yaml.safe_dump(data))
+        res = subprocess.run([str(DSFORGE), "run", str(path), "--no-prefect", "--workers", "1", "--out", str(mnt)],
+                             capture_output=True, text=True, timeout=600)
+        assert res.returncode == 2 and "Traceback" not in res.stderr
+        run_dir = next(mnt.glob("sv-*"))
+        assert res.stderr.splitlines()[-2] == (f"error: no space left on device while writing the files of step save "
+                                               f"under {run_dir}/stages/01-save")
+        run = json.loads((run_dir / "run.json").read_text())
+        assert run["status"] == "failed" and [s["step"] for s in run["steps"]] == ["ingest"]
+        assert not list(mnt.rglob("*.partial"))
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
 def test_a_full_disk_is_one_line_the_run_is_failed_and_finished_steps_are_reused(tmp_path, external, small_disk):
