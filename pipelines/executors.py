@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 from pathlib import Path
 
-from dsforge.pipelines.errors import WorkerDiedError
+from dsforge.pipelines.errors import UsageError, WorkerDiedError
 from dsforge.pipelines.worker import Task, init_worker, run_task, tasks_of_dead_workers
 
 log = logging.getLogger("dsforge")
@@ -150,7 +150,7 @@ class RayExecutor:
         try:
             import ray
         except ImportError:
-            raise RuntimeError("the ray executor needs Ray: pip install 'dsforge[ray]' "
+            raise UsageError("the ray executor needs Ray: pip install 'dsforge[ray]' "
                                "(or run with --executor local)") from None
         self.address = address
         if not ray.is_initialized():
@@ -242,8 +242,8 @@ class StageActor:
 def make_executor(name: str = "local", workers: int | None = None, address: str | None = None):
     if name == "local":
         if address:
-            raise ValueError("--address is for --executor ray")
+            raise UsageError("--address is for --executor ray")
         return LocalExecutor(workers)
     if name == "ray":
         return RayExecutor(address, workers)
-    raise ValueError(f"unknown executor {name!r}: use local or ray")
+    raise UsageError(f"unknown executor {name!r}: use local or ray")
