@@ -30,7 +30,6 @@ from typing import Any
 import yaml
 
 from dsforge.pipelines.errors import DsforgeError, PrefectUnreachableError, UsageError
-from dsforge.pipelines.recipe import load_yaml
 
 EPILOG = """examples:
   dsforge run alpaca-sft                       the shipped demo: Alpaca-style rows -> SmolLM2 chat format -> HF dataset
@@ -45,6 +44,8 @@ PARAM_HINT = "VALUE is plain YAML: --param min_chars=10, --param fields=[prompt,
 
 
 def _parse_params(items: list[str]) -> dict[str, Any]:
+    from dsforge.pipelines.recipe import load_yaml
+
     params: dict[str, Any] = {}
     for item in items or []:
         if "=" not in item:
