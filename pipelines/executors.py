@@ -20,7 +20,10 @@ import logging
 import os
 from typing import Any, Callable
 
-from dsforge.pipelines.worker import Task, init_worker, run_task
+from pathlib import Path
+
+from dsforge.pipelines.errors import UsageError, WorkerDiedError
+from dsforge.pipelines.worker import Task, init_worker, run_task, tasks_of_dead_workers
 
 log = logging.getLogger("dsforge")
 Progress = Callable[[dict[str, Any]], None]
@@ -58,18 +61,41 @@ class LocalExecutor:
             return out
         from concurrent.futures import as_completed
 
+        from concurrent.futures.process import BrokenProcessPool
+
         pool = self._get_pool()
         futures = {pool.submit(run_task, t): n for n, t in enumerate(tasks)}
+        workers = dict(getattr(pool, "_processes", None) or {})  # pid -> Process, to name a dead one later
         results: list[dict | None] = [None] * len(tasks)
         try:
             for fut in as_completed(futures):
                 results[futures[fut]] = fut.result()
                 on_done(results[futures[fut]])
+        except BrokenProcessPool:
+            raise self._worker_died(tasks[0], workers) from None
         except BaseException:
             for f in futures:
                 f.cancel()
             raise
         return results  # type: ignore[return-value]
+
+    def _worker_died(self, task: Task, workers: dict[int, Any]) -> WorkerDiedError:
+        """A worker ended without finishing its task (kill -9, the OOM killer): say which step and part."""
+        import signal
+
+        self._pool.shutdown(wait=True, cancel_futures=True)  # the pool stops (SIGTERM) and reaps the others
+        self._pool = None
+        dead = {pid: p.exitcode for pid, p in workers.items() if p.exitcode is not None}
+        died = tasks_of_dead_workers(Path(task.step_dir), dead)
+        died.sort(key=lambda d: d[3] == -signal.SIGTERM)  # the pool itself stops the others with SIGTERM
+        if died:
+            phase, part, pid, code = died[0]
+            how = (f"killed by {signal.Signals(-code).name}" if code is not None and code < 0 and -code in
+                   signal.Signals._value2member_map_ else f"exit code {code}")
+            what = f"part {part} ({phase})" if phase not in ("rows", "apply", "ingest") else f"part {part}"
+            return WorkerDiedError(f"step {task.step} ({task.stage}): the worker process running {what} died "
+                                   f"(pid {pid}, {how})")
+        return WorkerDiedError(f"step {task.step} ({task.stage}): a worker process died while running its parts")
 
     def _get_pool(self):
         if self._pool is None:
@@ -84,8 +110,12 @@ class LocalExecutor:
             self._logs = QueueListener(queue, _Relog())
             self._logs.start()
             level = min(logging.getLogger().getEffectiveLevel(), log.getEffectiveLevel())
+            import threading
+
+            main_thread = threading.current_thread() is threading.main_thread()  # see worker.die_with_parent
             self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=init_worker,
-                                             initargs=(threads_per_worker(self.workers), queue, level))
+                                             initargs=(threads_per_worker(self.workers), queue, level, os.getpid(),
+                                                       main_thread))
         return self._pool
 
     def close(self) -> None:
@@ -120,7 +150,7 @@ class RayExecutor:
         try:
             import ray
         except ImportError:
-            raise RuntimeError("the ray executor needs Ray: pip install 'dsforge[ray]' "
+            raise UsageError("the ray executor needs Ray: pip install 'dsforge[ray]' "
                                "(or run with --executor local)") from None
         self.address = address
         if not ray.is_initialized():
@@ -212,8 +242,8 @@ class StageActor:
 def make_executor(name: str = "local", workers: int | None = None, address: str | None = None):
     if name == "local":
         if address:
-            raise ValueError("--address is for --executor ray")
+            raise UsageError("--address is for --executor ray")
         return LocalExecutor(workers)
     if name == "ray":
         return RayExecutor(address, workers)
-    raise ValueError(f"unknown executor {name!r}: use local or ray")
+    raise UsageError(f"unknown executor {name!r}: use local or ray")

@@ -62,7 +62,10 @@ class SaveConfig(StageConfig):
 def output_dir(cfg: SaveConfig, ctx: StageContext) -> Path:
     if cfg.output_dir:
         out = Path(cfg.output_dir)
-        return out if out.is_absolute() else ctx.base_dir / out
+        out = out if out.is_absolute() else ctx.base_dir / out
+        if out.exists() and not out.is_dir():
+            raise ConfigError(f"output_dir: {out} is a file; give a folder (it is replaced by the dataset)")
+        return out
     return ctx.work_dir / "dataset"
 
 

@@ -24,6 +24,7 @@ Shipped recipes live in pipelines/recipes/ and can be named without a path (`dsf
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,7 @@ RECIPES_DIR = Path(__file__).parent / "recipes"
 TOP_LEVEL_KEYS = {"name", "description", "inputs", "stages", "seed", "output", "executor", "workers",
                   "guideline"}  # guideline: annotation guideline (text or a file) shown by `dsforge review`
 EXECUTOR_KEYS = {"name", "address", "workers"}
+MAX_NAME = 100  # a recipe's name + the time stamp name its run folder (file names stop at 255 bytes)
 OUTPUT_KEYS = {"dir"}  # output.dir: where run folders go (default runs/, or --out)
 
 
@@ -86,11 +88,43 @@ def find_recipe(name_or_path: str | Path) -> Path:
 def load_recipe(name_or_path: str | Path, inputs: list[str] | None = None) -> Recipe:
     """Load and validate a recipe; `inputs` (paths) replace the recipe's inputs, keeping its first mapping."""
     path = find_recipe(name_or_path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: is a folder, not a recipe file" if path.is_dir() else f"{path}: not a regular file",
+                          hint="give a recipe YAML file or a shipped recipe name (dsforge recipes lists them)")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: cannot read it ({e})") from None
+    return build_recipe(load_yaml(text, str(path)), path=path, inputs=inputs)
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (plain YAML lets the last one win silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key {key!r} is given twice (first {seen[key]})", key_node.start_mark)
+                seen[key] = f"at line {key_node.start_mark.line + 1}"
+            except TypeError:  # an unhashable key: the base class says so
+                break
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml(text: str, where: str, hint: str | None = None) -> Any:
+    """YAML of a recipe or a --param value: safe (no !!python tags), no duplicate keys, bounded nesting;
+    any problem is a ConfigError naming `where`."""
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - _StrictLoader is a SafeLoader
     except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML: {e}") from None
-    return build_recipe(data, path=path, inputs=inputs)
+        problem = " ".join(str(e).split())  # one line
+        raise ConfigError(f"{where}: not valid YAML: {problem}", hint=hint) from None
+    except RecursionError:
+        raise ConfigError(f"{where}: nested too deeply to be a recipe", hint=hint) from None
 
 
 def build_recipe(data: Any, path: Path | None = None, inputs: list[str] | None = None,
@@ -110,12 +144,17 @@ def build_recipe(data: Any, path: Path | None = None, inputs: list[str] | None =
         raise ConfigError(f"{where}: stages: expected a list of `- stage: NAME` entries; "
                           f"got {type(raw_stages).__name__}"[:300])
     recipe_name = str(data.get("name") or (path.stem if path else "recipe"))
+    if len(recipe_name) > MAX_NAME:
+        raise ConfigError(f"{where}: name: {len(recipe_name)} characters ({recipe_name[:20]}...); at most {MAX_NAME}, "
+                          "because it names the run folder")
     if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", recipe_name):
         raise ConfigError(f"{where}: name: {recipe_name!r} names the run folder; use letters, digits, '.', '_' and '-' "
                           "(no '/' or leading '.')")
     seed = data.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ConfigError(f"{where}: seed: expected a whole number, got {seed!r}")
+        raise ConfigError(f"{where}: seed: expected a whole number, got {repr(seed)[:60]}")
+    if not 0 <= seed < 2**63:
+        raise ConfigError(f"{where}: seed: expected a whole number from 0 to 2**63-1, got {repr(seed)[:60]}")
     output = data.get("output") or {}
     if not isinstance(output, dict) or set(output) - OUTPUT_KEYS:
         bad = sorted(set(output) - OUTPUT_KEYS) if isinstance(output, dict) else output
@@ -125,7 +164,7 @@ def build_recipe(data: Any, path: Path | None = None, inputs: list[str] | None =
         template.pop("path", None)
         template.pop("source", None)
         template.pop("limit", None)
-        raw_inputs = [{**template, "path": str(Path(p).resolve())} for p in inputs]
+        raw_inputs = [{**template, "path": os.path.abspath(Path(p).expanduser())} for p in inputs]
     if not raw_inputs:
         raise ConfigError(f"{where}: no inputs (add `inputs:` or pass --input)")
     try:
@@ -140,6 +179,9 @@ def build_recipe(data: Any, path: Path | None = None, inputs: list[str] | None =
             resolved = resolve_path(spec.path, base)
         except DataError as e:
             raise ConfigError(f"{where}: inputs: {e}") from None
+        if resolved.is_symlink() and not resolved.exists():
+            raise ConfigError(f"{where}: inputs: {spec.path}: a symbolic link that leads nowhere (a loop, or its "
+                              "target is missing)")
         if not resolved.exists():
             looked = resolve_path(spec.path, base) if Path(spec.path).is_absolute() or spec.path.startswith("data:") \
                 else f"{base} and {Path.cwd()}"

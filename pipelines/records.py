@@ -33,6 +33,8 @@ from typing import Any, Iterable, Literal
 
 import polars as pl
 
+from dsforge.pipelines.errors import DsforgeError
+
 KINDS = ("document", "instruction", "conversation", "preference", "scored")
 ROLES = ("system", "user", "assistant", "tool")
 
@@ -61,8 +63,10 @@ REJECT_SCHEMA: dict[str, pl.DataType] = {**SCHEMA, **{c: pl.String for c in REJE
 LEGACY_COLUMNS = {"chosen": "chosen_response", "rejected": "rejected_response"}
 
 
-class RecordError(ValueError):
+class RecordError(DsforgeError, ValueError):
     """A table does not follow the record format."""
+
+    hint = "see docs/architecture.md, \"The record format\""
 
 
 def empty() -> pl.DataFrame:

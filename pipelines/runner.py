@@ -39,7 +39,8 @@ from typing import Any
 import polars as pl
 import yaml
 
-from dsforge.pipelines import shards, step_modes
+from dsforge.pipelines import part_records, shards, step_modes
+from dsforge.pipelines.errors import DiskFullError, DsforgeError, UnsafePathError, UsageError
 from dsforge.pipelines.fingerprint import code_hash, hash_json, referenced_files
 from dsforge.pipelines.readers import file_fingerprint, resolve_path
 from dsforge.pipelines.recipe import Recipe
@@ -108,19 +109,35 @@ def plan_run(recipe: Recipe, out_root: str | Path | None = None, sample: int | N
     out_root = Path(out_root or recipe.output.get("dir") or DEFAULT_OUT).resolve()
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     base = f"{recipe.name}-{stamp}" + (f"-sample{sample}" if sample else "")
-    out_root.mkdir(parents=True, exist_ok=True)
-    mark_dead_runs(out_root)
-    for n in range(1000):
-        run_dir = out_root / (base if n == 0 else f"{base}-{n}")
-        try:
-            run_dir.mkdir()
-            break
-        except FileExistsError:
-            continue
-    (run_dir / "stages").mkdir()
-    (run_dir / "recipe.yaml").write_text(yaml.safe_dump(recipe_as_dict(recipe), sort_keys=False, allow_unicode=True))
+    run_dir = _new_run_dir(out_root, base)
+    with shards.writing(run_dir / "recipe.yaml"):
+        (run_dir / "stages").mkdir()
+        (run_dir / "recipe.yaml").write_text(yaml.safe_dump(recipe_as_dict(recipe), sort_keys=False, allow_unicode=True))
     spec = executor or ExecutorSpec(**(recipe.executor or {}))
     return RunPlan(recipe, run_dir, out_root, sample, strict, force, progress, spec)
+
+
+def _new_run_dir(out_root: Path, base: str) -> Path:
+    """A new folder under out_root; an out_root that cannot hold one (a file, /proc, read-only) is a UsageError."""
+    hint = "give --out (or the recipe's output.dir) a folder you can write to"
+    if out_root.exists() and not out_root.is_dir():
+        raise UsageError(f"output folder {out_root} is a file, not a folder", hint=hint)
+    try:
+        out_root.mkdir(parents=True, exist_ok=True)
+        mark_dead_runs(out_root)
+        for n in range(1000):
+            run_dir = out_root / (base if n == 0 else f"{base}-{n}")
+            try:
+                run_dir.mkdir()
+                return run_dir
+            except FileExistsError:
+                continue
+    except OSError as e:
+        if shards.is_disk_full(e):
+            raise UsageError(f"no space left on device while creating a run folder in {out_root}",
+                             hint="free some space or give --out a bigger disk") from None
+        raise UsageError(f"cannot create a run folder in {out_root}: {e.strerror or e}", hint=hint) from None
+    raise UsageError(f"{out_root}: 1000 runs of {base} already", hint=hint)
 
 
 def recipe_as_dict(recipe: Recipe) -> dict[str, Any]:
@@ -167,7 +184,8 @@ def execute_step(plan: RunPlan, i: int, prev_fp: str | None) -> StepOutcome:
     out = plan.step_dir(i)
     fp = step_fingerprint(plan, i, prev_fp)
     index = plan.out_root / ".index"
-    if not plan.force and (previous := _find_finished(plan.out_root, fp)) is not None:
+    if not plan.force and (previous := _find_reusable(plan.out_root, fp)) is not None:
+        refuse_links(plan.run_dir / "stages", out)
         _link_tree(previous, out)
         stats = json.loads((out / "stats.json").read_text())
         stats.update(reused_from=str(previous), seconds=0.0)
@@ -175,6 +193,7 @@ def execute_step(plan: RunPlan, i: int, prev_fp: str | None) -> StepOutcome:
         log.info("%s: unchanged since %s, reused", step.id, previous)
         return StepOutcome(i, fp, stats)
 
+    refuse_links(index, plan.run_dir / "stages", out, *(out / w for w in (shards.KEPT, shards.REJECTED, shards.PARTS)))
     out.mkdir(parents=True, exist_ok=True)
     index.mkdir(exist_ok=True)
     if not plan.force:
@@ -183,10 +202,18 @@ def execute_step(plan: RunPlan, i: int, prev_fp: str | None) -> StepOutcome:
     extras = {"run": RunInfo.of_run_dir(plan.run_dir)} if step.stage.needs_run_info else {}
     ctx = StageContext(work_dir=out, base_dir=plan.recipe.base_dir, seed=plan.recipe.seed, strict=plan.strict,
                        sample=plan.sample, progress=plan.progress, extras=extras)
-    src = shards.parts(plan.step_dir(i - 1)) if i > 0 and step.stage.reads_input_table else []
+    src = part_records.verified_parts(plan.step_dir(i - 1)) if i > 0 and step.stage.reads_input_table else []
     started = time.perf_counter()
     try:
         parts, stage_stats, mode = step_modes.run(plan, step, i, fp, ctx, src)
+    except Exception as e:
+        if not shards.is_disk_full(e):
+            raise
+        _drop_unfinished(out)  # so that run.json can still be written
+        if isinstance(e, DsforgeError):
+            raise
+        where = getattr(e, "filename", None) or f"the files of step {step.id} under {out}"  # a library's write
+        raise DiskFullError(f"no space left on device while writing {where}") from e
     finally:
         step.stage.close()
     seconds = time.perf_counter() - started
@@ -218,6 +245,7 @@ def execute_step(plan: RunPlan, i: int, prev_fp: str | None) -> StepOutcome:
         "parts": len(parts),
         "executor": plan.executor.describe() if plan._executor is not None else {"name": "driver"},
         "stage_stats": stage_stats,
+        part_records.RECORD_KEY: part_records.record(out),  # checked before any reuse or read
     }
     shards.atomic_write_json(out / "stats.json", stats)  # last: marks the step finished
     shards.atomic_write_json(index / f"{fp}.json", {"dir": str(out)})
@@ -236,6 +264,40 @@ def _find_finished(out_root: Path, fp: str) -> Path | None:
     return d if (d / "stats.json").exists() and (d / shards.KEPT).is_dir() else None
 
 
+def refuse_links(*paths: Path) -> None:
+    """Never write through a symbolic link inside the output folder (a linked `.index` or step folder
+    would send the run's files wherever it points)."""
+    for p in paths:
+        if p.is_symlink():
+            raise UnsafePathError(f"{p} is a symbolic link; dsforge does not write through links in its output folder")
+
+
+def _drop_unfinished(step_dir: Path) -> None:
+    """Remove what a failed step left half-written (temporary files, a `.partial` dataset folder); its done
+    parts stay for the next run."""
+    for p in sorted(step_dir.rglob("*"), reverse=True):
+        if p.name.endswith(".partial") and p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        elif p.name.startswith(".") and p.name.endswith(".tmp") and p.is_file():
+            p.unlink(missing_ok=True)
+
+
+def _find_reusable(out_root: Path, fp: str) -> Path | None:
+    """The finished step with this fingerprint, unless one of its files changed since it was written
+    (then it is recomputed, and the log says which file was wrong)."""
+    previous = _find_finished(out_root, fp)
+    if previous is None:
+        return None
+    try:
+        stats = json.loads((previous / "stats.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if problem := part_records.check(previous, stats):
+        log.warning("%s; recomputing", problem)
+        return None
+    return previous
+
+
 def _adopt_finished_parts(pointer: Path, out: Path) -> None:
     """Link the done parts of an earlier, unfinished run of this same step (a crash loses only parts in flight)."""
     try:
@@ -248,7 +310,7 @@ def _adopt_finished_parts(pointer: Path, out: Path) -> None:
     for marker in sorted((earlier / shards.PARTS).glob("*.json")):
         part = int(marker.stem)
         files = [shards.part_path(earlier, w, part) for w in (shards.KEPT, shards.REJECTED)]
-        if all(f.exists() for f in files):
+        if all(f.exists() for f in files) and _part_intact(marker, files):
             for w in (shards.KEPT, shards.REJECTED, "id_keys"):  # id_keys: ingest's, for its id check
                 if (f := shards.part_path(earlier, w, part)).exists():
                     shards.link_part(f, shards.part_path(out, w, part))
@@ -256,6 +318,21 @@ def _adopt_finished_parts(pointer: Path, out: Path) -> None:
             n += 1
     if n:
         log.info("%s: %d finished parts taken over from the unfinished %s", out.name, n, earlier)
+
+
+def _part_intact(marker: Path, files: list[Path]) -> bool:
+    """The kept and rejected files of a done part still hold the rows its marker says."""
+    try:
+        info = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        return False
+    rows = [part_records.parquet_rows(f) for f in files]
+    if rows != [info.get("kept"), info.get("rejected")]:
+        log.warning("%s: part %s of the unfinished %s changed since it was written (rows %s, its record %s); "
+                    "recomputing it", marker.parent.parent.name, marker.stem, marker.parent.parent, rows,
+                    [info.get("kept"), info.get("rejected")])
+        return False
+    return True
 
 
 def _link_tree(src: Path, dst: Path) -> None:
@@ -307,11 +384,16 @@ def _alive(pid: int, started: float | None, psutil) -> bool:
 
 def finish_run(plan: RunPlan, outcomes: list[StepOutcome], started: float, error: BaseException | None = None) -> dict[str, Any]:
     """Write manifest.json, the combined rejects table, the dataset link and run.json."""
-    if outcomes and outcomes[0].stats.get("stage") == "ingest":
-        shards.atomic_write_json(plan.run_dir / "manifest.json",
-                                 {"inputs": outcomes[0].stats["stage_stats"].get("inputs", [])})
     rejected = [f for o in outcomes for f in shards.parts(plan.step_dir(o.index), shards.REJECTED)]
-    shards.write_rejects_table(rejected, plan.run_dir / "rejected.parquet")
+    try:
+        if outcomes and outcomes[0].stats.get("stage") == "ingest":
+            shards.atomic_write_json(plan.run_dir / "manifest.json",
+                                     {"inputs": outcomes[0].stats["stage_stats"].get("inputs", [])})
+        shards.write_rejects_table(rejected, plan.run_dir / "rejected.parquet")
+    except DsforgeError as e:  # e.g. the disk is full: run.json must still say what happened
+        if error is None:
+            raise
+        log.warning("%s", e)
     dataset = None
     for o in reversed(outcomes):
         if (plan.step_dir(o.index) / "dataset").is_dir():
@@ -381,7 +463,10 @@ def run_plan(plan: RunPlan, execute=execute_step) -> dict[str, Any]:
             fp = outcome.fingerprint
     except BaseException as e:
         plan.close()
-        finish_run(plan, outcomes, started, e)
+        try:
+            finish_run(plan, outcomes, started, e)
+        except Exception as again:  # never hide the error that stopped the run
+            log.error("could not write %s/run.json: %s", plan.run_dir, again)
         raise
     plan.close()
     return finish_run(plan, outcomes, started)

@@ -16,15 +16,18 @@ Not here: what runs the parts (executors.py) or decides what is reused (runner.p
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import polars as pl
 
 from dsforge.pipelines import records
+from dsforge.pipelines.errors import DiskFullError, UnsafePathError
 
 KEPT, REJECTED, PARTS, VERDICTS = "kept", "rejected", "parts", "verdicts"
 
@@ -52,18 +55,48 @@ def parts(step_dir: Path, which: str = KEPT) -> list[Path]:
     return sorted((Path(step_dir) / which).glob("part-*.parquet"))
 
 
+def is_disk_full(error: BaseException) -> bool:
+    """ENOSPC, also as Polars/Arrow words it ("No space left on device (os error 28)")."""
+    return getattr(error, "errno", None) == errno.ENOSPC or "No space left on device" in str(error)
+
+
+@contextmanager
+def writing(path: Path, tmp: Path | None = None) -> Iterator[None]:
+    """Around a write of `path`: a full disk becomes DiskFullError naming the file, and the half-written
+    temporary file is removed (so run.json can still say what happened)."""
+    try:
+        yield
+    except Exception as e:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if is_disk_full(e):
+            raise DiskFullError(f"no space left on device while writing {path}") from None
+        raise
+
+
+def safe_parent(path: Path) -> Path:
+    """Create the folder of `path`, refusing one that is a symbolic link (never written through)."""
+    parent = Path(path).parent
+    if parent.is_symlink():
+        raise UnsafePathError(f"{parent} is a symbolic link; dsforge does not write through it")
+    parent.mkdir(parents=True, exist_ok=True)
+    return parent
+
+
 def atomic_write_parquet(df: pl.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    safe_parent(path)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    df.write_parquet(tmp)
-    os.replace(tmp, path)
+    with writing(path, tmp):
+        df.write_parquet(tmp)
+        os.replace(tmp, path)
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    safe_parent(path)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=str, ensure_ascii=False))
-    os.replace(tmp, path)
+    with writing(path, tmp):
+        tmp.write_text(json.dumps(obj, indent=2, default=str, ensure_ascii=False))
+        os.replace(tmp, path)
 
 
 def read_table(step_dir: Path, which: str = KEPT) -> pl.DataFrame:
@@ -87,15 +120,16 @@ def read_column(files: list[Path], column: str) -> pl.Series:
 
 def link_part(src: Path, dst: Path) -> None:
     """Hard-link a finished part into another step (instant, no extra space); copy across file systems."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
+    safe_parent(dst)
     tmp = dst.with_name(f".{dst.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        os.link(src, tmp)
-    except OSError:
-        import shutil
+    with writing(dst, tmp):
+        try:
+            os.link(src, tmp)
+        except OSError:
+            import shutil
 
-        shutil.copy2(src, tmp)
-    os.replace(tmp, dst)
+            shutil.copy2(src, tmp)
+        os.replace(tmp, dst)
 
 
 def write_rejects_table(files: list[Path], out: Path) -> int:
@@ -106,7 +140,7 @@ def write_rejects_table(files: list[Path], out: Path) -> int:
     schema = records.empty_rejects().to_arrow().schema
     tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.tmp")
     n = 0
-    with pq.ParquetWriter(tmp, schema) as w:
+    with writing(out, tmp), pq.ParquetWriter(tmp, schema) as w:
         for f in files:
             df = records.conform(pl.read_parquet(f))
             for c in records.REJECT_COLUMNS:
@@ -116,5 +150,6 @@ def write_rejects_table(files: list[Path], out: Path) -> int:
             if table.num_rows:
                 w.write_table(pa.Table.from_batches(table.cast(schema).to_batches(), schema=schema))
                 n += table.num_rows
-    os.replace(tmp, out)
+    with writing(out, tmp):
+        os.replace(tmp, out)
     return n

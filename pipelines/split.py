@@ -22,6 +22,7 @@ Not here: time-based splits (sort and cut by date instead), k-fold.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections import Counter, defaultdict
 from typing import Any, Literal
 
@@ -56,6 +57,9 @@ class SplitConfig(StageConfig):
     @field_validator("fractions")
     @classmethod
     def _positive(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = [k for k, x in v.items() if not math.isfinite(x)]
+        if bad:
+            raise ValueError(f"fractions: {bad[0]} is {v[bad[0]]}; give finite numbers, e.g. {{train: 0.8, test: 0.2}}")
         if not v or any(x < 0 for x in v.values()) or sum(v.values()) <= 0:
             raise ValueError("fractions must be non-negative and not all zero, e.g. {train: 0.8, test: 0.2}")
         return v

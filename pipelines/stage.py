@@ -58,6 +58,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from dsforge.pipelines import records
+from dsforge.pipelines.errors import DsforgeError
 from dsforge.pipelines.readers import resolve_path
 
 log = logging.getLogger("dsforge")
@@ -72,8 +73,10 @@ class StageConfig(BaseModel):
 C = TypeVar("C", bound=StageConfig)
 
 
-class ConfigError(ValueError):
+class ConfigError(DsforgeError, ValueError):
     """A recipe or command line names an unknown stage or gives it a bad parameter."""
+
+    hint = "fix the recipe, then check it with: dsforge validate RECIPE (dsforge stages NAME lists a stage's parameters)"
 
 
 @dataclass

@@ -16,12 +16,13 @@ Not here: running tasks (executors.py, worker.py) or reuse and stats.json (runne
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from dsforge.pipelines import records, shards
+from dsforge.pipelines import part_records, records, shards
 from dsforge.pipelines.worker import Task, check_contract
 
 log = logging.getLogger("dsforge")
@@ -47,9 +48,25 @@ def run(plan, step, i: int, fp: str, ctx, src: list[Path]) -> tuple[list[dict], 
 def make_task(plan, i: int, fp: str, ctx, phase: str, part: int, src: Path | None = None, arg: Any = None) -> Task:
     """A picklable description of one task: the stage (by class), its config and context, the paths."""
     step = plan.recipe.steps[i]
+    src_rows = _recorded_rows(str(plan.step_dir(i - 1))).get(str(src)) if src and i > 0 else None
     return Task(step=step.id, key=fp, stage=step.name, stage_cls=type(step.stage),
                 config=step.stage.config, ctx=ctx,
-                phase=phase, part=part, step_dir=str(plan.step_dir(i)), src=str(src) if src else None, arg=arg)
+                phase=phase, part=part, step_dir=str(plan.step_dir(i)), src=str(src) if src else None, arg=arg,
+                src_rows=src_rows)
+
+
+def _recorded_rows(step_dir: str) -> dict[str, int]:
+    """The rows each kept part of a finished step recorded (read once per step and stats.json version)."""
+    try:
+        stamp = (Path(step_dir) / "stats.json").stat().st_mtime_ns
+    except OSError:
+        return {}
+    return _recorded_rows_at(step_dir, stamp)
+
+
+@lru_cache(maxsize=4)
+def _recorded_rows_at(step_dir: str, stamp: int) -> dict[str, int]:
+    return part_records.expected_rows(Path(step_dir))
 
 
 def merge_stats(parts: list[dict[str, Any]]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -45,11 +46,16 @@ class Task:
     step_dir: str
     src: str | None = None  # the input part (rows, keys, apply)
     arg: Any = None         # ingest: (input spec, chunk); apply: the verdicts folder
+    src_rows: int | None = None  # the rows `src` held when its step wrote it (part_records.py)
 
 
-def init_worker(threads: int, log_queue: Any = None, level: int = 20) -> None:
-    """Pool initializer: cap each library's threads so N workers do not fight over the cores, and send
-    this worker's log records to the driver (which logs them as its own: console, Prefect, tests)."""
+def init_worker(threads: int, log_queue: Any = None, level: int = 20, parent: int | None = None,
+                death_signal: bool = False) -> None:
+    """Pool initializer: cap each library's threads so N workers do not fight over the cores, send this
+    worker's log records to the driver (which logs them as its own: console, Prefect, tests), and end with
+    the driver (`parent`) when it is killed."""
+    if parent is not None:
+        die_with_parent(parent, death_signal)
     for var in ("OMP_NUM_THREADS", "POLARS_MAX_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(var, str(threads))
     if log_queue is not None:
@@ -59,6 +65,31 @@ def init_worker(threads: int, log_queue: Any = None, level: int = 20) -> None:
         root = logging.getLogger()
         root.handlers[:] = [QueueHandler(log_queue)]
         root.setLevel(level)
+
+
+def die_with_parent(parent: int, death_signal: bool) -> None:
+    """End this worker when the driver dies (kill -9 gives it no chance to stop its pool). The kernel's
+    parent-death signal (Linux prctl) fires when the thread that started the worker ends, so the driver asks
+    for it only when its main thread made the pool; a thread checking the parent twice a second covers the rest."""
+    import signal
+    import threading
+
+    if death_signal and sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGKILL))  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    if os.getppid() != parent:  # the driver died before this worker got here
+        os._exit(1)
+    threading.Thread(target=watch, name="dsforge-parent-watch", daemon=True).start()
 
 
 def stage_for(task: Task):
@@ -87,20 +118,55 @@ def run_task(task: Task, stage: Any = None) -> dict[str, Any]:
     if marker.exists():
         return json.loads(marker.read_text())
     started = time.perf_counter()
+    flight = in_flight_path(step_dir, task)
+    flight.parent.mkdir(parents=True, exist_ok=True)
+    flight.write_text(str(os.getpid()))  # names this part if the worker dies (executors.py)
     st = None if task.phase == "ingest" else (stage or stage_for(task))
     phase = {"keys": _keys, "decide": _decide, "summary": _summarize}.get(task.phase, _split)
     info = phase(task, st, step_dir)
     info.update(part=task.part, seconds=round(time.perf_counter() - started, 3), pid=os.getpid())
     shards.atomic_write_json(marker, info)
+    flight.unlink(missing_ok=True)
     return info
 
 
-def _read(path: str):
+IN_FLIGHT = ".in-flight"
+
+
+def in_flight_path(step_dir: Path, task: Task) -> Path:
+    """A file holding the pid of the worker running this task, removed when the task is done."""
+    return Path(step_dir) / IN_FLIGHT / f"{task.phase}-{task.part:05d}"
+
+
+def tasks_of_dead_workers(step_dir: Path, dead: dict[int, int | None]) -> list[tuple[str, int, int, int | None]]:
+    """(phase, part, pid, exit code) of each task whose worker (pid -> exit code in `dead`) died running it."""
+    out = []
+    for f in sorted((Path(step_dir) / IN_FLIGHT).glob("*-*")):
+        try:
+            pid = int(f.read_text())
+        except (OSError, ValueError):
+            continue
+        if pid in dead:
+            phase, part = f.name.rsplit("-", 1)
+            out.append((phase, int(part), pid, dead[pid]))
+    return out
+
+
+def _read(task: Task):
+    """The task's input part, checked against the rows its step recorded (a damaged part is never used)."""
     import polars as pl
 
-    from dsforge.pipelines import records
+    from dsforge.pipelines import part_records, records
 
-    return records.conform(pl.read_parquet(path))
+    try:
+        df = pl.read_parquet(task.src)
+    except (OSError, pl.exceptions.ComputeError) as e:
+        from dsforge.pipelines.errors import PartChangedError
+
+        src = Path(task.src)
+        raise PartChangedError(f"{src.name} of {src.parent.parent.name} cannot be read any more ({e})") from None
+    part_records.check_read(task.src, df.height, task.src_rows)
+    return records.conform(df)
 
 
 def _keys(task: Task, stage: Any, step_dir: Path) -> dict[str, Any]:
@@ -108,7 +174,7 @@ def _keys(task: Task, stage: Any, step_dir: Path) -> dict[str, Any]:
 
     from dsforge.pipelines import shards
 
-    df = _read(task.src)
+    df = _read(task)
     keys = stage.shard_keys(df, task.ctx)
     keys = keys.with_columns(pl.lit(task.part, dtype=pl.Int32).alias("__part"),
                              pl.int_range(pl.len(), dtype=pl.Int64).alias("__row"))
@@ -175,7 +241,7 @@ def summary_dir(step_dir: Path, part: int) -> Path:
 
 
 def _summarize(task: Task, stage: Any, step_dir: Path) -> dict[str, Any]:
-    df = _read(task.src)
+    df = _read(task)
     write_summary(stage.summarize(df, task.ctx), summary_dir(step_dir, task.part))
     return {"rows_in": df.height}
 
@@ -245,7 +311,7 @@ def _split(task: Task, stage: Any, step_dir: Path) -> dict[str, Any]:
         result, rows_in = read_chunk_task(task.arg, task.ctx)
         in_ids = None
     else:
-        df = _read(task.src)
+        df = _read(task)
         if task.phase == "rows" and task.arg is not None:
             df = df.slice(*task.arg)
         rows_in, in_ids = df.height, df["id"]
@@ -258,7 +324,8 @@ def _split(task: Task, stage: Any, step_dir: Path) -> dict[str, Any]:
     kept = records.conform(result.kept)
     rejected = records.conform(result.rejected) if result.rejected is not None else records.empty_rejects()
     records.validate(kept, f"step {task.step} ({task.stage}) output")
-    check_contract(task.stage, getattr(stage, "creates_rows", False), in_ids, kept, rejected)
+    if task.phase != "ingest":  # ingest's ids are settled over all chunks, then checked (runner.py)
+        check_contract(task.stage, getattr(stage, "creates_rows", False), in_ids, kept, rejected)
     shards.atomic_write_parquet(kept, shards.part_path(step_dir, shards.KEPT, task.part))
     shards.atomic_write_parquet(rejected, shards.part_path(step_dir, shards.REJECTED, task.part))
     by_reason = dict(rejected.group_by("reason").len().iter_rows()) if rejected.height else {}

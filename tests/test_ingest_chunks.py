@@ -230,3 +230,107 @@ def test_colliding_ids_across_chunks_are_found_from_their_hashes(tmp_path):
     assert rejected["reason"].to_list() == ["ingest:duplicate_id"] * 2
     assert rejected["id"].to_list() == ["c:line3", "c:line4"] and "already the id of c.jsonl line 1" in rejected["detail"][0]
     assert kept.height == 38 and kept["id"].n_unique() == 38
+
+
+# ---------------------------------------------------------------- the same for CSV and Parquet (issue 34)
+
+REASONS = {"ingest:bad_json", "ingest:bad_encoding", "ingest:not_an_object", "ingest:wrong_type",
+           "ingest:missing_field", "ingest:too_deep", "ingest:duplicate_id", "ingest:bad_row", "ingest:too_large"}
+
+
+def _check_whole_equals_chunks(spec: InputSpec, rng: random.Random, name: str, where: str):
+    """Counts add up, ids are unique, chunked = whole, every reject names the file, strict stops at the first."""
+    whole = read_inputs([spec])
+    m = whole.manifest[0]
+    assert m["rows_read"] == m["rows_kept"] + m["rows_rejected"] == whole.kept.height + whole.rejected.height
+    ids = whole.kept["id"].to_list() + whole.rejected["id"].to_list()
+    assert len(ids) == len(set(ids))
+    _, kept, rejected = read_by_chunks(spec, rows_per_chunk=rng.choice([7, 50, 1000]))
+    assert kept.equals(whole.kept) and rejected.equals(whole.rejected)
+    assert set(whole.rejected["reason"]) <= REASONS
+    assert whole.rejected["detail"].str.starts_with(f"{name} {where} ").all()
+    with pytest.raises(DataError, match=rf"{name} {where} \d+") if whole.rejected.height else _no_error():
+        read_inputs([spec], strict=True)
+    return whole
+
+
+def _corrupt_csv_line(line: bytes, rng: random.Random) -> bytes:
+    k = rng.randrange(7)
+    if k == 0:
+        i = rng.randrange(len(line))
+        return line[:i] + bytes([rng.choice([0x80, 0xC3, 0xFF])]) + line[i + 1:]
+    if k == 1:
+        return line[: rng.randrange(len(line))]  # truncated: maybe an open quote that swallows lines
+    if k == 2:
+        return line + b",extra"  # one column too many
+    if k == 3:
+        return line.replace(b",", b"", 1)  # one column too few
+    if k == 4:
+        i = rng.randrange(len(line))
+        return line[:i] + b'"' + line[i:]  # a stray quote
+    if k == 5:
+        return b"  "
+    return b"," * line.count(b",")  # every field empty: missing fields
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_corruptions_of_a_real_csv_file(tmp_path, external, seed):
+    rng = random.Random(300 + seed)
+    rows = [json.loads(ln) for ln in (external / "alpaca_libre/alpaca_libre_tasks_v1.jsonl").read_text().splitlines()[:300]]
+    pl.DataFrame(rows).select("instruction", "input", "output").write_csv(tmp_path / "clean.csv")
+    lines = (tmp_path / "clean.csv").read_bytes().split(b"\n")
+    rate = rng.choice([0.02, 0.2, 0.6])
+    data = b"\n".join([lines[0]] + [_corrupt_csv_line(ln, rng) if ln.strip() and rng.random() < rate else ln
+                                    for ln in lines[1:]])
+    (tmp_path / "c.csv").write_bytes(data)
+    whole = _check_whole_equals_chunks(InputSpec(path=str(tmp_path / "c.csv"), mapping="alpaca"), rng, "c.csv", "line")
+    assert whole.kept.height > 0
+    whole.kept.write_parquet(tmp_path / "k.parquet")
+    whole.rejected.write_parquet(tmp_path / "r.parquet")
+
+
+def _parquet_rows(external, rng: random.Random) -> pl.DataFrame:
+    rows = [json.loads(ln) for ln in (external / "alpaca_libre/alpaca_libre_tasks_v1.jsonl").read_text().splitlines()[:300]]
+    df = pl.DataFrame(rows).select("instruction", "input", "output")
+    n = df.height
+    pick = lambda rate: pl.Series([rng.random() < rate for _ in range(n)])  # noqa: E731
+    rate = rng.choice([0.05, 0.3])
+    df = df.with_columns(
+        pl.when(pick(rate)).then(None).otherwise(pl.col("instruction")).alias("instruction"),  # missing_field
+        pl.when(pick(rate)).then(None).otherwise(pl.col("output")).alias("output"),
+        pl.Series("id", [rng.choice(["dup", None, f"r{i}", f"r{i}"]) for i in range(n)]),  # duplicate and null ids
+        pl.Series("deep", [[[rng.randrange(9)]] * rng.randrange(3) for _ in range(n)]),  # nested, to metadata
+    )
+    if rng.random() < 0.3:  # a whole column of the wrong type: every row is wrong_type
+        df = df.with_columns(pl.int_range(n).alias("output"))
+    return df
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_corruptions_of_real_rows_in_parquet(tmp_path, external, seed):
+    rng = random.Random(400 + seed)
+    df = _parquet_rows(external, rng)
+    df.write_parquet(tmp_path / "c.parquet", row_group_size=rng.choice([17, 100, 1000]))
+    whole = _check_whole_equals_chunks(InputSpec(path=str(tmp_path / "c.parquet"), mapping="alpaca"), rng,
+                                       "c.parquet", "row")
+    assert whole.kept.height + whole.rejected.height == df.height
+    whole.rejected.write_parquet(tmp_path / "r.parquet")
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_byte_damage_to_a_parquet_file_is_rows_or_one_data_error(tmp_path, external, seed):
+    """Flipped bytes anywhere in the file: either the rows still read (and add up) or a DataError names the file;
+    never another exception."""
+    rng = random.Random(500 + seed)
+    _parquet_rows(external, rng).write_parquet(tmp_path / "clean.parquet", row_group_size=50)
+    data = bytearray((tmp_path / "clean.parquet").read_bytes())
+    for _ in range(rng.choice([1, 5, 40])):
+        data[rng.randrange(len(data))] ^= rng.randrange(1, 256)
+    (tmp_path / "c.parquet").write_bytes(bytes(data))
+    spec = InputSpec(path=str(tmp_path / "c.parquet"), mapping="alpaca")
+    try:
+        res = read_inputs([spec])
+    except DataError as e:
+        assert str(e).startswith(f"{tmp_path}/c.parquet: cannot be read as a Parquet file (")
+        return
+    assert res.manifest[0]["rows_read"] == res.kept.height + res.rejected.height

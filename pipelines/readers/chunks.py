@@ -12,8 +12,9 @@ the file in one go; `read_input` / `read_inputs` are exactly that loop.
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import polars as pl
 
@@ -33,6 +34,28 @@ EMPTY_WARNING = "no rows: the file is empty or holds only blank lines"
 def plan_chunks(spec: InputSpec, input_index: int, base_dir: Path | None,
                 rows_per_chunk: int = ROWS_PER_CHUNK) -> list[Chunk]:
     """Split one input into chunks of about `rows_per_chunk` rows; the mapping is resolved here, once."""
+    with _readable_as(spec.format, spec.path):
+        return _plan_chunks(spec, input_index, base_dir, rows_per_chunk)
+
+
+@contextmanager
+def _readable_as(fmt: str, given: str) -> Iterator[None]:
+    """A Parquet file or saved HF folder its library cannot read (JSON named .parquet, a truncated file,
+    a folder with a made-up dataset_info.json) is a DataError naming the input, not a library traceback."""
+    try:
+        yield
+    except DataError:
+        raise
+    except Exception as e:  # noqa: BLE001 - pyarrow, datasets and json raise many kinds
+        name = Path(given).suffix.lower()
+        what = ("a Parquet file" if fmt == "parquet" or (fmt == "auto" and name == ".parquet")
+                else "a saved HF dataset" if fmt == "hf" or (fmt == "auto" and Path(given).is_dir()) else None)
+        if what is None:
+            raise
+        raise DataError(f"{given}: cannot be read as {what} ({type(e).__name__}: {str(e)[:200]})") from None
+
+
+def _plan_chunks(spec: InputSpec, input_index: int, base_dir: Path | None, rows_per_chunk: int) -> list[Chunk]:
     path = resolve_path(spec.path, base_dir)
     check_readable(path, spec.path)
     fmt = detect_format(path) if spec.format == "auto" else spec.format
@@ -118,6 +141,11 @@ def _row_chunks(n: int, limit: int | None, size: int, split: str | None, mapping
 
 def read_chunk(spec: InputSpec, chunk: Chunk, strict: bool = False) -> ReadResult:
     """Kept and rejected rows of exactly this chunk, and its counts (manifest: [{input_index, chunk, rows_*}])."""
+    with _readable_as(chunk.fmt, spec.path):
+        return _read_chunk(spec, chunk, strict)
+
+
+def _read_chunk(spec: InputSpec, chunk: Chunk, strict: bool) -> ReadResult:
     path = Path(chunk.path)
     if chunk.mapping_name == "records":
         kept, rejected, keys = _records_parquet(path, chunk)

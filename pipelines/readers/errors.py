@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from dsforge.pipelines.errors import DsforgeError
 
-class DataError(ValueError):
+
+class DataError(DsforgeError, ValueError):
     """Bad input data; the message names file, line (or row) and field."""
+
+    hint = "fix or replace the input the message names (without --strict, bad rows are rejected, not fatal)"

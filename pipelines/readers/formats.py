@@ -30,6 +30,14 @@ from dsforge.pipelines.readers.mapping import RowProblem
 from dsforge.pipelines.readers.spec import DataError
 
 BLOCK = 1 << 22
+# The one size limit of ingest: a CSV field, or a whole JSONL line, of more characters is a rejected row
+# (`ingest:too_large`), never a crash or a silently cut value. docs/ingest.md states it.
+MAX_FIELD_CHARS = 64 << 20
+
+
+def too_large(what: str) -> RowProblem:
+    return RowProblem("too_large", "", f"{what} longer than {MAX_FIELD_CHARS:,} characters, the limit for one CSV "
+                                       "field or JSONL line")
 
 
 # ---------------------------------------------------------------- JSON lines
@@ -78,14 +86,18 @@ def jsonl_rows(path: Path, start: int, end: int, first_line: int) -> tuple[list[
     numbers = [first_line + i for i, ln in enumerate(lines) if ln.strip()]
     raws = [lines[n - first_line] for n in numbers]
     big = _big_number_lines(data, lines, first_line)
+    huge = {n for n, raw in zip(numbers, raws) if len(raw) > MAX_FIELD_CHARS}  # bytes >= characters
     try:
-        if big:
+        if big or huge:
             raise ValueError
         return list(map(orjson.loads, raws)), numbers, raws, []
     except ValueError:  # orjson.JSONDecodeError included: go line by line
         parsed: list[Any] = []
         fallback: list[int] = []  # orjson vouches for the text of the rows it parsed
         for i, (n, raw) in enumerate(zip(numbers, raws)):
+            if n in huge and len(raw.decode("utf-8", "surrogateescape")) > MAX_FIELD_CHARS:
+                parsed.append(too_large("a line"))
+                continue
             try:
                 if n in big:
                     raise ValueError
@@ -190,13 +202,25 @@ def limit_end(path: Path, start: int, limit: int) -> int:
 
 
 def csv_header(path: Path) -> tuple[list[str], int, int]:
-    """(column names, byte offset of the first data record, its line number). A UTF-8 BOM is dropped."""
+    """(column names, byte offset of the first data record, its line number). A UTF-8 BOM is dropped; a
+    name given to two columns is an error (a row would silently keep only one of the two values)."""
+    csv.field_size_limit(MAX_FIELD_CHARS)
     with open(path, "rb") as f:
-        names = next(csv.reader(_physical_lines(f, 0, {})), [])
+        try:
+            names = next(csv.reader(_physical_lines(f, 0, {})), [])
+        except csv.Error as e:
+            raise DataError(f"{path.name} line 1 (the header): not valid CSV: {e}") from None
+    names = [n.lstrip("\ufeff") for n in names]
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names, 1):
+        if name in seen:
+            raise DataError(f"{path.name} line 1 (the header): columns {seen[name]} and {i} are both named {name!r}; "
+                            "rename one (a row can hold only one value per name)")
+        seen[name] = i
     _, offset = csv_record_starts(path, 0, 1, every=1, limit=1)
     with open(path, "rb") as f:
         line = 1 + f.read(offset).count(b"\n")
-    return [n.lstrip("\ufeff") for n in names], offset, line
+    return names, offset, line
 
 
 def _physical_lines(f, start: int, offsets: dict[int, int]) -> Iterator[str]:
@@ -216,6 +240,7 @@ def csv_record_starts(path: Path, start: int, first_line: int, every: int,
     record after `limit` records, or the end of the file)."""
     offsets: dict[int, int] = {}
     out: list[tuple[int, int]] = []
+    csv.field_size_limit(MAX_FIELD_CHARS)
     with open(path, "rb") as f:
         f.seek(start)
         reader = csv.reader(_physical_lines(f, start, offsets))
@@ -242,6 +267,7 @@ def csv_record_starts(path: Path, start: int, first_line: int, every: int,
 
 def csv_rows(path: Path, start: int, end: int, first_line: int) -> tuple[list[Any], list[int], list[str | None], list[int] | None]:
     header, _, _ = csv_header(path)
+    csv.field_size_limit(MAX_FIELD_CHARS)
     with open(path, "rb") as f:
         f.seek(start)
         data = f.read(end - start)
@@ -257,7 +283,8 @@ def csv_rows(path: Path, start: int, end: int, first_line: int) -> tuple[list[An
         except StopIteration:
             break
         except csv.Error as e:
-            parsed.append(RowProblem("bad_row", "", f"not valid CSV: {e}"))
+            parsed.append(too_large("a field") if "field larger than field limit" in str(e)
+                          else RowProblem("bad_row", "", f"not valid CSV: {e}"))
             numbers.append(line)
             raws.append(None)
             continue

@@ -85,6 +85,8 @@ def resolve_path(path: str | Path, base_dir: Path | None = None) -> Path:
 
 def check_readable(path: Path, given: str) -> None:
     """A missing path, a FIFO or a device is an error before any read (a FIFO would block forever)."""
+    if path.is_symlink() and not path.exists():
+        raise DataError(f"{given}: a symbolic link that leads nowhere (a loop, or its target is missing)")
     if not path.exists():
         raise DataError(f"input not found: {given} (looked at {path})")
     mode = path.stat().st_mode
@@ -133,6 +135,7 @@ def _json_or_jsonl(path: Path) -> str:
 
 def file_fingerprint(path: Path) -> dict[str, Any]:
     """Path, size and sha256 of a file, or of every file of a folder (HF datasets)."""
+    check_readable(path, str(path))  # a FIFO or /dev/zero would be read forever
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     h = hashlib.sha256()
     size = 0

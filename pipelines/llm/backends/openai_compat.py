@@ -24,6 +24,7 @@ import threading
 import time
 from typing import Any
 
+from dsforge.pipelines.errors import DsforgeError
 from dsforge.pipelines.llm.backends.base import BaseBackend, OnDone, Request
 from dsforge.pipelines.llm.config import OpenAIConfig, SamplingParams
 from dsforge.pipelines.llm.generation import Generation
@@ -32,8 +33,10 @@ from dsforge.pipelines.redact import redact_text, redact_url, url_secrets
 RETRY_STATUS = {408, 409, 429}
 
 
-class BackendFatalError(RuntimeError):
+class BackendFatalError(DsforgeError, RuntimeError):
     """An error no retry can fix (bad key, unknown model): the run stops with what to do next."""
+
+    hint = "fix the backend settings as the message says (docs/backends.md), then run again: finished steps are reused"
 
 
 def _public_url(url: str | None) -> str | None:
