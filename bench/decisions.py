@@ -73,7 +73,8 @@ def row_text(row: dict) -> str:
 def load_dataset(name: str, cap: int, seed: int = 0) -> pl.DataFrame:
     from dsforge.pipelines.readers import InputSpec, read_inputs
 
-    specs = [InputSpec(path=str(p), mapping=m, source=name) for p, m in DATASETS[name]]
+    specs = [InputSpec(path=str(p), mapping=m, source=name if len(DATASETS[name]) == 1 else f"{name}:{Path(p).stem[:20]}")
+             for p, m in DATASETS[name]]
     df = read_inputs(specs).kept
     return df.sample(cap, seed=seed, shuffle=True) if df.height > cap else df
 

@@ -15,6 +15,7 @@ import os
 
 os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "dsforge")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemetry calls from offline machines
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")  # Prefect's 20 s is short on a loaded machine
 
 from prefect import flow, get_run_logger, task  # noqa: E402
 from prefect.artifacts import create_markdown_artifact  # noqa: E402

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -126,7 +127,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     args.input = _stdin_inputs(args.input, args.out)
     recipe = load_recipe(args.recipe, args.input)  # fail fast, before Prefect starts
     executor = _executor(args, recipe)
-    if args.no_prefect:
+    no_prefect = args.no_prefect
+    if not no_prefect:
+        from dsforge.flows.server import STARTUP_TIMEOUT_ENV, ensure_server
+
+        why = ensure_server()
+        if why is not None:
+            print(f"dsforge: Prefect's temporary server did not start in two tries ({why}); running the same steps "
+                  f"without Prefect. Raise {STARTUP_TIMEOUT_ENV} (now {os.environ.get(STARTUP_TIMEOUT_ENV)} s) on a "
+                  "loaded machine, or pass --no-prefect.", file=sys.stderr)
+            no_prefect = True
+    if no_prefect:
         summary = run_recipe(recipe, args.out, args.sample, args.strict, args.force, _progress(args),
                              ExecutorSpec(**executor))
     else:
