@@ -12,6 +12,11 @@ code or markup ("write an HTML page": its tags are the answer; GPTeacher's code 
 Markdown is kept unless markdown="strip". Unicode uses NFC, not NFKC,
 because NFKC rewrites full-width CJK punctuation (，→,).
 
+End-of-text tokens left at the end of a field (`<|endoftext|>`, `<|im_end|>`, `<|eot_id|>`, `</s>`: every T0
+answer of Self-Instruct's fine-tuning data ends with one) are removed: a model would learn to print them.
+A row is never left broken: when cleaning would make its input and its response the same text although
+they differed (a "fix the spacing" task whose input is the thing to fix), the row keeps its original text
+and says so in markup_changes ("kept_as_is").
 Rows that are empty after cleaning are rejected (`clean-markup:empty_after_cleaning`).
 Not here: boilerplate detection (menus, cookie banners) of whole web pages — use trafilatura before ingest.
 """
@@ -48,6 +53,7 @@ MD_EMPTY_LINK = re.compile(r"\[\s*\]\((?:https?://|www\.|/|#|mailto:)[^)\s]*\)")
 MD_EMPHASIS = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1|(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
 MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+", re.M)
 MD_RULE = re.compile(r"^\s{0,3}(?:[-*_]\s*){3,}$", re.M)
+END_TOKENS = re.compile(r"(?:\s*(?:<\|endoftext\|>|<\|im_end\|>|<\|eot_id\|>|</s>))+\s*\Z")
 
 
 class CleanMarkupConfig(StageConfig):
@@ -59,6 +65,7 @@ class CleanMarkupConfig(StageConfig):
     unicode: Literal["NFC", "NFKC", "none"] = Field("NFC", description="unicode normal form (NFKC folds CJK punctuation)")
     invisible: bool = Field(True, description="remove zero-width and control characters")
     whitespace: bool = Field(True, description="trim lines, collapse spaces and 3+ blank lines")
+    end_tokens: bool = Field(True, description="remove end-of-text tokens (<|endoftext|>, </s>, ...) ending a field")
     drop_empty: bool = Field(True, description="reject rows whose cleaned fields are all empty")
 
 
@@ -123,6 +130,9 @@ def clean_text(text: str, cfg: CleanMarkupConfig, as_code: bool = False) -> tupl
     (a code answer without fences) gets only unicode, invisible characters and outer blank lines."""
     counts: dict[str, int] = {}
     s = text
+    if cfg.end_tokens and (m := END_TOKENS.search(s)):
+        s = s[:m.start()]
+        counts["end_tokens"] = 1
     if cfg.unicode != "none":
         t = unicodedata.normalize(cfg.unicode, s)
         if t != s:
@@ -175,7 +185,7 @@ def _normalise_whitespace(s: str, keep_code: bool) -> str:
 class CleanMarkup(Stage[CleanMarkupConfig]):
     name = "clean-markup"
     Config = CleanMarkupConfig
-    version = "1"
+    version = "2"
     batch_size = 20_000
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
@@ -212,6 +222,10 @@ class CleanMarkup(Stage[CleanMarkupConfig]):
                     new[f].append(c)
                 else:
                     new[f].append(v)
+            if _collapsed(row, {f: new[f][-1] for f in fields}):
+                for f in fields:  # the task would lose what it asks about: leave the row as it was
+                    new[f][-1] = row[f]
+                row_changes, has_text = ["kept_as_is: cleaning would make input and response the same"], had_text
             changes.append(row_changes)
             empty.append(cfg.drop_empty and had_text and not has_text)
         out = df.with_columns(pl.Series(f, v, dtype=df.schema[f]) for f, v in new.items())
@@ -227,6 +241,13 @@ class CleanMarkup(Stage[CleanMarkupConfig]):
                                f"all of {', '.join(fields)} are empty after removing markup")
         stats = {"rows_changed": sum(1 for c in changes if c), **{f"changed_{k}": n for k, n in totals.items()}}
         return StageResult(kept=kept, rejected=rejected, stats=stats)
+
+
+def _collapsed(before: dict, after: dict) -> bool:
+    """Input and response differed and cleaning would make them equal."""
+    a, b = before.get("input"), before.get("response")
+    x, y = after.get("input"), after.get("response")
+    return bool(a and b and x and y) and a.strip() != b.strip() and x == y
 
 
 def _add(totals: dict[str, int], counts: dict[str, int]) -> None:
