@@ -108,3 +108,11 @@ def test_short_english_the_identifier_is_unsure_about_is_kept(external, tmp_path
     review = rows(external / "self_instruct_t0/rotten_tomatoes_Reviewer_Enjoyment.jsonl", "prompt-completion",
                   instruction="el ladrón de orquídeas")
     assert set(decide("language-filter", review, tmp_path, keep=["en", "zh"]).values()) == {"language-filter:not_wanted"}
+
+
+def test_an_arithmetic_exercise_is_not_too_short_but_a_one_word_instruction_is(external, tmp_path):
+    zh = rows(external / "alpaca_chinese/zh_13.json", "alpaca", instruction="29*68=")
+    libre = rows(external / "alpaca_libre/alpaca_libre_tasks_v1.jsonl", "alpaca", instruction="ERROR").head(3)
+    got = decide("quality-filter", pl.concat([zh, libre]), tmp_path)
+    assert set(got[i] for i in zh["id"]) == {None}
+    assert set(got[i] for i in libre["id"]) == {"quality-filter:instruction_too_short"}
