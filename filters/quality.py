@@ -50,7 +50,7 @@ DATATROVE = {
     "c4": ("datatrove.pipeline.filters.c4_filters", "C4QualityFilter"),
     "fineweb": ("datatrove.pipeline.filters.fineweb_quality_filter", "FineWebQualityFilter"),
 }
-ARITHMETIC = re.compile(r"[\d\s.,+\-*/×÷=()^%]*\d[\d\s.,+\-*/×÷=()^%]*")  # "29*68=": a whole task in one "word"
+FORMULA = re.compile(r"\d\s*[-+*/^=×÷]|[-+*/^=×÷]\s*\d")  # "29*68=", "Factorize x^4+4.": a formula is many words
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
 
@@ -139,7 +139,7 @@ def self_instruct_problem(row: dict[str, Any], cfg: QualityFilterConfig, lists: 
         return None
     inp, resp = row.get("input") or "", row.get("response")
     n = _n_words(instr)
-    if cfg.min_instruction_words is not None and n < cfg.min_instruction_words and not ARITHMETIC.fullmatch(instr):
+    if cfg.min_instruction_words is not None and n < cfg.min_instruction_words and not FORMULA.search(instr):
         return "instruction_too_short", f"instruction: {n} words < {cfg.min_instruction_words}"
     if cfg.max_instruction_words is not None and n > cfg.max_instruction_words:
         return "instruction_too_long", f"instruction: {n} words > {cfg.max_instruction_words}"

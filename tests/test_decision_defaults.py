@@ -111,7 +111,9 @@ def test_short_english_the_identifier_is_unsure_about_is_kept(external, tmp_path
 
 
 def test_an_arithmetic_exercise_is_not_too_short_but_a_one_word_instruction_is(external, tmp_path):
-    zh = rows(external / "alpaca_chinese/zh_13.json", "alpaca", instruction="29*68=")
+    zh = pl.concat([rows(external / "alpaca_chinese/zh_13.json", "alpaca", instruction="29*68="),
+                    rows(CHAMP, "alpaca", instruction="Factorize x^3+y^3+z^3-3xyz.").filter(pl.col("id").str.ends_with("human"))],
+                   how="diagonal_relaxed")
     libre = rows(external / "alpaca_libre/alpaca_libre_tasks_v1.jsonl", "alpaca", instruction="ERROR").head(3)
     got = decide("quality-filter", pl.concat([zh, libre]), tmp_path)
     assert set(got[i] for i in zh["id"]) == {None}
