@@ -89,7 +89,7 @@ def first_failure(text: str, cfg: RepetitionFilterConfig) -> tuple[str, float, f
     if not text or not text.strip():
         return None
     if cfg.skip_code:
-        from dsforge.filters.markup import looks_like_code
+        from dsforge.pipelines.code_text import looks_like_code
 
         if looks_like_code(text):
             return None

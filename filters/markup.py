@@ -33,6 +33,7 @@ import polars as pl
 from pydantic import Field
 
 from dsforge.pipelines import records
+from dsforge.pipelines.code_text import CODE_LINE, looks_like_code  # noqa: F401 - re-exported (quality-filter)
 from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
 
 CLEANABLE = records.TEXT_COLUMNS
@@ -74,17 +75,6 @@ CODE_PROMPT = re.compile(r"\b(?:x?html|xml|css|jsx|tsx|react|vue|angular|svelte|
                          r"web ?page|website|markup|markdown|tags?|template|regex|regular expression|code|program|"
                          r"script|function|snippet|sql|query|api|class|method)\b|代码|程序|网页|标签|函数|脚本",
                          re.I)
-CODE_LINE = re.compile(r"^\s*(?:#include|import |from \S+ import|def |class |public |private |return\b|//|/\*|\}|\{"
-                       r"|<\?php|<!DOCTYPE|</?[a-z][\w-]*[^<>]*>\s*$"
-                       r"|[\w.\[\]]+\s*[+\-*/]?=\s*\S|[\w.]+\(.*\)\s*;?\s*$|.*[;{]\s*$)", re.I)
-
-
-def looks_like_code(text: str) -> bool:
-    """Fenced code, or at least 30% of 3+ non-empty lines that look like code (or markup)."""
-    if "```" in text:
-        return True
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    return len(lines) >= 3 and sum(bool(CODE_LINE.match(ln)) for ln in lines) >= 0.3 * len(lines)
 
 
 def _tag_regex(names: tuple[str, ...] | list[str]) -> re.Pattern:
