@@ -6,7 +6,7 @@ the whole process tree (driver + workers) of each, and the ratios.
 
     .venv/bin/python bench/inspect_scale.py --rows 250000 --baseline /work/main
 
-Both runs use the same recipe (the stage's defaults: SmolLM2 tokens, 3,000 parsed instructions, 1,000
+Both runs use the same recipe (the stage's defaults: SmolLM2 tokens, 1,000 parsed instructions, 300
 embedded rows) and the same input file; each checkout is put first on PYTHONPATH as `dsforge`.
 """
 

@@ -15,6 +15,14 @@ drops the row only if it still fails. The n-gram checks skip texts under `min_wo
 Gopher only scores documents of 50+ words): on a short answer the "most common 2-gram" covers 20% of the
 characters even when nothing repeats. Words come from datatrove's tokenizer for the language (spaCy for
 English, ~8 s to load once) or `tokenizer: whitespace` (fast, no punctuation tokens).
+Defaults for instruction data (issue 27, bench/decisions.py): Gopher's ratios were set for web pages. On
+real instruction sets they dropped correct answers: worked maths solutions repeat their expressions
+(dup 5-gram 0.15-0.35 on CHAMP's GPT-3.5 solutions, the seed task "Roger has 5 tennis balls ..." at top
+2-gram 0.23), code repeats `}` and statements, a tool-use prompt repeats its tool description, a code-fix
+answer repeats the code it fixes. So the defaults measure the answer, skip code, keep the line and
+paragraph checks and keep one n-gram check that only looping text fails: repeated 10-grams covering more
+than 30% of the characters. Gopher's full set is `top_ngram_fracs: {2: 0.2, 3: 0.18, 4: 0.16}` and
+`dup_ngram_fracs: {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10}` with `field: conversation`.
 Not here: duplicates across rows (exact-dedup, minhash-dedup).
 """
 
@@ -37,17 +45,21 @@ WRITABLE = fields.TEXT_COLUMNS
 
 
 class RepetitionFilterConfig(StageConfig):
-    field: TextField = Field(ref("conversation"), description="text field (pipelines/fields.py); drop_repeats needs a column")
+    field: TextField = Field(ref("answer"), description="text field (pipelines/fields.py); drop_repeats needs a column. "
+                             "The answer: what the model learns to write (a prompt that repeats a tool description "
+                             "or the code to fix is not looping output)")
     action: Literal["drop_row", "drop_repeats"] = Field(
         "drop_row", description="drop the row, or remove repeated lines/paragraphs (then drop only if still failing)")
     dup_line_frac: float | None = Field(0.30, description="max share of lines that repeat an earlier line")
     dup_para_frac: float | None = Field(0.30, description="max share of paragraphs that repeat an earlier one")
     dup_line_char_frac: float | None = Field(0.20, description="max share of characters in repeated lines")
     dup_para_char_frac: float | None = Field(0.20, description="max share of characters in repeated paragraphs")
-    top_ngram_fracs: dict[int, float] = Field({2: 0.20, 3: 0.18, 4: 0.16},
-                                              description="n -> max character share of the most common n-gram")
-    dup_ngram_fracs: dict[int, float] = Field({5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10},
-                                              description="n -> max character share of repeated n-grams")
+    top_ngram_fracs: dict[int, float] = Field({}, description="n -> max character share of the most common n-gram "
+                                              "(Gopher: {2: 0.20, 3: 0.18, 4: 0.16}; off for instruction data)")
+    dup_ngram_fracs: dict[int, float] = Field({10: 0.30}, description="n -> max character share of repeated n-grams "
+                                              "(Gopher: {5: 0.15, 6: 0.14, ..., 10: 0.10})")
+    skip_code: bool = Field(True, description="leave code alone (fenced, or >= 30% code-like lines): closing "
+                            "braces and repeated statements are not looping text")
     min_words: int = Field(50, ge=0, description="n-gram checks apply only to texts with at least this many words "
                            "(Gopher's ratios are meaningless on a one-line answer; line/paragraph checks always apply)")
     tokenizer: Literal["datatrove", "whitespace"] = Field("datatrove", description="word splitting for n-gram ratios")
@@ -76,6 +88,11 @@ def first_failure(text: str, cfg: RepetitionFilterConfig) -> tuple[str, float, f
 
     if not text or not text.strip():
         return None
+    if cfg.skip_code:
+        from dsforge.pipelines.code_text import looks_like_code
+
+        if looks_like_code(text):
+            return None
     paragraphs = PARAGRAPH.split(text.strip())
     dup, dup_chars = find_duplicates(paragraphs)
     checks = [("dup_para_frac", dup / len(paragraphs), cfg.dup_para_frac),
@@ -130,6 +147,7 @@ class RepetitionFilter(Stage[RepetitionFilterConfig]):
     name = "repetition-filter"
     Config = RepetitionFilterConfig
     batch_size = 10_000
+    version = "2"
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg = self.config

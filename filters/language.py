@@ -36,8 +36,9 @@ class LanguageFilterConfig(StageConfig):
     keep: list[str] | None = Field(None, description="ISO 639-1 codes to keep (others are dropped)")
     drop: list[str] = Field(default_factory=list, description="ISO 639-1 codes to drop")
     min_confidence: float = Field(0.5, ge=0, le=1, description="below this the identifier counts as unsure")
-    unsure: Literal["keep", "drop"] = Field("drop", description="what to do with rows the identifier is unsure "
-                                            "about (short English often scores 0.3)")
+    unsure: Literal["keep", "drop"] = Field("keep", description="what to do with rows the identifier is unsure "
+                                            "about (short English often scores 0.3: \"Convert 25°C to Fahrenheit\" "
+                                            "-> 77°F is English at 0.28)")
     min_chars: int = Field(20, ge=0, description="shorter texts are labelled 'und' and kept")
     languages: list[str] | None = Field(None, description="restrict the identifier to these languages")
     script_rule: bool = Field(True, description="Han script without kana/hangul is Chinese (zh), no model asked")
@@ -94,7 +95,7 @@ def identify(texts: list[str | None], languages: list[str] | None = None, min_ch
 class LanguageFilter(Stage[LanguageFilterConfig]):
     name = "language-filter"
     Config = LanguageFilterConfig
-    version = "1"
+    version = "2"
     batch_size = 20_000
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:

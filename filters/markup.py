@@ -12,6 +12,11 @@ code or markup ("write an HTML page": its tags are the answer; GPTeacher's code 
 Markdown is kept unless markdown="strip". Unicode uses NFC, not NFKC,
 because NFKC rewrites full-width CJK punctuation (，→,).
 
+End-of-text tokens left at the end of a field (`<|endoftext|>`, `<|im_end|>`, `<|eot_id|>`, `</s>`: every T0
+answer of Self-Instruct's fine-tuning data ends with one) are removed: a model would learn to print them.
+A row is never left broken: when cleaning would make its input and its response the same text although
+they differed (a "fix the spacing" task whose input is the thing to fix), the row keeps its original text
+and says so in markup_changes ("kept_as_is").
 Rows that are empty after cleaning are rejected (`clean-markup:empty_after_cleaning`).
 Not here: boilerplate detection (menus, cookie banners) of whole web pages — use trafilatura before ingest.
 """
@@ -28,6 +33,7 @@ import polars as pl
 from pydantic import Field
 
 from dsforge.pipelines import records
+from dsforge.pipelines.code_text import CODE_LINE, looks_like_code  # noqa: F401 - re-exported (quality-filter)
 from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
 
 CLEANABLE = records.TEXT_COLUMNS
@@ -48,6 +54,7 @@ MD_EMPTY_LINK = re.compile(r"\[\s*\]\((?:https?://|www\.|/|#|mailto:)[^)\s]*\)")
 MD_EMPHASIS = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1|(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
 MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+", re.M)
 MD_RULE = re.compile(r"^\s{0,3}(?:[-*_]\s*){3,}$", re.M)
+END_TOKENS = re.compile(r"(?:\s*(?:<\|endoftext\|>|<\|im_end\|>|<\|eot_id\|>|</s>))+\s*\Z")
 
 
 class CleanMarkupConfig(StageConfig):
@@ -59,6 +66,7 @@ class CleanMarkupConfig(StageConfig):
     unicode: Literal["NFC", "NFKC", "none"] = Field("NFC", description="unicode normal form (NFKC folds CJK punctuation)")
     invisible: bool = Field(True, description="remove zero-width and control characters")
     whitespace: bool = Field(True, description="trim lines, collapse spaces and 3+ blank lines")
+    end_tokens: bool = Field(True, description="remove end-of-text tokens (<|endoftext|>, </s>, ...) ending a field")
     drop_empty: bool = Field(True, description="reject rows whose cleaned fields are all empty")
 
 
@@ -67,17 +75,6 @@ CODE_PROMPT = re.compile(r"\b(?:x?html|xml|css|jsx|tsx|react|vue|angular|svelte|
                          r"web ?page|website|markup|markdown|tags?|template|regex|regular expression|code|program|"
                          r"script|function|snippet|sql|query|api|class|method)\b|代码|程序|网页|标签|函数|脚本",
                          re.I)
-CODE_LINE = re.compile(r"^\s*(?:#include|import |from \S+ import|def |class |public |private |return\b|//|/\*|\}|\{"
-                       r"|<\?php|<!DOCTYPE|</?[a-z][\w-]*[^<>]*>\s*$"
-                       r"|[\w.\[\]]+\s*[+\-*/]?=\s*\S|[\w.]+\(.*\)\s*;?\s*$|.*[;{]\s*$)", re.I)
-
-
-def looks_like_code(text: str) -> bool:
-    """Fenced code, or at least 30% of 3+ non-empty lines that look like code (or markup)."""
-    if "```" in text:
-        return True
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    return len(lines) >= 3 and sum(bool(CODE_LINE.match(ln)) for ln in lines) >= 0.3 * len(lines)
 
 
 def _tag_regex(names: tuple[str, ...] | list[str]) -> re.Pattern:
@@ -123,6 +120,9 @@ def clean_text(text: str, cfg: CleanMarkupConfig, as_code: bool = False) -> tupl
     (a code answer without fences) gets only unicode, invisible characters and outer blank lines."""
     counts: dict[str, int] = {}
     s = text
+    if cfg.end_tokens and (m := END_TOKENS.search(s)):
+        s = s[:m.start()]
+        counts["end_tokens"] = 1
     if cfg.unicode != "none":
         t = unicodedata.normalize(cfg.unicode, s)
         if t != s:
@@ -175,7 +175,7 @@ def _normalise_whitespace(s: str, keep_code: bool) -> str:
 class CleanMarkup(Stage[CleanMarkupConfig]):
     name = "clean-markup"
     Config = CleanMarkupConfig
-    version = "1"
+    version = "2"
     batch_size = 20_000
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
@@ -212,6 +212,10 @@ class CleanMarkup(Stage[CleanMarkupConfig]):
                     new[f].append(c)
                 else:
                     new[f].append(v)
+            if _collapsed(row, {f: new[f][-1] for f in fields}):
+                for f in fields:  # the task would lose what it asks about: leave the row as it was
+                    new[f][-1] = row[f]
+                row_changes, has_text = ["kept_as_is: cleaning would make input and response the same"], had_text
             changes.append(row_changes)
             empty.append(cfg.drop_empty and had_text and not has_text)
         out = df.with_columns(pl.Series(f, v, dtype=df.schema[f]) for f, v in new.items())
@@ -227,6 +231,13 @@ class CleanMarkup(Stage[CleanMarkupConfig]):
                                f"all of {', '.join(fields)} are empty after removing markup")
         stats = {"rows_changed": sum(1 for c in changes if c), **{f"changed_{k}": n for k, n in totals.items()}}
         return StageResult(kept=kept, rejected=rejected, stats=stats)
+
+
+def _collapsed(before: dict, after: dict) -> bool:
+    """Input and response differed and cleaning would make them equal."""
+    a, b = before.get("input"), before.get("response")
+    x, y = after.get("input"), after.get("response")
+    return bool(a and b and x and y) and a.strip() != b.strip() and x == y
 
 
 def _add(totals: dict[str, int], counts: dict[str, int]) -> None:

@@ -14,13 +14,15 @@ and stop-word lists are English) and code (repeated `#include` lines are not spa
 Self-Instruct rules (Wang et al. 2022, section 2.3), for rows with an instruction; word lists live in
 data/filters/self_instruct.yaml:
 
-    instruction_too_short / instruction_too_long   fewer than 3 / more than 150 words (CJK: characters / 2)
+    instruction_too_short / instruction_too_long   fewer than 3 / more than max_instruction_words (off by
+                                                   default) words (CJK: characters / 2)
     empty_response, placeholder_response           "", "N/A", "<nooutput>", "无" ...
     refusal_response                               "I'm sorry, as an AI ...", "作为一个AI语言模型"
     response_copies_input                          the response repeats the input or the instruction
     needs_unseen_input                             "describe the attached image", "the following link" (not for
                                                    prompts that grant tools or are about code)
-    conflicting_response                           same prompt as an earlier row, different response
+    conflicting_response                           same prompt as an earlier row, different response (off by
+                                                   default: conflicting=keep_first turns it on)
 
 Each rejected row says which rule fired, with the number or the words that made it fire. The first rule
 that fires wins (cheapest first). Not here: model-based quality scores (validators/ judges do that).
@@ -48,6 +50,7 @@ DATATROVE = {
     "c4": ("datatrove.pipeline.filters.c4_filters", "C4QualityFilter"),
     "fineweb": ("datatrove.pipeline.filters.fineweb_quality_filter", "FineWebQualityFilter"),
 }
+FORMULA = re.compile(r"\d\s*[-+*/^=×÷]|[-+*/^=×÷]\s*\d")  # "29*68=", "Factorize x^4+4.": a formula is many words
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
 
@@ -79,13 +82,16 @@ class QualityFilterConfig(StageConfig):
     doc_filters_skip_code: bool = Field(True, description="web filters skip code (fenced, or >= 30% code-like lines)")
     self_instruct: bool = Field(True, description="apply the Self-Instruct rules to rows with an instruction")
     min_instruction_words: int | None = Field(3, ge=0)
-    max_instruction_words: int | None = Field(150, ge=0)
+    max_instruction_words: int | None = Field(None, ge=0, description="off by default: a 180-word word problem or a "
+                                              "prompt holding an article is long, not broken (Self-Instruct's 150 "
+                                              "was for generated instructions)")
     copy_check: bool = Field(True, description="response equal to the input or instruction")
     placeholder_check: bool = Field(True)
     refusal_check: bool = Field(True)
     unseen_input_check: bool = Field(True)
     conflicting: Literal["keep_first", "drop_all", "off"] = Field(
-        "keep_first", description="same prompt, different responses: keep the first, drop all, or allow")
+        "off", description="same prompt, different responses: keep the first, drop all, or allow (default: a "
+        "second haiku or tool call for a repeated prompt is no contradiction)")
     word_lists: str = Field("data:filters/self_instruct.yaml", description="YAML with placeholders/refusals/unseen_inputs")
 
     @field_validator("gopher_quality", "gopher_repetition", "c4", "fineweb")
@@ -133,7 +139,7 @@ def self_instruct_problem(row: dict[str, Any], cfg: QualityFilterConfig, lists: 
         return None
     inp, resp = row.get("input") or "", row.get("response")
     n = _n_words(instr)
-    if cfg.min_instruction_words is not None and n < cfg.min_instruction_words:
+    if cfg.min_instruction_words is not None and n < cfg.min_instruction_words and not FORMULA.search(instr):
         return "instruction_too_short", f"instruction: {n} words < {cfg.min_instruction_words}"
     if cfg.max_instruction_words is not None and n > cfg.max_instruction_words:
         return "instruction_too_long", f"instruction: {n} words > {cfg.max_instruction_words}"
@@ -141,7 +147,11 @@ def self_instruct_problem(row: dict[str, Any], cfg: QualityFilterConfig, lists: 
     # the following URL", "check this link: https://..." as a test string).
     exempt = (lists["tool_use"] is not None and lists["tool_use"].search(instr)) or CODE_PROMPT.search(instr)
     if cfg.unseen_input_check and lists["unseen_inputs"] is not None and not exempt:
-        m = lists["unseen_inputs"].search(instr) or (lists["unseen_inputs"].search(inp) if len(inp) < 300 else None)
+        # A long instruction holds its material (an article to summarise): only its first and last lines
+        # say what to do, and "the images" inside a news story are not missing (issue 27).
+        lines = [ln for ln in instr.splitlines() if ln.strip()]
+        task = instr if len(instr) < 600 or len(lines) < 3 else lines[0][:300] + "\n" + lines[-1][-300:]
+        m = lists["unseen_inputs"].search(task) or (lists["unseen_inputs"].search(inp) if len(inp) < 300 else None)
         if m:
             return "needs_unseen_input", f"prompt refers to something the model cannot see: {m.group(0)!r}"
     if row.get("kind") not in ("instruction", "scored") or resp is None:
@@ -190,7 +200,7 @@ class QualityFilter(Stage[QualityFilterConfig]):
     name = "quality-filter"
     Config = QualityFilterConfig
     partition_key = "prompt_h"  # conflicts are between rows with the same prompt hash
-    version = "2"
+    version = "3"
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         return self.process_keyed(df, ctx)

@@ -134,7 +134,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     args.input = _stdin_inputs(args.input, args.out)
     recipe = load_recipe(args.recipe, args.input)  # fail fast, before Prefect starts
     executor = _executor(args, recipe)
-    if args.no_prefect:
+    if args.no_prefect or not _prefect_up():
         summary = run_recipe(recipe, args.out, args.sample, args.strict, args.force, _progress(args),
                              ExecutorSpec(**executor))
     else:
@@ -164,6 +164,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"\nThat was a dry run on {args.sample} rows. Look at the rejects and the dataset, then run without --sample.",
               file=out)
     return 0 if summary["status"] == "ok" else 1
+
+
+def _prefect_up() -> bool:
+    """Whether Prefect has an API (configured, or its temporary server started with patience); if not, say once
+    that the same steps run without it."""
+    from dsforge.flows.server import STARTUP_TIMEOUT_ENV, ensure_server
+
+    why = ensure_server()
+    if why is not None:
+        print(f"dsforge: Prefect's temporary server did not start in two tries ({why}); running the same steps "
+              f"without Prefect. Raise {STARTUP_TIMEOUT_ENV} (now {os.environ.get(STARTUP_TIMEOUT_ENV)} s) on a "
+              "loaded machine, or pass --no-prefect.", file=sys.stderr)
+    return why is None
 
 
 def _drop_foreseen_tracebacks(record: logging.LogRecord) -> bool:
@@ -258,7 +271,7 @@ def cmd_ablate(args: argparse.Namespace) -> int:
         if getattr(args, key) is not None:
             params[key] = getattr(args, key)
     stage = stage_class("ablate")(params)  # a bad parameter fails here, before any training
-    if args.no_prefect:
+    if args.no_prefect or not _prefect_up():
         figures = stage.on_run_dir(Path(args.run_dir), progress=_progress(args))
     else:
         from dsforge.flows.ablate_flow import run_ablate_flow

@@ -12,7 +12,13 @@ Swap: every row also gets a counterfactual twin with gendered words and first na
 from YAML pair lists (`data:swaps/gender.yaml`, `data:swaps/names.yaml`; add your own files). Whole words
 only, case kept ("She's" -> "He's", "Mr." -> "Ms."). "her" maps to "his" before a word that is not a
 function word and to "him" otherwise, a heuristic that fails on e.g. "gave her money". Rows with nothing to
-swap stay as they are (counted). Not here: swaps that need grammar (verb agreement in other languages) or
+swap stay as they are (counted). A twin must stay consistent: first names in Faker's en_US gendered lists
+(that are not common English words) are swapped too, to a name of the other gender chosen by the name, the
+same everywhere in the row; a row whose gendered words would be swapped while it names someone the swap
+cannot change (a capitalised word that is neither a known name nor a common word, e.g. "Natalia sold clips to
+48 of her friends") gets no twin (`unswappable_name`, counted): "Natalia ... his friends" would be broken.
+Nor does a row naming someone by full name without a title ("Life is a Highway by Tom Cochrane"): a real
+person's name swapped is a false fact. Quotations are not recognised (a quoted "men and women" is swapped). Not here: swaps that need grammar (verb agreement in other languages) or
 nationality/race swaps (add pair files for them).
 """
 
@@ -47,6 +53,9 @@ class RuleAugmentConfig(StageConfig):
     locale: str = Field("en_US", description="Faker locale")
     swap: bool = Field(True, description="add a counterfactual gender/name-swapped twin of each row")
     swap_files: list[str] = Field(default_factory=lambda: ["data:swaps/gender.yaml", "data:swaps/names.yaml"])
+    swap_known_names: bool = Field(True, description="also swap first names from Faker's en_US gendered lists")
+    common_words: str = Field("data:filters/common_words_en.txt",
+                              description="lower-case English words: a capitalised one is not taken for a name")
     keep_originals: bool = Field(True, description="pass the (non-template) input rows through")
     source: str = "rule-augment"
 
@@ -74,6 +83,32 @@ def load_swaps(path: str) -> tuple[dict[str, str], bool]:
     return table, case_sensitive
 
 
+@lru_cache(maxsize=4)
+def load_common_words(path: str) -> frozenset[str]:
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    return frozenset(w.strip() for w in lines if w.strip() and not w.startswith("#"))
+
+
+@lru_cache(maxsize=4)
+def known_name_table(common: frozenset[str], taken: frozenset[str]) -> dict[str, str]:
+    """{first name: a name of the other gender} from Faker's en_US lists, without names that are common words
+    ("Grace", "April"), that both lists hold ("Jordan"), or that a swap file already maps. The partner is
+    picked by a hash of the name, so the same name always becomes the same other name."""
+    import hashlib
+
+    from faker.providers.person.en_US import Provider
+
+    female, male = set(Provider.first_names_female), set(Provider.first_names_male)
+    def usable(names):
+        return sorted(n for n in names - (female & male) if n.lower() not in common and n not in taken)
+    f, m = usable(female), usable(male)
+    table = {}
+    for src, dst in ((f, m), (m, f)):
+        for n in src:
+            table[n] = dst[int(hashlib.sha256(n.encode()).hexdigest(), 16) % len(dst)]
+    return table
+
+
 def _match_case(src: str, word: str) -> str:
     if src.isupper() and len(src) > 1:
         return word.upper()
@@ -82,9 +117,16 @@ def _match_case(src: str, word: str) -> str:
     return word
 
 
+CAPITALISED = re.compile(r"(?<![\w.])([A-Z][^\W\d_]+)(?:'s)?(?!\w)")
+PARTICLES = {"van", "von", "de", "da", "del", "der", "di", "du", "la", "le", "bin", "al", "ibn"}  # Vincent van Gogh
+TITLES = {"Mr", "Mr.", "Ms", "Ms.", "Mrs", "Mrs.", "Miss", "Dr", "Dr.", "Sir", "Madam", "Lady", "Lord"}
+
+
 class Swapper:
-    def __init__(self, tables: list[tuple[dict[str, str], bool]]):
+    def __init__(self, tables: list[tuple[dict[str, str], bool]], common: frozenset[str] = frozenset()):
         self.tables = tables
+        self.common = common
+        self.gendered = {k.lower() for t, cs in tables for k in t if not cs}  # pronouns, nouns: not names
         self.patterns = []
         for table, cs in tables:
             keys = sorted(table, key=len, reverse=True)
@@ -123,6 +165,47 @@ class Swapper:
         out.append(text[last:])
         return "".join(out), made
 
+    def blocking_names(self, text: str) -> tuple[list[str], list[str]]:
+        """(full names, unknown names) that make a twin unsafe.
+
+        Full names: a first name the tables would swap inside a run of capitalised words without a title
+        ("Tom Cochrane", "Harper Lee", "Peter Piper"): likely a real person or a quotation, and swapping it
+        makes a false fact. Unknown names: capitalised words the tables cannot swap and that are not common
+        English words ("Natalia"); a twin whose pronouns change around them is broken. A title or a swapped
+        name before a word makes it a surname ("Mr. Alex Wang" -> "Ms. Alexa Wang") and it stays."""
+        tokens = [(m.group(0), m.start()) for m in re.finditer(r"\S+", text or "")]
+        full, unknown = [], []
+        for i, (tok, _) in enumerate(tokens):
+            m = CAPITALISED.fullmatch(tok.strip("\"'“”‘’()[],;:!?.")) if tok else None
+            if not m:
+                continue
+            word = m.group(1)
+            prev = tokens[i - 1][0] if i else ""
+            j = i + 1
+            while j < len(tokens) - 1 and tokens[j][0].lower() in PARTICLES:
+                j += 1
+            nxt = tokens[j][0].strip("\"'“”‘’()[],;:!?.") if j < len(tokens) else ""
+            titled = prev in TITLES
+            prev_name = bool(prev) and prev[-1] not in ".!?:" and self._is_name_like(prev.strip("\"'“”‘’(["))
+            next_name = not tok.endswith((".", ",", "!", "?", ":", ";")) and self._is_name_like(nxt)
+            if self._swappable(word):
+                if not titled and (prev_name or next_name) and word.lower() not in self.gendered:
+                    full.append(f"{prev if prev_name else word} {word if prev_name else nxt}")
+                continue
+            if len(word) <= 2 or word.lower() in self.common or word.lower() in self.gendered or titled:
+                continue  # the common-word list has no words under 3 letters ("In", "At")
+            if prev_name and self._swappable(prev.strip("\"'“”‘’([")):
+                continue  # a surname after a swapped first name
+            unknown.append(word)
+        return full, unknown
+
+    def _is_name_like(self, word: str) -> bool:
+        return (bool(CAPITALISED.fullmatch(word)) and len(word) > 2 and word.lower() not in self.common
+                and word not in TITLES)
+
+    def _swappable(self, word: str) -> bool:
+        return any((word if cs else word.lower()) in table for table, cs in self.tables)
+
 
 class RuleAugment(Stage[RuleAugmentConfig]):
     """Faker template filling and counterfactual gender/name swaps (no model)."""
@@ -141,7 +224,7 @@ class RuleAugment(Stage[RuleAugmentConfig]):
         rejected: list[dict[str, Any]] = []
         originals: list[dict[str, Any]] = []
         made: list[dict[str, Any]] = []
-        stats = {"templates": 0, "filled": 0, "swapped": 0, "nothing_to_swap": 0}
+        stats = {"templates": 0, "filled": 0, "swapped": 0, "nothing_to_swap": 0, "unswappable_name": 0}
         faker = None
         for r in rows:
             holes = sorted({m.group(0) for f in TEXT_FIELDS for m in PLACEHOLDER.finditer(r.get(f) or "")} |
@@ -176,7 +259,7 @@ class RuleAugment(Stage[RuleAugmentConfig]):
                                     score=r.get("score"), **fields))
                 stats["filled"] += 1
         if cfg.swap:
-            swapper = Swapper([load_swaps(str(ctx.resolve(p))) for p in cfg.swap_files])
+            swapper = self._swapper(ctx)
             for r in [*originals, *made]:
                 fields, swaps = {}, []
                 for f in TEXT_FIELDS:
@@ -191,6 +274,12 @@ class RuleAugment(Stage[RuleAugmentConfig]):
                         fields["messages"].append({"role": m["role"], "content": text})
                 if not swaps:
                     stats["nothing_to_swap"] += 1
+                    continue
+                gendered = [w for w in swaps if w.split("->")[0].lower() in swapper.gendered]
+                texts = [r.get(f) or "" for f in TEXT_FIELDS] + [m["content"] for m in r.get("messages") or []]
+                found = [swapper.blocking_names(t) for t in texts]
+                if any(f for f, _ in found) or (gendered and any(u for _, u in found)):
+                    stats["unswappable_name"] += 1  # "Natalia ... his friends": no twin rather than a broken one
                     continue
                 stats["swapped"] += 1
                 made.append(new_row(id=f"{r['id']}:swap", source=r["source"], kind=r["kind"], stage=self.name,
@@ -209,6 +298,16 @@ class RuleAugment(Stage[RuleAugmentConfig]):
                          for r in originals]
         out.append(rows_frame(made))
         return StageResult(kept=records.concat(out), rejected=rejects_frame(rejected), stats=stats)
+
+
+    def _swapper(self, ctx: StageContext) -> Swapper:
+        cfg = self.config
+        tables = [load_swaps(str(ctx.resolve(p))) for p in cfg.swap_files]
+        common = load_common_words(str(ctx.resolve(cfg.common_words)))
+        if cfg.swap_known_names:
+            taken = frozenset(k for t, cs in tables if cs for k in t)
+            tables.append((known_name_table(common, taken), True))
+        return Swapper(tables, common)
 
 
 def _is_provider(faker, name: str) -> bool:

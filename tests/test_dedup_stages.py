@@ -97,7 +97,8 @@ def test_repetition_matches_datatrove_gopher_filter(external):
     texts = [r["response"] for r in rows]
     texts += [(r["response"].split("\n")[0] + "\n") * 4 + "The end." for r in rows[:10]]  # looping lines
     texts += [" ".join(r["response"].split()[:12]) * 3 for r in rows[10:20]]             # looping phrases
-    cfg = RepetitionFilter.Config(min_words=0)
+    cfg = RepetitionFilter.Config(min_words=0, skip_code=False, top_ngram_fracs={2: 0.20, 3: 0.18, 4: 0.16},
+                                  dup_ngram_fracs={5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10})  # Gopher's
     ref = GopherRepetitionFilter()
     ours = [first_failure(t, cfg) is None for t in texts]
     theirs = [ref.filter(Document(text=t, id=str(i))) is True for i, t in enumerate(texts)]
@@ -115,7 +116,7 @@ def test_repetition_drop_repeats_rewrites_and_records_lineage(ctx):
     df = docs([clean, spammy, looping])
     dropped = RepetitionFilter({"field": "text"}).process(df, ctx)
     assert dropped.kept["id"].to_list() == ["d0"]
-    assert dropped.rejected["reason"].to_list() == ["repetition-filter:dup_para_frac", "repetition-filter:top_2_gram_char_frac"]
+    assert dropped.rejected["reason"].to_list() == ["repetition-filter:dup_para_frac", "repetition-filter:dup_10_gram_char_frac"]
     assert dropped.rejected["detail"][0].startswith("dup_para_frac 0.500 > 0.3")
 
     res = RepetitionFilter({"field": "text", "action": "drop_repeats"}).process(df, ctx)
@@ -127,7 +128,7 @@ def test_repetition_drop_repeats_rewrites_and_records_lineage(ctx):
     assert json.loads(lineage[1][0]["info"])["removed_paragraphs"] == 2
     assert res.rejected["id"].to_list() == ["d2"]  # one long line: nothing to cut, still looping
     assert res.stats == {"failed": 1, "edited": 1}
-    with pytest.raises(ValueError, match="field 'conversation' is computed"):
+    with pytest.raises(ValueError, match="field 'answer' is computed"):
         RepetitionFilter({"action": "drop_repeats"}).process(df, ctx)
 
 

@@ -151,7 +151,7 @@ def recipe(tmp_path: Path, *stages: dict) -> dict:
     # issue 14: these passed `dsforge validate`, then failed at run time
     ({"stage": "judge", "mode": "requirements"}, r"judge.*mode requirements needs a `requirements:` list"),
     ({"stage": "repetition-filter", "action": "drop_repeats"},
-     r"repetition-filter.*drop_repeats rewrites a stored text column.*'conversation' is computed"),
+     r"repetition-filter.*drop_repeats rewrites a stored text column.*'answer' is computed"),
     ({"stage": "save", "formats": ["hf", "csv"]}, r"save.*formats\.1: .*'hf', 'parquet' or 'jsonl'.*'csv'"),
     ({"stage": "minhash-dedup", "linkage": "representative", "verify": False}, r"needs every pair checked"),
     ({"stage": "semantic-dedup", "keep": "preferred_source"}, r"needs preferred_sources"),

@@ -100,7 +100,9 @@ def test_self_instruct_rules_known_answers(ctx):
         {"instruction": "Write JavaScript code to fetch JSON from the following URL.", "input": "https://x.io/a",
          "response": "fetch('https://x.io/a')"},                                                  # 15 ok: code
     )
-    res = QualityFilter().process(df, ctx)
+    defaults = reasons(QualityFilter().process(df, ctx))
+    assert "r:1" not in defaults and "r:10" not in defaults  # no length limit, no conflict rule by default (issue 27)
+    res = QualityFilter({"max_instruction_words": 150, "conflicting": "keep_first"}).process(df, ctx)
     assert reasons(res) == {
         "r:0": "quality-filter:instruction_too_short", "r:1": "quality-filter:instruction_too_long",
         "r:2": "quality-filter:needs_unseen_input", "r:3": "quality-filter:needs_unseen_input",
@@ -157,7 +159,8 @@ def test_language_filter_keep_drop_and_unsure(ctx):
     assert res.kept.sort("id")["lang"].to_list()[:2] == ["en", "zh"]
     lenient = LanguageFilter({"field": "instruction", "keep": ["en", "zh"], "min_confidence": 0.99,
                               "unsure": "keep"}).process(df, ctx)
-    strict = LanguageFilter({"field": "instruction", "keep": ["en", "zh"], "min_confidence": 0.99}).process(df, ctx)
+    strict = LanguageFilter({"field": "instruction", "keep": ["en", "zh"], "min_confidence": 0.99,
+                             "unsure": "drop"}).process(df, ctx)
     assert "r:3" not in reasons(lenient)
     assert reasons(strict).get("r:3") == "language-filter:low_confidence"
     assert reasons(LanguageFilter({"field": "instruction", "drop": ["fr"]}).process(df, ctx)) == {"r:2": "language-filter:not_wanted"}

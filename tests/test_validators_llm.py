@@ -74,7 +74,7 @@ def test_parse_other_verdicts():
 
 # ---------------------------------------------------------------- judge with known answers
 
-def test_judge_score_threshold_reasons_and_unparsable(tmp_path):
+def test_judge_score_threshold_reasons_and_unscored(tmp_path):
     def grade(prompt: str) -> str:
         if "Paris" in prompt:
             return '{"score": 5, "reason": "correct capital"}'
@@ -91,12 +91,12 @@ def test_judge_score_threshold_reasons_and_unparsable(tmp_path):
     assert res.kept["judge_reason"][0] == "correct capital"
     rej = {r["id"]: r for r in res.rejected.iter_rows(named=True)}
     assert rej["r1"]["reason"] == "judge:below_threshold" and "score 2 < threshold 4: wrong city" == rej["r1"]["detail"]
-    assert rej["r2"]["reason"] == "judge:unparsable" and "I cannot decide." in rej["r2"]["detail"]
+    assert rej["r2"]["reason"] == "judge:unscored" and "I cannot decide." in rej["r2"]["detail"]
     assert rej["r2"]["judge_raw"] == "I cannot decide."
     assert "helpfulness" in backend.prompts[0] and "Paris" in backend.prompts[0]
     info = json.loads(res.kept["lineage"][0][-1]["info"])
     assert info["backend"]["model"] == "scripted-judge" and info["mode"] == "score"
-    assert res.stats["unparsable"] == 1 and res.stats["mean_score"] == 3.5
+    assert res.stats["unscored"] == 1 and res.stats["mean_score"] == 3.5
 
 
 def test_judge_classify_and_requirements(tmp_path):
@@ -203,7 +203,7 @@ def test_relevance_embedding_and_judge(tmp_path):
 @pytest.mark.slow
 def test_judge_with_embedded_smollm2_on_cpu(tmp_path):
     """SmolLM2-135M is a weak judge: what matters is that real replies flow through and are either parsed or
-    rejected as unparsable with the raw text kept; that the one row costs one model call on an empty
+    rejected as unscored with the raw text kept; that the one row costs one model call on an empty
     cache; and that judging it again is answered from the cache with the same verdict."""
     df = qa_rows([{"instruction": "What is 2+2?", "response": "4"}])
     stage = Judge({"threshold": 1, "model": {"backend": "transformers", "model": "smollm2", "cache_dir": str(tmp_path / "c")},
@@ -213,7 +213,7 @@ def test_judge_with_embedded_smollm2_on_cpu(tmp_path):
     for row in (*res.kept.iter_rows(named=True), *res.rejected.iter_rows(named=True)):
         assert row["judge_raw"]  # the model's own text is kept
         if row["judge_score"] is None:
-            assert row["reason"] == "judge:unparsable"
+            assert row["reason"] == "judge:unscored"
         else:
             assert 1 <= row["judge_score"] <= 5
     assert (res.stats["llm_calls"], res.stats["llm_cache_hits"]) == (1, 0)

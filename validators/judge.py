@@ -11,9 +11,11 @@ Modes:
   consistently `agree`s with the label. `judge_preferred` names the reply the judge picked:
   chosen_response, rejected_response, tie or inconsistent.
 
-The judge is asked for JSON; parsing also accepts "Score: 4", "[[A]]", "Verdict: good" and similar.
-A reply nothing can be read from is rejected as `judge:unparsable` with the raw text in the detail and
-in `judge_raw` (never silently kept or dropped). Scores and reasons go to judge_* columns.
+The judge is asked for JSON; parsing also accepts "Score: 4", "[[A]]", "Verdict: good" and similar, read
+from the reply without the lines it copies from the row (a small model that echoes the row has given no
+verdict, and a number in the row's text is not a score). A reply with no verdict is `unscored`: rejected
+as `judge:unscored` (on_fail: drop) or kept with judge_verdict "unscored" (on_fail: flag), never given a
+score. Every reply is kept verbatim in `judge_raw`; judge_verdict says pass, fail or unscored.
 
 Prompts: judge_{score,classify,requirements,pairwise}_v1 and the system prompt judge_system_v1
 (pipelines/llm/prompts/); `prompt_template` replaces the mode's prompt with your own file (same variables).
@@ -33,7 +35,7 @@ from pydantic import Field, model_validator
 from dsforge.pipelines import records
 from dsforge.pipelines.fields import TextField, ref
 from dsforge.pipelines.llm.config import SamplingParams
-from dsforge.pipelines.llm.parse import extract_json, parse_score, reason_of
+from dsforge.pipelines.llm.parse import extract_json, parse_score, reason_of, without_echo
 from dsforge.pipelines.llm.prompt import load_template
 from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Messages, PromptTemplate, Unusable
 from dsforge.pipelines.row_text import text_of
@@ -138,19 +140,20 @@ class Judge(LLMStage[JudgeConfig]):
     def parse_output(self, text: str, row: dict[str, Any]) -> tuple[float | None, str | None, bool, str]:
         """(score, label, meets the bar, reason) for the pointwise modes."""
         cfg = self.config
+        echo = (text_of(row, cfg.prompt_field), text_of(row, cfg.response_field))
         if cfg.mode == "score":
-            s, reason = parse_score(text)
+            s, reason = parse_score(text, echo=echo)
             label, ok = None, s is not None and s >= cfg.threshold
         elif cfg.mode == "classify":
-            label, reason = parse_label(text, cfg.labels)
+            label, reason = parse_label(without_echo(text, echo), cfg.labels)
             s, ok = None, label == cfg.keep_label
         else:
-            met, reason = parse_requirements(text, len(cfg.requirements))
+            met, reason = parse_requirements(without_echo(text, echo), len(cfg.requirements))
             s = float(sum(met)) if met is not None else None
             label = None if met is None else ",".join("y" if m else "n" for m in met)
             ok = met is not None and sum(met) >= self._need()
         if s is None and label is None:
-            raise Unusable("unparsable", f"could not read a {cfg.mode} verdict from: {text[:300]!r}")
+            raise Unusable("unscored", f"no {cfg.mode} verdict in the reply (kept in judge_raw): {text[:300]!r}")
         return s, label, ok, reason
 
     def _need(self) -> int:
@@ -168,16 +171,18 @@ class Judge(LLMStage[JudgeConfig]):
         if cfg.mode == "pairwise":
             return self._pairwise(df, rows, template, ctx)
         asked = self.ask(ctx, rows, template=template, params=self._params())
-        scores, labels, reasons, raws, keep, why = [], [], [], [], [], []
+        scores, labels, reasons, raws, keep, why, verdicts = [], [], [], [], [], [], []
         for answer in asked:
             o = answer.first
             raws.append(o.text)
             if not o.ok:
                 scores.append(None), labels.append(None), reasons.append(None), keep.append(False)
                 why.append((f"judge:{o.problem[0]}", o.problem[1]))
+                verdicts.append("unscored" if o.problem[0] == "unscored" else "error")
                 continue
             s, label, ok, reason = o.value
             scores.append(s), labels.append(label), reasons.append(reason or None), keep.append(ok)
+            verdicts.append("pass" if ok else "fail")
             if ok:
                 why.append(None)
             elif cfg.mode == "score":
@@ -189,9 +194,10 @@ class Judge(LLMStage[JudgeConfig]):
                             f"met {s:g} of {len(cfg.requirements)} requirements (need {self._need()}): {reason}"))
         out = df.with_columns(
             pl.Series("judge_score", scores, dtype=pl.Float64), pl.Series("judge_label", labels, dtype=pl.String),
-            pl.Series("judge_reason", reasons, dtype=pl.String), pl.Series("judge_raw", raws, dtype=pl.String))
+            pl.Series("judge_reason", reasons, dtype=pl.String), pl.Series("judge_raw", raws, dtype=pl.String),
+            pl.Series("judge_verdict", verdicts, dtype=pl.String))
         stats = {"rows": df.height, "mode": cfg.mode, "kept": sum(keep),
-                 "unparsable": sum(1 for w in why if w and w[0] == "judge:unparsable"), **self.take_usage()}
+                 "unscored": verdicts.count("unscored"), **self.take_usage()}
         valid = [s for s in scores if s is not None]
         if valid:
             stats["mean_score"] = round(sum(valid) / len(valid), 3)

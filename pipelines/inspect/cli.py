@@ -20,10 +20,10 @@ def add_inspect_arguments(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--mapping", default="auto", help="field mapping preset for raw inputs (default: guessed)")
     sp.add_argument("--top", type=int, default=25, help="rows in top-N tables (default 25)")
     sp.add_argument("--examples", type=int, default=5, help="example rows per finding (default 5)")
-    sp.add_argument("--verb-sample", type=int, default=3000,
-                    help="instructions parsed for (verb, noun) pairs; 0 = all (default 3000; ~800/s)")
-    sp.add_argument("--diversity-sample", type=int, default=1000,
-                    help="rows embedded for diversity per group (mean pairwise distance, Vendi); 0 = off (default 1000)")
+    sp.add_argument("--verb-sample", type=int, default=1000,
+                    help="instructions parsed for (verb, noun) pairs; 0 = all (default 1000; ~800/s)")
+    sp.add_argument("--diversity-sample", type=int, default=300,
+                    help="rows embedded for diversity per group (mean pairwise distance, Vendi); 0 = off (default 300)")
     sp.add_argument("--annotator-key", default="annotator", help="column/metadata key naming the annotator")
     sp.add_argument("--score-key", default="score", help="column/metadata key holding the score")
     sp.add_argument("--labels", metavar="FILE",

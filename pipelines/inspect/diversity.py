@@ -30,6 +30,7 @@ import polars as pl
 from dsforge.pipelines.inspect.merging import bottom_k, cat, sample_hash
 
 log = logging.getLogger("dsforge")
+EMBED_TOKENS = 64  # the opening of a row says what it is about; the embedding's cost grows with its length
 
 
 def coverage(counts: list[int]) -> dict[str, Any]:
@@ -85,7 +86,7 @@ def diversity_merge(parts: list[dict[str, Any]], groups: list[str], sample: int,
     values = keys.select("active", *[f"v_{k}" for k in groups]).collect()
     n = values.height
     out: dict[str, Any] = {"method": (f"all-MiniLM-L6-v2 embeddings of a seeded sample of up to {sample:,} rows "
-                                      "(conversation text; the rows with the smallest hash of seed and id): mean "
+                                      f"(their first {EMBED_TOKENS} tokens of conversation text; the rows with the smallest hash of seed and id): mean "
                                       "pairwise cosine distance and Vendi score; near-duplicates: MinHash word "
                                       "5-grams, Jaccard >= 0.8, over all rows")}
     if n == 0:
@@ -97,7 +98,7 @@ def diversity_merge(parts: list[dict[str, Any]], groups: list[str], sample: int,
     try:
         from dsforge.pipelines.embedded import embed
 
-        emb = embed(picked["text"].to_list(), max_seq_length=128)
+        emb = embed(picked["text"].to_list(), max_seq_length=EMBED_TOKENS)
     except Exception as e:  # MissingModelError, a broken install: report, do not fail the inspection
         log.warning("inspect: diversity figures skipped: %s", e)
         out["warning"] = f"diversity figures skipped: {e}"

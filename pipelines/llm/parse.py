@@ -83,11 +83,14 @@ def reason_of(text: str, obj: Any = None) -> str:
     return m.group(1).strip().splitlines()[0][:500] if m and m.group(1).strip() else ""
 
 
-def parse_score(text: str, low: int = 1, high: int = 5) -> tuple[float | None, str]:
-    """(score, reason) from a judge's reply; score None when no score within [low, high] can be read.
+def parse_score(text: str, low: int = 1, high: int = 5, echo: Iterable[str] = ()) -> tuple[float | None, str]:
+    """(score, reason) from a judge's reply; score None when no verdict within [low, high] can be read.
 
-    Read in order: a JSON object's "score" (or "rating"); the last "Score: N", "Rating: N" or "N/5"; a
-    lone number on the last line ("I would say\\n5")."""
+    Read in order: a JSON object's "score" (or "rating"); the last "Score: N", "Rating: N" or "N/5"; a last
+    line that is nothing but the number ("I would say\n5"). Lines the reply copies from `echo` (the row the
+    judge was shown) are removed first: a small model that echoes the row instead of judging it has written
+    no verdict, and a "2" in the row's own text is not a score (issue 27)."""
+    text = without_echo(text or "", echo)
     obj = extract_json(text)
     if isinstance(obj, dict):
         v = obj.get("score", obj.get("rating"))
@@ -96,16 +99,34 @@ def parse_score(text: str, low: int = 1, high: int = 5) -> tuple[float | None, s
                 return float(v), reason_of(text, obj)
         except (TypeError, ValueError):
             pass
-    found = [float(a or b) for a, b in _SCORE.findall(text or "")]
+    found = [float(a or b) for a, b in _SCORE.findall(text)]
     found = [f for f in found if low <= f <= high]
     if found:
         return found[-1], reason_of(text)
-    lines = [ln for ln in (text or "").strip().splitlines() if ln.strip()]
-    if lines:
-        m = re.fullmatch(r"\D*?(\d+(?:\.\d+)?)\D*", lines[-1].strip())
-        if m and low <= float(m.group(1)) <= high:
-            return float(m.group(1)), reason_of(text)
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    if lines and (m := _BARE_SCORE.fullmatch(lines[-1].strip())) and low <= float(m.group(1)) <= high:
+        return float(m.group(1)), reason_of(text)
     return None, ""
+
+
+_BARE_SCORE = re.compile(r"[*_\s]*(\d+(?:\.\d+)?)\s*(?:/\s*5|out of 5)?[*_.\s]*")
+
+
+def _squash_ws(s: str) -> str:
+    return re.sub(r"\s+", " ", s).strip().lower()
+
+
+def without_echo(text: str, echo: Iterable[str]) -> str:
+    """The reply without the lines it copies from the texts it was shown: a line equal to one of their lines,
+    or of 12+ characters and found inside them (spaces and case ignored)."""
+    shown = [_squash_ws(e) for e in echo if e]
+    if not shown:
+        return text
+    shown_lines = {_squash_ws(ln) for e in echo if e for ln in e.splitlines() if ln.strip()}
+    def copied(line: str) -> bool:
+        sq = _squash_ws(line)
+        return sq in shown_lines or (len(sq) >= 12 and any(sq in e for e in shown))
+    return "\n".join(ln for ln in text.splitlines() if not copied(ln))
 
 
 def parse_winner(text: str) -> tuple[str | None, str]:
