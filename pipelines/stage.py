@@ -166,6 +166,11 @@ class Stage(Generic[C]):
         recipe's `resources:` on the step overrides it."""
         return {}
 
+    def combine_stats(self, merged: dict[str, Any], parts: list[dict[str, Any]]) -> dict[str, Any]:
+        """The step's figures from its parts' stats (`merged`: numbers added up, else the last value); a
+        row-wise stage whose figures are rates or lists recomputes them here from `parts`."""
+        return merged
+
     def process_parts(self, paths: list[Path], ctx: StageContext) -> dict[str, Any] | None:
         """For stages with `changes_rows = False`: read the input parts yourself instead of getting the whole
         table in memory (save streams them to the dataset writer). Return the stage's figures, or None

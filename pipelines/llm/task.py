@@ -142,6 +142,8 @@ class LLMStage(Stage[LC]):
     model, e.g. a judge, as `ctx.extras["judge_backend"]`); otherwise `open_backend(config.model)` builds one."""
 
     holds_model = True
+    # Run whole-table (pool-growing) stages in the driver with their generate calls on the model workers.
+    fans_out = True
     Config = LLMConfig
 
     def __init__(self, config=None):
@@ -218,6 +220,10 @@ class LLMStage(Stage[LC]):
             return ctx.extras[key]
         if key != "backend" and config is None:  # a judge / user model not configured: the main model
             return self.backend(ctx)
+        if (fan := ctx.extras.get("fanout")) is not None:  # generation runs on the step's model workers
+            if f"fanout:{key}" not in self._backends:
+                self._backends[f"fanout:{key}"] = fan.backend(key, config, config or self.config.model)
+            return self._backends[f"fanout:{key}"]
         if key not in self._backends:
             from dsforge.pipelines.llm.seam import open_backend
 
