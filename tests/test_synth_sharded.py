@@ -142,3 +142,41 @@ def test_kill_9_mid_step_then_rerun_resends_no_finished_request(tmp_path, server
     for name in a:
         for x, y in zip(a[name], b[name]):
             assert x.equals(y), name
+
+
+FAKE = [sys.executable, str(Path(__file__).with_name("served_fake.py")), "--port", "{port}"]
+
+
+def test_vllm_server_backend_starts_checks_and_stops_its_server(tmp_path):
+    """`backend: vllm-server` with `command:` pointed at the fake server: started on a free port, used once
+    it answers, logged in the step's folder, and gone when the step ends."""
+    from dsforge.pipelines.llm.config import SamplingParams
+    from dsforge.pipelines.llm.seam import generate_rows, open_backend
+    from served_fake import reply
+
+    backend = open_backend({"backend": "vllm-server", "model": "fake-1", "command": FAKE, "cache": False,
+                            "log_dir": str(tmp_path / "logs"), "startup_timeout": 60})
+    conv = [{"role": "user", "content": "Name a river."}]
+    got = generate_rows(backend, [conv], SamplingParams(temperature=0, max_tokens=64, seed=3), progress=False)
+    body = {"messages": conv, "seed": 3, "temperature": 0.0, "max_tokens": 64}
+    assert got[0][0].text == reply(body) and backend.describe() == {"backend": "vllm-server", "model": "fake-1"}
+    proc = backend.proc
+    backend.close()
+    assert proc.poll() is not None  # stopped
+    assert "served_fake.py --port" in backend.log_path.read_text()
+
+    recipe = {"name": "served-judge", "inputs": [{"path": "data:seed_tasks.jsonl", "mapping": "seed-tasks", "limit": 8}],
+              "stages": [{"stage": "judge", "model": {"backend": "vllm-server", "model": "fake-1", "command": FAKE,
+                                                      "cache_dir": str(tmp_path / "cache")}, "on_fail": "flag"}]}
+    summary = run_recipe(build_recipe(recipe), tmp_path / "runs", executor=ExecutorSpec(workers=1))
+    assert summary["status"] == "ok"
+    logs = list((Path(summary["run_dir"]) / "stages" / "01-judge").glob("vllm-server-*.log"))
+    assert len(logs) == 1 and stage_stats(summary, "judge")["scored"] == 8
+
+
+def test_vllm_server_that_dies_fails_with_its_log(tmp_path):
+    from dsforge.pipelines.llm.seam import open_backend
+
+    with pytest.raises(RuntimeError, match="(?s)exited with code 3.*no such model here"):
+        open_backend({"backend": "vllm-server", "model": "fake-1", "log_dir": str(tmp_path),
+                      "command": [sys.executable, "-c", "import sys; print('no such model here'); sys.exit(3)"]})

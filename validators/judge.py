@@ -217,7 +217,7 @@ class Judge(LLMStage[JudgeConfig]):
         """The sampling params, with a JSON schema for the verdict where the backend can enforce one."""
         cfg = self.config
         schema = SCHEMAS.get(cfg.mode)
-        if schema and cfg.sampling.json_schema is None and cfg.model.backend in ("openai", "vllm"):
+        if schema and cfg.sampling.json_schema is None and cfg.model.backend in ("openai", "vllm", "vllm-server"):
             return cfg.sampling.model_copy(update={"json_schema": schema})
         return cfg.sampling
 

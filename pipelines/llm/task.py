@@ -227,7 +227,10 @@ class LLMStage(Stage[LC]):
         if key not in self._backends:
             from dsforge.pipelines.llm.seam import open_backend
 
-            self._backends[key] = open_backend(config or self.config.model)
+            config = config or self.config.model
+            if config.backend == "vllm-server" and not config.log_dir:  # its server's log: in the step's folder
+                config = config.model_copy(update={"log_dir": str(ctx.work_dir)})
+            self._backends[key] = open_backend(config)
         return self._backends[key]
 
     def generate(self, ctx: StageContext, conversations: list[Messages], params: SamplingParams | None = None,
@@ -281,6 +284,10 @@ class LLMStage(Stage[LC]):
         model = getattr(self.config, "model", None)
         if getattr(model, "backend", None) == "vllm":
             return {"num_gpus": model.engine_args.get("tensor_parallel_size", 1), "gpus_if_any": 1}
+        if getattr(model, "backend", None) == "vllm-server":  # the server it starts runs where the actor is
+            args = list(model.serve_args)
+            tp = args[args.index("--tensor-parallel-size") + 1] if "--tensor-parallel-size" in args[:-1] else 1
+            return {"num_gpus": int(tp), "gpus_if_any": 1}
         return {}
 
     def account_sources(self, df: pl.DataFrame, result: StageResult) -> StageResult:
