@@ -30,7 +30,8 @@ declared by the class, and `Stage.execution()` names it:
             shard, in workers: counters and small tables, never the rows) and `combine` (once, over
             the summaries of all shards in input order: the stage's figures). Its input shards are
             linked as its kept shards; no process holds the whole table.
-    table   anything else gets the whole table in one process (generators from a few seeds, judges).
+    table   anything else gets the whole table in one process (generators that grow a pool from seeds);
+            a model stage's generate calls still run on the model workers (llm/fanout.py).
 
 The contract the runner enforces for every stage: each input row comes out exactly once, kept or
 rejected (disjoint ids). A stage that creates rows sets `creates_rows`; each row it creates must
