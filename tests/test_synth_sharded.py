@@ -75,6 +75,7 @@ def test_one_worker_and_two_workers_give_the_same_rows(tmp_path, server):
                      executor=ExecutorSpec(workers=2))
     assert one["status"] == two["status"] == "ok"
     assert server.sent() == sent_one and server.resent() == 0  # the same requests, each sent once
+    print(f"\n1 worker vs 2 workers: {sent_one} requests each")
     a, b = steps(one), steps(two)
     assert list(a) == list(b)
     for name in a:
@@ -89,6 +90,7 @@ def test_one_worker_and_two_workers_give_the_same_rows(tmp_path, server):
     assert j1["mean_score"] == j2["mean_score"] and j2["scored"] == j2["rows"] == 175 + 16 + bt["kept"]
     pids = {json.loads(f.read_text())["pid"] for f in (Path(two["run_dir"]) / "stages" / "03-judge" / "parts").glob("*.json")}
     assert len(pids) == 2  # the judge's slices ran in both workers
+    print("steps equal (kept, rejected rows):", {n: (a[n][0].height, a[n][1].height) for n in a})
     made = a["01-self-instruct"][0].filter(pl.col("source") == "self-instruct")
     assert made.height == 16 and made["instruction"].n_unique() == 16
 
@@ -135,6 +137,8 @@ def test_kill_9_mid_step_then_rerun_resends_no_finished_request(tmp_path, server
     rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     resent = server.sent() - (needed - stored)
+    print(f"\nresume: {needed} requests in the uninterrupted run; killed (SIGKILL) with {stored} answers stored, "
+          f"{before} sent; the rerun sent {server.sent()} ({resent} of them already answered before the kill)")
     assert resent == 0, f"{resent} finished requests were sent again"
     assert before + server.sent() - needed <= 4  # at most the requests in flight at the kill (concurrency 4) twice
     last = sorted((tmp_path / "runs").iterdir())[-1]
