@@ -102,7 +102,9 @@ class _ModelActor:
 def ray_row(model: dict, gpu: bool, n_all: int, max_tokens: int) -> dict:
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    path = os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")]))  # the actor imports this file
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
+             runtime_env={"env_vars": {"PYTHONPATH": path, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}})
     try:
         actor = ray.remote(_ModelActor).options(num_gpus=1 if gpu else 0).remote(model)
         got = ray.get(actor.run.remote(load_prompts(n_all), max_tokens))
@@ -161,6 +163,10 @@ def main(argv: list[str] | None = None) -> dict:
     report: dict = {"machine": {"python": sys.version.split()[0], "platform": platform.platform(),
                                 "cpus": os.cpu_count(), "load_before": os.getloadavg(), "mode": "gpu" if gpu else "cpu",
                                 "engine": args.engine}, "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}
+    if not gpu:  # one thread decodes far faster on a busy small machine (tests/test_synth_smollm2.py)
+        import torch
+
+        torch.set_num_threads(1)
     started = time.perf_counter()
     if "engine" not in skip:
         report["engine"] = engine_rows(args.engine, gpu, batches, n_all, max_tokens)
