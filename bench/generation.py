@@ -10,6 +10,10 @@
     # transformers backend (bf16). One short script; prints "overhead over bare vLLM: X% (target < 5%)".
     .venv/bin/python bench/generation.py --gpu --prompts 1024 --max-tokens 256
 
+    # Served (bench/served.py): dsforge starts `vllm serve` (vllm-server backend) on SmolLM2, then our openai
+    # backend vs a bare asyncio OpenAI client, same prompts and concurrency; prints ours / bare (goal >= 0.95)
+    .venv/bin/python bench/generation.py --served --prompts 48 --max-tokens 32 --concurrency 8
+
 Prompts are the 175 human-written Self-Instruct seed tasks (../shared/data/external/stanford_alpaca),
 repeated with a numbered prefix to reach the count. tokens/s counts generated tokens (EOS included) over wall
 time. "batch" is the number of prompts in one call: `llm.chat(batch)` for bare vLLM, `chunk_size=batch` for
@@ -266,6 +270,11 @@ def main() -> None:
     ap.add_argument("--hf-prompts", type=int, default=256, help="GPU: prompts for the transformers run")
     ap.add_argument("--hf-batch", type=int, default=64)
     ap.add_argument("--gpu-memory-utilization", type=float, default=0.5)
+    ap.add_argument("--served", action="store_true", help="our openai backend vs a bare asyncio client on a "
+                    "vLLM server (started by dsforge's vllm-server backend unless --base-url)")
+    ap.add_argument("--base-url", help="served: an OpenAI-compatible server already running (model smollm2)")
+    ap.add_argument("--concurrency", type=int, default=8, help="served: requests in flight, both sides")
+    ap.add_argument("--log-dir", default="runs/bench-served", help="served: where the server's log goes")
     ap.add_argument("--out", help="write the figures as JSON here")
     args = ap.parse_args()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -275,7 +284,13 @@ def main() -> None:
             "cpus": os.cpu_count(), "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
             "load_before": os.getloadavg()}
     print(json.dumps(info), flush=True)
-    if args.gpu:
+    if args.served:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from served import run_served
+
+        rows = [run_served(load_prompts(args.prompts if args.prompts != 1024 else 48), args.max_tokens or 32,
+                           args.concurrency, args.repeats, args.base_url, args.log_dir)]
+    elif args.gpu:
         rows = bench_gpu(args.prompts, args.max_tokens or 256, args.hf_prompts, args.hf_batch,
                          args.gpu_memory_utilization)
     else:

@@ -164,6 +164,8 @@ class RayExecutor:
         else:
             self._owns = False
         self.workers = workers or int(ray.cluster_resources().get("CPU", 1))
+        self._actors: list[Any] = []
+        self._actors_for: tuple[str, str] | None = None  # (step key, resources) the live actors were made for
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "address": self.address or "local", "workers": self.workers}
@@ -193,27 +195,44 @@ class RayExecutor:
         return results  # type: ignore[return-value]
 
     def _run_on_actors(self, tasks: list[Task], on_done: Progress, resources: dict[str, Any]) -> list[dict]:
+        """Tasks on actors holding the stage (one model each). The actors of a step live until another step
+        needs actors or the run ends: a stage that calls its model round after round (llm/fanout.py) keeps
+        its engines loaded between rounds."""
         import ray
         from ray.util import ActorPool
 
-        n_actors = max(1, min(self.workers, len(tasks), int(resources.pop("max_actors", self.workers))))
-        actor_cls = ray.remote(StageActor).options(max_restarts=-1, max_task_retries=5, **_ray_resources(resources))
-        actors = [actor_cls.remote() for _ in range(n_actors)]
-        pool = ActorPool(actors)
+        want = max(1, min(self.workers, len(tasks), int(resources.pop("max_actors", self.workers))))
+        spec = (tasks[0].key, repr(sorted(resources.items())))
+        if self._actors_for != spec:
+            self._kill_actors()
+            self._actors_for = spec
+        if len(self._actors) < want:
+            actor_cls = ray.remote(StageActor).options(max_restarts=-1, max_task_retries=5, **_ray_resources(resources))
+            self._actors += [actor_cls.remote() for _ in range(want - len(self._actors))]
+        pool = ActorPool(self._actors[:want])
         results: list[dict] = []
-        try:
-            for res in pool.map_unordered(lambda a, t: a.run.remote(t), tasks):
-                results.append(res)
-                on_done(res)
-        finally:
-            for a in actors:
-                ray.kill(a)
+        for res in pool.map_unordered(lambda a, t: a.run.remote(t), tasks):
+            results.append(res)
+            on_done(res)
         results.sort(key=lambda r: r["part"])
         return results
+
+    def gpus(self) -> float:
+        import ray
+
+        return float(ray.cluster_resources().get("GPU", 0))
+
+    def _kill_actors(self) -> None:
+        import ray
+
+        for a in self._actors:
+            ray.kill(a)
+        self._actors, self._actors_for = [], None
 
     def close(self) -> None:
         import ray
 
+        self._kill_actors()
         if self._owns and ray.is_initialized():
             ray.shutdown()
 

@@ -35,7 +35,8 @@ declared by the class, and `Stage.execution()` names it:
             shard, in workers: counters and small tables, never the rows) and `combine` (once, over
             the summaries of all shards in input order: the stage's figures). Its input shards are
             linked as its kept shards; no process holds the whole table.
-    table   anything else gets the whole table in one process (generators from a few seeds, judges).
+    table   anything else gets the whole table in one process (generators that grow a pool from seeds);
+            a model stage's generate calls still run on the model workers (llm/fanout.py).
 
 The contract the runner enforces for every stage: each input row comes out exactly once, kept or
 rejected (disjoint ids). A stage that creates rows sets `creates_rows`; each row it creates must
@@ -174,6 +175,11 @@ class Stage(Generic[C]):
         """What each worker of this stage needs on Ray (num_cpus, num_gpus, ...), from its config; a
         recipe's `resources:` on the step overrides it."""
         return {}
+
+    def combine_stats(self, merged: dict[str, Any], parts: list[dict[str, Any]]) -> dict[str, Any]:
+        """The step's figures from its parts' stats (`merged`: numbers added up, else the last value); a
+        row-wise stage whose figures are rates or lists recomputes them here from `parts`."""
+        return merged
 
     def process_parts(self, paths: list[Path], ctx: StageContext) -> dict[str, Any] | None:
         """For stages with `changes_rows = False`: read the input parts yourself instead of getting the whole

@@ -6,7 +6,8 @@
             workers for stages with a `partition_key`) -> `apply` per input part
     summary `summarize` per input part in the workers -> `combine` here over the summaries only; the input
             parts are linked as the kept parts (stages that only look at rows: inspect)
-    table   the whole table here, in one process (the fallback for stages that need every row at once)
+    table   the whole table here, in one process (the fallback for stages that need every row at once);
+            a model stage's generate calls still run on the model workers (llm/fanout.py)
 
 Stages that do not change rows (`changes_rows = False`) get their input parts linked as their kept
 parts. Returns the per-part records (rows in, kept, rejected, reasons, stage figures).
@@ -41,8 +42,9 @@ def run(plan, step, i: int, fp: str, ctx, src: list[Path]) -> tuple[list[dict], 
     elif mode == "summary":
         parts = _summary(plan, step, i, fp, ctx, src)
     else:
-        parts = _table(plan, step, i, ctx, src)
-    return parts, merge_stats([p.get("stats") or {} for p in parts]), mode
+        parts = _table(plan, step, i, ctx, src, fp)
+    per_part = [p.get("stats") or {} for p in parts]
+    return parts, stage.combine_stats(merge_stats(per_part), per_part), mode
 
 
 def make_task(plan, i: int, fp: str, ctx, phase: str, part: int, src: Path | None = None, arg: Any = None) -> Task:
@@ -245,7 +247,7 @@ def _linked(out: Path, src: list[Path], figures: dict[str, Any], started: float)
     return parts
 
 
-def _table(plan, step, i, ctx, src) -> list[dict]:
+def _table(plan, step, i, ctx, src, fp: str = "") -> list[dict]:
     """The whole table in this process; writes the result back in parts of the run's shard size."""
     import time
 
@@ -254,7 +256,17 @@ def _table(plan, step, i, ctx, src) -> list[dict]:
     if not step.stage.changes_rows and (figures := step.stage.process_parts(src, ctx)) is not None:
         return _linked(out, src, figures, started)
     df = records.concat([records.conform(pl.read_parquet(f)) for f in src]) if src else records.empty()
+    fan = None
+    if getattr(step.stage, "fans_out", False):  # the model calls of a driver-side stage go to the workers
+        from dataclasses import replace
+
+        from dsforge.pipelines.llm.fanout import GenerationFan
+
+        fan = GenerationFan(plan, step, i, fp, ctx)
+        ctx = replace(ctx, extras={**ctx.extras, "fanout": fan})
     result = step.stage.process(df, ctx)
+    if fan is not None:
+        result.stats = {**result.stats, **fan.stats()}
     kept = records.conform(result.kept)
     rejected = records.conform(result.rejected) if result.rejected is not None else records.empty_rejects()
     records.validate(kept, f"step {step.id} ({step.name}) output")

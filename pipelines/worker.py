@@ -41,7 +41,7 @@ class Task:
     stage_cls: type       # the stage class (pickled by reference: module and name)
     config: Any           # the StageConfig itself: a dump would carry redacted secrets (base_url keys)
     ctx: Any              # StageContext
-    phase: str            # ingest | rows | keys | decide | apply | summary
+    phase: str            # ingest | rows | keys | decide | apply | summary | generate
     part: int
     step_dir: str
     src: str | None = None  # the input part (rows, keys, apply)
@@ -106,6 +106,8 @@ def run_task(task: Task, stage: Any = None) -> dict[str, Any]:
     from dsforge.pipelines import shards
 
 
+    if task.phase == "generate":  # a slice of a driver's generate call (llm/fanout.py): no part, no marker
+        return _generate_task(task, stage or stage_for(task))
     step_dir = Path(task.step_dir)
     if task.phase == "keys":
         marker = shards.keyed_dir(step_dir, "keys", task.arg) / f"{task.part:05d}.json"
@@ -150,6 +152,24 @@ def tasks_of_dead_workers(step_dir: Path, dead: dict[int, int | None]) -> list[t
             phase, part = f.name.rsplit("-", 1)
             out.append((phase, int(part), pid, dead[pid]))
     return out
+
+
+def _generate_task(task: Task, stage: Any) -> dict[str, Any]:
+    """Generate one slice of conversations on this worker's model (the stage instance's own backend, behind
+    the response cache); the generations go back to the driver as dicts, with this slice's usage."""
+    import math
+
+    from dsforge.pipelines.llm.seam import generate_rows, usage_stats
+
+    a = task.arg
+    backend = stage.backend(task.ctx, a["key"], a["config"])
+    before = usage_stats(backend)
+    gens = generate_rows(backend, a["conversations"], a["params"], progress=False, errors="reject",
+                         budget_usd=math.inf, desc=f"{task.stage} slice {task.part}")  # the budget: in the driver
+    return {"part": task.part, "generations": [[g.as_dict() for g in gs] for gs in gens],
+            "usage": usage_stats(backend, since=before), "describe": backend.describe(), "pid": os.getpid(),
+            "host": os.uname().nodename,
+            "rows_in": 0}
 
 
 def _read(task: Task):

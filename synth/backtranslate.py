@@ -62,6 +62,23 @@ class BacktranslateInstructions(LLMStage[BacktranslateConfig]):
     name = "backtranslate-instructions"
     creates_rows = True
     Config = BacktranslateConfig
+    # Row-wise with one round (each text's prompts need only the text and the seed examples), so slices go
+    # to every model worker; later rounds show the curated pairs of earlier ones: the whole table.
+    batch_size = 32
+
+    def distributable(self) -> bool:
+        return self.config.rounds == 1
+
+    def combine_stats(self, merged: dict[str, Any], parts: list[dict[str, Any]]) -> dict[str, Any]:
+        """Per-round figures summed over the slices."""
+        rounds: dict[int, dict[str, int]] = {}
+        for p in parts:
+            for r in p.get("rounds") or []:
+                acc = rounds.setdefault(r["round"], {"round": r["round"], "pairs": 0, "kept": 0})
+                acc["pairs"] += r["pairs"]
+                acc["kept"] += r["kept"]
+        merged["rounds"] = [rounds[k] for k in sorted(rounds)]
+        return merged
 
     def parse_output(self, text: str, row: dict[str, Any]) -> str:
         instruction = first_paragraph(text, ["Instruction:", "Question:"])

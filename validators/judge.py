@@ -126,9 +126,9 @@ class Judge(LLMStage[JudgeConfig]):
 
     name = "judge"
     Config = JudgeConfig
-    # Whole table at once, so rates (position consistency, mean score) are over all rows; answers are cached,
-    # so an interrupted run re-asks nothing.
-    batch_size = None
+    # Row-wise: each row's prompt needs only the row, so slices go to every model worker; the rates (mean
+    # score, position consistency) are recomputed over all rows from summed counts (combine_stats).
+    batch_size = 64
 
     def format_input(self, row: dict[str, Any], template: PromptTemplate) -> Messages:
         cfg = self.config
@@ -200,9 +200,21 @@ class Judge(LLMStage[JudgeConfig]):
                  "unscored": verdicts.count("unscored"), **self.take_usage()}
         valid = [s for s in scores if s is not None]
         if valid:
-            stats["mean_score"] = round(sum(valid) / len(valid), 3)
+            stats.update(mean_score=round(sum(valid) / len(valid), 3), scored=len(valid), score_sum=sum(valid))
         out = records.append_lineage(out, self.name, self._lineage(asked.lineage))
         return self._result(out, keep, why, stats)
+
+    def combine_stats(self, merged: dict[str, Any], parts: list[dict[str, Any]]) -> dict[str, Any]:
+        """Rates over every row of the step, from the counts each slice reports."""
+        if merged.get("scored"):
+            merged["mean_score"] = round(merged["score_sum"] / merged["scored"], 3)
+        if "judged" in merged:
+            merged["position_consistency_rate"] = (
+                round(merged["consistent"] / merged["judged"], 4) if merged["judged"] else None)
+        modes = {p["mode"] for p in parts if "mode" in p}
+        if modes:
+            merged["mode"] = modes.pop()
+        return merged
 
     def _lineage(self, info: dict[str, Any]) -> dict[str, Any]:
         return {**info, "system_template": self._system.lineage(), "mode": self.config.mode, "rubric": self.config.rubric}
@@ -211,7 +223,7 @@ class Judge(LLMStage[JudgeConfig]):
         """The sampling params, with a JSON schema for the verdict where the backend can enforce one."""
         cfg = self.config
         schema = SCHEMAS.get(cfg.mode)
-        if schema and cfg.sampling.json_schema is None and cfg.model.backend in ("openai", "vllm"):
+        if schema and cfg.sampling.json_schema is None and cfg.model.backend in ("openai", "vllm", "vllm-server"):
             return cfg.sampling.model_copy(update={"json_schema": schema})
         return cfg.sampling
 

@@ -117,7 +117,21 @@ class VLLMConfig(BackendFields):
         "extra vllm.LLM(...) arguments, e.g. tensor_parallel_size, gpu_memory_utilization, max_model_len, dtype"))
 
 
-_CLASSES: dict[str, type[BackendFields]] = {"transformers": TransformersConfig, "openai": OpenAIConfig, "vllm": VLLMConfig}
+class VLLMServerConfig(OpenAIConfig):
+    """A vLLM server dsforge starts for the step, health-checks and stops (backends/vllm_server.py)."""
+
+    backend: Literal["vllm-server"] = "vllm-server"  # type: ignore[assignment]
+    serve_args: list[str] = Field(default_factory=list, description=(
+        "extra server arguments, e.g. [--tensor-parallel-size, '2', --gpu-memory-utilization, '0.9']"))
+    command: list[str] | None = Field(None, description=(
+        "the whole server command instead of vLLM's ({python}, {model}, {name}, {port} are filled in)"))
+    port: int | None = Field(None, description="default: a free port")
+    startup_timeout: float = Field(900.0, gt=0, description="seconds to wait for the server to answer")
+    log_dir: str | None = Field(None, description="where the server log goes (default: the step's folder)")
+
+
+_CLASSES: dict[str, type[BackendFields]] = {"transformers": TransformersConfig, "openai": OpenAIConfig,
+                                            "vllm": VLLMConfig, "vllm-server": VLLMServerConfig}
 
 
 def _which(value: Any) -> str:
@@ -157,7 +171,8 @@ def _plugin_config(value: Any) -> BackendFields:
 
 _ONE_OF = Annotated[
     Union[Annotated[TransformersConfig, Tag("transformers")], Annotated[OpenAIConfig, Tag("openai")],
-          Annotated[VLLMConfig, Tag("vllm")], Annotated[_Unknown, Tag("unknown")],
+          Annotated[VLLMConfig, Tag("vllm")], Annotated[VLLMServerConfig, Tag("vllm-server")],
+          Annotated[_Unknown, Tag("unknown")],
           Annotated[SerializeAsAny[BackendFields], PlainValidator(_plugin_config), Tag("plugin")]],
     Discriminator(_which),
 ]

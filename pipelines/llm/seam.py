@@ -44,6 +44,7 @@ _MODULES = {
     "transformers": ("dsforge.pipelines.llm.backends.transformers_local", "TransformersBackend"),
     "openai": ("dsforge.pipelines.llm.backends.openai_compat", "OpenAIBackend"),
     "vllm": ("dsforge.pipelines.llm.backends.vllm_offline", "VLLMBackend"),
+    "vllm-server": ("dsforge.pipelines.llm.backends.vllm_server", "VLLMServerBackend"),
 }
 
 

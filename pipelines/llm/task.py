@@ -149,6 +149,8 @@ class LLMStage(Stage[LC]):
     model, e.g. a judge, as `ctx.extras["judge_backend"]`); otherwise `open_backend(config.model)` builds one."""
 
     holds_model = True
+    # Run whole-table (pool-growing) stages in the driver with their generate calls on the model workers.
+    fans_out = True
     Config = LLMConfig
     # One-output tasks: the column the default `process` writes each row's parsed value to, and its type.
     output_column: ClassVar[str | None] = None
@@ -260,8 +262,15 @@ class LLMStage(Stage[LC]):
             return ctx.extras[key]
         if key != "backend" and config is None:  # a judge / user model not configured: the main model
             return self.backend(ctx)
+        if (fan := ctx.extras.get("fanout")) is not None:  # generation runs on the step's model workers
+            if f"fanout:{key}" not in self._backends:
+                self._backends[f"fanout:{key}"] = fan.backend(key, config, config or self.config.model)
+            return self._backends[f"fanout:{key}"]
         if key not in self._backends:
-            self._backends[key] = seam.open_backend(config or self.config.model)
+            config = config or self.config.model
+            if config.backend == "vllm-server" and not config.log_dir:  # its server's log: in the step's folder
+                config = config.model_copy(update={"log_dir": str(ctx.work_dir)})
+            self._backends[key] = seam.open_backend(config)
         return self._backends[key]
 
     def generate(self, ctx: StageContext, conversations: list[Messages], params: SamplingParams | None = None,
@@ -313,6 +322,10 @@ class LLMStage(Stage[LC]):
         model = getattr(self.config, "model", None)
         if getattr(model, "backend", None) == "vllm":
             return {"num_gpus": model.engine_args.get("tensor_parallel_size", 1), "gpus_if_any": 1}
+        if getattr(model, "backend", None) == "vllm-server":  # the server it starts runs where the actor is
+            args = list(model.serve_args)
+            tp = args[args.index("--tensor-parallel-size") + 1] if "--tensor-parallel-size" in args[:-1] else 1
+            return {"num_gpus": int(tp), "gpus_if_any": 1}
         return {}
 
     def account_sources(self, df: pl.DataFrame, result: StageResult) -> StageResult:

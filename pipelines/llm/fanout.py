@@ -1,0 +1,114 @@
+"""Generation spread over a step's model workers, for stages that must decide in one place.
+
+self-instruct and topic-tree grow a pool: which candidate is new depends on every candidate accepted
+before it, so the pool and its ROUGE-L filter stay in one process (the driver, `table` execution). Their
+generation does not: each round's conversations are cut into one contiguous slice per model worker and
+run there as `generate` tasks (worker.py), on the executor of the run — a local worker process holding
+one model, or a Ray actor holding one engine (`resources: {num_gpus: 1}`). The answers come back in
+order, so the driver accepts candidates in the same order whatever the number of workers, and each
+request keeps its own seed (seed + completion index, backends/base.py): 1 worker and N workers give the
+same rows. Each worker's backend sits behind the response cache, so every answer is on disk the moment
+it returns (a killed step re-sends nothing it already has).
+
+    fan = GenerationFan(plan, step, i, fp, ctx)       # step_modes._table builds it for model stages
+    ctx.extras["fanout"] = fan                         # LLMStage.backend then hands out FanOutBackends
+
+Not here: running tasks (executors.py), the worker side (worker.py `_generate_task`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dsforge.pipelines.llm.config import BackendConfig, SamplingParams
+from dsforge.pipelines.llm.seam import Generation, Messages, UsageCounter
+
+
+class GenerationFan:
+    """Sends slices of one generate call to the model workers of a step; picklable it is not (driver only)."""
+
+    def __init__(self, plan: Any, step: Any, index: int, fingerprint: str, ctx: Any):
+        self.plan, self.step, self.index, self.fingerprint, self.ctx = plan, step, index, fingerprint, ctx
+        self.calls = 0  # generate calls fanned out (stats)
+        self.pids: set[tuple[str, int]] = set()  # the (host, process) of every worker that generated
+
+    def resources(self) -> dict[str, Any]:
+        stage = self.step.stage
+        return {"actors": True, **stage.resources(), **(self.step.resources or {})}
+
+    def workers(self) -> int:
+        """How many model workers a call is cut for: the local pool's size, or on Ray the engines that fit
+        (GPUs / num_gpus per engine when the step asks for GPUs, else the cluster's workers)."""
+        executor = self.plan.executor
+        n = int(getattr(executor, "workers", 1) or 1)
+        gpus = self.resources().get("num_gpus")
+        if getattr(executor, "name", "") == "ray" and gpus:
+            total = executor.gpus() if hasattr(executor, "gpus") else 0
+            if total:
+                n = max(1, int(total // gpus))
+        return max(1, n)
+
+    def stats(self) -> dict[str, int]:
+        return {"fanout_calls": self.calls, "model_workers": len(self.pids)} if self.calls else {}
+
+    def backend(self, key: str, asked: BackendConfig | None, config: BackendConfig) -> "FanOutBackend":
+        """`asked`: the config the stage named for `key` (None: the main model), passed on to the workers;
+        `config`: the one that answers (its budget is checked here, per call)."""
+        return FanOutBackend(self, key, asked, config)
+
+    def generate(self, backend: "FanOutBackend", conversations: list[Messages],
+                 params: SamplingParams) -> list[list[Generation]]:
+        from dsforge.pipelines.step_modes import make_task
+
+        if not conversations:
+            return []
+        n = min(self.workers(), len(conversations))
+        size = -(-len(conversations) // n)
+        slices = [conversations[s:s + size] for s in range(0, len(conversations), size)]
+        tasks = [make_task(self.plan, self.index, self.fingerprint, self.ctx, "generate", self.calls * 10_000 + k,
+                           arg={"conversations": sl, "params": params, "key": backend.key, "config": backend.asked})
+                 for k, sl in enumerate(slices)]
+        self.calls += 1
+        results = self.plan.executor.run(tasks, lambda info: None, self.resources(), self.step.stage)
+        results = sorted(results, key=lambda r: r["part"])
+        out: list[list[Generation]] = []
+        for r in results:
+            out.extend([Generation(**g) for g in gens] for gens in r["generations"])
+            backend.add_usage(r["usage"])
+            backend.described = r["describe"]
+            self.pids.add((r.get("host", ""), r["pid"]))
+        return out
+
+
+class FanOutBackend:
+    """The seam.Backend a stage sees in the driver: `generate` runs on the model workers (GenerationFan);
+    usage is what the workers counted; `describe()` is the workers' backend's own."""
+
+    name = "fanout"
+    requests_per_call = None  # one call per round: the fan cuts it per worker
+
+    def __init__(self, fan: GenerationFan, key: str, asked: BackendConfig | None, config: BackendConfig):
+        self.fan, self.key, self.asked, self.config, self.model_id = fan, key, asked, config, config.model
+        self.usage = UsageCounter()
+        self.described: dict[str, Any] | None = None
+
+    def generate(self, conversations: list[Messages], params: SamplingParams) -> list[list[Generation]]:
+        return self.fan.generate(self, conversations, params)
+
+    def add_usage(self, delta: dict[str, Any]) -> None:
+        u = self.usage
+        u.calls += delta.get("llm_calls", 0)
+        u.cache_hits += delta.get("llm_cache_hits", 0)
+        u.prompt_tokens += delta.get("llm_prompt_tokens", 0)
+        u.completion_tokens += delta.get("llm_completion_tokens", 0)
+        u.cost_usd += delta.get("llm_cost_usd", 0.0)
+        if delta.get("llm_errors"):
+            u.extra["errors"] = u.extra.get("errors", 0) + delta["llm_errors"]
+
+    def describe(self) -> dict[str, Any]:
+        if self.described is None:
+            return {"backend": self.config.backend, "model": self.model_id}
+        return self.described
+
+    def close(self) -> None:
+        """Nothing to free here: the workers' stage instances close their own backends."""
