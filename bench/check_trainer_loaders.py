@@ -88,7 +88,11 @@ for name, folder in folders.items():
 '''
 
 LLAMAFACTORY = r'''
-import json, sys, tempfile
+import importlib.machinery, json, sys, tempfile, types
+# data/mm_plugin.py imports torchaudio at the top, and no torchaudio wheel matches torch 2.13; text data never
+# reaches the audio code, so an empty module stands in for it (the only thing not LLaMA-Factory's own here)
+audio = types.ModuleType("torchaudio"); audio.__spec__ = importlib.machinery.ModuleSpec("torchaudio", None)
+sys.modules["torchaudio"] = audio
 from importlib.metadata import version
 from pathlib import Path
 from llamafactory.hparams import get_train_args
@@ -106,15 +110,18 @@ for name, folder in folders.items():
     model_args, data_args, training_args, finetuning_args, _ = get_train_args(args)
     tok = load_tokenizer(model_args)
     template = get_template_and_fix_tokenizer(tok["tokenizer"], data_args)
-    module = get_dataset(template, model_args, data_args, training_args, stage=stage, **tok)
+    data_stage = "sft" if stage == "sft" else "rm"  # as train/dpo/workflow.py and train/rm/workflow.py call it
+    module = get_dataset(template, model_args, data_args, training_args, stage=data_stage, **tok)
     ds = module["train_dataset"]
-    print(f"LLaMA-Factory {name}: get_dataset(stage={stage}) -> {len(ds)} rows, columns {sorted(ds.column_names)}")
+    print(f"LLaMA-Factory {name}: get_dataset(stage={data_stage!r}) for stage {stage} -> {len(ds)} rows, "
+          f"columns {sorted(ds.column_names)}")
 '''
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--python", default="/tmp/axo-venv/bin/python", help="the separate venv's python")
+    ap.add_argument("--python", default="/tmp/axo-venv/bin/python", help="the axolotl venv's python")
+    ap.add_argument("--lf-python", default="/tmp/lf-venv/bin/python", help="the LLaMA-Factory venv's python")
     ap.add_argument("--keep", help="write the datasets here (default: a temporary folder)")
     args = ap.parse_args()
     from dsforge.pipelines.embedded import smollm2_model_dir
@@ -126,8 +133,8 @@ def main() -> None:
     env = {**os.environ, **OFFLINE}
     env.pop("PYTHONPATH", None)  # the separate venv must not see this checkout's dsforge (it needs none of it)
     failed = 0
-    for label, code in (("axolotl", AXOLOTL), ("llamafactory", LLAMAFACTORY)):
-        proc = subprocess.run([args.python, "-c", code, model, json.dumps(folders)], env=env, cwd=root,
+    for label, code, python in (("axolotl", AXOLOTL, args.python), ("llamafactory", LLAMAFACTORY, args.lf_python)):
+        proc = subprocess.run([python, "-c", code, model, json.dumps(folders)], env=env, cwd=root,
                               capture_output=True, text=True, timeout=900)
         lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(("axolotl", "llamafactory", "LLaMA-Factory"))]
         print("\n".join(lines))
