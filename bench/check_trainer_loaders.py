@@ -1,6 +1,6 @@
 """Check: axolotl's and LLaMA-Factory's OWN loading code reads what `dsforge run` writes (SFT, DPO, reward).
 
-Not a test: both pin their own transformers/datasets/trl, so they live in a separate venv that borrows torch
+Not a test: each pins its own transformers/datasets/trl, so each lives in a separate venv that borrows torch
 (2.13.0) and the rest from the project's venv through a .pth file and never touches it:
 
     python3 -m venv /tmp/axo-venv
@@ -10,7 +10,13 @@ Not a test: both pin their own transformers/datasets/trl, so they live in a sepa
         accelerate==1.13.0 tokenizers==0.23.1 posthog==6.7.11 pydantic==2.12.5 pydantic-core==2.41.5 \\
         packaging==26.0 typing-extensions==4.15.0 PyYAML==6.0.3 addict fire python-dotenv==1.0.1 \\
         backoff distro termcolor            # axolotl's own pins; the last three are what its imports need
-    .venv/bin/python bench/check_trainer_loaders.py [--python /tmp/axo-venv/bin/python] [--keep DIR]
+    python3 -m venv /tmp/lf-venv      # LLaMA-Factory pins older versions than axolotl: a second venv, same .pth
+    echo "$PWD/.venv/lib/python3.11/site-packages" > /tmp/lf-venv/lib/python3.11/site-packages/zz_main.pth
+    /tmp/lf-venv/bin/pip install --no-deps llamafactory==0.9.5 transformers==5.6.0 datasets==4.0.0 trl==0.24.0 \
+        peft==0.18.1 accelerate==1.11.0 tokenizers==0.22.2 huggingface_hub==1.17.0 fsspec==2025.3.0 omegaconf \
+        antlr4-python3-runtime==4.9.3 "tyro<0.9.0" docstring-parser shtab fire termcolor
+    .venv/bin/python bench/check_trainer_loaders.py [--python /tmp/axo-venv/bin/python] \
+        [--lf-python /tmp/lf-venv/bin/python] [--keep DIR]
 
 Part 1 (project venv): `dsforge run` writes three datasets from real shipped rows (data/alpaca_libre_v1.jsonl):
 SFT (alpaca → chat-format sft → publish), DPO and reward pairs given as TRL conversational rows
