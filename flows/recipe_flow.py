@@ -16,13 +16,19 @@ import os
 os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "dsforge")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemetry calls from offline machines
 
-from prefect import flow, get_run_logger, task  # noqa: E402
-from prefect.artifacts import create_markdown_artifact  # noqa: E402
+from prefect import flow, get_run_logger, tags, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 
 from dsforge.pipelines.recipe import load_recipe  # noqa: E402
 from dsforge.pipelines.runner import (  # noqa: E402
     ExecutorSpec, RunPlan, StepOutcome, execute_step, format_summary, plan_run, run_plan)
+
+
+def run_tags(recipe, executor: dict | None = None) -> list[str]:
+    """Tags for a recipe's flow runs and deployments: dsforge, the recipe, every stage it uses, the executor."""
+    stages = dict.fromkeys(f"stage:{s.name}" for s in recipe.steps)
+    name = (executor or recipe.executor or {}).get("name", "local")
+    return ["dsforge", f"recipe:{recipe.name}", *stages, f"executor:{name}"]
 
 
 @task(cache_policy=NO_CACHE, persist_result=False)
@@ -36,14 +42,16 @@ def run_step(plan: RunPlan, index: int, prev_fingerprint: str | None) -> StepOut
     if s.get("stage") == "inspect":
         from dsforge.flows.artifacts import publish_step_artifacts
 
-        publish_step_artifacts(plan.step_dir(index), s)
+        publish_step_artifacts(plan.step_dir(index), s, recipe=plan.recipe.name)
     return outcome
 
 
 def _execute_as_task(plan: RunPlan, index: int, prev_fingerprint: str | None) -> StepOutcome:
     step = plan.recipe.steps[index]
     t = run_step.with_options(
-        name=f"{index:02d}-{step.id}", retries=step.retries, retry_delay_seconds=[5, 30, 120][: max(step.retries, 1)]
+        name=f"{index:02d}-{step.id}", retries=step.retries, retry_delay_seconds=[5, 30, 120][: max(step.retries, 1)],
+        tags=["dsforge", f"recipe:{plan.recipe.name}", f"stage:{step.name}", f"step:{step.id}",
+              f"executor:{plan.executor_spec.name}"],
     )
     return t(plan, index, prev_fingerprint)
 
@@ -80,15 +88,54 @@ def recipe_flow(recipe: str, inputs: list[str] | None = None, out: str | None = 
     plan = plan_run(r, out, sample, strict, force, progress, ExecutorSpec(**(executor or r.executor)))
     get_run_logger().info("run directory: %s", plan.run_dir)
     summary = run_plan(plan, _execute_as_task)
-    create_markdown_artifact(
-        key="dsforge-run-summary",
-        markdown=f"# dsforge run `{r.name}`\n\n```\n{format_summary(summary)}\n```\n",
-        description=f"per-step rows in/kept/rejected for {plan.run_dir.name}",
-    )
+    get_run_logger().info("%s", format_summary(summary))
     from dsforge.flows.artifacts import publish_run_artifacts
 
     publish_run_artifacts(summary)
     return summary
+
+
+NO_SERVER_NOTICE = (
+    "note: no Prefect server is configured (PREFECT_API_URL is unset), so Prefect starts a temporary one for this run, "
+    "which costs seconds to tens of seconds each time. To avoid it, keep one running: `prefect server start` in another "
+    "shell, then `export PREFECT_API_URL=http://127.0.0.1:4200/api`; or run without Prefect: `dsforge run ... "
+    "--no-prefect`. (Said once; `{marker}` remembers it.)")
+
+
+def no_server_notice() -> str | None:
+    """The one-time advice above when no Prefect API is configured, else None (shown once per user: a marker
+    file in dsforge's cache folder)."""
+    from prefect.settings import PREFECT_API_URL
+
+    if PREFECT_API_URL.value():
+        return None
+    from dsforge.pipelines.embedded import cache_dir
+
+    marker = cache_dir() / "prefect-temporary-server-notice"
+    if marker.exists():
+        return None
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text("shown\n")
+    except OSError:
+        pass  # a read-only cache: say it again next time rather than fail the run
+    return NO_SERVER_NOTICE.format(marker=marker)
+
+
+def run_recipe_flow(recipe: str, *, executor: dict | None = None, **params) -> dict:
+    """recipe_flow with its flow run tagged (run_tags): what `dsforge run` calls."""
+    r = load_recipe(recipe, params.get("inputs"))
+    with tags(*run_tags(r, executor)):
+        return recipe_flow(recipe=recipe, executor=executor, **params)
+
+
+def absolute_parameters(recipe_path, inputs: list[str] | None, out: str | None) -> dict:
+    """A deployment's paths made absolute: its runs start in the worker's folder, not the one `serve` ran in."""
+    from pathlib import Path
+
+    absolute = lambda p: p if p in (None, "-") or str(p).startswith("data:") else str(Path(p).resolve())  # noqa: E731
+    return {"recipe": absolute(str(recipe_path)), "inputs": [absolute(i) for i in inputs] if inputs else inputs,
+            "out": absolute(out) if out else str(Path("runs").resolve())}
 
 
 def serve_recipe(recipe: str, cron: str | None = None, interval: float | None = None, name: str | None = None,
@@ -101,9 +148,9 @@ def serve_recipe(recipe: str, cron: str | None = None, interval: float | None = 
         name=name or r.name,
         cron=cron,
         interval=interval,
-        parameters={"recipe": str(r.path), "inputs": inputs, "out": out, "executor": executor, "sample": sample,
+        parameters={**absolute_parameters(r.path, inputs, out), "executor": executor, "sample": sample,
                     "force": force},
-        tags=["dsforge"],
+        tags=run_tags(r, executor),
         limit=limit,
     )
 
@@ -111,4 +158,5 @@ def serve_recipe(recipe: str, cron: str | None = None, interval: float | None = 
 def deployment(recipe: str, cron: str, name: str | None = None, out: str | None = None):
     """A RunnerDeployment object for the recipe (for prefect.serve() of several recipes at once)."""
     r = load_recipe(recipe)
-    return recipe_flow.to_deployment(name=name or r.name, cron=cron, parameters={"recipe": str(r.path), "out": out})
+    return recipe_flow.to_deployment(name=name or r.name, cron=cron, parameters=absolute_parameters(r.path, None, out),
+                                     tags=run_tags(r))

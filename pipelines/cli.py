@@ -130,11 +130,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         summary = run_recipe(recipe, args.out, args.sample, args.strict, args.force, _progress(args),
                              ExecutorSpec(**executor))
     else:
-        from dsforge.flows.recipe_flow import recipe_flow
+        from dsforge.flows.recipe_flow import no_server_notice, run_recipe_flow
 
+        notice = None if getattr(args, "quiet", False) else no_server_notice()
+        if notice:
+            print(notice, file=sys.stderr)
         try:
-            summary = recipe_flow(recipe=args.recipe, inputs=args.input, out=args.out, sample=args.sample,
-                                  strict=args.strict, force=args.force, progress=_progress(args), executor=executor)
+            summary = run_recipe_flow(args.recipe, inputs=args.input, out=args.out, sample=args.sample,
+                                      strict=args.strict, force=args.force, progress=_progress(args), executor=executor)
         except RuntimeError as e:
             if "Prefect API server" not in str(e):
                 raise
