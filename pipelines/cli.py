@@ -8,7 +8,7 @@
     dsforge stage NAME --input PATH --out DIR [--param k=v ...]       run one stage alone on a file
     dsforge serve RECIPE --cron "0 3 * * *"                           serve a recipe on a schedule
     dsforge review RUN_DIR [--port N] [--no-browser]                  look at a run's rows and label them
-    dsforge completion bash|zsh                                       shell completion script
+    dsforge completion bash|zsh|fish                                  shell completion script
 
 `--input -` reads the input from stdin (JSONL, or a JSON array); `run --stdout` writes the final dataset
 to stdout as JSONL (the summary then goes to stderr); `-v`/`--quiet` work before or after the command,
@@ -256,33 +256,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_completion(args: argparse.Namespace) -> int:
+    from dsforge.pipelines.completion import completion_script
+
     print(completion_script(build_parser(), args.shell))
     return 0
-
-
-def completion_script(parser: argparse.ArgumentParser, shell: str) -> str:
-    """A bash completion function built from the parser itself (zsh loads it through bashcompinit)."""
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    top = " ".join(o for a in parser._actions for o in a.option_strings)
-    cases = []
-    for name, sp in sub.choices.items():
-        opts = " ".join(o for a in sp._actions for o in a.option_strings)
-        cases.append(f"    {name}) opts=\"{opts}\" ;;")
-    body = "\n".join([
-        "_dsforge() {",
-        "  local cur=${COMP_WORDS[COMP_CWORD]} cmd=${COMP_WORDS[1]} opts",
-        "  if [ \"$COMP_CWORD\" -eq 1 ]; then",
-        f"    COMPREPLY=($(compgen -W \"{' '.join(sub.choices)} {top}\" -- \"$cur\")); return",
-        "  fi",
-        "  case \"$cmd\" in", *cases, "    *) opts=\"\" ;;", "  esac",
-        "  if [[ \"$cur\" == -* ]]; then COMPREPLY=($(compgen -W \"$opts\" -- \"$cur\"));",
-        "  else COMPREPLY=($(compgen -f -- \"$cur\")); fi",
-        "}",
-        "complete -o filenames -F _dsforge dsforge",
-    ])
-    if shell == "zsh":
-        body = "autoload -U +X bashcompinit && bashcompinit\n" + body
-    return f"# dsforge {shell} completion: eval \"$(dsforge completion {shell})\"\n" + body
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -374,7 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_serve)
 
     sp = sub.add_parser("completion", help="print a shell completion script: eval \"$(dsforge completion bash)\"")
-    sp.add_argument("shell", choices=["bash", "zsh"])
+    sp.add_argument("shell", choices=["bash", "zsh", "fish"])
     sp.set_defaults(func=cmd_completion)
     return p
 
