@@ -27,7 +27,7 @@ from dsforge.pipelines.review.labels import LabelError, LabelStore
 from dsforge.pipelines.review.run_data import Query, ReviewError, RunData
 
 STATIC = files("dsforge.pipelines.review") / "static"
-STATIC_FILES = {"app.js": "text/javascript", "app.css": "text/css"}
+STATIC_FILES = {"app.js": "text/javascript", "app.css": "text/css", "guidelines.json": "application/json"}
 
 
 class LabelIn(BaseModel):
