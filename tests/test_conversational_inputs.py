@@ -138,3 +138,16 @@ def test_preference_preset_run_publishes_every_pair_with_scores(tmp_path, real_r
     assert sorted(table["score_chosen"].to_list()) == sorted(8.0 + i % 2 for i in range(N))
     loaded = datasets.load_dataset(str(ds_dir))["train"]
     assert loaded.num_rows == N and loaded.features["score_rejected"].dtype == "float64"
+
+
+def test_kto_rows_publish_their_label_without_a_threshold(tmp_path, real_rows):
+    kto = [{"prompt": [{"role": "user", "content": q}], "completion": [{"role": "assistant", "content": a}],
+            "label": i % 2 == 0} for i, (q, a) in enumerate(real_rows[:6])]
+    recipe = build_recipe({"name": "kto-in", "inputs": [{"path": _write(tmp_path / "kto.jsonl", kto)}],
+                           "stages": [{"stage": "chat-format", "layout": "kto"}, {"stage": "publish"}]})
+    summary = run_recipe(recipe, tmp_path / "runs", progress=False)
+    assert summary["status"] == "ok", summary.get("error")
+    table = pl.read_parquet(sorted((Path(summary["run_dir"]) / "dataset" / "data" / "train").glob("*.parquet")))
+    assert table.height == 6 and {"prompt", "completion", "label"} <= set(table.columns)
+    assert sorted(zip(table["id"].to_list(), table["label"].to_list())) == [
+        (f"kto:line{i + 1}", i % 2 == 0) for i in range(6)]
