@@ -179,7 +179,9 @@ def to_messages(row: dict[str, Any], system: str | None = None) -> list[dict[str
         user = row["instruction"] if not row.get("input") else f"{row['instruction']}\n\n{row['input']}"
         answer = row["chosen_response"] if kind == "preference" else row["response"]
         msgs = [{"role": "user", "content": user}]
-        if row.get("messages"):  # a conversational prompt longer than one user turn (readers/conversational.py)
+        if row.get("messages") and row["messages"][-1]["role"] != "assistant":
+            # an input's conversational prompt longer than one user turn (readers/conversational.py); a
+            # `messages` ending with the reply is chat-format's output and is not the prompt
             msgs = [{"role": m["role"], "content": m["content"]} for m in row["messages"]]
         if answer is not None:
             msgs.append({"role": "assistant", "content": answer})

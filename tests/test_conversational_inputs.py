@@ -151,3 +151,16 @@ def test_kto_rows_publish_their_label_without_a_threshold(tmp_path, real_rows):
     assert table.height == 6 and {"prompt", "completion", "label"} <= set(table.columns)
     assert sorted(zip(table["id"].to_list(), table["label"].to_list())) == [
         (f"kto:line{i + 1}", i % 2 == 0) for i in range(6)]
+
+
+def test_a_longer_conversational_prompt_is_rendered_before_the_answer(tmp_path, real_rows):
+    from dsforge.pipelines import records
+
+    (q, a), (q2, a2) = real_rows[0], real_rows[1]
+    turns = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": q2},
+             {"role": "assistant", "content": a2}, {"role": "user", "content": q}]
+    rows = [{"prompt": turns, "completion": [{"role": "assistant", "content": a}]}]
+    df = read_input(InputSpec(path=_write(tmp_path / "pc.jsonl", rows), mapping="prompt-completion")).kept
+    row = df.row(0, named=True)
+    assert row["instruction"] == q and row["response"] == a
+    assert records.to_messages(row) == [*turns, {"role": "assistant", "content": a}]
