@@ -1,51 +1,154 @@
-"""Check: LLaMA-Factory's and axolotl's own loader code accepts what dsforge writes (not a test: neither is
-installed; each pins its own torch/transformers). Get their code without installing anything:
+"""Check: axolotl's and LLaMA-Factory's OWN loading code reads what `dsforge run` writes (SFT, DPO, reward).
 
-    pip download --no-deps llamafactory==0.9.5 axolotl==0.19.0 -d /tmp/trainer-wheels
-    cd /tmp/trainer-wheels && for w in *.whl; do unzip -q -o $w -d ${w%%-*}; done
-    WHEELS=/tmp/trainer-wheels python bench/check_trainer_loaders.py DATASET_DIR [DATASET_DIR ...]
+Not a test: each pins its own transformers/datasets/trl, so each lives in a separate venv that borrows torch
+(2.13.0) and the rest from the project's venv through a .pth file and never touches it:
 
-Runs: LLaMA-Factory 0.9.5's get_dataset_list + SharegptDatasetConverter on every dataset_info.json entry, and
-axolotl 0.19's SFTDataset/DPODataset pydantic models on trainers/axolotl.yaml. Result (2026-12-01, save of 20
-Alpaca rows as sft, dpo and reward): 20 + 20 + 20 rows converted, 0 skipped as abnormal; all three axolotl
-entries validate.
+    python3 -m venv /tmp/axo-venv
+    echo "$PWD/.venv/lib/python3.11/site-packages" > /tmp/axo-venv/lib/python3.11/site-packages/zz_main.pth
+    /tmp/axo-venv/bin/pip install --no-deps axolotl==0.19.0 llamafactory==0.9.5 \\
+        datasets==4.8.4 transformers==5.16.1 trl==1.9.0 huggingface_hub==1.17.0 peft==0.20.0 \\
+        accelerate==1.13.0 tokenizers==0.23.1 posthog==6.7.11 pydantic==2.12.5 pydantic-core==2.41.5 \\
+        packaging==26.0 typing-extensions==4.15.0 PyYAML==6.0.3 addict fire python-dotenv==1.0.1 \\
+        backoff distro termcolor            # axolotl's own pins; the last three are what its imports need
+    python3 -m venv /tmp/lf-venv      # LLaMA-Factory pins older versions than axolotl: a second venv, same .pth
+    echo "$PWD/.venv/lib/python3.11/site-packages" > /tmp/lf-venv/lib/python3.11/site-packages/zz_main.pth
+    /tmp/lf-venv/bin/pip install --no-deps llamafactory==0.9.5 transformers==5.6.0 datasets==4.0.0 trl==0.24.0 \
+        peft==0.18.1 accelerate==1.11.0 tokenizers==0.22.2 huggingface_hub==1.17.0 fsspec==2025.3.0 omegaconf \
+        antlr4-python3-runtime==4.9.3 "tyro<0.9.0" docstring-parser shtab fire termcolor
+    .venv/bin/python bench/check_trainer_loaders.py [--python /tmp/axo-venv/bin/python] \
+        [--lf-python /tmp/lf-venv/bin/python] [--keep DIR]
 
-What it loads: LLaMA-Factory 0.9.5's own parser + SharegptDatasetConverter and axolotl 0.19's own pydantic
-dataset schema on what dsforge writes (loaded from the downloaded wheels; package __init__s bypassed)."""
-import importlib.util, json, os, sys, types
+Part 1 (project venv): `dsforge run` writes three datasets from real shipped rows (data/alpaca_libre_v1.jsonl):
+SFT (alpaca → chat-format sft → publish), DPO and reward pairs given as TRL conversational rows
+(UltraFeedback-binarized shape: chosen/rejected message lists with the prompt inside, score_chosen/rejected).
+Part 2 (the separate venv, HF_HUB_OFFLINE=1, telemetry off): axolotl's `load_cfg` + `load_datasets` /
+`load_preference_datasets` on each emitted `trainers/axolotl.yaml` merged into a minimal config (base model:
+the embedded SmolLM2 folder), and LLaMA-Factory's `get_dataset` (its full loader: parser, converter,
+template, tokenisation) on each `dataset_info.json` entry. It prints the versions and rows each loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
-import datasets, yaml
-WHEELS = Path(os.environ.get("WHEELS", "/tmp/trainer-wheels"))
-LF = WHEELS / "llamafactory" / "llamafactory"
-# stub packages so only the data modules we need load (their __init__ pulls peft, gradio, ...)
-for name, path in (("llamafactory", LF), ("llamafactory.extras", LF / "extras"), ("llamafactory.data", LF / "data")):
-    m = types.ModuleType(name); m.__path__ = [str(path)]; sys.modules[name] = m
-def load(name, file):
-    spec = importlib.util.spec_from_file_location(name, file); mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod; spec.loader.exec_module(mod); return mod
-cm = types.ModuleType("llamafactory.extras.constants"); cm.DATA_CONFIG = "dataset_info.json"; cm.RUNNING_LOG = "running_log.txt"; sys.modules[cm.__name__] = cm
-load("llamafactory.extras.logging", LF / "extras/logging.py")
-misc = types.ModuleType("llamafactory.extras.misc"); misc.use_modelscope = misc.use_openmind = lambda: False; sys.modules[misc.__name__] = misc
-load("llamafactory.data.data_utils", LF / "data/data_utils.py")
-parser = load("llamafactory.data.parser", LF / "data/parser.py")
-conv = load("llamafactory.data.converter", LF / "data/converter.py")
-class DataArgs: dataset_dir = None
-for folder in sys.argv[1:]:
-    folder = Path(folder)
-    info = json.loads((folder / "dataset_info.json").read_text())
-    for attr in parser.get_dataset_list(list(info), str(folder)):
-        local = folder / attr.dataset_name
-        files = [str(p) for p in sorted(local.iterdir())] if local.is_dir() else [str(local)]
-        ds = datasets.load_dataset("parquet", data_files=files, split=attr.split)
-        c = conv.SharegptDatasetConverter(attr, DataArgs())
-        out = [c(ex) for ex in ds]
-        bad = [o for o in out if not o["_prompt"] or not o["_response"]]
-        print(folder.name, attr, "ranking" if attr.ranking else "sft", len(out), "rows,", len(bad), "skipped as abnormal;",
-              "first:", out[0]["_prompt"][-1]["role"], "->", [r["role"] for r in out[0]["_response"]], "system:", repr(out[0]["_system"][:20]))
-sys.path.insert(0, str(WHEELS / "axolotl"))
-from axolotl.utils.schemas.datasets import SFTDataset, DPODataset
-for folder in sys.argv[1:]:
-    cfg = yaml.safe_load((Path(folder) / "trainers/axolotl.yaml").read_text())
-    cls = DPODataset if cfg.get("rl") else SFTDataset
-    for d in cfg["datasets"]:
-        print(Path(folder).name, "axolotl", cls.__name__, "validates:", cls(**d).model_dump(exclude_none=True))
+
+N = 20
+OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "DO_NOT_TRACK": "1",
+           "AXOLOTL_DO_NOT_TRACK": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "WANDB_MODE": "disabled",
+           "DISABLE_VERSION_CHECK": "1", "LLAMAFACTORY_VERBOSITY": "WARN", "TOKENIZERS_PARALLELISM": "false"}
+
+
+def build(root: Path) -> dict[str, Path]:
+    """Three datasets written by `dsforge run` (the runner, no Prefect) from real rows."""
+    from dsforge.pipelines.readers import InputSpec, read_input
+    from dsforge.pipelines.recipe import build_recipe
+    from dsforge.pipelines.runner import run_recipe
+
+    rows = read_input(InputSpec(path="data:alpaca_libre_v1.jsonl", limit=N)).kept.to_dicts()
+    pairs = []
+    for i, r in enumerate(rows):
+        user = {"role": "user", "content": r["instruction"] + (f"\n\n{r['input']}" if r["input"] else "")}
+        pairs.append({"prompt": user["content"], "chosen": [user, {"role": "assistant", "content": r["response"]}],
+                      "rejected": [user, {"role": "assistant", "content": rows[(i + 1) % N]["response"]}],
+                      "score_chosen": 8.0, "score_rejected": 4.0})
+    (root / "pairs.jsonl").write_text("".join(json.dumps(p) + "\n" for p in pairs))
+    out = {}
+    for name, inp, layout in (("sft", "data:alpaca_libre_v1.jsonl", "sft"), ("dpo", str(root / "pairs.jsonl"), "dpo"),
+                              ("reward", str(root / "pairs.jsonl"), "reward")):
+        recipe = build_recipe({"name": f"loaders-{name}", "inputs": [{"path": inp, "limit": N}],
+                               "stages": [{"stage": "chat-format", "layout": layout}, {"stage": "publish"}]})
+        summary = run_recipe(recipe, root / "runs", progress=False)
+        assert summary["status"] == "ok", summary.get("error")
+        out[name] = Path(summary["run_dir"]) / "dataset"
+    return out
+
+
+AXOLOTL = r'''
+import json, sys, tempfile, yaml
+from importlib.metadata import version
+from pathlib import Path
+from axolotl.cli.config import load_cfg
+from axolotl.common.datasets import load_datasets, load_preference_datasets
+from axolotl.utils.dict import DictDefault
+model, folders = sys.argv[1], json.loads(sys.argv[2])
+print("axolotl", version("axolotl"), "| datasets", version("datasets"), "| transformers", version("transformers"),
+      "| torch", version("torch"))
+for name, folder in folders.items():
+    emitted = yaml.safe_load((Path(folder) / "trainers" / "axolotl.yaml").read_text())
+    work = tempfile.mkdtemp()
+    cfg = {**emitted, "base_model": model, "sequence_len": 1024, "micro_batch_size": 1, "gradient_accumulation_steps": 1,
+           "num_epochs": 1, "learning_rate": 1e-5, "output_dir": work + "/out", "dataset_prepared_path": work + "/prep",
+           "val_set_size": 0, "dataset_processes": 1}
+    if name == "reward":
+        cfg.update(reward_model=True, model_type="AutoModelForSequenceClassification", num_labels=1)
+    cfg = load_cfg(DictDefault(cfg))
+    meta = load_preference_datasets(cfg=cfg) if cfg.rl else load_datasets(cfg=cfg)
+    ds = meta.train_dataset
+    print(f"axolotl {name}: {'load_preference_datasets' if cfg.rl else 'load_datasets'} -> {len(ds)} rows, "
+          f"columns {sorted(ds.column_names)}; path {emitted['datasets'][0]['path']}")
+'''
+
+LLAMAFACTORY = r'''
+import importlib.machinery, json, sys, tempfile, types
+# data/mm_plugin.py imports torchaudio at the top, and no torchaudio wheel matches torch 2.13; text data never
+# reaches the audio code, so an empty module stands in for it (the only thing not LLaMA-Factory's own here)
+audio = types.ModuleType("torchaudio"); audio.__spec__ = importlib.machinery.ModuleSpec("torchaudio", None)
+sys.modules["torchaudio"] = audio
+from importlib.metadata import version
+from pathlib import Path
+from llamafactory.hparams import get_train_args
+from llamafactory.data import get_dataset, get_template_and_fix_tokenizer
+from llamafactory.model import load_tokenizer
+model, folders = sys.argv[1], json.loads(sys.argv[2])
+print("llamafactory", version("llamafactory"), "| datasets", version("datasets"), "| transformers", version("transformers"))
+for name, folder in folders.items():
+    info = json.loads((Path(folder) / "dataset_info.json").read_text())
+    stage = {"sft": "sft", "dpo": "dpo", "reward": "rm"}[name]
+    args = {"model_name_or_path": model, "stage": stage, "do_train": True, "finetuning_type": "lora",
+            "dataset_dir": folder, "dataset": ",".join(k for k in info if "_" not in k), "template": "default",
+            "cutoff_len": 1024, "output_dir": tempfile.mkdtemp(), "overwrite_cache": True, "report_to": "none",
+            "preprocessing_num_workers": 1, "use_cpu": True}
+    model_args, data_args, training_args, finetuning_args, _ = get_train_args(args)
+    tok = load_tokenizer(model_args)
+    template = get_template_and_fix_tokenizer(tok["tokenizer"], data_args)
+    data_stage = "sft" if stage == "sft" else "rm"  # as train/dpo/workflow.py and train/rm/workflow.py call it
+    module = get_dataset(template, model_args, data_args, training_args, stage=data_stage, **tok)
+    ds = module["train_dataset"]
+    print(f"LLaMA-Factory {name}: get_dataset(stage={data_stage!r}) for stage {stage} -> {len(ds)} rows, "
+          f"columns {sorted(ds.column_names)}")
+'''
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--python", default="/tmp/axo-venv/bin/python", help="the axolotl venv's python")
+    ap.add_argument("--lf-python", default="/tmp/lf-venv/bin/python", help="the LLaMA-Factory venv's python")
+    ap.add_argument("--keep", help="write the datasets here (default: a temporary folder)")
+    args = ap.parse_args()
+    from dsforge.pipelines.embedded import smollm2_model_dir
+
+    model = str(smollm2_model_dir())
+    root = Path(args.keep or tempfile.mkdtemp(prefix="loaders-"))
+    root.mkdir(parents=True, exist_ok=True)
+    folders = {k: str(v) for k, v in build(root).items()}
+    env = {**os.environ, **OFFLINE}
+    env.pop("PYTHONPATH", None)  # the separate venv must not see this checkout's dsforge (it needs none of it)
+    failed = 0
+    for label, code, python in (("axolotl", AXOLOTL, args.python), ("llamafactory", LLAMAFACTORY, args.lf_python)):
+        proc = subprocess.run([python, "-c", code, model, json.dumps(folders)], env=env, cwd=root,
+                              capture_output=True, text=True, timeout=900)
+        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(("axolotl", "llamafactory", "LLaMA-Factory"))]
+        print("\n".join(lines))
+        if proc.returncode:
+            failed += 1
+            print(f"{label}: FAILED (exit {proc.returncode})\n" + proc.stderr[-3000:])
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

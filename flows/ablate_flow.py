@@ -32,6 +32,6 @@ def ablate_flow(run_dir: str, params: dict, progress: bool | None = None) -> dic
 
 
 def run_ablate_flow(**params) -> dict:
-    """`ablate_flow(**params)` with no telemetry calls from Prefect's temporary server (as recipe_flow.run_flow)."""
+    """`ablate_flow(**params)` with no telemetry calls from Prefect's temporary server (as recipe_flow.run_recipe_flow)."""
     with temporary_settings(updates={PREFECT_SERVER_ANALYTICS_ENABLED: False}):
         return ablate_flow(**params)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger, tags, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.settings import PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings
@@ -23,6 +23,13 @@ from prefect.settings import PREFECT_SERVER_ANALYTICS_ENABLED, temporary_setting
 from dsforge.pipelines.recipe import load_recipe
 from dsforge.pipelines.runner import (
     ExecutorSpec, RunPlan, StepOutcome, execute_step, format_summary, plan_run, run_plan)
+
+
+def run_tags(recipe, executor: dict | None = None) -> list[str]:
+    """Tags for a recipe's flow runs and deployments: dsforge, the recipe, every stage it uses, the executor."""
+    stages = dict.fromkeys(f"stage:{s.name}" for s in recipe.steps)
+    name = (executor or recipe.executor or {}).get("name", "local")
+    return ["dsforge", f"recipe:{recipe.name}", *stages, f"executor:{name}"]
 
 
 @task(cache_policy=NO_CACHE, persist_result=False)
@@ -36,7 +43,7 @@ def run_step(plan: RunPlan, index: int, prev_fingerprint: str | None) -> StepOut
     if s.get("stage") == "inspect":
         from dsforge.flows.artifacts import publish_step_artifacts
 
-        publish_step_artifacts(plan.step_dir(index), s)
+        publish_step_artifacts(plan.step_dir(index), s, recipe=plan.recipe.name)
     elif s.get("stage") == "ablate" and s.get("stage_stats"):
         from dsforge.flows.artifacts import publish_ablation_artifact
 
@@ -47,7 +54,9 @@ def run_step(plan: RunPlan, index: int, prev_fingerprint: str | None) -> StepOut
 def _execute_as_task(plan: RunPlan, index: int, prev_fingerprint: str | None) -> StepOutcome:
     step = plan.recipe.steps[index]
     t = run_step.with_options(
-        name=f"{index:02d}-{step.id}", retries=step.retries, retry_delay_seconds=[5, 30, 120][: max(step.retries, 1)]
+        name=f"{index:02d}-{step.id}", retries=step.retries, retry_delay_seconds=[5, 30, 120][: max(step.retries, 1)],
+        tags=["dsforge", f"recipe:{plan.recipe.name}", f"stage:{step.name}", f"step:{step.id}",
+              f"executor:{plan.executor_spec.name}"],
     )
     return t(plan, index, prev_fingerprint)
 
@@ -67,10 +76,12 @@ def recipe_display_name(recipe: str) -> str:
     return recipe
 
 
-def run_flow(**params) -> dict:
-    """`recipe_flow(**params)` with no telemetry calls from Prefect's temporary server (offline machines)."""
-    with temporary_settings(updates={PREFECT_SERVER_ANALYTICS_ENABLED: False}):
-        return recipe_flow(**params)
+def run_recipe_flow(recipe: str, *, executor: dict | None = None, **params) -> dict:
+    """What `dsforge run` calls: recipe_flow with its flow run tagged (run_tags) and no telemetry calls from
+    Prefect's temporary server (offline machines)."""
+    r = load_recipe(recipe, params.get("inputs"))
+    with temporary_settings(updates={PREFECT_SERVER_ANALYTICS_ENABLED: False}), tags(*run_tags(r, executor)):
+        return recipe_flow(recipe=recipe, executor=executor, **params)
 
 
 def _send_dsforge_logs_to_prefect() -> None:
@@ -100,15 +111,47 @@ def recipe_flow(recipe: str, inputs: list[str] | None = None, out: str | None = 
     plan = plan_run(r, out, sample, strict, force, progress, ExecutorSpec(**(executor or r.executor)))
     get_run_logger().info("run directory: %s", plan.run_dir)
     summary = run_plan(plan, _execute_as_task)
-    create_markdown_artifact(
-        key="dsforge-run-summary",
-        markdown=f"# dsforge run `{r.name}`\n\n```\n{format_summary(summary)}\n```\n",
-        description=f"per-step rows in/kept/rejected for {plan.run_dir.name}",
-    )
+    get_run_logger().info("%s", format_summary(summary))
     from dsforge.flows.artifacts import publish_run_artifacts
 
     publish_run_artifacts(summary)
     return summary
+
+
+NO_SERVER_NOTICE = (
+    "note: no Prefect server is configured (PREFECT_API_URL is unset), so Prefect starts a temporary one for this run, "
+    "which costs seconds to tens of seconds each time. To avoid it, keep one running: `prefect server start` in another "
+    "shell, then `export PREFECT_API_URL=http://127.0.0.1:4200/api`; or run without Prefect: `dsforge run ... "
+    "--no-prefect`. (Said once; `{marker}` remembers it.)")
+
+
+def no_server_notice() -> str | None:
+    """The one-time advice above when no Prefect API is configured, else None (shown once per user: a marker
+    file in dsforge's cache folder)."""
+    from prefect.settings import PREFECT_API_URL
+
+    if PREFECT_API_URL.value():
+        return None
+    from dsforge.pipelines.embedded import cache_dir
+
+    marker = cache_dir() / "prefect-temporary-server-notice"
+    if marker.exists():
+        return None
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text("shown\n")
+    except OSError:
+        pass  # a read-only cache: say it again next time rather than fail the run
+    return NO_SERVER_NOTICE.format(marker=marker)
+
+
+def absolute_parameters(recipe_path, inputs: list[str] | None, out: str | None) -> dict:
+    """A deployment's paths made absolute: its runs start in the worker's folder, not the one `serve` ran in."""
+    from pathlib import Path
+
+    absolute = lambda p: p if p in (None, "-") or str(p).startswith("data:") else str(Path(p).resolve())  # noqa: E731
+    return {"recipe": absolute(str(recipe_path)), "inputs": [absolute(i) for i in inputs] if inputs else inputs,
+            "out": absolute(out) if out else str(Path("runs").resolve())}
 
 
 def serve_recipe(recipe: str, cron: str | None = None, interval: float | None = None, name: str | None = None,
@@ -121,9 +164,9 @@ def serve_recipe(recipe: str, cron: str | None = None, interval: float | None = 
         name=name or r.name,
         cron=cron,
         interval=interval,
-        parameters={"recipe": str(r.path), "inputs": inputs, "out": out, "executor": executor, "sample": sample,
+        parameters={**absolute_parameters(r.path, inputs, out), "executor": executor, "sample": sample,
                     "force": force},
-        tags=["dsforge"],
+        tags=run_tags(r, executor),
         limit=limit,
     )
 
@@ -131,4 +174,5 @@ def serve_recipe(recipe: str, cron: str | None = None, interval: float | None = 
 def deployment(recipe: str, cron: str, name: str | None = None, out: str | None = None):
     """A RunnerDeployment object for the recipe (for prefect.serve() of several recipes at once)."""
     r = load_recipe(recipe)
-    return recipe_flow.to_deployment(name=name or r.name, cron=cron, parameters={"recipe": str(r.path), "out": out})
+    return recipe_flow.to_deployment(name=name or r.name, cron=cron, parameters=absolute_parameters(r.path, None, out),
+                                     tags=run_tags(r))

@@ -6,9 +6,9 @@ data's README, or a LICENSE file beside an input), each step with its parameters
 stats.json), rejection reasons, the models and
 templates that generated or formatted rows (the rows' lineage), token statistics (`n_tokens` from
 chat-format, else character lengths) and the inspect step's key figures and plots when one ran.
-The YAML header follows the Hugging Face dataset card format: license (+ license_name/link for `other`),
-language, task_categories, source_datasets, configs/data_files listing exactly the files written, and
-dataset_info (features and splits read from them).
+The YAML header is built with huggingface_hub's DatasetCardData and datasets' DatasetInfo (card_metadata.py):
+Hub licence identifiers, language (measured here when no inspect step ran), Hub-id source_datasets only,
+configs/data_files listing exactly the files written, dataset_info with features and sized splits.
 
 Not here: writing files (dataset_writer.py, publish.py), the HTML inspection report (inspect/).
 """
@@ -25,6 +25,8 @@ from typing import Any
 import polars as pl
 import yaml
 
+from dsforge.pipelines.card_metadata import (card_data, dataset_info, hub_sources, inspect_languages, licence_fields,
+                                             main_languages, measure_languages)
 from dsforge.pipelines.dataset_writer import Written
 from dsforge.pipelines.run_info import RunInfo
 
@@ -138,57 +140,19 @@ TASKS = {"sft": ["text-generation"], "completion": ["text-generation"], "dpo": [
          "orpo": ["text-generation"], "kto": ["text-generation"], "reward": ["text-classification"]}
 
 
-def dataset_info(written: Written) -> dict[str, Any]:
-    """The Hub's `dataset_info` block (features and splits), read from the files actually written."""
-    import datasets
-    import pyarrow.parquet as pq
-
-    first = next((f for names in written.files.values() for f in names), None)
-    if first is not None:
-        features = datasets.Features.from_arrow_schema(pq.read_schema(written.out_dir / first))
-    elif written.hf:
-        dd = datasets.load_from_disk(str(written.out_dir / written.hf))
-        features = next(iter(dd.values())).features
-    else:
-        return {}
-    return {"features": features._to_yaml_list(),
-            "splits": [{"name": s, "num_examples": n} for s, n in written.splits.items()]}
-
-
 def card_header(df: pl.DataFrame, written: Written, name: str, licences: list[str], license: str | None,
                 tags: list[str] | None, stats: list[dict[str, Any]], inputs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The YAML header the Hub validates: licence, language, tasks, sizes, sources, configs, features."""
-    distinct = sorted(set(licences))
-    lic = license or ("other" if len(distinct) != 1 or distinct[0].startswith("unknown") else _spdx(distinct[0]))
-    header: dict[str, Any] = {"license": lic}
-    if lic == "other":  # the Hub wants a name and a link for a licence it does not know
-        known = [d for d in distinct if not d.startswith("unknown")]
-        header["license_name"] = ("mixed" if len(distinct) > 1 else "unknown" if not known
-                                  else re.sub(r"[^a-z0-9]+", "-", known[0].lower()).strip("-")[:60])
-        header["license_link"] = "README.md#sources-and-licences"
-    langs: Counter = Counter()
-    for s in stats:
-        if str(s.get("stage", "")).startswith("inspect"):
-            langs = Counter((s.get("stage_stats") or {}).get("language", {}).get("counts", {}))
-    total = sum(langs.values())
-    main = [lang for lang, n in langs.most_common() if total and n / total >= 0.05 and re.fullmatch(r"[a-z]{2,3}", lang)
-            and lang != "zxx"]
-    if main:
-        header["language"] = main
-    header["pretty_name"] = name
-    header["task_categories"] = TASKS.get(written.layout, ["text-generation"])
-    header["tags"] = sorted(set(["dsforge", *(tags or []), *([written.layout] if written.layout in TASKS else [])]))
-    header["size_categories"] = [_size_category(sum(written.splits.values()))]
-    sources = sorted({str(i.get("source")) for i in inputs if i.get("source")})
-    header["source_datasets"] = sources or (sorted(df["source"].unique().to_list()) if "source" in df.columns else [])
+    """The YAML header the Hub validates, as huggingface_hub's DatasetCardData (card_metadata.py says how)."""
+    langs = inspect_languages(stats) or measure_languages(df)
     data_files = written.files or {s: [f] for s, f in written.jsonl.items()}
-    if data_files:
-        header["configs"] = [{"config_name": "default",
-                              "data_files": [{"split": s, "path": f if len(f) > 1 else f[0]} for s, f in data_files.items()]}]
-    info = dataset_info(written)
-    if info:
-        header["dataset_info"] = info
-    return header
+    configs = [{"config_name": "default", "data_files": [{"split": s, "path": f if len(f) > 1 else f[0]}
+                                                         for s, f in data_files.items()]}] if data_files else None
+    data = card_data(**licence_fields(licences, license), language=main_languages(langs), pretty_name=name,
+                     task_categories=TASKS.get(written.layout, ["text-generation"]),
+                     tags=sorted(set(["dsforge", *(tags or []), *([written.layout] if written.layout in TASKS else [])])),
+                     size_categories=[_size_category(sum(written.splits.values()))],
+                     source_datasets=hub_sources(inputs), configs=configs, dataset_info=dataset_info(written))
+    return data.to_dict()
 
 
 def input_name(inp: dict[str, Any]) -> str:
@@ -284,14 +248,6 @@ def render_card(df: pl.DataFrame, *, name: str, written: Written, run: RunInfo |
     load = f'load_dataset("{repo_id}")' if repo_id else 'load_dataset("path/to/this/folder")'
     out += ["", "## Loading", "", "```python", "from datasets import load_dataset", "", f"ds = {load}", "```", ""]
     return "\n".join(out)
-
-
-_SPDX = {"cc0": "cc0-1.0", "apache": "apache-2.0", "mit": "mit", "cc by-nc 4.0": "cc-by-nc-4.0", "cc by 4.0": "cc-by-4.0"}
-
-
-def _spdx(text: str) -> str:
-    low = text.lower()
-    return next((v for k, v in _SPDX.items() if k in low), "other")
 
 
 def card_sections(card: str) -> list[str]:

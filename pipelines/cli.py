@@ -8,7 +8,7 @@
     dsforge stage NAME --input PATH --out DIR [--param k=v ...]       run one stage alone on a file
     dsforge serve RECIPE --cron "0 3 * * *"                           serve a recipe on a schedule
     dsforge review RUN_DIR [--port N] [--no-browser]                  look at a run's rows and label them
-    dsforge completion bash|zsh                                       shell completion script
+    dsforge completion bash|zsh|fish                                  shell completion script
 
 `--input -` reads the input from stdin (JSONL, or a JSON array); `run --stdout` writes the final dataset
 to stdout as JSONL (the summary then goes to stderr); `-v`/`--quiet` work before or after the command,
@@ -138,14 +138,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         summary = run_recipe(recipe, args.out, args.sample, args.strict, args.force, _progress(args),
                              ExecutorSpec(**executor))
     else:
-        from dsforge.flows.recipe_flow import run_flow
+        from dsforge.flows.recipe_flow import no_server_notice, run_recipe_flow
 
+        notice = None if getattr(args, "quiet", False) else no_server_notice()
+        if notice:
+            print(notice, file=sys.stderr)
         if not args.verbose:  # Prefect logs a failed task's traceback itself: not for a foreseen error
             for name in ("prefect.task_runs", "prefect.flow_runs"):
                 logging.getLogger(name).addFilter(_drop_foreseen_tracebacks)
         try:
-            summary = run_flow(recipe=args.recipe, inputs=args.input, out=args.out, sample=args.sample,
-                               strict=args.strict, force=args.force, progress=_progress(args), executor=executor)
+            summary = run_recipe_flow(args.recipe, inputs=args.input, out=args.out, sample=args.sample,
+                                      strict=args.strict, force=args.force, progress=_progress(args), executor=executor)
         except RuntimeError as e:
             if "Prefect API server" in str(e):
                 raise PrefectUnreachableError(str(e), hint=prefect_start_hint()) from e
@@ -310,33 +313,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_completion(args: argparse.Namespace) -> int:
+    from dsforge.pipelines.completion import completion_script
+
     print(completion_script(build_parser(), args.shell))
     return 0
-
-
-def completion_script(parser: argparse.ArgumentParser, shell: str) -> str:
-    """A bash completion function built from the parser itself (zsh loads it through bashcompinit)."""
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    top = " ".join(o for a in parser._actions for o in a.option_strings)
-    cases = []
-    for name, sp in sub.choices.items():
-        opts = " ".join(o for a in sp._actions for o in a.option_strings)
-        cases.append(f"    {name}) opts=\"{opts}\" ;;")
-    body = "\n".join([
-        "_dsforge() {",
-        "  local cur=${COMP_WORDS[COMP_CWORD]} cmd=${COMP_WORDS[1]} opts",
-        "  if [ \"$COMP_CWORD\" -eq 1 ]; then",
-        f"    COMPREPLY=($(compgen -W \"{' '.join(sub.choices)} {top}\" -- \"$cur\")); return",
-        "  fi",
-        "  case \"$cmd\" in", *cases, "    *) opts=\"\" ;;", "  esac",
-        "  if [[ \"$cur\" == -* ]]; then COMPREPLY=($(compgen -W \"$opts\" -- \"$cur\"));",
-        "  else COMPREPLY=($(compgen -f -- \"$cur\")); fi",
-        "}",
-        "complete -o filenames -F _dsforge dsforge",
-    ])
-    if shell == "zsh":
-        body = "autoload -U +X bashcompinit && bashcompinit\n" + body
-    return f"# dsforge {shell} completion: eval \"$(dsforge completion {shell})\"\n" + body
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -444,7 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_serve)
 
     sp = sub.add_parser("completion", help="print a shell completion script: eval \"$(dsforge completion bash)\"")
-    sp.add_argument("shell", choices=["bash", "zsh"])
+    sp.add_argument("shell", choices=["bash", "zsh", "fish"])
     sp.set_defaults(func=cmd_completion)
     return p
 

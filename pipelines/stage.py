@@ -206,7 +206,8 @@ class Stage(Generic[C]):
             return cls.Config(**params)
         except ValidationError as e:
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or '(config)'}: {_explain(err)}" for err in e.errors()
+                f"{'.'.join(str(p) for p in err['loc']) or '(config)'}: {_explain(err, cls.Config.model_fields)}"
+                for err in e.errors()
             )
             raise ConfigError(
                 f"stage {cls.name!r}: {problems}. Run `dsforge stages {cls.name}` to see its parameters."
@@ -282,9 +283,12 @@ def apply_verdicts(stage: Stage, df: pl.DataFrame, verdicts: Verdicts) -> StageR
     return StageResult(kept=kept, rejected=rejected)
 
 
-def _explain(err: dict[str, Any]) -> str:
+def _explain(err: dict[str, Any], known: Any = ()) -> str:
     if err["type"] == "extra_forbidden":
-        return "unknown parameter"
+        import difflib
+
+        close = difflib.get_close_matches(str(err["loc"][-1]) if err["loc"] else "", list(known), n=2, cutoff=0.6)
+        return "unknown parameter" + (f" (did you mean {' or '.join(close)}?)" if close else "")
     if err["type"] == "missing":
         return "required parameter is missing"
     from dsforge.pipelines.redact import mask_tokens  # a key typed in the wrong field is never echoed

@@ -101,13 +101,16 @@ def _bar(plan, step, total_rows: int, n_tasks: int):
     return bar, on_done
 
 
-def _run_tasks(plan, step, tasks, total_rows: int) -> list[dict]:
-    bar, on_done = _bar(plan, step, total_rows, len(tasks))
+def _run_tasks(plan, step, tasks, total_rows: int, shared=None) -> list[dict]:
+    """Run a pass of tasks with a progress bar; `shared` (bar, on_done) is one bar over several passes of a
+    step (keyed: keys then apply), closed by the caller, so a step prints one bar, not one per pass."""
+    bar, on_done = shared or _bar(plan, step, total_rows, len(tasks))
     resources = {"actors": step.stage.holds_model, **step.stage.resources(), **(step.resources or {})}
     try:
         return plan.executor.run(tasks, on_done, resources, step.stage)
     finally:
-        bar.close()
+        if shared is None:
+            bar.close()
 
 
 def _ingest(plan, step, i, fp, ctx) -> tuple[list[dict], dict[str, Any]]:
@@ -168,19 +171,28 @@ def _rows(plan, step, i, fp, ctx, src) -> list[dict]:
 def _keyed(plan, step, i, fp, ctx, src) -> list[dict]:
     """keys per part -> decide (per hash bucket in the workers when the stage names a partition_key, else
     once here) -> apply per part, each apply reading only its own part's verdicts."""
+    stage = step.stage
+    total = shards.count_rows(src)
+    buckets = decide_buckets(plan, total, len(src)) if stage.partition_key and len(src) > 1 else 0
+    shared = _bar(plan, step, 2 * total, 2 * len(src))  # one bar: keys, then apply
+    try:
+        return _keyed_passes(plan, step, i, fp, ctx, src, total, buckets, shared)
+    finally:
+        shared[0].close()
+
+
+def _keyed_passes(plan, step, i, fp, ctx, src, total: int, buckets: int, shared) -> list[dict]:
     from dsforge.pipelines.worker import decide_into
 
     out, stage = plan.step_dir(i), step.stage
-    total = shards.count_rows(src)
-    buckets = decide_buckets(plan, total, len(src)) if stage.partition_key and len(src) > 1 else 0
     _run_tasks(plan, step, [make_task(plan, i, fp, ctx, "keys", n, src=f, arg=buckets) for n, f in enumerate(src)],
-               total)
+               total, shared)
     kdir, vdir = shards.keyed_dir(out, "keys", buckets), shards.keyed_dir(out, shards.VERDICTS, buckets)
     bucket_dirs = sorted(d for d in kdir.glob("bucket-*") if d.is_dir()) if buckets else []
     if bucket_dirs:
         decided = _run_tasks(plan, step, [make_task(plan, i, fp, ctx, "decide", int(d.name.split("-")[1]),
                                                     arg={"keys": str(d), "verdicts": str(vdir)})
-                                          for d in bucket_dirs], 0)
+                                          for d in bucket_dirs], 0, shared)
     else:
         key_files = sorted(kdir.glob("part-*.parquet"))
         if key_files:  # in input order: parts in order, rows in order within each
@@ -193,7 +205,7 @@ def _keyed(plan, step, i, fp, ctx, src) -> list[dict]:
     shards.atomic_write_json(vdir / "verdicts.json", {"defaults": decided[0]["defaults"],
                                                       "rows": sum(d["verdicts"] for d in decided)})
     tasks = [make_task(plan, i, fp, ctx, "apply", n, src=f, arg=str(vdir)) for n, f in enumerate(src)]
-    parts = _run_tasks(plan, step, tasks, total)
+    parts = _run_tasks(plan, step, tasks, total, shared)
     if parts:
         parts[0]["stats"] = {**merge_stats([d["stats"] for d in decided]), **(parts[0].get("stats") or {})}
     shutil_rm(out / "keys")

@@ -49,22 +49,34 @@ def trl_config(layout: str, columns: list[str], template_path: str | None, model
     return cfg
 
 
+def axolotl_sources(files: list[str], root: Path, repo_id: str | None) -> list[dict[str, Any]]:
+    """Where axolotl reads the Parquet files from. Its loader (utils/data/shared.py, 0.19) takes a `path` that
+    exists locally as a file (load_dataset("parquet", data_files=path) by the extension) and anything else
+    as a Hub repo, so `path: parquet` + data_files meant a repo named "parquet": one entry per local file
+    (absolute, like TRL's dataset_name), or the repo with its data_files once pushed."""
+    if repo_id:
+        return [{"path": repo_id, "data_files": files, "split": "train"}]
+    return [{"path": str((root / f).resolve()), "split": "train"} for f in files]
+
+
 def axolotl_config(layout: str, columns: list[str], files: dict[str, list[str]],
-                   reward_files: dict[str, list[str]] | None = None) -> dict[str, Any] | None:
-    """axolotl `datasets:` entries (paths relative to the dataset folder), or None when axolotl cannot read it."""
+                   reward_files: dict[str, list[str]] | None = None, *, root: Path = Path("."),
+                   repo_id: str | None = None) -> dict[str, Any] | None:
+    """axolotl `datasets:` entries (see axolotl_sources), or None when axolotl cannot read the layout."""
     train = files.get("train") or []
-    base = {"path": "parquet", "data_files": train, "split": "train"}
     if layout == "reward" and reward_files and reward_files.get("train"):
-        return {"chat_template": "tokenizer_default", "datasets": [
-            {"path": "parquet", "data_files": reward_files["train"], "split": "train", "type": "bradley_terry.chat_template"}]}
+        return {"reward_model": True, "chat_template": "tokenizer_default", "datasets": [
+            {**src, "type": "bradley_terry.chat_template"} for src in axolotl_sources(reward_files["train"], root, repo_id)]}
     if layout == "sft" and "messages" in columns:
         return {"chat_template": "tokenizer_default",
-                "datasets": [{**base, "type": "chat_template", "field_messages": "messages",
-                              "message_property_mappings": {"role": "role", "content": "content"}}]}
+                "datasets": [{**src, "type": "chat_template", "field_messages": "messages",
+                              "message_property_mappings": {"role": "role", "content": "content"}}
+                             for src in axolotl_sources(train, root, repo_id)]}
     if layout in ("dpo", "orpo") and {"prompt", "chosen", "rejected"} <= set(columns):
         return {"rl": "orpo" if layout == "orpo" else "dpo", "chat_template": "tokenizer_default",
-                "datasets": [{**base, "type": "chat_template.default", "field_messages": "prompt",
-                              "field_chosen": "chosen", "field_rejected": "rejected"}]}
+                "datasets": [{**src, "type": "chat_template.default", "field_messages": "prompt",
+                              "field_chosen": "chosen", "field_rejected": "rejected"}
+                             for src in axolotl_sources(train, root, repo_id)]}
     return None
 
 
@@ -110,10 +122,10 @@ def write_trainer_configs(folder: Path, *, name: str, layout: str, columns: list
         f"# trl {TRL_COMMAND[layout]} --config trainers/trl.yaml --output_dir out\n" + yaml.safe_dump(trl, sort_keys=False))
     written.append("trainers/trl.yaml")
     notes.append(f"- TRL: `trl {TRL_COMMAND[layout]} --config trainers/trl.yaml --output_dir out`.")
-    ax = axolotl_config(layout, columns, files, axolotl_reward_files)
+    ax = axolotl_config(layout, columns, files, axolotl_reward_files, root=folder, repo_id=repo_id)
     if ax:
         (folder / "trainers" / "axolotl.yaml").write_text(
-            "# merge into your axolotl config; paths are relative to the dataset folder (run axolotl from there)\n"
+            "# merge into your axolotl config; `path` is each local Parquet file (absolute) or the Hub repo\n"
             + yaml.safe_dump(ax, sort_keys=False))
         written.append("trainers/axolotl.yaml")
         notes.append("- axolotl: merge `axolotl.yaml` into your axolotl config.")

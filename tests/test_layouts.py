@@ -118,9 +118,13 @@ def _check_llamafactory(folder: Path, name: str, ranking: bool):
 def _check_axolotl(folder: Path, fields: set[str], rl: str | None):
     cfg = yaml.safe_load((folder / "trainers" / "axolotl.yaml").read_text())
     assert cfg.get("rl") == rl and cfg["chat_template"] == "tokenizer_default"
+    written = sorted((folder / "data" / "train").glob("*.parquet"))
+    # axolotl 0.19 utils/data/shared.py: a `path` that exists locally as a file is load_dataset("parquet",
+    # data_files=path); anything else is a Hub repo (so no `path: parquet` + data_files): one entry per file
+    assert [Path(d["path"]) for d in cfg["datasets"]] == [p.resolve() for p in written]
     for d in cfg["datasets"]:
-        assert set(d) <= fields and d["path"] == "parquet"
-        ds = datasets.load_dataset("parquet", data_files=[str(folder / f) for f in d["data_files"]], split=d["split"])
+        assert set(d) <= fields and Path(d["path"]).is_absolute() and "data_files" not in d
+        ds = datasets.load_dataset("parquet", data_files=d["path"], split=d["split"])
         for ex in ds:
             msgs = ex[d["field_messages"]]
             assert isinstance(msgs, list) and all({"role", "content"} <= set(m) for m in msgs)
@@ -163,8 +167,8 @@ def test_reward_pairs_for_axolotl_bradley_terry_and_llamafactory(tmp_path):
     cfg = yaml.safe_load((tmp_path / "r" / "trainers" / "axolotl.yaml").read_text())
     (entry,) = cfg["datasets"]
     assert entry["type"] == "bradley_terry.chat_template" and set(entry) <= AX_SFT
-    rows = datasets.load_dataset("parquet", data_files=[str(tmp_path / "r" / f) for f in entry["data_files"]],
-                                 split="train").to_list()
+    assert Path(entry["path"]).parent == (tmp_path / "r" / "axolotl-reward" / "data" / "train").resolve()
+    rows = datasets.load_dataset("parquet", data_files=entry["path"], split="train").to_list()
     # bradley_terry/chat_template.py reads prompt["system"], ["input"], ["chosen"], ["rejected"] as strings
     assert [(r["system"], r["input"], r["chosen"], r["rejected"]) for r in rows] == [
         ("Be brief.", "Name a colour.", "Blue.", "Dog."), ("Be brief.", "2+2?", "4", "5")]

@@ -13,6 +13,7 @@ import json
 import math
 from typing import Any
 
+from dsforge.pipelines.readers.conversational import FoldProblem, fold
 from dsforge.pipelines.readers.errors import DataError
 from dsforge.pipelines.records import LEGACY_COLUMNS, ROLES
 
@@ -29,10 +30,13 @@ PRESETS: dict[str, dict[str, str]] = {
     },
     "messages": {"messages": "messages"},
     "sharegpt": {"messages": "conversations"},
-    "preference": {"instruction": "prompt", "chosen_response": "chosen", "rejected_response": "rejected"},  # TRL
+    # TRL / UltraFeedback-binarized: answers as text or message lists (readers/conversational.py)
+    "preference": {"instruction": "prompt", "chosen_response": "chosen", "rejected_response": "rejected",
+                   "score_chosen": "score_chosen", "score_rejected": "score_rejected"},
     "preference-records": {"instruction": "instruction", "input": "input",  # dsforge's own field names
                            "chosen_response": "chosen_response", "rejected_response": "rejected_response"},
     "scored": {"instruction": "prompt", "response": "response", "score": "score"},
+    "kto": {"instruction": "prompt", "response": "completion", "label": "label"},  # TRL KTO (unpaired)
     "document": {"text": "text"},
 }
 SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
@@ -42,8 +46,12 @@ REQUIRED = {
     "instruction": ("instruction", "response"),
     "conversation": ("messages",),
     "preference": ("instruction", "chosen_response", "rejected_response"),
-    "scored": ("instruction", "response", "score"),
+    "scored": ("instruction", "response", "score", "label"),  # KTO rows: score = 1.0 / 0.0 from label
 }
+# optional record columns beyond records.SCHEMA that inputs may fill (pair scores, KTO's desirable label)
+EXTRA_TARGETS = {"score_chosen": "number", "score_rejected": "number", "label": "bool"}
+# text fields that may also come as TRL message lists (folded by conversational.fold)
+CONVERSATIONAL = ("instruction", "response", "chosen_response", "rejected_response")
 MISSING = object()
 
 
@@ -59,9 +67,10 @@ def guess_mapping(row: dict[str, Any]) -> str | None:
     """The preset whose fields a row has, or None."""
     keys = {k.lstrip("\ufeff") for k in row}
     rules = [
-        ({"messages"}, "messages"), ({"conversations"}, "sharegpt"), ({"chosen", "rejected"}, "preference"),
+        ({"chosen", "rejected"}, "preference"),  # before messages: UltraFeedback-binarized rows have both
+        ({"messages"}, "messages"), ({"conversations"}, "sharegpt"),
         ({"chosen_response", "rejected_response"}, "preference-records"),
-        ({"prompt", "completion"}, "prompt-completion"), ({"instruction", "instances"}, "seed-tasks"),
+        ({"prompt", "completion", "label"}, "kto"), ({"prompt", "completion"}, "prompt-completion"), ({"instruction", "instances"}, "seed-tasks"),
         ({"instruction", "output"}, "alpaca"), ({"instruction", "context", "response"}, "dolly"),
         ({"instruction", "response"}, "gpteacher"), ({"prompt", "response", "score"}, "scored"),
         ({"text"}, "document"),
@@ -100,7 +109,7 @@ def kind_of(mapping: dict[str, str]) -> str:
         return "conversation"
     if {"chosen_response", "rejected_response"} <= targets:
         return "preference"
-    if "score" in targets:
+    if "score" in targets or {"label", "response"} <= targets:
         return "scored"
     if "instruction" in targets and "response" in targets:
         return "instruction"
@@ -147,6 +156,15 @@ def as_score(value: Any, src: str) -> float:
     return value
 
 
+def as_label(value: Any, src: str) -> bool:
+    """KTO's desirable flag: true/false (JSON booleans, or 0/1)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise RowProblem("wrong_type", src, f"field {src!r}: expected true or false, got {value!r}"[:200])
+
+
 def as_id(value: Any, src: str) -> str:
     if isinstance(value, str) and value:
         return value
@@ -187,6 +205,8 @@ def map_row(row: Any, mapping: dict[str, str], kind: str, source_field: str | No
         raise not_an_object(row)
     out: dict[str, Any] = {"id": None, "source": None}
     meta: dict[str, Any] = {}
+    lists: dict[str, list[dict[str, str]]] = {}
+    missing_prompt = None
     for target, src in mapping.items():
         value = get_path(row, src)
         if target.startswith("metadata."):
@@ -194,18 +214,34 @@ def map_row(row: Any, mapping: dict[str, str], kind: str, source_field: str | No
                 meta[target[9:]] = value
             continue
         if value is MISSING or value is None:
-            if target in REQUIRED[kind]:
+            if target == "instruction" and target in REQUIRED[kind]:
+                missing_prompt = src  # TRL's implicit prompt: the turns before the replies (checked below)
+            elif target in REQUIRED[kind]:
                 raise RowProblem("missing_field", src, f"field {src!r} is missing")
             continue
         if target == "messages":
             value = check_messages(value, src)
-        elif target == "score":
+        elif target in ("score", "score_chosen", "score_rejected"):
             value = as_score(value, src)
+        elif target == "label":
+            value = as_label(value, src)
         elif target == "id":
             value = as_id(value, src)
+        elif isinstance(value, list) and target in CONVERSATIONAL and kind != "document":
+            lists[target] = check_messages(value, src)
+            continue
         elif not isinstance(value, str):
             raise RowProblem("wrong_type", src, f"field {src!r}: expected text, got {type(value).__name__}")
         out[target] = value
+    if lists:
+        try:
+            fold(out, lists, mapping)
+        except FoldProblem as p:
+            raise RowProblem(p.reason, p.field, p.message) from None
+    elif missing_prompt:
+        raise RowProblem("missing_field", missing_prompt, f"field {missing_prompt!r} is missing")
+    if "label" in out and "score" not in mapping:
+        out["score"] = float(out["label"])
     if source_field:
         sv = get_path(row, source_field)
         if not isinstance(sv, str) or not sv:

@@ -20,13 +20,14 @@ from typing import Any
 import polars as pl
 
 from dsforge.pipelines import records
-from dsforge.pipelines.readers.mapping import (MISSING, REQUIRED, RowProblem, get_path, map_row, metadata_json,
-                                               not_an_object, used_keys, with_id)
+from dsforge.pipelines.readers.mapping import (EXTRA_TARGETS, MISSING, REQUIRED, RowProblem, get_path, map_row,
+                                               metadata_json, not_an_object, used_keys, with_id)
 from dsforge.pipelines.readers.spec import DataError
 
 # id_keys: one row per row read; position = the row's place in its chunk (file order).
 KEYS_SCHEMA = {"id": pl.String, "locator_id": pl.String, "explicit": pl.Boolean, "where": pl.String,
                "position": pl.Int64}
+EXTRA_SCHEMA = {"score_chosen": pl.Float64, "score_rejected": pl.Float64, "label": pl.Boolean}
 TEXT_TARGETS = ("text", "instruction", "input", "response", "chosen_response", "rejected_response")
 
 
@@ -83,6 +84,13 @@ def build_records(parsed: list[Any], locators: Locators, raws: list[str | bytes 
             ok_types = (str,) if required else (str, type(None))
             if not _all_types(values, ok_types):
                 slow.update(i for i, v in enumerate(values) if type(v) not in ok_types)
+        elif target in EXTRA_TARGETS:  # optional pair scores, KTO's label: anything unusual goes row by row
+            ok = (bool,) if EXTRA_TARGETS[target] == "bool" else (float, int)
+            for i, v in enumerate(values):
+                if type(v) in ok and (type(v) is not float or math.isfinite(v)):
+                    values[i] = v if type(v) is bool else float(v)
+                elif v is not None or required:
+                    slow.add(i)
         elif target == "score":
             for i, v in enumerate(values):
                 if type(v) is float and math.isfinite(v) or type(v) is int:
@@ -115,10 +123,14 @@ def build_records(parsed: list[Any], locators: Locators, raws: list[str | bytes 
         except RowProblem as p:
             problems[i] = p
             continue
+        for target in row.keys() - columns.keys() - {"id", "source", "metadata"}:  # e.g. a folded prompt's turns
+            columns[target] = [None] * n
         for target in columns:
             columns[target][i] = row.get(target)
         meta[i] = row["metadata"]
     columns["metadata"] = meta
+    if "label" in columns and "score" not in mapping:  # KTO rows: the label as the score (1.0 / 0.0)
+        columns["score"] = [float(v) if type(v) is bool else None for v in columns["label"]]  # bad rows: rejected
     if ctx.check_rows is None or ctx.check_rows:
         _check_encoding(columns, mapping, ctx, problems)
     return _finish(parsed, locators, raws, ctx, columns, problems, mapping, n)
@@ -259,8 +271,9 @@ def _finish(parsed: list[Any], locs: Locators, raws: list[str | bytes | None], c
 
 
 def _kept_frame(columns: dict[str, list[Any]], take: Any, places: pl.DataFrame, ctx: RowContext) -> pl.DataFrame:
-    data = {c: take(v) for c, v in columns.items() if c in records.SCHEMA and c not in ("id", "source")}
-    df = pl.DataFrame(data, schema={c: records.SCHEMA[c] for c in data}) if data else pl.DataFrame()
+    types = {**records.SCHEMA, **EXTRA_SCHEMA}
+    data = {c: take(v) for c, v in columns.items() if c in types and c not in ("id", "source")}
+    df = pl.DataFrame(data, schema={c: types[c] for c in data}) if data else pl.DataFrame()
     info_prefix = '{"file": ' + json.dumps(ctx.file_name, ensure_ascii=False) + ', "locator": "'
     df = df.with_columns(
         places["id"],

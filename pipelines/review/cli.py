@@ -13,11 +13,7 @@ from pathlib import Path
 
 import yaml
 
-DEFAULT_GUIDELINE = """Accept a row when a careful expert would be glad to train on it:
-- the response answers the instruction (and uses the input, when there is one) fully and correctly;
-- it is well written, with no markup debris, placeholders, private data or unsafe content.
-Reject it otherwise, and say why in the note. A score is optional: 1 (unusable) to 5 (excellent).
-(Write your own guideline in the recipe, `guideline: <text or file>`, or pass --guideline FILE.)"""
+DEFAULT_GUIDELINE = ""  # empty: the page shows the default guideline of each row's layout (static/guidelines.json)
 
 
 def add_review_arguments(sp: argparse.ArgumentParser) -> None:
@@ -50,7 +46,7 @@ def find_guideline(run_dir: Path, given: str | None = None) -> tuple[str, str]:
             return value.strip(), f"{recipe_file} (guideline:)"
     if (run_dir / "guideline.md").is_file():
         return (run_dir / "guideline.md").read_text(encoding="utf-8"), str(run_dir / "guideline.md")
-    return DEFAULT_GUIDELINE, "default"
+    return DEFAULT_GUIDELINE, "default, per layout (static/guidelines.json)"
 
 
 def _recipe_files(run_dir: Path) -> list[Path]:

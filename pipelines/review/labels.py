@@ -1,6 +1,8 @@
 """The labels file: what people said about rows, one Parquet file beside the run's outputs.
 
-    RUN_DIR/labels.parquet    id, step, annotator, label (accept | reject | null), score, note, updated
+    RUN_DIR/labels.parquet    id, step, annotator, label (accept | reject | a | b | tie | both-bad | null), score,
+                              note, updated  (a/b/tie/both-bad: a preference pair's A = chosen_response, B =
+                              rejected_response is better, both are as good, neither is usable)
 
 One row per (id, annotator): a new label from the same annotator replaces the old one, another
 annotator's label sits beside it (agreement needs both). The run's own files are never written.
@@ -28,7 +30,7 @@ from typing import Any, Iterator
 import polars as pl
 
 LABELS_FILE = "labels.parquet"
-LABELS = ("accept", "reject")
+LABELS = ("accept", "reject", "a", "b", "tie", "both-bad")  # the last four: preference pairs (A = chosen, B = rejected)
 SCORES = (1.0, 5.0)  # the page's score field (index.html: min 1, max 5)
 SCHEMA = pl.Schema({"id": pl.String, "step": pl.String, "annotator": pl.String, "label": pl.String,
                     "score": pl.Float64, "note": pl.String, "updated": pl.String})

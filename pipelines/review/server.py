@@ -31,7 +31,7 @@ from dsforge.pipelines.review.labels import LabelError, LabelStore, check_label
 from dsforge.pipelines.review.run_data import Query, ReviewError, RunData
 
 STATIC = files("dsforge.pipelines.review") / "static"
-STATIC_FILES = {"app.js": "text/javascript", "app.css": "text/css"}
+STATIC_FILES = {"app.js": "text/javascript", "app.css": "text/css", "guidelines.json": "application/json"}
 
 
 MAX_NOTE, MAX_NAME, MAX_ID = 5000, 100, 1000  # characters

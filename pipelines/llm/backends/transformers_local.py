@@ -50,6 +50,9 @@ def load_model(folder: str, device: str, dtype):
     tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
+    from dsforge.pipelines.embedded import quiet_model_loading
+
+    quiet_model_loading()
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, local_files_only=True)
     return tokenizer, model.to(device).eval()
 

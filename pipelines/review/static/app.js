@@ -2,7 +2,12 @@
 "use strict";
 
 const $ = (sel) => document.querySelector(sel);
-const state = { run: null, step: null, which: "kept", offset: 0, limit: 25, total: 0, current: null, label: null };
+const state = { run: null, step: null, which: "kept", offset: 0, limit: 25, total: 0, current: null, label: null, guidelines: {} };
+// label buttons: a row's own verdict, or (preference rows) which answer of the pair is better
+const ROW_LABELS = ["accept", "reject"], PAIR_LABELS = ["a", "b", "tie", "both-bad"];
+const isPair = () => !!(state.current && state.current.row.kind === "preference");
+// the default guideline of each layout (static/guidelines.json), unless the run has its own
+const layoutOf = (kind) => (kind === "preference" ? "preference" : kind === "scored" ? "reward" : "sft");
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -43,7 +48,7 @@ function showError(err) {
 async function loadRun() {
   state.run = await api("/api/run");
   $("#run-name").textContent = `${state.run.recipe} · ${state.run.run_dir}${state.run.status ? " · " + state.run.status : ""}`;
-  $("#guideline").textContent = state.run.guideline;
+  $("#guideline").textContent = state.run.guideline || state.guidelines.sft || "";
   const steps = $("#steps tbody");
   put(steps);
   const stepSel = $("#f-step");
@@ -152,7 +157,7 @@ function renderRecord(row) {
       el("div", { class: `bubble ${m.role}` }, el("span", { class: "role" }, m.role), m.content || ""))));
   } else if (row.kind === "preference") {
     out.push(field("instruction", row.instruction), field("input", row.input));
-    out.push(el("div", { class: "pair" }, field("chosen_response", row.chosen_response, "chosen") || el("div"), field("rejected_response", row.rejected_response, "rejected") || el("div")));
+    out.push(el("div", { class: "pair" }, field("A · chosen_response", row.chosen_response, "chosen") || el("div"), field("B · rejected_response", row.rejected_response, "rejected") || el("div")));
   } else if (row.kind === "document") {
     out.push(field("text", row.text));
   } else {
@@ -210,6 +215,9 @@ async function openRow(id) {
     el("h3", {}, "Before / after"), renderChanges(data),
     el("h3", {}, "Lineage"), renderLineage(r.lineage));
   $("#label-box").hidden = false;
+  $("#choices-row").hidden = isPair();
+  $("#choices-pair").hidden = !isPair();
+  if (!state.run.guideline) $("#guideline").textContent = state.guidelines[layoutOf(r.kind)] || "";
   showLabels(data.labels);
 }
 
@@ -230,11 +238,10 @@ function showLabels(labels) {
 }
 
 function paintChoice() {
-  $("#lab-accept").classList.toggle("on", state.label === "accept");
-  $("#lab-reject").classList.toggle("on", state.label === "reject");
+  for (const l of [...ROW_LABELS, ...PAIR_LABELS]) $(`#lab-${l}`).classList.toggle("on", state.label === l);
 }
 
-async function saveLabel(clear = false) {
+async function saveLabel(clear = false, advance = false) {
   const annotator = $("#annotator").value.trim();
   if (!annotator) { $("#lab-status").textContent = "type your name (annotator) at the top first"; $("#annotator").focus(); return; }
   localStorage.setItem("dsforge-annotator", annotator);
@@ -254,8 +261,47 @@ async function saveLabel(clear = false) {
       li.querySelectorAll(".badge:not(.reason)").forEach((b) => b.remove());
       data.labels.forEach((l) => li.append(el("span", { class: `badge ${l.label || ""}` }, `${l.annotator}: ${l.label || ""}${l.score != null ? " " + l.score : ""}`)));
     }
+    if (advance && state.current.row.id === body.id) await moveRow(1);
   } catch (e) { $("#lab-status").textContent = "not saved: " + e.message; }
 }
+
+// ---------------------------------------------------------------- keyboard: label fast
+
+async function moveRow(step) {
+  const items = [...document.querySelectorAll("#list li[data-id]")];
+  const at = items.findIndex((li) => state.current && li.dataset.id === state.current.row.id);
+  const next = items[at + step];
+  if (next) return openRow(next.dataset.id);
+  const offset = state.offset + step * state.limit;  // past the page's end (or start): the next (previous) page
+  if (offset < 0 || offset >= state.total) return;
+  state.offset = offset;
+  await loadRows();
+  const rows = [...document.querySelectorAll("#list li[data-id]")];
+  const target = step > 0 ? rows[0] : rows[rows.length - 1];
+  if (target) await openRow(target.dataset.id);
+}
+
+function choose(label) {  // one keypress: set the label, save it, go to the next row
+  if (!state.current) return;
+  state.label = label;
+  paintChoice();
+  saveLabel(false, true);
+}
+
+const KEYS_ROW = { a: "accept", r: "reject" }, KEYS_PAIR = { a: "a", b: "b", t: "tie", x: "both-bad" };
+
+document.addEventListener("keydown", (e) => {
+  if (e.ctrlKey || e.metaKey || e.altKey || e.target.closest("input, textarea, select")) return;
+  const k = e.key;
+  if (k === "j" || k === "ArrowDown") { e.preventDefault(); moveRow(1); return; }
+  if (k === "k" || k === "ArrowUp") { e.preventDefault(); moveRow(-1); return; }
+  if (k === "?") { $("#keys-help").classList.toggle("flash"); $("#keys-help").scrollIntoView({ block: "nearest" }); return; }
+  if (!state.current) return;
+  const label = (isPair() ? KEYS_PAIR : KEYS_ROW)[k];
+  if (label) { e.preventDefault(); choose(label); return; }
+  if (/^[1-5]$/.test(k)) { e.preventDefault(); $("#lab-score").value = k; saveLabel(false, true); return; }
+  if (k === "s") { e.preventDefault(); saveLabel(false, false); }
+});
 
 async function loadLabelsView() {
   const data = await api("/api/labels");
@@ -300,8 +346,10 @@ $("#prev").addEventListener("click", () => { state.offset = Math.max(0, state.of
 $("#next").addEventListener("click", () => { state.offset += state.limit; loadRows(); });
 $("#tab-rows").addEventListener("click", () => showTab("rows"));
 $("#tab-labels").addEventListener("click", () => showTab("labels"));
-$("#lab-accept").addEventListener("click", () => { state.label = state.label === "accept" ? null : "accept"; paintChoice(); });
-$("#lab-reject").addEventListener("click", () => { state.label = state.label === "reject" ? null : "reject"; paintChoice(); });
+for (const l of [...ROW_LABELS, ...PAIR_LABELS]) {
+  $(`#lab-${l}`).addEventListener("click", () => { state.label = state.label === l ? null : l; paintChoice(); });
+}
 $("#lab-save").addEventListener("click", () => saveLabel(false));
 $("#lab-clear").addEventListener("click", () => saveLabel(true));
-loadRun().catch(showError);
+fetch("/static/guidelines.json").then((r) => r.json()).then((g) => { state.guidelines = g; })
+  .catch(() => {}).finally(() => loadRun().catch(showError));
