@@ -24,6 +24,7 @@ import warnings
 from functools import lru_cache
 from pathlib import Path
 
+from dsforge.filters.pii_rules import rules
 from dsforge.filters.pii_spans import CJK, Span
 
 log = logging.getLogger("dsforge")
@@ -71,21 +72,8 @@ def surnames() -> frozenset:
     return _faker_names()[1]
 
 
-# Capitalised words that are not names: headers, field labels, organisations, places, days and months.
-NOT_NAMES = set("""
-subject message note notes ticket customer agent name full address email e-mail phone mobile tel date birth dob
-home work office street road avenue lane drive court way place city state country team group bank university
-hospital school college inc ltd llc plc corp company analytics systems services solutions department dept
-monday tuesday wednesday thursday friday saturday sunday january february march april may june july august
-september october november december jan feb mar apr jun jul aug sep sept oct nov dec mon tue tues wed thu
-thur thurs fri sat sun curriculum vitae cv resume salary dear hi hello hey thanks thank regards best kind sincerely cheers yours
-mr mrs ms miss dr prof sir madam the a an and or of in on at to for from by with as is are was were be i you he
-she we they it my your his her our their this that these those please patient applicant tenant guarantor payee
-manager reference references experience education profile nationality contact attendees action items
-interviewer respondent recipient deliver ship booking claim policy account statement card receipt invoice order
-north south east west new old saint st mount lake river apt suite unit floor flat po box us uk usa eu un
-google microsoft apple amazon openai github slack stripe aws visa mastercard amex paypal python java linux
-""".split())
+# Capitalised words that are not names: headers, field labels, days, months (data/filters/pii_rules.yaml).
+NOT_NAMES = frozenset(rules()["not_names"])
 
 
 COMMON_WORDS_FILE = Path(__file__).resolve().parent.parent / "data" / "filters" / "common_words_en.txt"

@@ -16,31 +16,15 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from dsforge.filters.pii_rules import rules
 from dsforge.filters.pii_spans import Detector, Span
 
 US_STATES = ("AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC"
              "|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR")
-# Suffixes that end ordinary phrases too ("3 Key Points", "2 Long Runs"): left out.
-AMBIGUOUS = set("""Key Keys Light Lights Union Unions Rest Run Well Wells Point Points Ways Walks Forks Forges Drives Roads
-Streets Courts Squares Spurs Loaf Lock Locks Track Mission Center Ctr Common Commons Course Station Ramp Oval Pass Passage
-Curve Divide Stream Spring Springs Field Fields Mount Port Ports Fort Estate Estates Gate Yard Green Greens Flat Flats
-Camp Club Corner Corners Glen Glens Neck Plain Plains Island Islands Isle Summit Valley Valleys View Views""".split())
-# USPS Publication 28 street suffixes (the common ones, with their abbreviations) and UK street words.
-STREET_SUFFIXES = "|".join(sorted(set("""
-Alley Aly Annex Arcade Avenue Ave Av Bayou Beach Bend Bluff Bluffs Bottom Boulevard Blvd Branch Bridge Brook Brooks
-Burg Bypass Camp Canyon Cape Causeway Center Ctr Circle Cir Cliff Cliffs Club Common Commons Corner Corners Course
-Court Ct Courts Cove Coves Creek Crescent Cres Crest Crossing Xing Crossroad Curve Dale Dam Divide Drive Dr Drives
-Estate Estates Expressway Expy Extension Ext Falls Ferry Field Fields Flat Flats Ford Fords Forest Forge Forges Fork
-Forks Fort Freeway Fwy Garden Gardens Gateway Glen Glens Green Greens Grove Groves Harbor Harbors Haven Heights Hts
-Highway Hwy Hill Hills Hollow Inlet Island Islands Isle Junction Jct Junctions Key Keys Knoll Knolls Lake Lakes Landing
-Lane Ln Light Lights Loaf Lock Locks Lodge Loop Mall Manor Manors Meadow Meadows Mews Mill Mills Mission Motorway Mount
-Mountain Mountains Neck Orchard Oval Overpass Park Parks Parkway Pkwy Pass Passage Path Pike Pine Pines Place Pl Plain
-Plains Plaza Point Points Port Ports Prairie Ramp Ranch Rapid Rapids Rest Ridge Ridges River Road Rd Roads Route Row
-Rue Run Shoal Shoals Shore Shores Skyway Spring Springs Spur Spurs Square Sq Squares Station Stravenue Stream Street
-St Streets Summit Terrace Ter Throughway Trace Track Trafficway Trail Trl Trailer Tunnel Turnpike Underpass Union
-Unions Valley Valleys Via Viaduct View Views Village Villages Ville Vista Walk Walks Wall Way Ways Well Wells
-Close Rise Parade Wharf Yard Gate Grn Embankment Quay
-""".split()) - AMBIGUOUS, key=len, reverse=True))
+# Street suffixes (USPS Publication 28 and UK street words) and the ambiguous ones that end ordinary phrases
+# too ("3 Key Points"): data/filters/pii_rules.yaml.
+AMBIGUOUS = set(rules()["ambiguous_street_suffixes"])
+STREET_SUFFIXES = "|".join(sorted(set(rules()["street_suffixes"]) - AMBIGUOUS, key=len, reverse=True))
 _UNIT = r"(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|Floor|Fl\.?|Room|Rm\.?|#)\s*[A-Za-z0-9\-]{1,6}"
 _WORD = r"(?:[A-Z][a-z'’]+|\d{1,3}(?:st|nd|rd|th)|Jr\.?|St\.?|Mc[A-Z][a-z]+|[A-Z]\.)"
 _TOWN = r"[A-Z][a-z'’]+(?:[ \-][A-Z][a-z'’]+){0,2}"
@@ -65,10 +49,7 @@ DETECTORS = [STREET_ADDRESS]
 
 # ---------------------------------------------------------------- gazetteer
 
-COUNTRY_ALIASES = ["USA", "U.S.", "U.S.A.", "United States of America", "America", "UK", "U.K.", "Britain",
-                   "Great Britain", "England", "Scotland", "Wales", "Northern Ireland", "Holland", "UAE", "Türkiye",
-                   "Russia", "South Korea", "North Korea", "Czech Republic", "Ivory Coast", "Vietnam", "Burma",
-                   "the Netherlands", "Hong Kong", "Taiwan", "Macau"]
+COUNTRY_ALIASES = rules()["country_aliases"]
 
 
 def fold(s: str) -> str:
