@@ -249,3 +249,28 @@ class Pii(Stage[PiiConfig]):
                 msgs[m]["content"] = red
                 values[r] = msgs
         return df.with_columns(pl.Series(f, v, dtype=df.schema[f]) for f, v in new_vals.items()) if new_vals else df
+
+
+def resolve_spans(text: str, found: list[Span], thresholds: dict[str, float], allow: set[str],
+                  allow_patterns: list, negative=None, public_names: bool = True) -> list[Span]:
+    """Older callers' post-processing (bench/pii.py): thresholds, allow-lists, number vetoes, then merge.
+    The engine already does this (pii_engine.PiiEngine.resolve); here for spans from elsewhere."""
+    from dsforge.filters.pii_vetoes import NUMBERISH, number_veto, trim, widen
+
+    keep = []
+    for s in found:
+        if s.score < thresholds.get(s.entity, thresholds.get("default", 0.5)):
+            continue
+        s = trim(text, s)
+        value = text[s.start:s.end].strip()
+        if value.lower() in allow or any(p.fullmatch(value) for p in allow_patterns) \
+                or (s.entity in NUMBERISH and number_veto(text, s, negative)):
+            continue
+        keep.append(Span(s.entity, *widen(text, s.start, s.end), s.score, s.source, s.recognizer))
+    return merge(keep)
+
+
+def redact(text: str, spans: list[Span], with_: str = "placeholder", seed: int = 0) -> str:
+    """Replace non-overlapping spans right to left with `<ENTITY>` (or consistent fakes with "fake")."""
+    ops = {"DEFAULT": {"type": "pseudonymize" if with_ == "fake" else "replace"}}
+    return Anonymizer(ops, seed).apply(text, spans, Pseudonymizer(seed, text))

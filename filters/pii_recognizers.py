@@ -75,17 +75,30 @@ class PhoneMatcherRecognizer(EntityRecognizer):
     def analyze(self, text, entities, nlp_artifacts=None):
         import phonenumbers
 
-        seen: set[tuple[int, int]] = set()
+        from dsforge.filters.pii_checks import _personal
+
+        seen: list[tuple[int, int]] = []
         out = []
         for region in self.regions:
             for m in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
-                if (m.start, m.end) in seen or any(s <= m.start and m.end <= e for s, e in seen):
-                    continue
-                seen.add((m.start, m.end))
-                written = m.raw_string
-                grouped = written.startswith(("+", "(", "00")) or len(re.findall(r"\d+", written)) >= 3
-                out.append(to_result(Span("PHONE_NUMBER", m.start, m.end, 0.6 if grouped else 0.3, region), self))
+                if any(s <= m.start and m.end <= e for s, e in seen) or not _personal(m.number):
+                    continue  # found already, or a toll-free / premium / shared-cost service line
+                seen.append((m.start, m.end))
+                score = self._score(m.raw_string)
+                if score:
+                    out.append(to_result(Span("PHONE_NUMBER", m.start, m.end, score, region), self))
         return out
+
+    @staticmethod
+    def _score(raw: str) -> float | None:
+        """0.6 written internationally (+, 00) or with an extension; 0.35 written nationally, which a context
+        word ("call", "mobile") lifts over the threshold; None for lists of small numbers and equal blocks."""
+        groups = re.findall(r"\d+", raw)
+        international = raw.startswith(("+", "00", "(+")) or bool(re.search(r"(?i)ext|x\s?\d", raw))
+        if not international and (sum(len(g) <= 2 for g in groups) >= 3 or (len(groups) >= 3 and len(set(map(len, groups))) == 1
+                                                                           and len(groups[0]) >= 4)):
+            return None
+        return 0.6 if international else 0.35
 
 
 class NameCueRecognizer(EntityRecognizer):
@@ -174,7 +187,17 @@ def _uk_recognizers() -> list[EntityRecognizer]:
     """presidio's own UK NHS number (mod-11 checked) and National Insurance number recognisers."""
     from presidio_analyzer.predefined_recognizers import NhsRecognizer, UkNinoRecognizer
 
-    nhs, nino = NhsRecognizer(), UkNinoRecognizer()
+    class ContextNhsRecognizer(NhsRecognizer):
+        """presidio's NHS recogniser scores any mod-11-valid 10 digits 1.0, phone numbers too: here 0.3, which
+        one of its context words ("nhs", "health service") lifts over the threshold."""
+
+        def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):
+            found = super().analyze(text, entities, nlp_artifacts, regex_flags)
+            for r in found:
+                r.score = 0.3
+            return found
+
+    nhs, nino = ContextNhsRecognizer(), UkNinoRecognizer()
     nhs.trigger = r"\d{3}[ \-]?\d{3}[ \-]?\d{4}"
     nino.trigger = r"[A-Za-z]{2}\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-Da-d]"
     return [nhs, nino]

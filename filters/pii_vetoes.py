@@ -17,7 +17,8 @@ import re
 from dsforge.filters.pii_spans import Span
 
 NUMBERISH = {"CREDIT_CARD", "PHONE_NUMBER", "CN_MOBILE", "US_SSN", "CN_RESIDENT_ID", "IBAN_CODE", "IP_ADDRESS", "DATE",
-             "DATE_OF_BIRTH"}
+             "DATE_OF_BIRTH", "UK_NHS"}
+_ASCENDING, _DESCENDING = "01234567890123456789", "98765432109876543210"
 _VERSION_NEAR = re.compile(r"(?i)version|release|upgrade|update|build|firmware|bump|depend|changelog|package|\bv\d"
                            r"|版本|升级")
 _STRAY_GROUPS = re.compile(r"(?<![\d.,])(?:\d{1,3}[ \t])+$")
@@ -43,13 +44,14 @@ def number_veto(text: str, s: Span, negative: re.Pattern | None) -> str | None:
         return "decimal_or_version"  # 3.14159265359, 2.349014, v1.2.3
     if s.entity == "IP_ADDRESS" and (len(value) < 7 or _VERSION_NEAR.search(text, max(0, s.start - 30), s.start)):
         return "decimal_or_version"  # "::2" in a Python slice; "upgrade from 3.4.1.220"
+    digits = re.sub(r"\D", "", value)
+    if len(digits) >= 6 and (digits in _ASCENDING or digits in _DESCENDING):
+        return "number_sequence"  # "0123456789" passes the NHS mod-11 check
     if s.entity in ("PHONE_NUMBER", "CN_MOBILE"):
-        digits = re.sub(r"\D", "", value)
         groups = re.findall(r"\d+", value.replace("(0)", ""))
         if len(digits) < 7 or value.count(".") == 1 and re.search(r"\d\.\d", value):
             return "decimal_or_version"  # one dot between digits is a decimal; 212.555.0188 has two
-        if sum(len(g) == 1 for g in groups[1:]) >= 1 or digits in "01234567890123456789" \
-                or digits in "98765432109876543210":
+        if sum(len(g) == 1 for g in groups[1:]) >= 1:
             return "number_sequence"
     if negative is not None and (negative.search(before) or negative.search(cue_before)):
         return "negative_cue"

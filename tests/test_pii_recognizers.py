@@ -15,8 +15,10 @@ from dsforge.filters import pii
 from dsforge.filters import pii_checks as C
 from dsforge.filters.pii_detect import PiiDetector
 
-NO_NER = PiiDetector(pii.DEFAULT_ENTITIES, spacy_model=None)
-WITH_NER = PiiDetector(pii.DEFAULT_ENTITIES)
+ALL_ENTITIES = [*pii.DEFAULT_ENTITIES, "PERSON", "LOCATION", "DATE", "URL"]  # names, places, dates: opt-in
+
+NO_NER = PiiDetector(ALL_ENTITIES, spacy_model=None)
+WITH_NER = PiiDetector(ALL_ENTITIES)
 NEG = pii.negative_cue_regex(pii.DEFAULT_NEGATIVE_CUES)
 ALLOW = [re.compile(p, re.I) for p in pii.DOCUMENTATION_VALUES]
 
