@@ -61,12 +61,13 @@ def _faker(locale: str):
 @lru_cache(maxsize=1)
 def name_gazetteer() -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
     """(first name -> (gender "male"/"female", locale), surname -> locale) from every Faker locale with
-    gendered first-name lists; en_US first, so a name common to many locales keeps the English one."""
+    gendered first-name lists. A name's culture is the language most of its locales share (Vicente: es, pt
+    -> es_ES; Amon: en_KE only; Michael: mostly en -> en_US), Faker's catch-all "en" list not counted."""
     from faker.config import AVAILABLE_LOCALES
 
-    firsts: dict[str, tuple[str, str]] = {}
-    lasts: dict[str, str] = {}
-    for loc in ["en_US", *sorted(set(AVAILABLE_LOCALES) - {"en_US"})]:
+    seen_first: dict[str, dict[str, list[str]]] = {}
+    seen_last: dict[str, list[str]] = {}
+    for loc in sorted(AVAILABLE_LOCALES):
         try:
             prov = importlib.import_module(f"faker.providers.person.{loc}").Provider
         except ImportError:
@@ -76,11 +77,24 @@ def name_gazetteer() -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
         for gender in ("male", "female"):
             for n in getattr(prov, f"first_names_{gender}"):
                 if isinstance(n, str) and n.isalpha():
-                    firsts.setdefault(n, (gender, loc))
+                    seen_first.setdefault(n, {}).setdefault(gender, []).append(loc)
         for n in getattr(prov, "last_names", ()):
             if isinstance(n, str) and n.isalpha():
-                lasts.setdefault(n, loc)
-    return firsts, lasts
+                seen_last.setdefault(n, []).append(loc)
+    firsts = {}
+    for n, by_gender in seen_first.items():
+        gender = max(by_gender, key=lambda g: len(by_gender[g]))
+        firsts[n] = (gender, _culture(by_gender[gender]))
+    return firsts, {n: _culture(locs) for n, locs in seen_last.items()}
+
+
+def _culture(locales: list[str]) -> str:
+    """The main locale of the language most of these locales share (es_ES for es, en_US for en)."""
+    specific = [loc for loc in locales if "_" in loc] or locales
+    langs = [loc.split("_")[0] for loc in specific]
+    lang = max(dict.fromkeys(langs), key=langs.count)
+    main = {"en": "en_US"}.get(lang, f"{lang}_{lang.upper()}")
+    return main if main in specific else next(loc for loc in specific if loc.startswith(lang))
 
 
 def _seeded(locale: str, *key: str):

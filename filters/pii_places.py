@@ -45,7 +45,35 @@ STREET_ADDRESS = Detector("LOCATION", re.compile(
     rf"\d\s+[A-Z][a-z]+.*(?:{STREET_SUFFIXES})|[A-Z]{{1,2}}\d[A-Z\d]?\s?\d[A-Z]{{2}}|(?i)p\.?\s?o\.?\s+box|, (?:{US_STATES}) \d{{5}}",
     0.85, name="street address")
 
-DETECTORS = [STREET_ADDRESS]
+# Continental Europe and Latin America: a street word before the name ("Rue de Rivoli 12", "Calle Mayor 3",
+# "Via Roma 10") or glued to it ("Hauptstraße 5", "Keizersgracht 123"), the house number after the name,
+# then optionally a postcode and a town ("10115 Berlin", "28013 Madrid"); or the French order, number first
+# ("12 rue de la Paix, 75002 Paris"). Canadian (K1A 0B1) and Australian (NSW 2000) endings too.
+_BEFORE = "|".join(re.escape(w) for w in sorted(rules()["street_words_before"], key=len, reverse=True))
+_GLUED = "|".join(re.escape(w) for w in sorted(set(rules()["street_words_glued"]), key=len, reverse=True))
+_JOIN = r"(?:(?:de|del|de la|della|di|da|dos|das|do|des|du|van|von|der|la|le|el)\s+)?"
+_NAMEW = r"[A-ZÀ-Þ][\w'’\-.]*"
+_PLACE_TAIL = (rf"(?:,?\s+(?:[A-Z]{{1,2}}-)?\d{{4,5}}(?:\s?[A-Z]{{2}})?\s+{_TOWN}|,\s*{_TOWN}(?:,?\s+[A-Z]{{2,3}})?\s+[A-Z]\d[A-Z]\s?\d[A-Z]\d"
+               rf"|,\s*{_TOWN},?\s+(?:NSW|VIC|QLD|WA|SA|TAS|ACT|NT)\s+\d{{4}})")
+EU_ADDRESS = Detector("LOCATION", re.compile(
+    rf"(?<![\w\-.])(?P<v>(?:(?:{_BEFORE})\s+{_JOIN}{_NAMEW}(?:\s+{_JOIN}{_NAMEW}){{0,3}},?\s+\d{{1,4}}[A-Za-z]?"
+    rf"|[A-ZÀ-Þ][\wäöüß]*(?i:{_GLUED})\s+\d{{1,4}}[A-Za-z]?"
+    rf"|\d{{1,4}}(?:\s?(?:bis|ter))?,?\s+(?i:rue|avenue|boulevard|bd|place|chemin|allée|impasse|quai|calle|avenida|via|viale)"
+    rf"\s+{_JOIN}{_NAMEW}(?:\s+{_JOIN}{_NAMEW}){{0,3}}"
+    rf"|\d{{1,6}}\s+(?:{_WORD}\s+){{0,3}}{_WORD}(?:\s+(?:{STREET_SUFFIXES}))?\.?(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\.?)?)"
+    rf"{_PLACE_TAIL}?)(?![\w])"),
+    rf"(?:{_BEFORE})\s+[A-Z]|(?i:{_GLUED})\s+\d|\d\s+(?i:rue|avenue|boulevard|place|chemin|calle|via)\s|[A-Z]\d[A-Z]\s?\d[A-Z]\d"
+    rf"|(?:NSW|VIC|QLD|TAS|ACT)\s+\d{{4}}",
+    0.8, lambda t, m, v: 0.8 if _eu_ok(v) else None, name="eu street address")
+
+
+def _eu_ok(value: str) -> bool:
+    """A house number and either a street word or a postcode: "Via Roma 10" yes, "Chapter 12" no."""
+    return bool(re.search(r"\d", value)) and (bool(re.search(rf"(?i:{_GLUED}|{_BEFORE})", value))
+                                             or bool(re.search(_PLACE_TAIL, value)))
+
+
+DETECTORS = [STREET_ADDRESS, EU_ADDRESS]
 
 # ---------------------------------------------------------------- gazetteer
 
