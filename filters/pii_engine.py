@@ -31,7 +31,7 @@ from presidio_analyzer import RecognizerResult
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from dsforge.filters import pii_names, pii_patterns, pii_precision
+from dsforge.filters import pii_names, pii_patterns, pii_places, pii_precision
 from dsforge.filters.pii_recognizers import NER_ENTITIES, SELECTORS, build_registry, to_result, to_span
 from dsforge.filters.pii_rules import documentation_values, rules
 from dsforge.filters.pii_spans import Span
@@ -101,6 +101,23 @@ def relabel_birth_dates(text: str, spans: list[Span]) -> list[Span]:
     return out
 
 
+_LOCATIVE_BEFORE = re.compile(r"(?i)(?:\b(?:in|at|from|to|near|into|outside|visit|visited|visiting|based|born|lives|"
+                              r"living|moved|relocated|office|branch|campus|city|town)|[,;·])[ \t]+$")
+
+
+def relabel_places(text: str, spans: list[Span]) -> list[Span]:
+    """A PERSON span the place gazetteer knows, after a locative word or address punctuation, is a place
+    ("moved to Savannah", "Milton Keynes", "Reno, NV"); a title or a name cue keeps a person."""
+    out = []
+    for s in spans:
+        if s.entity == "PERSON" and s.source not in ("cue", "speaker") \
+                and pii_places.gazetteer().get(pii_places.fold(text[s.start:s.end])) \
+                and _LOCATIVE_BEFORE.search(text, max(0, s.start - 16), s.start):
+            s = Span("LOCATION", s.start, s.end, max(s.score, 0.75), s.source, s.recognizer)
+        out.append(s)
+    return out
+
+
 class PiiEngine:
     def __init__(self, settings: EngineSettings):
         self.settings = st = settings
@@ -164,7 +181,7 @@ class PiiEngine:
 
     def resolve(self, text: str, found: list[Span]) -> Found:
         """Birth dates, vetoes by name, then overlapping spans merged into their union."""
-        found = relabel_birth_dates(text, found)
+        found = relabel_places(text, relabel_birth_dates(text, found))
         vetoed: list[tuple[Span, str]] = []
         if NER_ENTITIES & {s.entity for s in found}:
             found, vetoed = pii_precision.unsupported_names(text, found)
@@ -192,7 +209,10 @@ class PiiEngine:
                 vetoed.append((s, veto))
             else:
                 keep.append(Span(s.entity, *widen(text, s.start, s.end), s.score, s.source, s.recognizer))
-        return Found(merge(keep), [(s, v) for s, v in vetoed if self._asked(s)])
+        merged = merge(keep)
+        if any(s.entity == "LOCATION" for s in merged):
+            merged = merge(assemble_addresses(text, merged))
+        return Found(merged, [(s, v) for s, v in vetoed if self._asked(s)])
 
 
 def row_names(texts: list[str], found: list[Found]) -> set[str]:
@@ -220,14 +240,55 @@ def propagate(text: str, found: Found, names: set[str]) -> Found:
     return Found(merge([*found.spans, *extra]), found.vetoed) if extra else found
 
 
-def merge(spans: list[Span]) -> list[Span]:
+def _rank(s: Span) -> float:
+    """Specific entities first; then an address recogniser's LOCATION over a name inside it ("Calle Norte Mota 16")."""
+    return _RANK.get(s.entity, 0.5 if "address" in s.recognizer else 0)
+
+
+# Between the parts of one address: a comma, a semicolon, a middle dot, a dash or a line break.
+_ADDRESS_GLUE = re.compile(r"[ \t]*(?:[,;·–\-|][ \t]*\n?[ \t]*|\n[ \t]*)")
+_REGION_CODE = re.compile(r",?[ \t]+(?:" + pii_places.US_STATES + r"|AB|BC|MB|NB|NL|NS|NT|NU|ON|PE|QC|SK|YT|NSW|VIC|QLD|TAS)(?:[ \t]+(?:\d{4,5}(?:-\d{4})?|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d))?(?![\w])"
+                          r"|,?[ \t]+(?:[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}|\d{4,6})(?![\w])")
+_POSTCODE_BEFORE = re.compile(r"(?:\d{2}-\d{3}|\d{4,6}(?:[ \t]?[A-Z]{2})?)[ \t]+$")
+
+
+def assemble_addresses(text: str, spans: list[Span]) -> list[Span]:
+    """One span per address: LOCATION parts that touch across address punctuation are joined when one of them
+    holds a digit (a house number or a postcode: "4828 Cedar Ct, Suite 140; Columbus, OH 32203"), a place
+    takes the region code and postcode after it ("Springfield, IL", "Halifax, NS B3H 4R2") and a postcode
+    before it ("16-666 Katowice"). Two places alone stay two ("Paris, France")."""
+    out: list[Span] = []
+    for s in sorted(spans, key=lambda s: s.start):
+        prev = out[-1] if out else None
+        if prev is not None and prev.entity == "LOCATION" and s.start >= prev.start and s.end <= prev.end:
+            continue  # inside the address already ("VA" of "Richmond, VA")
+        if s.entity == "PERSON" and s.source not in ("cue", "speaker") and prev is not None \
+                and prev.entity == "LOCATION" and any(c.isdigit() for c in text[prev.start:prev.end]) \
+                and _ADDRESS_GLUE.fullmatch(text, prev.end, s.start):
+            s = Span("LOCATION", s.start, s.end, s.score, s.source, s.recognizer)  # the town of an address
+        if s.entity == "LOCATION":
+            m = _REGION_CODE.match(text, s.end)
+            end = m.end() if m else s.end
+            b = _POSTCODE_BEFORE.search(text, max(0, s.start - 12), s.start)
+            s = Span("LOCATION", b.start() if b else s.start, end, s.score, s.source, s.recognizer)
+            if prev is not None and prev.entity == "LOCATION" and _ADDRESS_GLUE.fullmatch(text, prev.end, s.start) \
+                    and (any(c.isdigit() for c in text[prev.start:prev.end]) or any(c.isdigit() for c in text[s.start:s.end])):
+                best = prev if "address" in prev.recognizer else s
+                out[-1] = Span("LOCATION", prev.start, max(prev.end, s.end), max(prev.score, s.score), best.source,
+                               best.recognizer)
+                continue
+        out.append(s)
+    return out
+
+
+def merge(spans: list[Span], text: str | None = None) -> list[Span]:
     """Overlapping spans -> their union, named by the most specific, then highest-scoring, then longest member."""
     spans = sorted(spans, key=lambda s: (s.start, -s.end))
     merged: list[Span] = []
     for s in spans:
         if merged and s.start < merged[-1].end:
             prev = merged[-1]
-            best = max((prev, s), key=lambda x: (_RANK.get(x.entity, 0), x.score, x.end - x.start))
+            best = max((prev, s), key=lambda x: (_rank(x), x.score, x.end - x.start))
             merged[-1] = Span(best.entity, prev.start, max(prev.end, s.end), best.score, best.source, best.recognizer)
         else:
             merged.append(s)

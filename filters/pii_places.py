@@ -42,7 +42,7 @@ STREET_ADDRESS = Detector("LOCATION", re.compile(
     rf"|\d{{1,4}}[A-Za-z]?\s+{_TOWN},\s*{_TOWN},?\s+{UK_POSTCODE}"
     rf"|(?i:P\.?\s?O\.?\s+Box)\s+\d{{1,6}}(?:{_NEXT}{_TOWN},?\s+(?:{US_STATES})\s+{_ZIP})?"
     rf"|{_TOWN},\s+(?:{US_STATES})\s+{_ZIP}))(?![A-Za-z0-9])"),
-    rf"\d\s+[A-Z][a-z]+.*(?:{STREET_SUFFIXES})|[A-Z]{{1,2}}\d[A-Z\d]?\s?\d[A-Z]{{2}}|(?i)p\.?\s?o\.?\s+box|, (?:{US_STATES}) \d{{5}}",
+    rf"\d\s+(?:[NSEW]\.?\s+)?[A-Z][a-z]+.*(?:{STREET_SUFFIXES})|[A-Z]{{1,2}}\d[A-Z\d]?\s?\d[A-Z]{{2}}|(?i)p\.?\s?o\.?\s+box|, (?:{US_STATES}) \d{{5}}",
     0.85, name="street address")
 
 # Continental Europe and Latin America: a street word before the name ("Rue de Rivoli 12", "Calle Mayor 3",
@@ -53,23 +53,26 @@ _BEFORE = "|".join(re.escape(w) for w in sorted(rules()["street_words_before"], 
 _GLUED = "|".join(re.escape(w) for w in sorted(set(rules()["street_words_glued"]), key=len, reverse=True))
 _JOIN = r"(?:(?:de|del|de la|della|di|da|dos|das|do|des|du|van|von|der|la|le|el)\s+)?"
 _NAMEW = r"[A-ZÀ-Þ][\w'’\-.]*"
-_PLACE_TAIL = (rf"(?:,?\s+(?:[A-Z]{{1,2}}-)?\d{{4,5}}(?:\s?[A-Z]{{2}})?\s+{_TOWN}|,\s*{_TOWN}(?:,?\s+[A-Z]{{2,3}})?\s+[A-Z]\d[A-Z]\s?\d[A-Z]\d"
+_MONTHS = ("(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*")
+_PLACE_TAIL = (rf"(?:,?(?:[ \t]+|[ \t]*\n[ \t]*)(?:[A-Z]{{1,2}}-)?\d{{4,5}}(?:\s?[A-Z]{{2}})?\s+{_TOWN}|,\s*{_TOWN}(?:,?\s+[A-Z]{{2,3}})?\s+[A-Z]\d[A-Z]\s?\d[A-Z]\d"
                rf"|,\s*{_TOWN},?\s+(?:NSW|VIC|QLD|WA|SA|TAS|ACT|NT)\s+\d{{4}})")
 EU_ADDRESS = Detector("LOCATION", re.compile(
     rf"(?<![\w\-.])(?P<v>(?:(?:{_BEFORE})\s+{_JOIN}{_NAMEW}(?:\s+{_JOIN}{_NAMEW}){{0,3}},?\s+\d{{1,4}}[A-Za-z]?"
     rf"|[A-ZÀ-Þ][\wäöüß]*(?i:{_GLUED})\s+\d{{1,4}}[A-Za-z]?"
     rf"|\d{{1,4}}(?:\s?(?:bis|ter))?,?\s+(?i:rue|avenue|boulevard|bd|place|chemin|allée|impasse|quai|calle|avenida|via|viale)"
     rf"\s+{_JOIN}{_NAMEW}(?:\s+{_JOIN}{_NAMEW}){{0,3}}"
-    rf"|\d{{1,6}}\s+(?:{_WORD}\s+){{0,3}}{_WORD}(?:\s+(?:{STREET_SUFFIXES}))?\.?(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\.?)?)"
+    rf"|\d{{1,6}}\s+(?!{_MONTHS}\b)(?:{_WORD}\s+){{0,3}}{_WORD}(?:\s+(?:{STREET_SUFFIXES}))?\.?(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\.?)?"
+    rf"|\d{{1,4}}[A-Za-z]?,\s+(?:{_WORD}\s+){{0,3}}(?:{STREET_SUFFIXES}|Salai|Marg|Nagar)\.?)"
     rf"{_PLACE_TAIL}?)(?![\w])"),
     rf"(?:{_BEFORE})\s+[A-Z]|(?i:{_GLUED})\s+\d|\d\s+(?i:rue|avenue|boulevard|place|chemin|calle|via)\s|[A-Z]\d[A-Z]\s?\d[A-Z]\d"
-    rf"|(?:NSW|VIC|QLD|TAS|ACT)\s+\d{{4}}",
+    rf"|(?:NSW|VIC|QLD|TAS|ACT)\s+\d{{4}}|\d,\s+[A-Z]",
     0.8, lambda t, m, v: 0.8 if _eu_ok(v) else None, name="eu street address")
 
 
 def _eu_ok(value: str) -> bool:
     """A house number and either a street word or a postcode: "Via Roma 10" yes, "Chapter 12" no."""
-    return bool(re.search(r"\d", value)) and (bool(re.search(rf"(?i:{_GLUED}|{_BEFORE})", value))
+    return bool(re.search(r"\d", value)) and (bool(re.search(rf"(?i:(?:{_GLUED})(?=[\s,]|$)|(?<!\w)(?:{_BEFORE})\s)", value))
+                                             or bool(re.search(rf"\d,\s+.*(?:{STREET_SUFFIXES}|Salai|Marg|Nagar)\.?$", value))
                                              or bool(re.search(_PLACE_TAIL, value)))
 
 
