@@ -197,7 +197,8 @@ class Pii(Stage[PiiConfig]):
         out = df
         if cfg.action == "tag":
             tags = [[{"field": f, "entity": s.entity, "start": s.start, "end": s.end, "score": round(s.score, 3),
-                      "recognizer": s.recognizer} for f, sp in h.items() for s, _ in sp] for h in per_row]
+                      "recognizer": s.recognizer} for f, sp in h.items() for s, _ in sorted(sp, key=lambda x: x[0].start)]
+                    for h in per_row]
             out = out.with_columns(pl.Series("pii_spans", tags, dtype=pl.List(pl.Struct(_SPAN))),
                                    pl.Series("pii_vetoed", vetoed_row,
                                              dtype=pl.List(pl.Struct({**_SPAN, "veto": pl.String}))))
