@@ -105,11 +105,16 @@ _LOCATIVE_BEFORE = re.compile(r"(?i)(?:\b(?:in|at|from|to|near|into|outside|visi
                               r"living|moved|relocated|office|branch|campus|city|town)|[,;·])[ \t]+$")
 
 
+_STREET_WORD = re.compile("(?:" + "|".join(re.escape(w) for w in rules()["street_words_before"]) + r")[ \t]")
+
+
 def relabel_places(text: str, spans: list[Span]) -> list[Span]:
     """A PERSON span the place gazetteer knows, after a locative word or address punctuation, is a place
     ("moved to Savannah", "Milton Keynes", "Reno, NV"); a title or a name cue keeps a person."""
     out = []
     for s in spans:
+        if s.entity == "PERSON" and _STREET_WORD.match(text, s.start):
+            s = Span("LOCATION", s.start, s.end, max(s.score, 0.75), s.source, s.recognizer)  # "Calle de Paulino Guillen"
         if s.entity == "PERSON" and s.source not in ("cue", "speaker") \
                 and pii_places.gazetteer().get(pii_places.fold(text[s.start:s.end])) \
                 and _LOCATIVE_BEFORE.search(text, max(0, s.start - 16), s.start):

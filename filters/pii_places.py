@@ -64,7 +64,7 @@ EU_ADDRESS = Detector("LOCATION", re.compile(
     rf"|\d{{1,6}}\s+(?!{_MONTHS}\b)(?:{_WORD}\s+){{0,3}}{_WORD}(?:\s+(?:{STREET_SUFFIXES}))?\.?(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\.?)?"
     rf"|\d{{1,4}}[A-Za-z]?,\s+(?:{_WORD}\s+){{0,3}}(?:{STREET_SUFFIXES}|Salai|Marg|Nagar)\.?)"
     rf"{_PLACE_TAIL}?)(?![\w])"),
-    rf"(?:{_BEFORE})\s+[A-Z]|(?i:{_GLUED})\s+\d|\d\s+(?i:rue|avenue|boulevard|place|chemin|calle|via)\s|[A-Z]\d[A-Z]\s?\d[A-Z]\d"
+    rf"(?:{_BEFORE})\s+(?:[a-z]+\s+){{0,2}}[A-ZÀ-Þ]|(?i:{_GLUED})\s+\d|\d\s+(?i:rue|avenue|boulevard|place|chemin|calle|via)\s|[A-Z]\d[A-Z]\s?\d[A-Z]\d"
     rf"|(?:NSW|VIC|QLD|TAS|ACT)\s+\d{{4}}|\d,\s+[A-Z]",
     0.8, lambda t, m, v: 0.8 if _eu_ok(v) else None, name="eu street address")
 

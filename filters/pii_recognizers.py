@@ -105,7 +105,7 @@ class NameCueRecognizer(EntityRecognizer):
     """PERSON from cues (titles, "my name is", form labels, greetings, sign-offs), chat speakers and the
     first-name/surname gazetteer of every Latin-script Faker locale; no model."""
 
-    trigger = CAPITALISED
+    trigger = CAPITALISED + r"|(?i)\b(?:hi|hey|hello|dear|thanks|thank you|cheers|bye|i'm|i am|my name is|this is)[ ,]+[a-z]"
 
     def __init__(self):
         super().__init__(["PERSON"], name="name cues and gazetteer")
