@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import polars as pl
 from presidio_analyzer import RecognizerResult
@@ -32,7 +31,7 @@ from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from dsforge.filters import pii_names, pii_patterns, pii_places, pii_precision
-from dsforge.filters.pii_recognizers import NER_ENTITIES, SELECTORS, build_registry, to_result, to_span
+from dsforge.filters.pii_recognizers import ID_KEY, NER_ENTITIES, SELECTORS, build_registry, to_result, to_span
 from dsforge.filters.pii_rules import documentation_values, rules
 from dsforge.filters.pii_spans import Span
 from dsforge.filters.pii_vetoes import NUMBERISH, negative_cue_regex, number_veto, trim, widen
@@ -77,18 +76,15 @@ class _Lexicon:
         return bool(re.fullmatch(r"\W+", word))
 
 
-@lru_cache(maxsize=1)
-def _tokenizer():
-    import spacy
-
-    return spacy.blank("en").tokenizer
+_TOKEN = re.compile(r"\w+|[^\w\s]")
 
 
 def artifacts(text: str) -> NlpArtifacts:
-    """Tokens and lower-cased tokens as lemmas: enough for presidio's context enhancer, without a model."""
-    doc = _tokenizer()(text)
-    return NlpArtifacts(entities=[], tokens=doc, tokens_indices=[t.idx for t in doc],
-                        lemmas=[t.lower_ for t in doc], nlp_engine=_Lexicon(), language="en")
+    """Word tokens and their lower case as lemmas: what presidio's context enhancer reads (the tokens' lengths
+    and offsets, the lemmas around a span), without loading a model."""
+    toks = list(_TOKEN.finditer(text))
+    return NlpArtifacts(entities=[], tokens=[t.group() for t in toks], tokens_indices=[t.start() for t in toks],
+                        lemmas=[t.group().lower() for t in toks], nlp_engine=_Lexicon(), language="en")
 
 
 def relabel_birth_dates(text: str, spans: list[Span]) -> list[Span]:
@@ -173,9 +169,10 @@ class PiiEngine:
             if not res:
                 out.append(Found([], []))
                 continue
-            if any((r.recognition_metadata or {}).get("recognizer_identifier") in with_context and r.score < 1.0
-                   for r in res):
-                res = self.enhancer.enhance_using_context(texts[i], res, artifacts(texts[i]), self.recognizers)
+            ctx = [r for r in res if (r.recognition_metadata or {}).get(ID_KEY) in with_context and r.score < 1.0]
+            if ctx:  # (the enhancer deep-copies what it is given: only the results it can change)
+                res = [r for r in res if not any(r is c for c in ctx)] + self.enhancer.enhance_using_context(
+                    texts[i], ctx, artifacts(texts[i]), self.recognizers)
             out.append(self.resolve(texts[i], [to_span(r) for r in res]))
         return out
 
