@@ -64,6 +64,9 @@ class Found:
     vetoed: list[tuple[Span, str]]
 
 
+_NOTHING = Found([], [])
+
+
 class _Lexicon:
     """What presidio's NlpArtifacts asks of an NLP engine to pick context keywords (stop words, punctuation)."""
 
@@ -143,7 +146,8 @@ class PiiEngine:
         each trigger only over the (usually few) texts the union matched. None -> every non-empty text."""
         triggers = sorted({r.trigger for r in self.recognizers if hasattr(r, "trigger")})
         col = pl.Series("t", texts, dtype=pl.String).fill_null("")
-        out: dict[str | None, list[int]] = {None: [i for i, t in enumerate(texts) if t]}
+        everyone = any(not hasattr(r, "trigger") for r in self.recognizers)
+        out: dict[str | None, list[int]] = {None: [i for i, t in enumerate(texts) if t] if everyone else []}
         if triggers:
             idx = col.str.contains("|".join(f"(?:{t})" for t in triggers)).arg_true()
             sub = col.gather(idx)
@@ -151,7 +155,7 @@ class PiiEngine:
         return out
 
     def analyze(self, texts: list[str]) -> list[Found]:
-        results: list[list[RecognizerResult]] = [[] for _ in texts]
+        results: dict[int, list[RecognizerResult]] = {}
         rows = self._rows(texts)
         for rec in self.recognizers:
             idx = rows[getattr(rec, "trigger", None)]
@@ -159,21 +163,22 @@ class PiiEngine:
                 continue
             if getattr(rec, "batched", False):
                 for i, found in zip(idx, rec.analyze_batch([texts[i] for i in idx], list(rec.supported_entities))):
-                    results[i].extend(found)
+                    if found:
+                        results.setdefault(i, []).extend(found)
             else:
+                ents = list(rec.supported_entities)
                 for i in idx:
-                    results[i].extend(rec.analyze(texts[i], list(rec.supported_entities), None) or [])
+                    found = rec.analyze(texts[i], ents, None)
+                    if found:
+                        results.setdefault(i, []).extend(found)
         with_context = {r.id for r in self.recognizers if r.context}
-        out = []
-        for i, res in enumerate(results):
-            if not res:
-                out.append(Found([], []))
-                continue
+        out = [_NOTHING] * len(texts)  # (shared and never changed: a text with no candidate)
+        for i, res in sorted(results.items()):
             ctx = [r for r in res if (r.recognition_metadata or {}).get(ID_KEY) in with_context and r.score < 1.0]
             if ctx:  # (the enhancer deep-copies what it is given: only the results it can change)
                 res = [r for r in res if not any(r is c for c in ctx)] + self.enhancer.enhance_using_context(
                     texts[i], ctx, artifacts(texts[i]), self.recognizers)
-            out.append(self.resolve(texts[i], [to_span(r) for r in res]))
+            out[i] = self.resolve(texts[i], [to_span(r) for r in res])
         return out
 
     def _asked(self, s: Span) -> bool:
