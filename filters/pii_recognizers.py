@@ -100,7 +100,26 @@ class PhoneMatcherRecognizer(EntityRecognizer):
                     end = m.start() + len(raw)
                     out.append(to_result(Span("PHONE_NUMBER", m.start(), end, score, region or "intl"), self))
                     break
+            else:
+                if len(re.findall(r"\d+", raw)) >= 3:  # two numbers run together ("020 7183 0321 / 07700 900123")
+                    out += self._matcher(text, m.start(), m.start() + len(raw))
         return out
+
+    def _matcher(self, text: str, start: int, end: int) -> list:
+        """PhoneNumberMatcher (leniency VALID) over one candidate's window, region by region."""
+        import phonenumbers
+
+        from dsforge.filters.pii_checks import _personal
+
+        window, found = text[start:end], []
+        for region in self.regions:
+            for m in phonenumbers.PhoneNumberMatcher(window, region, leniency=phonenumbers.Leniency.VALID):
+                score = self._score(m.raw_string)
+                if score and _personal(m.number):
+                    found.append(to_result(Span("PHONE_NUMBER", start + m.start, start + m.end, score, region), self))
+            if found:
+                return found
+        return found
 
     @staticmethod
     def _score(raw: str) -> float | None:
