@@ -24,6 +24,7 @@ import warnings
 from functools import lru_cache
 from pathlib import Path
 
+from dsforge.filters.pii_rules import rules
 from dsforge.filters.pii_spans import CJK, Span
 
 log = logging.getLogger("dsforge")
@@ -71,21 +72,8 @@ def surnames() -> frozenset:
     return _faker_names()[1]
 
 
-# Capitalised words that are not names: headers, field labels, organisations, places, days and months.
-NOT_NAMES = set("""
-subject message note notes ticket customer agent name full address email e-mail phone mobile tel date birth dob
-home work office street road avenue lane drive court way place city state country team group bank university
-hospital school college inc ltd llc plc corp company analytics systems services solutions department dept
-monday tuesday wednesday thursday friday saturday sunday january february march april may june july august
-september october november december jan feb mar apr jun jul aug sep sept oct nov dec mon tue tues wed thu
-thur thurs fri sat sun curriculum vitae cv resume salary dear hi hello hey thanks thank regards best kind sincerely cheers yours
-mr mrs ms miss dr prof sir madam the a an and or of in on at to for from by with as is are was were be i you he
-she we they it my your his her our their this that these those please patient applicant tenant guarantor payee
-manager reference references experience education profile nationality contact attendees action items
-interviewer respondent recipient deliver ship booking claim policy account statement card receipt invoice order
-north south east west new old saint st mount lake river apt suite unit floor flat po box us uk usa eu un
-google microsoft apple amazon openai github slack stripe aws visa mastercard amex paypal python java linux
-""".split())
+# Capitalised words that are not names: headers, field labels, days, months (data/filters/pii_rules.yaml).
+NOT_NAMES = frozenset(rules()["not_names"])
 
 
 COMMON_WORDS_FILE = Path(__file__).resolve().parent.parent / "data" / "filters" / "common_words_en.txt"
@@ -152,6 +140,42 @@ def _plausible(value: str, strict: bool) -> bool:
     return (toks[0] in firsts and toks[0].lower() not in common) or (len(toks) > 1 and toks[-1] in lasts)
 
 
+# A greeting or self-introduction before a lower-case first name, as chat writes it ("hi albert", "i'm sofía").
+_LOWER_CUE = re.compile(r"(?i:\b(?:hi|hey|hello|dear|thanks|thank you|cheers|bye|i'm|i am|my name is|this is|it's)"
+                        r"[ \t,]+)(?P<v>[a-zà-ÿ][a-zà-ÿ'\-]{2,})(?:[ \t]+(?P<w>[a-zà-ÿ][a-zà-ÿ'\-]{2,}))?(?![\w])")
+# A name written in capitals ("LISA SUMMERS", "MURRAY David", "NAOTO NAKAMURA"): two or three words, one of
+# them a known first name once title-cased.
+_CAPS_NAME = re.compile(r"(?<![\w'’\-])(?P<v>[A-ZÀ-Þ][A-ZÀ-Þ'’\-]+(?:[ \t]+[A-ZÀ-Þ][A-Za-zÀ-ÿ'’\-]+){1,2})(?![\w])")
+# A lone given name the first-name lists know, mid-sentence, that is no common word ("ask Kashvi", "Mario said").
+_LONE = re.compile(r"(?<![\w'’\-.])(?P<v>[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-Z][a-z]+)?)(?![\w'’\-]|\.[A-Za-z])")
+
+
+def find_more_names(text: str) -> list[Span]:
+    """Names chat and forms write without the usual shape: lower case after a greeting, all capitals, and a
+    lone known first name that is no common English word and no place (score 0.6, the PERSON threshold)."""
+    from dsforge.filters import pii_places
+
+    firsts, lasts, common = first_names(), surnames(), common_words()
+    out = []
+    for m in _LOWER_CUE.finditer(text):
+        name = m.group("v").capitalize()
+        if name in firsts and m.group("v") not in common:
+            end = m.end("w") if m.group("w") and m.group("w").capitalize() in lasts and m.group("w") not in common \
+                else m.end("v")
+            out.append(Span("PERSON", m.start("v"), end, 0.8, "weak cue"))
+    for m in _CAPS_NAME.finditer(text):
+        toks = [t.capitalize() for t in m.group("v").split()]
+        if any(t in firsts for t in toks) and not any(t.lower() in common and t not in firsts and t not in lasts
+                                                      for t in toks):
+            out.append(Span("PERSON", m.start("v"), m.end("v"), 0.8, "gazetteer"))
+    gaz = pii_places.gazetteer()
+    for m in _LONE.finditer(text):
+        v = m.group("v")
+        if v in firsts and v.lower() not in common and pii_places.fold(v) not in gaz:
+            out.append(Span("PERSON", m.start("v"), m.end("v"), 0.6, "gazetteer"))
+    return out
+
+
 def find_names(text: str) -> list[Span]:
     """PERSON spans from cues, chat speakers and the gazetteer (no model)."""
     out: list[Span] = []
@@ -179,7 +203,7 @@ def find_names(text: str) -> list[Span]:
             continue
         if _plausible(text[cut[0]:cut[1]], strict=True):
             out.append(Span("PERSON", cut[0], cut[1], 0.8, "gazetteer"))
-    return out
+    return out + find_more_names(text)
 
 
 # ---------------------------------------------------------------- spaCy NER

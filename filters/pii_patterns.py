@@ -254,15 +254,17 @@ _YEAR = r"(?:1[89]\d{2}|20\d{2})"
 _DATE = re.compile(
     rf"(?<![A-Za-z0-9.\-/])(?P<v>{_WEEKDAY}(?:"
     rf"{_YEAR}-(?:0?[1-9]|1[0-2])-{_DAY}(?:T\d{{2}}:\d{{2}}(?::\d{{2}})?Z?)?|{_YEAR}/(?:0?[1-9]|1[0-2])/{_DAY}|{_YEAR}\.(?:0[1-9]|1[0-2])\.(?:0[1-9]|[12]\d|3[01])"
-    rf"|{_DAY}([/.\-]){_DAY}\2{_YEAR}|{_DAY}/{_DAY}/\d{{2}}"
-    rf"|(?:the\s+)?{_ORD}(?:\s+of)?[\s\-]+{MONTH}\.?(?:,?[\s\-]+{_YEAR})?"
-    rf"|{MONTH}\.?\s+{_ORD}(?:,?\s+{_YEAR})?|{MONTH}\.?,?\s+{_YEAR}"
+    rf"|{_DAY}([/.\-]){_DAY}\2(?:{_YEAR}|\d{{2}})"
+    rf"|(?:the\s+)?{_ORD}(?:\s+of)?[\s\-]+{MONTH}\.?(?:,?[\s\-]+(?:{_YEAR}|'\d{{2}}))?"
+    rf"|{MONTH}\.?\s+{_ORD}(?:,?\s+(?:{_YEAR}|'\d{{2}}))?|{MONTH}\.?,?\s+{_YEAR}"
     rf"|{_YEAR}\s*年\s*\d{{1,2}}\s*月(?:\s*\d{{1,2}}\s*[日号])?|\d{{1,2}}\s*月\s*\d{{1,2}}\s*[日号]"
     rf"))(?![A-Za-z0-9\-/]|\.\d)")
 
 
 def _date_check(text: str, m: re.Match, value: str):
     nums = [int(n) for n in re.findall(r"\d+", value)]
+    if re.fullmatch(r"\d{1,2}[.\-]\d{1,2}[.\-]\d{2}", value) and not re.fullmatch(r"\d\d([.\-])\d\d\1\d\d", value):
+        return None  # "3.14.15", "1-2-10": a version or a score unless written dd.mm.yy
     if re.fullmatch(r"[\d/.\-]+", value):  # numeric: day and month must both exist (one of them <= 12)
         a, b = (nums[1], nums[2]) if nums[0] > 31 else (nums[0], nums[1])
         if a > 12 and b > 12:

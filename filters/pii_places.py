@@ -16,31 +16,15 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from dsforge.filters.pii_rules import rules
 from dsforge.filters.pii_spans import Detector, Span
 
 US_STATES = ("AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC"
              "|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR")
-# Suffixes that end ordinary phrases too ("3 Key Points", "2 Long Runs"): left out.
-AMBIGUOUS = set("""Key Keys Light Lights Union Unions Rest Run Well Wells Point Points Ways Walks Forks Forges Drives Roads
-Streets Courts Squares Spurs Loaf Lock Locks Track Mission Center Ctr Common Commons Course Station Ramp Oval Pass Passage
-Curve Divide Stream Spring Springs Field Fields Mount Port Ports Fort Estate Estates Gate Yard Green Greens Flat Flats
-Camp Club Corner Corners Glen Glens Neck Plain Plains Island Islands Isle Summit Valley Valleys View Views""".split())
-# USPS Publication 28 street suffixes (the common ones, with their abbreviations) and UK street words.
-STREET_SUFFIXES = "|".join(sorted(set("""
-Alley Aly Annex Arcade Avenue Ave Av Bayou Beach Bend Bluff Bluffs Bottom Boulevard Blvd Branch Bridge Brook Brooks
-Burg Bypass Camp Canyon Cape Causeway Center Ctr Circle Cir Cliff Cliffs Club Common Commons Corner Corners Course
-Court Ct Courts Cove Coves Creek Crescent Cres Crest Crossing Xing Crossroad Curve Dale Dam Divide Drive Dr Drives
-Estate Estates Expressway Expy Extension Ext Falls Ferry Field Fields Flat Flats Ford Fords Forest Forge Forges Fork
-Forks Fort Freeway Fwy Garden Gardens Gateway Glen Glens Green Greens Grove Groves Harbor Harbors Haven Heights Hts
-Highway Hwy Hill Hills Hollow Inlet Island Islands Isle Junction Jct Junctions Key Keys Knoll Knolls Lake Lakes Landing
-Lane Ln Light Lights Loaf Lock Locks Lodge Loop Mall Manor Manors Meadow Meadows Mews Mill Mills Mission Motorway Mount
-Mountain Mountains Neck Orchard Oval Overpass Park Parks Parkway Pkwy Pass Passage Path Pike Pine Pines Place Pl Plain
-Plains Plaza Point Points Port Ports Prairie Ramp Ranch Rapid Rapids Rest Ridge Ridges River Road Rd Roads Route Row
-Rue Run Shoal Shoals Shore Shores Skyway Spring Springs Spur Spurs Square Sq Squares Station Stravenue Stream Street
-St Streets Summit Terrace Ter Throughway Trace Track Trafficway Trail Trl Trailer Tunnel Turnpike Underpass Union
-Unions Valley Valleys Via Viaduct View Views Village Villages Ville Vista Walk Walks Wall Way Ways Well Wells
-Close Rise Parade Wharf Yard Gate Grn Embankment Quay
-""".split()) - AMBIGUOUS, key=len, reverse=True))
+# Street suffixes (USPS Publication 28 and UK street words) and the ambiguous ones that end ordinary phrases
+# too ("3 Key Points"): data/filters/pii_rules.yaml.
+AMBIGUOUS = set(rules()["ambiguous_street_suffixes"])
+STREET_SUFFIXES = "|".join(sorted(set(rules()["street_suffixes"]) - AMBIGUOUS, key=len, reverse=True))
 _UNIT = r"(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|Floor|Fl\.?|Room|Rm\.?|#)\s*[A-Za-z0-9\-]{1,6}"
 _WORD = r"(?:[A-Z][a-z'’]+|\d{1,3}(?:st|nd|rd|th)|Jr\.?|St\.?|Mc[A-Z][a-z]+|[A-Z]\.)"
 _TOWN = r"[A-Z][a-z'’]+(?:[ \-][A-Z][a-z'’]+){0,2}"
@@ -58,17 +42,45 @@ STREET_ADDRESS = Detector("LOCATION", re.compile(
     rf"|\d{{1,4}}[A-Za-z]?\s+{_TOWN},\s*{_TOWN},?\s+{UK_POSTCODE}"
     rf"|(?i:P\.?\s?O\.?\s+Box)\s+\d{{1,6}}(?:{_NEXT}{_TOWN},?\s+(?:{US_STATES})\s+{_ZIP})?"
     rf"|{_TOWN},\s+(?:{US_STATES})\s+{_ZIP}))(?![A-Za-z0-9])"),
-    rf"\d\s+[A-Z][a-z]+.*(?:{STREET_SUFFIXES})|[A-Z]{{1,2}}\d[A-Z\d]?\s?\d[A-Z]{{2}}|(?i)p\.?\s?o\.?\s+box|, (?:{US_STATES}) \d{{5}}",
+    rf"\d\s+(?:[NSEW]\.?\s+)?[A-Z][a-z]+.*(?:{STREET_SUFFIXES})|[A-Z]{{1,2}}\d[A-Z\d]?\s?\d[A-Z]{{2}}|(?i)p\.?\s?o\.?\s+box|, (?:{US_STATES}) \d{{5}}",
     0.85, name="street address")
 
-DETECTORS = [STREET_ADDRESS]
+# Continental Europe and Latin America: a street word before the name ("Rue de Rivoli 12", "Calle Mayor 3",
+# "Via Roma 10") or glued to it ("Hauptstraße 5", "Keizersgracht 123"), the house number after the name,
+# then optionally a postcode and a town ("10115 Berlin", "28013 Madrid"); or the French order, number first
+# ("12 rue de la Paix, 75002 Paris"). Canadian (K1A 0B1) and Australian (NSW 2000) endings too.
+_BEFORE = "|".join(re.escape(w) for w in sorted(rules()["street_words_before"], key=len, reverse=True))
+_GLUED = "|".join(re.escape(w) for w in sorted(set(rules()["street_words_glued"]), key=len, reverse=True))
+_JOIN = r"(?:(?:de|del|de la|della|di|da|dos|das|do|des|du|van|von|der|la|le|el)\s+)?"
+_NAMEW = r"[A-ZÀ-Þ][\w'’\-.]*"
+_MONTHS = ("(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*")
+_PLACE_TAIL = (rf"(?:,?(?:[ \t]+|[ \t]*\n[ \t]*)(?:[A-Z]{{1,2}}-)?\d{{4,5}}(?:\s?[A-Z]{{2}})?\s+{_TOWN}|,\s*{_TOWN}(?:,?\s+[A-Z]{{2,3}})?\s+[A-Z]\d[A-Z]\s?\d[A-Z]\d"
+               rf"|,\s*{_TOWN},?\s+(?:NSW|VIC|QLD|WA|SA|TAS|ACT|NT)\s+\d{{4}})")
+EU_ADDRESS = Detector("LOCATION", re.compile(
+    rf"(?<![\w\-.])(?P<v>(?:(?:{_BEFORE})\s+{_JOIN}{_NAMEW}(?:\s+{_JOIN}{_NAMEW}){{0,3}},?\s+\d{{1,4}}[A-Za-z]?"
+    rf"|[A-ZÀ-Þ][\wäöüß]*(?i:{_GLUED})\s+\d{{1,4}}[A-Za-z]?"
+    rf"|\d{{1,4}}(?:\s?(?:bis|ter))?,?\s+(?i:rue|avenue|boulevard|bd|place|chemin|allée|impasse|quai|calle|avenida|via|viale)"
+    rf"\s+{_JOIN}{_NAMEW}(?:\s+{_JOIN}{_NAMEW}){{0,3}}"
+    rf"|\d{{1,6}}\s+(?!{_MONTHS}\b)(?:{_WORD}\s+){{0,3}}{_WORD}(?:\s+(?:{STREET_SUFFIXES}))?\.?(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\.?)?"
+    rf"|\d{{1,4}}[A-Za-z]?,\s+(?:{_WORD}\s+){{0,3}}(?:{STREET_SUFFIXES}|Salai|Marg|Nagar)\.?)"
+    rf"{_PLACE_TAIL}?)(?![\w])"),
+    rf"(?:{_BEFORE})\s+(?:[a-z]+\s+){{0,2}}[A-ZÀ-Þ]|(?i:{_GLUED})\s+\d|\d\s+(?i:rue|avenue|boulevard|place|chemin|calle|via)\s|[A-Z]\d[A-Z]\s?\d[A-Z]\d"
+    rf"|(?:NSW|VIC|QLD|TAS|ACT)\s+\d{{4}}|\d,\s+[A-Z]",
+    0.8, lambda t, m, v: 0.8 if _eu_ok(v) else None, name="eu street address")
+
+
+def _eu_ok(value: str) -> bool:
+    """A house number and either a street word or a postcode: "Via Roma 10" yes, "Chapter 12" no."""
+    return bool(re.search(r"\d", value)) and (bool(re.search(rf"(?i:(?:{_GLUED})(?=[\s,]|$)|(?<!\w)(?:{_BEFORE})\s)", value))
+                                             or bool(re.search(rf"\d,\s+.*(?:{STREET_SUFFIXES}|Salai|Marg|Nagar)\.?$", value))
+                                             or bool(re.search(_PLACE_TAIL, value)))
+
+
+DETECTORS = [STREET_ADDRESS, EU_ADDRESS]
 
 # ---------------------------------------------------------------- gazetteer
 
-COUNTRY_ALIASES = ["USA", "U.S.", "U.S.A.", "United States of America", "America", "UK", "U.K.", "Britain",
-                   "Great Britain", "England", "Scotland", "Wales", "Northern Ireland", "Holland", "UAE", "Türkiye",
-                   "Russia", "South Korea", "North Korea", "Czech Republic", "Ivory Coast", "Vietnam", "Burma",
-                   "the Netherlands", "Hong Kong", "Taiwan", "Macau"]
+COUNTRY_ALIASES = rules()["country_aliases"]
 
 
 def fold(s: str) -> str:

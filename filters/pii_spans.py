@@ -22,6 +22,7 @@ class Span:
     end: int
     score: float
     source: str = ""  # for names: "cue", "weak cue", "speaker", "gazetteer" or "ner" (pii_precision weighs them)
+    recognizer: str = ""  # the name of the presidio recogniser that found it (what `action: tag` records)
 
 
 STRONG_SOURCES = {"cue", "speaker", ""}  # a name label or title, a chat speaker, a Chinese name cue (pattern)

@@ -17,6 +17,8 @@ import pytest
 from dsforge.filters import pii
 from dsforge.filters.pii_checks import cn_id_check_char, is_valid_cn_id
 from dsforge.filters.pii_detect import PiiDetector
+
+ALL_ENTITIES = [*pii.DEFAULT_ENTITIES, "PERSON", "LOCATION", "DATE", "URL"]  # names, places, dates: opt-in
 from dsforge.pipelines import records
 from dsforge.pipelines.stage import StageContext
 
@@ -76,7 +78,7 @@ NEGATIVES = [
 ]
 
 
-DETECTOR = PiiDetector(pii.DEFAULT_ENTITIES)  # models load on first use, once for the module
+DETECTOR = PiiDetector(ALL_ENTITIES)  # models load on first use, once for the module
 
 
 def spans_of(text: str, entities=None, **kw) -> list[tuple[str, str]]:
@@ -135,7 +137,8 @@ def test_redaction_leaves_no_fragment_of_any_entity():
         "Mail john.smith@mail-server.co.uk or www.john-smith-portfolio.com, phone +1 212 639 0188.",
         f"{VALID_ID}、{VALID_ID}",  # neighbouring entities
     ]
-    out = pii.Pii({"action": "redact", "drop_entities": []}).process(table(texts), CTX).kept
+    out = pii.Pii({"action": "redact", "drop_entities": [], "entities": ALL_ENTITIES,
+                   "operators": {"DEFAULT": {"type": "replace"}}}).process(table(texts), CTX).kept
     redacted = dict(zip(out["id"], out["input"]))
     for i, (text, _, value) in enumerate(POSITIVES):
         red = re.sub(r"<[A-Z_]+>", "", redacted[f"t:{i}"])
@@ -150,7 +153,8 @@ def test_actions_tag_redact_drop():
     df = table(texts)
     tag = pii.Pii({"action": "tag"}).process(df, CTX)
     spans = tag.kept.sort("id")["pii_spans"].to_list()
-    assert spans[0] == [{"field": "input", "entity": "EMAIL_ADDRESS", "start": 9, "end": 35, "score": 1.0}]
+    assert spans[0] == [{"field": "input", "entity": "EMAIL_ADDRESS", "start": 9, "end": 35, "score": 1.0,
+                         "recognizer": "email"}]
     assert spans[1] == []
     # PRIVATE_KEY is in drop_entities by default: dropped even when tagging, stored redacted
     assert tag.rejected["reason"].to_list() == ["pii:forbidden_entity"]
@@ -159,7 +163,8 @@ def test_actions_tag_redact_drop():
     red = pii.Pii({"action": "redact"}).process(df, CTX)
     row = red.kept.filter(pl.col("id") == "t:0").row(0, named=True)
     assert row["input"] == "Write to <EMAIL_ADDRESS> now."
-    assert json.loads(row["lineage"][-1]["info"]) == {"redacted": {"input": ["EMAIL_ADDRESS"]}, "with": "placeholder"}
+    assert json.loads(row["lineage"][-1]["info"]) == {"redacted": {"input": ["EMAIL_ADDRESS"]},
+                                                      "operators": {"EMAIL_ADDRESS": "replace"}}
     assert red.kept.filter(pl.col("id") == "t:1")["lineage"].list.len()[0] == 0
 
     drop = pii.Pii({"action": "drop"}).process(df, CTX)
@@ -196,7 +201,7 @@ def test_messages_are_scanned_and_shards_are_independent():
 
 
 def test_missing_spacy_model_warns_and_falls_back_to_cues_and_gazetteers():
-    stage = pii.Pii({"action": "tag", "spacy_model": "en_core_web_not_installed"})
+    stage = pii.Pii({"action": "tag", "spacy_model": "en_core_web_not_installed", "entities": ALL_ENTITIES})
     with pytest.warns(pii.PiiModelWarning, match=r"pip install en-core-web-not-installed"):
         res = stage.process(table(["Jennifer Lawrence wrote to maria.gonzalez@fastmail.fm."]), CTX)
     ents = [s["entity"] for s in res.kept["pii_spans"][0]]

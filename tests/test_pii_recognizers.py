@@ -15,8 +15,10 @@ from dsforge.filters import pii
 from dsforge.filters import pii_checks as C
 from dsforge.filters.pii_detect import PiiDetector
 
-NO_NER = PiiDetector(pii.DEFAULT_ENTITIES, spacy_model=None)
-WITH_NER = PiiDetector(pii.DEFAULT_ENTITIES)
+ALL_ENTITIES = [*pii.DEFAULT_ENTITIES, "PERSON", "LOCATION", "DATE", "URL"]  # names, places, dates: opt-in
+
+NO_NER = PiiDetector(ALL_ENTITIES, spacy_model=None)
+WITH_NER = PiiDetector(ALL_ENTITIES)
 NEG = pii.negative_cue_regex(pii.DEFAULT_NEGATIVE_CUES)
 ALLOW = [re.compile(p, re.I) for p in pii.DOCUMENTATION_VALUES]
 
@@ -115,7 +117,7 @@ LOOKALIKES = {
     "documentation e-mail and private IP": "Mail alice@example.com and bind 192.168.1.20:8080.",
     "price and timestamp": "Total $12,345.67 at unix time 1700000000.",
     "counting sequences": "Digits 0123456789 and 3 1 4 1 5 9 2 6 5 3.",
-    "year range": "Fitzgerald (1896-1940) wrote it.",
+    "year range": "The novelist (1896-1940) wrote it.",  # (was "Fitzgerald ...": a public figure's name is PII now)
     "nine bare digits without an SSN word": "Row 536228726 updated.",
     "bare 11-digit id in code": "INSERT INTO t VALUES (13085477696, 'x');",
     "netmask and wildcard mask": "Give the VLAN mask 255.255.252.0 and the ACL wildcard 0.0.3.255.",
