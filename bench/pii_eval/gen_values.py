@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import phonenumbers as pn
+from checks import luhn_ok  # the sets' own checksum, shared with reader.py
 from faker import Faker
 
 HERE = Path(__file__).resolve().parent
@@ -303,16 +304,6 @@ class Profile:
 # ---------------------------------------------------------------- checksummed and shaped values
 
 
-def luhn_ok(digits: str) -> bool:
-    total, alt = 0, False
-    for ch in reversed(digits):
-        n = int(ch)
-        if alt:
-            n = n * 2 - 9 if n > 4 else n * 2
-        total, alt = total + n, not alt
-    return total % 10 == 0
-
-
 def card(rng: random.Random) -> str:
     prefix, length = rng.choice(CARD_PREFIXES)
     body = prefix + "".join(rng.choice(string.digits) for _ in range(length - len(prefix) - 1))
@@ -327,12 +318,6 @@ def card(rng: random.Random) -> str:
         out.append(digits[i:i + g])
         i += g
     return sep.join(out)
-
-
-def iban_ok(iban: str) -> bool:
-    s = iban.replace(" ", "")
-    s = s[4:] + s[:4]
-    return int("".join(str(int(ch, 36)) for ch in s)) % 97 == 1
 
 
 def iban(rng: random.Random, country: str | None = None) -> str:
