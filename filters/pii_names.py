@@ -23,6 +23,7 @@ import re
 import warnings
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 from dsforge.filters.pii_rules import rules
 from dsforge.filters.pii_spans import CJK, Span
@@ -150,11 +151,10 @@ _CAPS_NAME = re.compile(r"(?<![\w'’\-])(?P<v>[A-ZÀ-Þ][A-ZÀ-Þ'’\-]+(?:[ \
 _LONE = re.compile(r"(?<![\w'’\-.])(?P<v>[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-Z][a-z]+)?)(?![\w'’\-]|\.[A-Za-z])")
 
 
-def find_more_names(text: str) -> list[Span]:
+def find_more_names(text: str, is_place: Callable[[str], bool]) -> list[Span]:
     """Names chat and forms write without the usual shape: lower case after a greeting, all capitals, and a
-    lone known first name that is no common English word and no place (score 0.6, the PERSON threshold)."""
-    from dsforge.filters import pii_places
-
+    lone known first name that is no common English word and no place (score 0.6, the PERSON threshold).
+    `is_place`: the place gazetteer's check (pii_places, which imports this module: passed in, no cycle)."""
     firsts, lasts, common = first_names(), surnames(), common_words()
     out = []
     for m in _LOWER_CUE.finditer(text):
@@ -168,15 +168,14 @@ def find_more_names(text: str) -> list[Span]:
         if any(t in firsts for t in toks) and not any(t.lower() in common and t not in firsts and t not in lasts
                                                       for t in toks):
             out.append(Span("PERSON", m.start("v"), m.end("v"), 0.8, "gazetteer"))
-    gaz = pii_places.gazetteer()
     for m in _LONE.finditer(text):
         v = m.group("v")
-        if v in firsts and v.lower() not in common and pii_places.fold(v) not in gaz:
+        if v in firsts and v.lower() not in common and not is_place(v):
             out.append(Span("PERSON", m.start("v"), m.end("v"), 0.6, "gazetteer"))
     return out
 
 
-def find_names(text: str) -> list[Span]:
+def find_names(text: str, is_place: Callable[[str], bool]) -> list[Span]:
     """PERSON spans from cues, chat speakers and the gazetteer (no model)."""
     out: list[Span] = []
     for m in _CUE.finditer(text):
@@ -203,7 +202,7 @@ def find_names(text: str) -> list[Span]:
             continue
         if _plausible(text[cut[0]:cut[1]], strict=True):
             out.append(Span("PERSON", cut[0], cut[1], 0.8, "gazetteer"))
-    return out + find_more_names(text)
+    return out + find_more_names(text, is_place)
 
 
 # ---------------------------------------------------------------- spaCy NER

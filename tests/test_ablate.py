@@ -21,6 +21,7 @@ from dsforge.pipelines.stage import ConfigError
 from dsforge.validators.ablate import results, train
 from dsforge.validators.ablate.stage import Ablate
 from dsforge.validators.ablate.variants import exclude_eval, resolve, run_steps
+from tiny_model import tiny_smollm2
 
 pytest.importorskip("trl", reason="the `train` extra (trl) is installed by scripts/install.sh")
 pytestmark = pytest.mark.slow
@@ -30,20 +31,7 @@ SETTINGS = {"budget_tokens": 384, "max_length": 64, "rows_per_step": 4, "learnin
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> Path:
     """SmolLM2's tokenizer with a 2-layer, 32-wide Llama of random weights (the real one: bench/ablate.py)."""
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
-    from dsforge.pipelines.embedded import smollm2_tokenizer_dir
-
-    folder = tmp_path_factory.mktemp("tiny-smollm2")
-    tok = AutoTokenizer.from_pretrained(str(smollm2_tokenizer_dir()))
-    torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                      num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=256,
-                      tie_word_embeddings=True, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
-    LlamaForCausalLM(cfg).save_pretrained(str(folder))
-    tok.save_pretrained(str(folder))
-    return folder
+    return tiny_smollm2(tmp_path_factory.mktemp("tiny-smollm2"))
 
 
 @pytest.fixture(scope="module")

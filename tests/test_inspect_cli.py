@@ -154,8 +154,10 @@ def test_prefect_artifact_for_an_inspect_step(prefect_harness, tmp_path):
         async with get_client() as client:
             return await client.read_artifacts()
 
-    found = [a for a in anyio.run(artifacts) if a.key == "dsforge-inspect-look"]
-    assert found and "| rows | 60 |" in found[0].data and "report.html" in found[0].data
+    found = {a.key: a for a in anyio.run(artifacts)}  # keys are unique per recipe (issue 31)
+    summary_md, report = found["dsforge-insp-inspect-look"], found["dsforge-insp-inspect-look-report"]
+    assert "| rows | 60 |" in summary_md.data
+    assert report.type == "markdown" and "report.html" in report.data  # a link artifact (Prefect stores it as markdown)
 
 
 def test_conversation_length_from_parts_equals_tokenizing_the_joined_text(external):

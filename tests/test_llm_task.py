@@ -133,7 +133,7 @@ def test_one_config_class_per_backend_and_a_clear_error_for_a_wrong_field():
     assert isinstance(parse_backend_config({"model": "smollm2", "batch_size": 4}), TransformersConfig)
     assert isinstance(parse_backend_config({"backend": "openai", "model": "m", "concurrency": 32}), OpenAIConfig)
     assert isinstance(parse_backend_config({"backend": "vllm", "model": "m", "engine_args": {}}), VLLMConfig)
-    with pytest.raises(ValidationError, match="'concurrency' is a field of the openai backend, not of transformers"):
+    with pytest.raises(ValidationError, match="'concurrency' is a field of the openai and vllm-server backends, not of transformers"):
         parse_backend_config({"backend": "transformers", "concurrency": 8})
     with pytest.raises(ValidationError, match="'device' is a field of the transformers backend, not of vllm"):
         parse_backend_config({"backend": "vllm", "device": "cuda"})
@@ -142,7 +142,7 @@ def test_one_config_class_per_backend_and_a_clear_error_for_a_wrong_field():
     with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
         parse_backend_config({"model": "x", "temprature": 0.1})
     # a stage config checks its model block the same way
-    with pytest.raises(ConfigError, match="model.transformers: .*'timeout' is a field of the openai backend"):
+    with pytest.raises(ConfigError, match="model.transformers: .*'timeout' is a field of the openai and vllm-server backends"):
         Paraphrase({"model": {"backend": "transformers", "timeout": 5}})
 
 

@@ -62,7 +62,7 @@ def test_secrets_in_base_url_stay_out_of_recipe_stats_and_card(tmp_path, toy):
     assert stage.config.model.base_url == url  # the backend still gets the real URL
     dumped = json.dumps(stage.config.model_dump(mode="json"))  # what stats.json, fingerprints and the card use
     assert "SECRETKEY" not in dumped
-    assert "https://***@llm.example.com:8443/v1?api-key=***&region=eu" in dumped
+    assert "https://***@llm.example.com:8443/v1?api-key=***&region=***" in dumped  # every query value (issue 29)
     plan = plan_run(recipe, tmp_path / "runs")
     written = (plan.run_dir / "recipe.yaml").read_text()
     assert "SECRETKEY" not in written and "llm.example.com" in written
@@ -70,7 +70,7 @@ def test_secrets_in_base_url_stay_out_of_recipe_stats_and_card(tmp_path, toy):
 
 def test_url_redaction_rules_and_log_filter(caplog):
     assert redact_url("http://localhost:8000/v1") == "http://localhost:8000/v1"
-    assert redact_url("https://TOKEN@h/v1?token=t&key=k&x=1") == "https://***@h/v1?token=***&key=***&x=1"
+    assert redact_url("https://TOKEN@h/v1?token=t&key=k&x=1") == "https://***@h/v1?token=***&key=***&x=***"  # every query value
     assert redact_text('POST https://a:b@h/v1/chat?api_key=abc "200"') == 'POST https://***@h/v1/chat?api_key=*** "200"'
     log = logging.getLogger("test.redact")
     caplog.handler.addFilter(RedactingFilter())

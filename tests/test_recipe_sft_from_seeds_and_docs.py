@@ -120,7 +120,16 @@ def test_generated_rows_name_their_sources_model_and_templates(run):
     seeds = {i for i in ingested if i.startswith("seed_task_")}
     generated = {stage: shards.read_table(steps[stage]).filter(pl.col("source") == source)
                  for stage, source in GENERATING.items()}
-    assert generated["self-instruct"].height >= 1 and generated["backtranslate-instructions"].height >= 1
+    assert generated["self-instruct"].height >= 1
+    if generated["backtranslate-instructions"].height == 0:
+        # SmolLM2 often writes no "Score: N" when curating; such a paragraph is rejected as unscored with the raw
+        # reply kept, never scored from a number found elsewhere in the text (issue 27)
+        rej = shards.read_table(steps["backtranslate-instructions"], shards.REJECTED)
+        assert rej.height >= 1 and set(rej["reason"]) <= {"backtranslate-instructions:unscored",
+                                                          "backtranslate-instructions:below_threshold",
+                                                          "backtranslate-instructions:used_as_source"}
+        unscored = rej.filter(pl.col("reason") == "backtranslate-instructions:unscored")
+        assert all(raw and raw.strip() for raw in unscored["raw"].to_list())
     templates = set(shipped_templates())
     for stage, rows in generated.items():
         for row in rows.iter_rows(named=True):

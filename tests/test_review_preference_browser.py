@@ -74,12 +74,13 @@ def test_pairs_are_labelled_a_b_tie_both_bad_from_the_keyboard(served):
         assert "A is the pair's chosen answer" in page.text_content("#guideline")
         assert "A · chosen_response" in page.text_content("#row-view")
         page.click("#row-view")  # focus out of the annotator box: keys go to the page
-        for key, row_id in (("b", ids[0]), ("t", ids[1]), ("x", ids[2]), ("a", ids[3])):
+        for n, (key, row_id) in enumerate((("b", ids[0]), ("t", ids[1]), ("x", ids[2]), ("a", ids[3]))):
+            _wait_row(page, row_id)  # the previous key's move to the next row is done before the next key
             before = _saved_count(page)
             page.keyboard.press(key)  # one key: label, save, next row
             page.wait_for_function(f"document.querySelector('#lab-status').dataset.saved !== {before!r}" if before
                                    else "document.querySelector('#lab-status').dataset.saved")
-        _wait_row(page, ids[4])
+            _wait_row(page, ids[n + 1])
         before = _saved_count(page)
         page.keyboard.press("4")  # a score, saved at once
         page.wait_for_function(f"document.querySelector('#lab-status').dataset.saved !== {before!r}")

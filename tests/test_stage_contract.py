@@ -111,6 +111,10 @@ def params_for(name: str, url: str, tmp_path: Path) -> dict:
                                        ("c1", "bob", "reject", None), ("p1", "bob", "accept", 5)]:
             store.save(rid, "01-x", who, label, score)
         params.update(labels=str(store.path), min_score=3)
+    if name == "ablate":  # trains a tiny random model on the ingested rows for a few dozen tokens
+        from tiny_model import tiny_smollm2
+
+        params = {"model": str(tiny_smollm2(tmp_path / "tiny")), "budget_tokens": 128, "max_length": 256, "eval_rows": 2}
     if name == "quality-classifier":
         params["judge"] = {"model": params.get("model") or {"backend": "openai", "model": "scripted", "base_url": url,
                                                            "api_key_env": "DSFORGE_FAKE_KEY", "cache": False}}

@@ -62,7 +62,7 @@ class BackendFields(StageConfig):
             owners = [name for name, c in _CLASSES.items() if key in c.model_fields]
             if owners:
                 this = cls.model_fields["backend"].default
-                raise ValueError(f"{key!r} is a field of the {' and '.join(owners)} backend, not of {this} "
+                raise ValueError(f"{key!r} is a field of the {' and '.join(owners)} backend{'s' * (len(owners) > 1)}, not of {this} "
                                  f"({this} takes: {', '.join(sorted(own))})")
         return data
 

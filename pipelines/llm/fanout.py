@@ -10,7 +10,7 @@ request keeps its own seed (seed + completion index, backends/base.py): 1 worker
 same rows. Each worker's backend sits behind the response cache, so every answer is on disk the moment
 it returns (a killed step re-sends nothing it already has).
 
-    fan = GenerationFan(plan, step, i, fp, ctx)       # step_modes._table builds it for model stages
+    fan = GenerationFan(plan, step, i, fp, ctx, make_task)   # step_modes._table builds it for model stages
     ctx.extras["fanout"] = fan                         # LLMStage.backend then hands out FanOutBackends
 
 Not here: running tasks (executors.py), the worker side (worker.py `_generate_task`).
@@ -27,8 +27,10 @@ from dsforge.pipelines.llm.seam import Generation, Messages, UsageCounter
 class GenerationFan:
     """Sends slices of one generate call to the model workers of a step; picklable it is not (driver only)."""
 
-    def __init__(self, plan: Any, step: Any, index: int, fingerprint: str, ctx: Any):
+    def __init__(self, plan: Any, step: Any, index: int, fingerprint: str, ctx: Any, make_task: Any):
+        """`make_task`: step_modes.make_task, handed in so this module does not import the runner's (no cycle)."""
         self.plan, self.step, self.index, self.fingerprint, self.ctx = plan, step, index, fingerprint, ctx
+        self.make_task = make_task
         self.calls = 0  # generate calls fanned out (stats)
         self.pids: set[tuple[str, int]] = set()  # the (host, process) of every worker that generated
 
@@ -58,14 +60,12 @@ class GenerationFan:
 
     def generate(self, backend: "FanOutBackend", conversations: list[Messages],
                  params: SamplingParams) -> list[list[Generation]]:
-        from dsforge.pipelines.step_modes import make_task
-
         if not conversations:
             return []
         n = min(self.workers(), len(conversations))
         size = -(-len(conversations) // n)
         slices = [conversations[s:s + size] for s in range(0, len(conversations), size)]
-        tasks = [make_task(self.plan, self.index, self.fingerprint, self.ctx, "generate", self.calls * 10_000 + k,
+        tasks = [self.make_task(self.plan, self.index, self.fingerprint, self.ctx, "generate", self.calls * 10_000 + k,
                            arg={"conversations": sl, "params": params, "key": backend.key, "config": backend.asked})
                  for k, sl in enumerate(slices)]
         self.calls += 1

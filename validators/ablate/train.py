@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import polars as pl
 
 from dsforge.pipelines import records
@@ -73,7 +74,7 @@ def encode(df: pl.DataFrame, template: ChatTemplate, max_length: int) -> Encoded
         else:
             try:
                 _, ids, mask, _ = template.loss_mask(records.to_messages(row), trim_eos=True)
-            except (RowError, records.RecordError):
+            except (RowError, records.RecordError, jinja2.TemplateError, ValueError):  # no conversation to train on
                 skipped += 1
                 continue
         ids, mask = ids[:max_length], mask[:max_length]

@@ -102,7 +102,8 @@ def resolve(specs: list[str], steps: list[Step], creates_rows: set[str]) -> list
     """Variants for the given specs, or the default: a ladder's rungs if the run has one, else first vs last step."""
     if not specs:
         ladders = [s for s in steps if s.stage == "ladder"]
-        specs = [f"ladder:{ladders[-1].name}"] if ladders else [steps[0].name, last_step_with_rows(steps).name]
+        specs = [f"ladder:{ladders[-1].name}"] if ladders else list(dict.fromkeys([steps[0].name,
+                                                                                  last_step_with_rows(steps).name]))
     out: list[Variant] = []
     for i, spec in enumerate(specs):
         out.extend(_one(spec, steps, creates_rows, i))
