@@ -26,11 +26,9 @@ import re
 from dataclasses import dataclass, field
 
 import polars as pl
-from presidio_analyzer import RecognizerResult
-from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
-from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from dsforge.filters import pii_names, pii_patterns, pii_places, pii_precision
+from dsforge.filters.pii_presidio import LemmaContextAwareEnhancer, NlpArtifacts, RecognizerResult
 from dsforge.filters.pii_recognizers import ID_KEY, NER_ENTITIES, SELECTORS, build_registry, to_result, to_span
 from dsforge.filters.pii_rules import documentation_values, rules
 from dsforge.filters.pii_spans import Span

@@ -45,8 +45,12 @@ def _latin(s: str) -> bool:
     return bool(s) and s[0].isupper() and all(c.isalpha() or c in "'’-" for c in s) and all(ord(c) < 0x250 for c in s)
 
 
-@lru_cache(maxsize=1)
-def _faker_names() -> tuple[frozenset, frozenset]:
+NAMES_DIR = Path(__file__).resolve().parent.parent / "data" / "filters" / "pii_lexicons"
+
+
+def build_faker_names() -> tuple[frozenset, frozenset]:
+    """First names and surnames of all Latin-script Faker locales; data/filters/build_pii_lexicons.py writes
+    them to data files once, because importing 100+ Faker modules costs seconds of every worker's start-up."""
     from faker.config import AVAILABLE_LOCALES
 
     firsts, lasts = set(), set()
@@ -65,12 +69,20 @@ def _faker_names() -> tuple[frozenset, frozenset]:
     return frozenset(firsts), frozenset(lasts)
 
 
+def read_lexicon(name: str) -> list[str]:
+    """The lines of data/filters/pii_lexicons/NAME (comments starting with # skipped)."""
+    path = NAMES_DIR / name
+    return [w for w in path.read_text(encoding="utf-8").splitlines() if w and not w.startswith("#")]
+
+
+@lru_cache(maxsize=1)
 def first_names() -> frozenset:
-    return _faker_names()[0]
+    return frozenset(read_lexicon("first_names.txt"))
 
 
+@lru_cache(maxsize=1)
 def surnames() -> frozenset:
-    return _faker_names()[1]
+    return frozenset(read_lexicon("surnames.txt"))
 
 
 # Capitalised words that are not names: headers, field labels, days, months (data/filters/pii_rules.yaml).

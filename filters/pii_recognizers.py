@@ -22,9 +22,14 @@ from __future__ import annotations
 import importlib
 import re
 
-from presidio_analyzer import AnalysisExplanation, EntityRecognizer, PatternRecognizer, RecognizerRegistry, RecognizerResult
-
 from dsforge.filters import pii_names, pii_patterns, pii_places, pii_zh
+from dsforge.filters.pii_presidio import (
+    AnalysisExplanation,
+    EntityRecognizer,
+    PatternRecognizer,
+    RecognizerRegistry,
+    RecognizerResult,
+)
 from dsforge.filters.pii_rules import rules
 from dsforge.filters.pii_spans import Detector, Span
 
