@@ -252,7 +252,7 @@ def _rank(s: Span) -> float:
 
 # Between the parts of one address: a comma, a semicolon, a middle dot, a dash or a line break.
 _ADDRESS_GLUE = re.compile(r"[ \t]*(?:[,;·–\-|][ \t]*\n?[ \t]*|\n[ \t]*)")
-_REGION_CODE = re.compile(r",?[ \t]+(?:" + pii_places.US_STATES + r"|AB|BC|MB|NB|NL|NS|NT|NU|ON|PE|QC|SK|YT|NSW|VIC|QLD|TAS)(?:[ \t]+(?:\d{4,5}(?:-\d{4})?|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d))?(?![\w])"
+_REGION_CODE = re.compile(r",?[ \t]+(?:" + pii_places.US_STATES + "|" + "|".join(rules()["other_region_codes"]) + r")(?:[ \t]+(?:\d{4,5}(?:-\d{4})?|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d))?(?![\w])"
                           r"|,?[ \t]+(?:[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}|\d{4,6})(?![\w])")
 _POSTCODE_BEFORE = re.compile(r"(?:\d{2}-\d{3}|\d{4,6}(?:[ \t]?[A-Z]{2})?)[ \t]+$")
 

@@ -108,13 +108,10 @@ def common_words() -> frozenset:
 _CAP = r"[A-ZÀ-ÖØ-ÞĀ-Ž][a-zà-öø-ÿā-žA-Z'’\-]*[a-zà-öø-ÿā-ž]"
 _PARTICLE = r"(?:de|da|do|dos|das|del|della|di|van|von|der|den|bin|binti|al|el|la|le|ibn|ben|O'|Mc|Mac)"
 NAME = rf"{_CAP}(?:[ \t]+(?:{_PARTICLE}[ \t]+)?{_CAP}){{0,3}}"
-_TITLE = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Rev|Fr)\.?"
+_TITLE = "(?:" + "|".join(rules()["name_titles"]) + r")\.?"
+_CUE_WORDS = "|".join(r"\b" + cue for cue in rules()["name_cues"])  # data/filters/pii_rules.yaml, in order
 _CUE = re.compile(
-    rf"(?:\b{_TITLE}\s+|(?i:\bmy name is|\bi am|\bi'm|\bthis is|\bname\s*:|\bfull name\s*:|\bdear|\bhi|\bhello|\bhey"
-    rf"|\bcontact\s*:|\bfrom\s*:|\bpatient\s*:|\bpayee\s*:|\btenant\s*:|\bguarantor\s*:|\bmanager\s*:|\bapplicant\s*:?"
-    rf"|\bparent/guardian\s*:|\bpupil\s*:|\bspoke with|\bsigned|\bauthori[sz]ed by|\bowner,|\bhost|\blandlord\s*:?"
-    rf"|\bregards,|\bsincerely,|\bbest,|\bthanks,|\bcheers,|\bthank you|\bwelcome|\bgoodbye to|\bwitness statement of"
-    rf"|\bcurriculum vitae\s*[—–-]|\bfor|\bwith|\bcall|\bask|\bnamed|\bcalled|\bmeet|\bmet)\s*\n?\s*)"
+    rf"(?:\b{_TITLE}\s+|(?i:{_CUE_WORDS})\s*\n?\s*)"
     rf"(?:{_TITLE}[ \t]+)?(?P<v>{NAME})")
 # Cue words that are also ordinary prepositions/verbs: there the name must pass the gazetteer too.
 _WEAK_CUE = re.compile(r"(?i)(?:for|with|call|ask|meet|met|thank you|welcome|host|i am|i'm|this is)\s*$")

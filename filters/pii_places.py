@@ -20,8 +20,7 @@ from dsforge.filters.pii_names import NOT_NAMES, common_words, read_lexicon
 from dsforge.filters.pii_rules import rules
 from dsforge.filters.pii_spans import Detector, Span
 
-US_STATES = ("AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC"
-             "|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR")
+US_STATES = "|".join(rules()["us_states"])
 # Street suffixes (USPS Publication 28 and UK street words) and the ambiguous ones that end ordinary phrases
 # too ("3 Key Points"): data/filters/pii_rules.yaml.
 AMBIGUOUS = set(rules()["ambiguous_street_suffixes"])

@@ -16,6 +16,7 @@ import re
 from functools import lru_cache
 
 from dsforge.filters import pii_checks as C
+from dsforge.filters.pii_rules import rules
 from dsforge.filters.pii_spans import Detector
 
 _CJK_NEAR = re.compile(r"[\u4e00-\u9fff]")
@@ -44,17 +45,14 @@ CN_RESIDENT_ID = Detector("CN_RESIDENT_ID", re.compile(
 # With the surname check below, role nouns of forms, court papers and logs can be cues too. Without a colon a
 # cue is as often a sentence's subject (患者白天嗜睡), so there the name has 2-3 characters and a delimiter after
 # (punctuation, 的, a title, a number, or a conjunction or verb that follows names: 与, 和, 由, 陪, 帮, 说, 来电, 系).
-_CUE_ALONE = (r"我叫|我的名字是|联系人|收件人|收货人|户名|持卡人|被告人|被告|原告|当事人|家长|开户人|旅客|乘客|寄件人"
-              r"|发件人|签收人|审核人|投保人|被保险人|受益人|借款人|担保人|法定代表人|寄给|交给"
-              r"|推荐人|介绍人|汇款人|收款人|付款人|被执行人|领队|导游|丈夫|妻子|老公|儿子|女儿|孙子|孙女|弟弟|哥哥|姐姐|妹妹")
-_CUE_LABEL = _CUE_ALONE + r"|姓名|名字|患者|客户|用户|申请人|员工|负责人|经办人|监护人|家属|审核"
+_CUE_ALONE = "|".join(rules()["zh_name_cues"])
+_CUE_LABEL = "|".join([*rules()["zh_name_cues"], *rules()["zh_name_labels"]])
 _NAME_END = r"(?=[，,。.\s;；:：、（()）]|的|先生|女士|同志|$|\d|[A-Za-z]|手机|电话|身份证|与|和|及|跟|由|陪|帮|说|来电|系)"
 _CUE_TRIGGER = _CUE_LABEL.replace("被保险人|", "保险人|")
 
 # Compound surnames (复姓) Faker's lists lack; with Faker's zh_CN/zh_TW surnames, the closed class a Han
 # name starts with.
-_COMPOUND_SURNAMES = frozenset("欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 令狐 长孙 宇文 司徒 夏侯 轩辕 端木 独孤 "
-                               "南宫 西门 百里 呼延 万俟 闻人 澹台 公羊 赫连 申屠 钟离 拓跋 淳于 单于".split())
+_COMPOUND_SURNAMES = frozenset(rules()["zh_compound_surnames"])
 
 
 @lru_cache(maxsize=1)
@@ -112,8 +110,7 @@ CN_NAME_CONTEXT = Detector("PERSON", re.compile(
     rf"(?={_PERSON_AFTER})"),
     _PERSON_AFTER, 0.8, lambda t, m, v: _without_honorific(m, v), name="cn name before words said of a person")
 
-PROVINCES = ("北京|天津|上海|重庆|河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|湖南|广东|海南|四川"
-             "|贵州|云南|陕西|甘肃|青海|台湾|内蒙古|广西|西藏|宁夏|新疆|香港|澳门")
+PROVINCES = "|".join(rules()["zh_provinces"])
 _H = r"[\u4e00-\u9fff]"
 CN_ADDRESS = Detector("LOCATION", re.compile(
     rf"(?P<v>(?:(?:{PROVINCES})(?:省|市|特别行政区|(?:壮族|回族|维吾尔)?自治区)?|(?<=[：:，,到至在于址\s]){_H}{{2,3}}市)"
