@@ -238,11 +238,32 @@ def propagate(text: str, found: Found, names: set[str]) -> Found:
     Vicente spend?": spaCy saw only the second): a redaction must not leave one copy behind."""
     if not names:
         return found
-    pattern = re.compile(r"(?<![\w'’\-])(?:" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-                         + r")(?![\w\-])")
-    extra = [Span("PERSON", m.start(), m.end(), 0.85, "propagated", "name propagation") for m in pattern.finditer(text)
-             if not any(s.start < m.end() and m.start() < s.end for s in found.spans)]
+    extra = [Span("PERSON", start, end, 0.85, "propagated", "name propagation") for start, end in occurrences(text, names)
+             if not any(s.start < end and start < s.end for s in found.spans)]
     return Found(merge([*found.spans, *extra]), found.vetoed) if extra else found
+
+
+def _word_char(c: str) -> bool:
+    return c.isalnum() or c in "_-'’"
+
+
+def occurrences(text: str, names: set[str]) -> list[tuple[int, int]]:
+    """Whole-word occurrences of any of the names, left to right, the longest at each start, none overlapping
+    (what one alternation regex finds, without compiling a regex per row: that was a tenth of the stage's time)."""
+    hits = []
+    for name in names:
+        i = text.find(name)
+        while i != -1:
+            j = i + len(name)
+            if (i == 0 or not _word_char(text[i - 1])) and (j == len(text) or not (_word_char(text[j]) and text[j] not in "'’")):
+                hits.append((i, j))
+            i = text.find(name, i + 1)
+    out, end = [], -1
+    for i, j in sorted(hits, key=lambda h: (h[0], -h[1])):
+        if i >= end:
+            out.append((i, j))
+            end = j
+    return out
 
 
 def _rank(s: Span) -> float:

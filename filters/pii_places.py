@@ -85,6 +85,8 @@ COUNTRY_ALIASES = rules()["country_aliases"]
 
 def fold(s: str) -> str:
     """Kraków -> Krakow: match names written with or without diacritics."""
+    if s.isascii():  # most names: nothing to fold
+        return s
     return "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
 
 
