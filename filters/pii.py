@@ -29,7 +29,7 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field, field_validator, model_validator
 
-from dsforge.filters.pii_engine import EngineSettings, PiiEngine, merge, propagate, row_names  # noqa: F401 (merge re-exported)
+from dsforge.filters.pii_engine import EngineSettings, PiiEngine, merge, propagate, row_values  # noqa: F401 (merge re-exported)
 from dsforge.filters.pii_names import SPACY_MODEL, SPACY_PACKAGE, PiiModelWarning  # noqa: F401 (re-exported)
 from dsforge.filters.pii_operators import Anonymizer, Pseudonymizer, check_operator
 from dsforge.filters.pii_recognizers import BUILTIN_ENTITIES
@@ -117,7 +117,7 @@ def _mask(value: str) -> str:
 class Pii(Stage[PiiConfig]):
     name = "pii"
     Config = PiiConfig
-    version = "11"  # 11: presidio registry, opt-in names, pseudonymize, operators, vetoes by name; 10: old detector
+    version = "12"  # 12: birth dates need a record, role/placeholder mailboxes, ISO dates, placeholder and public addresses; 11: presidio registry, opt-in names, pseudonymize, operators, vetoes by name; 10: old detector
     batch_size = 5000
     holds_model = True  # spaCy NER: one copy per worker process / Ray actor
 
@@ -158,14 +158,13 @@ class Pii(Stage[PiiConfig]):
                     slots.append((r, fld, None)); texts.append(v)
         engine = self.engine()
         found = engine.analyze(texts)
-        if "PERSON" in engine.entities:  # the same name everywhere in the row, so no copy is left behind
-            by_row: dict[int, list[int]] = {}
-            for k, (r, _, _) in enumerate(slots):
-                by_row.setdefault(r, []).append(k)
-            for ks in by_row.values():
-                names = row_names([texts[k] for k in ks], [found[k] for k in ks])
-                for k in ks:
-                    found[k] = propagate(texts[k], found[k], names)
+        by_row: dict[int, list[int]] = {}  # the same value everywhere in the row, so no copy is left behind
+        for k, (r, _, _) in enumerate(slots):
+            by_row.setdefault(r, []).append(k)
+        for ks in by_row.values():
+            values = row_values([texts[k] for k in ks], [found[k] for k in ks])
+            for k in ks:
+                found[k] = propagate(texts[k], found[k], values)
 
         per_row: list[dict[str, list[tuple[Span, str]]]] = [{} for _ in range(df.height)]
         vetoed_row: list[list[dict]] = [[] for _ in range(df.height)]

@@ -10,7 +10,7 @@ named vetoes and merge overlapping spans.
    spaCy's runs batched (nlp.pipe) over its rows.
 3. presidio's LemmaContextAwareEnhancer raises the score of a span whose recogniser lists a context
    word within five tokens before it (tokens from spaCy's tokenizer, lower-cased as lemmas).
-4. A DATE right after a birth cue becomes DATE_OF_BIRTH; vetoes drop what names no one, each by name:
+4. A DATE right after a birth cue becomes DATE_OF_BIRTH in a text that holds another identifier; vetoes drop what names no one, each by name:
    below_threshold, allow_list, documentation_value, decimal_or_version, number_sequence, negative_cue,
    placeholder_secret, the name vetoes of pii_precision, unsupported_name.
 5. Overlapping spans merge into their union, named by the most specific, then highest-scoring member; a
@@ -32,7 +32,7 @@ from dsforge.filters.pii_presidio import LemmaContextAwareEnhancer, NlpArtifacts
 from dsforge.filters.pii_recognizers import ID_KEY, NER_ENTITIES, SELECTORS, build_registry, to_result, to_span
 from dsforge.filters.pii_rules import documentation_values, rules
 from dsforge.filters.pii_spans import Span
-from dsforge.filters.pii_vetoes import NUMBERISH, negative_cue_regex, number_veto, trim, widen
+from dsforge.filters.pii_vetoes import NUMBERISH, address_veto, email_veto, negative_cue_regex, number_veto, trim, widen
 
 SECRETS = {"API_KEY", "AWS_KEY", "SECRET"}
 # When spans overlap, these narrower entities name the merged span whatever the scores (first wins).
@@ -88,12 +88,29 @@ def artifacts(text: str) -> NlpArtifacts:
                         lemmas=[t.group().lower() for t in toks], nlp_engine=_Lexicon(), language="en")
 
 
+# What makes a text a record of one person: a birth date next to one of these is that person's; alone, in a
+# biography or a fact sheet of a public figure ("Born: October 28, 1955"), it is the content (issue 27).
+IDENTIFIERS = {"EMAIL_ADDRESS", "PHONE_NUMBER", "US_SSN", "UK_NHS", "UK_NINO", "CN_MOBILE", "CN_RESIDENT_ID", "IBAN_CODE",
+               "CREDIT_CARD", "PERSON"}
+
+
+_BIRTH_LABEL = re.compile(r"(?i)(?:" + "|".join(rules()["birth_form_labels"]) + r")\s*[:：]?\s*$")
+_BIRTH_RECORD = re.compile(r"(?i)(?:^|(?<![A-Za-z]))(?:" + "|".join(rules()["birth_record_words"]) + r")(?![A-Za-z])")
+
+
 def relabel_birth_dates(text: str, spans: list[Span]) -> list[Span]:
+    """A DATE right after a birth cue is a DATE_OF_BIRTH in a record: the text holds an identifier of a person (a
+    contact, an ID, a name when names are asked for), the cue is a form label ("DOB:", "出生日期："), or a record
+    word comes before it ("Patient born on", "I was born"). Otherwise, in a biography, it stays a DATE (kept
+    only if DATE is asked for)."""
+    record = any(s.entity in IDENTIFIERS or (s.entity == "LOCATION" and "address" in s.recognizer) for s in spans)
     out = []
     for s in spans:
         if s.entity == "DATE" and (pii_patterns.BIRTH_CUE_BEFORE.search(text, max(0, s.start - 30), s.start)
                                    or pii_patterns.BIRTH_CUE_AFTER.match(text, s.end)):
-            s = Span("DATE_OF_BIRTH", s.start, s.end, 0.85, s.source, s.recognizer)
+            before = text[max(0, s.start - 60):s.start]
+            if record or _BIRTH_LABEL.search(text, max(0, s.start - 30), s.start) or _BIRTH_RECORD.search(before):
+                s = Span("DATE_OF_BIRTH", s.start, s.end, 0.85, s.source, s.recognizer)
         out.append(s)
     return out
 
@@ -206,6 +223,10 @@ class PiiEngine:
                 veto = "documentation_value"
             elif s.entity in NUMBERISH:
                 veto = number_veto(text, s, self.negative)
+            elif s.entity == "EMAIL_ADDRESS":
+                veto = email_veto(value)
+            elif s.entity == "LOCATION" and "address" in s.recognizer:
+                veto = address_veto(text, s)
             elif s.entity in ("PERSON", "LOCATION"):
                 veto = pii_precision.name_veto(text, s)
             elif s.entity in SECRETS and pii_precision.placeholder_secret(value):
@@ -220,25 +241,30 @@ class PiiEngine:
         return Found(merged, [(s, v) for s, v in vetoed if self._asked(s)])
 
 
-def row_names(texts: list[str], found: list[Found]) -> set[str]:
-    """The PERSON values of a row's texts and the words of its full names ("Vicente Ruiz" -> "Vicente", "Ruiz")."""
-    out: set[str] = set()
+def row_values(texts: list[str], found: list[Found]) -> dict[str, str]:
+    """Every value found in a row's texts with its entity, and the words of its full names ("Vicente Ruiz" ->
+    "Vicente", "Ruiz")."""
+    out: dict[str, str] = {}
     for text, f in zip(texts, found):
         for s in f.spans:
+            value = text[s.start:s.end]
+            out.setdefault(value, s.entity)
             if s.entity == "PERSON":
-                value = text[s.start:s.end]
-                out.add(value)
-                out.update(w for w in value.split() if len(w) > 2 and w[0].isupper()
-                           and w.lower() not in pii_names.common_words())
+                for w in value.split():
+                    if len(w) > 2 and w[0].isupper() and w.lower() not in pii_names.common_words():
+                        out.setdefault(w, "PERSON")
     return out
 
 
-def propagate(text: str, found: Found, names: set[str]) -> Found:
-    """Every other occurrence of a name the row already holds is the same person ("Vicente bought ... How much did
-    Vicente spend?": spaCy saw only the second): a redaction must not leave one copy behind."""
-    if not names:
+def propagate(text: str, found: Found, values: dict[str, str]) -> Found:
+    """Every other occurrence of a value the row already holds is the same data ("Vicente bought ... How much did
+    Vicente spend?": spaCy saw only the second; a phone after "Phone:" and again alone under a signature): a
+    redaction must not leave one copy behind."""
+    if not values:
         return found
-    extra = [Span("PERSON", start, end, 0.85, "propagated", "name propagation") for start, end in occurrences(text, names)
+    extra = [Span(values[text[start:end]], start, end, 0.85, "propagated",
+                  "name propagation" if values[text[start:end]] == "PERSON" else "value propagation")
+             for start, end in occurrences(text, set(values))
              if not any(s.start < end and start < s.end for s in found.spans)]
     return Found(merge([*found.spans, *extra]), found.vetoed) if extra else found
 

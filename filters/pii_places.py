@@ -69,11 +69,18 @@ EU_ADDRESS = Detector("LOCATION", re.compile(
     0.8, lambda t, m, v: 0.8 if _eu_ok(v) else None, name="eu street address")
 
 
+def _glued_street_word(value: str) -> bool:
+    """A word ending in a glued street word that is no English word: "Kaiserring", not "During" or "Factoring"."""
+    return any(w.lower() not in common_words() for w in re.findall(rf"(?<![\w.])[\wäöüß.]*?(?i:{_GLUED})(?=[\s,]|$)", value))
+
+
 def _eu_ok(value: str) -> bool:
-    """A house number and either a street word or a postcode: "Via Roma 10" yes, "Chapter 12" no."""
-    return bool(re.search(r"\d", value)) and (bool(re.search(rf"(?i:(?:{_GLUED})(?=[\s,]|$)|(?<!\w)(?:{_BEFORE})\s)", value))
-                                             or bool(re.search(rf"\d,\s+.*(?:{STREET_SUFFIXES}|Salai|Marg|Nagar)\.?$", value))
-                                             or bool(re.search(_PLACE_TAIL, value)))
+    """A house number and either a street word or a postcode: "Via Roma 10" yes, "Chapter 12" no; never across
+    a blank line."""
+    return bool(re.search(r"\d", value)) and "\n\n" not in value and (
+        _glued_street_word(value) or bool(re.search(rf"(?i:(?<!\w)(?:{_BEFORE})\s)", value))
+        or bool(re.search(rf"\d,\s+.*(?:{STREET_SUFFIXES}|Salai|Marg|Nagar)\.?$", value))
+        or bool(re.search(_PLACE_TAIL, value)))
 
 
 DETECTORS = [STREET_ADDRESS, EU_ADDRESS]

@@ -1,6 +1,8 @@
 """Named vetoes for number-shaped spans, and the span edge fixes every span gets.
 
-    number_veto(text, span, negative)   # "decimal_or_version", "number_sequence", "negative_cue" or None
+    number_veto(text, span, negative)   # "decimal_or_version", "number_sequence", "date_shape", "negative_cue" or None
+    email_veto(value)                   # "role_or_placeholder_mailbox" or None
+    address_veto(text, span)            # "placeholder_address", "public_address" or None
     negative_cue_regex(cues)            # text ending with "order no.", "ISBN:", "版本" before a span
     trim(text, span); widen(text, start, end)
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import re
 
+from dsforge.filters.pii_rules import rules
 from dsforge.filters.pii_spans import Span
 
 NUMBERISH = {"CREDIT_CARD", "PHONE_NUMBER", "CN_MOBILE", "US_SSN", "CN_RESIDENT_ID", "IBAN_CODE", "IP_ADDRESS", "DATE",
@@ -23,6 +26,27 @@ _VERSION_NEAR = re.compile(r"(?i)version|release|upgrade|update|build|firmware|b
                            r"|版本|升级")
 _STRAY_GROUPS = re.compile(r"(?<![\d.,])(?:\d{1,3}[ \t])+$")
 _WORD_CHAR = re.compile(r"[A-Za-z0-9_]")
+_ISO_DATE = re.compile(r"(?:19|20)\d{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])")
+_ROLE_LOCALS = frozenset(rules()["role_email_locals"])
+_PLACEHOLDER_NUMBER = re.compile(r"(?:" + "|".join(rules()["placeholder_house_numbers"]) + r")(?!\w)")
+_PLACEHOLDER_TOWN = re.compile(r"(?i)\b(?:" + "|".join(re.escape(t) for t in rules()["placeholder_towns"]) + r")\b")
+_PUBLIC = [re.sub(r"\s+", " ", a).lower() for a in rules()["public_addresses"]]
+
+
+def email_veto(value: str) -> str | None:
+    """A role, system or placeholder mailbox ("alerts@...", "noreply@...", "example@...") belongs to no person."""
+    local = value.split("@", 1)[0].lower().strip("'\"<")
+    return "role_or_placeholder_mailbox" if local in _ROLE_LOCALS else None
+
+
+def address_veto(text: str, s: Span) -> str | None:
+    """A street address of the examples ("123 Main St, Anytown") or of a public landmark ("10 Downing Street")."""
+    value = re.sub(r"\s+", " ", text[s.start:s.end]).lower()
+    if any(value.startswith(a) for a in _PUBLIC):
+        return "public_address"
+    if _PLACEHOLDER_NUMBER.match(value) or _PLACEHOLDER_TOWN.search(text, s.start, min(len(text), s.end + 40)):
+        return "placeholder_address"
+    return None
 
 
 def negative_cue_regex(cues: list[str]) -> re.Pattern | None:
@@ -53,6 +77,8 @@ def number_veto(text: str, s: Span, negative: re.Pattern | None) -> str | None:
             return "decimal_or_version"  # one dot between digits is a decimal; 212.555.0188 has two
         if sum(len(g) == 1 for g in groups[1:]) >= 1:
             return "number_sequence"
+        if _ISO_DATE.fullmatch(value):
+            return "date_shape"  # '2021-11-09' in code
     if negative is not None and (negative.search(before) or negative.search(cue_before)):
         return "negative_cue"
     return None
