@@ -14,6 +14,18 @@ Clusters are chains of verified pairs by default, so a dropped row can be under 
 kept row (e.g. est. Jaccard 0.65 at threshold 0.8, through a row between them: the clusters table shows
 it); `linkage: representative` drops a row only when its own pair with the kept row passed (clusters.py).
 
+`answers_must_match` (default, in-process engine): a pair is a duplicate only when the rows' answers are
+alike too (MinHash estimate of the `answer` fields' Jaccard >= `answer_threshold`; two rows without an
+answer match). Why: reading-comprehension sets (T0's DuoRC, adversarial QA) ask several questions about
+one long passage; the shared passage makes the rows 0.9 alike although each asks and answers something
+else ("Who is the Seeker?" -> "JASON" vs "... -> The Monkey King's statue"). And a row alike with another
+but answered differently holds a shared context, so none of its pairs count: "Who drinks the elixir?" and
+"Who is the Seeker?" both answered "JASON" on one plot are two questions, not one example twice. An
+answer shorter than `ngram` words (a name, "yes", a number) is weak evidence, so such pairs need texts
+alike at `short_answer_threshold` (0.95): "__ was preceded by Napoleon III." and "__ was succeeded by
+Adolphe Thiers." on one passage, both "Trochu", are 0.93 alike. Rows of
+`document` kind have no answer (all answers empty, all alike), so plain-text dedup is unchanged.
+
 Not here: exact duplicates (exact.py) and meaning-level duplicates (semantic.py).
 """
 
@@ -28,6 +40,8 @@ from pydantic import Field, model_validator
 
 from dsforge.dedup.clusters import KeepConfig, cluster_labels, cluster_meta, cluster_verdicts, pick_kept
 from dsforge.pipelines.neardup import lsh
+from dsforge.pipelines.fields import ANSWER
+from dsforge.pipelines.neardup.shingles import normalise
 from dsforge.pipelines.neardup.minhash import MinhashConfig, lsh_labels, minhash_keys, minhash_signatures, pair_similarity
 from dsforge.pipelines.stage import Stage, StageContext, StageResult, Verdicts, apply_verdicts
 
@@ -40,6 +54,13 @@ class MinhashDedupConfig(MinhashConfig, KeepConfig):
         "numpy", description="datatrove engine: signature step from our NumPy hashing, or datatrove's own (slow)")
     seed: int | None = Field(None, description="hash seed (default: the recipe seed)")
     cluster_column: str = Field("dup_cluster", description="column that receives the cluster id")
+    answers_must_match: bool = Field(True, description="in-process: a pair is a duplicate only when the answers "
+                                     "are alike too (same passage, other question and answer: not a duplicate)")
+    answer_threshold: float = Field(0.5, ge=0.0, le=1.0, description="estimated Jaccard of the answers (word "
+                                    "n-grams; an answer shorter than ngram words is one shingle) for answers_must_match")
+    short_answer_threshold: float = Field(0.95, gt=0.0, le=1.0, description="text Jaccard a pair needs when "
+                                          "both answers are shorter than ngram words (a name, a yes: weak evidence)")
+    answer_perm: int = Field(64, ge=8, le=1024, description="MinHash permutations of the answer signature")
 
     @model_validator(mode="after")
     def _checks(self):
@@ -62,7 +83,7 @@ class MinhashDedup(Stage[MinhashDedupConfig]):
 
     name = "minhash-dedup"
     Config = MinhashDedupConfig
-    version = "2"
+    version = "3"
 
     def distributable(self) -> bool:
         return self.config.engine == "in-process"
@@ -75,10 +96,34 @@ class MinhashDedup(Stage[MinhashDedupConfig]):
     def _seed(self, ctx: StageContext) -> int:
         return ctx.seed if self.config.seed is None else self.config.seed
 
+    def _answer_cfg(self) -> MinhashDedupConfig:
+        return self.config.model_copy(update={"field": ANSWER, "num_perm": self.config.answer_perm})
+
     def shard_keys(self, df: pl.DataFrame, ctx: StageContext) -> pl.DataFrame:
         cfg = self.config
         text = cfg.field.expr()
-        return cluster_meta(df, cfg, text).hstack(minhash_keys(df, cfg, self._seed(ctx)).drop("id"))
+        keys = cluster_meta(df, cfg, text).hstack(minhash_keys(df, cfg, self._seed(ctx)).drop("id"))
+        if cfg.answers_must_match:
+            answers = df.select(ANSWER.expr().fill_null("").alias("t"))["t"]
+            asig, _, _ = minhash_signatures(answers, self._answer_cfg(), self._seed(ctx) + 1)
+            normed = normalise(answers)
+            words = (normed.str.split(" ").list.len() * (normed.str.len_bytes() > 0)).cast(pl.UInt32)
+            keys = keys.with_columns(pl.Series("asig", asig, dtype=pl.Array(pl.UInt32, cfg.answer_perm)),
+                                     words.alias("__awords"))
+        return keys
+
+    def _answers_alike(self, keys: pl.LazyFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """Mask of the pairs whose answers' estimated Jaccard reaches answer_threshold and, when both answers
+        are shorter than ngram words (but not empty: document rows), whose texts reach short_answer_threshold."""
+        cfg = self.config
+        if not cfg.answers_must_match or not len(left):
+            return np.ones(len(left), dtype=bool)
+        ok = pair_similarity(keys.select(pl.col("asig").alias("sig")), self._answer_cfg(), left, right) >= cfg.answer_threshold
+        words = keys.select("__awords").collect()["__awords"].to_numpy()
+        short = ok & (words[left] > 0) & (words[left] < cfg.ngram) & (words[right] > 0) & (words[right] < cfg.ngram)
+        if short.any():
+            ok[short] = pair_similarity(keys, cfg, left[short], right[short]) >= cfg.short_answer_threshold
+        return ok
 
     def decide(self, keys: pl.LazyFrame, ctx: StageContext) -> Verdicts:
         cfg = self.config
@@ -88,7 +133,19 @@ class MinhashDedup(Stage[MinhashDedupConfig]):
         meta = keys.select(meta_cols).collect()
         active = meta["active"].to_numpy()
         n = meta.height
-        labels, pairs = lsh_labels(keys, cfg, n, active, cluster=lambda a, b: cluster_labels(meta, a, b, cfg))
+        unlike = []
+
+        def cluster(a, b):
+            ok = self._answers_alike(keys, a, b)
+            # a text alike with another row's but answered differently is context (a passage several
+            # questions share), so its likeness to a third row says nothing: none of its pairs count
+            context = np.zeros(n, dtype=bool)
+            context[a[~ok]] = context[b[~ok]] = True
+            ok &= ~context[a] & ~context[b]
+            unlike.append((int(len(ok) - ok.sum()), int(context.sum())))
+            return cluster_labels(meta, a[ok], b[ok], cfg)
+
+        labels, pairs = lsh_labels(keys, cfg, n, active, cluster=cluster)
         kept_pos = pick_kept(meta, labels, cfg)
         similarity = np.ones(n, dtype=np.float64)  # of each dropped row to its kept row, for the audit
         moved = np.flatnonzero(kept_pos != np.arange(n))
@@ -97,7 +154,9 @@ class MinhashDedup(Stage[MinhashDedupConfig]):
         v = cluster_verdicts(self.name, meta.drop("active"), labels, kept_pos, cfg, cfg.cluster_column, similarity,
                              "est. Jaccard", ctx.work_dir)
         v.stats.update(engine=cfg.engine, bands=bands, rows=rows, num_perm=cfg.num_perm, threshold=cfg.threshold,
-                       candidate_pairs=pairs["candidates"], verified_pairs=pairs["verified"], empty_rows=int((~active).sum()),
+                       candidate_pairs=pairs["candidates"], verified_pairs=pairs["verified"],
+                       pairs_not_counted=unlike[0][0] if unlike else 0, context_rows=unlike[0][1] if unlike else 0,
+                       empty_rows=int((~active).sum()),
                        decide_s=round(time.perf_counter() - started, 3),
                        clusters_file=f"{cfg.cluster_column}-clusters.parquet")
         return v
@@ -125,7 +184,8 @@ class MinhashDedup(Stage[MinhashDedupConfig]):
         v = cluster_verdicts(self.name, meta, labels, kept_pos, cfg, cfg.cluster_column, similarity, "est. Jaccard",
                              ctx.work_dir)
         result = apply_verdicts(self, df, v)
-        result.stats = {"engine": cfg.engine, "bands": bands, "rows": rows, "num_perm": cfg.num_perm,
+        result.stats = {"answers_must_match": "off: the datatrove engine gives clusters, not pairs",
+                        "engine": cfg.engine, "bands": bands, "rows": rows, "num_perm": cfg.num_perm,
                         "threshold": cfg.threshold, **v.stats, "seconds": round(time.perf_counter() - started, 3),
                         **stats, "clusters_file": f"{cfg.cluster_column}-clusters.parquet"}
         return result
