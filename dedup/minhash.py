@@ -15,16 +15,8 @@ kept row (e.g. est. Jaccard 0.65 at threshold 0.8, through a row between them: t
 it); `linkage: representative` drops a row only when its own pair with the kept row passed (clusters.py).
 
 `answers_must_match` (default, in-process engine): a pair is a duplicate only when the rows' answers are
-alike too (MinHash estimate of the `answer` fields' Jaccard >= `answer_threshold`; two rows without an
-answer match). Why: reading-comprehension sets (T0's DuoRC, adversarial QA) ask several questions about
-one long passage; the shared passage makes the rows 0.9 alike although each asks and answers something
-else ("Who is the Seeker?" -> "JASON" vs "... -> The Monkey King's statue"). And a row alike with another
-but answered differently holds a shared context, so none of its pairs count: "Who drinks the elixir?" and
-"Who is the Seeker?" both answered "JASON" on one plot are two questions, not one example twice. An
-answer shorter than `ngram` words (a name, "yes", a number) is weak evidence, so such pairs need texts
-alike at `short_answer_threshold` (0.95): "__ was preceded by Napoleon III." and "__ was succeeded by
-Adolphe Thiers." on one passage, both "Trochu", are 0.93 alike. Rows of
-`document` kind have no answer (all answers empty, all alike), so plain-text dedup is unchanged.
+alike too, and a row answered differently from a row alike with it is shared context (answers.py: T0's
+questions about one passage were 189 false duplicates in 1,000 rows).
 
 Not here: exact duplicates (exact.py) and meaning-level duplicates (semantic.py).
 """
@@ -38,15 +30,14 @@ import numpy as np
 import polars as pl
 from pydantic import Field, model_validator
 
+from dsforge.dedup.answers import AnswerCheckConfig, answer_keys, answer_pairs
 from dsforge.dedup.clusters import KeepConfig, cluster_labels, cluster_meta, cluster_verdicts, pick_kept
 from dsforge.pipelines.neardup import lsh
-from dsforge.pipelines.fields import ANSWER
-from dsforge.pipelines.neardup.shingles import normalise
 from dsforge.pipelines.neardup.minhash import MinhashConfig, lsh_labels, minhash_keys, minhash_signatures, pair_similarity
 from dsforge.pipelines.stage import Stage, StageContext, StageResult, Verdicts, apply_verdicts
 
 
-class MinhashDedupConfig(MinhashConfig, KeepConfig):
+class MinhashDedupConfig(MinhashConfig, KeepConfig, AnswerCheckConfig):
     engine: Literal["in-process", "datatrove"] = Field("in-process", description="in-process (NumPy) or datatrove (on disk)")
     tasks: int = Field(4, ge=1, description="datatrove: input shards / signature tasks")
     workers: int = Field(1, ge=1, description="datatrove: parallel worker processes")
@@ -54,13 +45,10 @@ class MinhashDedupConfig(MinhashConfig, KeepConfig):
         "numpy", description="datatrove engine: signature step from our NumPy hashing, or datatrove's own (slow)")
     seed: int | None = Field(None, description="hash seed (default: the recipe seed)")
     cluster_column: str = Field("dup_cluster", description="column that receives the cluster id")
-    answers_must_match: bool = Field(True, description="in-process: a pair is a duplicate only when the answers "
-                                     "are alike too (same passage, other question and answer: not a duplicate)")
     answer_threshold: float = Field(0.5, ge=0.0, le=1.0, description="estimated Jaccard of the answers (word "
-                                    "n-grams; an answer shorter than ngram words is one shingle) for answers_must_match")
+                                    "n-grams; an answer shorter than ngram words is one shingle), answers.py")
     short_answer_threshold: float = Field(0.95, gt=0.0, le=1.0, description="text Jaccard a pair needs when "
                                           "both answers are shorter than ngram words (a name, a yes: weak evidence)")
-    answer_perm: int = Field(64, ge=8, le=1024, description="MinHash permutations of the answer signature")
 
     @model_validator(mode="after")
     def _checks(self):
@@ -96,34 +84,13 @@ class MinhashDedup(Stage[MinhashDedupConfig]):
     def _seed(self, ctx: StageContext) -> int:
         return ctx.seed if self.config.seed is None else self.config.seed
 
-    def _answer_cfg(self) -> MinhashDedupConfig:
-        return self.config.model_copy(update={"field": ANSWER, "num_perm": self.config.answer_perm})
-
     def shard_keys(self, df: pl.DataFrame, ctx: StageContext) -> pl.DataFrame:
         cfg = self.config
         text = cfg.field.expr()
         keys = cluster_meta(df, cfg, text).hstack(minhash_keys(df, cfg, self._seed(ctx)).drop("id"))
         if cfg.answers_must_match:
-            answers = df.select(ANSWER.expr().fill_null("").alias("t"))["t"]
-            asig, _, _ = minhash_signatures(answers, self._answer_cfg(), self._seed(ctx) + 1)
-            normed = normalise(answers)
-            words = (normed.str.split(" ").list.len() * (normed.str.len_bytes() > 0)).cast(pl.UInt32)
-            keys = keys.with_columns(pl.Series("asig", asig, dtype=pl.Array(pl.UInt32, cfg.answer_perm)),
-                                     words.alias("__awords"))
+            keys = keys.hstack(answer_keys(df, cfg.ngram, cfg.answer_perm, self._seed(ctx) + 1))
         return keys
-
-    def _answers_alike(self, keys: pl.LazyFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        """Mask of the pairs whose answers' estimated Jaccard reaches answer_threshold and, when both answers
-        are shorter than ngram words (but not empty: document rows), whose texts reach short_answer_threshold."""
-        cfg = self.config
-        if not cfg.answers_must_match or not len(left):
-            return np.ones(len(left), dtype=bool)
-        ok = pair_similarity(keys.select(pl.col("asig").alias("sig")), self._answer_cfg(), left, right) >= cfg.answer_threshold
-        words = keys.select("__awords").collect()["__awords"].to_numpy()
-        short = ok & (words[left] > 0) & (words[left] < cfg.ngram) & (words[right] > 0) & (words[right] < cfg.ngram)
-        if short.any():
-            ok[short] = pair_similarity(keys, cfg, left[short], right[short]) >= cfg.short_answer_threshold
-        return ok
 
     def decide(self, keys: pl.LazyFrame, ctx: StageContext) -> Verdicts:
         cfg = self.config
@@ -133,17 +100,16 @@ class MinhashDedup(Stage[MinhashDedupConfig]):
         meta = keys.select(meta_cols).collect()
         active = meta["active"].to_numpy()
         n = meta.height
-        unlike = []
+        answer_stats: dict = {}
 
         def cluster(a, b):
-            ok = self._answers_alike(keys, a, b)
-            # a text alike with another row's but answered differently is context (a passage several
-            # questions share), so its likeness to a third row says nothing: none of its pairs count
-            context = np.zeros(n, dtype=bool)
-            context[a[~ok]] = context[b[~ok]] = True
-            ok &= ~context[a] & ~context[b]
-            unlike.append((int(len(ok) - ok.sum()), int(context.sum())))
-            return cluster_labels(meta, a[ok], b[ok], cfg)
+            if cfg.answers_must_match:
+                ok, st = answer_pairs(keys.select("asig", "__awords").collect(), a, b, n, cfg.answer_threshold,
+                                      cfg.ngram, cfg.short_answer_threshold,
+                                      lambda x, y: pair_similarity(keys, cfg, x, y))
+                a, b = a[ok], b[ok]
+                answer_stats.update(st)
+            return cluster_labels(meta, a, b, cfg)
 
         labels, pairs = lsh_labels(keys, cfg, n, active, cluster=cluster)
         kept_pos = pick_kept(meta, labels, cfg)
@@ -155,8 +121,7 @@ class MinhashDedup(Stage[MinhashDedupConfig]):
                              "est. Jaccard", ctx.work_dir)
         v.stats.update(engine=cfg.engine, bands=bands, rows=rows, num_perm=cfg.num_perm, threshold=cfg.threshold,
                        candidate_pairs=pairs["candidates"], verified_pairs=pairs["verified"],
-                       pairs_not_counted=unlike[0][0] if unlike else 0, context_rows=unlike[0][1] if unlike else 0,
-                       empty_rows=int((~active).sum()),
+                       **answer_stats, empty_rows=int((~active).sum()),
                        decide_s=round(time.perf_counter() - started, 3),
                        clusters_file=f"{cfg.cluster_column}-clusters.parquet")
         return v

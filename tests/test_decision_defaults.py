@@ -167,7 +167,21 @@ def test_a_tool_description_shared_by_many_rows_does_not_make_them_duplicates(ex
     paris = tools.filter(pl.col("id").str.ends_with(":row893"))                  # "Is it going to rain tomorrow in Paris?"
     london = tools.filter(pl.col("id").str.ends_with(":row810"))                 # "Will it rain tomorrow in London?"
     assert paris.height == london.height == 1 and tools.height >= 40
+    pair = [paris["id"][0], london["id"][0]]
     got = decide("semantic-dedup", tools, tmp_path)
-    assert got[paris["id"][0]] is None and got[london["id"][0]] is None          # cosine 0.948 with the tool text
-    old = decide("semantic-dedup", tools, tmp_path, template_share=None)
-    assert old[paris["id"][0]] == "semantic-dedup:semantic_duplicate"
+    assert [got[i] for i in pair] == [None, None]
+    lines_only = decide("semantic-dedup", tools, tmp_path, answers_must_match=False)   # the template rule alone
+    assert [lines_only[i] for i in pair] == [None, None]
+    old = decide("semantic-dedup", tools, tmp_path, template_share=None, answers_must_match=False)
+    assert old[paris["id"][0]] == "semantic-dedup:semantic_duplicate"            # cosine 0.948 with the tool text
+
+
+def test_questions_on_one_passage_are_not_meaning_duplicates(external, tmp_path):
+    pytest.importorskip("sentence_transformers")
+    qa = rows(external / "self_instruct_t0/adversarial_qa_dbert_answer_the_following_q.jsonl", "prompt-completion",
+              instruction="Windows 8")
+    runs = qa.filter(pl.col("instruction").str.contains("Question: Where do you run Windows 8"))
+    assert runs.height == 2 and set(runs["response"]) == {"devices<|endoftext|>"}   # cosine 0.967, one short answer
+    assert qa.height >= 5
+    assert set(decide("semantic-dedup", qa, tmp_path).values()) == {None}
+    assert "semantic-dedup:semantic_duplicate" in decide("semantic-dedup", qa, tmp_path, answers_must_match=False).values()
