@@ -181,7 +181,7 @@ def test_questions_on_one_passage_are_not_meaning_duplicates(external, tmp_path)
     qa = rows(external / "self_instruct_t0/adversarial_qa_dbert_answer_the_following_q.jsonl", "prompt-completion",
               instruction="Windows 8")
     runs = qa.filter(pl.col("instruction").str.contains("Question: Where do you run Windows 8"))
-    assert runs.height == 2 and set(runs["response"]) == {"devices<|endoftext|>"}   # cosine 0.967, one short answer
-    assert qa.height >= 5
+    assert runs.height == 3 and set(runs["response"]) == {"devices<|endoftext|>"}   # cosine 0.967, one short answer
+    assert qa.height == 39   # the questions on the Windows 8 passages
     assert set(decide("semantic-dedup", qa, tmp_path).values()) == {None}
     assert "semantic-dedup:semantic_duplicate" in decide("semantic-dedup", qa, tmp_path, answers_must_match=False).values()
