@@ -4,7 +4,9 @@
     - {stage: language-filter, drop: [la]}
 
 Adds `lang` and `lang_score` columns (normalised probability). Code is taken out before identifying
-(fenced blocks and lines that look like code), since a Python answer is "English" to nobody. Texts
+(fenced blocks and lines that look like code), since a Python answer is "English" to nobody, and so are
+formulas (TeX spans and lines with fewer letters than other characters, `strip_formulas`): a worked maths
+solution's "a_4 = (1 + a_2 * a_3) / a_1 = 2" lines made py3langid call its English "zxx". Texts
 shorter than `min_chars` are labelled "und" and kept: a three-word answer is not evidence. Text written in
 Han characters without kana/hangul is labelled zh by script (script_rule), because py3langid calls Chinese
 mixed with English names Wu or Cantonese (such wuu/yue calls on text with Han characters are reported zh).
@@ -42,6 +44,8 @@ class LanguageFilterConfig(StageConfig):
     min_chars: int = Field(20, ge=0, description="shorter texts are labelled 'und' and kept")
     languages: list[str] | None = Field(None, description="restrict the identifier to these languages")
     script_rule: bool = Field(True, description="Han script without kana/hangul is Chinese (zh), no model asked")
+    strip_formulas: bool = Field(True, description="take TeX spans and formula lines (fewer letters than other "
+                                 "characters) out before identifying; too little prose left is 'und' (kept)")
 
 
 @lru_cache(maxsize=4)
@@ -54,9 +58,24 @@ def identifier(languages: tuple[str, ...] | None = None):
     return ident
 
 
-def prose(text: str) -> str:
-    """The text without code blocks and code-looking lines."""
-    return CODE_LINE.sub("", FENCED.sub(" ", text or "")).strip()
+TEX_SPAN = re.compile(r"\$\$.*?\$\$|\\\(.*?\\\)|\\\[.*?\\\]", re.S)  # not $...$: "$60 and $20" is prose
+WORD = re.compile(r"[^\W\d_]{2,}")  # two or more letters (any script)
+
+
+def is_formula(line: str) -> bool:
+    """A line whose letters in words are fewer than its other non-space characters (digits, operators,
+    one-letter variables): an equation, not prose."""
+    ink = sum(not c.isspace() for c in line)
+    return ink > 0 and sum(len(w) for w in WORD.findall(line)) * 2 < ink
+
+
+def prose(text: str, strip_formulas: bool = False) -> str:
+    """The text without code blocks and code-looking lines (and, with strip_formulas, without TeX spans
+    and formula lines)."""
+    out = CODE_LINE.sub("", FENCED.sub(" ", text or ""))
+    if strip_formulas:
+        out = "\n".join(line for line in TEX_SPAN.sub(" ", out).splitlines() if not is_formula(line))
+    return out.strip()
 
 
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
@@ -74,11 +93,11 @@ def by_script(text: str) -> tuple[str, float] | None:
 
 
 def identify(texts: list[str | None], languages: list[str] | None = None, min_chars: int = 20,
-             script_rule: bool = True) -> list[tuple[str, float]]:
+             script_rule: bool = True, strip_formulas: bool = False) -> list[tuple[str, float]]:
     ident = identifier(tuple(languages) if languages else None)
     out = []
     for t in texts:
-        p = prose(t or "")
+        p = prose(t or "", strip_formulas)
         if len(p) < min_chars and not (script_rule and HAN.search(p) and len(p) >= min_chars // 3):
             out.append(("und", 0.0))
             continue
@@ -95,13 +114,13 @@ def identify(texts: list[str | None], languages: list[str] | None = None, min_ch
 class LanguageFilter(Stage[LanguageFilterConfig]):
     name = "language-filter"
     Config = LanguageFilterConfig
-    version = "2"
+    version = "3"
     batch_size = 20_000
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         cfg = self.config
         texts = df.select(cfg.field.expr().alias("t"))["t"].to_list()
-        found = identify(texts, cfg.languages, cfg.min_chars, cfg.script_rule)
+        found = identify(texts, cfg.languages, cfg.min_chars, cfg.script_rule, cfg.strip_formulas)
         reasons, details = [], []
         for lang, p in found:
             r = d = None

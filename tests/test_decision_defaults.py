@@ -118,3 +118,70 @@ def test_an_arithmetic_exercise_is_not_too_short_but_a_one_word_instruction_is(e
     got = decide("quality-filter", pl.concat([zh, libre]), tmp_path)
     assert set(got[i] for i in zh["id"]) == {None}
     assert set(got[i] for i in libre["id"]) == {"quality-filter:instruction_too_short"}
+
+
+def test_formulas_do_not_make_a_worked_solution_another_language(tmp_path):
+    # GPT-3.5's solution lists a_1 = 1 ... a_100 = 1291469493646091190097097097097: py3langid called it zxx (0.77)
+    df = rows(CHAMP, "alpaca", instruction="a_(n+1)=(1+a_(n−1)*a_n)/a_(n−2)").filter(pl.col("id").str.ends_with("gpt35"))
+    assert set(decide("language-filter", df, tmp_path, keep=["en", "zh"]).values()) == {None}
+    assert set(decide("language-filter", df, tmp_path, keep=["en", "zh"], strip_formulas=False).values()) == {
+        "language-filter:not_wanted"}
+
+
+# ---------------------------------------------------------------- minhash-dedup and semantic-dedup
+
+def test_questions_about_one_plot_are_not_duplicates_but_a_repeated_row_is(external, tmp_path):
+    t0 = external / "self_instruct_t0"
+    plot = rows(t0 / "duorc_ParaphraseRC_answer_question.jsonl", "prompt-completion",
+                instruction="Movie plot title: The Forbidden Kingdom")   # 14 questions, three answered "JASON"
+    cnn = rows(t0 / "cnn_dailymail_3_0_0_spice_up_story.jsonl", "prompt-completion")
+    twice = cnn.filter(pl.col("id").str.ends_with(":line37") | pl.col("id").str.ends_with(":line121"))
+    assert plot.height == 14 and twice.height == 2 and twice["instruction"].n_unique() == 1
+    got = decide("minhash-dedup", pl.concat([plot, twice]), tmp_path)
+    assert [i for i, r in got.items() if r] == [twice["id"][1]]
+    old = decide("minhash-dedup", plot, tmp_path, answers_must_match=False)
+    assert sum(r is not None for r in old.values()) == 13    # the old default kept one question of 14
+
+
+def test_two_questions_with_one_short_answer_on_a_passage_are_not_duplicates(external, tmp_path):
+    qa = rows(external / "self_instruct_t0/adversarial_qa_dbert_answer_the_following_q.jsonl", "prompt-completion",
+              instruction="President Trochu resigned")
+    pair = qa.filter(pl.col("instruction").str.contains("Question: __ was (preceded|succeeded) by"))
+    assert pair.height == 2 and set(pair["response"]) == {"Trochu<|endoftext|>"}   # est. Jaccard 0.93
+    assert set(decide("minhash-dedup", pair, tmp_path).values()) == {None}
+    assert None in decide("minhash-dedup", pair, tmp_path, short_answer_threshold=0.8).values()
+
+
+def test_a_request_reworded_with_the_same_tool_call_is_still_a_near_duplicate(external, tmp_path):
+    df = rows(external / "gpteacher/toolformer-dedupe-only-dataset.json", "gpteacher",
+              instruction="Give me a summary of Albert Einstein's life")
+    df = df.filter(pl.col("id").str.ends_with(":row914") | pl.col("id").str.ends_with(":row3954"))
+    assert df.height == 2
+    assert list(decide("minhash-dedup", df, tmp_path).values()).count("minhash-dedup:near_duplicate") == 1
+
+
+def test_a_tool_description_shared_by_many_rows_does_not_make_them_duplicates(external, tmp_path):
+    pytest.importorskip("sentence_transformers")
+    tools = rows(external / "gpteacher/toolformer-dedupe-only-dataset.json", "gpteacher",
+                 instruction="toolformer access: weather\n")                    # every row: the same 4-line tool text
+    paris = tools.filter(pl.col("id").str.ends_with(":row893"))                  # "Is it going to rain tomorrow in Paris?"
+    london = tools.filter(pl.col("id").str.ends_with(":row810"))                 # "Will it rain tomorrow in London?"
+    assert paris.height == london.height == 1 and tools.height >= 40
+    pair = [paris["id"][0], london["id"][0]]
+    got = decide("semantic-dedup", tools, tmp_path)
+    assert [got[i] for i in pair] == [None, None]
+    lines_only = decide("semantic-dedup", tools, tmp_path, answers_must_match=False)   # the template rule alone
+    assert [lines_only[i] for i in pair] == [None, None]
+    old = decide("semantic-dedup", tools, tmp_path, template_share=None, answers_must_match=False)
+    assert old[paris["id"][0]] == "semantic-dedup:semantic_duplicate"            # cosine 0.948 with the tool text
+
+
+def test_questions_on_one_passage_are_not_meaning_duplicates(external, tmp_path):
+    pytest.importorskip("sentence_transformers")
+    qa = rows(external / "self_instruct_t0/adversarial_qa_dbert_answer_the_following_q.jsonl", "prompt-completion",
+              instruction="Windows 8")
+    runs = qa.filter(pl.col("instruction").str.contains("Question: Where do you run Windows 8"))
+    assert runs.height == 3 and set(runs["response"]) == {"devices<|endoftext|>"}   # cosine 0.967, one short answer
+    assert qa.height == 39   # the questions on the Windows 8 passages
+    assert set(decide("semantic-dedup", qa, tmp_path).values()) == {None}
+    assert "semantic-dedup:semantic_duplicate" in decide("semantic-dedup", qa, tmp_path, answers_must_match=False).values()

