@@ -14,7 +14,10 @@ stage already found alike:
      ("Who drinks the elixir?" and "Who is the Seeker?", both "JASON", on one plot are two questions);
   3. an answer shorter than `short_words` words (a name, "yes", a number) is weak evidence: such pairs need
      texts alike at short_answer_threshold ("__ was preceded by Napoleon III." and "__ was succeeded by
-     Adolphe Thiers.", both "Trochu", are 0.93 alike by Jaccard).
+     Adolphe Thiers.", both "Trochu", are 0.93 alike by Jaccard);
+  4. a number changes the task: two prompts that both hold numbers (digits or number words) and not the same
+     ones ask different things ("Find all three-digit automorphic numbers" / "... four-digit ...", CHAMP:
+     their solutions share their wording, MiniLM cosine 0.95-0.97).
 
 Keys hold a small signature of each answer and its word count, never its text (the keyed path).
 """
@@ -27,7 +30,7 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines.fields import ANSWER
+from dsforge.pipelines.fields import ANSWER, PROMPT
 from dsforge.pipelines.neardup import lsh
 from dsforge.pipelines.neardup.shingles import normalise, shingle_hashes
 from dsforge.pipelines.stage import StageConfig
@@ -41,24 +44,36 @@ class AnswerCheckConfig(StageConfig):
     answer_perm: int = Field(64, ge=8, le=1024, description="MinHash permutations of the answer signature")
 
 
+_NUMBER = (r"\d+(?:[.,]\d+)?|\b(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen"
+           r"|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty"
+           r"|ninety|hundred|thousand|million|billion|half|third|quarter|first|second|fifth)\b")
+ANSWER_COLUMNS = ["asig", "__awords", "__pnums"]
+
+
 def answer_keys(df: pl.DataFrame, ngram: int, perm: int, seed: int) -> pl.DataFrame:
-    """Per row: `asig` (MinHash of the answer's word n-grams) and `__awords` (its words; 0 when empty)."""
+    """Per row: `asig` (MinHash of the answer's word n-grams), `__awords` (its words; 0 when empty) and
+    `__pnums` (a hash of the set of numbers its prompt holds; 0 when none)."""
     answers = df.select(ANSWER.expr().fill_null("").alias("t"))["t"]
     normed = normalise(answers)
     sig = lsh.signatures(shingle_hashes(normed, ngram, "word", seed, normalised=True), perm, seed)
     words = (normed.str.split(" ").list.len() * (normed.str.len_bytes() > 0)).cast(pl.UInt32)
-    return pl.DataFrame({"asig": pl.Series(sig, dtype=pl.Array(pl.UInt32, perm)), "__awords": words})
+    nums = PROMPT.expr().fill_null("").str.to_lowercase().str.extract_all(_NUMBER).list.unique().list.sort() \
+        .list.join(" ")
+    pnums = df.select(pl.when(nums == "").then(pl.lit(0, pl.UInt64)).otherwise(nums.hash(seed)).alias("p"))["p"]
+    return pl.DataFrame({"asig": pl.Series(sig, dtype=pl.Array(pl.UInt32, perm)), "__awords": words, "__pnums": pnums})
 
 
 def answer_pairs(keys: pl.DataFrame, left: np.ndarray, right: np.ndarray, n: int, answer_threshold: float,
                  short_words: int, short_answer_threshold: float,
                  text_similarity: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> tuple[np.ndarray, dict]:
     """Mask of the pairs (left[i], right[i]) that stay duplicates under rules 1-3, and counts for the stats.
-    `keys` holds asig and __awords of all n rows; text_similarity(a, b) is the stage's own similarity."""
+    `keys` holds ANSWER_COLUMNS of all n rows; text_similarity(a, b) is the stage's own similarity."""
     if not len(left):
         return np.ones(0, dtype=bool), {"pairs_answered_differently": 0, "context_rows": 0}
     sig = keys["asig"].to_numpy().reshape(keys.height, -1)
     ok = (sig[left] == sig[right]).mean(axis=1) >= answer_threshold
+    nums = keys["__pnums"].to_numpy()
+    other_numbers = (nums[left] != 0) & (nums[right] != 0) & (nums[left] != nums[right])
     words = keys["__awords"].to_numpy()
     differ = int((~ok).sum())
     context = np.zeros(n, dtype=bool)
@@ -67,5 +82,8 @@ def answer_pairs(keys: pl.DataFrame, left: np.ndarray, right: np.ndarray, n: int
     short = ok & (words[left] > 0) & (words[left] < short_words) & (words[right] > 0) & (words[right] < short_words)
     if short.any():
         ok[short] = text_similarity(left[short], right[short]) >= short_answer_threshold
+    numbers_differ = int((ok & other_numbers).sum())
+    ok &= ~other_numbers
     return ok, {"pairs_answered_differently": differ, "context_rows": int(context.sum()),
-                "short_answer_pairs_below": int(short.sum() - ok[short].sum())}
+                "short_answer_pairs_below": int(short.sum() - ok[short].sum() - (short & other_numbers).sum()),
+                "pairs_with_other_numbers": numbers_differ}

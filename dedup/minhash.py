@@ -30,7 +30,7 @@ import numpy as np
 import polars as pl
 from pydantic import Field, model_validator
 
-from dsforge.dedup.answers import AnswerCheckConfig, answer_keys, answer_pairs
+from dsforge.dedup.answers import ANSWER_COLUMNS, AnswerCheckConfig, answer_keys, answer_pairs
 from dsforge.dedup.clusters import KeepConfig, cluster_labels, cluster_meta, cluster_verdicts, pick_kept
 from dsforge.pipelines.neardup import lsh
 from dsforge.pipelines.neardup.minhash import MinhashConfig, lsh_labels, minhash_keys, minhash_signatures, pair_similarity
@@ -71,7 +71,7 @@ class MinhashDedup(Stage[MinhashDedupConfig]):
 
     name = "minhash-dedup"
     Config = MinhashDedupConfig
-    version = "3"
+    version = "4"  # 4: a number changes the task (dedup/answers.py rule 4)
 
     def distributable(self) -> bool:
         return self.config.engine == "in-process"
@@ -104,7 +104,7 @@ class MinhashDedup(Stage[MinhashDedupConfig]):
 
         def cluster(a, b):
             if cfg.answers_must_match:
-                ok, st = answer_pairs(keys.select("asig", "__awords").collect(), a, b, n, cfg.answer_threshold,
+                ok, st = answer_pairs(keys.select(ANSWER_COLUMNS).collect(), a, b, n, cfg.answer_threshold,
                                       cfg.ngram, cfg.short_answer_threshold,
                                       lambda x, y: pair_similarity(keys, cfg, x, y))
                 a, b = a[ok], b[ok]

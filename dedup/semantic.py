@@ -36,7 +36,7 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
-from dsforge.dedup.answers import AnswerCheckConfig, answer_keys, answer_pairs
+from dsforge.dedup.answers import ANSWER_COLUMNS, AnswerCheckConfig, answer_keys, answer_pairs
 from dsforge.dedup.clusters import KeepConfig, cluster_labels, cluster_meta, cluster_verdicts, pick_kept
 from dsforge.pipelines.embedded import embed
 from dsforge.pipelines.fields import TextField, ref
@@ -121,7 +121,7 @@ class SemanticDedup(Stage[SemanticDedupConfig]):
 
     name = "semantic-dedup"
     Config = SemanticDedupConfig
-    version = "3"
+    version = "4"  # 4: a number changes the task (dedup/answers.py rule 4)
     holds_model = True
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
@@ -152,14 +152,14 @@ class SemanticDedup(Stage[SemanticDedupConfig]):
     def decide(self, keys: pl.LazyFrame, ctx: StageContext) -> Verdicts:
         cfg = self.config
         cols = ["id", "source", "__len", "emb", "skipped"] + ([cfg.score_column] if cfg.keep == "best_score" else []) \
-            + (["asig", "__awords"] if cfg.answers_must_match else [])
+            + (ANSWER_COLUMNS if cfg.answers_must_match else [])
         meta = keys.select(cols).collect()
         if meta.height and meta["skipped"].drop_nulls().len():
             return Verdicts(pl.DataFrame(schema={"id": pl.String, "reason": pl.String, "detail": pl.String}),
                             stats={"skipped": meta["skipped"].drop_nulls()[0]})
         emb = meta["emb"].to_numpy().astype(np.float32).reshape(meta.height, -1) if meta.height else np.zeros((0, 384), np.float32)
-        answers = meta.select("asig", "__awords") if cfg.answers_must_match else None
-        meta = meta.drop("emb", "skipped", *(["asig", "__awords"] if cfg.answers_must_match else []))
+        answers = meta.select(ANSWER_COLUMNS) if cfg.answers_must_match else None
+        meta = meta.drop("emb", "skipped", *(ANSWER_COLUMNS if cfg.answers_must_match else []))
         t1 = time.perf_counter()
         n = meta.height
         k = cfg.clusters or max(1, round(math.sqrt(n)))

@@ -185,3 +185,14 @@ def test_questions_on_one_passage_are_not_meaning_duplicates(external, tmp_path)
     assert qa.height == 39   # the questions on the Windows 8 passages
     assert set(decide("semantic-dedup", qa, tmp_path).values()) == {None}
     assert "semantic-dedup:semantic_duplicate" in decide("semantic-dedup", qa, tmp_path, answers_must_match=False).values()
+
+
+def test_a_number_that_changes_the_problem_makes_two_problems(tmp_path):
+    pytest.importorskip("sentence_transformers")
+    champ = rows(CHAMP, "alpaca")
+    auto = champ.filter(pl.col("instruction").str.contains("automorphic") & pl.col("id").str.ends_with("-human"))
+    assert auto.height == 3   # two-, three- and four-digit automorphic numbers: solutions worded alike
+    got = decide("semantic-dedup", champ, tmp_path)
+    assert [got[i] for i in auto["id"]] == [None, None, None]
+    twice = pl.concat([auto.head(1), auto.head(1).with_columns(pl.lit("copy").alias("id"))])
+    assert list(decide("semantic-dedup", twice, tmp_path).values()).count("semantic-dedup:semantic_duplicate") == 1
