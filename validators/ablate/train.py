@@ -142,7 +142,10 @@ def train_variant(model_dir: Path, stream: Encoded, settings: TrainSettings, see
         use_cpu=device == "cpu", report_to="none", save_strategy="no", logging_steps=1, disable_tqdm=True,
         log_level="error",
         dataloader_num_workers=0, gradient_checkpointing=False, max_length=settings.max_length,
-        packing=False, remove_unused_columns=False)
+        packing=False, remove_unused_columns=False,
+        # TRL's default is bf16; a CPU without bf16 instructions emulates it: 150 s per step of 4 x 192 tokens of
+        # SmolLM2-135M here instead of 14 s in fp32 (bench/RESULTS-ablate.md)
+        **({"bf16": False} if device == "cpu" else {}))
     trainer = trl.SFTTrainer(model=model, args=args, train_dataset=ds, processing_class=tok)
     trainer.remove_callback(transformers.trainer_callback.PrinterCallback)  # no loss dicts on stdout
     start = time.perf_counter()
