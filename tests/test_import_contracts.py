@@ -31,7 +31,8 @@ def lint(pythonpath: Path | None = None) -> subprocess.CompletedProcess:
 def test_the_import_contracts_are_kept():
     out = lint()
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "0 broken" in out.stdout and "layers: flows > filters | synth > validators | dedup" in out.stdout
+    assert "0 broken" in out.stdout
+    assert "rooms and layers: apps > flows > filters | synth > validators | dedup > stages >" in out.stdout
     assert "no import cycles inside a package KEPT" in out.stdout
 
 
@@ -48,24 +49,46 @@ def test_a_deliberate_cycle_breaks_the_contracts(tmp_path):
     code = copy_of_the_code(tmp_path)
     judge = code / "dsforge" / "validators" / "judge.py"
     judge.write_text(judge.read_text() + "\nfrom dsforge.synth import paraphrase  # noqa: the cycle\n")
-    split = code / "dsforge" / "pipelines" / "split.py"
+    split = code / "dsforge" / "pipelines" / "stages" / "split.py"
     split.write_text(split.read_text() + "\nfrom dsforge.dedup import minhash  # noqa: the cycle\n")
     out = lint(pythonpath=code)
     assert out.returncode != 0, out.stdout
     assert "dsforge.validators.judge -> dsforge.synth.paraphrase" in out.stdout
-    assert "dsforge.pipelines.split -> dsforge.dedup.minhash" in out.stdout
+    assert "dsforge.pipelines.stages.split -> dsforge.dedup.minhash" in out.stdout
 
 
 def test_a_cycle_inside_a_package_breaks_the_contracts_even_inside_a_function(tmp_path):
     code = copy_of_the_code(tmp_path)
     base = code / "dsforge" / "pipelines" / "llm" / "backends" / "base.py"
     base.write_text(base.read_text() + "\n\ndef _late():\n    from dsforge.pipelines.llm import seam  # noqa: the cycle\n")
-    mapping = code / "dsforge" / "pipelines" / "readers" / "mapping.py"
-    mapping.write_text(mapping.read_text() + "\nfrom dsforge.pipelines.readers import spec  # noqa: the cycle\n")
+    mapping = code / "dsforge" / "pipelines" / "core" / "readers" / "mapping.py"
+    mapping.write_text(mapping.read_text() + "\nfrom dsforge.pipelines.core.readers import spec  # noqa: the cycle\n")
     out = lint(pythonpath=code)
     assert out.returncode != 0, out.stdout
     assert "No cycles are allowed in dsforge.pipelines.llm." in out.stdout
-    assert "No cycles are allowed in dsforge.pipelines.readers." in out.stdout
+    assert "No cycles are allowed in dsforge.pipelines.core.readers." in out.stdout
+
+
+def test_each_room_of_pipelines_imports_only_the_rooms_below_it(tmp_path):
+    """core < llm | neardup < stages < (filters, synth, ...) < flows < apps: the core reaching a stage or an app,
+    a stage reaching an app, or llm reaching neardup is named, even from inside a function."""
+    code = copy_of_the_code(tmp_path)
+    pipelines = code / "dsforge" / "pipelines"
+    for path, line in [
+        ("core/worker.py", "\n\ndef _late():\n    from dsforge.pipelines.stages import ingest  # noqa: core -> stages\n"),
+        ("core/runner.py", "\nfrom dsforge.pipelines.apps import cli  # noqa: core -> apps\n"),
+        ("stages/split.py", "\nfrom dsforge.pipelines.apps.review import guard  # noqa: stages -> apps\n"),
+        ("llm/prompt.py", "\nfrom dsforge.pipelines.neardup import shingles  # noqa: siblings\n"),
+    ]:
+        f = pipelines / path
+        f.write_text(f.read_text() + line)
+    out = lint(pythonpath=code)
+    assert out.returncode != 0, out.stdout
+    for broken in ("dsforge.pipelines.core.worker -> dsforge.pipelines.stages.ingest",
+                   "dsforge.pipelines.core.runner -> dsforge.pipelines.apps.cli",
+                   "dsforge.pipelines.stages.split -> dsforge.pipelines.apps.review.guard",
+                   "dsforge.pipelines.llm.prompt -> dsforge.pipelines.neardup.shingles"):
+        assert broken in out.stdout, (broken, out.stdout)
 
 
 def module_cycles(pythonpath: Path) -> list[str]:
@@ -87,6 +110,8 @@ def module_cycles(pythonpath: Path) -> list[str]:
 def test_no_module_of_dsforge_imports_itself_back(tmp_path):
     assert module_cycles(copy_of_the_code(tmp_path / "now")) == []
     code = copy_of_the_code(tmp_path / "cycle")
-    stage = code / "dsforge" / "pipelines" / "stage.py"
-    stage.write_text(stage.read_text() + "\n\ndef _late():\n    from dsforge.pipelines import registry  # noqa: the cycle\n")
-    assert "dsforge.pipelines.registry -> dsforge.pipelines.stage -> dsforge.pipelines.registry" in module_cycles(code)
+    stage = code / "dsforge" / "pipelines" / "core" / "stage.py"
+    stage.write_text(stage.read_text() + "\n\ndef _late():\n    from dsforge.pipelines.core import registry  # noqa: the cycle\n")
+    assert (
+        "dsforge.pipelines.core.registry -> dsforge.pipelines.core.stage -> dsforge.pipelines.core.registry"
+        in module_cycles(code))

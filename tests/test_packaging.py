@@ -34,7 +34,7 @@ def test_console_script_and_shipped_files_are_installed():
     from importlib import metadata, resources
 
     eps = [e for e in metadata.entry_points(group="console_scripts") if e.name == "dsforge"]
-    assert eps and eps[0].value == "dsforge.pipelines.cli:main"
+    assert eps and eps[0].value == "dsforge.pipelines.apps.cli:main"
     assert resources.files("dsforge.data").joinpath("alpaca_libre_v1.jsonl").is_file()
     assert resources.files("dsforge.pipelines").joinpath("recipes/alpaca-sft.yaml").is_file()
     assert resources.files("dsforge.pipelines").joinpath("templates/smollm2.jinja").is_file()
@@ -63,7 +63,7 @@ def test_every_shipped_template_matches_package_data():
     import tomllib
 
     package_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
-    shipped = {"dsforge.pipelines.inspect": "pipelines/inspect/templates", "dsforge.pipelines": "pipelines/templates",
+    shipped = {"dsforge.pipelines.stages.inspect": "pipelines/stages/inspect/templates", "dsforge.pipelines": "pipelines/stages/templates",
                "dsforge.synth": "synth/prompts"}
     for package, folder in shipped.items():
         root = ROOT / package.removeprefix("dsforge.").replace(".", "/")

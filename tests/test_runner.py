@@ -11,12 +11,12 @@ import polars as pl
 import pytest
 import yaml
 
-from dsforge.pipelines import records
-from dsforge.pipelines.ingest import Ingest
-from dsforge.pipelines.recipe import Recipe, Step, build_recipe, load_recipe
-from dsforge.pipelines.runner import ExecutorSpec, run_recipe
-from dsforge.pipelines.stage import ConfigError, Stage, StageConfig, StageResult
-from dsforge.pipelines.shards import read_table
+from dsforge.pipelines.core import records
+from dsforge.pipelines.stages.ingest import Ingest
+from dsforge.pipelines.core.recipe import Recipe, Step, build_recipe, load_recipe
+from dsforge.pipelines.core.runner import ExecutorSpec, run_recipe
+from dsforge.pipelines.core.stage import ConfigError, Stage, StageConfig, StageResult
+from dsforge.pipelines.core.shards import read_table
 
 ROWS = [
     {"instruction": "Name a colour.", "input": "", "output": "Blue."},
@@ -109,6 +109,7 @@ class Flaky(Stage[FlakyConfig]):
 
     name = "flaky"
     Config = FlakyConfig
+    mode = "rows"
     batch_size = 2
     calls: list[str] = []
 
@@ -186,7 +187,7 @@ def test_recipe_file_errors_name_the_file(tmp_path):
 
 
 def test_shipped_recipes_validate():
-    from dsforge.pipelines.recipe import shipped_recipes
+    from dsforge.pipelines.core.recipe import shipped_recipes
 
     for name in shipped_recipes():
         r = load_recipe(name)
