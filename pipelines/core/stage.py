@@ -1,28 +1,16 @@
 '''The stage interface: a named unit with a validated config and a function from records to (kept, rejected).
 
 A stage subclasses `Stage`, sets `name`, a pydantic `Config` (unknown keys are an error), its `mode` and
-implements `process(df, ctx)`, returning a `StageResult`. That is the whole contract; the example of
-docs/architecture.md ("The stage interface"), which is also the example plugin's stage
-(tests/plugin_example/; tests/test_stage_contract.py keeps the three copies equal):
+implements `process(df, ctx)`, returning a `StageResult`. That is the whole contract. The example of
+docs/architecture.md ("The stage interface") is the example plugin's stage, whole and tested, in
+tests/plugin_example/dsforge_plugin_example/keyword_drop.py; its outline:
 
-    class KeywordDropConfig(StageConfig):            # unknown keys are an error
-        words: list[str] = Field(description="drop rows whose prompt contains any of these")
-        field: TextField = ref("prompt")             # checked at recipe load; the default as a ref too
-
-
-    class KeywordDrop(Stage[KeywordDropConfig]):
+    class KeywordDrop(Stage[KeywordDropConfig]):     # KeywordDropConfig(StageConfig): words, field: TextField
         """Drop rows that mention any of a list of words."""
         name = "keyword-drop"
         Config = KeywordDropConfig
         mode = "rows"                                # rows are independent: slices go to parallel workers
-        batch_size = 10_000                          # at most 10k rows per slice
-
-        def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
-            text = self.config.field.expr().str.to_lowercase()
-            hit = pl.any_horizontal([text.str.contains(w.lower(), literal=True) for w in self.config.words])
-            hit = hit.fill_null(False)                # a row with no prompt is kept, never lost
-            return StageResult(kept=df.filter(~hit),
-                               rejected=self.reject(df.filter(hit), "keyword", "mentions a banned word"))
+        def process(self, df, ctx):  # -> StageResult(kept=..., rejected=self.reject(rows, "keyword", "why"))
 
 Stages are plain Python: they know nothing of Prefect, of run directories, of workers or of other stages.
 The runner (runner.py) hands them a table and writes what they return. How it may split the work is
