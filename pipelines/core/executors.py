@@ -25,7 +25,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, runtime_checkable
 
 from dsforge.pipelines.core.errors import UsageError, WorkerDiedError
 from dsforge.pipelines.core.worker import Task, init_worker, run_task, tasks_of_dead_workers
@@ -34,6 +34,7 @@ log = logging.getLogger("dsforge")
 Progress = Callable[[dict[str, Any]], None]
 
 
+@runtime_checkable
 class Executor(Protocol):
     """Runs a step's tasks somewhere; results come back in task order."""
 
