@@ -295,8 +295,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from dsforge.pipelines.core.recipe import load_recipe
 
     recipe = load_recipe(args.recipe, args.input)
+    executor = _executor(args, recipe)  # None: each scheduled run uses the recipe's own executor
     serve_recipe(recipe, cron=args.cron, interval=args.interval, name=args.name, inputs=args.input, out=args.out,
-                 executor=_executor(args, recipe), sample=args.sample, force=args.force, limit=args.limit)
+                 executor=executor if executor != recipe.executor else None, sample=args.sample, force=args.force,
+                 limit=args.limit)
     return 0
 
 

@@ -6,7 +6,7 @@
 
 stats.py computes the figures (a JSON-ready dict), verbs.py the (verb, object) pairs, annotators.py agreement,
 compare.py the before/after view from a run directory, report.py the HTML and text summaries, stage.py the
-stage and the command body, cli.py its arguments. Only flows/ publishes the Prefect artifact (flows/artifacts.py).
+stage and the command body, pipelines/apps/inspect_cli.py its arguments. Only flows/ publishes the Prefect artifact (flows/artifacts.py).
 Names below load lazily so `dsforge --help` does not import polars, numpy or matplotlib.
 """
 
