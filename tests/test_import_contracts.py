@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("pipelines", "synth", "dedup", "filters", "validators", "flows", "data")
 LINT = Path(sys.executable).with_name("lint-imports")
@@ -45,50 +47,47 @@ def copy_of_the_code(dest: Path) -> Path:
     return dest
 
 
-def test_a_deliberate_cycle_breaks_the_contracts(tmp_path):
+def broken(tmp_path: Path, additions: dict[str, str]) -> str:
+    """lint-imports' report on a copy of the code with a line added to each file (paths under dsforge/); it
+    must fail."""
     code = copy_of_the_code(tmp_path)
-    judge = code / "dsforge" / "validators" / "judge.py"
-    judge.write_text(judge.read_text() + "\nfrom dsforge.synth import paraphrase  # noqa: the cycle\n")
-    split = code / "dsforge" / "pipelines" / "stages" / "split.py"
-    split.write_text(split.read_text() + "\nfrom dsforge.dedup import minhash  # noqa: the cycle\n")
-    out = lint(pythonpath=code)
-    assert out.returncode != 0, out.stdout
-    assert "dsforge.validators.judge -> dsforge.synth.paraphrase" in out.stdout
-    assert "dsforge.pipelines.stages.split -> dsforge.dedup.minhash" in out.stdout
-
-
-def test_a_cycle_inside_a_package_breaks_the_contracts_even_inside_a_function(tmp_path):
-    code = copy_of_the_code(tmp_path)
-    base = code / "dsforge" / "pipelines" / "llm" / "backends" / "base.py"
-    base.write_text(base.read_text() + "\n\ndef _late():\n    from dsforge.pipelines.llm import seam  # noqa: the cycle\n")
-    mapping = code / "dsforge" / "pipelines" / "core" / "readers" / "mapping.py"
-    mapping.write_text(mapping.read_text() + "\nfrom dsforge.pipelines.core.readers import spec  # noqa: the cycle\n")
-    out = lint(pythonpath=code)
-    assert out.returncode != 0, out.stdout
-    assert "No cycles are allowed in dsforge.pipelines.llm." in out.stdout
-    assert "No cycles are allowed in dsforge.pipelines.core.readers." in out.stdout
-
-
-def test_each_room_of_pipelines_imports_only_the_rooms_below_it(tmp_path):
-    """core < llm | neardup < stages < (filters, synth, ...) < flows < apps: the core reaching a stage or an app,
-    a stage reaching an app, or llm reaching neardup is named, even from inside a function."""
-    code = copy_of_the_code(tmp_path)
-    pipelines = code / "dsforge" / "pipelines"
-    for path, line in [
-        ("core/worker.py", "\n\ndef _late():\n    from dsforge.pipelines.stages import ingest  # noqa: core -> stages\n"),
-        ("core/runner.py", "\nfrom dsforge.pipelines.apps import cli  # noqa: core -> apps\n"),
-        ("stages/split.py", "\nfrom dsforge.pipelines.apps.review import guard  # noqa: stages -> apps\n"),
-        ("llm/prompt.py", "\nfrom dsforge.pipelines.neardup import shingles  # noqa: siblings\n"),
-    ]:
-        f = pipelines / path
+    for path, line in additions.items():
+        f = code / "dsforge" / path
         f.write_text(f.read_text() + line)
     out = lint(pythonpath=code)
     assert out.returncode != 0, out.stdout
-    for broken in ("dsforge.pipelines.core.worker -> dsforge.pipelines.stages.ingest",
-                   "dsforge.pipelines.core.runner -> dsforge.pipelines.apps.cli",
-                   "dsforge.pipelines.stages.split -> dsforge.pipelines.apps.review.guard",
-                   "dsforge.pipelines.llm.prompt -> dsforge.pipelines.neardup.shingles"):
-        assert broken in out.stdout, (broken, out.stdout)
+    return out.stdout
+
+
+LATE = "\n\ndef _late():\n    "  # an import inside a function counts too (grimp reads those)
+BREAKS = {
+    "a cycle between packages": (
+        {"validators/judge.py": "\nfrom dsforge.synth import paraphrase\n",
+         "pipelines/stages/split.py": "\nfrom dsforge.dedup import minhash\n"},
+        ["dsforge.validators.judge -> dsforge.synth.paraphrase", "dsforge.pipelines.stages.split -> dsforge.dedup.minhash"]),
+    "a cycle inside a package, even inside a function": (
+        {"pipelines/llm/backends/base.py": LATE + "from dsforge.pipelines.llm import seam\n",
+         "pipelines/core/readers/mapping.py": "\nfrom dsforge.pipelines.core.readers import spec\n"},
+        ["No cycles are allowed in dsforge.pipelines.llm.", "No cycles are allowed in dsforge.pipelines.core.readers."]),
+    # the rooms of pipelines/: core < llm | neardup < stages < (filters, synth, ...) < flows < apps
+    "a room importing a room above it or a sibling": (
+        {"pipelines/core/worker.py": LATE + "from dsforge.pipelines.stages import ingest\n",
+         "pipelines/core/runner.py": "\nfrom dsforge.pipelines.apps import cli\n",
+         "pipelines/stages/split.py": "\nfrom dsforge.pipelines.apps.review import guard\n",
+         "pipelines/llm/prompt.py": "\nfrom dsforge.pipelines.neardup import shingles\n"},
+        ["dsforge.pipelines.core.worker -> dsforge.pipelines.stages.ingest",
+         "dsforge.pipelines.core.runner -> dsforge.pipelines.apps.cli",
+         "dsforge.pipelines.stages.split -> dsforge.pipelines.apps.review.guard",
+         "dsforge.pipelines.llm.prompt -> dsforge.pipelines.neardup.shingles"]),
+}
+
+
+@pytest.mark.parametrize("case", BREAKS)
+def test_a_forbidden_import_breaks_the_contracts_and_is_named(case, tmp_path):
+    additions, named = BREAKS[case]
+    report = broken(tmp_path, additions)
+    for text in named:
+        assert text in report, (text, report)
 
 
 def module_cycles(pythonpath: Path) -> list[str]:
