@@ -114,3 +114,31 @@ def test_no_module_of_dsforge_imports_itself_back(tmp_path):
     assert (
         "dsforge.pipelines.core.registry -> dsforge.pipelines.core.stage -> dsforge.pipelines.core.registry"
         in module_cycles(code))
+
+
+def test_the_rooms_picture_of_the_architecture_doc_stays_true():
+    """docs/architecture.md's picture lists the rooms in the order of the layers contract, and every function
+    it names on one run's route exists where it says."""
+    import importlib
+    import tomllib
+
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    layers = next(c["layers"] for c in contracts if c["type"] == "layers")
+    doc = (ROOT / "docs" / "architecture.md").read_text()
+    section = doc[doc.index("## Rooms and layers"):]
+    picture = section[section.index("```") + 3:]
+    picture = picture[:picture.index("```")]
+    where = [picture.find(layer.split("|")[0].strip().removeprefix("dsforge.").replace(".", "/") + "/")
+             for layer in layers]
+    assert -1 not in where and where == sorted(where), list(zip(layers, where))
+    for module, names in {"dsforge.flows.recipe_flow": ["loaded_recipe_flow", "recipe_flow"],
+                          "dsforge.pipelines.core.runner": ["execute_step", "run_recipe", "plan_run"],
+                          "dsforge.pipelines.core.plan": ["StepRun", "RunPlan"],
+                          "dsforge.pipelines.core.step_modes": ["execute"],
+                          "dsforge.pipelines.core.executors": ["Executor", "LocalExecutor", "RayExecutor"],
+                          "dsforge.pipelines.core.worker": ["run_task", "check_contract"],
+                          "dsforge.pipelines.core.recipe": ["load_recipe"]}.items():
+        mod = importlib.import_module(module)
+        for name in names:
+            assert hasattr(mod, name), f"{module}.{name}"
+            assert name in doc, name
