@@ -20,8 +20,8 @@ from pathlib import Path
 
 import yaml
 
-from dsforge.pipelines.recipe import build_recipe, find_recipe
-from dsforge.pipelines.runner import run_recipe
+from dsforge.pipelines.core.recipe import build_recipe, find_recipe
+from dsforge.pipelines.core.runner import run_recipe
 from dsforge.validators.ablate.stage import Ablate
 
 ROOT = Path(__file__).resolve().parents[1]

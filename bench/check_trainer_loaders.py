@@ -45,9 +45,9 @@ OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFL
 
 def build(root: Path) -> dict[str, Path]:
     """Three datasets written by `dsforge run` (the runner, no Prefect) from real rows."""
-    from dsforge.pipelines.readers import InputSpec, read_input
-    from dsforge.pipelines.recipe import build_recipe
-    from dsforge.pipelines.runner import run_recipe
+    from dsforge.pipelines.core.readers import InputSpec, read_input
+    from dsforge.pipelines.core.recipe import build_recipe
+    from dsforge.pipelines.core.runner import run_recipe
 
     rows = read_input(InputSpec(path="data:alpaca_libre_v1.jsonl", limit=N)).kept.to_dicts()
     pairs = []
@@ -130,7 +130,7 @@ def main() -> None:
     ap.add_argument("--lf-python", default="/tmp/lf-venv/bin/python", help="the LLaMA-Factory venv's python")
     ap.add_argument("--keep", help="write the datasets here (default: a temporary folder)")
     args = ap.parse_args()
-    from dsforge.pipelines.embedded import smollm2_model_dir
+    from dsforge.pipelines.llm.embedded import smollm2_model_dir
 
     model = str(smollm2_model_dir())
     root = Path(args.keep or tempfile.mkdtemp(prefix="loaders-"))

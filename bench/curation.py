@@ -47,7 +47,7 @@ TASK_SOURCES = {  # file -> (mapping, the task type the source is)
 
 
 def load(path: str, mapping: str, source: str, n: int, seed: int = 0) -> pl.DataFrame:
-    from dsforge.pipelines.readers import InputSpec, read_inputs
+    from dsforge.pipelines.core.readers import InputSpec, read_inputs
 
     df = read_inputs([InputSpec(path=str(EXTERNAL / path), mapping=mapping, source=source)]).kept
     return df.sample(min(n, df.height), seed=seed, shuffle=True)
@@ -66,7 +66,7 @@ def accuracy(pred: list, gold: list) -> float:
 
 def run_classify(df: pl.DataFrame, method: str, work: Path, **extra) -> tuple[pl.DataFrame, float]:
     from dsforge.filters.curate.classify import Classify
-    from dsforge.pipelines.stage import StageContext
+    from dsforge.pipelines.core.stage import StageContext
 
     stage = Classify({"axes": ["task_type"], "method": method, **extra})
     ctx = StageContext(work_dir=work, progress=False)
@@ -105,7 +105,7 @@ def bench_classify(args: argparse.Namespace) -> None:
     zh = load("alpaca_chinese/zh_08.json", "alpaca", "zh", args.per_source).with_columns(pl.lit("zh").alias("gold"))
     lang = pl.concat([en, zh], how="diagonal_relaxed")
     from dsforge.filters.curate.classify import Classify
-    from dsforge.pipelines.stage import StageContext
+    from dsforge.pipelines.core.stage import StageContext
 
     lab = Classify({"axes": ["language"]}).process(lang, StageContext(work_dir=work)).kept
     print(f"language: accuracy {accuracy(lab['language'].to_list(), lang['gold'].to_list()):.3f} on {lang.height} rows "
@@ -117,8 +117,8 @@ def bench_quality(args: argparse.Namespace) -> None:
     from synth_fakes import ScriptedBackend
 
     from dsforge.filters.curate.quality_classifier import QualityClassifier
-    from dsforge.pipelines.fields import ref
-    from dsforge.pipelines.stage import StageContext
+    from dsforge.pipelines.core.fields import ref
+    from dsforge.pipelines.core.stage import StageContext
 
     df = load("alpaca_libre/alpaca_libre_tasks_v1.jsonl", "alpaca", "alpaca-libre", 10**9)
     df = df.with_columns(ref("metadata.status").expr().alias("status"))

@@ -71,7 +71,7 @@ def row_text(row: dict) -> str:
 
 
 def load_dataset(name: str, cap: int, seed: int = 0) -> pl.DataFrame:
-    from dsforge.pipelines.readers import InputSpec, read_inputs
+    from dsforge.pipelines.core.readers import InputSpec, read_inputs
 
     specs = [InputSpec(path=str(p), mapping=m, source=name if len(DATASETS[name]) == 1 else f"{name}:{Path(p).stem[:20]}")
              for p, m in DATASETS[name]]
@@ -81,8 +81,8 @@ def load_dataset(name: str, cap: int, seed: int = 0) -> pl.DataFrame:
 
 def run_stage(stage_name: str, df: pl.DataFrame, work: Path) -> tuple[pl.DataFrame, pl.DataFrame, float]:
     """(kept, rejected, seconds) of one stage with the bench's parameters, in process."""
-    from dsforge.pipelines.registry import stage_class
-    from dsforge.pipelines.stage import StageContext
+    from dsforge.pipelines.core.registry import stage_class
+    from dsforge.pipelines.core.stage import StageContext
 
     params, _ = STAGES[stage_name]
     stage = stage_class(stage_name)(params)

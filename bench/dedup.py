@@ -121,8 +121,8 @@ def run_measured(cmd: list[str], log: Path) -> tuple[int, float]:
 def run_ours(texts: list[str], work: Path, engine: str, verify: bool = True,
              signatures: str = "numpy") -> tuple[np.ndarray, dict]:
     from dsforge.dedup.minhash import MinhashDedup
-    from dsforge.pipelines import records
-    from dsforge.pipelines.stage import StageContext
+    from dsforge.pipelines.core import records
+    from dsforge.pipelines.core.stage import StageContext
 
     df = records.from_rows({"id": str(i), "source": "b", "kind": "document", "text": t} for i, t in enumerate(texts))
     stage = MinhashDedup({"threshold": THRESHOLD, "num_perm": NUM_PERM, "ngram": NGRAM, "engine": engine,
@@ -414,8 +414,8 @@ def quality(args) -> dict:
     # row level: is a row flagged as (part of) a duplicate cluster, against "has a partner with J >= t"
     truth_rows = np.zeros(n, bool)
     truth_rows[truth // n] = truth_rows[truth % n] = True
-    from dsforge.pipelines import records
-    from dsforge.pipelines.stage import StageContext
+    from dsforge.pipelines.core import records
+    from dsforge.pipelines.core.stage import StageContext
 
     df = records.from_rows({"id": str(i), "source": "q", "kind": "document", "text": t}
                            for i, t in enumerate(data["text"].to_list()))

@@ -16,8 +16,8 @@ from pathlib import Path
 import polars as pl
 
 from dsforge.dedup.minhash import MinhashDedup
-from dsforge.pipelines.readers import InputSpec, read_input
-from dsforge.pipelines.stage import StageContext
+from dsforge.pipelines.core.readers import InputSpec, read_input
+from dsforge.pipelines.core.stage import StageContext
 
 EXTERNAL = Path(__file__).resolve().parent.parent.parent / "shared/data/external"
 FILES = [("gpteacher/toolformer-dedupe-only-dataset.json", "gpteacher"), ("gpteacher/codegen-instruct.json", "gpteacher"),

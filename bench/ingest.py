@@ -27,7 +27,7 @@ from pathlib import Path
 
 import polars as pl
 
-from dsforge.pipelines.readers import InputSpec, duplicate_id_rejects, plan_chunks, read_chunk
+from dsforge.pipelines.core.readers import InputSpec, duplicate_id_rejects, plan_chunks, read_chunk
 
 EXTERNAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "external"
 

@@ -68,8 +68,8 @@ def build(n: int, folder: Path) -> tuple[Path, Path]:
 
 CHILD_DSFORGE = """
 import json, resource, sys, time
-from dsforge.pipelines.inspect.stage import inspect_path
-from dsforge.pipelines.inspect.stats import InspectConfig
+from dsforge.pipelines.stages.inspect.stage import inspect_path
+from dsforge.pipelines.stages.inspect.stats import InspectConfig
 t = time.perf_counter()
 stats, _ = inspect_path([sys.argv[1]], sys.argv[2], InspectConfig(by=["source"]))
 u = resource.getrusage(resource.RUSAGE_SELF)
@@ -124,7 +124,7 @@ def main() -> None:
         size = (tmp / "inspect" / "report.html").stat().st_size
         print(f"  report.html {size / 1e6:.2f} MB, stats.json {(tmp / 'inspect' / 'stats.json').stat().st_size / 1e6:.2f} MB")
         if not args.skip_datatrove:
-            from dsforge.pipelines.embedded import smollm2_tokenizer_dir
+            from dsforge.pipelines.llm.embedded import smollm2_tokenizer_dir
 
             tok = str(smollm2_tokenizer_dir() / "tokenizer.json")
             p = run_child(CHILD_DATATROVE, str(docs.parent), str(tmp / "dt"), tok)

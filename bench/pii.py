@@ -66,15 +66,15 @@ class Dsforge:
     """The `pii` stage as a user runs it (action=tag), asked for an explicit entity list."""
 
     def __init__(self, entities: list[str]):
-        from dsforge.pipelines import registry
-        from dsforge.pipelines.stage import StageContext
+        from dsforge.pipelines.core import registry
+        from dsforge.pipelines.core.stage import StageContext
 
         # drop_entities []: tag every row; by default a row holding a private key is dropped, and its spans with it
         self.stage = registry.stage_class("pii")({"action": "tag", "entities": entities, "drop_entities": []})
         self.ctx = StageContext(work_dir=Path(tempfile.mkdtemp(prefix="pii-bench-")))
 
     def predict(self, texts: list[str]) -> list[list[tuple]]:
-        from dsforge.pipelines import records
+        from dsforge.pipelines.core import records
 
         df = records.from_rows([{"id": f"t:{i}", "source": "bench", "kind": "document", "text": t}
                                 for i, t in enumerate(texts)])
@@ -250,8 +250,8 @@ def real_rows(n: int) -> list[tuple[str, str, str]]:
 def pattern_speed(n: int, peer_rows: int) -> dict:
     """rows/s of the stage itself (redact, the clean-instructions entity list: no names) on n real rows, and
     presidio asked for its pattern entities on the first peer_rows of them."""
-    from dsforge.pipelines import records, registry
-    from dsforge.pipelines.stage import StageContext
+    from dsforge.pipelines.core import records, registry
+    from dsforge.pipelines.core.stage import StageContext
 
     rows = real_rows(n)
     df = records.from_rows([{"id": f"r:{i}", "source": "r", "kind": "instruction", "instruction": a, "input": b,

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import polars as pl
 
-from dsforge.pipelines import records, shards
-from dsforge.pipelines.review.run_data import Query, RunData
+from dsforge.pipelines.core import records, shards
+from dsforge.pipelines.apps.review.run_data import Query, RunData
 
 ROOT = Path(__file__).resolve().parents[1]
 PART = 50_000

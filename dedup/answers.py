@@ -30,10 +30,10 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines.fields import ANSWER, PROMPT
+from dsforge.pipelines.core.fields import ANSWER, PROMPT
+from dsforge.pipelines.core.stage import StageConfig
 from dsforge.pipelines.neardup import lsh
 from dsforge.pipelines.neardup.shingles import normalise, shingle_hashes
-from dsforge.pipelines.stage import StageConfig
 
 
 class AnswerCheckConfig(StageConfig):

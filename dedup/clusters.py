@@ -34,8 +34,8 @@ import numpy as np
 import polars as pl
 from pydantic import Field, model_validator
 
-from dsforge.pipelines.fields import FieldError, ValueField, ref
-from dsforge.pipelines.stage import StageConfig, Verdicts
+from dsforge.pipelines.core.fields import FieldError, ValueField, ref
+from dsforge.pipelines.core.stage import StageConfig, Verdicts
 
 KeepRule = Literal["first", "longest", "best_score", "preferred_source"]
 

@@ -23,10 +23,10 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines.fields import TextField, ref
+from dsforge.pipelines.core.fields import TextField, ref
 from dsforge.pipelines.neardup.shingles import ngram_hashes, normalise, token_hashes
-from dsforge.pipelines.readers import DataError, InputSpec, read_input
-from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
+from dsforge.pipelines.core.readers import DataError, InputSpec, read_input
+from dsforge.pipelines.core.stage import Stage, StageConfig, StageContext, StageResult
 
 
 class DecontaminateConfig(StageConfig):
@@ -55,6 +55,7 @@ class Decontaminate(Stage[DecontaminateConfig]):
     """Drop rows that share n-grams with evaluation files, naming the benchmark row they hit."""
 
     name = "decontaminate"
+    mode = "table"
     Config = DecontaminateConfig
     batch_size = None  # the eval index is built once per run
 

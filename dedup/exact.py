@@ -1,6 +1,6 @@
 """exact-dedup: drop rows whose normalised text is identical to an earlier row's.
 
-Identity is defined by one or more fields (pipelines/fields.py: prompt, answer, conversation, a text column
+Identity is defined by one or more fields (pipelines/core/fields.py: prompt, answer, conversation, a text column
 or metadata.KEY; the default, conversation, covers a preference row's rejected answer too) after normalisation (unicode NFKC, case, whitespace, punctuation).
 The first occurrence is kept; each dropped row names the id of the row it duplicates. Vectorised in
 Polars. Keyed (stage.py): each shard hashes its normalised keys to 128 bits (two independent 64-bit
@@ -17,8 +17,8 @@ from typing import Literal
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines.fields import TextField, ref
-from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult, Verdicts
+from dsforge.pipelines.core.fields import TextField, ref
+from dsforge.pipelines.core.stage import Stage, StageConfig, StageContext, StageResult, Verdicts
 
 Normalisation = Literal["unicode", "lower", "whitespace", "punctuation"]
 
@@ -43,6 +43,7 @@ def normalised(expr: pl.Expr, steps: list[str]) -> pl.Expr:
 
 class ExactDedup(Stage[ExactDedupConfig]):
     name = "exact-dedup"
+    mode = "keyed"
     Config = ExactDedupConfig
     partition_key = "h1"  # rows are duplicates only if their hashes are equal: decide per hash bucket
 

@@ -34,7 +34,7 @@ from dsforge.dedup.answers import ANSWER_COLUMNS, AnswerCheckConfig, answer_keys
 from dsforge.dedup.clusters import KeepConfig, cluster_labels, cluster_meta, cluster_verdicts, pick_kept
 from dsforge.pipelines.neardup import lsh
 from dsforge.pipelines.neardup.minhash import MinhashConfig, lsh_labels, minhash_keys, minhash_signatures, pair_similarity
-from dsforge.pipelines.stage import Stage, StageContext, StageResult, Verdicts, apply_verdicts
+from dsforge.pipelines.core.stage import Stage, StageContext, StageResult, Verdicts, apply_verdicts
 
 
 class MinhashDedupConfig(MinhashConfig, KeepConfig, AnswerCheckConfig):
@@ -70,6 +70,7 @@ class MinhashDedup(Stage[MinhashDedupConfig]):
     whole table (it runs datatrove's own pipeline over it)."""
 
     name = "minhash-dedup"
+    mode = "keyed"
     Config = MinhashDedupConfig
     version = "4"  # 4: a number changes the task (dedup/answers.py rule 4)
 

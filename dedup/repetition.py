@@ -35,9 +35,9 @@ from typing import Literal
 import polars as pl
 from pydantic import Field, model_validator
 
-from dsforge.pipelines import fields, records
-from dsforge.pipelines.fields import TextField, ref
-from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
+from dsforge.pipelines.core import fields, records
+from dsforge.pipelines.core.fields import TextField, ref
+from dsforge.pipelines.core.stage import Stage, StageConfig, StageContext, StageResult
 
 PARAGRAPH = re.compile(r"\n{2,}")
 LINE = re.compile(r"\n+")
@@ -45,7 +45,7 @@ WRITABLE = fields.TEXT_COLUMNS
 
 
 class RepetitionFilterConfig(StageConfig):
-    field: TextField = Field(ref("answer"), description="text field (pipelines/fields.py); drop_repeats needs a column. "
+    field: TextField = Field(ref("answer"), description="text field (pipelines/core/fields.py); drop_repeats needs a column. "
                              "The answer: what the model learns to write (a prompt that repeats a tool description "
                              "or the code to fix is not looping output)")
     action: Literal["drop_row", "drop_repeats"] = Field(
@@ -89,7 +89,7 @@ def first_failure(text: str, cfg: RepetitionFilterConfig) -> tuple[str, float, f
     if not text or not text.strip():
         return None
     if cfg.skip_code:
-        from dsforge.pipelines.code_text import looks_like_code
+        from dsforge.pipelines.core.code_text import looks_like_code
 
         if looks_like_code(text):
             return None
@@ -145,6 +145,7 @@ class RepetitionFilter(Stage[RepetitionFilterConfig]):
     """Drop rows (or their repeated lines/paragraphs) whose Gopher repetition ratios are too high."""
 
     name = "repetition-filter"
+    mode = "rows"
     Config = RepetitionFilterConfig
     batch_size = 10_000
     version = "2"

@@ -38,15 +38,15 @@ from pydantic import Field
 
 from dsforge.dedup.answers import ANSWER_COLUMNS, AnswerCheckConfig, answer_keys, answer_pairs
 from dsforge.dedup.clusters import KeepConfig, cluster_labels, cluster_meta, cluster_verdicts, pick_kept
-from dsforge.pipelines.embedded import embed
-from dsforge.pipelines.fields import TextField, ref
-from dsforge.pipelines.stage import Stage, StageContext, StageResult, Verdicts
+from dsforge.pipelines.llm.embedded import embed
+from dsforge.pipelines.core.fields import TextField, ref
+from dsforge.pipelines.core.stage import Stage, StageContext, StageResult, Verdicts
 
 log = logging.getLogger("dsforge")
 
 
 class SemanticDedupConfig(KeepConfig, AnswerCheckConfig):
-    field: TextField = Field(ref("conversation"), description="text field to embed (pipelines/fields.py)")
+    field: TextField = Field(ref("conversation"), description="text field to embed (pipelines/core/fields.py)")
     threshold: float = Field(0.95, gt=0.0, le=1.0, description="cosine similarity that counts as a duplicate")
     clusters: int | None = Field(None, ge=1, description="k-means clusters (default: sqrt of the row count)")
     batch_size: int = Field(64, ge=1, description="rows per embedding batch")
@@ -120,6 +120,7 @@ class SemanticDedup(Stage[SemanticDedupConfig]):
     of all shards and searches neighbours inside each k-means cluster."""
 
     name = "semantic-dedup"
+    mode = "keyed"
     Config = SemanticDedupConfig
     version = "4"  # 4: a number changes the task (dedup/answers.py rule 4)
     holds_model = True
@@ -129,7 +130,7 @@ class SemanticDedup(Stage[SemanticDedupConfig]):
 
     def shard_keys(self, df: pl.DataFrame, ctx: StageContext) -> pl.DataFrame:
         cfg = self.config
-        from dsforge.pipelines.embedded import MissingModelError
+        from dsforge.pipelines.llm.embedded import MissingModelError
 
         text = cfg.field.expr()
         meta = cluster_meta(df, cfg, text)

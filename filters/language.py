@@ -26,15 +26,15 @@ from typing import Literal
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines.fields import TextField, ref
-from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
+from dsforge.pipelines.core.fields import TextField, ref
+from dsforge.pipelines.core.stage import Stage, StageConfig, StageContext, StageResult
 
 FENCED = re.compile(r"```.*?(?:```|\Z)", re.S)
 CODE_LINE = re.compile(r"^\s*(?:[{}()\[\];]|#include|import |from \S+ import|def |class |return\b|//|/\*|\$ |<\?|[\w.]+\(.*\);?\s*$).*$", re.M)
 
 
 class LanguageFilterConfig(StageConfig):
-    field: TextField = Field(ref("conversation"), description="text field to identify (pipelines/fields.py)")
+    field: TextField = Field(ref("conversation"), description="text field to identify (pipelines/core/fields.py)")
     keep: list[str] | None = Field(None, description="ISO 639-1 codes to keep (others are dropped)")
     drop: list[str] = Field(default_factory=list, description="ISO 639-1 codes to drop")
     min_confidence: float = Field(0.5, ge=0, le=1, description="below this the identifier counts as unsure")
@@ -113,6 +113,7 @@ def identify(texts: list[str | None], languages: list[str] | None = None, min_ch
 
 class LanguageFilter(Stage[LanguageFilterConfig]):
     name = "language-filter"
+    mode = "rows"
     Config = LanguageFilterConfig
     version = "3"
     batch_size = 20_000

@@ -4,7 +4,7 @@ Token counts use a real tokenizer (default: the embedded SmolLM2), loaded only w
 set. Each rejected row says which limit it broke and by how much, e.g.
 `length-filter:too_short` / "response: 0 chars < min_chars 1".
 
-Not here: per-row truncation to a token budget (chat-format's max_tokens, pipelines/token_budget.py, does that).
+Not here: per-row truncation to a token budget (chat-format's max_tokens, pipelines/stages/token_budget.py, does that).
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from __future__ import annotations
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines.fields import TextField, ref
-from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
+from dsforge.pipelines.core.fields import TextField, ref
+from dsforge.pipelines.core.stage import Stage, StageConfig, StageContext, StageResult
 
 
 class LengthFilterConfig(StageConfig):
-    field: TextField = Field(ref("conversation"), description="text field measured (pipelines/fields.py)")
+    field: TextField = Field(ref("conversation"), description="text field measured (pipelines/core/fields.py)")
     min_chars: int | None = Field(None, ge=0)
     max_chars: int | None = Field(None, ge=0)
     min_words: int | None = Field(None, ge=0)
@@ -28,7 +28,7 @@ class LengthFilterConfig(StageConfig):
 
 
 def count_tokens(texts: list[str | None], tokenizer_spec: str) -> list[int]:
-    from dsforge.pipelines.embedded import load_tokenizer
+    from dsforge.pipelines.llm.embedded import load_tokenizer
 
     tok = load_tokenizer(tokenizer_spec)
     enc = tok([t or "" for t in texts], add_special_tokens=False)["input_ids"]
@@ -37,6 +37,7 @@ def count_tokens(texts: list[str | None], tokenizer_spec: str) -> list[int]:
 
 class LengthFilter(Stage[LengthFilterConfig]):
     name = "length-filter"
+    mode = "rows"
     Config = LengthFilterConfig
     batch_size = 20000
 

@@ -32,9 +32,9 @@ from typing import Literal
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines import records
-from dsforge.pipelines.code_text import CODE_LINE, looks_like_code  # noqa: F401 - re-exported (quality-filter)
-from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
+from dsforge.pipelines.core import records
+from dsforge.pipelines.core.code_text import CODE_LINE, looks_like_code  # noqa: F401 - re-exported (quality-filter)
+from dsforge.pipelines.core.stage import Stage, StageConfig, StageContext, StageResult
 
 CLEANABLE = records.TEXT_COLUMNS
 HTML_TAGS = ("a abbr address article aside b big blockquote body br caption center cite code dd del details div "
@@ -174,6 +174,7 @@ def _normalise_whitespace(s: str, keep_code: bool) -> str:
 
 class CleanMarkup(Stage[CleanMarkupConfig]):
     name = "clean-markup"
+    mode = "rows"
     Config = CleanMarkupConfig
     version = "2"
     batch_size = 20_000

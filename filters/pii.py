@@ -36,8 +36,8 @@ from dsforge.filters.pii_recognizers import BUILTIN_ENTITIES
 from dsforge.filters.pii_rules import documentation_values, rules
 from dsforge.filters.pii_spans import Span  # noqa: F401 (re-exported)
 from dsforge.filters.pii_vetoes import negative_cue_regex  # noqa: F401 (re-exported)
-from dsforge.pipelines import records
-from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
+from dsforge.pipelines.core import records
+from dsforge.pipelines.core.stage import Stage, StageConfig, StageContext, StageResult
 
 DEFAULT_ENTITIES: list[str] = list(rules()["default_entities"])
 DEFAULT_THRESHOLDS: dict[str, float] = dict(rules()["thresholds"])
@@ -116,6 +116,7 @@ def _mask(value: str) -> str:
 
 class Pii(Stage[PiiConfig]):
     name = "pii"
+    mode = "rows"
     Config = PiiConfig
     version = "12"  # 12: birth dates need a record, role/placeholder mailboxes, ISO dates, placeholder and public addresses; 11: presidio registry, opt-in names, pseudonymize, operators, vetoes by name; 10: old detector
     batch_size = 5000

@@ -40,9 +40,9 @@ import yaml
 from pydantic import Field, field_validator
 
 from dsforge.filters.markup import CODE_PROMPT, looks_like_code
-from dsforge.pipelines.fields import TextField, ref
-from dsforge.pipelines.readers import resolve_path
-from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult, Verdicts
+from dsforge.pipelines.core.fields import TextField, ref
+from dsforge.pipelines.core.readers import resolve_path
+from dsforge.pipelines.core.stage import Stage, StageConfig, StageContext, StageResult, Verdicts
 
 DATATROVE = {
     "gopher_quality": ("datatrove.pipeline.filters.gopher_quality_filter", "GopherQualityFilter"),
@@ -72,7 +72,7 @@ def _check_kwargs(key: str, params: dict[str, Any] | None) -> dict[str, Any] | N
 
 
 class QualityFilterConfig(StageConfig):
-    field: TextField = Field(ref("answer"), description="text the web filters judge (pipelines/fields.py; documents use text)")
+    field: TextField = Field(ref("answer"), description="text the web filters judge (pipelines/core/fields.py; documents use text)")
     gopher_quality: dict[str, Any] | None = Field(None, description="datatrove GopherQualityFilter args; {} = defaults")
     gopher_repetition: dict[str, Any] | None = Field(None, description="datatrove GopherRepetitionFilter args")
     c4: dict[str, Any] | None = Field(None, description="datatrove C4QualityFilter args")
@@ -198,6 +198,7 @@ class QualityFilter(Stage[QualityFilterConfig]):
     row, and it needs just two hashes per row (the prompt's and the response's), never the rows."""
 
     name = "quality-filter"
+    mode = "keyed"
     Config = QualityFilterConfig
     partition_key = "prompt_h"  # conflicts are between rows with the same prompt hash
     version = "3"

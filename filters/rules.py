@@ -11,7 +11,7 @@
       drop_fields: [metadata.zip_code, metadata.gender, input_lang]   # removed from every kept row
     - {stage: rules, file: "data:filters/example-rules.yaml"}       # the same, from a file
 
-A rule names one `field` (pipelines/fields.py: prompt, answer, conversation, any column, or
+A rule names one `field` (pipelines/core/fields.py: prompt, answer, conversation, any column, or
 metadata.KEY for a key of the row's metadata JSON) and one test: contains_any, regex, equals, in, not_in, before,
 after (ISO dates), missing. A row that passes a test is dropped with reason `rules:<name>` (first rule wins);
 `keep: true` inverts a rule (drop rows that do NOT pass). Text tests ignore case unless case_sensitive.
@@ -32,9 +32,9 @@ import polars as pl
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from dsforge.pipelines import records
-from dsforge.pipelines.fields import FieldError, ValueField, ref
-from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
+from dsforge.pipelines.core import records
+from dsforge.pipelines.core.fields import FieldError, ValueField, ref
+from dsforge.pipelines.core.stage import Stage, StageConfig, StageContext, StageResult
 
 TESTS = ("contains_any", "regex", "equals", "in", "not_in", "before", "after", "missing")
 
@@ -141,6 +141,7 @@ def droppable(spec: str) -> str:
 
 class Rules(Stage[RulesConfig]):
     name = "rules"
+    mode = "rows"
     Config = RulesConfig
     version = "1"
     batch_size = 50_000

@@ -12,7 +12,7 @@ from prefect import flow, get_run_logger
 from prefect.settings import PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings
 
 from dsforge.flows.artifacts import publish_ablation_artifact
-from dsforge.pipelines.registry import stage_class
+from dsforge.pipelines.core.registry import stage_class
 
 
 def _flow_run_name() -> str:

@@ -31,7 +31,7 @@ def publish_step_artifacts(step_dir: Path, stats: dict, recipe: str = "run") -> 
         figures = json.loads((step_dir / "stats.json").read_text()).get("stage_stats")
     if not figures or "counts" not in figures:
         return None
-    from dsforge.pipelines.inspect.report import summary_markdown
+    from dsforge.pipelines.stages.inspect.report import summary_markdown
 
     markdown = summary_markdown(figures, step=stats.get("step"))
     key = f"dsforge-{slug(recipe)}-inspect-{slug(stats.get('step', 'inspect'))}"

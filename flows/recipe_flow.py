@@ -1,6 +1,7 @@
 """A Prefect 3 flow built from a recipe: one task per step, with Prefect's retries, logging and artifacts.
 
-`dsforge run` goes through this flow. Run as a plain script it starts Prefect's temporary local server by
+`dsforge run` goes through this flow with the recipe it has loaded (`loaded_recipe_flow`: a recipe is loaded
+once per run); a served deployment runs `recipe_flow`, which loads it by name. Run as a plain script it starts Prefect's temporary local server by
 itself (no set-up). For schedules, `serve_recipe` (behind `dsforge serve RECIPE --cron "..."`) serves the
 flow as a deployment; see README "Scheduling".
 
@@ -20,16 +21,17 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.settings import PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings
 
-from dsforge.pipelines.recipe import load_recipe
-from dsforge.pipelines.runner import (
-    ExecutorSpec, RunPlan, StepOutcome, execute_step, format_summary, plan_run, run_plan)
+import dataclasses
+
+from dsforge.pipelines.core.executors import ExecutorSpec
+from dsforge.pipelines.core.recipe import Recipe, load_recipe
+from dsforge.pipelines.core.runner import RunPlan, StepOutcome, execute_step, format_summary, plan_run, run_plan
 
 
-def run_tags(recipe, executor: dict | None = None) -> list[str]:
+def run_tags(recipe: Recipe, executor: ExecutorSpec | None = None) -> list[str]:
     """Tags for a recipe's flow runs and deployments: dsforge, the recipe, every stage it uses, the executor."""
     stages = dict.fromkeys(f"stage:{s.name}" for s in recipe.steps)
-    name = (executor or recipe.executor or {}).get("name", "local")
-    return ["dsforge", f"recipe:{recipe.name}", *stages, f"executor:{name}"]
+    return ["dsforge", f"recipe:{recipe.name}", *stages, f"executor:{(executor or recipe.executor).name}"]
 
 
 @task(cache_policy=NO_CACHE, persist_result=False)
@@ -61,12 +63,14 @@ def _execute_as_task(plan: RunPlan, index: int, prev_fingerprint: str | None) ->
     return t(plan, index, prev_fingerprint)
 
 
-def recipe_display_name(recipe: str) -> str:
+def recipe_display_name(recipe: str | Recipe) -> str:
     """A recipe's own `name` (a shipped name, or the YAML's `name:`), never its full path."""
     from pathlib import Path
 
     import yaml
 
+    if isinstance(recipe, Recipe):
+        return recipe.name
     path = Path(recipe)
     if path.suffix in (".yaml", ".yml") and path.is_file():
         try:
@@ -76,12 +80,11 @@ def recipe_display_name(recipe: str) -> str:
     return recipe
 
 
-def run_recipe_flow(recipe: str, *, executor: dict | None = None, **params) -> dict:
-    """What `dsforge run` calls: recipe_flow with its flow run tagged (run_tags) and no telemetry calls from
-    Prefect's temporary server (offline machines)."""
-    r = load_recipe(recipe, params.get("inputs"))
-    with temporary_settings(updates={PREFECT_SERVER_ANALYTICS_ENABLED: False}), tags(*run_tags(r, executor)):
-        return recipe_flow(recipe=recipe, executor=executor, **params)
+def run_recipe_flow(recipe: Recipe, *, executor: ExecutorSpec | None = None, **params) -> dict:
+    """What `dsforge run` calls with the recipe it loaded: the flow with its run tagged (run_tags) and no
+    telemetry calls from Prefect's temporary server (offline machines)."""
+    with temporary_settings(updates={PREFECT_SERVER_ANALYTICS_ENABLED: False}), tags(*run_tags(recipe, executor)):
+        return loaded_recipe_flow(recipe=recipe, executor=executor, **params)
 
 
 def _send_dsforge_logs_to_prefect() -> None:
@@ -96,19 +99,34 @@ def _send_dsforge_logs_to_prefect() -> None:
 def _flow_run_name() -> str:
     from prefect.runtime import flow_run
 
-    return recipe_display_name(str(flow_run.parameters.get("recipe", "recipe")))
+    recipe = flow_run.parameters.get("recipe", "recipe")  # a name or path, a Recipe, or its JSON form (a dict)
+    if isinstance(recipe, dict):
+        return str(recipe.get("name") or "recipe")
+    return recipe_display_name(recipe if isinstance(recipe, Recipe) else str(recipe))
 
 
 @flow(name="dsforge-recipe", flow_run_name=_flow_run_name)
 def recipe_flow(recipe: str, inputs: list[str] | None = None, out: str | None = None, sample: int | None = None,
                 strict: bool = False, force: bool = False, progress: bool | None = None,
                 executor: dict | None = None) -> dict:
-    """Run a dsforge recipe (a shipped name or a YAML path) into a new run directory.
+    """Run a dsforge recipe (a shipped name or a YAML path) into a new run directory (what a deployment runs).
 
     executor: {name: local|ray, workers: N, address: HOST:PORT}; default: the recipe's, else every core here."""
-    _send_dsforge_logs_to_prefect()
     r = load_recipe(recipe, inputs)
-    plan = plan_run(r, out, sample, strict, force, progress, ExecutorSpec(**(executor or r.executor)))
+    return _run(r, out, sample, strict, force, progress, ExecutorSpec.of(executor) if executor else r.executor)
+
+
+@flow(name="dsforge-recipe", flow_run_name=_flow_run_name, validate_parameters=False)
+def loaded_recipe_flow(recipe: Recipe, out: str | None = None, sample: int | None = None, strict: bool = False,
+                       force: bool = False, progress: bool | None = None, executor: ExecutorSpec | None = None) -> dict:
+    """The same flow for a recipe loaded already (`dsforge run`): it is not loaded again."""
+    return _run(recipe, out, sample, strict, force, progress, executor or recipe.executor)
+
+
+def _run(r: Recipe, out: str | None, sample: int | None, strict: bool, force: bool, progress: bool | None,
+         executor: ExecutorSpec) -> dict:
+    _send_dsforge_logs_to_prefect()
+    plan = plan_run(r, out, sample, strict, force, progress, executor)
     get_run_logger().info("run directory: %s", plan.run_dir)
     summary = run_plan(plan, _execute_as_task)
     get_run_logger().info("%s", format_summary(summary))
@@ -132,7 +150,7 @@ def no_server_notice() -> str | None:
 
     if PREFECT_API_URL.value():
         return None
-    from dsforge.pipelines.embedded import cache_dir
+    from dsforge.pipelines.llm.embedded import cache_dir
 
     marker = cache_dir() / "prefect-temporary-server-notice"
     if marker.exists():
@@ -154,19 +172,19 @@ def absolute_parameters(recipe_path, inputs: list[str] | None, out: str | None) 
             "out": absolute(out) if out else str(Path("runs").resolve())}
 
 
-def serve_recipe(recipe: str, cron: str | None = None, interval: float | None = None, name: str | None = None,
-                 inputs: list[str] | None = None, out: str | None = None, executor: dict | None = None,
+def serve_recipe(recipe: Recipe, cron: str | None = None, interval: float | None = None, name: str | None = None,
+                 inputs: list[str] | None = None, out: str | None = None, executor: ExecutorSpec | None = None,
                  sample: int | None = None, force: bool = False, limit: int | None = None) -> None:
     """Serve the recipe's flow as a deployment on a schedule (blocks; needs a Prefect API, see README).
-    `limit`: at most that many runs of it at once (a slow run is not overlapped by the next one)."""
-    r = load_recipe(recipe, inputs)  # validate before serving
+    Each scheduled run loads the recipe file anew (it may have changed). `limit`: at most that many runs of
+    it at once (a slow run is not overlapped by the next one)."""
     recipe_flow.serve(
-        name=name or r.name,
+        name=name or recipe.name,
         cron=cron,
         interval=interval,
-        parameters={**absolute_parameters(r.path, inputs, out), "executor": executor, "sample": sample,
-                    "force": force},
-        tags=run_tags(r, executor),
+        parameters={**absolute_parameters(recipe.path, inputs, out),
+                    "executor": dataclasses.asdict(executor) if executor else None, "sample": sample, "force": force},
+        tags=run_tags(recipe, executor),
         limit=limit,
     )
 

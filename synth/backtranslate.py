@@ -21,14 +21,14 @@ from typing import Any
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines.generated import input_rows, new_row, reject_row, rejects_frame, rows_frame
+from dsforge.pipelines.core.generated import input_rows, new_row, reject_row, rejects_frame, rows_frame
 from dsforge.pipelines.llm.config import BackendConfig, SamplingParams
 from dsforge.pipelines.llm.parse import first_paragraph, parse_score
 from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Unusable, user
-from dsforge.pipelines.readers import InputSpec, read_inputs
-from dsforge.pipelines.fields import TextField, ref
-from dsforge.pipelines.row_text import text_of
-from dsforge.pipelines.stage import StageContext, StageResult
+from dsforge.pipelines.core.readers import InputSpec, read_inputs
+from dsforge.pipelines.core.fields import TextField, ref
+from dsforge.pipelines.core.row_text import text_of
+from dsforge.pipelines.core.stage import StageContext, StageResult
 from dsforge.pipelines.llm.task import ONLY_SOURCES_HELP, pass_through, split_by_sources
 
 
@@ -60,6 +60,7 @@ class BacktranslateInstructions(LLMStage[BacktranslateConfig]):
     """Generate the instruction a human text answers, then keep pairs the model itself scores >= threshold."""
 
     name = "backtranslate-instructions"
+    mode = "rows"
     creates_rows = True
     Config = BacktranslateConfig
     # Row-wise with one round (each text's prompts need only the text and the seed examples), so slices go

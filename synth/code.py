@@ -23,12 +23,12 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines.generated import input_rows, new_row, reject_row, rejects_frame, row_meta, rows_frame
+from dsforge.pipelines.core.generated import input_rows, new_row, reject_row, rejects_frame, row_meta, rows_frame
 from dsforge.pipelines.llm.parse import code_block
 from dsforge.pipelines.llm.prompt import load_template
 from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Unusable, user
-from dsforge.pipelines.row_text import prompt_of
-from dsforge.pipelines.stage import StageContext, StageResult
+from dsforge.pipelines.core.row_text import prompt_of
+from dsforge.pipelines.core.stage import StageContext, StageResult
 
 _DEF = re.compile(r"^def\s+([A-Za-z_]\w*)\s*\((.*?)\)\s*(->\s*[^:]+)?:", re.M | re.S)
 
@@ -71,6 +71,7 @@ class Code(LLMStage[CodeConfig]):
     """Generate Python solutions and tests, run them sandboxed, repair failures; keep only passing code."""
 
     name = "code"
+    mode = "rows"
     creates_rows = True
     Config = CodeConfig
     batch_size = 32

@@ -20,13 +20,13 @@ from typing import Any
 import polars as pl
 from pydantic import Field, field_validator
 
-from dsforge.pipelines.generated import input_rows, new_row, reject_row, rejects_frame, row_meta, rows_frame
+from dsforge.pipelines.core.generated import input_rows, new_row, reject_row, rejects_frame, row_meta, rows_frame
 from dsforge.pipelines.llm.config import BackendConfig, SamplingParams
 from dsforge.pipelines.llm.parse import strip_text
 from dsforge.pipelines.llm.prompt import load_template
 from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Messages, Output, PromptTemplate, Unusable, user
-from dsforge.pipelines.row_text import prompt_of
-from dsforge.pipelines.stage import StageContext, StageResult
+from dsforge.pipelines.core.row_text import prompt_of
+from dsforge.pipelines.core.stage import StageContext, StageResult
 
 
 class DialogueConfig(LLMConfig):
@@ -50,6 +50,7 @@ class Dialogue(LLMStage[DialogueConfig]):
     """Simulate multi-turn user/assistant conversations from seed instructions or topics."""
 
     name = "dialogue"
+    mode = "rows"
     creates_rows = True
     Config = DialogueConfig
     batch_size = 32

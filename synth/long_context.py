@@ -21,11 +21,11 @@ from typing import Any
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines.fields import TextField, ref
-from dsforge.pipelines.generated import input_rows, new_row, reject_row, rejects_frame, row_meta, rows_frame
+from dsforge.pipelines.core.fields import TextField, ref
+from dsforge.pipelines.core.generated import input_rows, new_row, reject_row, rejects_frame, row_meta, rows_frame
 from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Messages, PromptTemplate, Unusable, user
-from dsforge.pipelines.row_text import text_of
-from dsforge.pipelines.stage import StageContext, StageResult
+from dsforge.pipelines.core.row_text import text_of
+from dsforge.pipelines.core.stage import StageContext, StageResult
 
 _Q = r"\s*\**\s*(?:Q|Question)\s*\d*\s*[:.)]\**\s*"
 _A = r"\s*\**\s*(?:A|Answer)\s*\d*\s*[:.)]\**\s*"
@@ -66,6 +66,7 @@ class LongContextQA(LLMStage[LongContextQAConfig]):
     """Chunk long documents, write QA pairs per chunk, emit examples with the whole document as context."""
 
     name = "long-context-qa"
+    mode = "rows"
     creates_rows = True
     Config = LongContextQAConfig
     batch_size = 16

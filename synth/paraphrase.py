@@ -17,11 +17,11 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines import records
-from dsforge.pipelines.generated import input_rows, new_row, rejects_frame, row_meta, rows_frame
+from dsforge.pipelines.core import records
+from dsforge.pipelines.core.generated import input_rows, new_row, rejects_frame, row_meta, rows_frame
 from dsforge.pipelines.llm.parse import first_paragraph
 from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Messages, PromptTemplate, Unusable, user
-from dsforge.pipelines.stage import StageContext, StageResult
+from dsforge.pipelines.core.stage import StageContext, StageResult
 from dsforge.synth.respond import answer_instructions
 from dsforge.synth.similarity import rouge_l
 
@@ -39,6 +39,7 @@ class Paraphrase(LLMStage[ParaphraseConfig]):
     """n rephrasings of each instruction; near copies and truncated rewrites are rejected."""
 
     name = "paraphrase"
+    mode = "rows"
     creates_rows = True
     Config = ParaphraseConfig
     batch_size = 64

@@ -21,12 +21,12 @@ from typing import Any
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines.generated import input_rows, new_row, reject_row, rejects_frame, row_meta, rows_frame
+from dsforge.pipelines.core.generated import input_rows, new_row, reject_row, rejects_frame, row_meta, rows_frame
 from dsforge.pipelines.llm.config import BackendConfig, SamplingParams
 from dsforge.pipelines.llm.parse import strip_text
 from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Messages, PromptTemplate, Unusable, user
-from dsforge.pipelines.row_text import prompt_of
-from dsforge.pipelines.stage import StageContext, StageResult
+from dsforge.pipelines.core.row_text import prompt_of
+from dsforge.pipelines.core.stage import StageContext, StageResult
 from dsforge.validators.pairwise import judge_pairs
 
 class PreferencePairsConfig(LLMConfig):
@@ -45,6 +45,7 @@ class PreferencePairs(LLMStage[PreferencePairsConfig]):
     the verdicts agree."""
 
     name = "preference-pairs"
+    mode = "rows"
     creates_rows = True
     Config = PreferencePairsConfig
     batch_size = 32

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from dsforge.pipelines.generated import add_to_lineage
+from dsforge.pipelines.core.generated import add_to_lineage
 from dsforge.pipelines.llm.config import SamplingParams
 from dsforge.pipelines.llm.prompt import PromptTemplate
 from dsforge.pipelines.llm.task import LLMStage, Unusable, user
-from dsforge.pipelines.stage import StageContext
+from dsforge.pipelines.core.stage import StageContext
 
 
 def respond_input(row: dict[str, Any], template: PromptTemplate):

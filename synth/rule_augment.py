@@ -33,9 +33,9 @@ import polars as pl
 import yaml
 from pydantic import Field
 
-from dsforge.pipelines import records
-from dsforge.pipelines.generated import input_rows, new_row, reject_row, rejects_frame, row_meta, rows_frame
-from dsforge.pipelines.stage import ConfigError, Stage, StageConfig, StageContext, StageResult
+from dsforge.pipelines.core import records
+from dsforge.pipelines.core.generated import input_rows, new_row, reject_row, rejects_frame, row_meta, rows_frame
+from dsforge.pipelines.core.stage import ConfigError, Stage, StageConfig, StageContext, StageResult
 
 TEXT_FIELDS = ("instruction", "input", "response", "text", "chosen_response", "rejected_response")
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)(?:#(\w+))?\s*\}\}")
@@ -211,6 +211,7 @@ class RuleAugment(Stage[RuleAugmentConfig]):
     """Faker template filling and counterfactual gender/name swaps (no model)."""
 
     name = "rule-augment"
+    mode = "rows"
     creates_rows = True
     Config = RuleAugmentConfig
     batch_size = 10_000

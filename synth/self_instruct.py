@@ -23,11 +23,11 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines import records
-from dsforge.pipelines.generated import input_rows, new_row, reject_row, rejects_frame, rows_frame
+from dsforge.pipelines.core import records
+from dsforge.pipelines.core.generated import input_rows, new_row, reject_row, rejects_frame, rows_frame
 from dsforge.pipelines.llm.config import SamplingParams
 from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Messages, PromptTemplate, Unusable, user
-from dsforge.pipelines.stage import StageContext, StageResult
+from dsforge.pipelines.core.stage import StageContext, StageResult
 from dsforge.synth.respond import answer_instructions
 from dsforge.synth.similarity import RougeL
 
@@ -67,6 +67,7 @@ class SelfInstruct(LLMStage[SelfInstructConfig]):
     """Generate new instructions from seed tasks with Alpaca's filters and a ROUGE-L < 0.7 novelty rule."""
 
     name = "self-instruct"
+    mode = "table"
     creates_rows = True
     Config = SelfInstructConfig
 

@@ -1,6 +1,6 @@
 """ROUGE-L novelty against a growing pool of texts, as Alpaca's Self-Instruct generator measures it.
 
-Not here: embedding similarity (pipelines/embedded.py) or n-gram near-duplicates (pipelines/neardup/).
+Not here: embedding similarity (pipelines/llm/embedded.py) or n-gram near-duplicates (pipelines/neardup/).
 """
 
 from __future__ import annotations

@@ -23,13 +23,13 @@ import polars as pl
 import yaml
 from pydantic import Field
 
-from dsforge.pipelines import records
-from dsforge.pipelines.generated import input_rows, new_row, rejects_frame, rows_frame
+from dsforge.pipelines.core import records
+from dsforge.pipelines.core.generated import input_rows, new_row, rejects_frame, rows_frame
 from dsforge.pipelines.llm.parse import numbered_list
 from dsforge.pipelines.llm.prompt import load_template
 from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Unusable, user
-from dsforge.pipelines.row_text import prompt_of
-from dsforge.pipelines.stage import ConfigError, StageConfig, StageContext, StageResult
+from dsforge.pipelines.core.row_text import prompt_of
+from dsforge.pipelines.core.stage import ConfigError, StageConfig, StageContext, StageResult
 from dsforge.synth.respond import answer_instructions
 
 
@@ -65,6 +65,7 @@ class TopicTree(LLMStage[TopicTreeConfig]):
     """Grow instructions over a topic tree with per-node counts (UltraChat)."""
 
     name = "topic-tree"
+    mode = "table"
     creates_rows = True
     Config = TopicTreeConfig
 

@@ -19,12 +19,12 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines import records
-from dsforge.pipelines.embedded import embed
-from dsforge.pipelines.generated import input_rows, new_row, reject_row, rejects_frame, row_meta, rows_frame
+from dsforge.pipelines.core import records
+from dsforge.pipelines.llm.embedded import embed
+from dsforge.pipelines.core.generated import input_rows, new_row, reject_row, rejects_frame, row_meta, rows_frame
 from dsforge.pipelines.llm.parse import strip_text
 from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Unusable, user
-from dsforge.pipelines.stage import StageContext, StageResult
+from dsforge.pipelines.core.stage import StageContext, StageResult
 
 
 # the string columns a row may be translated in (messages are not)
@@ -65,6 +65,7 @@ class Translate(LLMStage[TranslateConfig]):
     """Translate rows to target languages; keep those whose back-translation matches the original."""
 
     name = "translate"
+    mode = "rows"
     creates_rows = True
     Config = TranslateConfig
     batch_size = 64

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import polars as pl
 
-from dsforge.pipelines import records
-from dsforge.pipelines.readers import InputSpec, read_input
+from dsforge.pipelines.core import records
+from dsforge.pipelines.core.readers import InputSpec, read_input
 
 
 def _rows(path: Path, limit: int) -> list[dict]:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import yaml
 
-from dsforge.pipelines.recipe import load_recipe
-from dsforge.pipelines.runner import ExecutorSpec, run_recipe
+from dsforge.pipelines.core.recipe import load_recipe
+from dsforge.pipelines.core.runner import ExecutorSpec, run_recipe
 
 EXTERNAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "external"
 ROLEPLAY = EXTERNAL / "gpteacher" / "roleplay-simple-deduped-roleplay-instruct.json"

@@ -13,11 +13,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from dsforge.pipelines.chat_template import ChatTemplate
-from dsforge.pipelines.cli import main
-from dsforge.pipelines.recipe import build_recipe
-from dsforge.pipelines.runner import run_recipe
-from dsforge.pipelines.stage import ConfigError
+from dsforge.pipelines.stages.chat_template import ChatTemplate
+from dsforge.pipelines.apps.cli import main
+from dsforge.pipelines.core.recipe import build_recipe
+from dsforge.pipelines.core.runner import run_recipe
+from dsforge.pipelines.core.stage import ConfigError
 from dsforge.validators.ablate import results, train
 from dsforge.validators.ablate.stage import Ablate
 from dsforge.validators.ablate.variants import exclude_eval, resolve, run_steps

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from dsforge.pipelines.embedded import SMOLLM2_ID, MissingModelError
+from dsforge.pipelines.llm.embedded import SMOLLM2_ID, MissingModelError
 from dsforge.pipelines.llm.cache import CachedBackend, ResponseCache
 from dsforge.pipelines.llm.config import SamplingParams, TransformersConfig, VLLMConfig
 from dsforge.pipelines.llm.seam import (generate_rows,

@@ -19,12 +19,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import polars as pl
 import pytest
 
-from dsforge.pipelines import records
-from dsforge.pipelines.ingest import Ingest
-from dsforge.pipelines.recipe import Recipe, Step
-from dsforge.pipelines.runner import run_recipe
-from dsforge.pipelines.shards import read_table
-from dsforge.pipelines.stage import Stage, StageConfig, StageResult
+from dsforge.pipelines.core import records
+from dsforge.pipelines.stages.ingest import Ingest
+from dsforge.pipelines.core.recipe import Recipe, Step
+from dsforge.pipelines.core.runner import run_recipe
+from dsforge.pipelines.core.shards import read_table
+from dsforge.pipelines.core.stage import Stage, StageConfig, StageResult
 from dsforge.pipelines.llm.backends.openai_compat import BackendFatalError
 from dsforge.pipelines.llm.config import BackendConfig, OpenAIConfig, SamplingParams, parse_backend_config
 from dsforge.pipelines.llm.seam import (BudgetExceeded, generate_rows, generation_lineage,
@@ -261,6 +261,7 @@ class EchoGen(Stage[EchoGenConfig]):
     """A minimal generating stage, written as docs/backends.md tells stage authors to."""
     name = "echo-gen"
     Config = EchoGenConfig
+    mode = "rows"
     batch_size = 3
 
     def process(self, df, ctx):

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from dsforge.pipelines import records
-from dsforge.pipelines.embedded import SMOLLM2_ID
-from dsforge.pipelines.registry import stage_class
-from dsforge.pipelines.stage import StageContext
+from dsforge.pipelines.core import records
+from dsforge.pipelines.llm.embedded import SMOLLM2_ID
+from dsforge.pipelines.core.registry import stage_class
+from dsforge.pipelines.core.stage import StageContext
 from dsforge.pipelines.llm.config import SamplingParams, VLLMConfig
 from dsforge.pipelines.llm.seam import generate_rows, open_backend
 from test_backends import QUESTIONS  # the same five conversations as the transformers backend's tests

@@ -13,11 +13,11 @@ import polars as pl
 import pytest
 import yaml
 
-from dsforge.pipelines.cli import main
-from dsforge.pipelines.readers import DataError, InputSpec, read_inputs
-from dsforge.pipelines.recipe import build_recipe
-from dsforge.pipelines.runner import ExecutorSpec, run_recipe
-from dsforge.pipelines.shards import read_table
+from dsforge.pipelines.apps.cli import main
+from dsforge.pipelines.core.readers import DataError, InputSpec, read_inputs
+from dsforge.pipelines.core.recipe import build_recipe
+from dsforge.pipelines.core.runner import ExecutorSpec, run_recipe
+from dsforge.pipelines.core.shards import read_table
 
 DSFORGE = Path(sys.executable).with_name("dsforge")
 ROW = {"instruction": "Name a colour.", "input": "", "output": "Blue."}
@@ -149,7 +149,7 @@ def test_one_field_size_limit_for_csv_and_jsonl(tmp_path, monkeypatch):
     for name in ("big.csv", "big.jsonl"):
         res = read_inputs([InputSpec(path=str(tmp_path / name), mapping="alpaca")])
         assert res.kept["instruction"].to_list() == [big, "short"] and res.rejected.height == 0
-    from dsforge.pipelines.readers import formats
+    from dsforge.pipelines.core.readers import formats
 
     monkeypatch.setattr(formats, "MAX_FIELD_CHARS", 100_000)  # the same rule at a size a test can write
     for name, line, what in (("big.csv", 2, "a field"), ("big.jsonl", 1, "a line")):

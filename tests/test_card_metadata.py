@@ -18,10 +18,10 @@ import datasets
 import pytest
 from huggingface_hub import DatasetCard, DatasetCardData
 
-from dsforge.pipelines.card_metadata import hub_licence, hub_licences, hub_sources
-from dsforge.pipelines.readers import InputSpec, read_input
-from dsforge.pipelines.recipe import build_recipe
-from dsforge.pipelines.runner import run_recipe
+from dsforge.pipelines.stages.card_metadata import hub_licence, hub_licences, hub_sources
+from dsforge.pipelines.core.readers import InputSpec, read_input
+from dsforge.pipelines.core.recipe import build_recipe
+from dsforge.pipelines.core.runner import run_recipe
 
 RESOURCES = Path(datasets.__file__).parent / "utils" / "resources"
 

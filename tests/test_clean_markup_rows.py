@@ -5,9 +5,9 @@ from __future__ import annotations
 import polars as pl
 
 from dsforge.filters.markup import CleanMarkup, looks_like_code
-from dsforge.pipelines import records
-from dsforge.pipelines.readers import InputSpec, read_inputs
-from dsforge.pipelines.stage import StageContext
+from dsforge.pipelines.core import records
+from dsforge.pipelines.core.readers import InputSpec, read_inputs
+from dsforge.pipelines.core.stage import StageContext
 
 
 def clean(df: pl.DataFrame, tmp_path) -> pl.DataFrame:

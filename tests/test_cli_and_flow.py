@@ -11,8 +11,8 @@ import polars as pl
 import pytest
 import yaml
 
-from dsforge.pipelines.cli import main
-from dsforge.pipelines.shards import read_table
+from dsforge.pipelines.apps.cli import main
+from dsforge.pipelines.core.shards import read_table
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,8 +73,8 @@ def test_stages_and_recipes_listing(capsys):
 
 
 def test_every_registered_stage_is_documented_and_constructible_from_defaults_or_says_what_is_required():
-    from dsforge.pipelines.registry import STAGES, stage_class
-    from dsforge.pipelines.stage import ConfigError
+    from dsforge.pipelines.core.registry import STAGES, stage_class
+    from dsforge.pipelines.core.stage import ConfigError
 
     for name in STAGES:
         cls = stage_class(name)
@@ -156,7 +156,7 @@ def test_cli_habits_version_stdin_stdout_quiet_and_completion(tmp_path, capsys, 
     --quiet printing only the dataset path; shell completion built from the parser."""
     import io
 
-    from dsforge.pipelines.cli import main
+    from dsforge.pipelines.apps.cli import main
 
     with pytest.raises(SystemExit) as done:
         main(["--version"])
@@ -201,7 +201,7 @@ def test_a_prefect_server_that_does_not_start_says_what_to_type(tmp_path, monkey
     def failing_flow(**kwargs):
         raise RuntimeError("Timed out while attempting to connect to ephemeral Prefect API server.")
 
-    monkeypatch.setattr(flow_module, "recipe_flow", failing_flow)
+    monkeypatch.setattr(flow_module, "loaded_recipe_flow", failing_flow)  # what `dsforge run` starts
     monkeypatch.setattr("dsforge.flows.server.ensure_server", lambda tries=2: None)  # the server "came up"
     monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "ph"))
     recipe = tmp_path / "r.yaml"

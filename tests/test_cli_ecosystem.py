@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dsforge.pipelines.cli import main
-from dsforge.pipelines.recipe import build_recipe
-from dsforge.pipelines.runner import run_recipe
+from dsforge.pipelines.apps.cli import main
+from dsforge.pipelines.core.recipe import build_recipe
+from dsforge.pipelines.core.runner import run_recipe
 
 
 def _fails(argv: list[str], capsys) -> str:
@@ -90,8 +90,8 @@ def test_fish_completion_offers_recipes_stages_and_options(tmp_path, capsys):
 
 
 def test_fish_script_lines_name_every_recipe_and_stage(capsys):
-    from dsforge.pipelines.recipe import shipped_recipes
-    from dsforge.pipelines.registry import STAGES
+    from dsforge.pipelines.core.recipe import shipped_recipes
+    from dsforge.pipelines.core.registry import STAGES
 
     script = _script("fish", capsys)
     recipe_line = next(ln for ln in script.splitlines() if "__fish_seen_subcommand_from run'" in ln and "-d recipe" in ln)

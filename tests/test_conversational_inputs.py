@@ -14,9 +14,9 @@ import datasets
 import polars as pl
 import pytest
 
-from dsforge.pipelines.readers import InputSpec, read_input
-from dsforge.pipelines.recipe import build_recipe
-from dsforge.pipelines.runner import run_recipe
+from dsforge.pipelines.core.readers import InputSpec, read_input
+from dsforge.pipelines.core.recipe import build_recipe
+from dsforge.pipelines.core.runner import run_recipe
 
 N = 8
 
@@ -154,7 +154,7 @@ def test_kto_rows_publish_their_label_without_a_threshold(tmp_path, real_rows):
 
 
 def test_a_longer_conversational_prompt_is_rendered_before_the_answer(tmp_path, real_rows):
-    from dsforge.pipelines import records
+    from dsforge.pipelines.core import records
 
     (q, a), (q2, a2) = real_rows[0], real_rows[1]
     turns = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": q2},

@@ -12,8 +12,8 @@ from dsforge.filters.curate.classify import answer_format, bucket_of
 from dsforge.filters.curate.common import largest_remainder
 from dsforge.filters.curate.ladder import Ladder
 from dsforge.filters.curate.mix import Mix
-from dsforge.pipelines import records
-from dsforge.pipelines.stage import ConfigError, StageContext
+from dsforge.pipelines.core import records
+from dsforge.pipelines.core.stage import ConfigError, StageContext
 
 
 def table(sizes: dict[str, int], words=lambda i: i % 7 + 1) -> pl.DataFrame:

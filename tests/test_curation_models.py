@@ -17,10 +17,10 @@ import pytest
 
 from dsforge.filters.curate.classify import Classify
 from dsforge.filters.curate.quality_classifier import QualityClassifier
-from dsforge.pipelines import records
-from dsforge.pipelines.fields import ref
-from dsforge.pipelines.readers import InputSpec, read_inputs
-from dsforge.pipelines.stage import ConfigError, StageContext
+from dsforge.pipelines.core import records
+from dsforge.pipelines.core.fields import ref
+from dsforge.pipelines.core.readers import InputSpec, read_inputs
+from dsforge.pipelines.core.stage import ConfigError, StageContext
 
 sys.path.insert(0, str(Path(__file__).parent))
 from synth_fakes import ScriptedBackend  # noqa: E402
@@ -119,7 +119,7 @@ def test_quality_classifier_beats_majority_on_a_labelled_toy_set(ctx):
 
 
 def test_inspect_diversity_and_coverage_per_group(word_tokenizer_free_cfg):
-    from dsforge.pipelines.inspect.stats import compute_stats
+    from dsforge.pipelines.stages.inspect.stats import compute_stats
 
     same = ["Tell me the capital of France."] * 30
     varied = ["Write a haiku about autumn leaves.", "Explain how a transistor works.", "What is 17 times 23?",
@@ -140,7 +140,7 @@ def test_inspect_diversity_and_coverage_per_group(word_tokenizer_free_cfg):
 
 @pytest.fixture()
 def word_tokenizer_free_cfg():
-    from dsforge.pipelines.inspect.stats import InspectConfig
+    from dsforge.pipelines.stages.inspect.stats import InspectConfig
 
     return lambda **kw: InspectConfig(tokenizer="smollm2", verb_sample=0, diversity_sample=100, **kw)
 
@@ -149,8 +149,8 @@ def test_mix_sft_recipe_labels_mixes_and_writes_a_ladder(tmp_path):
     """The shipped recipe on a seeded sample of the shipped data: labels, an exact mix, nested rungs as splits."""
     import datasets
 
-    from dsforge.pipelines.recipe import load_recipe
-    from dsforge.pipelines.runner import run_recipe
+    from dsforge.pipelines.core.recipe import load_recipe
+    from dsforge.pipelines.core.runner import run_recipe
 
     recipe = load_recipe("mix-sft")
     summary = run_recipe(recipe, tmp_path / "runs", sample=300, progress=False)
@@ -166,7 +166,7 @@ def test_mix_sft_recipe_labels_mixes_and_writes_a_ladder(tmp_path):
         if g["group"] in targets and g["group"] not in mix.get("targets_without_rows", []):
             assert abs(g["target"] - mix["total_target"] * targets[g["group"]] / norm) <= 1
     assert steps["mix"]["rejected_by_reason"] == {"mix:over_quota": steps["mix"]["rows_in"] - steps["mix"]["kept"]}
-    from dsforge.pipelines.shards import read_table
+    from dsforge.pipelines.core.shards import read_table
 
     kept = read_table(mix_dir)
     assert {"task_type", "domain", "format", "length_bucket", "turns", "language"} <= set(kept.columns)

@@ -8,9 +8,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from dsforge.pipelines.readers import InputSpec, read_inputs
-from dsforge.pipelines.registry import stage_class
-from dsforge.pipelines.stage import StageContext
+from dsforge.pipelines.core.readers import InputSpec, read_inputs
+from dsforge.pipelines.core.registry import stage_class
+from dsforge.pipelines.core.stage import StageContext
 
 CHAMP = Path(__file__).resolve().parents[1] / "bench" / "decisions_data" / "champ_math.jsonl"
 
@@ -47,7 +47,7 @@ def test_a_figurative_image_is_not_an_unseen_input_but_a_missing_picture_is(exte
 
 def test_self_contained_phrases_from_issue_27_are_not_unseen_inputs():
     from dsforge.filters.quality import load_word_lists
-    from dsforge.pipelines.readers import resolve_path
+    from dsforge.pipelines.core.readers import resolve_path
 
     unseen = load_word_lists(str(resolve_path("data:filters/self_instruct.yaml")))["unseen_inputs"]
     for text in ("He spent $60 on the video game.", "Her new video card costs $250.", "She took 10 pictures."):

@@ -14,9 +14,9 @@ from dsforge.dedup.minhash import MinhashDedup
 from dsforge.pipelines.neardup.minhash import jaccard_exact, minhash_signatures
 from neardup_set import exact_jaccard_pairs, load_real_texts, make_set
 from dsforge.pipelines.neardup.shingles import shingle_hashes
-from dsforge.pipelines import records
-from dsforge.pipelines.stage import ConfigError, StageContext
-from dsforge.pipelines.shards import read_table
+from dsforge.pipelines.core import records
+from dsforge.pipelines.core.stage import ConfigError, StageContext
+from dsforge.pipelines.core.shards import read_table
 
 
 def docs(texts, **cols):
@@ -183,7 +183,7 @@ def test_config_errors():
 
 
 def test_command_line_stage(tmp_path, copy_external):
-    from dsforge.pipelines.cli import main
+    from dsforge.pipelines.apps.cli import main
 
     src = copy_external("gpteacher/roleplay-simple-deduped-roleplay-instruct.json")
     rows = json.loads(src.read_text())[:40]

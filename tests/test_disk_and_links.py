@@ -12,11 +12,11 @@ import polars as pl
 import pytest
 import yaml
 
-from dsforge.pipelines import shards
-from dsforge.pipelines.cli import main
-from dsforge.pipelines.errors import UnsafePathError
-from dsforge.pipelines.recipe import build_recipe
-from dsforge.pipelines.runner import ExecutorSpec, run_recipe
+from dsforge.pipelines.core import shards
+from dsforge.pipelines.apps.cli import main
+from dsforge.pipelines.core.errors import UnsafePathError
+from dsforge.pipelines.core.recipe import build_recipe
+from dsforge.pipelines.core.runner import ExecutorSpec, run_recipe
 
 DSFORGE = Path(sys.executable).with_name("dsforge")
 

@@ -1,4 +1,4 @@
-"""Field references (pipelines/fields.py): one rule per row kind, the same from an expression and from a
+"""Field references (pipelines/core/fields.py): one rule per row kind, the same from an expression and from a
 row, one metadata spelling, and checked with the recipe (before any ingest)."""
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from dsforge.pipelines import fields, records
-from dsforge.pipelines.fields import FieldError, FieldRef, ref
-from dsforge.pipelines.recipe import build_recipe
-from dsforge.pipelines.registry import STAGES, stage_class
-from dsforge.pipelines.stage import ConfigError
-from dsforge.pipelines.row_text import text_of
+from dsforge.pipelines.core import fields, records
+from dsforge.pipelines.core.fields import FieldError, FieldRef, ref
+from dsforge.pipelines.core.recipe import build_recipe
+from dsforge.pipelines.core.registry import STAGES, stage_class
+from dsforge.pipelines.core.stage import ConfigError
+from dsforge.pipelines.core.row_text import text_of
 
 META = {"a": 1, "f": 1.5, "t": True, "s": "x", "l": ["assert f()", "é"], "o": {"d": "deep"}, "n": None}
 ROWS = [

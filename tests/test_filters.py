@@ -13,8 +13,8 @@ from dsforge.filters.language import LanguageFilter, identify
 from dsforge.filters.markup import CleanMarkup, CleanMarkupConfig, clean_text, looks_like_code
 from dsforge.filters.quality import QualityFilter
 from dsforge.filters.rules import Rules
-from dsforge.pipelines import records
-from dsforge.pipelines.stage import ConfigError, StageContext
+from dsforge.pipelines.core import records
+from dsforge.pipelines.core.stage import ConfigError, StageContext
 
 
 def rows(*items: dict) -> pl.DataFrame:
@@ -230,8 +230,8 @@ def test_rules_from_yaml_file_and_errors(ctx, tmp_path):
 
 
 def test_clean_instructions_recipe_on_real_data(tmp_path, copy_external):
-    from dsforge.pipelines.recipe import load_recipe
-    from dsforge.pipelines.runner import run_recipe
+    from dsforge.pipelines.core.recipe import load_recipe
+    from dsforge.pipelines.core.runner import run_recipe
 
     files = [copy_external("alpaca_libre/alpaca_libre_tasks_v1.jsonl"), copy_external("alpaca_chinese/zh_09.json")]
     recipe = load_recipe("clean-instructions", [str(f) for f in files])
@@ -248,7 +248,7 @@ def test_clean_instructions_recipe_on_real_data(tmp_path, copy_external):
 
 
 def test_stage_runs_alone_through_the_cli(tmp_path, copy_external):
-    from dsforge.pipelines.cli import main
+    from dsforge.pipelines.apps.cli import main
 
     src = copy_external("alpaca_libre/alpaca_libre_tasks_v1.jsonl")
     assert main(["stage", "quality-filter", "--input", str(src), "--out", str(tmp_path / "o"),

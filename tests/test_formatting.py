@@ -11,16 +11,16 @@ import polars as pl
 import pytest
 from transformers import AutoTokenizer
 
-from dsforge.pipelines import records
-from dsforge.pipelines.embedded import load_tokenizer, smollm2_tokenizer_dir
-from dsforge.pipelines.format_checks import format_issues
-from dsforge.pipelines.chat_format import ChatFormat, apply_system_policy
-from dsforge.pipelines.chat_template import GENERATION_TAG, ChatTemplate, builtin_info, builtin_templates
-from dsforge.pipelines.loss_masks import end_at_eos, generation_template, mask_from_spans
-from dsforge.pipelines.readers import InputSpec, read_input
-from dsforge.pipelines.stage import ConfigError, StageContext
+from dsforge.pipelines.core import records
+from dsforge.pipelines.llm.embedded import load_tokenizer, smollm2_tokenizer_dir
+from dsforge.pipelines.stages.format_checks import format_issues
+from dsforge.pipelines.stages.chat_format import ChatFormat, apply_system_policy
+from dsforge.pipelines.stages.chat_template import GENERATION_TAG, ChatTemplate, builtin_info, builtin_templates
+from dsforge.pipelines.stages.loss_masks import end_at_eos, generation_template, mask_from_spans
+from dsforge.pipelines.core.readers import InputSpec, read_input
+from dsforge.pipelines.core.stage import ConfigError, StageContext
 
-PINNED = {  # sha256[:16] of the shipped template files (see pipelines/templates/SOURCES.md)
+PINNED = {  # sha256[:16] of the shipped template files (see pipelines/stages/templates/SOURCES.md)
     "chatml": "153280e3ff55d19d", "gemma": "ecd6ae513fe103f0", "llama3": "ba03a121d097859c",
     "llama3.1": "e10ca381b1ccc5cf", "mistral": "e4676cb56dffea77", "qwen2.5": "d5495a1e5db06111",
     "smollm2": "872be49dbb638044",

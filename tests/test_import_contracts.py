@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("pipelines", "synth", "dedup", "filters", "validators", "flows", "data")
 LINT = Path(sys.executable).with_name("lint-imports")
@@ -31,7 +33,8 @@ def lint(pythonpath: Path | None = None) -> subprocess.CompletedProcess:
 def test_the_import_contracts_are_kept():
     out = lint()
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "0 broken" in out.stdout and "layers: flows > filters | synth > validators | dedup" in out.stdout
+    assert "0 broken" in out.stdout
+    assert "rooms and layers: apps > flows > filters | synth > validators | dedup > stages >" in out.stdout
     assert "no import cycles inside a package KEPT" in out.stdout
 
 
@@ -44,28 +47,47 @@ def copy_of_the_code(dest: Path) -> Path:
     return dest
 
 
-def test_a_deliberate_cycle_breaks_the_contracts(tmp_path):
+def broken(tmp_path: Path, additions: dict[str, str]) -> str:
+    """lint-imports' report on a copy of the code with a line added to each file (paths under dsforge/); it
+    must fail."""
     code = copy_of_the_code(tmp_path)
-    judge = code / "dsforge" / "validators" / "judge.py"
-    judge.write_text(judge.read_text() + "\nfrom dsforge.synth import paraphrase  # noqa: the cycle\n")
-    split = code / "dsforge" / "pipelines" / "split.py"
-    split.write_text(split.read_text() + "\nfrom dsforge.dedup import minhash  # noqa: the cycle\n")
+    for path, line in additions.items():
+        f = code / "dsforge" / path
+        f.write_text(f.read_text() + line)
     out = lint(pythonpath=code)
     assert out.returncode != 0, out.stdout
-    assert "dsforge.validators.judge -> dsforge.synth.paraphrase" in out.stdout
-    assert "dsforge.pipelines.split -> dsforge.dedup.minhash" in out.stdout
+    return out.stdout
 
 
-def test_a_cycle_inside_a_package_breaks_the_contracts_even_inside_a_function(tmp_path):
-    code = copy_of_the_code(tmp_path)
-    base = code / "dsforge" / "pipelines" / "llm" / "backends" / "base.py"
-    base.write_text(base.read_text() + "\n\ndef _late():\n    from dsforge.pipelines.llm import seam  # noqa: the cycle\n")
-    mapping = code / "dsforge" / "pipelines" / "readers" / "mapping.py"
-    mapping.write_text(mapping.read_text() + "\nfrom dsforge.pipelines.readers import spec  # noqa: the cycle\n")
-    out = lint(pythonpath=code)
-    assert out.returncode != 0, out.stdout
-    assert "No cycles are allowed in dsforge.pipelines.llm." in out.stdout
-    assert "No cycles are allowed in dsforge.pipelines.readers." in out.stdout
+LATE = "\n\ndef _late():\n    "  # an import inside a function counts too (grimp reads those)
+BREAKS = {
+    "a cycle between packages": (
+        {"validators/judge.py": "\nfrom dsforge.synth import paraphrase\n",
+         "pipelines/stages/split.py": "\nfrom dsforge.dedup import minhash\n"},
+        ["dsforge.validators.judge -> dsforge.synth.paraphrase", "dsforge.pipelines.stages.split -> dsforge.dedup.minhash"]),
+    "a cycle inside a package, even inside a function": (
+        {"pipelines/llm/backends/base.py": LATE + "from dsforge.pipelines.llm import seam\n",
+         "pipelines/core/readers/mapping.py": "\nfrom dsforge.pipelines.core.readers import spec\n"},
+        ["No cycles are allowed in dsforge.pipelines.llm.", "No cycles are allowed in dsforge.pipelines.core.readers."]),
+    # the rooms of pipelines/: core < llm | neardup < stages < (filters, synth, ...) < flows < apps
+    "a room importing a room above it or a sibling": (
+        {"pipelines/core/worker.py": LATE + "from dsforge.pipelines.stages import ingest\n",
+         "pipelines/core/runner.py": "\nfrom dsforge.pipelines.apps import cli\n",
+         "pipelines/stages/split.py": "\nfrom dsforge.pipelines.apps.review import guard\n",
+         "pipelines/llm/prompt.py": "\nfrom dsforge.pipelines.neardup import shingles\n"},
+        ["dsforge.pipelines.core.worker -> dsforge.pipelines.stages.ingest",
+         "dsforge.pipelines.core.runner -> dsforge.pipelines.apps.cli",
+         "dsforge.pipelines.stages.split -> dsforge.pipelines.apps.review.guard",
+         "dsforge.pipelines.llm.prompt -> dsforge.pipelines.neardup.shingles"]),
+}
+
+
+@pytest.mark.parametrize("case", BREAKS)
+def test_a_forbidden_import_breaks_the_contracts_and_is_named(case, tmp_path):
+    additions, named = BREAKS[case]
+    report = broken(tmp_path, additions)
+    for text in named:
+        assert text in report, (text, report)
 
 
 def module_cycles(pythonpath: Path) -> list[str]:
@@ -87,6 +109,36 @@ def module_cycles(pythonpath: Path) -> list[str]:
 def test_no_module_of_dsforge_imports_itself_back(tmp_path):
     assert module_cycles(copy_of_the_code(tmp_path / "now")) == []
     code = copy_of_the_code(tmp_path / "cycle")
-    stage = code / "dsforge" / "pipelines" / "stage.py"
-    stage.write_text(stage.read_text() + "\n\ndef _late():\n    from dsforge.pipelines import registry  # noqa: the cycle\n")
-    assert "dsforge.pipelines.registry -> dsforge.pipelines.stage -> dsforge.pipelines.registry" in module_cycles(code)
+    stage = code / "dsforge" / "pipelines" / "core" / "stage.py"
+    stage.write_text(stage.read_text() + "\n\ndef _late():\n    from dsforge.pipelines.core import registry  # noqa: the cycle\n")
+    assert (
+        "dsforge.pipelines.core.registry -> dsforge.pipelines.core.stage -> dsforge.pipelines.core.registry"
+        in module_cycles(code))
+
+
+def test_the_rooms_picture_of_the_architecture_doc_stays_true():
+    """docs/architecture.md's picture lists the rooms in the order of the layers contract, and every function
+    it names on one run's route exists where it says."""
+    import importlib
+    import tomllib
+
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    layers = next(c["layers"] for c in contracts if c["type"] == "layers")
+    doc = (ROOT / "docs" / "architecture.md").read_text()
+    section = doc[doc.index("## Rooms and layers"):]
+    picture = section[section.index("```") + 3:]
+    picture = picture[:picture.index("```")]
+    where = [picture.find(layer.split("|")[0].strip().removeprefix("dsforge.").replace(".", "/") + "/")
+             for layer in layers]
+    assert -1 not in where and where == sorted(where), list(zip(layers, where))
+    for module, names in {"dsforge.flows.recipe_flow": ["loaded_recipe_flow", "recipe_flow"],
+                          "dsforge.pipelines.core.runner": ["execute_step", "run_recipe", "plan_run"],
+                          "dsforge.pipelines.core.plan": ["StepRun", "RunPlan"],
+                          "dsforge.pipelines.core.step_modes": ["execute"],
+                          "dsforge.pipelines.core.executors": ["Executor", "LocalExecutor", "RayExecutor"],
+                          "dsforge.pipelines.core.worker": ["run_task", "check_contract"],
+                          "dsforge.pipelines.core.recipe": ["load_recipe"]}.items():
+        mod = importlib.import_module(module)
+        for name in names:
+            assert hasattr(mod, name), f"{module}.{name}"
+            assert name in doc, name

@@ -14,7 +14,7 @@ import datasets
 import polars as pl
 import pytest
 
-from dsforge.pipelines.readers import (DataError, InputSpec, apply_duplicate_ids, collision_candidates,
+from dsforge.pipelines.core.readers import (DataError, InputSpec, apply_duplicate_ids, collision_candidates,
                                        duplicate_id_rejects, input_manifest, plan_chunks, read_chunk, read_inputs)
 
 
@@ -197,7 +197,7 @@ class _no_error:
 
 
 def test_orjson_fast_path_equals_the_stdlib_reference(tmp_path, external, monkeypatch):
-    from dsforge.pipelines.readers import formats
+    from dsforge.pipelines.core.readers import formats
 
     src = (external / "alpaca_libre/alpaca_libre_tasks_v2.jsonl").read_bytes()
     extra = (b'{"instruction": "big", "output": "x", "n": 123456789012345678901234}\n'

@@ -9,7 +9,7 @@ import os
 import polars as pl
 import pytest
 
-from dsforge.pipelines.readers import DataError, InputSpec, read_input, read_inputs
+from dsforge.pipelines.core.readers import DataError, InputSpec, read_input, read_inputs
 
 ROW = {"instruction": "Name a colour.", "input": "", "output": "Blue."}
 LINE = json.dumps(ROW).encode()
@@ -147,7 +147,7 @@ def test_mapping_errors_name_the_file_and_line(tmp_path):
 
 
 def test_records_parquet_without_ids_gets_row_ids_and_bad_columns_name_the_file(tmp_path):
-    from dsforge.pipelines import records
+    from dsforge.pipelines.core import records
 
     df = records.from_rows([{"id": None, "source": "s", "kind": "document", "text": "a"},
                             {"id": "keep", "source": "s", "kind": "document", "text": "b"}])

@@ -12,9 +12,9 @@ from itertools import permutations
 import numpy as np
 import pytest
 
-from dsforge.pipelines import records
-from dsforge.pipelines.inspect.annotators import krippendorff_alpha_interval
-from dsforge.pipelines.inspect.stats import InspectConfig, compute_stats, distribution
+from dsforge.pipelines.core import records
+from dsforge.pipelines.stages.inspect.annotators import krippendorff_alpha_interval
+from dsforge.pipelines.stages.inspect.stats import InspectConfig, compute_stats, distribution
 
 WORDS = ("write poem about the sea a story cat dog summarize this article translate sentence into french "
          "what is capital of france paris answer yes no give three tips for staying healthy eat sleep well").split()
@@ -270,7 +270,7 @@ def test_missing_tokenizer_warns_and_falls_back_to_words(tmp_path):
 
 
 def test_report_is_one_self_contained_html_with_every_figure(word_tokenizer, tmp_path):
-    from dsforge.pipelines.inspect.report import render_html, summary_markdown, summary_text
+    from dsforge.pipelines.stages.inspect.report import render_html, summary_markdown, summary_text
 
     conv = [{"role": "user", "content": "write a poem"}, {"role": "assistant", "content": "the sea"}] * 2
     specs = [{"instruction": f"Write a poem about the sea {i}.", "response": " ".join(["sea"] * (i + 1)),
@@ -295,7 +295,7 @@ def test_report_escapes_the_data_and_fails_loudly_on_a_missing_figure(word_token
     a figure the templates expect but the stats lack is an error, not a blank cell."""
     import jinja2
 
-    from dsforge.pipelines.inspect.report import render_html
+    from dsforge.pipelines.stages.inspect.report import render_html
 
     df = rows({"source": "<b>bold</b>", "instruction": "write <script>alert(1)</script> a poem", "response": "the sea"},
               {"source": "<b>bold</b>", "instruction": "write <script>alert(1)</script> a poem", "response": "the sea"})

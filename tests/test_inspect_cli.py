@@ -9,10 +9,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from dsforge.pipelines.cli import main
-from dsforge.pipelines.recipe import build_recipe
-from dsforge.pipelines.runner import run_recipe
-from dsforge.pipelines.shards import read_table
+from dsforge.pipelines.apps.cli import main
+from dsforge.pipelines.core.recipe import build_recipe
+from dsforge.pipelines.core.runner import run_recipe
+from dsforge.pipelines.core.shards import read_table
 
 
 def _inspect(args, tmp_path, capsys):
@@ -162,8 +162,8 @@ def test_prefect_artifact_for_an_inspect_step(prefect_harness, tmp_path):
 
 def test_conversation_length_from_parts_equals_tokenizing_the_joined_text(external):
     """Each part is tokenized once and a conversation is summed from its parts; with SmolLM2 that is exact."""
-    from dsforge.pipelines.inspect.stats import TokenCounter, row_view, token_lengths
-    from dsforge.pipelines.readers import InputSpec, read_input
+    from dsforge.pipelines.stages.inspect.stats import TokenCounter, row_view, token_lengths
+    from dsforge.pipelines.core.readers import InputSpec, read_input
 
     df = read_input(InputSpec(path=str(external / "gpteacher/toolformer-dedupe-only-dataset.json"), limit=1500)).kept
     df = df.with_columns(pl.when(pl.col("input").str.strip_chars() == "").then(None).otherwise(pl.col("input"))

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from dsforge.pipelines.inspect.stage import summarize_inputs
-from dsforge.pipelines.inspect.stats import InspectConfig, TokenCounter, combine, compute_stats, summarize
-from dsforge.pipelines.readers import InputSpec
-from dsforge.pipelines.readers.chunks import read_inputs
-from dsforge.pipelines.recipe import build_recipe
-from dsforge.pipelines.runner import ExecutorSpec, run_recipe
-from dsforge.pipelines.shards import parts, read_table
+from dsforge.pipelines.stages.inspect.stage import summarize_inputs
+from dsforge.pipelines.stages.inspect.stats import InspectConfig, TokenCounter, combine, compute_stats, summarize
+from dsforge.pipelines.core.readers import InputSpec
+from dsforge.pipelines.core.readers.chunks import read_inputs
+from dsforge.pipelines.core.recipe import build_recipe
+from dsforge.pipelines.core.runner import ExecutorSpec, run_recipe
+from dsforge.pipelines.core.shards import parts, read_table
 from inspect_mixed import mixed_table, split
 
 VOLATILE = ("timings", "generated", "seconds")

@@ -1,5 +1,5 @@
 """inspect's light loaders (issue 27: inspect under 30 s on 10k rows) give what the full libraries give, on real rows:
-the torch-only MiniLM (pipelines/inspect/minilm_torch.py) and the tokenizers-only token counter (tokens.py)."""
+the torch-only MiniLM (pipelines/stages/inspect/minilm_torch.py) and the tokenizers-only token counter (tokens.py)."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ def real_texts(external, n: int = 120) -> list[str]:
 
 def test_torch_only_minilm_matches_sentence_transformers(external):
     pytest.importorskip("sentence_transformers")
-    from dsforge.pipelines.embedded import embed, minilm_dir
-    from dsforge.pipelines.inspect.minilm_torch import embed_minilm
+    from dsforge.pipelines.llm.embedded import embed, minilm_dir
+    from dsforge.pipelines.stages.inspect.minilm_torch import embed_minilm
 
     texts = real_texts(external)
     ours = embed_minilm(texts, minilm_dir(), max_tokens=64, batch_size=16)
@@ -32,8 +32,8 @@ def test_torch_only_minilm_matches_sentence_transformers(external):
 
 
 def test_tokenizer_file_counts_like_transformers(external):
-    from dsforge.pipelines.embedded import load_tokenizer
-    from dsforge.pipelines.inspect.tokens import TokenCounter, TokenizerFile
+    from dsforge.pipelines.llm.embedded import load_tokenizer
+    from dsforge.pipelines.stages.inspect.tokens import TokenCounter, TokenizerFile
 
     texts = real_texts(external, 60)
     counter = TokenCounter("smollm2")

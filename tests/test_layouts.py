@@ -17,12 +17,12 @@ import pytest
 import pyarrow.parquet as pq
 import yaml
 
-from dsforge.pipelines import records
-from dsforge.pipelines.dataset_writer import write_layout
-from dsforge.pipelines.chat_format import ChatFormat
-from dsforge.pipelines.publish import Save
-from dsforge.pipelines.readers import InputSpec, read_input
-from dsforge.pipelines.stage import ConfigError, StageContext
+from dsforge.pipelines.core import records
+from dsforge.pipelines.stages.dataset_writer import write_layout
+from dsforge.pipelines.stages.chat_format import ChatFormat
+from dsforge.pipelines.stages.publish import Save
+from dsforge.pipelines.core.readers import InputSpec, read_input
+from dsforge.pipelines.core.stage import ConfigError, StageContext
 
 # LLaMA-Factory 0.9.5 data/parser.py: the keys DatasetAttr.join reads, and its file types (extras/constants.py)
 LF_KEYS = {"file_name", "formatting", "ranking", "subset", "split", "folder", "num_samples", "columns", "tags"}

@@ -16,12 +16,12 @@ import pytest
 from pydantic import ValidationError
 from synth_fakes import ScriptedBackend
 
-from dsforge.pipelines import records
+from dsforge.pipelines.core import records
 from dsforge.pipelines.llm import seam
 from dsforge.pipelines.llm.config import OpenAIConfig, TransformersConfig, VLLMConfig, parse_backend_config
 from dsforge.pipelines.llm.prompt import PromptTemplate, load_template
 from dsforge.pipelines.llm.seam import Generation
-from dsforge.pipelines.stage import ConfigError, StageContext
+from dsforge.pipelines.core.stage import ConfigError, StageContext
 from dsforge.synth.paraphrase import Paraphrase
 from dsforge.validators.judge import Judge
 

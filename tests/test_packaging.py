@@ -34,10 +34,10 @@ def test_console_script_and_shipped_files_are_installed():
     from importlib import metadata, resources
 
     eps = [e for e in metadata.entry_points(group="console_scripts") if e.name == "dsforge"]
-    assert eps and eps[0].value == "dsforge.pipelines.cli:main"
+    assert eps and eps[0].value == "dsforge.pipelines.apps.cli:main"
     assert resources.files("dsforge.data").joinpath("alpaca_libre_v1.jsonl").is_file()
     assert resources.files("dsforge.pipelines").joinpath("recipes/alpaca-sft.yaml").is_file()
-    assert resources.files("dsforge.pipelines").joinpath("templates/smollm2.jinja").is_file()
+    assert resources.files("dsforge.pipelines.stages").joinpath("templates/smollm2.jinja").is_file()
     requires = metadata.requires("dsforge")
     assert "torch==2.13.0" in requires
     assert any(r.startswith("vllm") and "extra" in r for r in requires)  # heavy GPU engine stays optional
@@ -63,8 +63,9 @@ def test_every_shipped_template_matches_package_data():
     import tomllib
 
     package_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
-    shipped = {"dsforge.pipelines.inspect": "pipelines/inspect/templates", "dsforge.pipelines": "pipelines/templates",
-               "dsforge.synth": "synth/prompts"}
+    shipped = {"dsforge.pipelines.stages.inspect": "pipelines/stages/inspect/templates",
+               "dsforge.pipelines.stages": "pipelines/stages/templates", "dsforge.pipelines": "pipelines/recipes",
+               "dsforge.pipelines.apps.review": "pipelines/apps/review/static", "dsforge.synth": "synth/prompts"}
     for package, folder in shipped.items():
         root = ROOT / package.removeprefix("dsforge.").replace(".", "/")
         matched = {Path(m) for g in package_data.get(package, []) for m in glob.glob(str(root / g))}

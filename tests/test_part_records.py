@@ -11,11 +11,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from dsforge.pipelines import part_records
-from dsforge.pipelines.errors import PartChangedError
-from dsforge.pipelines.recipe import build_recipe
-from dsforge.pipelines.runner import ExecutorSpec, plan_run, run_plan
-from dsforge.pipelines.shards import read_table
+from dsforge.pipelines.core import part_records
+from dsforge.pipelines.core.errors import PartChangedError
+from dsforge.pipelines.core.recipe import build_recipe
+from dsforge.pipelines.core.runner import ExecutorSpec, plan_run, run_plan
+from dsforge.pipelines.core.shards import read_table
 
 
 def recipe(external: Path):

@@ -19,8 +19,8 @@ from dsforge.filters.pii_checks import cn_id_check_char, is_valid_cn_id
 from dsforge.filters.pii_detect import PiiDetector
 
 ALL_ENTITIES = [*pii.DEFAULT_ENTITIES, "PERSON", "LOCATION", "DATE", "URL"]  # names, places, dates: opt-in
-from dsforge.pipelines import records
-from dsforge.pipelines.stage import StageContext
+from dsforge.pipelines.core import records
+from dsforge.pipelines.core.stage import StageContext
 
 
 def cn_id(prefix17: str) -> str:

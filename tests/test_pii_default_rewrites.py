@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from dsforge.filters import pii
-from dsforge.pipelines import records
-from dsforge.pipelines.stage import StageContext
+from dsforge.pipelines.core import records
+from dsforge.pipelines.core.stage import StageContext
 
 ROOT = Path(__file__).resolve().parents[1]
 EXT = ROOT.parent / "shared" / "data" / "external"

@@ -15,8 +15,8 @@ from presidio_analyzer import Pattern, PatternRecognizer
 
 from dsforge.filters import pii
 from dsforge.filters.pii_operators import Pseudonymizer, name_gazetteer
-from dsforge.pipelines import records
-from dsforge.pipelines.stage import StageContext
+from dsforge.pipelines.core import records
+from dsforge.pipelines.core.stage import StageContext
 
 CTX = StageContext(work_dir=Path("."))
 VICENTE = ("Vicente saw 2 kilograms of rice at $2 per kilogram and 3 pounds of meat at $5 per pound. "

@@ -19,15 +19,15 @@ import polars as pl
 import pytest
 import yaml
 
-from dsforge.pipelines import plugins, records
-from dsforge.pipelines.fingerprint import code_hash
+from dsforge.pipelines.core import plugins, records
+from dsforge.pipelines.core.fingerprint import code_hash
 from dsforge.pipelines.llm.config import parse_backend_config
 from dsforge.pipelines.llm.prompt import load_template
-from dsforge.pipelines.recipe import build_recipe, load_recipe
-from dsforge.pipelines.registry import stage_class, stage_entries
-from dsforge.pipelines.runner import ExecutorSpec, run_recipe
-from dsforge.pipelines.shards import read_table
-from dsforge.pipelines.stage import ConfigError, StageContext
+from dsforge.pipelines.core.recipe import build_recipe, load_recipe
+from dsforge.pipelines.core.registry import stage_class, stage_entries
+from dsforge.pipelines.core.runner import ExecutorSpec, run_recipe
+from dsforge.pipelines.core.shards import read_table
+from dsforge.pipelines.core.stage import ConfigError, StageContext
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "tests" / "plugin_example"
@@ -156,7 +156,7 @@ def test_dsforge_stages_lists_plugins_with_their_package(plugin, tmp_path):
 
 
 def test_the_fingerprint_covers_the_plugins_code_prompts_and_version(plugin, monkeypatch):
-    from dsforge.pipelines import fingerprint
+    from dsforge.pipelines.core import fingerprint
 
     keyword, title = stage_class("keyword-drop"), stage_class("title")
     before = code_hash(keyword), code_hash(title)
@@ -247,39 +247,76 @@ def test_a_stage_named_by_class_is_checked():
         stage_class("no_such_pkg.stages:Drop")
     with pytest.raises(ConfigError, match="module json has no 'Drop'"):
         stage_class("json:Drop")
-    with pytest.raises(ConfigError, match="is not a subclass of dsforge.pipelines.stage.Stage"):
+    with pytest.raises(ConfigError, match="is not a subclass of dsforge.pipelines.core.stage.Stage"):
         stage_class("json:JSONDecoder")
     assert stage_class("dsforge.dedup.exact:ExactDedup") is stage_class("exact-dedup")
     r = load_recipe(ROOT / "pipelines" / "recipes" / "alpaca-sft.yaml")
     assert all(s.ref == s.name for s in r.steps[1:])  # a shipped recipe names its stages by name
 
 
-def test_the_stage_interface_example_in_stage_py_runs():
-    """pipelines/stage.py's own example is code that works, written the way docs/architecture.md writes stages."""
-    import textwrap
+MODELESS = """
+from dsforge.pipelines.core.stage import Stage, StageResult
 
-    from dsforge.pipelines import stage as stage_module
-    from dsforge.pipelines.fields import TextField, ref
-    from dsforge.pipelines.stage import Stage, StageConfig, StageResult
+class NoMode(Stage):
+    name = "no-mode"
+    def process(self, df, ctx):
+        return StageResult(kept=df)
 
+class Typo(NoMode):
+    name = "typo"
+    mode = "row"
+
+class RowsWithoutBatch(NoMode):
+    name = "rows-without-batch"
+    mode = "rows"
+
+class KeyedWithoutKeys(NoMode):
+    name = "keyed-without-keys"
+    mode = "keyed"
+"""
+
+
+def test_a_stage_class_must_declare_its_mode(tmp_path):
+    """The execution mode is declared, never guessed: a class from outside dsforge without a valid `mode` (or
+    without what its mode calls) is refused when a recipe names it, with the attribute named."""
+    (tmp_path / "modeless_stages.py").write_text(MODELESS)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        for cls, says in [("NoMode", "declares no execution mode (mode = ''): set the class attribute `mode` to one "
+                                     "of rows, keyed, summary, table, ingest"),
+                          ("Typo", "declares no execution mode (mode = 'row')"),
+                          ("RowsWithoutBatch", "has mode = 'rows' but no `batch_size`"),
+                          ("KeyedWithoutKeys", "has mode = 'keyed' but does not implement shard_keys, decide")]:
+            with pytest.raises(ConfigError) as e:
+                build_recipe({"inputs": [str(SEEDS)], "stages": [{"stage": f"modeless_stages:{cls}"}]})
+            assert says in str(e.value) and f"(modeless_stages:{cls})" in str(e.value), str(e.value)
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("modeless_stages", None)
+
+
+def test_the_stage_interface_example_is_the_example_plugins_stage():
+    """docs/architecture.md's stage is the example plugin's keyword-drop to the letter (which the tests above
+    install and run), and pipelines/core/stage.py's outline of it says the same lines."""
+    import re
+
+    from dsforge.pipelines.core import stage as stage_module
+
+    plugin_file = (ROOT / "tests" / "plugin_example" / "dsforge_plugin_example" / "keyword_drop.py").read_text()
+    code = plugin_file[plugin_file.index("class KeywordDropConfig"):].strip()
+    docs = (ROOT / "docs" / "architecture.md").read_text()
+    block = re.search(r"```python\n(.*?)```", docs[docs.index("## The stage interface"):], re.S).group(1)
+    assert code in block
     doc = stage_module.__doc__
-    code = textwrap.dedent(doc[doc.index("    class DropEmptyConfig"):doc.index("Stages are plain Python")])
-    scope = {"Stage": Stage, "StageConfig": StageConfig, "StageResult": StageResult, "TextField": TextField, "ref": ref}
-    exec(compile(code, "stage.py docstring", "exec", dont_inherit=True), scope)
-    seeds = records.from_rows([{"id": s["id"], "source": "seeds", "kind": "instruction", "instruction": s["instruction"],
-                                "input": s["instances"][0]["input"], "response": s["instances"][0]["output"]}
-                               for s in seed_rows()[:20]] + [
-        {"id": "blank", "source": "t", "kind": "instruction", "instruction": "q", "input": "", "response": "  "},
-        {"id": "none", "source": "t", "kind": "instruction", "instruction": "q", "input": ""}])
-    result = scope["DropEmpty"]().process(seeds, None)
-    assert result.rejected.select("id", "reason").rows() == [("blank", "drop-empty:empty")]
-    assert result.kept.height == 21  # the 20 seeds and the row with no response (a null is kept, never lost)
+    outline = doc[doc.index("    class KeywordDrop("):doc.index("Stages are plain Python")].strip().splitlines()
+    for line in outline[1:-1]:  # the class line and `def process` are abridged
+        assert line.strip() in plugin_file, line
 
 
 def test_dsforge_stages_shows_each_stages_own_summary_whole():
     """The summary is the class docstring's first paragraph on one line: never cut mid-sentence, never a note
     on how the stage runs (quality-filter's used to show 'Keyed (stage.py): the per-row rules run per ...')."""
-    from dsforge.pipelines.registry import STAGES
+    from dsforge.pipelines.core.registry import STAGES
 
     summaries = {name: stage_class(name).summary() for name in STAGES}
     assert summaries["quality-filter"] == ("Drop rows that fail heuristic quality rules: datatrove's web-text filters "

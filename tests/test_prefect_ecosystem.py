@@ -25,10 +25,12 @@ def test_flow_runs_and_tasks_are_tagged_and_artifacts_are_per_recipe(prefect_har
     from prefect.client.orchestration import get_client
 
     from dsforge.flows.recipe_flow import run_recipe_flow
+    from dsforge.pipelines.core.executors import ExecutorSpec
+    from dsforge.pipelines.core.recipe import load_recipe
 
-    out = str(tmp_path / "runs")
-    first = run_recipe_flow(_recipe(tmp_path, "tag-one"), out=out, progress=False, executor={"name": "local", "workers": 1})
-    second = run_recipe_flow(_recipe(tmp_path, "tag-two"), out=out, progress=False, executor={"name": "local", "workers": 1})
+    out, one = str(tmp_path / "runs"), ExecutorSpec(workers=1)
+    first = run_recipe_flow(load_recipe(_recipe(tmp_path, "tag-one")), out=out, progress=False, executor=one)
+    second = run_recipe_flow(load_recipe(_recipe(tmp_path, "tag-two")), out=out, progress=False, executor=one)
     assert first["status"] == second["status"] == "ok"
 
     async def read():

@@ -15,16 +15,16 @@ import polars as pl
 import pytest
 import yaml
 
-from dsforge.pipelines import records
-from dsforge.pipelines.card import card_sections, lineage_summary, render_card
-from dsforge.pipelines.dataset_writer import Written
-from dsforge.pipelines.chat_format import ChatFormat
-from dsforge.pipelines.publish import Publish, Save
-from dsforge.pipelines.recipe import load_recipe
-from dsforge.pipelines.run_info import RunInfo
-from dsforge.pipelines.runner import run_recipe
-from dsforge.pipelines.shards import read_table
-from dsforge.pipelines.stage import ConfigError, StageContext
+from dsforge.pipelines.core import records
+from dsforge.pipelines.stages.card import card_sections, lineage_summary, render_card
+from dsforge.pipelines.stages.dataset_writer import Written
+from dsforge.pipelines.stages.chat_format import ChatFormat
+from dsforge.pipelines.stages.publish import Publish, Save
+from dsforge.pipelines.core.recipe import load_recipe
+from dsforge.pipelines.core.run_info import RunInfo
+from dsforge.pipelines.core.runner import run_recipe
+from dsforge.pipelines.core.shards import read_table
+from dsforge.pipelines.core.stage import ConfigError, StageContext
 
 
 class FakeHub:
@@ -323,7 +323,7 @@ def test_reward_layout_exports_pairs_and_scored_rows(tmp_path):
 
 
 def test_sampled_run_card_has_the_recipe_name(tmp_path):
-    from dsforge.pipelines.recipe import build_recipe
+    from dsforge.pipelines.core.recipe import build_recipe
 
     recipe = build_recipe({"name": "sft-completion", "inputs": [{"path": "data:alpaca_libre_v1.jsonl", "mapping": "alpaca"}],
                            "stages": [{"stage": "chat-format", "layout": "completion"}, {"stage": "publish"}]})

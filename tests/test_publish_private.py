@@ -15,8 +15,8 @@ from pathlib import Path
 
 import yaml
 
-from dsforge.pipelines.recipe import load_recipe, shipped_recipes
-from dsforge.pipelines.runner import run_recipe
+from dsforge.pipelines.core.recipe import load_recipe, shipped_recipes
+from dsforge.pipelines.core.runner import run_recipe
 from test_publish import fake_hub  # noqa: F401 - the fake Hub on 127.0.0.1 (a fixture)
 
 EMAILS = ["maria.gonzalez@gmail.com", "j.smith1984@yahoo.co.uk", "li.wei@outlook.com", "tom.baker@proton.me"]
@@ -57,7 +57,7 @@ def test_push_uploads_no_pre_pii_report_and_no_local_path(tmp_path, fake_hub, mo
     huggingface_hub's own filter over the folder with our patterns (computed again here, offline)."""
     from huggingface_hub.utils import filter_repo_objects
 
-    from dsforge.pipelines.publish import _literal
+    from dsforge.pipelines.stages.publish import _literal
 
     monkeypatch.setenv("HF_TOKEN", "hf_test_token")
     run_dir = make_run(tmp_path, push_to_hub="me/private-chain")

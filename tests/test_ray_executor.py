@@ -17,10 +17,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from dsforge.pipelines.recipe import build_recipe
-from dsforge.pipelines.runner import ExecutorSpec, run_recipe
-from dsforge.pipelines.shards import read_table
-from dsforge.pipelines.stage import Stage, StageConfig, StageResult
+from dsforge.pipelines.core.recipe import build_recipe
+from dsforge.pipelines.core.runner import ExecutorSpec, run_recipe
+from dsforge.pipelines.core.shards import read_table
+from dsforge.pipelines.core.stage import Stage, StageConfig, StageResult
 
 ray = pytest.importorskip("ray")
 RAY = Path(sys.executable).with_name("ray")
@@ -36,6 +36,7 @@ class SlowUpper(Stage[SlowUpperConfig]):
 
     name = "slow-upper"
     Config = SlowUpperConfig
+    mode = "rows"
     batch_size = 4
 
     def process(self, df, ctx):
@@ -129,7 +130,7 @@ def test_killing_a_node_mid_step_still_gives_the_same_output(cluster, tmp_path):
                                    "stages": [{"stage": "rules"}]})
     local_recipe, ray_recipe = recipe(), recipe()
     for r in (local_recipe, ray_recipe):  # the slow row-wise step, by class (tests are not in the registry)
-        from dsforge.pipelines.recipe import Step
+        from dsforge.pipelines.core.recipe import Step
 
         r.steps.append(Step("slow-upper", SlowUpper({"seconds": 0.5})))
     local = run_recipe(local_recipe, tmp_path / "local", executor=ExecutorSpec(workers=1))

@@ -8,9 +8,9 @@ import datasets
 import polars as pl
 import pytest
 
-from dsforge.pipelines import records
-from dsforge.pipelines.fields import ref
-from dsforge.pipelines.readers import DataError, InputSpec, read_input, read_inputs
+from dsforge.pipelines.core import records
+from dsforge.pipelines.core.fields import ref
+from dsforge.pipelines.core.readers import DataError, InputSpec, read_input, read_inputs
 
 ALPACA_ROWS = [
     {"instruction": "Name a colour.", "input": "", "output": "Blue."},

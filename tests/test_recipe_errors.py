@@ -9,12 +9,12 @@ import logging
 import pytest
 import yaml
 
-from dsforge.pipelines import records
-from dsforge.pipelines.cli import main
-from dsforge.pipelines.recipe import build_recipe
-from dsforge.pipelines.redact import RedactingFilter, redact_text, redact_url
-from dsforge.pipelines.runner import plan_run
-from dsforge.pipelines.stage import ConfigError, StageContext
+from dsforge.pipelines.core import records
+from dsforge.pipelines.apps.cli import main
+from dsforge.pipelines.core.recipe import build_recipe
+from dsforge.pipelines.core.redact import RedactingFilter, redact_text, redact_url
+from dsforge.pipelines.core.runner import plan_run
+from dsforge.pipelines.core.stage import ConfigError, StageContext
 
 
 @pytest.fixture

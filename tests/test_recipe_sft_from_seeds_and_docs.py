@@ -18,10 +18,10 @@ import polars as pl
 import pytest
 import yaml
 
-from dsforge.pipelines import shards
-from dsforge.pipelines.recipe import build_recipe, find_recipe
-from dsforge.pipelines.runner import run_recipe
-from dsforge.pipelines.embedded import SMOLLM2_ID
+from dsforge.pipelines.core import shards
+from dsforge.pipelines.core.recipe import build_recipe, find_recipe
+from dsforge.pipelines.core.runner import run_recipe
+from dsforge.pipelines.llm.embedded import SMOLLM2_ID
 from dsforge.pipelines.llm.prompt import shipped_templates
 
 pytestmark = pytest.mark.slow
@@ -213,8 +213,8 @@ def test_the_dataset_and_its_card(run):
 
 
 def test_only_sources_scopes_the_judge_and_back_translation(tmp_path):
-    from dsforge.pipelines import records
-    from dsforge.pipelines.stage import StageContext
+    from dsforge.pipelines.core import records
+    from dsforge.pipelines.core.stage import StageContext
     from dsforge.validators.judge import Judge
     from dsforge.synth.backtranslate import BacktranslateInstructions
     from synth_fakes import ScriptedBackend
@@ -254,8 +254,8 @@ def test_judge_reads_a_score_from_json_cut_off_by_max_tokens():
 
 
 def test_card_names_the_model_and_template_of_synthesis_lineage():
-    from dsforge.pipelines import records
-    from dsforge.pipelines.card import lineage_summary
+    from dsforge.pipelines.core import records
+    from dsforge.pipelines.stages.card import lineage_summary
 
     info = {"backend": {"backend": "transformers", "model": SMOLLM2_ID, "device": "cpu"},
             "template": {"id": "self_instruct_short_v1", "sha256": "0123456789ab"}, "sources": ["seed_task_1"]}

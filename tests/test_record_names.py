@@ -16,15 +16,15 @@ import polars as pl
 import pytest
 from synth_fakes import ScriptedBackend
 
-from dsforge.pipelines import records, shards
-from dsforge.pipelines.chat_format import ChatFormat
-from dsforge.pipelines.inspect.stage import inspect_path
-from dsforge.pipelines.publish import Save
-from dsforge.pipelines.readers import DataError, InputSpec, read_input
-from dsforge.pipelines.recipe import build_recipe
-from dsforge.pipelines.review.run_data import Query, RunData
-from dsforge.pipelines.runner import ExecutorSpec, run_recipe
-from dsforge.pipelines.stage import StageContext
+from dsforge.pipelines.core import records, shards
+from dsforge.pipelines.stages.chat_format import ChatFormat
+from dsforge.pipelines.stages.inspect.stage import inspect_path
+from dsforge.pipelines.stages.publish import Save
+from dsforge.pipelines.core.readers import DataError, InputSpec, read_input
+from dsforge.pipelines.core.recipe import build_recipe
+from dsforge.pipelines.apps.review.run_data import Query, RunData
+from dsforge.pipelines.core.runner import ExecutorSpec, run_recipe
+from dsforge.pipelines.core.stage import StageContext
 from dsforge.synth.translate import Translate
 
 

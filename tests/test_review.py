@@ -20,15 +20,15 @@ import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 
-from dsforge.pipelines import shards
-from dsforge.pipelines.inspect.annotators import label_agreement
-from dsforge.pipelines.recipe import build_recipe
-from dsforge.pipelines.review.labels import LabelError, LabelStore, read_labels
-from dsforge.pipelines.review.run_data import Query, ReviewError, RunData
-from dsforge.pipelines.review.server import create_app
-from dsforge.pipelines.review.stage import Annotations
-from dsforge.pipelines.runner import ExecutorSpec, run_recipe
-from dsforge.pipelines.stage import ConfigError, StageContext
+from dsforge.pipelines.core import shards
+from dsforge.pipelines.stages.inspect.annotators import label_agreement
+from dsforge.pipelines.core.recipe import build_recipe
+from dsforge.pipelines.stages.labels import LabelError, LabelStore, read_labels
+from dsforge.pipelines.apps.review.run_data import Query, ReviewError, RunData
+from dsforge.pipelines.apps.review.server import create_app
+from dsforge.pipelines.stages.annotations import Annotations
+from dsforge.pipelines.core.runner import ExecutorSpec, run_recipe
+from dsforge.pipelines.core.stage import ConfigError, StageContext
 
 DSFORGE = str(Path(sys.executable).parent / "dsforge")
 sys.path.insert(0, str(Path(__file__).parent))
@@ -309,7 +309,7 @@ def test_inspect_shows_agreement_on_review_labels(run_dir, tmp_path):
 
 def test_inspect_stage_in_a_recipe_reads_the_labels_file(run_dir, tmp_path):
     """`inspect` with `labels:` as a recipe step gives the same agreement figures as `dsforge inspect --labels`."""
-    from dsforge.pipelines.inspect.stage import Inspect
+    from dsforge.pipelines.stages.inspect.stage import Inspect
 
     last = RunData(run_dir).steps[-1].name
     df = shards.read_table(run_dir / "stages" / last)

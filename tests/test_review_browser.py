@@ -19,8 +19,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from dsforge.pipelines.inspect.annotators import label_agreement
-from dsforge.pipelines.review.labels import read_labels
+from dsforge.pipelines.stages.inspect.annotators import label_agreement
+from dsforge.pipelines.stages.labels import read_labels
 
 sys.path.insert(0, str(Path(__file__).parent))
 from review_run import make_run  # noqa: E402

@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from review_run import make_run
-from dsforge.pipelines.review.guard import MAX_BODY
-from dsforge.pipelines.review.labels import read_labels
-from dsforge.pipelines.review.server import MAX_NOTE, create_app
+from dsforge.pipelines.apps.review.guard import MAX_BODY
+from dsforge.pipelines.stages.labels import read_labels
+from dsforge.pipelines.apps.review.server import MAX_NOTE, create_app
 
 PORT = 34201
 BASE = f"http://127.0.0.1:{PORT}"

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from dsforge.pipelines.readers import InputSpec, read_input
-from dsforge.pipelines.recipe import build_recipe
-from dsforge.pipelines.review.labels import read_labels
-from dsforge.pipelines.runner import run_recipe
+from dsforge.pipelines.core.readers import InputSpec, read_input
+from dsforge.pipelines.core.recipe import build_recipe
+from dsforge.pipelines.stages.labels import read_labels
+from dsforge.pipelines.core.runner import run_recipe
 
 CHROMIUM = os.environ.get("DSFORGE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")

@@ -12,9 +12,9 @@ import json
 
 import polars as pl
 
-from dsforge.pipelines import records
-from dsforge.pipelines.readers import InputSpec, read_inputs
-from dsforge.pipelines.stage import StageContext
+from dsforge.pipelines.core import records
+from dsforge.pipelines.core.readers import InputSpec, read_inputs
+from dsforge.pipelines.core.stage import StageContext
 from dsforge.synth.rule_augment import RuleAugment
 
 NATALIA = {"id": "gsm8k:0", "source": "gsm8k", "kind": "instruction", "input": "",

@@ -11,12 +11,12 @@ import polars as pl
 import pytest
 import yaml
 
-from dsforge.pipelines import records
-from dsforge.pipelines.ingest import Ingest
-from dsforge.pipelines.recipe import Recipe, Step, build_recipe, load_recipe
-from dsforge.pipelines.runner import ExecutorSpec, run_recipe
-from dsforge.pipelines.stage import ConfigError, Stage, StageConfig, StageResult
-from dsforge.pipelines.shards import read_table
+from dsforge.pipelines.core import records
+from dsforge.pipelines.stages.ingest import Ingest
+from dsforge.pipelines.core.recipe import Recipe, Step, build_recipe, load_recipe
+from dsforge.pipelines.core.runner import ExecutorSpec, run_recipe
+from dsforge.pipelines.core.stage import ConfigError, Stage, StageConfig, StageResult
+from dsforge.pipelines.core.shards import read_table
 
 ROWS = [
     {"instruction": "Name a colour.", "input": "", "output": "Blue."},
@@ -109,6 +109,7 @@ class Flaky(Stage[FlakyConfig]):
 
     name = "flaky"
     Config = FlakyConfig
+    mode = "rows"
     batch_size = 2
     calls: list[str] = []
 
@@ -186,7 +187,7 @@ def test_recipe_file_errors_name_the_file(tmp_path):
 
 
 def test_shipped_recipes_validate():
-    from dsforge.pipelines.recipe import shipped_recipes
+    from dsforge.pipelines.core.recipe import shipped_recipes
 
     for name in shipped_recipes():
         r = load_recipe(name)
@@ -207,3 +208,36 @@ def test_architecture_doc_example_stage_runs(tmp_path):
     res = stage.process(df, None)
     assert res.kept["id"].to_list() == ["b"]
     assert res.rejected["reason"].to_list() == ["keyword-drop:keyword"]
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"workers": 0}, r"recipe: workers must be a whole number >= 1, got 0"),
+    ({"executor": {"name": "local", "workers": "2"}}, r"recipe: workers must be a whole number >= 1, got '2'"),
+    ({"executor": "dask"}, r"recipe: unknown executor 'dask': use local or ray"),
+    ({"executor": {"name": "local", "address": "h:1"}}, r"recipe: an address \(h:1\) is the address of a Ray cluster"),
+    ({"executor": {"nodes": 2}}, r"recipe: executor: expected \{name: local\|ray"),
+])
+def test_the_executor_has_one_shape_checked_where_it_is_made(toy, change, message):
+    """A recipe's `executor:`/`workers:`, the command line's flags and a flow's parameter all become one
+    ExecutorSpec, checked once when it is made (here: the recipe's, named as a recipe error)."""
+    with pytest.raises(ConfigError, match=message):
+        build_recipe({**recipe_for(toy), **change})
+    spec = build_recipe({**recipe_for(toy), "workers": 3}).executor
+    assert spec == ExecutorSpec("local", 3) and spec.override(workers=1) == ExecutorSpec("local", 1)
+    assert spec.override(address="head:6379") == ExecutorSpec("ray", 3, "head:6379")  # an address means Ray
+    assert ExecutorSpec("ray", 2, "h:1").override(name="local") == ExecutorSpec("local", 2)
+    assert ExecutorSpec.of({"name": "ray", "workers": 2}) == ExecutorSpec("ray", 2)
+
+
+def test_local_and_ray_executors_are_the_one_executor_protocol():
+    from dsforge.pipelines.core.executors import Executor, LocalExecutor, RayExecutor
+
+    wanted = {"run", "model_workers", "describe", "close"}
+    assert wanted <= {n for n in dir(Executor) if not n.startswith("_")}
+    for cls in (LocalExecutor, RayExecutor):
+        assert all(callable(getattr(cls, n, None)) for n in wanted), cls
+    local = ExecutorSpec(workers=2).open()
+    try:
+        assert isinstance(local, Executor) and local.workers == 2 and local.model_workers(1.0) == 2
+    finally:
+        local.close()

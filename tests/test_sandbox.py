@@ -190,8 +190,8 @@ def test_bwrap_in_an_unreadable_home_is_copied_where_nobody_can_run_it(monkeypat
 
 
 def test_execute_stage_stops_when_the_sandbox_cannot_start(monkeypatch, tmp_path):
-    from dsforge.pipelines import records
-    from dsforge.pipelines.stage import StageContext
+    from dsforge.pipelines.core import records
+    from dsforge.pipelines.core.stage import StageContext
     from dsforge.validators.execute import Execute
 
     def broken(isolation, image="x"):

@@ -22,8 +22,8 @@ import polars as pl
 import psutil
 import pytest
 
-from dsforge.pipelines import records
-from dsforge.pipelines.stage import StageContext
+from dsforge.pipelines.core import records
+from dsforge.pipelines.core.stage import StageContext
 from dsforge.validators._sandbox_view import interpreter
 from dsforge.validators.execute import Execute
 from dsforge.validators.sandbox import RUNNER_INSIDE, run_command, run_python_batch

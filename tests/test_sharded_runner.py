@@ -16,12 +16,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from dsforge.pipelines import records
-from dsforge.pipelines.recipe import Recipe, Step, build_recipe
-from dsforge.pipelines.runner import ExecutorSpec, run_recipe
-from dsforge.pipelines.shards import parts, read_table
-from dsforge.pipelines.stage import Stage, StageConfig, StageResult
-from dsforge.pipelines.worker import ContractError
+from dsforge.pipelines.core import records
+from dsforge.pipelines.core.recipe import Recipe, Step, build_recipe
+from dsforge.pipelines.core.runner import ExecutorSpec, run_recipe
+from dsforge.pipelines.core.shards import parts, read_table
+from dsforge.pipelines.core.stage import Stage, StageConfig, StageResult
+from dsforge.pipelines.core.worker import ContractError
 
 DSFORGE = Path(sys.executable).with_name("dsforge")
 
@@ -76,6 +76,7 @@ class LoseNulls(Stage):
     """The bug the contract exists for: a filter whose mask is null on null fields drops those rows."""
 
     name = "lose-nulls"
+    mode = "rows"
     batch_size = 100
 
     def process(self, df, ctx):

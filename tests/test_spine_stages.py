@@ -9,13 +9,13 @@ import pytest
 
 from dsforge.dedup.exact import ExactDedup
 from dsforge.filters.length import LengthFilter
-from dsforge.pipelines import records
-from dsforge.pipelines.fields import ref
-from dsforge.pipelines.embedded import load_tokenizer
-from dsforge.pipelines.chat_format import ChatFormat
-from dsforge.pipelines.chat_template import ChatTemplate
-from dsforge.pipelines.readers import InputSpec, read_input
-from dsforge.pipelines.stage import ConfigError, StageContext
+from dsforge.pipelines.core import records
+from dsforge.pipelines.core.fields import ref
+from dsforge.pipelines.llm.embedded import load_tokenizer
+from dsforge.pipelines.stages.chat_format import ChatFormat
+from dsforge.pipelines.stages.chat_template import ChatTemplate
+from dsforge.pipelines.core.readers import InputSpec, read_input
+from dsforge.pipelines.core.stage import ConfigError, StageContext
 
 
 def rows(*triples):

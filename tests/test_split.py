@@ -9,10 +9,10 @@ from collections import Counter
 import polars as pl
 import pytest
 
-from dsforge.pipelines import records
-from dsforge.pipelines.fields import ref
-from dsforge.pipelines.split import Split
-from dsforge.pipelines.stage import ConfigError, StageContext
+from dsforge.pipelines.core import records
+from dsforge.pipelines.core.fields import ref
+from dsforge.pipelines.stages.split import Split
+from dsforge.pipelines.core.stage import ConfigError, StageContext
 
 
 def ctx(tmp_path, seed=0):

@@ -17,11 +17,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from dsforge.pipelines import records
-from dsforge.pipelines.recipe import build_recipe
-from dsforge.pipelines.registry import STAGES, stage_class
-from dsforge.pipelines.runner import ExecutorSpec, run_recipe
-from dsforge.pipelines.shards import read_table
+from dsforge.pipelines.core import records
+from dsforge.pipelines.core.recipe import build_recipe
+from dsforge.pipelines.core.registry import STAGES, stage_class
+from dsforge.pipelines.core.runner import ExecutorSpec, run_recipe
+from dsforge.pipelines.core.shards import read_table
 
 ANSWER = ("1. Write a short poem about the sea.\n2. Explain why the sky is blue.\n3. List three prime numbers.\n"
           "Score: 4\n```python\ndef add(a, b):\n    return a + b\n```\nThe answer is 4.")
@@ -104,7 +104,7 @@ def params_for(name: str, url: str, tmp_path: Path) -> dict:
     if name == "mix":  # down-samples instructions and up-samples documents (copies with lineage)
         params.update(column="kind", targets={"instruction": 0.5, "document": 0.5}, total=20)
     if name == "annotations":  # labels from `dsforge review`: a reject, an accept, a tie, a low score
-        from dsforge.pipelines.review.labels import LabelStore
+        from dsforge.pipelines.stages.labels import LabelStore
 
         store = LabelStore(tmp_path / "labels.parquet")
         for rid, who, label, score in [("i1", "ann", "reject", None), ("d1", "ann", "accept", 2), ("c1", "ann", "accept", None),
@@ -123,6 +123,16 @@ def params_for(name: str, url: str, tmp_path: Path) -> dict:
 
 
 STAGE_NAMES = [n for n in STAGES if n != "ingest"]
+
+
+def test_every_stage_declares_its_mode_in_its_own_class():
+    """No mode is inferred or merely inherited from a base: each registered stage class says how it runs."""
+    from dsforge.pipelines.core.stage import MODES
+
+    for name in STAGES:
+        cls = stage_class(name)
+        assert cls.__dict__.get("mode") in MODES, (name, cls)
+        assert cls.execution() == cls.mode
 
 
 @pytest.mark.parametrize("name", STAGE_NAMES)

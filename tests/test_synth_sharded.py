@@ -22,9 +22,9 @@ import polars as pl
 import pytest
 import yaml
 
-from dsforge.pipelines.recipe import build_recipe
-from dsforge.pipelines.runner import ExecutorSpec, run_recipe
-from dsforge.pipelines.shards import read_table
+from dsforge.pipelines.core.recipe import build_recipe
+from dsforge.pipelines.core.runner import ExecutorSpec, run_recipe
+from dsforge.pipelines.core.shards import read_table
 from served_fake import start
 
 DSFORGE = Path(sys.executable).with_name("dsforge")

@@ -13,11 +13,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from dsforge.pipelines import records
-from dsforge.pipelines.worker import check_contract
-from dsforge.pipelines.readers import InputSpec, read_inputs
-from dsforge.pipelines.registry import stage_class
-from dsforge.pipelines.stage import StageContext
+from dsforge.pipelines.core import records
+from dsforge.pipelines.core.worker import check_contract
+from dsforge.pipelines.core.readers import InputSpec, read_inputs
+from dsforge.pipelines.core.registry import stage_class
+from dsforge.pipelines.core.stage import StageContext
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -249,8 +249,8 @@ def test_preference_pairs_with_smollm2(ctx):
 
 def test_a_recipe_opens_smollm2_from_its_model_block(tmp_path, llm_cache):
     """The path a user takes: a recipe's `model:` block -> open_backend -> stage -> chat-format -> dataset."""
-    from dsforge.pipelines.recipe import build_recipe
-    from dsforge.pipelines.runner import run_recipe
+    from dsforge.pipelines.core.recipe import build_recipe
+    from dsforge.pipelines.core.runner import run_recipe
 
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps({"instruction": q, "output": "A short answer."}) + "\n"

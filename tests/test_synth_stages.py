@@ -15,16 +15,16 @@ import polars as pl
 import pytest
 from synth_fakes import ScriptedBackend
 
-from dsforge.pipelines import records
-from dsforge.pipelines.readers import InputSpec, read_inputs
-from dsforge.pipelines.registry import stage_class
-from dsforge.pipelines.stage import StageContext
+from dsforge.pipelines.core import records
+from dsforge.pipelines.core.readers import InputSpec, read_inputs
+from dsforge.pipelines.core.registry import stage_class
+from dsforge.pipelines.core.stage import StageContext
 from dsforge.pipelines.llm.parse import code_block, extract_json, numbered_list, parse_score, parse_winner
 from dsforge.pipelines.llm.seam import Generation
 from dsforge.synth.long_context import parse_qa
 from dsforge.synth.self_instruct import parse_tasks
-from dsforge.pipelines.shards import read_table
-from dsforge.pipelines.worker import check_contract
+from dsforge.pipelines.core.shards import read_table
+from dsforge.pipelines.core.worker import check_contract
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -519,7 +519,7 @@ def test_rule_augment_runs_through_the_cli(tmp_path):
 
 
 def test_shipped_synth_recipe_is_valid():
-    from dsforge.pipelines.recipe import load_recipe
+    from dsforge.pipelines.core.recipe import load_recipe
 
     recipe = load_recipe("synth-sft")
     names = [s.name for s in recipe.steps]

@@ -18,10 +18,10 @@ import polars as pl
 import pytest
 import yaml
 
-from dsforge.pipelines.embedded import smollm2_model_dir
-from dsforge.pipelines.readers import InputSpec, read_input
-from dsforge.pipelines.recipe import build_recipe
-from dsforge.pipelines.runner import run_recipe
+from dsforge.pipelines.llm.embedded import smollm2_model_dir
+from dsforge.pipelines.core.readers import InputSpec, read_input
+from dsforge.pipelines.core.recipe import build_recipe
+from dsforge.pipelines.core.runner import run_recipe
 
 trl = pytest.importorskip("trl", reason="the `train` extra (trl) is installed by scripts/install.sh")
 pytestmark = pytest.mark.slow

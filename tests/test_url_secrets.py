@@ -15,12 +15,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from dsforge.pipelines.ingest import Ingest
-from dsforge.pipelines.recipe import Recipe, Step
-from dsforge.pipelines.redact import RedactingFilter, redact_text, redact_url, url_secrets
-from dsforge.pipelines.registry import stage_class
-from dsforge.pipelines.runner import run_recipe
-from dsforge.pipelines.stage import ConfigError
+from dsforge.pipelines.stages.ingest import Ingest
+from dsforge.pipelines.core.recipe import Recipe, Step
+from dsforge.pipelines.core.redact import RedactingFilter, redact_text, redact_url, url_secrets
+from dsforge.pipelines.core.registry import stage_class
+from dsforge.pipelines.core.runner import run_recipe
+from dsforge.pipelines.core.stage import ConfigError
 
 SUB_KEY = "SUBkey7f3a9c21d4e8b6"
 CLIENT_SECRET = "CLIENTsecret9d8c7b6a5"

@@ -9,12 +9,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from dsforge.pipelines import records
-from dsforge.pipelines.stage import StageContext
+from dsforge.pipelines.core import records
+from dsforge.pipelines.core.stage import StageContext
 from dsforge.validators.anomaly import Anomaly
 from dsforge.validators.execute import Execute, extract_code
 from dsforge.validators.math_answer import MathAnswer, answers_match, extract_answer
-from dsforge.pipelines.shards import read_table
+from dsforge.pipelines.core.shards import read_table
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,8 +8,8 @@ from typing import Any, Callable
 
 import pytest
 
-from dsforge.pipelines import records
-from dsforge.pipelines.stage import ConfigError, StageContext
+from dsforge.pipelines.core import records
+from dsforge.pipelines.core.stage import ConfigError, StageContext
 from dsforge.pipelines.llm.config import SamplingParams
 from dsforge.pipelines.llm.seam import Generation, UsageCounter
 from dsforge.validators.faithfulness import Faithfulness, parse_verdict

@@ -10,7 +10,7 @@ def tiny_smollm2(folder: Path) -> Path:
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-    from dsforge.pipelines.embedded import smollm2_tokenizer_dir
+    from dsforge.pipelines.llm.embedded import smollm2_tokenizer_dir
 
     tok = AutoTokenizer.from_pretrained(str(smollm2_tokenizer_dir()))
     torch.manual_seed(0)

@@ -332,6 +332,19 @@ def supervise_row(index, pid, out_r, err_r, step_r, token_w, started, folder, jo
     poller = select.poll()
     for fd in open_fds:
         poller.register(fd, select.POLLIN | select.POLLHUP)
+
+    def take(fd, data):
+        """One read's bytes: the step channel's to the ledger, the rest relayed within the output cap."""
+        nonlocal sent, over
+        if fd == step_r:
+            ledger.feed(data)
+            return
+        room = max_output - sent
+        if room > 0:
+            send(index, open_fds[fd], data[:room])
+        sent += len(data)
+        over = over or sent > max_output
+
     while status is None:
         left = deadline - time.monotonic()
         if left <= 0:
@@ -345,15 +358,7 @@ def supervise_row(index, pid, out_r, err_r, step_r, token_w, started, folder, jo
                 poller.unregister(fd)
                 del open_fds[fd]
                 continue
-            if fd == step_r:
-                ledger.feed(data)
-                continue
-            room = max_output - sent
-            if room > 0:
-                send(index, open_fds[fd], data[:room])
-            sent += len(data)
-            if sent > max_output:
-                over = True
+            take(fd, data)
         if over:
             break
         done, st = os.waitpid(pid, os.WNOHANG)
@@ -377,14 +382,7 @@ def supervise_row(index, pid, out_r, err_r, step_r, token_w, started, folder, jo
             data = os.read(fd, 65536)
             if not data:
                 break
-            if fd == step_r:
-                ledger.feed(data)
-                continue
-            room = max_output - sent
-            if room > 0:
-                send(index, open_fds[fd], data[:room])
-            sent += len(data)
-            over = over or sent > max_output
+            take(fd, data)
     for fd in (out_r, err_r, step_r, token_w):
         os.close(fd)
     if contained:

@@ -23,9 +23,9 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines.embedded import MissingModelError, embed
-from dsforge.pipelines.fields import TextField, ref
-from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
+from dsforge.pipelines.llm.embedded import MissingModelError, embed
+from dsforge.pipelines.core.fields import TextField, ref
+from dsforge.pipelines.core.stage import Stage, StageConfig, StageContext, StageResult
 
 log = logging.getLogger("dsforge")
 
@@ -39,7 +39,7 @@ def robust_z(x: np.ndarray) -> np.ndarray:
 
 
 class AnomalyConfig(StageConfig):
-    field: TextField = Field(ref("conversation"), description="text field to embed and measure (pipelines/fields.py)")
+    field: TextField = Field(ref("conversation"), description="text field to embed and measure (pipelines/core/fields.py)")
     method: Literal["centroid", "isolation-forest"] = Field("centroid", description="embedding outlier detector")
     features: list[Literal["embedding", "length"]] = Field(["embedding", "length"], description="what to check")
     z_threshold: float = Field(3.5, gt=0, description="robust z-score beyond which a row is anomalous")
@@ -52,6 +52,7 @@ class Anomaly(Stage[AnomalyConfig]):
     """Flag rows whose MiniLM embedding or length is an outlier for the set."""
 
     name = "anomaly"
+    mode = "table"
     Config = AnomalyConfig
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:

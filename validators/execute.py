@@ -26,8 +26,8 @@ from typing import Literal
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines.fields import FieldRef, TextField, ValueField, ref
-from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
+from dsforge.pipelines.core.fields import FieldRef, TextField, ValueField, ref
+from dsforge.pipelines.core.stage import Stage, StageConfig, StageContext, StageResult
 from dsforge.validators.sandbox import SandboxResult, ensure_available, run_python_batch
 
 FENCE = re.compile(r"```[ \t]*(python3?|py)?[ \t]*\n(.*?)```", re.DOTALL | re.IGNORECASE)
@@ -69,7 +69,7 @@ def tests_as_code(df: pl.DataFrame, tests: FieldRef) -> list[str | None]:
 
 
 class ExecuteConfig(StageConfig):
-    field: TextField = Field(ref("response"), description="text field holding the code (pipelines/fields.py)")
+    field: TextField = Field(ref("response"), description="text field holding the code (pipelines/core/fields.py)")
     extract: Literal["auto", "fenced", "raw"] = Field("auto", description="take ```python blocks (auto: when present)")
     tests: ValueField | None = Field(None, description="column or metadata.KEY holding test code run after the code (asserts)")
     timeout: float = Field(10.0, gt=0, description="seconds per row (wall clock and CPU)")
@@ -87,6 +87,7 @@ class Execute(Stage[ExecuteConfig]):
     """Run each row's Python code (and tests) in a sandbox; keep the rows that pass."""
 
     name = "execute"
+    mode = "rows"
     Config = ExecuteConfig
     batch_size = 200
 

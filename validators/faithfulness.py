@@ -20,15 +20,15 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines import records
-from dsforge.pipelines.embedded import MissingModelError, embed
-from dsforge.pipelines.fields import TextField, ValueField, ref
+from dsforge.pipelines.core import records
+from dsforge.pipelines.llm.embedded import MissingModelError, embed
+from dsforge.pipelines.core.fields import TextField, ValueField, ref
 from dsforge.pipelines.llm.config import SamplingParams
 from dsforge.pipelines.llm.parse import extract_json
 from dsforge.pipelines.llm.prompt import load_template
 from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Unusable, user
-from dsforge.pipelines.row_text import text_of
-from dsforge.pipelines.stage import StageContext, StageResult
+from dsforge.pipelines.core.row_text import text_of
+from dsforge.pipelines.core.stage import StageContext, StageResult
 from dsforge.validators.judge import SYSTEM_TEMPLATE
 from dsforge.pipelines.llm.task import ONLY_SOURCES_HELP, on_sources
 
@@ -79,6 +79,7 @@ class Faithfulness(LLMStage[FaithfulnessConfig]):
     """Reject responses not supported by their source (embedding floor + NLI-style judge)."""
 
     name = "faithfulness"
+    mode = "table"
     Config = FaithfulnessConfig
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:

@@ -32,14 +32,14 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field, model_validator
 
-from dsforge.pipelines import records
-from dsforge.pipelines.fields import TextField, ref
+from dsforge.pipelines.core import records
+from dsforge.pipelines.core.fields import TextField, ref
 from dsforge.pipelines.llm.config import SamplingParams
 from dsforge.pipelines.llm.parse import extract_json, parse_score, reason_of, without_echo
 from dsforge.pipelines.llm.prompt import load_template
 from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Messages, PromptTemplate, Unusable
-from dsforge.pipelines.row_text import text_of
-from dsforge.pipelines.stage import ConfigError, StageContext, StageResult
+from dsforge.pipelines.core.row_text import text_of
+from dsforge.pipelines.core.stage import ConfigError, StageContext, StageResult
 from dsforge.validators.pairwise import judge_pairs
 from dsforge.pipelines.llm.task import ONLY_SOURCES_HELP, on_sources
 
@@ -101,7 +101,7 @@ class JudgeConfig(LLMConfig):
     threshold: float = Field(4.0, ge=1, le=5, description="score: keep rows scoring at least this")
     keep: Literal["all", "consistent", "agree"] = Field(
         "agree", description="pairwise: keep all rows, rows with an order-consistent verdict, or those agreeing with the label")
-    prompt_field: TextField = Field(ref("prompt"), description="field shown as the PROMPT (pipelines/fields.py)")
+    prompt_field: TextField = Field(ref("prompt"), description="field shown as the PROMPT (pipelines/core/fields.py)")
     response_field: TextField = Field(ref("answer"), description="field shown as the RESPONSE")
     prompt_template: str | None = Field(None, description="a prompt id or Jinja file replacing judge_<mode>_v1 (same variables)")
     on_fail: Literal["drop", "flag"] = Field("drop", description="drop rows below the bar, or keep them flagged")
@@ -125,6 +125,7 @@ class Judge(LLMStage[JudgeConfig]):
     """Score, classify or requirement-check rows with an LLM judge; pairwise mode checks position bias."""
 
     name = "judge"
+    mode = "rows"
     Config = JudgeConfig
     # Row-wise: each row's prompt needs only the row, so slices go to every model worker; the rates (mean
     # score, position consistency) are recomputed over all rows from summed counts (combine_stats).

@@ -21,8 +21,8 @@ from typing import Literal
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines.fields import TextField, ValueField, ref
-from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
+from dsforge.pipelines.core.fields import TextField, ValueField, ref
+from dsforge.pipelines.core.stage import Stage, StageConfig, StageContext, StageResult
 
 NUMBER = r"[-+−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s*/\s*\d+)?%?|[-+−]?\.\d+%?"
 _LAST_NUMBER = re.compile(NUMBER)
@@ -171,7 +171,7 @@ def _split_tuple(s: str) -> list[str]:
 
 
 class MathAnswerConfig(StageConfig):
-    field: TextField = Field(ref("answer"), description="text field holding the solution (pipelines/fields.py)")
+    field: TextField = Field(ref("answer"), description="text field holding the solution (pipelines/core/fields.py)")
     reference: ValueField = Field(ref("metadata.answer"), description="column or metadata.KEY with the reference answer ('#### 42' ok)")
     rel_tol: float = Field(1e-6, ge=0, description="relative tolerance for numeric answers")
     on_fail: Literal["drop", "flag"] = "drop"
@@ -181,6 +181,7 @@ class MathAnswer(Stage[MathAnswerConfig]):
     """Compare each row's final answer with its reference answer; keep the correct ones."""
 
     name = "math-answer"
+    mode = "rows"
     Config = MathAnswerConfig
     batch_size = 20_000
 

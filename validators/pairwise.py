@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from dsforge.pipelines.llm.config import BackendConfig, SamplingParams
 from dsforge.pipelines.llm.parse import parse_winner
 from dsforge.pipelines.llm.task import Asked, LLMStage, Output, PromptTemplate, Unusable, user
-from dsforge.pipelines.stage import StageContext
+from dsforge.pipelines.core.stage import StageContext
 
 
 @dataclass

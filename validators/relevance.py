@@ -21,14 +21,14 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines import records
-from dsforge.pipelines.embedded import embed
-from dsforge.pipelines.fields import TextField, ref
+from dsforge.pipelines.core import records
+from dsforge.pipelines.llm.embedded import embed
+from dsforge.pipelines.core.fields import TextField, ref
 from dsforge.pipelines.llm.config import SamplingParams
 from dsforge.pipelines.llm.prompt import load_template
 from dsforge.pipelines.llm.task import LLMConfig, LLMStage, user
-from dsforge.pipelines.row_text import text_of
-from dsforge.pipelines.stage import ConfigError, StageContext, StageResult
+from dsforge.pipelines.core.row_text import text_of
+from dsforge.pipelines.core.stage import ConfigError, StageContext, StageResult
 from dsforge.validators.judge import SYSTEM_TEMPLATE
 
 
@@ -48,7 +48,7 @@ def parse_topic(text: str, topics: list[str]) -> int | None:
 class RelevanceConfig(LLMConfig):
     topics: list[str] = Field([], description="the task's topics (name, or 'name: description')")
     topics_file: str | None = Field(None, description="file with one topic per line (instead of topics)")
-    field: TextField = Field(ref("prompt"), description="text field classified (pipelines/fields.py)")
+    field: TextField = Field(ref("prompt"), description="text field classified (pipelines/core/fields.py)")
     method: Literal["embedding", "judge", "both"] = Field("embedding", description="how topics are assigned")
     min_similarity: float = Field(0.15, ge=-1, le=1, description="embedding: best-topic cosine below this is off-topic (descriptions help)")
     prompt_template: str = Field("relevance_topic_v1", description="prompt id or Jinja file (variables: topics, text)")
@@ -60,6 +60,7 @@ class Relevance(LLMStage[RelevanceConfig]):
     """Assign each row one of the task's topics; reject off-topic rows."""
 
     name = "relevance"
+    mode = "table"
     Config = RelevanceConfig
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:

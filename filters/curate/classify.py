@@ -41,14 +41,14 @@ import polars as pl
 import yaml
 from pydantic import Field
 
-from dsforge.pipelines import records
-from dsforge.pipelines.embedded import embed
-from dsforge.pipelines.fields import ANSWER, CONVERSATION, FieldError, ref
+from dsforge.pipelines.core import records
+from dsforge.pipelines.llm.embedded import embed
+from dsforge.pipelines.core.fields import ANSWER, CONVERSATION, FieldError, ref
 from dsforge.pipelines.llm.config import SamplingParams
 from dsforge.pipelines.llm.parse import extract_json
 from dsforge.pipelines.llm.task import LLMConfig, LLMStage, user
-from dsforge.pipelines.row_text import text_of
-from dsforge.pipelines.stage import ConfigError, StageContext, StageResult
+from dsforge.pipelines.core.row_text import text_of
+from dsforge.pipelines.core.stage import ConfigError, StageContext, StageResult
 
 Axis = Literal["task_type", "domain", "format", "length", "turns", "language"]
 AXES: tuple[str, ...] = Axis.__args__
@@ -159,6 +159,7 @@ class Classify(LLMStage[ClassifyConfig]):
     """Label rows on the book's coverage axes (task type, domain, format, length, turns, language)."""
 
     name = "classify"
+    mode = "rows"
     Config = ClassifyConfig
     version = "1"
     batch_size = 2048

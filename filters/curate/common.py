@@ -12,7 +12,7 @@ import hashlib
 import numpy as np
 import polars as pl
 
-from dsforge.pipelines.fields import FieldError, FieldRef
+from dsforge.pipelines.core.fields import FieldError, FieldRef
 
 MISSING = "(missing)"
 

@@ -33,8 +33,8 @@ import polars as pl
 from pydantic import Field, field_validator
 
 from dsforge.filters.curate.common import group_values, seeded_order
-from dsforge.pipelines.fields import ValueField
-from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
+from dsforge.pipelines.core.fields import ValueField
+from dsforge.pipelines.core.stage import Stage, StageConfig, StageContext, StageResult
 
 
 class LadderConfig(StageConfig):
@@ -98,6 +98,7 @@ class Ladder(Stage[LadderConfig]):
     """Mark nested, stratified subsets (50 rows, 25%, 50%, 100%, ...) and write each as a named split."""
 
     name = "ladder"
+    mode = "table"
     Config = LadderConfig
     batch_size = None  # rungs are shares of the whole table
 

@@ -35,9 +35,9 @@ import polars as pl
 from pydantic import Field, field_validator, model_validator
 
 from dsforge.filters.curate.common import MISSING, group_values, largest_remainder, seeded_order
-from dsforge.pipelines import records
-from dsforge.pipelines.fields import TextField, ValueField, ref
-from dsforge.pipelines.stage import ConfigError, Stage, StageConfig, StageContext, StageResult
+from dsforge.pipelines.core import records
+from dsforge.pipelines.core.fields import TextField, ValueField, ref
+from dsforge.pipelines.core.stage import ConfigError, Stage, StageConfig, StageContext, StageResult
 
 log = logging.getLogger("dsforge")
 
@@ -52,7 +52,7 @@ class MixConfig(StageConfig):
     total: int | None = Field(None, ge=1, description="rows (or tokens) after mixing; default: the largest total "
                               "reachable without repeating a row")
     max_repeats: float = Field(10.0, ge=1, description="most copies per row (on average within a group) when up-sampling")
-    token_field: TextField = Field(ref("conversation"), description="unit tokens: text field counted (pipelines/fields.py)")
+    token_field: TextField = Field(ref("conversation"), description="unit tokens: text field counted (pipelines/core/fields.py)")
     tokenizer: str = Field("smollm2", description="unit tokens: 'smollm2' (embedded) or a local tokenizer folder")
     seed: int | None = Field(None, description="default: the recipe seed")
 
@@ -74,6 +74,7 @@ class Mix(Stage[MixConfig]):
     """Down-sample and up-sample groups of rows to target proportions (by rows or tokens), with a seed."""
 
     name = "mix"
+    mode = "table"
     Config = MixConfig
     creates_rows = True  # up-sampled copies are new rows whose lineage names their source row
     batch_size = None  # quotas are over the whole table

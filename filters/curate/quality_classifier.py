@@ -32,10 +32,10 @@ import polars as pl
 from pydantic import Field
 
 from dsforge.filters.curate.common import seeded_order
-from dsforge.pipelines import records
-from dsforge.pipelines.embedded import embed
-from dsforge.pipelines.fields import TextField, ref
-from dsforge.pipelines.stage import ConfigError, Stage, StageConfig, StageContext, StageResult
+from dsforge.pipelines.core import records
+from dsforge.pipelines.llm.embedded import embed
+from dsforge.pipelines.core.fields import TextField, ref
+from dsforge.pipelines.core.stage import ConfigError, Stage, StageConfig, StageContext, StageResult
 from dsforge.validators.judge import Judge, JudgeConfig
 
 
@@ -45,7 +45,7 @@ class QualityClassifierConfig(StageConfig):
                                description="the judge stage's config (model, rubric, sampling, ...); mode must be score")
     sample_size: int = Field(500, ge=4, description="rows the judge scores (a seeded sample)")
     held_out: float = Field(0.2, gt=0, lt=1, description="share of judged rows kept out of training to measure agreement")
-    field: TextField = Field(ref("conversation"), description="text field embedded (pipelines/fields.py)")
+    field: TextField = Field(ref("conversation"), description="text field embedded (pipelines/core/fields.py)")
     threshold: float = Field(3.0, ge=1, le=5, description="keep rows whose predicted score is at least this")
     alpha: float = Field(1.0, gt=0, description="ridge regularisation strength")
     column: str = Field("quality_score", description="column receiving the predicted score")
@@ -59,6 +59,7 @@ class QualityClassifier(Stage[QualityClassifierConfig]):
     """Judge a sample, fit a ridge regression on MiniLM embeddings, score and filter every row."""
 
     name = "quality-classifier"
+    mode = "table"
     Config = QualityClassifierConfig
     version = "1"
     batch_size = None  # trains on a sample of the whole table

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dsforge.pipelines.embedded import cache_dir
+from dsforge.pipelines.llm.embedded import cache_dir
 from dsforge.pipelines.llm.backends.base import BaseBackend, OnDone, Request
 from dsforge.pipelines.llm.config import SamplingParams
 from dsforge.pipelines.llm.generation import Generation, Messages

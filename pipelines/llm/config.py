@@ -21,9 +21,9 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import (Discriminator, Field, GetCoreSchemaHandler, PlainValidator, SerializeAsAny, Tag, TypeAdapter,
                       field_serializer, field_validator, model_validator)
 
-from dsforge.pipelines import plugins
-from dsforge.pipelines.redact import looks_like_secret, redact_url
-from dsforge.pipelines.stage import ConfigError, StageConfig
+from dsforge.pipelines.core import plugins
+from dsforge.pipelines.core.redact import looks_like_secret, redact_url
+from dsforge.pipelines.core.stage import ConfigError, StageConfig
 
 
 class SamplingParams(StageConfig):

@@ -10,45 +10,39 @@ request keeps its own seed (seed + completion index, backends/base.py): 1 worker
 same rows. Each worker's backend sits behind the response cache, so every answer is on disk the moment
 it returns (a killed step re-sends nothing it already has).
 
-    fan = GenerationFan(plan, step, i, fp, ctx, make_task)   # step_modes._table builds it for model stages
-    ctx.extras["fanout"] = fan                         # LLMStage.backend then hands out FanOutBackends
+    fan = stage.fan_out(run)              # step_modes._table, for a `fans_out` stage: GenerationFan(run)
+    ctx.extras["fanout"] = fan            # LLMStage.backend then hands out FanOutBackends
+    worker: stage.run_fanned(task)        # generate_slice below, on the worker's own stage instance
 
-Not here: running tasks (executors.py), the worker side (worker.py `_generate_task`).
+Not here: running tasks (executors.py, worker.py).
 """
 
 from __future__ import annotations
 
+import math
+import os
 from typing import Any
 
+from dsforge.pipelines.core.plan import StepRun
+from dsforge.pipelines.core.worker import Task
 from dsforge.pipelines.llm.config import BackendConfig, SamplingParams
-from dsforge.pipelines.llm.seam import Generation, Messages, UsageCounter
+from dsforge.pipelines.llm.seam import Generation, Messages, UsageCounter, generate_rows, usage_stats
 
 
 class GenerationFan:
     """Sends slices of one generate call to the model workers of a step; picklable it is not (driver only)."""
 
-    def __init__(self, plan: Any, step: Any, index: int, fingerprint: str, ctx: Any, make_task: Any):
-        """`make_task`: step_modes.make_task, handed in so this module does not import the runner's (no cycle)."""
-        self.plan, self.step, self.index, self.fingerprint, self.ctx = plan, step, index, fingerprint, ctx
-        self.make_task = make_task
+    def __init__(self, run: StepRun):
+        self.run = run
         self.calls = 0  # generate calls fanned out (stats)
         self.pids: set[tuple[str, int]] = set()  # the (host, process) of every worker that generated
 
     def resources(self) -> dict[str, Any]:
-        stage = self.step.stage
-        return {"actors": True, **stage.resources(), **(self.step.resources or {})}
+        return self.run.resources(actors=True)
 
     def workers(self) -> int:
-        """How many model workers a call is cut for: the local pool's size, or on Ray the engines that fit
-        (GPUs / num_gpus per engine when the step asks for GPUs, else the cluster's workers)."""
-        executor = self.plan.executor
-        n = int(getattr(executor, "workers", 1) or 1)
-        gpus = self.resources().get("num_gpus")
-        if getattr(executor, "name", "") == "ray" and gpus:
-            total = executor.gpus() if hasattr(executor, "gpus") else 0
-            if total:
-                n = max(1, int(total // gpus))
-        return max(1, n)
+        """How many model workers a call is cut for: the local pool's size, or on Ray the engines that fit."""
+        return max(1, self.run.executor.model_workers(self.resources().get("num_gpus")))
 
     def stats(self) -> dict[str, int]:
         return {"fanout_calls": self.calls, "model_workers": len(self.pids)} if self.calls else {}
@@ -65,11 +59,11 @@ class GenerationFan:
         n = min(self.workers(), len(conversations))
         size = -(-len(conversations) // n)
         slices = [conversations[s:s + size] for s in range(0, len(conversations), size)]
-        tasks = [self.make_task(self.plan, self.index, self.fingerprint, self.ctx, "generate", self.calls * 10_000 + k,
-                           arg={"conversations": sl, "params": params, "key": backend.key, "config": backend.asked})
+        tasks = [self.run.task("generate", self.calls * 10_000 + k,
+                               arg={"conversations": sl, "params": params, "key": backend.key, "config": backend.asked})
                  for k, sl in enumerate(slices)]
         self.calls += 1
-        results = self.plan.executor.run(tasks, lambda info: None, self.resources(), self.step.stage)
+        results = self.run.executor.run(tasks, lambda info: None, self.resources(), self.run.stage)
         results = sorted(results, key=lambda r: r["part"])
         out: list[list[Generation]] = []
         for r in results:
@@ -78,6 +72,19 @@ class GenerationFan:
             backend.described = r["describe"]
             self.pids.add((r.get("host", ""), r["pid"]))
         return out
+
+
+def generate_slice(stage: Any, task: Task) -> dict[str, Any]:
+    """The worker side: one slice of conversations on this worker's model (the stage instance's own backend,
+    behind the response cache); the generations go back to the driver as dicts, with this slice's usage."""
+    a = task.arg
+    backend = stage.backend(task.ctx, a["key"], a["config"])
+    before = usage_stats(backend)
+    gens = generate_rows(backend, a["conversations"], a["params"], progress=False, errors="reject",
+                         budget_usd=math.inf, desc=f"{task.stage} slice {task.part}")  # the budget: in the driver
+    return {"part": task.part, "generations": [[g.as_dict() for g in gs] for gs in gens],
+            "usage": usage_stats(backend, since=before), "describe": backend.describe(), "pid": os.getpid(),
+            "host": os.uname().nodename, "rows_in": 0}
 
 
 class FanOutBackend:

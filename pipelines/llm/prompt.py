@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from dsforge.pipelines.stage import ConfigError
+from dsforge.pipelines.core.stage import ConfigError
 
 PROMPTS_DIR = Path(__file__).parent / "prompts"
 

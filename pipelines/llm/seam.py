@@ -30,7 +30,7 @@ from dsforge.pipelines.llm.backends.base import BaseBackend
 from dsforge.pipelines.llm.cache import CachedBackend, ResponseCache
 from dsforge.pipelines.llm.config import BackendConfig, SamplingParams, parse_backend_config, plugin_backend_class
 from dsforge.pipelines.llm.generation import Backend, Generation, Messages, UsageCounter
-from dsforge.pipelines.stage import ConfigError
+from dsforge.pipelines.core.stage import ConfigError
 
 __all__ = ["Backend", "BudgetExceeded", "Generation", "Messages", "UsageCounter", "generate_rows",
            "generation_lineage", "open_backend", "usage_stats"]

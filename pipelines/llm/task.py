@@ -44,13 +44,14 @@ from typing import Any, Callable, ClassVar, Literal, TypeVar
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines import records
-from dsforge.pipelines.generated import reject_row
+from dsforge.pipelines.core import records
+from dsforge.pipelines.core.generated import reject_row
+from dsforge.pipelines.core.stage import Stage, StageConfig, StageContext, StageResult
 from dsforge.pipelines.llm import seam
 from dsforge.pipelines.llm.config import BackendConfig, SamplingParams, TransformersConfig
+from dsforge.pipelines.llm.fanout import GenerationFan, generate_slice
 from dsforge.pipelines.llm.prompt import PROMPTS_DIR, PromptTemplate, load_template
 from dsforge.pipelines.llm.seam import BudgetExceeded, Generation, Messages
-from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
 
 
 class LLMConfig(StageConfig):
@@ -185,6 +186,13 @@ class LLMStage(Stage[LC]):
                                        strict=False))
         kept, rejected = self.split_usable(records.append_lineage(df, self.name, asked.lineage), outs)
         return StageResult(kept=kept, rejected=rejected, stats=self.take_usage())
+
+    def fan_out(self, run: Any) -> GenerationFan:
+        """In a `table` step: this instance's generate calls go to the step's model workers."""
+        return GenerationFan(run)
+
+    def run_fanned(self, task: Any) -> dict[str, Any]:
+        return generate_slice(self, task)
 
     @classmethod
     def prompt_dirs(cls) -> tuple[Path, ...]:

@@ -16,16 +16,16 @@ import numpy as np
 import polars as pl
 from pydantic import Field, model_validator
 
-from dsforge.pipelines.fields import TextField, ref
+from dsforge.pipelines.core.fields import TextField, ref
 from dsforge.pipelines.neardup import lsh
 from dsforge.pipelines.neardup.shingles import normalise, shingle_hashes
-from dsforge.pipelines.stage import StageConfig
+from dsforge.pipelines.core.stage import StageConfig
 
 
 class MinhashConfig(StageConfig):
     """How texts are shingled and hashed, and when two count as near-duplicates."""
 
-    field: TextField = Field(ref("conversation"), description="text field to compare (pipelines/fields.py)")
+    field: TextField = Field(ref("conversation"), description="text field to compare (pipelines/core/fields.py)")
     shingle: Literal["word", "char"] = Field("word", description="n-grams of words or of characters")
     ngram: int = Field(5, ge=1, le=64, description="shingle size in words (or characters)")
     num_perm: int = Field(128, ge=2, le=1024, description="MinHash permutations (signature length)")

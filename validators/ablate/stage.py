@@ -26,12 +26,12 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines import shards
-from dsforge.pipelines.chat_template import ChatTemplate
-from dsforge.pipelines.readers import InputSpec, read_input
-from dsforge.pipelines.registry import stage_class
-from dsforge.pipelines.run_info import RunInfo, run_of
-from dsforge.pipelines.stage import ConfigError, Stage, StageConfig, StageContext, StageResult
+from dsforge.pipelines.core import shards
+from dsforge.pipelines.stages.chat_template import ChatTemplate
+from dsforge.pipelines.core.readers import InputSpec, read_input
+from dsforge.pipelines.core.registry import stage_class
+from dsforge.pipelines.core.run_info import RunInfo, run_of
+from dsforge.pipelines.core.stage import ConfigError, Stage, StageConfig, StageContext, StageResult
 from dsforge.validators.ablate import results as res
 from dsforge.validators.ablate import train
 from dsforge.validators.ablate.variants import Step, Variant, exclude_eval, held_out, last_step_with_rows, resolve, run_steps, step_rows
@@ -61,6 +61,7 @@ class AblateConfig(StageConfig):
 
 class Ablate(Stage[AblateConfig]):
     name = "ablate"
+    mode = "table"
     Config = AblateConfig
     version = VERSION
     changes_rows = False

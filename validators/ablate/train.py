@@ -22,9 +22,9 @@ from typing import Any
 import jinja2
 import polars as pl
 
-from dsforge.pipelines import records
-from dsforge.pipelines.chat_template import ChatTemplate, RowError
-from dsforge.pipelines.embedded import smollm2_model_dir
+from dsforge.pipelines.core import records
+from dsforge.pipelines.stages.chat_template import ChatTemplate, RowError
+from dsforge.pipelines.llm.embedded import smollm2_model_dir
 
 IGNORE = -100
 

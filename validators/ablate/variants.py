@@ -23,8 +23,8 @@ from pathlib import Path
 
 import polars as pl
 
-from dsforge.pipelines import shards
-from dsforge.pipelines.stage import ConfigError
+from dsforge.pipelines.core import shards
+from dsforge.pipelines.core.stage import ConfigError
 
 CONVERSATION_KINDS = ("instruction", "conversation", "scored", "preference")
 

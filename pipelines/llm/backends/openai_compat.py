@@ -24,11 +24,11 @@ import threading
 import time
 from typing import Any
 
-from dsforge.pipelines.errors import DsforgeError
+from dsforge.pipelines.core.errors import DsforgeError
 from dsforge.pipelines.llm.backends.base import BaseBackend, OnDone, Request
 from dsforge.pipelines.llm.config import OpenAIConfig, SamplingParams
 from dsforge.pipelines.llm.generation import Generation
-from dsforge.pipelines.redact import redact_text, redact_url, url_secrets
+from dsforge.pipelines.core.redact import redact_text, redact_url, url_secrets
 
 RETRY_STATUS = {408, 409, 429}
 
@@ -40,7 +40,7 @@ class BackendFatalError(DsforgeError, RuntimeError):
 
 
 def _public_url(url: str | None) -> str | None:
-    """The endpoint as it may be recorded (pipelines/redact.py: no user-info, query values or opaque path
+    """The endpoint as it may be recorded (pipelines/core/redact.py: no user-info, query values or opaque path
     segments)."""
     return redact_url(url)
 

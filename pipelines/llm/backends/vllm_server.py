@@ -58,7 +58,7 @@ class VLLMServerBackend(OpenAIBackend):
 
     def __init__(self, config: Any):
         if config.model == "smollm2":
-            from dsforge.pipelines.embedded import SMOLLM2_ID, smollm2_model_dir
+            from dsforge.pipelines.llm.embedded import SMOLLM2_ID, smollm2_model_dir
 
             path, served = str(smollm2_model_dir()), SMOLLM2_ID
         else:

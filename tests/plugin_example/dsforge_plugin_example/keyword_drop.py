@@ -5,8 +5,8 @@ from __future__ import annotations
 import polars as pl
 from pydantic import Field
 
-from dsforge.pipelines.fields import TextField, ref
-from dsforge.pipelines.stage import Stage, StageConfig, StageContext, StageResult
+from dsforge.pipelines.core.fields import TextField, ref
+from dsforge.pipelines.core.stage import Stage, StageConfig, StageContext, StageResult
 
 
 class KeywordDropConfig(StageConfig):            # unknown keys are an error
@@ -18,7 +18,8 @@ class KeywordDrop(Stage[KeywordDropConfig]):
     """Drop rows that mention any of a list of words."""
     name = "keyword-drop"
     Config = KeywordDropConfig
-    batch_size = 10_000                          # row-wise: parts of <= 10k rows, run in parallel workers
+    mode = "rows"                                # rows are independent: slices go to parallel workers
+    batch_size = 10_000                          # at most 10k rows per slice
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:
         text = self.config.field.expr().str.to_lowercase()

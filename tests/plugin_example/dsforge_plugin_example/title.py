@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Messages, PromptTemplate, Unusable, user
-from dsforge.pipelines.row_text import text_of
+from dsforge.pipelines.core.row_text import text_of
 
 
 class TitleConfig(LLMConfig):                     # model: and sampling: come with LLMConfig
@@ -17,7 +17,8 @@ class Title(LLMStage[TitleConfig]):
     """Give each row a short title written by the model."""
     name = "title"
     Config = TitleConfig
-    batch_size = 64                               # row-wise; one model per worker
+    mode = "rows"                                 # rows are independent
+    batch_size = 64                               # rows per task; one model per worker (holds_model: LLMStage)
     output_column = "title"                       # the default process writes each parsed reply here
 
     def format_input(self, row: dict, template: PromptTemplate) -> Messages:
