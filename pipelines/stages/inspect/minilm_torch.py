@@ -19,7 +19,6 @@ import numpy as np
 @lru_cache(maxsize=1)
 def _load(folder: str):
     import tokenizers
-    import torch
     from safetensors.torch import load_file
 
     cfg = json.loads((Path(folder) / "config.json").read_text())
@@ -27,7 +26,6 @@ def _load(folder: str):
         raise ValueError(f"{folder}: not a BERT encoder with gelu ({cfg.get('model_type')}, {cfg.get('hidden_act')})")
     tok = tokenizers.Tokenizer.from_file(str(Path(folder) / "tokenizer.json"))
     weights = {k: v.float() for k, v in load_file(str(Path(folder) / "model.safetensors")).items()}
-    torch.set_grad_enabled(False)
     return tok, weights, cfg
 
 
@@ -75,5 +73,6 @@ def embed_minilm(texts: list[str], folder: str | Path, max_tokens: int = 64, bat
         enc = tok.encode_batch([texts[i] or "" for i in idx])
         ids = torch.tensor([e.ids for e in enc], dtype=torch.long)
         mask = torch.tensor([e.attention_mask for e in enc], dtype=torch.long)
-        out[idx] = _encode(w, cfg, ids, mask).numpy()
+        with torch.inference_mode():  # no autograd here; never switched off for the whole process (a later
+            out[idx] = _encode(w, cfg, ids, mask).numpy()  # ablate step in the same process trains a model)
     return out
