@@ -1,4 +1,4 @@
-"""Named vetoes for number-shaped spans, and the span edge fixes every span gets.
+"""Named vetoes (number-shaped spans, mailboxes, street addresses), and the span edge fixes every span gets.
 
     number_veto(text, span, negative)   # "decimal_or_version", "number_sequence", "date_shape", "negative_cue" or None
     email_veto(value)                   # "role_or_placeholder_mailbox" or None
