@@ -89,12 +89,13 @@ def rows(*prompts: str) -> pl.DataFrame:
 
 
 def test_self_instruct_with_smollm2(ctx):
-    """SmolLM2-135M rarely writes a whole task with its Output inside 40 tokens (all of them are rejected
-    inline), so the answers come from a second call (`respond: separate`): then at least one of its
-    instructions survives every rule, and this test fails if none does."""
+    """SmolLM2-135M rarely writes a whole task with its Output inside its budget (all of them are rejected
+    inline), so the answers come from a second call (`respond: separate`): with 4 prompts of 96 tokens at least
+    one of its instructions survives every rule (at 2 of 40 tokens both were cut off), and this test fails if
+    none does."""
     seeds = read_inputs([InputSpec(path="data:seed_tasks.jsonl", mapping="seed-tasks", limit=12)], ROOT).kept
-    kept, rej, stats = run("self-instruct", seeds, ctx, sampling=sampling(40, 0.7), num_instructions=3,
-                           prompts_per_round=2, max_prompts=2, keep_seeds=True, respond="separate")
+    kept, rej, stats = run("self-instruct", seeds, ctx, sampling=sampling(96, 0.7), num_instructions=3,
+                           prompts_per_round=4, max_prompts=4, keep_seeds=True, respond="separate")
     generated = kept.filter(pl.col("source") == "self-instruct")
     assert generated.height >= 1, f"no generated instruction kept; rejects: {rej['reason'].to_list()}"
     assert kept.height == 12 + generated.height and stats["generated_kept"] == generated.height
@@ -102,7 +103,7 @@ def test_self_instruct_with_smollm2(ctx):
     # every candidate went through the funnel: kept at the end, or rejected by exactly one rule (or, after
     # the funnel, for an empty answer)
     assert f["rouge"]["kept"] == generated.height + rej.filter(pl.col("reason") == "self-instruct:empty_response").height
-    assert generated.height + rej.height >= 2 and stats["prompts_sent"] == 2
+    assert generated.height + rej.height >= 2 and stats["prompts_sent"] == 4
     assert rej.height == 0 or rej["raw"].null_count() == 0
     for r in generated.iter_rows(named=True):
         info = lineage_of(r, "self-instruct")
