@@ -17,7 +17,11 @@ stage already found alike:
      Adolphe Thiers.", both "Trochu", are 0.93 alike by Jaccard);
   4. a number changes the task: two prompts that both hold numbers (digits or number words) and not the same
      ones ask different things ("Find all three-digit automorphic numbers" / "... four-digit ...", CHAMP:
-     their solutions share their wording, MiniLM cosine 0.95-0.97).
+     their solutions share their wording, MiniLM cosine 0.95-0.97);
+  5. a different final answer is a different problem: when both answers state one (an "Answer:" line,
+     "the answer is ...", \\boxed{...}, GSM8K's "#### ...") and its numbers differ, the pair is two
+     problems ("strictly increasing digits" -> "Answer: C(10, 5), or equivalently 252" and "strictly
+     increasing or decreasing digits" -> "... 504", CHAMP: one added clause, the same worked wording).
 
 Keys hold a small signature of each answer and its word count, never its text (the keyed path).
 """
@@ -47,26 +51,34 @@ class AnswerCheckConfig(StageConfig):
 _NUMBER = (r"\d+(?:[.,]\d+)?|\b(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen"
            r"|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty"
            r"|ninety|hundred|thousand|million|billion|half|third|quarter|first|second|fifth)\b")
-ANSWER_COLUMNS = ["asig", "__awords", "__pnums"]
+_FINAL = (r"(?im)(?:^[ \t*#]*(?:final )?answer\s*[:：]|\bthe (?:final )?answer is\b|\\boxed\{|^####)[^\n]*")
+ANSWER_COLUMNS = ["asig", "__awords", "__pnums", "__fnums"]
+
+
+def _numbers_hash(text: pl.Expr, seed: int) -> pl.Expr:
+    """A hash of the set of numbers `text` holds (digits or number words); 0 when it holds none."""
+    nums = text.fill_null("").str.to_lowercase().str.extract_all(_NUMBER).list.unique().list.sort().list.join(" ")
+    return pl.when(nums.fill_null("") == "").then(pl.lit(0, pl.UInt64)).otherwise(nums.hash(seed))
 
 
 def answer_keys(df: pl.DataFrame, ngram: int, perm: int, seed: int) -> pl.DataFrame:
-    """Per row: `asig` (MinHash of the answer's word n-grams), `__awords` (its words; 0 when empty) and
-    `__pnums` (a hash of the set of numbers its prompt holds; 0 when none)."""
+    """Per row: `asig` (MinHash of the answer's word n-grams), `__awords` (its words; 0 when empty),
+    `__pnums` (a hash of the set of numbers its prompt holds; 0 when none) and `__fnums` (the same of the
+    answer's last stated final answer; 0 when it states none)."""
     answers = df.select(ANSWER.expr().fill_null("").alias("t"))["t"]
     normed = normalise(answers)
     sig = lsh.signatures(shingle_hashes(normed, ngram, "word", seed, normalised=True), perm, seed)
     words = (normed.str.split(" ").list.len() * (normed.str.len_bytes() > 0)).cast(pl.UInt32)
-    nums = PROMPT.expr().fill_null("").str.to_lowercase().str.extract_all(_NUMBER).list.unique().list.sort() \
-        .list.join(" ")
-    pnums = df.select(pl.when(nums == "").then(pl.lit(0, pl.UInt64)).otherwise(nums.hash(seed)).alias("p"))["p"]
-    return pl.DataFrame({"asig": pl.Series(sig, dtype=pl.Array(pl.UInt32, perm)), "__awords": words, "__pnums": pnums})
+    final = ANSWER.expr().fill_null("").str.extract_all(_FINAL).list.last()
+    nums = df.select(_numbers_hash(PROMPT.expr(), seed).alias("p"), _numbers_hash(final, seed).alias("f"))
+    return pl.DataFrame({"asig": pl.Series(sig, dtype=pl.Array(pl.UInt32, perm)), "__awords": words,
+                         "__pnums": nums["p"], "__fnums": nums["f"]})
 
 
 def answer_pairs(keys: pl.DataFrame, left: np.ndarray, right: np.ndarray, n: int, answer_threshold: float,
                  short_words: int, short_answer_threshold: float,
                  text_similarity: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> tuple[np.ndarray, dict]:
-    """Mask of the pairs (left[i], right[i]) that stay duplicates under rules 1-3, and counts for the stats.
+    """Mask of the pairs (left[i], right[i]) that stay duplicates under rules 1-5, and counts for the stats.
     `keys` holds ANSWER_COLUMNS of all n rows; text_similarity(a, b) is the stage's own similarity."""
     if not len(left):
         return np.ones(0, dtype=bool), {"pairs_answered_differently": 0, "context_rows": 0}
@@ -74,6 +86,8 @@ def answer_pairs(keys: pl.DataFrame, left: np.ndarray, right: np.ndarray, n: int
     ok = (sig[left] == sig[right]).mean(axis=1) >= answer_threshold
     nums = keys["__pnums"].to_numpy()
     other_numbers = (nums[left] != 0) & (nums[right] != 0) & (nums[left] != nums[right])
+    finals = keys["__fnums"].to_numpy()
+    other_numbers |= (finals[left] != 0) & (finals[right] != 0) & (finals[left] != finals[right])
     words = keys["__awords"].to_numpy()
     differ = int((~ok).sum())
     context = np.zeros(n, dtype=bool)

@@ -72,7 +72,7 @@ class MinhashDedup(Stage[MinhashDedupConfig]):
     name = "minhash-dedup"
     mode = "keyed"
     Config = MinhashDedupConfig
-    version = "4"  # 4: a number changes the task (dedup/answers.py rule 4)
+    version = "5"  # 4: a number changes the task; 5: so does a final answer (dedup/answers.py rules 4-5)
 
     def distributable(self) -> bool:
         return self.config.engine == "in-process"

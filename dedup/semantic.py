@@ -122,7 +122,7 @@ class SemanticDedup(Stage[SemanticDedupConfig]):
     name = "semantic-dedup"
     mode = "keyed"
     Config = SemanticDedupConfig
-    version = "4"  # 4: a number changes the task (dedup/answers.py rule 4)
+    version = "5"  # 4: a number changes the task; 5: so does a final answer (dedup/answers.py rules 4-5)
     holds_model = True
 
     def process(self, df: pl.DataFrame, ctx: StageContext) -> StageResult:

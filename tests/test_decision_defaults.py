@@ -196,3 +196,16 @@ def test_a_number_that_changes_the_problem_makes_two_problems(tmp_path):
     assert [got[i] for i in auto["id"]] == [None, None, None]
     twice = pl.concat([auto.head(1), auto.head(1).with_columns(pl.lit("copy").alias("id"))])
     assert list(decide("semantic-dedup", twice, tmp_path).values()).count("semantic-dedup:semantic_duplicate") == 1
+
+
+def test_a_different_final_answer_makes_two_problems(tmp_path):
+    pytest.importorskip("sentence_transformers")
+    champ = rows(CHAMP, "alpaca")
+    digits = champ.filter(pl.col("instruction").str.contains("have strictly increasing")
+                          & pl.col("id").str.ends_with("-human"))
+    assert digits.height == 2   # "... strictly increasing digits?" / "... strictly increasing or decreasing digits?"
+    assert digits["response"].str.contains(r"Answer: (2\*)?C\(10, 5\)").all()   # worded alike, 252 vs 504
+    got = decide("semantic-dedup", champ, tmp_path)
+    assert [got[i] for i in digits["id"]] == [None, None]
+    twice = pl.concat([digits.head(1), digits.head(1).with_columns(pl.lit("copy").alias("id"))])
+    assert list(decide("semantic-dedup", twice, tmp_path).values()).count("semantic-dedup:semantic_duplicate") == 1
