@@ -3,9 +3,12 @@
 Why: instruction back-translation needs human-written text nobody wrote a prompt for, and decontamination
 needs an evaluation set that really shares text with it. AdversarialQA (Bartolo et al. 2020) asks questions
 about SQuAD's Wikipedia paragraphs; the self-instruct repository's T0 file quotes 48 distinct paragraphs in
-200 question prompts. The paragraphs become documents; 24 questions (with their paragraph and answer) become
-the evaluation sample, chosen at random with a fixed seed from all 200, so some of them quote a paragraph
-that is also a document (as a Wikipedia-built training set and a SQuAD-style benchmark do in real life).
+200 question prompts. The paragraphs become documents; the evaluation sample is 24 questions (with their
+paragraph and answer) on paragraphs drawn at random with a fixed seed, as SQuAD splits by article: every
+one of those paragraphs is also a document (as happens when a training set is built from Wikipedia and a
+benchmark from SQuAD), so decontamination has them to remove, and the other 42 paragraphs are free for
+back-translation. (Until 2026-12-07 the 24 questions were drawn from all 200 and quoted 21 paragraphs,
+leaving 27.)
 
     python data/build_wiki_passages.py [../shared/data/external/self_instruct_t0]
 
@@ -44,7 +47,16 @@ def main(folder: str = "../shared/data/external/self_instruct_t0") -> None:
     docs = [{"id": doc_id, "text": text} for text, doc_id in passages.items()]
     (here / "wiki_passages.jsonl").write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs),
                                               encoding="utf-8")
-    sample = sorted(random.Random(0).sample(qa, EVAL_ROWS), key=lambda r: r["id"])
+    held_out, count = set(), 0
+    order = sorted(passages.values())
+    random.Random(0).shuffle(order)
+    for doc_id in order:  # whole paragraphs, until they hold EVAL_ROWS questions
+        if count >= EVAL_ROWS:
+            break
+        held_out.add(doc_id)
+        count += sum(1 for r in qa if r["passage_id"] == doc_id)
+    pool = [r for r in qa if r["passage_id"] in held_out]
+    sample = sorted(random.Random(0).sample(pool, EVAL_ROWS), key=lambda r: r["id"])
     (here / "eval").mkdir(exist_ok=True)
     (here / "eval" / "wiki_qa_sample.jsonl").write_text(
         "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in sample), encoding="utf-8")

@@ -15,6 +15,8 @@ A rule names one `field` (pipelines/core/fields.py: prompt, answer, conversation
 metadata.KEY for a key of the row's metadata JSON) and one test: contains_any, regex, equals, in, not_in, before,
 after (ISO dates), missing. A row that passes a test is dropped with reason `rules:<name>` (first rule wins);
 `keep: true` inverts a rule (drop rows that do NOT pass). Text tests ignore case unless case_sensitive.
+`only_sources: [...]` limits a rule to rows of those sources ("this paragraph" in a generated instruction
+with no input points at nothing; in a seed task whose input holds the paragraph it is fine).
 
 drop_fields removes metadata keys (`metadata.KEY`) and extra columns; core columns such as `input` are
 set to null (the record format always has them). Rows that lost something get a lineage entry.
@@ -53,6 +55,7 @@ class Rule(BaseModel):
     missing: bool | None = None
     case_sensitive: bool = False
     keep: bool = Field(False, description="drop rows that do NOT pass the test")
+    only_sources: list[str] | None = Field(None, description="apply the rule only to rows of these sources")
 
     @model_validator(mode="before")
     @classmethod
@@ -174,6 +177,8 @@ class Rules(Stage[RulesConfig]):
         for rule in reversed(rules):  # first rule wins
             hit = _matches(rule, df)
             hit = ~hit if rule.keep else hit
+            if rule.only_sources is not None:
+                hit = hit & pl.col("source").is_in(rule.only_sources)
             reason = pl.when(hit).then(pl.lit(f"{self.name}:{rule.name}")).otherwise(reason)
             detail = pl.when(hit).then(pl.lit(_describe(rule))).otherwise(detail)
         marked = df.with_columns(reason.alias("__reason"), detail.alias("__detail"))

@@ -11,12 +11,17 @@ uses the curated set to improve the model.
 Output rows: instruction = predicted instruction, response = the human text, score = curation score,
 lineage with the source row, both templates, the raw judge output's score and the round. Texts never kept
 are rejected with the best attempt (`below_threshold`, `unscored`, `malformed`), never silently lost.
+With `few_shot: turns` the examples are earlier chat turns (the paragraph as a user message, its instruction
+as the assistant's reply) instead of text inside one prompt: a 135M model copies an inline example's
+instruction, but answers a conversation in the examples' form. With `curate: false` there is no curation
+call and no threshold: pairs are kept for the verification steps that follow (a model too small to judge
+gives scores that are noise; the recipe's judge step still records one per row).
 Not here: training the backward or the curating model (that is what the rounds approximate).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 from pydantic import Field
@@ -43,6 +48,11 @@ class BacktranslateConfig(LLMConfig):
     examples_mapping: str = "seed-tasks"
     judge: BackendConfig | None = Field(None, description="curating model (default: the same as `model`)")
     judge_sampling: SamplingParams = Field(default_factory=lambda: SamplingParams(temperature=0.0, max_tokens=256))
+    few_shot: Literal["inline", "turns"] = Field("inline", description="examples inside one prompt, or as earlier "
+                                                 "chat turns (template rendered per text; better for small models)")
+    curate: bool = Field(True, description="score each pair with the curating model and keep those >= threshold; "
+                         "false: keep every readable pair for later verification steps")
+    reject_truncated: bool = Field(False, description="reject instructions cut off at max_tokens (a rambling reply)")
     generate_template: str = "backtranslate_generate_v1"
     curate_template: str = "backtranslate_curate_v1"
     source: str | None = Field(None, description="source name of new rows (default: the input row's source)")
@@ -111,7 +121,8 @@ class BacktranslateInstructions(LLMStage[BacktranslateConfig]):
                 break
             shots = examples[: cfg.num_examples]
             asked = self.ask(ctx, todo, template=cfg.generate_template, desc=f"round {rnd} instructions",
-                             format_input=lambda r, t: user(t.render(examples=shots, text=r["_text"])))
+                             format_input=lambda r, t: self._messages(t, shots, r["_text"]),
+                             truncated="reject" if cfg.reject_truncated else "keep")
             gen_info = asked.lineage
             pairs = []
             for r, answer in zip(todo, asked):
@@ -121,26 +132,32 @@ class BacktranslateInstructions(LLMStage[BacktranslateConfig]):
                                                       "raw": o.raw, "score": -1})
                     continue
                 pairs.append((r, o.value, o.text))
-            judged = self.ask(ctx, pairs, template=cfg.curate_template, params=cfg.judge_sampling,
-                              key="judge_backend", model=cfg.judge, desc=f"round {rnd} curation",
-                              format_input=lambda p, t: user(t.render(examples=[e for e in shots if "score" in e],
-                                                                      instruction=p[1], response=p[0]["_text"])),
-                              parse_output=_curation_score)
-            judge_info = judged.lineage
+            if cfg.curate:
+                judged = self.ask(ctx, pairs, template=cfg.curate_template, params=cfg.judge_sampling,
+                                  key="judge_backend", model=cfg.judge, desc=f"round {rnd} curation",
+                                  format_input=lambda p, t: user(t.render(examples=[e for e in shots if "score" in e],
+                                                                          instruction=p[1], response=p[0]["_text"])),
+                                  parse_output=_curation_score)
+                scored = [(p, a.first) for p, a in zip(pairs, judged)]
+            else:
+                scored = [(p, None) for p in pairs]
             kept_now: set[str] = set()
-            for (r, instruction, raw), answer in zip(pairs, judged):
-                o = answer.first
-                score = o.value
-                if score is not None and score >= cfg.threshold:
+            for (r, instruction, raw), o in scored:
+                score = o.value if o is not None else None
+                if o is None or (score is not None and score >= cfg.threshold):
                     kept_now.add(r["id"])
-                    info = {**gen_info, "sources": [r["id"]], "round": rnd, "judge": {**judge_info, "score": score},
-                            "curate_template": judged.template.lineage()}
+                    info = {**gen_info, "sources": [r["id"]], "round": rnd, "few_shot": cfg.few_shot}
+                    if o is not None:
+                        info.update(judge={**judged.lineage, "score": score}, curate_template=judged.template.lineage())
+                    else:
+                        info["curation"] = "off"
                     kept.append(new_row(
                         id=f"{r['id']}:bt", source=cfg.source or r["source"], kind="instruction",
                         stage=self.name, info=info, parent_lineage=r.get("lineage"),
                         metadata={"backtranslated_from": r["id"], "curation_score": score, "round": rnd},
-                        instruction=instruction, input="", response=r["_text"], score=float(score)))
-                    examples.insert(0, {"instruction": instruction, "response": r["_text"], "score": score})
+                        instruction=instruction, input="", response=r["_text"],
+                        score=float(score) if score is not None else None))
+                    examples.insert(0, {"instruction": instruction, "response": r["_text"], "score": score or 0})
                     continue
                 prev = best_attempt.get(r["id"], {"score": -1})
                 if (score or 0) >= prev["score"]:
@@ -159,10 +176,21 @@ class BacktranslateInstructions(LLMStage[BacktranslateConfig]):
                 continue
             row = {k: v for k, v in a["row"].items() if k != "_text"}
             rejected.append(reject_row(row, self.name, a["reason"], f"{rid}: {a['detail']}", a["raw"]))
-        stats = {"texts": df.height, "kept": len(kept), "rounds": per_round, "threshold": cfg.threshold,
+        stats = {"texts": df.height, "kept": len(kept), "rounds": per_round,
+                 "threshold": cfg.threshold if cfg.curate else None,
                  **self.take_usage()}
         result = StageResult(kept=rows_frame(kept), rejected=rejects_frame(rejected), stats=stats)
         return pass_through(self.account_sources(df, result), passed)
+
+    def _messages(self, template, shots: list[dict[str, Any]], text: str) -> list[dict[str, str]]:
+        """One user prompt holding the examples, or (few_shot: turns) one chat turn pair per example."""
+        if self.config.few_shot == "inline":
+            return user(template.render(examples=shots, text=text))
+        turns: list[dict[str, str]] = []
+        for e in shots:
+            turns += [{"role": "user", "content": template.render(text=e["response"])},
+                      {"role": "assistant", "content": e["instruction"]}]
+        return turns + [{"role": "user", "content": template.render(text=text)}]
 
     def _seed_examples(self, ctx: StageContext) -> list[dict[str, Any]]:
         cfg = self.config

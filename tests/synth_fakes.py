@@ -22,12 +22,14 @@ class ScriptedBackend:
         self.model_id = model_id
         self.usage = UsageCounter()
         self.prompts: list[str] = []
+        self.conversations: list[list[dict[str, str]]] = []
 
     def generate(self, conversations, params: SamplingParams):
         out = []
         for conv in conversations:
             prompt = conv[-1]["content"]
             self.prompts.append(prompt)
+            self.conversations.append(conv)
             gens = []
             for i in range(params.n):
                 r = self.script(prompt, conv, i)

@@ -203,6 +203,33 @@ def test_rules_known_answers(ctx):
     assert reasons(only) == {"m:0": "rules:licensed", "m:1": "rules:licensed"}
 
 
+def test_rules_only_sources_with_the_whole_chain_recipe_rules(ctx):
+    """The shipped recipe's rules on real rows: seed tasks whose input holds "the following paragraph" stay;
+    instructions SmolLM2-135M really wrote for Wikipedia paragraphs (no input) that point at "the above
+    paragraph" or talk about the task are dropped."""
+    import yaml
+    from dsforge.pipelines.core.recipe import find_recipe
+
+    recipe = yaml.safe_load(find_recipe("sft-from-seeds-and-docs").read_text())
+    (rules,) = [e for e in recipe["stages"] if e["stage"] == "rules"]
+    seeds = {json.loads(line)["id"]: json.loads(line) for line in
+             (Path(__file__).resolve().parents[1] / "data" / "seed_tasks.jsonl").read_text().splitlines()}
+    rows = [{"id": sid, "source": "seeds", "kind": "instruction", "instruction": seeds[sid]["instruction"],
+             "input": seeds[sid]["instances"][0]["input"], "response": seeds[sid]["instances"][0]["output"]}
+            for sid in ("seed_task_83", "seed_task_156")]
+    para = "Birds that employ many strategies to obtain food or feed on a variety of food items are called generalists."
+    rows += [{"id": "bt:0", "source": "backtranslated", "kind": "instruction", "response": para,
+              "instruction": "Tell me how the above paragraph answers:"},
+             {"id": "bt:1", "source": "backtranslated", "kind": "instruction", "response": para,
+              "instruction": "You've written a detailed explanation of the Cretaceous period, including the Mesozoic era."},
+             {"id": "bt:2", "source": "backtranslated", "kind": "instruction", "response": para,
+              "instruction": "Explain what generalist birds are."}]
+    res = Rules({"rules": rules["rules"]}).process(records.from_rows(rows), ctx)
+    assert reasons(res) == {"bt:0": "rules:refers-to-unseen-text", "bt:1": "rules:chat-preamble"}
+    assert res.kept["id"].to_list() == ["seed_task_83", "seed_task_156", "bt:2"]
+    assert "following paragraph" in res.kept["instruction"][0]  # the same words, but its input holds the text
+
+
 def test_rules_from_yaml_file_and_errors(ctx, tmp_path):
     (tmp_path / "r.yaml").write_text("rules:\n  - {name: bot, field: metadata.annotator, equals: bot-7}\ndrop_fields: [metadata.date]\n")
     res = Rules({"file": "r.yaml"}).process(meta_rows(), ctx)

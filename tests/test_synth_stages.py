@@ -296,6 +296,36 @@ def test_backtranslate_rejects_texts_out_of_length_bounds_without_calls(tmp_path
     assert backend.prompts == []
 
 
+def test_backtranslate_examples_as_chat_turns_without_curation(tmp_path):
+    """few_shot: turns shows the shipped examples as earlier turns; curate: false sends no curation call and
+    keeps every readable instruction (score None), rejecting one cut off at max_tokens."""
+    def script(prompt, conv, i):
+        if "wine" in prompt:
+            return "How do I get a red wine stain out of a carpet?"
+        if "sneakers" in prompt:
+            return Generation("Tell me about the shop that sells", "length", 40, 40, "scripted-1")
+        return "Explain how the French Revolution began."
+
+    backend = ScriptedBackend(script)
+    kept, rej, stats = run("backtranslate-instructions", doc_rows(), ctx_with(tmp_path, backend), few_shot="turns",
+                           curate=False, reject_truncated=True, generate_template="backtranslate_turn_v1",
+                           examples_path="data:backtranslate_examples.jsonl", examples_mapping="alpaca")
+    assert len(backend.prompts) == 3  # three instructions, no curation prompt
+    examples = [json.loads(line) for line in (ROOT / "data" / "backtranslate_examples.jsonl").read_text().splitlines()]
+    conv = backend.conversations[0]
+    assert [m["role"] for m in conv] == ["user", "assistant", "user", "assistant", "user"]
+    assert {conv[1]["content"], conv[3]["content"]} == {e["instruction"] for e in examples}
+    assert conv[0]["content"].startswith("Write the request that this paragraph answers:")
+    assert {conv[0]["content"].split("\n\n", 1)[1], conv[2]["content"].split("\n\n", 1)[1]} == {e["output"] for e in examples}
+    assert kept["instruction"].to_list() == ["How do I get a red wine stain out of a carpet?",
+                                             "Explain how the French Revolution began."]
+    assert kept["score"].to_list() == [None, None] and stats["threshold"] is None
+    assert rej["reason"].to_list() == ["backtranslate-instructions:truncated"]
+    lin = info(kept.row(0, named=True), "backtranslate-instructions")
+    assert lin["curation"] == "off" and lin["few_shot"] == "turns" and "judge" not in lin
+    assert lin["template"]["id"] == "backtranslate_turn_v1"
+
+
 # ---------------------------------------------------------------- paraphrase
 
 

@@ -177,6 +177,32 @@ def test_faithfulness_similarity_floor_then_nli_judge(tmp_path):
     assert sims["r2"] < 0.3 < res.kept["faithfulness_similarity"][0]
 
 
+def _wiki(doc_id: str) -> str:
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "data" / "wiki_passages.jsonl"
+    return next(r["text"] for r in map(json.loads, path.read_text().splitlines()) if r["id"] == doc_id)
+
+
+def test_faithfulness_grounded_rejects_names_and_numbers_the_source_never_uses(tmp_path):
+    """Instructions SmolLM2-135M really wrote for shipped Wikipedia paragraphs (few_shot: turns, greedy)."""
+    from dsforge.validators.faithfulness import ungrounded_terms
+
+    parade, paleocene, hume = _wiki("wiki-018"), _wiki("wiki-027"), _wiki("wiki-001")
+    assert ungrounded_terms(parade, "Explain how the Prussian Army won the Battle of Waterloo, and how the war "
+                                    "ended in a stalemate.") == ["Battle", "Waterloo"]
+    assert ungrounded_terms(paleocene, "Explain how the Paleocene ended the process of the Mesozoic Era.") == ["Mesozoic", "Era"]
+    # names with a possessive, and a sentence-opening word, are fine; numbers count as names
+    assert ungrounded_terms(hume, "Explain how Hume's argument about induction is circular.") == []
+    assert ungrounded_terms(SOURCE, "When was the Eiffel Tower finished? Was it 1889 or 1901?") == ["1901"]
+    df = qa_rows([{"instruction": "Explain how the Prussian Army won the Battle of Waterloo.", "input": parade, "response": ""},
+                  {"instruction": "Describe the victory parade the Prussian Army held in Paris.", "input": parade, "response": ""}])
+    res = Faithfulness({"source": "input", "response_field": "instruction", "min_similarity": 0.2, "grounded": True,
+                        "use_judge": False}).process(df, ctx(tmp_path, None))
+    assert res.kept["id"].to_list() == ["r1"] and res.rejected["reason"].to_list() == ["faithfulness:ungrounded"]
+    assert res.rejected["detail"][0] == "not in the source: Battle, Waterloo" and res.stats["ungrounded"] == 1
+
+
 def test_relevance_embedding_and_judge(tmp_path):
     topics = ["python programming", "cooking recipes"]
     df = qa_rows([{"instruction": "How do I reverse a list in Python?", "response": "lst[::-1]"},

@@ -5,7 +5,11 @@ Two checks, cheapest first:
    (a summary of another text, or an instruction unrelated to its document, fails here without an LLM call);
 2. an NLI-style judge prompt: "does the SOURCE support every claim in the RESPONSE?" answered as JSON
    {"verdict": "supported" | "unsupported", "reason": ...} (also "entailment"/"contradiction", yes/no).
-Rows are rejected as `faithfulness:low_similarity`, `faithfulness:unsupported` or
+With `grounded: true`, between the two: every name and number of the response (a capitalised word that does
+not open a sentence, a word with a digit) must occur in the source, as a word, ignoring case and a
+possessive 's. It needs no model, and it catches what a small model adds to a back-translated instruction
+("the Battle of Waterloo" for a paragraph about the 1871 victory parade in Paris, "released in 2011" for
+2009). Rows are rejected as `faithfulness:low_similarity`, `faithfulness:ungrounded`, `faithfulness:unsupported` or
 `faithfulness:unparsable` (raw text kept). Columns: faithful, faithfulness_similarity, faithfulness_reason.
 
 Not here: claim-by-claim decomposition (ask the judge with a custom prompt_template for that).
@@ -57,6 +61,30 @@ def parse_verdict(text: str) -> tuple[bool | None, str]:
     return None, reason
 
 
+_TERM = re.compile(r"[^\W_][\w'’.-]*")
+_SENTENCE_END = re.compile(r"[.!?:;]\s*$|^\s*$")
+
+
+def ungrounded_terms(source: str, response: str) -> list[str]:
+    """Names and numbers of `response` that `source` never uses: capitalised words not opening a sentence,
+    and words with a digit (`1860s`, `13th`), compared as words, ignoring case and a possessive 's."""
+    words = {_bare(w) for w in _TERM.findall(source or "")}
+    missing: list[str] = []
+    for m in _TERM.finditer(response or ""):
+        w = m.group(0).rstrip(".'’-")
+        opens = _SENTENCE_END.search(response[:m.start()]) is not None
+        if not (any(c.isdigit() for c in w) or (w[:1].isupper() and not opens)):
+            continue
+        if _bare(w) not in words and w not in missing:
+            missing.append(w)
+    return missing
+
+
+def _bare(word: str) -> str:
+    w = word.lower().rstrip(".'’-")
+    return re.sub(r"['’]s$", "", w)
+
+
 def _verdict(text: str, i: int) -> tuple[bool, str]:
     v, reason = parse_verdict(text)
     if v is None:
@@ -68,6 +96,7 @@ class FaithfulnessConfig(LLMConfig):
     source: ValueField = Field(ref("input"), description="field holding the source text: a column, metadata.KEY, prompt, ...")
     response_field: TextField = Field(ref("response"), description="field holding the text to check")
     min_similarity: float = Field(0.3, ge=-1, le=1, description="MiniLM cosine floor between source and response")
+    grounded: bool = Field(False, description="reject responses whose names or numbers the source never uses (no model)")
     use_judge: bool = Field(True, description="ask the LLM judge (NLI prompt) after the similarity floor")
     prompt_template: str = Field("faithfulness_nli_v1", description="prompt id or Jinja file (variables: source, response)")
     on_fail: Literal["drop", "flag"] = "drop"
@@ -108,6 +137,9 @@ class Faithfulness(LLMStage[FaithfulnessConfig]):
             elif not np.isnan(sims[i]) and sims[i] < cfg.min_similarity:
                 why[i] = ("faithfulness:low_similarity", f"similarity {sims[i]:.3f} < min_similarity {cfg.min_similarity}")
                 verdicts[i] = False
+            elif cfg.grounded and (missing := ungrounded_terms(sources[i], answers[i])):
+                why[i] = ("faithfulness:ungrounded", f"not in the source: {', '.join(missing[:8])}")
+                verdicts[i] = False
             elif cfg.use_judge:
                 ask.append(i)
             else:
@@ -135,6 +167,7 @@ class Faithfulness(LLMStage[FaithfulnessConfig]):
             out = records.append_lineage(out, self.name, lineage)
         keep = [w is None for w in why]
         stats.update(kept=sum(keep), judged=len(ask), low_similarity=sum(1 for w in why if w and w[0].endswith("low_similarity")),
+                     ungrounded=sum(1 for w in why if w and w[0].endswith("ungrounded")),
                      unsupported=sum(1 for w in why if w and w[0].endswith("unsupported")), **self.take_usage())
         if cfg.on_fail == "flag":
             return StageResult(kept=out, stats=stats)
