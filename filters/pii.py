@@ -79,7 +79,7 @@ class PiiConfig(StageConfig):
     drop_entities: list[str] = Field(default_factory=lambda: ["PRIVATE_KEY"],
                                      description="with tag/redact, still drop rows holding these entities")
     spacy_model: str = Field(SPACY_MODEL, description=f"spaCy model for PERSON/LOCATION (package {SPACY_PACKAGE})")
-    batch_size: int = Field(64, ge=1, description="texts per spaCy nlp.pipe batch")
+    batch_size: int = Field(256, ge=1, description="texts per NER batch")
 
     @model_validator(mode="after")
     def _known(self) -> "PiiConfig":

@@ -17,7 +17,7 @@ KNOWN_ENTITIES = BUILTIN_ENTITIES
 
 
 class PiiDetector:
-    def __init__(self, entities: list[str], spacy_model: str | None = SPACY_MODEL, batch_size: int = 64):
+    def __init__(self, entities: list[str], spacy_model: str | None = SPACY_MODEL, batch_size: int = 256):
         unknown = set(entities) - set(KNOWN_ENTITIES)
         if unknown:
             raise ValueError(f"pii: unknown entities {sorted(unknown)}; known: {', '.join(KNOWN_ENTITIES)}")

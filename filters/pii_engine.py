@@ -45,7 +45,7 @@ _RANK = {e: len(SPECIFIC) - i for i, e in enumerate(SPECIFIC)}
 class EngineSettings:
     entities: list[str]
     spacy_model: str | None = pii_names.SPACY_MODEL
-    batch_size: int = 64
+    batch_size: int = 256
     thresholds: dict[str, float] = field(default_factory=lambda: dict(rules()["thresholds"]))
     allow: list[str] = field(default_factory=list)
     allow_regex: list[str] = field(default_factory=list)

@@ -326,13 +326,13 @@ def needs_ner(text: str) -> bool:
     return bool(_NEEDS_NER.search(text)) and len(CJK.findall(text)) < 0.3 * max(1, len(re.findall(r"[A-Za-z]", text)))
 
 
-def ner_spans(nlp, texts: list[str], batch_size: int = 64) -> list[list[Span]]:
+def ner_spans(nlp, texts: list[str], batch_size: int = 256) -> list[list[Span]]:
     """PERSON and LOCATION spans, and the spans of spaCy's THING_LABELS under their own label (not PII: they
     are evidence against a name inside them, and pii_precision.drop_unsupported_names removes them)."""
     out: list[list[Span]] = []
-    for doc in nlp.pipe(texts, batch_size=batch_size):
+    for doc, ents in _ner_docs(nlp, texts, batch_size):
         spans = []
-        for ent in doc.ents:
+        for ent in ents:
             entity = NER_LABELS.get(ent.label_)
             end = ent.start_char + (ent.text.find("\n") if "\n" in ent.text else len(ent.text))
             if ent.label_ in THING_LABELS:
@@ -349,3 +349,17 @@ def ner_spans(nlp, texts: list[str], batch_size: int = 64) -> list[list[Span]]:
                 spans.append(Span("LOCATION", ent.start_char, end, 0.75, "ner"))
         out.append(spans)
     return out
+
+
+def _ner_docs(nlp, texts: list[str], batch_size: int):
+    """(Doc, entities) for each text: by ner_decode.BatchNer (the same entities as spaCy's loop, in about a
+    third of its time) when it supports this pipeline, else by spaCy's own `nlp.pipe`."""
+    from dsforge.filters.ner_decode import BatchNer
+
+    if not BatchNer.supports(nlp):
+        yield from ((doc, doc.ents) for doc in nlp.pipe(texts, batch_size=batch_size))
+        return
+    decode = BatchNer(nlp)
+    for i in range(0, len(texts), batch_size):
+        docs = [nlp.make_doc(text) for text in texts[i:i + batch_size]]
+        yield from zip(docs, decode(docs))

@@ -177,7 +177,7 @@ class SpacyNerRecognizer(EntityRecognizer):
     trigger = CAPITALISED
     batched = True
 
-    def __init__(self, model: str | None, batch_size: int = 64):
+    def __init__(self, model: str | None, batch_size: int = 256):
         self.model, self.batch_size, self._nlp, self._loaded = model, batch_size, None, False
         super().__init__(["PERSON", "LOCATION"], name="spacy ner")
 
@@ -247,7 +247,7 @@ BUILTIN_ENTITIES = sorted({d.entity for d in [*pii_patterns.DETECTORS, *pii_zh.D
                           | NER_ENTITIES | set(SELECTORS) | {"UK_NHS", "UK_NINO"})
 
 
-def builtin_recognizers(entities: set[str], spacy_model: str | None, batch_size: int = 64) -> list[EntityRecognizer]:
+def builtin_recognizers(entities: set[str], spacy_model: str | None, batch_size: int = 256) -> list[EntityRecognizer]:
     """The built-in recognisers for the asked entities (a selector entity adds only its part)."""
     context = rules()["context"]
     wanted = {e for e in entities if e not in SELECTORS}
@@ -278,7 +278,7 @@ def load_class(path: str) -> type:
         raise ValueError(f"pii: cannot load recognizer class {path!r}: {e}") from e
 
 
-def build_registry(entities: set[str], spacy_model: str | None, batch_size: int = 64,
+def build_registry(entities: set[str], spacy_model: str | None, batch_size: int = 256,
                    classes: list[str] = (), yaml_files: list[str] = (),
                    deny: dict[str, list[str]] | None = None) -> RecognizerRegistry:
     """One presidio RecognizerRegistry: the built-ins, deny lists, user classes and YAML recogniser files."""
