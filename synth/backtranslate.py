@@ -143,11 +143,11 @@ class BacktranslateInstructions(LLMStage[BacktranslateConfig]):
             if not todo:
                 break
             shots = examples[: cfg.num_examples]
-            variants = [(cfg.generate_template, shots, cfg.sampling)] + (
+            variants = [(cfg.generate_template, shots, cfg.sampling, cfg.examples_path)] + (
                 [(c.generate_template, self._seed_examples(ctx, c.examples_path, c.examples_mapping, c.num_examples),
-                  c.sampling or cfg.sampling) for c in cfg.candidates] if rnd == 1 else [])
+                  c.sampling or cfg.sampling, c.examples_path) for c in cfg.candidates] if rnd == 1 else [])
             pairs = []
-            for v, (template, v_shots, params) in enumerate(variants):
+            for v, (template, v_shots, params, examples_path) in enumerate(variants):
                 asked = self.ask(ctx, todo, template=template, params=params, desc=f"round {rnd} instructions",
                                  format_input=lambda r, t, sh=v_shots: self._messages(t, sh, r["_text"]),
                                  truncated="reject" if cfg.reject_truncated else "keep")
@@ -157,7 +157,7 @@ class BacktranslateInstructions(LLMStage[BacktranslateConfig]):
                         best_attempt.setdefault(r["id"], {"row": r, "reason": o.problem[0], "detail": o.problem[1],
                                                           "raw": o.raw, "score": -1})
                         continue
-                    pairs.append((r, o.value, o.text, v, asked.lineage))
+                    pairs.append((r, o.value, o.text, v, {**asked.lineage, "examples": examples_path}))
             order = {r["id"]: i for i, r in enumerate(todo)}
             pairs.sort(key=lambda p: order[p[0]["id"]])  # each text's candidates together, in variant order
             if cfg.curate:

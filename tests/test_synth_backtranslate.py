@@ -125,6 +125,8 @@ def test_backtranslate_candidates_one_instruction_per_prompt_variant(tmp_path):
     assert (first["template"]["id"], first["candidate"]) == ("backtranslate_subject_v1", 1)
     assert (second["template"]["id"], second["candidate"]) == ("backtranslate_turn_v1", 2)
     assert second["sampling"]["max_tokens"] == 30 and first["sampling"]["max_tokens"] != 30
+    assert (first["examples"], second["examples"]) == ("data:backtranslate_subject_examples.jsonl",
+                                                       "data:backtranslate_examples.jsonl")
     assert json.loads(kept["metadata"][1]) == {"backtranslated_from": "doc:0", "candidate": 2,
                                                 "curation_score": None, "round": 1}
     # the subject prompt shows only the paragraph's first 60 words
