@@ -4,7 +4,7 @@ A small model back-translating a paragraph writes instructions made of the parag
 misread it: a false premise joining words from different sentences ("Explain how Windows 7 was leaked on June
 17, 2011" when build 7989 of Windows 8 leaked that day and Windows 7 is named elsewhere), a request for what
 the paragraph never says ("how it impacted the market", "eggshell production"), or a question about one
-closing sentence ("Explain how the avian ear works" for a paragraph on bird vision). Three model-free tests,
+closing sentence ("Explain how the avian ear works" for a paragraph on bird vision). Four model-free tests,
 each a reject reason of the `faithfulness` step:
 
 - `unsupported_words`: a content word of the instruction (not a task or function word of
