@@ -16,6 +16,10 @@ as the assistant's reply) instead of text inside one prompt: a 135M model copies
 instruction, but answers a conversation in the examples' form. With `curate: false` there is no curation
 call and no threshold: pairs are kept for the verification steps that follow (a model too small to judge
 gives scores that are noise; the recipe's judge step still records one per row).
+With `candidates` (one round), each text also gets one instruction per extra prompt variant (its own
+template and examples): rows `<id>:bt`, `<id>:bt2`, ... in that order, for a verification step to keep the
+first that passes (`faithfulness` `keep_first_per: backtranslated_from`), as a small model's one greedy try
+is often unusable where another prompt's is not.
 Not here: training the backward or the curating model (that is what the rounds approximate).
 """
 
@@ -24,7 +28,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import polars as pl
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dsforge.pipelines.core.generated import input_rows, new_row, reject_row, rejects_frame, rows_frame
 from dsforge.pipelines.llm.config import BackendConfig, SamplingParams
@@ -35,6 +39,17 @@ from dsforge.pipelines.core.fields import TextField, ref
 from dsforge.pipelines.core.row_text import text_of
 from dsforge.pipelines.core.stage import StageContext, StageResult
 from dsforge.pipelines.llm.task import ONLY_SOURCES_HELP, pass_through, split_by_sources
+
+
+class PromptVariant(BaseModel):
+    """Another way to ask for the instruction (its own template and few-shot examples)."""
+
+    model_config = ConfigDict(extra="forbid")
+    generate_template: str
+    examples_path: str
+    examples_mapping: str = "alpaca"
+    num_examples: int = Field(2, ge=0)
+    sampling: SamplingParams | None = Field(None, description="default: the stage's sampling")
 
 
 class BacktranslateConfig(LLMConfig):
@@ -57,6 +72,14 @@ class BacktranslateConfig(LLMConfig):
     curate_template: str = "backtranslate_curate_v1"
     source: str | None = Field(None, description="source name of new rows (default: the input row's source)")
     only_sources: list[str] | None = Field(None, description=ONLY_SOURCES_HELP)
+    candidates: list[PromptVariant] = Field(default_factory=list, description="extra prompt variants: one more "
+                                            "instruction per text each (rows <id>:bt2, ...); rounds must be 1")
+
+    @model_validator(mode="after")
+    def _candidates_need_one_round(self):
+        if self.candidates and self.rounds != 1:
+            raise ValueError("candidates need rounds: 1 (later rounds retry texts with curated examples)")
+        return self
 
 
 def _curation_score(text: str, pair: Any) -> int:
@@ -120,18 +143,23 @@ class BacktranslateInstructions(LLMStage[BacktranslateConfig]):
             if not todo:
                 break
             shots = examples[: cfg.num_examples]
-            asked = self.ask(ctx, todo, template=cfg.generate_template, desc=f"round {rnd} instructions",
-                             format_input=lambda r, t: self._messages(t, shots, r["_text"]),
-                             truncated="reject" if cfg.reject_truncated else "keep")
-            gen_info = asked.lineage
+            variants = [(cfg.generate_template, shots, cfg.sampling, cfg.examples_path)] + (
+                [(c.generate_template, self._seed_examples(ctx, c.examples_path, c.examples_mapping, c.num_examples),
+                  c.sampling or cfg.sampling, c.examples_path) for c in cfg.candidates] if rnd == 1 else [])
             pairs = []
-            for r, answer in zip(todo, asked):
-                o = answer.first
-                if not o.ok:
-                    best_attempt.setdefault(r["id"], {"row": r, "reason": o.problem[0], "detail": o.problem[1],
-                                                      "raw": o.raw, "score": -1})
-                    continue
-                pairs.append((r, o.value, o.text))
+            for v, (template, v_shots, params, examples_path) in enumerate(variants):
+                asked = self.ask(ctx, todo, template=template, params=params, desc=f"round {rnd} instructions",
+                                 format_input=lambda r, t, sh=v_shots: self._messages(t, sh, r["_text"]),
+                                 truncated="reject" if cfg.reject_truncated else "keep")
+                for r, answer in zip(todo, asked):
+                    o = answer.first
+                    if not o.ok:
+                        best_attempt.setdefault(r["id"], {"row": r, "reason": o.problem[0], "detail": o.problem[1],
+                                                          "raw": o.raw, "score": -1})
+                        continue
+                    pairs.append((r, o.value, o.text, v, {**asked.lineage, "examples": examples_path}))
+            order = {r["id"]: i for i, r in enumerate(todo)}
+            pairs.sort(key=lambda p: order[p[0]["id"]])  # each text's candidates together, in variant order
             if cfg.curate:
                 judged = self.ask(ctx, pairs, template=cfg.curate_template, params=cfg.judge_sampling,
                                   key="judge_backend", model=cfg.judge, desc=f"round {rnd} curation",
@@ -142,19 +170,22 @@ class BacktranslateInstructions(LLMStage[BacktranslateConfig]):
             else:
                 scored = [(p, None) for p in pairs]
             kept_now: set[str] = set()
-            for (r, instruction, raw), o in scored:
+            for (r, instruction, raw, v, gen_info), o in scored:
                 score = o.value if o is not None else None
                 if o is None or (score is not None and score >= cfg.threshold):
                     kept_now.add(r["id"])
                     info = {**gen_info, "sources": [r["id"]], "round": rnd, "few_shot": cfg.few_shot}
+                    if cfg.candidates:
+                        info["candidate"] = v + 1
                     if o is not None:
                         info.update(judge={**judged.lineage, "score": score}, curate_template=judged.template.lineage())
                     else:
                         info["curation"] = "off"
                     kept.append(new_row(
-                        id=f"{r['id']}:bt", source=cfg.source or r["source"], kind="instruction",
+                        id=f"{r['id']}:bt" + (f"{v + 1}" if v else ""), source=cfg.source or r["source"], kind="instruction",
                         stage=self.name, info=info, parent_lineage=r.get("lineage"),
-                        metadata={"backtranslated_from": r["id"], "curation_score": score, "round": rnd},
+                        metadata={"backtranslated_from": r["id"], "curation_score": score, "round": rnd,
+                                  **({"candidate": v + 1} if cfg.candidates else {})},
                         instruction=instruction, input="", response=r["_text"],
                         score=float(score) if score is not None else None))
                     examples.insert(0, {"instruction": instruction, "response": r["_text"], "score": score or 0})
@@ -170,7 +201,7 @@ class BacktranslateInstructions(LLMStage[BacktranslateConfig]):
             todo = [r for r in todo if r["id"] not in kept_now]
             examples.sort(key=lambda e: -e.get("score", 0))
             per_round.append({"round": rnd, "pairs": len(pairs), "kept": len(kept_now)})
-        kept_ids = {k["id"][:-3] for k in kept}
+        kept_ids = {k["id"].rsplit(":bt", 1)[0] for k in kept}
         for rid, a in best_attempt.items():
             if rid in kept_ids:
                 continue
@@ -192,13 +223,15 @@ class BacktranslateInstructions(LLMStage[BacktranslateConfig]):
                       {"role": "assistant", "content": e["instruction"]}]
         return turns + [{"role": "user", "content": template.render(text=text)}]
 
-    def _seed_examples(self, ctx: StageContext) -> list[dict[str, Any]]:
+    def _seed_examples(self, ctx: StageContext, path: str | None = None, mapping: str | None = None,
+                       num: int | None = None) -> list[dict[str, Any]]:
         cfg = self.config
-        if cfg.num_examples == 0:
+        num = cfg.num_examples if num is None else num
+        if num == 0:
             return []
-        spec = InputSpec(path=cfg.examples_path, mapping=cfg.examples_mapping, limit=200)
+        spec = InputSpec(path=path or cfg.examples_path, mapping=mapping or cfg.examples_mapping, limit=200)
         rows = read_inputs([spec], ctx.base_dir).kept
         rows = rows.filter(pl.col("response").str.len_chars().is_between(20, 600) & (pl.col("input").fill_null("") == ""))
-        rows = rows.sample(n=min(cfg.num_examples, rows.height), seed=ctx.seed)
+        rows = rows.sample(n=min(num, rows.height), seed=ctx.seed)
         # Seed examples are shown as score-5 answers to the judge (the paper's seed data is gold).
         return [{"instruction": r["instruction"], "response": r["response"], "score": 5} for r in rows.iter_rows(named=True)]

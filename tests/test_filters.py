@@ -223,9 +223,13 @@ def test_rules_only_sources_with_the_whole_chain_recipe_rules(ctx):
              {"id": "bt:1", "source": "backtranslated", "kind": "instruction", "response": para,
               "instruction": "You've written a detailed explanation of the Cretaceous period, including the Mesozoic era."},
              {"id": "bt:2", "source": "backtranslated", "kind": "instruction", "response": para,
-              "instruction": "Explain what generalist birds are."}]
+              "instruction": "Explain what generalist birds are."},
+             # a self-instruct row SmolLM2-135M wrote in the demo (run of 2026-12-07 15:00)
+             {"id": "si:0", "source": "self-instruct", "kind": "instruction", "instruction":
+              "I'm ready to help. What is your next question?", "response": "I'm ready to assist you with a problem."}]
     res = Rules({"rules": rules["rules"]}).process(records.from_rows(rows), ctx)
-    assert reasons(res) == {"bt:0": "rules:refers-to-unseen-text", "bt:1": "rules:chat-preamble"}
+    assert reasons(res) == {"bt:0": "rules:refers-to-unseen-text", "bt:1": "rules:chat-preamble",
+                            "si:0": "rules:chat-filler"}
     assert res.kept["id"].to_list() == ["seed_task_83", "seed_task_156", "bt:2"]
     assert "following paragraph" in res.kept["instruction"][0]  # the same words, but its input holds the text
 

@@ -139,16 +139,24 @@ def test_generated_rows_name_their_sources_model_and_templates(run):
                 assert row["response"].strip()
             else:
                 (doc,) = info["sources"]
-                assert doc.startswith("wiki-") and row["id"] == f"{doc}:bt"
+                # one row per prompt variant (`candidates`): <doc>:bt, <doc>:bt2, <doc>:bt3
+                suffix = "" if info["candidate"] == 1 else str(info["candidate"])
+                assert doc.startswith("wiki-") and row["id"] == f"{doc}:bt{suffix}"
+                assert info["examples"].startswith("data:backtranslate_")
                 # self-curation is off in the shipped recipe (the judge step scores; the checks decide)
                 assert info["curation"] == "off" and info["few_shot"] == "turns" and "judge" not in info
                 assert row["score"] is None and json.loads(row["metadata"])["curation_score"] is None
-    # later verification stages append their own entries (judge, faithfulness) naming their model too
+    # the judge scores the self-instruct rows only (and drops those below 4), appending its entry
     final = shards.read_table(steps["publish"])
-    for row in final.filter(pl.col("source").is_in(list(GENERATING.values()))).iter_rows(named=True):
+    judged_rows = shards.read_table(steps["judge"]).filter(pl.col("source") == "self-instruct")
+    judge_rej = shards.read_table(steps["judge"], shards.REJECTED)
+    for row in pl.concat([judged_rows, judge_rej.select(judged_rows.columns)]).iter_rows(named=True):
         (judged,) = lineage_entries(row, "judge")
         assert judged["backend"]["model"] == SMOLLM2_ID and judged["mode"] == "score"
-        assert row["judge_score"] is None or 1 <= row["judge_score"] <= 5
+    assert all(r["judge_score"] >= 4 for r in judged_rows.iter_rows(named=True))
+    assert set(judge_rej["reason"]) <= {"judge:below_threshold", "judge:unscored"}
+    for row in final.filter(pl.col("source") == "backtranslated").iter_rows(named=True):
+        assert lineage_entries(row, "judge") == []
 
 
 def test_verification_and_decontamination_did_their_work(run):
@@ -192,9 +200,9 @@ def test_the_dataset_and_its_card(run):
     assert header["license"] and header["configs"]
     assert "CC BY-NC 4.0" in card and "CC BY-SA 4.0" in card  # the seeds' and the paragraphs' licences
     # the card's model/template table counts the generated rows that reached the dataset, per stage
-    templates = {"self-instruct": "self_instruct_short_v1", "backtranslate-instructions": "backtranslate_turn_v1"}
+    templates = {"self-instruct": "self_instruct_short_v1", "backtranslate-instructions": "backtranslate_subject_v1"}
     present = {stage: final.filter(pl.col("source") == source).height for stage, source in GENERATING.items()}
-    assert present["self-instruct"] >= 1
+    assert sum(present.values()) >= 1
     for stage, n in present.items():
         if n:
             assert f"| {stage} | {SMOLLM2_ID} | {templates[stage]} | {n} |" in card

@@ -95,3 +95,45 @@ def test_backtranslate_examples_as_chat_turns_without_curation(tmp_path):
     lin = info(kept.row(0, named=True), "backtranslate-instructions")
     assert lin["curation"] == "off" and lin["few_shot"] == "turns" and "judge" not in lin
     assert lin["template"]["id"] == "backtranslate_turn_v1"
+
+
+def test_backtranslate_candidates_one_instruction_per_prompt_variant(tmp_path):
+    """`candidates` adds one instruction per extra prompt variant (its own template, examples and sampling):
+    rows <id>:bt, <id>:bt2 in that order per text, each naming its template and candidate number; a text is
+    rejected only when no variant gave a readable instruction."""
+    def script(prompt, conv, i):
+        first_turn = conv[0]["content"]
+        if "sneakers" in prompt:
+            return Generation("Tell me about the shop that sells", "length", 40, 40, "scripted-1")
+        if first_turn.startswith("Write a short request about the main subject"):
+            return "Describe the French Revolution." if "French" in prompt else "Describe red wine stains."
+        return "Explain how the French Revolution began." if "French" in prompt else "How do I remove a wine stain?"
+
+    backend = ScriptedBackend(script)
+    kept, rej, stats = run("backtranslate-instructions", doc_rows(), ctx_with(tmp_path, backend), few_shot="turns",
+                           curate=False, reject_truncated=True, generate_template="backtranslate_subject_v1",
+                           examples_path="data:backtranslate_subject_examples.jsonl", examples_mapping="alpaca",
+                           candidates=[{"generate_template": "backtranslate_turn_v1",
+                                        "examples_path": "data:backtranslate_examples.jsonl",
+                                        "sampling": {"temperature": 0.0, "max_tokens": 30}}])
+    assert len(backend.prompts) == 6  # 3 texts x 2 variants
+    assert kept["id"].to_list() == ["doc:0:bt", "doc:0:bt2", "doc:2:bt", "doc:2:bt2"]
+    assert kept["instruction"].to_list() == ["Describe red wine stains.", "How do I remove a wine stain?",
+                                             "Describe the French Revolution.", "Explain how the French Revolution began."]
+    assert rej["reason"].to_list() == ["backtranslate-instructions:truncated"]
+    first, second = (info(kept.row(k, named=True), "backtranslate-instructions") for k in (0, 1))
+    assert (first["template"]["id"], first["candidate"]) == ("backtranslate_subject_v1", 1)
+    assert (second["template"]["id"], second["candidate"]) == ("backtranslate_turn_v1", 2)
+    assert second["sampling"]["max_tokens"] == 30 and first["sampling"]["max_tokens"] != 30
+    assert (first["examples"], second["examples"]) == ("data:backtranslate_subject_examples.jsonl",
+                                                       "data:backtranslate_examples.jsonl")
+    assert json.loads(kept["metadata"][1]) == {"backtranslated_from": "doc:0", "candidate": 2,
+                                                "curation_score": None, "round": 1}
+    # the subject prompt shows only the paragraph's first 60 words
+    long_doc = " ".join(f"w{i}" for i in range(100))
+    backend2 = ScriptedBackend(lambda p, c, i: "Describe the words.")
+    run("backtranslate-instructions", doc_rows([long_doc]), ctx_with(tmp_path / "b", backend2), few_shot="turns",
+        curate=False, generate_template="backtranslate_subject_v1",
+        examples_path="data:backtranslate_subject_examples.jsonl", examples_mapping="alpaca")
+    last = backend2.conversations[0][-1]["content"]
+    assert "w59" in last and "w60" not in last

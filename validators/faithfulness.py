@@ -9,7 +9,13 @@ With `grounded: true`, between the two: every name and number of the response (a
 not open a sentence, a word with a digit) must occur in the source, as a word, ignoring case and a
 possessive 's. It needs no model, and it catches what a small model adds to a back-translated instruction
 ("the Battle of Waterloo" for a paragraph about the 1871 victory parade in Paris, "released in 2011" for
-2009). Rows are rejected as `faithfulness:low_similarity`, `faithfulness:ungrounded`, `faithfulness:unsupported` or
+2009). With `focused: true`, after that: the response's other words must be the source's too, near each other
+and named in its opening sentences (validators/focus.py: false premises joined from different sentences,
+requests for what the source never says, questions about one closing sentence), rejected as
+`faithfulness:too_broad`, `faithfulness:unsupported_words`, `faithfulness:off_focus` or `faithfulness:scattered`. With `keep_first_per`,
+of the rows sharing a value (one text's candidate instructions) only the first that passes stays; the others
+are rejected as `faithfulness:another_candidate_kept`.
+Rows are also rejected as `faithfulness:low_similarity`, `faithfulness:ungrounded`, `faithfulness:unsupported` or
 `faithfulness:unparsable` (raw text kept). Columns: faithful, faithfulness_similarity, faithfulness_reason.
 
 Not here: claim-by-claim decomposition (ask the judge with a custom prompt_template for that).
@@ -33,6 +39,7 @@ from dsforge.pipelines.llm.prompt import load_template
 from dsforge.pipelines.llm.task import LLMConfig, LLMStage, Unusable, user
 from dsforge.pipelines.core.row_text import text_of
 from dsforge.pipelines.core.stage import StageContext, StageResult
+from dsforge.validators.focus import DEFAULT_RULES, focus_problem, load_rules
 from dsforge.validators.judge import SYSTEM_TEMPLATE
 from dsforge.pipelines.llm.task import ONLY_SOURCES_HELP, on_sources
 
@@ -97,8 +104,13 @@ class FaithfulnessConfig(LLMConfig):
     response_field: TextField = Field(ref("response"), description="field holding the text to check")
     min_similarity: float = Field(0.3, ge=-1, le=1, description="MiniLM cosine floor between source and response")
     grounded: bool = Field(False, description="reject responses whose names or numbers the source never uses (no model)")
+    focused: bool = Field(False, description="reject responses with words the source lacks, words from distant "
+                          "sentences, or none from its opening (no model; validators/focus.py)")
+    focus_rules: str = Field(DEFAULT_RULES, description="YAML of task/function words and sentence windows for `focused`")
     use_judge: bool = Field(True, description="ask the LLM judge (NLI prompt) after the similarity floor")
     prompt_template: str = Field("faithfulness_nli_v1", description="prompt id or Jinja file (variables: source, response)")
+    keep_first_per: ValueField | None = Field(None, description="of the rows sharing this value (e.g. "
+                                              "metadata.backtranslated_from: one text's candidates), keep only the first that passes")
     on_fail: Literal["drop", "flag"] = "drop"
     only_sources: list[str] | None = Field(None, description=ONLY_SOURCES_HELP)
     sampling: SamplingParams = Field(default_factory=lambda: SamplingParams(temperature=0.0, max_tokens=120))
@@ -140,6 +152,9 @@ class Faithfulness(LLMStage[FaithfulnessConfig]):
             elif cfg.grounded and (missing := ungrounded_terms(sources[i], answers[i])):
                 why[i] = ("faithfulness:ungrounded", f"not in the source: {', '.join(missing[:8])}")
                 verdicts[i] = False
+            elif cfg.focused and (problem := focus_problem(sources[i], answers[i], load_rules(cfg.focus_rules))):
+                why[i] = (f"faithfulness:{problem[0]}", problem[1])
+                verdicts[i] = False
             elif cfg.use_judge:
                 ask.append(i)
             else:
@@ -159,6 +174,14 @@ class Faithfulness(LLMStage[FaithfulnessConfig]):
                 if not verdicts[i]:
                     why[i] = ("faithfulness:unsupported", f"judge: {reason or o.text[:200]}")
             lineage = {**asked.lineage, "system_template": system.lineage(), "check": "nli"}
+        if cfg.keep_first_per is not None:
+            first: dict[str, str] = {}
+            for i, group in enumerate(cfg.keep_first_per.texts(df)):
+                if why[i] is None and group is not None:
+                    if group in first:
+                        why[i] = ("faithfulness:another_candidate_kept", f"{first[group]} passed first for {group}")
+                    else:
+                        first[group] = rows[i]["id"]
         out = df.with_columns(
             pl.Series("faithful", verdicts, dtype=pl.Boolean),
             pl.Series("faithfulness_similarity", [None if np.isnan(s) else float(s) for s in sims], dtype=pl.Float64),
@@ -168,7 +191,9 @@ class Faithfulness(LLMStage[FaithfulnessConfig]):
         keep = [w is None for w in why]
         stats.update(kept=sum(keep), judged=len(ask), low_similarity=sum(1 for w in why if w and w[0].endswith("low_similarity")),
                      ungrounded=sum(1 for w in why if w and w[0].endswith("ungrounded")),
-                     unsupported=sum(1 for w in why if w and w[0].endswith("unsupported")), **self.take_usage())
+                     unsupported=sum(1 for w in why if w and w[0].endswith(":unsupported")),
+                     unfocused=sum(1 for w in why if w and w[0].split(":")[1] in ("too_broad", "unsupported_words", "scattered", "off_focus")),
+                     **self.take_usage())
         if cfg.on_fail == "flag":
             return StageResult(kept=out, stats=stats)
         mask = pl.Series(keep, dtype=pl.Boolean)
