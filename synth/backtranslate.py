@@ -19,7 +19,7 @@ gives scores that are noise; the recipe's judge step still records one per row).
 With `candidates` (one round), each text also gets one instruction per extra prompt variant (its own
 template and examples): rows `<id>:bt`, `<id>:bt2`, ... in that order, for a verification step to keep the
 first that passes (`faithfulness` `keep_first_per: backtranslated_from`), as a small model's one greedy try
-is often unusable where another prompt's is not.
+is often unusable where another prompt's is not. A variant can be limited to some sources (`only_sources`).
 Not here: training the backward or the curating model (that is what the rounds approximate).
 """
 
@@ -50,6 +50,7 @@ class PromptVariant(BaseModel):
     examples_mapping: str = "alpaca"
     num_examples: int = Field(2, ge=0)
     sampling: SamplingParams | None = Field(None, description="default: the stage's sampling")
+    only_sources: list[str] | None = Field(None, description="ask this variant only for texts from these sources")
 
 
 class BacktranslateConfig(LLMConfig):
@@ -143,15 +144,19 @@ class BacktranslateInstructions(LLMStage[BacktranslateConfig]):
             if not todo:
                 break
             shots = examples[: cfg.num_examples]
-            variants = [(cfg.generate_template, shots, cfg.sampling, cfg.examples_path)] + (
+            variants = [(cfg.generate_template, shots, cfg.sampling, cfg.examples_path, None)] + (
                 [(c.generate_template, self._seed_examples(ctx, c.examples_path, c.examples_mapping, c.num_examples),
-                  c.sampling or cfg.sampling, c.examples_path) for c in cfg.candidates] if rnd == 1 else [])
+                  c.sampling or cfg.sampling, c.examples_path, c.only_sources) for c in cfg.candidates]
+                if rnd == 1 else [])
             pairs = []
-            for v, (template, v_shots, params, examples_path) in enumerate(variants):
-                asked = self.ask(ctx, todo, template=template, params=params, desc=f"round {rnd} instructions",
+            for v, (template, v_shots, params, examples_path, sources) in enumerate(variants):
+                asked_rows = todo if sources is None else [r for r in todo if r["source"] in sources]
+                if not asked_rows:
+                    continue
+                asked = self.ask(ctx, asked_rows, template=template, params=params, desc=f"round {rnd} instructions",
                                  format_input=lambda r, t, sh=v_shots: self._messages(t, sh, r["_text"]),
                                  truncated="reject" if cfg.reject_truncated else "keep")
-                for r, answer in zip(todo, asked):
+                for r, answer in zip(asked_rows, asked):
                     o = answer.first
                     if not o.ok:
                         best_attempt.setdefault(r["id"], {"row": r, "reason": o.problem[0], "detail": o.problem[1],

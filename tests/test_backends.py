@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -125,3 +126,62 @@ def test_vllm_backend_without_vllm_says_how_to_install(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "vllm", None)  # as on CI: no GPU, no vLLM
     with pytest.raises(ImportError, match=r"pip install 'dsforge\[vllm\]'"):
         open_backend(VLLMConfig(model="smollm2", cache_dir=str(tmp_path)))
+
+
+def _backtranslate_prompts(n: int) -> list[list[dict[str, str]]]:
+    """The whole-chain recipe's back-translation prompts for n shipped Wikipedia paragraphs: two few-shot
+    turns every prompt shares, then the paragraph's own turn."""
+    from dsforge.pipelines.llm.prompt import load_template
+
+    root = Path(__file__).resolve().parents[1] / "data"
+    template = load_template("backtranslate_subject_v1")
+    shots = [json.loads(line) for line in (root / "backtranslate_subject_examples.jsonl").read_text().splitlines()]
+    turns = []
+    for e in shots:
+        turns += [{"role": "user", "content": template.render(text=e["output"])},
+                  {"role": "assistant", "content": e["instruction"]}]
+    paragraphs = [json.loads(line)["text"] for line in (root / "wiki_passages.jsonl").read_text().splitlines()]
+    return [turns + [{"role": "user", "content": template.render(text=p)}] for p in paragraphs[:n]]
+
+
+def test_shared_prefix_is_run_once_and_changes_no_token(smol, monkeypatch):
+    from dsforge.pipelines.llm.backends import transformers_local
+
+    prompts = _backtranslate_prompts(6)  # batches of 4 and 2
+    params = SamplingParams(temperature=0, max_tokens=16)
+    smol._prefixes.clear()
+    reused = [gs[0].text for gs in smol.generate(prompts, params)]
+    encoded = [smol.tokenizer(smol.render(p), add_special_tokens=False)["input_ids"] for p in prompts]
+    common = transformers_local.shared_prefix_len(encoded)  # the system prompt, both examples, the request
+    assert smol._prefixes and common > 150
+    assert all(len(p) >= common and p[:common] == tuple(encoded[0][:common]) for p in smol._prefixes)
+    monkeypatch.setattr(transformers_local, "MIN_SHARED_PREFIX", 10**9)
+    smol._prefixes.clear()
+    plain = [gs[0].text for gs in smol.generate(prompts, params)]
+    assert not smol._prefixes
+    assert reused == plain and all(t.startswith(("Describe", "What")) for t in plain)
+
+
+def test_shared_prefix_len_leaves_each_prompt_a_token():
+    from dsforge.pipelines.llm.backends.transformers_local import shared_prefix_len
+
+    assert shared_prefix_len([[1, 2, 3, 4], [1, 2, 3, 5]]) == 3
+    assert shared_prefix_len([[1, 2, 3], [1, 2, 3, 4]]) == 2  # the shorter one keeps its last token
+    assert shared_prefix_len([[1, 2, 3]]) == 0 and shared_prefix_len([[7, 1], [8, 1]]) == 0
+
+
+def test_grouped_query_decoding_equals_repeated_kv_sdpa(smol):
+    import torch
+    from transformers.integrations.sdpa_attention import repeat_kv
+    from dsforge.pipelines.llm.backends.transformers_local import GQA_ATTENTION, gqa_decode_attention
+
+    assert smol.model.config._attn_implementation == GQA_ATTENTION  # SmolLM2: 9 query heads on 3 KV heads
+    g = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(shape, generator=g) for shape in [(4, 9, 1, 64), (4, 3, 30, 64), (4, 3, 30, 64)])
+    mask = torch.ones(4, 1, 1, 30, dtype=torch.bool)
+    mask[1, ..., :12] = False  # a left-padded row
+    mask[2, ..., 5:9] = False  # padding between a shared prefix and the row's own tokens
+    ours, _ = gqa_decode_attention(smol.model.model.layers[0].self_attn, q, k, v, mask, scaling=0.125)
+    ref = torch.nn.functional.scaled_dot_product_attention(q, repeat_kv(k, 3), repeat_kv(v, 3), attn_mask=mask,
+                                                           scale=0.125).transpose(1, 2)
+    assert ours.shape == (4, 1, 9, 64) and torch.allclose(ours, ref, atol=1e-5)

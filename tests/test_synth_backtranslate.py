@@ -137,3 +137,20 @@ def test_backtranslate_candidates_one_instruction_per_prompt_variant(tmp_path):
         examples_path="data:backtranslate_subject_examples.jsonl", examples_mapping="alpaca")
     last = backend2.conversations[0][-1]["content"]
     assert "w59" in last and "w60" not in last
+
+
+def test_a_candidate_variant_can_be_limited_to_some_sources(tmp_path):
+    """A variant with `only_sources` is asked only for texts of those sources (the whole-chain recipe asks
+    "What is known about ..." of Wikipedia paragraphs only); the first variant is asked for every text."""
+    rows = records.from_rows([{"id": f"doc:{i}", "source": src, "kind": "document", "text": t}
+                              for i, (src, t) in enumerate(zip(["wiki", "pyref", "wiki"], DOCS))])
+    backend = ScriptedBackend(lambda p, c, i: "Describe the text.")
+    kept, rej, _ = run("backtranslate-instructions", rows, ctx_with(tmp_path, backend), few_shot="turns",
+                       curate=False, generate_template="backtranslate_subject_v1",
+                       examples_path="data:backtranslate_subject_examples.jsonl", examples_mapping="alpaca",
+                       candidates=[{"generate_template": "backtranslate_subject_v1",
+                                    "examples_path": "data:backtranslate_known_examples.jsonl",
+                                    "only_sources": ["wiki"]}])
+    assert len(backend.prompts) == 5  # 3 texts for the first variant, the 2 wiki texts for the second
+    assert kept["id"].to_list() == ["doc:0:bt", "doc:0:bt2", "doc:1:bt", "doc:2:bt", "doc:2:bt2"]
+    assert rej.height == 0

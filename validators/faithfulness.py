@@ -134,9 +134,11 @@ class Faithfulness(LLMStage[FaithfulnessConfig]):
         sims = np.full(len(rows), np.nan)
         stats: dict = {"rows": df.height}
         try:
-            if rows:
-                a, b = embed(sources), embed(answers)
-                sims = (a * b).sum(axis=1)
+            if rows:  # each distinct source once: candidates for one paragraph share it
+                distinct = list(dict.fromkeys(sources))
+                at = {text: i for i, text in enumerate(distinct)}
+                a, b = embed(distinct), embed(answers)
+                sims = (a[[at[text] for text in sources]] * b).sum(axis=1)
         except MissingModelError as e:
             stats["warning"] = f"{e}; similarity floor skipped"
         verdicts: list = [None] * len(rows)

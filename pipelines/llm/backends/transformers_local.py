@@ -6,6 +6,13 @@ without vLLM. CUDA runs in bf16, CPU in fp32.
 
 How: prompts are rendered with the tokenizer's chat template, sorted by length (less padding), cut into
 batches of `config.batch_size` and generated left-padded in one `model.generate` call per batch.
+Two CPU costs are cut without changing the tokens (greedy rows came out identical on the demo's prompts):
+- Prefix reuse: the tokens every prompt of a batch starts with (system prompt, few-shot turns: two thirds
+  of a back-translation prompt) are run once and their KV cache is copied to every row, as vLLM's prefix
+  caching does; each row's own tokens follow after the padding (positions come from the attention mask).
+- Grouped-query decoding: SmolLM2 has 9 query heads over 3 KV heads; transformers' masked SDPA copies the
+  KV cache three times at every decoded token. One token's query heads are folded onto their KV head
+  instead (`gqa_decode_attention`).
 Sampling is done by a logits processor holding one torch.Generator per row, seeded with `seed + i`:
 a completion does not depend on which other rows share its batch (up to float noise from padding).
 temperature == 0 is plain greedy decoding.
@@ -18,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -42,6 +50,58 @@ def resolve_model(spec: str) -> tuple[Path, str]:
     )
 
 
+MIN_SHARED_PREFIX = 32  # tokens; below this a batch is run without prefix reuse
+PREFIXES_KEPT = 4  # KV caches of recent shared prefixes (~9 MB each for SmolLM2's 200-token few-shot prefix)
+
+
+def shared_prefix_len(seqs: list[list[int]]) -> int:
+    """Length of the token prefix all `seqs` share, leaving each at least one token of its own."""
+    if len(seqs) < 2:
+        return 0
+    limit = min(len(s) for s in seqs) - 1
+    first, n = seqs[0], 0
+    while n < limit and all(s[n] == first[n] for s in seqs):
+        n += 1
+    return n
+
+
+def gqa_decode_attention(module, query, key, value, attention_mask, dropout=0.0, scaling=None, is_causal=None,
+                         **kwargs):
+    """SDPA for one decoded token with grouped KV heads: the query heads sharing a KV head become that head's
+    queries (B, kv_heads, group, D), so the cache is read as is instead of being repeated per query head.
+    Anything else (prefill, no grouping) is transformers' own SDPA."""
+    import torch
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    batch, heads, q_len, dim = query.shape
+    kv_heads = key.shape[1]
+    if q_len != 1 or kv_heads == heads or kwargs.get("position_bias") is not None:
+        return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling,
+                                      is_causal=is_causal, **kwargs)
+    out = torch.nn.functional.scaled_dot_product_attention(
+        query.reshape(batch, kv_heads, heads // kv_heads, dim), key, value, attn_mask=attention_mask, scale=scaling)
+    return out.reshape(batch, heads, 1, dim).transpose(1, 2).contiguous(), None
+
+
+GQA_ATTENTION = "dsforge_gqa_decode"
+
+
+def _use_gqa_decode(model) -> None:
+    """Switch a grouped-query model on SDPA to `gqa_decode_attention` (same masks as SDPA)."""
+    try:
+        from transformers import AttentionInterface
+        from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, AttentionMaskInterface
+    except ImportError:  # a transformers without pluggable attention: its own SDPA stays
+        return
+    cfg = model.config
+    heads, kv_heads = getattr(cfg, "num_attention_heads", None), getattr(cfg, "num_key_value_heads", None)
+    if cfg._attn_implementation != "sdpa" or not heads or not kv_heads or heads == kv_heads:
+        return
+    AttentionInterface.register(GQA_ATTENTION, gqa_decode_attention)
+    AttentionMaskInterface.register(GQA_ATTENTION, ALL_MASK_ATTENTION_FUNCTIONS["sdpa"])
+    model.set_attn_implementation(GQA_ATTENTION)
+
+
 @lru_cache(maxsize=4)
 def load_model(folder: str, device: str, dtype):
     """(tokenizer, model), loaded once per process: stages that share a model share its weights."""
@@ -54,6 +114,7 @@ def load_model(folder: str, device: str, dtype):
 
     quiet_model_loading()
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, local_files_only=True)
+    _use_gqa_decode(model)
     return tokenizer, model.to(device).eval()
 
 
@@ -128,6 +189,10 @@ class TransformersBackend(BaseBackend):
         eos = set(gen_eos if isinstance(gen_eos, list) else [gen_eos]) | {self.tokenizer.eos_token_id}
         self.eos_ids = sorted(e for e in eos if e is not None)
         self.pad_id = self.tokenizer.pad_token_id
+        self._prefixes: OrderedDict[tuple[int, ...], Any] = OrderedDict()  # recent shared prefixes' KV caches
+        from transformers import DynamicCache
+
+        self._reuse_prefixes = hasattr(DynamicCache, "batch_repeat_interleave")  # else every row runs its prefix
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name, "model": self.model_id, "device": str(self.device),
@@ -158,15 +223,20 @@ class TransformersBackend(BaseBackend):
         for start in range(0, len(order), size):
             idx = order[start:start + size]
             elapsed = timer()
-            width = max(len(encoded[k]) for k in idx)
+            seqs = [encoded[k] for k in idx]
+            shared = shared_prefix_len(seqs)
+            shared = shared if shared >= MIN_SHARED_PREFIX and self._reuse_prefixes else 0
+            width = shared + max(len(seq) - shared for seq in seqs)
             ids = torch.full((len(idx), width), self.pad_id, dtype=torch.long)
             mask = torch.zeros((len(idx), width), dtype=torch.long)
-            for row, k in enumerate(idx):
-                seq = encoded[k]
-                ids[row, width - len(seq):] = torch.tensor(seq, dtype=torch.long)
-                mask[row, width - len(seq):] = 1
+            for row, seq in enumerate(seqs):  # [shared prefix][padding][the row's own tokens]
+                ids[row, :shared] = torch.tensor(seq[:shared], dtype=torch.long)
+                mask[row, :shared] = 1
+                ids[row, width - len(seq) + shared:] = torch.tensor(seq[shared:], dtype=torch.long)
+                mask[row, width - len(seq) + shared:] = 1
+            cache = self._prefix_cache(tuple(seqs[0][:shared]), len(idx)) if shared else None
             out = self._generate(ids.to(self.device), mask.to(self.device),
-                                 [requests[k].seed(params) for k in idx], params)
+                                 [requests[k].seed(params) for k in idx], params, cache)
             batch = [self._finish(out[row, width:].tolist(), len(encoded[k]), params) for row, k in enumerate(idx)]
             self.account(batch, elapsed())
             for k, g in zip(idx, batch):
@@ -175,7 +245,25 @@ class TransformersBackend(BaseBackend):
                     on_done(k, g)
         return results  # type: ignore[return-value]
 
-    def _generate(self, ids, mask, seeds, params: SamplingParams):
+    def _prefix_cache(self, prefix: tuple[int, ...], rows: int):
+        """The KV cache of `prefix` (computed once while among the last PREFIXES_KEPT), copied for `rows` rows."""
+        import copy
+
+        import torch
+
+        if prefix not in self._prefixes:  # kept for the next batches: one per prompt variant of a stage
+            with torch.inference_mode():
+                out = self.model(input_ids=torch.tensor([prefix], device=self.device), use_cache=True,
+                                 logits_to_keep=1)
+            self._prefixes[prefix] = out.past_key_values
+            while len(self._prefixes) > PREFIXES_KEPT:
+                self._prefixes.popitem(last=False)
+        self._prefixes.move_to_end(prefix)
+        cache = copy.deepcopy(self._prefixes[prefix])
+        cache.batch_repeat_interleave(rows)
+        return cache
+
+    def _generate(self, ids, mask, seeds, params: SamplingParams, cache=None):
         import torch
         from transformers import GenerationConfig, LogitsProcessorList
 
@@ -183,6 +271,8 @@ class TransformersBackend(BaseBackend):
                               pad_token_id=self.pad_id, eos_token_id=self.eos_ids,
                               stop_strings=params.stop or None)
         extra: dict[str, Any] = {}
+        if cache is not None:
+            extra["past_key_values"] = cache
         if params.stop:
             extra["tokenizer"] = self.tokenizer
         if params.temperature > 0:
@@ -208,3 +298,4 @@ class TransformersBackend(BaseBackend):
 
     def close(self) -> None:
         self.model = None  # the weights stay in load_model's cache for the next stage (load_model.cache_clear())
+        self._prefixes.clear()
